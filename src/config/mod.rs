@@ -1,0 +1,1043 @@
+//! The validated configuration: the param files' syntax trees, layered
+//! (profile, then `clicktocall_param.txt`, then `station.txt`), checked
+//! against the table of [`crate::schema`] and turned into typed values that
+//! remember where they came from.
+
+pub mod value;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+pub use value::{HeaderItem, Interface, Launch, Method, ReturnType};
+
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::param::tapi::{select_line, TapiFile, DEFAULT_CONNECTOR};
+use crate::param::{keyword_names, Entry, EntryForm, ParamFile, Part, Value};
+use crate::schema::{KeywordDef, KeywordSource, Kind, Section, TagDef, TAGS};
+use crate::source::{FileId, Span};
+use value::{split_headers, KindError};
+
+/// Where an effective value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// The table's default: the tag is absent or empty everywhere.
+    Default,
+    /// The value line at this span.
+    File(Span),
+}
+
+/// A typed value and its origin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+impl<T> Setting<T> {
+    pub fn is_default(&self) -> bool {
+        self.origin == Origin::Default
+    }
+
+    pub fn span(&self) -> Option<Span> {
+        match self.origin {
+            Origin::File(s) => Some(s),
+            Origin::Default => None,
+        }
+    }
+}
+
+/// A password or other secret: never shown by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "\"********\""
+        })
+    }
+}
+
+/// A value with `$keywords$`, ready for expansion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Template {
+    pub text: String,
+    pub parts: Vec<Part>,
+}
+
+impl Template {
+    pub fn is_empty(&self) -> bool {
+        self.text.trim().is_empty()
+    }
+
+    fn from_value(v: &Value) -> Template {
+        Template {
+            text: v.text.clone(),
+            parts: v.parts.clone(),
+        }
+    }
+}
+
+/// `<global>`.
+#[derive(Clone, Debug)]
+pub struct Global {
+    pub timeout1: Setting<Duration>,
+    pub timeout2: Setting<Duration>,
+    pub timeout3: Setting<Duration>,
+    pub event_ring: Setting<String>,
+    pub event_popup: Setting<String>,
+    pub event_connect: Setting<String>,
+    pub noshowwindow: Setting<bool>,
+    pub debug: Setting<bool>,
+}
+
+/// A request section: `<cliktocalldial>`, `<cliktocallevent>` or `<cliktocalltoken>`.
+#[derive(Clone, Debug)]
+pub struct RequestSpec {
+    pub section: Section,
+    pub url: Setting<Template>,
+    pub method: Setting<Method>,
+    pub data: Setting<Template>,
+    pub dataencode: Setting<Template>,
+    pub headers: Setting<Vec<HeaderItem>>,
+    pub content_type: Setting<String>,
+}
+
+/// Where a value is read in an answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnswerField {
+    /// `json_*`: a field name, dotted path or JSONPath.
+    Json(Setting<String>),
+    /// `xml_*`: an element, or an attribute of it.
+    Xml {
+        element: Setting<String>,
+        attribute: Option<Setting<String>>,
+    },
+    /// The whole text answer.
+    Text,
+}
+
+/// `<cliktocallevent>` with `<with_event>1`.
+#[derive(Clone, Debug)]
+pub struct EventSpec {
+    pub request: RequestSpec,
+    pub return_type: Setting<ReturnType>,
+    pub tel: AnswerField,
+    pub event: AnswerField,
+}
+
+/// `<cliktocalltoken>` with `<with_token>1`.
+#[derive(Clone, Debug)]
+pub struct TokenSpec {
+    pub request: RequestSpec,
+    pub return_type: Setting<ReturnType>,
+    pub token: AnswerField,
+}
+
+/// `<callto>`.
+#[derive(Clone, Debug)]
+pub struct CalltoSpec {
+    pub cmd: Setting<Template>,
+    pub launch: Setting<Launch>,
+}
+
+/// This desk's settings: `<station>` and `station.txt`.
+#[derive(Clone, Debug)]
+pub struct Station {
+    pub user: Setting<String>,
+    pub mdp: Setting<Secret>,
+    /// `<telorg>`, or else the line selected by the line-name model.
+    pub telorg: Setting<String>,
+    pub telorg_from_line: bool,
+    pub ident: Setting<String>,
+    pub prefix: Setting<String>,
+    pub lines: Setting<Vec<String>>,
+    /// Index in `lines` of the line the tapi model selects.
+    pub selected_line: Option<usize>,
+}
+
+/// `tapi_param.txt`, global and local merged.
+#[derive(Clone, Debug)]
+pub struct Tapi {
+    pub model: Setting<String>,
+    /// Global parameters first, then local ones; a local one replaces a
+    /// global one of the same name in place.
+    pub params: Vec<(String, String, Span)>,
+    pub connector: Setting<String>,
+}
+
+/// A `$keyword$` written in a value.
+#[derive(Clone, Debug)]
+pub struct KeywordUse {
+    pub keyword: &'static KeywordDef,
+    pub section: Section,
+    pub span: Span,
+}
+
+/// Everything a run needs, checked.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub global: Global,
+    pub interface: Setting<Interface>,
+    /// Why that interface, when it was not set explicitly.
+    pub interface_reason: &'static str,
+    pub dial: Option<RequestSpec>,
+    pub event: Option<EventSpec>,
+    pub token: Option<TokenSpec>,
+    pub callto: Option<CalltoSpec>,
+    pub station: Station,
+    pub tapi: Tapi,
+    pub keyword_uses: Vec<KeywordUse>,
+}
+
+/// A set value of a tag, in one of the layered files.
+#[derive(Clone, Debug)]
+pub struct SetValue {
+    pub def: &'static TagDef,
+    pub section: Section,
+    pub entry: Entry,
+}
+
+/// All set values of all layers, by section and tag: the last one of a
+/// (section, tag) wins. Empty values set nothing.
+#[derive(Debug, Default)]
+pub struct Settings {
+    values: BTreeMap<(Section, &'static str), Vec<SetValue>>,
+    headers: BTreeMap<Section, Span>,
+}
+
+impl Settings {
+    /// The winning value of a tag, if any layer sets it.
+    pub fn effective(&self, section: Section, name: &str) -> Option<&SetValue> {
+        let def = TagDef::lookup(section, name)?;
+        self.values.get(&(section, def.name)).and_then(|v| v.last())
+    }
+
+    /// Every set value of a tag, lowest layer first.
+    pub fn all(&self, section: Section, name: &str) -> &[SetValue] {
+        TagDef::lookup(section, name)
+            .and_then(|def| self.values.get(&(section, def.name)))
+            .map_or(&[], |v| v.as_slice())
+    }
+
+    /// Whether a file has the section's header or sets one of its tags.
+    pub fn has_section(&self, section: Section) -> bool {
+        self.headers.contains_key(&section) || self.values.keys().any(|(s, _)| *s == section)
+    }
+
+    /// The first header of a section.
+    pub fn header(&self, section: Section) -> Option<Span> {
+        self.headers.get(&section).copied()
+    }
+
+    fn text(&self, section: Section, name: &str) -> Setting<String> {
+        self.typed(section, name, |s| Ok(s.trim().to_owned()))
+    }
+
+    fn template(&self, section: Section, name: &str) -> Setting<Template> {
+        match self.effective(section, name) {
+            Some(v) => Setting {
+                value: Template::from_value(&v.entry.value),
+                origin: Origin::File(v.entry.value.span),
+            },
+            None => Setting {
+                value: Template {
+                    text: String::new(),
+                    parts: Vec::new(),
+                },
+                origin: Origin::Default,
+            },
+        }
+    }
+
+    /// The typed value of a tag; its default when unset or invalid (invalid
+    /// values were reported when they were read).
+    fn typed<T>(
+        &self,
+        section: Section,
+        name: &str,
+        parse: impl Fn(&str) -> Result<T, KindError>,
+    ) -> Setting<T> {
+        if let Some(v) = self.effective(section, name) {
+            if let Ok(value) = parse(&v.entry.value.text) {
+                return Setting {
+                    value,
+                    origin: Origin::File(v.entry.value.span),
+                };
+            }
+        }
+        let default = TagDef::lookup(section, name).map_or("", |d| d.default);
+        Setting {
+            value: parse(default).unwrap_or_else(|_| {
+                panic!("default of <{name}> in <{}> must parse", section.name())
+            }),
+            origin: Origin::Default,
+        }
+    }
+
+    fn is_set(&self, section: Section, name: &str) -> bool {
+        self.effective(section, name).is_some()
+    }
+
+    fn span_of(&self, section: Section, name: &str) -> Option<Span> {
+        self.effective(section, name).map(|v| v.entry.value.span)
+    }
+}
+
+/// The inputs of [`build`], in layer order.
+pub struct Inputs<'a> {
+    /// Param files, lowest priority first: profile, `clicktocall_param.txt`,
+    /// `station.txt`.
+    pub params: Vec<&'a ParamFile>,
+    /// `tapi_param.txt`: global, then local.
+    pub tapi: Vec<&'a TapiFile>,
+    /// The file that "no interface" problems are reported against.
+    pub main_file: FileId,
+}
+
+/// The outcome of checking: the configuration (meaningful when
+/// `diagnostics` has no error) and the layered values behind it.
+pub struct Checked {
+    pub config: Config,
+    pub settings: Settings,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Checks the parsed files and builds the configuration. Never fails:
+/// problems become diagnostics.
+pub fn build(inputs: &Inputs) -> Checked {
+    let mut diags = Vec::new();
+    let settings = collect(&inputs.params, &mut diags);
+    let config = typed_config(&settings, inputs, &mut diags);
+    Checked {
+        config,
+        settings,
+        diagnostics: diags,
+    }
+}
+
+/// Pass 1: places every value line in its section, reports misplaced,
+/// unknown and repeated tags, and checks each value against its kind.
+fn collect(files: &[&ParamFile], diags: &mut Vec<Diagnostic>) -> Settings {
+    let mut settings = Settings::default();
+    for file in files {
+        for block in &file.blocks {
+            if let (Some(h), Some(s)) = (&block.header, block.section) {
+                settings.headers.entry(s).or_insert(h.span);
+            }
+            for entry in &block.entries {
+                place(&mut settings, block.section, entry, diags);
+            }
+        }
+    }
+    settings
+}
+
+fn place(
+    settings: &mut Settings,
+    section: Option<Section>,
+    entry: &Entry,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let name = entry.name.as_str();
+    let homes = || {
+        let mut v: Vec<&str> = TagDef::lookup_any(name)
+            .flat_map(|d| d.sections.iter().map(|s| s.name()))
+            .collect();
+        v.dedup();
+        v.iter()
+            .map(|s| format!("`<{s}>`"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    let Some(section) = section else {
+        let mut d = Diagnostic::error(
+            "tag-outside-section",
+            entry.name_span,
+            format!("`<{name}>` comes before any section header"),
+        );
+        d = if TagDef::lookup_any(name).next().is_some() {
+            d.with_help(format!("put it under {}", homes()))
+        } else {
+            d.with_help("a param file starts with a section header such as `<global>`")
+        };
+        diags.push(d);
+        return;
+    };
+    if entry.form == EntryForm::KeyValue && !matches!(section, Section::Callto | Section::Station) {
+        diags.push(
+            Diagnostic::warning(
+                "key-value-form",
+                entry.name_span,
+                format!("`{name}=` lines are read only in `<callto>`; this line is ignored"),
+            )
+            .with_help(format!("write `<{name}>{}`", entry.value.text.trim())),
+        );
+        return;
+    }
+    let Some(def) = TagDef::lookup(section, name) else {
+        if TagDef::lookup_any(name).next().is_some() {
+            diags.push(
+                Diagnostic::error(
+                    "wrong-section",
+                    entry.name_span,
+                    format!("`<{name}>` does not belong in `<{}>`", section.name()),
+                )
+                .with_help(format!("move it under {}", homes())),
+            );
+            return;
+        }
+        let here = TAGS
+            .iter()
+            .filter(|t| t.sections.contains(&section))
+            .map(|t| t.name);
+        let mut d = Diagnostic::warning(
+            "unknown-tag",
+            entry.name_span,
+            format!(
+                "unknown tag `<{name}>` in `<{}>` is ignored",
+                section.name()
+            ),
+        );
+        if let Some(guess) = did_you_mean(name, here) {
+            d = d.with_help(format!("did you mean `<{guess}>`?"));
+        } else if let Some(guess) = did_you_mean(name, TAGS.iter().map(|t| t.name)) {
+            let sections = TagDef::lookup_any(guess)
+                .flat_map(|d| d.sections)
+                .map(|s| format!("`<{}>`", s.name()))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            d = d.with_help(format!(
+                "did you mean `<{guess}>`? It belongs in {sections}"
+            ));
+        } else if section.is_request() {
+            d = d.with_help(
+                "a value is the rest of its line: a body or header list is written on one line",
+            );
+        }
+        diags.push(d);
+        return;
+    };
+    if !entry.value.is_set() {
+        return;
+    }
+    value::validate(def, &entry.value, diags);
+    let list = settings.values.entry((section, def.name)).or_default();
+    if let Some(prev) = list.last() {
+        if prev.entry.value.span.file == entry.value.span.file {
+            diags.push(
+                Diagnostic::warning(
+                    "duplicate-tag",
+                    entry.name_span,
+                    format!(
+                        "`<{}>` is set twice in `<{}>`; the last one wins",
+                        def.name,
+                        section.name()
+                    ),
+                )
+                .with_help(format!("first set at line {}", prev.entry.name_span.line)),
+            );
+        }
+    }
+    list.push(SetValue {
+        def,
+        section,
+        entry: entry.clone(),
+    });
+}
+
+/// Pass 2: typed values and the checks that need several of them.
+fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Config {
+    use Section::{Callto, Dial, Event, Token};
+    let global = Global {
+        timeout1: s.typed(Section::Global, "timeout1", value::parse_seconds),
+        timeout2: s.typed(Section::Global, "timeout2", value::parse_seconds),
+        timeout3: s.typed(Section::Global, "timeout3", value::parse_seconds),
+        event_ring: s.text(Section::Global, "event_ring"),
+        event_popup: s.text(Section::Global, "event_popup"),
+        event_connect: s.text(Section::Global, "even_connect"),
+        noshowwindow: s.typed(Section::Global, "noshowwindow", value::parse_bool),
+        debug: s.typed(Section::Global, "debug", value::parse_bool),
+    };
+    let tapi = merge_tapi(&inputs.tapi);
+    let station = station(s, &tapi);
+
+    let with_event = s.typed(Event, "with_event", value::parse_bool);
+    let with_token = s.typed(Token, "with_token", value::parse_bool);
+    let dial = s.is_set(Dial, "url").then(|| request(s, Dial));
+    let callto = s.is_set(Callto, "cmd").then(|| CalltoSpec {
+        cmd: s.template(Callto, "cmd"),
+        launch: s.typed(Callto, "cmdshellexecute", value::parse_launch),
+    });
+
+    let (interface, interface_reason) =
+        choose_interface(s, dial.is_some(), callto.is_some(), inputs.main_file, diags);
+    if interface.value == Interface::Callto && dial.is_none() {
+        if let Some(h) = s.header(Dial) {
+            diags.push(
+                Diagnostic::warning(
+                    "missing-tag",
+                    h,
+                    "`<cliktocalldial>` has no `<url>`, so it is not used",
+                )
+                .with_help("add `<url>` with the dial command of the telephony server"),
+            );
+        }
+    }
+
+    let event = with_event.value.then(|| {
+        let request = required_request(s, Event, "with_event", diags);
+        let return_type = s.typed(Event, "type_return", value::parse_return_type);
+        let tel = answer_field(s, Event, return_type.value, "tel", diags);
+        let event = answer_field(s, Event, return_type.value, "event", diags);
+        EventSpec {
+            request,
+            return_type,
+            tel,
+            event,
+        }
+    });
+    let token = with_token.value.then(|| {
+        let request = required_request(s, Token, "with_token", diags);
+        let return_type = s.typed(Token, "type_return", value::parse_return_type);
+        let token = answer_field(s, Token, return_type.value, "token", diags);
+        TokenSpec {
+            request,
+            return_type,
+            token,
+        }
+    });
+    for spec in [
+        dial.as_ref(),
+        event.as_ref().map(|e| &e.request),
+        token.as_ref().map(|t| &t.request),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        body_on_get(s, spec, diags);
+    }
+
+    let active = |section: Section| match section {
+        Dial => interface.value == Interface::ClickToCall,
+        Callto => interface.value == Interface::Callto,
+        Event => with_event.value,
+        Token => with_token.value,
+        Section::Global | Section::Station => false,
+    };
+    let keyword_uses = check_keywords(s, &station, with_token.value, &active, diags);
+    if with_token.value
+        && !keyword_uses
+            .iter()
+            .any(|u| u.keyword.name == "token" && active(u.section))
+    {
+        diags.push(
+            Diagnostic::warning(
+                "token-unused",
+                s.span_of(Token, "with_token").unwrap_or(Span::file(inputs.main_file)),
+                "a token is requested but no request sends `$token$`",
+            )
+            .with_help("use `$token$` in the `<url>`, `<data>` or `<headers>` of the requests that need it"),
+        );
+    }
+
+    Config {
+        global,
+        interface,
+        interface_reason,
+        dial,
+        event,
+        token,
+        callto,
+        station,
+        tapi,
+        keyword_uses,
+    }
+}
+
+fn request(s: &Settings, section: Section) -> RequestSpec {
+    let headers = match s.effective(section, "headers") {
+        Some(v) => Setting {
+            // Problems in the items were reported when the value was read.
+            value: split_headers(&v.entry.value, &mut Vec::new()),
+            origin: Origin::File(v.entry.value.span),
+        },
+        None => Setting {
+            value: Vec::new(),
+            origin: Origin::Default,
+        },
+    };
+    RequestSpec {
+        section,
+        url: s.template(section, "url"),
+        method: s.typed(section, "methode", value::parse_method),
+        data: s.template(section, "data"),
+        dataencode: s.template(section, "dataencode"),
+        headers,
+        content_type: s.text(section, "contenttype"),
+    }
+}
+
+/// The request of a section turned on by `<with_…>1`, which needs a `<url>`.
+fn required_request(
+    s: &Settings,
+    section: Section,
+    switch: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> RequestSpec {
+    if !s.is_set(section, "url") {
+        let span = s.span_of(section, switch).expect("the switch is set");
+        diags.push(
+            Diagnostic::error(
+                "missing-tag",
+                span,
+                format!("`<{switch}>1` but `<{}>` has no `<url>`", section.name()),
+            )
+            .with_help(format!(
+                "add `<url>` under `<{}>`, or set `<{switch}>0`",
+                section.name()
+            )),
+        );
+    }
+    request(s, section)
+}
+
+/// Where `what` (`tel`, `event`, `token`) is read in an answer of
+/// `return_type`; reports the tags that are missing or set for nothing.
+fn answer_field(
+    s: &Settings,
+    section: Section,
+    return_type: ReturnType,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> AnswerField {
+    let json_tag = format!("json_{what}");
+    let xml_tag = format!("xml_{what}");
+    let in_attrib_tag = format!("xml_result_{what}_in_attrib");
+    let attrib_tag = format!("xml_{what}_attrib");
+    let type_span = s
+        .span_of(section, "type_return")
+        .or(s.header(section))
+        .or_else(|| s.span_of(section, "url"));
+    let missing = |tag: &str, diags: &mut Vec<Diagnostic>| {
+        if let Some(span) = type_span {
+            let rt = match return_type {
+                ReturnType::Json => "json",
+                ReturnType::Xml => "xml",
+                ReturnType::Text => "text",
+            };
+            diags.push(
+                Diagnostic::error(
+                    "missing-tag",
+                    span,
+                    format!(
+                        "the answer is {rt} but `<{tag}>` is not set in `<{}>`",
+                        section.name()
+                    ),
+                )
+                .with_help(format!(
+                    "set `<{tag}>` to the name of the {rt} field holding the {what}"
+                )),
+            );
+        }
+    };
+    let unused = |tags: &[&str], diags: &mut Vec<Diagnostic>| {
+        for tag in tags {
+            if let Some(span) = s.span_of(section, tag) {
+                diags.push(Diagnostic::warning(
+                    "unused-tag",
+                    span,
+                    format!(
+                        "`<{tag}>` is not used: `<type_return>` is not {}",
+                        if tag.starts_with("json") {
+                            "json"
+                        } else {
+                            "xml"
+                        }
+                    ),
+                ));
+            }
+        }
+    };
+    match return_type {
+        ReturnType::Json => {
+            unused(&[&xml_tag, &attrib_tag], diags);
+            if !s.is_set(section, &json_tag) {
+                missing(&json_tag, diags);
+            }
+            AnswerField::Json(s.text(section, &json_tag))
+        }
+        ReturnType::Xml => {
+            unused(&[&json_tag], diags);
+            if !s.is_set(section, &xml_tag) {
+                missing(&xml_tag, diags);
+            }
+            let in_attrib = s.typed(section, &in_attrib_tag, value::parse_bool);
+            let attribute = if in_attrib.value {
+                if !s.is_set(section, &attrib_tag) {
+                    let span = in_attrib.span().expect("set to 1");
+                    diags.push(
+                        Diagnostic::error(
+                            "missing-tag",
+                            span,
+                            format!("`<{in_attrib_tag}>1` but `<{attrib_tag}>` is not set"),
+                        )
+                        .with_help(format!(
+                            "set `<{attrib_tag}>` to the attribute's name, e.g. `value`"
+                        )),
+                    );
+                }
+                Some(s.text(section, &attrib_tag))
+            } else {
+                if let Some(span) = s.span_of(section, &attrib_tag) {
+                    diags.push(
+                        Diagnostic::warning(
+                            "unused-tag",
+                            span,
+                            format!(
+                                "`<{attrib_tag}>` is not used while `<{in_attrib_tag}>` is not 1"
+                            ),
+                        )
+                        .with_help(format!(
+                            "set `<{in_attrib_tag}>1` to read the {what} from this attribute"
+                        )),
+                    );
+                }
+                None
+            };
+            AnswerField::Xml {
+                element: s.text(section, &xml_tag),
+                attribute,
+            }
+        }
+        ReturnType::Text => {
+            unused(&[&json_tag, &xml_tag, &attrib_tag], diags);
+            AnswerField::Text
+        }
+    }
+}
+
+fn body_on_get(s: &Settings, spec: &RequestSpec, diags: &mut Vec<Diagnostic>) {
+    if spec.method.value != Method::Get {
+        return;
+    }
+    for tag in ["data", "dataencode"] {
+        if let Some(span) = s.span_of(spec.section, tag) {
+            diags.push(
+                Diagnostic::warning(
+                    "body-ignored",
+                    span,
+                    format!("`<{tag}>` is not sent: a GET request has no body"),
+                )
+                .with_help(format!(
+                    "set `<methode>POST` in `<{}>` to send it",
+                    spec.section.name()
+                )),
+            );
+        }
+    }
+}
+
+fn choose_interface(
+    s: &Settings,
+    has_dial: bool,
+    has_callto: bool,
+    main_file: FileId,
+    diags: &mut Vec<Diagnostic>,
+) -> (Setting<Interface>, &'static str) {
+    let explicit = s
+        .effective(Section::Station, "interface")
+        .or_else(|| s.effective(Section::Global, "interface"));
+    if let Some(v) = explicit {
+        if let Ok(interface) = value::parse_interface(&v.entry.value.text) {
+            let span = v.entry.value.span;
+            match interface {
+                Interface::ClickToCall if !has_dial => diags.push(
+                    Diagnostic::error(
+                        "missing-tag",
+                        span,
+                        "the clicktocall interface needs `<url>` in `<cliktocalldial>`",
+                    )
+                    .with_help(
+                        "add a `<cliktocalldial>` section with the `<url>` of the dial command",
+                    ),
+                ),
+                Interface::Callto if !has_callto => diags.push(
+                    Diagnostic::error(
+                        "missing-tag",
+                        span,
+                        "the callto interface needs `cmd=` in `<callto>`",
+                    )
+                    .with_help(
+                        "add a `<callto>` section with a line such as `cmd=callto:$teldest$`",
+                    ),
+                ),
+                _ => {}
+            }
+            return (
+                Setting {
+                    value: interface,
+                    origin: Origin::File(span),
+                },
+                "set by <interface>",
+            );
+        }
+    }
+    let (value, reason) = if has_dial {
+        (Interface::ClickToCall, "<cliktocalldial> has a <url>")
+    } else if has_callto {
+        (
+            Interface::Callto,
+            "<callto> has a cmd and <cliktocalldial> has no <url>",
+        )
+    } else {
+        diags.push(
+            Diagnostic::error(
+                "no-interface",
+                Span::file(main_file),
+                "this file can place no call: it has no usable dial section and no callto section",
+            )
+            .with_help(
+                "add `<cliktocalldial>` with a `<url>`, or `<callto>` with `cmd=callto:$teldest$`",
+            ),
+        );
+        (Interface::ClickToCall, "nothing can dial")
+    };
+    (
+        Setting {
+            value,
+            origin: Origin::Default,
+        },
+        reason,
+    )
+}
+
+fn station(s: &Settings, tapi: &Tapi) -> Station {
+    use Section::Station as S;
+    let lines = s.typed(S, "lines", |t| Ok(value::split_lines(t)));
+    let model = (!tapi.model.value.is_empty()).then_some(tapi.model.value.as_str());
+    let selected_line = select_line(model, &lines.value);
+    let mut telorg = s.text(S, "telorg");
+    let mut telorg_from_line = false;
+    if telorg.is_default() {
+        if let Some(i) = selected_line {
+            telorg = Setting {
+                value: lines.value[i].clone(),
+                origin: lines.origin,
+            };
+            telorg_from_line = true;
+        }
+    }
+    Station {
+        user: s.text(S, "user"),
+        mdp: s.typed(S, "mdp", |t| Ok(Secret::new(t.trim()))),
+        telorg,
+        telorg_from_line,
+        ident: s.text(S, "ident"),
+        prefix: s.text(S, "prefix"),
+        lines,
+        selected_line,
+    }
+}
+
+fn merge_tapi(files: &[&TapiFile]) -> Tapi {
+    let mut model = Setting {
+        value: String::new(),
+        origin: Origin::Default,
+    };
+    let mut connector = Setting {
+        value: DEFAULT_CONNECTOR.to_owned(),
+        origin: Origin::Default,
+    };
+    let mut params: Vec<(String, String, Span)> = Vec::new();
+    for f in files {
+        if let Some((m, span)) = &f.model {
+            model = Setting {
+                value: m.clone(),
+                origin: Origin::File(*span),
+            };
+        }
+        if let Some((c, span)) = &f.connector {
+            connector = Setting {
+                value: c.clone(),
+                origin: Origin::File(*span),
+            };
+        }
+        for p in &f.params {
+            match params
+                .iter_mut()
+                .find(|(n, _, _)| n.eq_ignore_ascii_case(&p.name))
+            {
+                Some(slot) => *slot = (p.name.clone(), p.value.clone(), p.span),
+                None => params.push((p.name.clone(), p.value.clone(), p.span)),
+            }
+        }
+    }
+    Tapi {
+        model,
+        params,
+        connector,
+    }
+}
+
+/// Pass 3: every `$keyword$` of every winning value: known, spelt right,
+/// available in its section, and with a value this station can give.
+fn check_keywords(
+    s: &Settings,
+    station: &Station,
+    with_token: bool,
+    active: &dyn Fn(Section) -> bool,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<KeywordUse> {
+    let mut uses = Vec::new();
+    for list in s.values.values() {
+        let Some(v) = list.last() else { continue };
+        if !v.def.kind.has_keywords() {
+            continue;
+        }
+        for (name, span) in v.entry.value.keywords() {
+            let Some((kw, alias)) = KeywordDef::lookup(name) else {
+                let mut d = Diagnostic::error(
+                    "unknown-keyword",
+                    span,
+                    format!("unknown keyword `${name}$`"),
+                );
+                d = match did_you_mean(name, keyword_names()) {
+                    Some(g) => d.with_help(format!("did you mean `${g}$`?")),
+                    None => d.with_help(format!(
+                        "the keywords are {}",
+                        keyword_names()
+                            .map(|k| format!("${k}$"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    )),
+                };
+                diags.push(d);
+                continue;
+            };
+            if alias {
+                diags.push(
+                    Diagnostic::warning(
+                        "keyword-alias",
+                        span,
+                        format!("`${name}$` is read as `${}$`", kw.name),
+                    )
+                    .with_help(format!("write `${}$`", kw.name)),
+                );
+            }
+            uses.push(KeywordUse {
+                keyword: kw,
+                section: v.section,
+                span,
+            });
+            if !active(v.section) {
+                continue;
+            }
+            if !kw.known_in(v.section) {
+                let where_known = kw
+                    .known_in
+                    .iter()
+                    .map(|s| format!("`<{}>`", s.name()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                diags.push(
+                    Diagnostic::error(
+                        "keyword-not-available",
+                        span,
+                        format!("`${}$` has no value in `<{}>`", kw.name, v.section.name()),
+                    )
+                    .with_help(format!("{} It is known in {where_known}.", kw.doc)),
+                );
+                continue;
+            }
+            if kw.source == KeywordSource::TokenAnswer && !with_token {
+                diags.push(
+                    Diagnostic::error("token-without-with-token", span, "`$token$` is used but no token is requested")
+                        .with_help("set `<with_token>1` in `<cliktocalltoken>` with the `<url>` that gives the token"),
+                );
+            }
+            for tag in unset_station_tags(kw, station) {
+                diags.push(
+                    Diagnostic::warning(
+                        "keyword-unset",
+                        span,
+                        format!(
+                            "`${}$` has no value: the station settings have no `<{tag}>`",
+                            kw.name
+                        ),
+                    )
+                    .with_help(format!(
+                        "set `<{tag}>` in `<station>` or in the user's station.txt"
+                    )),
+                );
+            }
+        }
+    }
+    uses.sort_by_key(|u| (u.span.file, u.span.line, u.span.col));
+    uses
+}
+
+fn unset_station_tags(kw: &KeywordDef, station: &Station) -> Vec<&'static str> {
+    let unset = |tag: &'static str| -> Option<&'static str> {
+        let empty = match tag {
+            "user" => station.user.value.is_empty(),
+            "mdp" => station.mdp.value.is_empty(),
+            "telorg" => station.telorg.value.is_empty(),
+            "ident" => station.ident.value.is_empty(),
+            _ => false,
+        };
+        empty.then_some(tag)
+    };
+    match kw.source {
+        KeywordSource::Station(tag) => unset(tag).into_iter().collect(),
+        KeywordSource::UserAndPassword => ["user", "mdp"].into_iter().filter_map(unset).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// The default of every tag parses as its kind: a test, and documentation
+/// that a default is a value like any other.
+pub fn check_defaults() -> Result<(), String> {
+    for t in TAGS {
+        let r = match t.kind {
+            Kind::Bool => value::parse_bool(t.default).map(drop),
+            Kind::Seconds => value::parse_seconds(t.default).map(drop),
+            Kind::Method => value::parse_method(t.default).map(drop),
+            Kind::ReturnType => value::parse_return_type(t.default).map(drop),
+            Kind::ShellExecute => value::parse_launch(t.default).map(drop),
+            _ => Ok(()),
+        };
+        r.map_err(|e| format!("<{}>: {}", t.name, e.message))?;
+    }
+    Ok(())
+}
+
+/// How a configuration's effective value is shown: secrets masked.
+pub fn shown(def: &TagDef, text: &str) -> String {
+    if def.secret && !text.is_empty() {
+        "********".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,421 @@
+//! What a value of each [`Kind`] must look like, and its typed form.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::diag::{did_you_mean, Diagnostic};
+use crate::param::{scan_keywords, Part, Value};
+use crate::schema::{Kind, TagDef};
+use crate::source::{char_len, Span};
+
+/// HTTP method of a request section (`<methode>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Method {
+    #[serde(rename = "GET")]
+    Get,
+    #[serde(rename = "PUT")]
+    Put,
+    #[serde(rename = "POST")]
+    Post,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// Format of an answer (`<type_return>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReturnType {
+    Json,
+    Xml,
+    Text,
+}
+
+/// How the `<callto>` command is launched (`cmdshellexecute`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Launch {
+    /// Run as a program with arguments, without a shell.
+    Run,
+    /// Hand the URI to the desktop's opener.
+    Open,
+}
+
+/// Which interface places calls (`<interface>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Interface {
+    ClickToCall,
+    Callto,
+}
+
+impl Interface {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interface::ClickToCall => "clicktocall",
+            Interface::Callto => "callto",
+        }
+    }
+}
+
+/// A value that did not fit its kind.
+#[derive(Debug)]
+pub struct KindError {
+    pub code: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+fn kind_error(code: &'static str, message: String, help: impl Into<String>) -> KindError {
+    KindError {
+        code,
+        message,
+        help: Some(help.into()),
+    }
+}
+
+pub fn parse_bool(s: &str) -> Result<bool, KindError> {
+    match s.trim() {
+        "0" => Ok(false),
+        "1" => Ok(true),
+        other => Err(kind_error(
+            "bad-bool",
+            format!("`{other}` is not 0 or 1"),
+            "write 1 to turn it on, 0 to turn it off",
+        )),
+    }
+}
+
+/// At most a day: a larger number is a typo for milliseconds, more likely.
+pub const MAX_SECONDS: f64 = 86_400.0;
+
+pub fn parse_seconds(s: &str) -> Result<Duration, KindError> {
+    let t = s.trim();
+    let n: f64 = t.replace(',', ".").parse().map_err(|_| {
+        kind_error(
+            "bad-number",
+            format!("`{t}` is not a number of seconds"),
+            "write a number such as 1 or 0.5",
+        )
+    })?;
+    if !(0.0..=MAX_SECONDS).contains(&n) || !n.is_finite() {
+        return Err(kind_error(
+            "bad-number",
+            format!("`{t}` seconds is out of range"),
+            "a timeout is between 0 and 86400 seconds",
+        ));
+    }
+    Ok(Duration::from_secs_f64(n))
+}
+
+pub fn parse_method(s: &str) -> Result<Method, KindError> {
+    let t = s.trim();
+    match t.to_ascii_uppercase().as_str() {
+        "GET" => Ok(Method::Get),
+        "PUT" => Ok(Method::Put),
+        "POST" => Ok(Method::Post),
+        upper => {
+            let help = match did_you_mean(
+                upper,
+                ["GET", "PUT", "POST"]
+                    .map(|m| m.to_ascii_lowercase())
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>(),
+            ) {
+                Some(m) => format!(
+                    "did you mean `{}`? The methods are GET, PUT and POST",
+                    m.to_ascii_uppercase()
+                ),
+                None => "the methods are GET, PUT and POST".to_owned(),
+            };
+            Err(kind_error(
+                "bad-method",
+                format!("`{t}` is not a method ctibridge can send"),
+                help,
+            ))
+        }
+    }
+}
+
+pub fn parse_return_type(s: &str) -> Result<ReturnType, KindError> {
+    let t = s.trim();
+    match t.to_ascii_lowercase().as_str() {
+        "json" => Ok(ReturnType::Json),
+        "xml" => Ok(ReturnType::Xml),
+        "text" | "txt" => Ok(ReturnType::Text),
+        _ => Err(kind_error(
+            "bad-return-type",
+            format!("`{t}` is not an answer format"),
+            "write json, xml or text",
+        )),
+    }
+}
+
+pub fn parse_launch(s: &str) -> Result<Launch, KindError> {
+    let t = s.trim();
+    if t.is_empty() {
+        Ok(Launch::Run)
+    } else if t.eq_ignore_ascii_case("open") {
+        Ok(Launch::Open)
+    } else {
+        Err(kind_error(
+            "bad-shellexecute",
+            format!("`{t}` is not a way to launch the command"),
+            "write OPEN to hand it to the desktop opener, or leave it empty to run it as a program",
+        ))
+    }
+}
+
+pub fn parse_interface(s: &str) -> Result<Interface, KindError> {
+    let t = s.trim();
+    match t.to_ascii_lowercase().replace([' ', '-', '_'], "").as_str() {
+        "clicktocall" | "cliktocall" | "clictocall" => Ok(Interface::ClickToCall),
+        "callto" | "tel" => Ok(Interface::Callto),
+        _ => Err(kind_error(
+            "bad-interface",
+            format!("`{t}` is not an interface"),
+            "write clicktocall or callto",
+        )),
+    }
+}
+
+fn check_prefix(s: &str) -> Result<(), KindError> {
+    let t = s.trim();
+    if t.chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | '+'))
+    {
+        Ok(())
+    } else {
+        Err(kind_error(
+            "bad-prefix",
+            format!("`{t}` is not an outside-line prefix"),
+            "a prefix is digits, such as 0",
+        ))
+    }
+}
+
+fn check_xml_name(s: &str) -> Result<(), KindError> {
+    let t = s.trim();
+    let ok = t
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && t.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(kind_error(
+            "bad-xml-name",
+            format!("`{t}` is not an XML name"),
+            "write the element or attribute name only, without `<`, `>` or spaces",
+        ))
+    }
+}
+
+/// `|`-separated line names.
+pub fn split_lines(s: &str) -> Vec<String> {
+    s.split('|')
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One item of `<headers>`, as written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeaderItem {
+    pub name: String,
+    pub name_span: Span,
+    /// The value, cut into text and keywords.
+    pub value: Vec<Part>,
+    pub value_text: String,
+}
+
+/// Splits `<headers>` into items. Each item is `Name: value` or
+/// `Name=value`, whichever separator comes first; empty items are skipped.
+pub fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderItem> {
+    let text = value.text.as_str();
+    let mut items = Vec::new();
+    let mut start = 0;
+    for piece in text.split('|') {
+        let piece_start = start;
+        start += piece.len() + 1;
+        let trimmed = piece.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let lead = piece.len() - piece.trim_start().len();
+        let item_start = piece_start + lead;
+        let item_span = value
+            .span
+            .sub(char_len(&text[..item_start]), char_len(trimmed));
+        let Some(sep) = trimmed.find([':', '=']) else {
+            diags.push(
+                Diagnostic::error(
+                    "bad-header",
+                    item_span,
+                    format!("header `{trimmed}` has no `:` or `=` between name and value"),
+                )
+                .with_help("write `Name: value` or `Name=value`, items separated by `|`"),
+            );
+            continue;
+        };
+        let name = trimmed[..sep].trim_end();
+        let name_span = value
+            .span
+            .sub(char_len(&text[..item_start]), char_len(name).max(1));
+        if name.is_empty() || !name.chars().all(is_tchar) {
+            let help = if name.contains('$') {
+                "keywords may be used in a header's value, not in its name"
+            } else {
+                "a header name is letters, digits and `-`, without spaces"
+            };
+            diags.push(
+                Diagnostic::error(
+                    "bad-header",
+                    name_span,
+                    format!("`{name}` is not a header name"),
+                )
+                .with_help(help),
+            );
+            continue;
+        }
+        let raw_value = &trimmed[sep + 1..];
+        let value_text = raw_value.trim();
+        let value_start = item_start + sep + 1 + (raw_value.len() - raw_value.trim_start().len());
+        let value_span = value
+            .span
+            .sub(char_len(&text[..value_start]), char_len(value_text));
+        // Keyword problems were reported when the whole value was scanned.
+        let parts = scan_keywords(value_text, value_span, &mut Vec::new());
+        items.push(HeaderItem {
+            name: name.to_owned(),
+            name_span,
+            value: parts,
+            value_text: value_text.to_owned(),
+        });
+    }
+    items
+}
+
+fn is_tchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
+}
+
+/// Checks that a URL template gives an absolute http(s) URL once its
+/// keywords are filled with sample values.
+pub fn check_url(value: &Value) -> Result<(), KindError> {
+    let filled: String = value
+        .parts
+        .iter()
+        .map(|p| match p {
+            Part::Text(t) => t.as_str(),
+            Part::Keyword { .. } => "k1",
+        })
+        .collect();
+    let filled = filled.trim();
+    let help_scheme = "start it with http:// or https://, e.g. http://serveurcti:8080/commande";
+    match url::Url::parse(filled) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => match u.host_str() {
+            Some(h) if !h.is_empty() => Ok(()),
+            _ => Err(kind_error(
+                "bad-url",
+                "this URL names no server".to_owned(),
+                help_scheme,
+            )),
+        },
+        Ok(u) => Err(kind_error(
+            "bad-url",
+            format!(
+                "`{}:` URLs cannot be sent; ctibridge speaks http and https",
+                u.scheme()
+            ),
+            help_scheme,
+        )),
+        Err(url::ParseError::RelativeUrlWithoutBase) => Err(kind_error(
+            "bad-url",
+            "this is not an absolute URL".to_owned(),
+            help_scheme,
+        )),
+        Err(e) => Err(kind_error(
+            "bad-url",
+            format!("this cannot be a URL: {e}"),
+            "check the server name and port",
+        )),
+    }
+}
+
+/// Checks a set value against its tag's kind. Keyword checks are done
+/// later, once it is known which values win.
+pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
+    let text = value.text.as_str();
+    let result = match def.kind {
+        Kind::Bool => parse_bool(text).map(drop),
+        Kind::Seconds => parse_seconds(text).map(drop),
+        Kind::Method => parse_method(text).map(drop),
+        Kind::ReturnType => parse_return_type(text).map(drop),
+        Kind::ShellExecute => parse_launch(text).map(drop),
+        Kind::Interface => parse_interface(text).map(drop),
+        Kind::Prefix => check_prefix(text),
+        Kind::XmlName => check_xml_name(text),
+        Kind::Url => check_url(value),
+        Kind::Headers => {
+            split_headers(value, diags);
+            Ok(())
+        }
+        Kind::Text | Kind::Template | Kind::LineList | Kind::JsonField => Ok(()),
+    };
+    if let Err(e) = result {
+        let span = trimmed_span(value);
+        let mut d = Diagnostic::error(e.code, span, e.message);
+        d.help = e.help;
+        diags.push(d);
+    }
+}
+
+/// The span of a value without its leading white space.
+pub fn trimmed_span(value: &Value) -> Span {
+    let lead = value.text.len() - value.text.trim_start().len();
+    value
+        .span
+        .sub(char_len(&value.text[..lead]), char_len(value.text.trim()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds() {
+        assert!(parse_bool(" 1 ").unwrap());
+        assert_eq!(parse_bool("yes").unwrap_err().code, "bad-bool");
+        assert_eq!(parse_seconds("0,5").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_seconds("-1").unwrap_err().code, "bad-number");
+        assert_eq!(parse_seconds("NaN").unwrap_err().code, "bad-number");
+        assert_eq!(parse_method("post").unwrap(), Method::Post);
+        let e = parse_method("PST").unwrap_err();
+        assert!(e.help.unwrap().contains("`POST`"));
+        assert_eq!(parse_return_type("XML").unwrap(), ReturnType::Xml);
+        assert_eq!(parse_launch("open").unwrap(), Launch::Open);
+        assert_eq!(parse_launch("").unwrap(), Launch::Run);
+        assert_eq!(
+            parse_interface("Clic to call").unwrap(),
+            Interface::ClickToCall
+        );
+        assert!(check_prefix("0").is_ok());
+        assert!(check_prefix("0a").is_err());
+        assert!(check_xml_name("tel").is_ok());
+        assert!(check_xml_name("<tel>").is_err());
+        assert_eq!(split_lines(" a | b||"), vec!["a", "b"]);
+    }
+}

@@ -1,0 +1,269 @@
+//! One way of showing everything the user caused: `error: message`, then
+//! `--> path:line:col`, the line itself with a caret under the spot, then a
+//! `help:` line when we can say more.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::source::{SourceMap, Span};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// A problem found in something the user wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable, kebab-case name of the kind of problem (`unknown-tag`),
+    /// for tests and for `--json` consumers.
+    pub code: &'static str,
+    pub message: String,
+    pub span: Span,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Warning,
+            code,
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The rustc-style text of this diagnostic.
+    pub fn render(&self, sources: &SourceMap) -> String {
+        let file = sources.get(self.span.file);
+        let path = file.path.display();
+        let mut out = String::new();
+        let label = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{label}: {}", self.message);
+        let line_text = file.line(self.span.line);
+        match line_text {
+            Some(text) if self.span.line > 0 => {
+                let number = self.span.line.to_string();
+                let pad = " ".repeat(number.len());
+                let _ = writeln!(
+                    out,
+                    "{pad}--> {path}:{}:{}",
+                    self.span.line,
+                    self.span.col.max(1)
+                );
+                let _ = writeln!(out, "{pad} |");
+                let shown = expand_tabs(text);
+                let _ = writeln!(out, "{number} | {}", shown.trim_end());
+                let before: String = text
+                    .chars()
+                    .take(self.span.col.saturating_sub(1) as usize)
+                    .collect();
+                let indent = expand_tabs(&before).chars().count();
+                let width = self.span.len.max(1) as usize;
+                let _ = writeln!(out, "{pad} | {}{}", " ".repeat(indent), "^".repeat(width));
+                if let Some(help) = &self.help {
+                    let _ = writeln!(out, "{pad} = help: {help}");
+                }
+            }
+            _ => {
+                let _ = writeln!(out, " --> {path}");
+                if let Some(help) = &self.help {
+                    let _ = writeln!(out, "  = help: {help}");
+                }
+            }
+        }
+        out
+    }
+
+    pub fn to_json(&self, sources: &SourceMap) -> JsonDiagnostic {
+        let file = sources.get(self.span.file);
+        JsonDiagnostic {
+            severity: self.severity,
+            code: self.code,
+            message: self.message.clone(),
+            file: file.path.display().to_string(),
+            line: self.span.line,
+            column: self.span.col,
+            width: self.span.len,
+            help: self.help.clone(),
+        }
+    }
+}
+
+/// The `--json` form of a [`Diagnostic`].
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub file: String,
+    /// 1-based; 0 when the problem is about the file as a whole.
+    pub line: u32,
+    /// 1-based character column; 0 with line 0.
+    pub column: u32,
+    /// Characters underlined.
+    pub width: u32,
+    pub help: Option<String>,
+}
+
+fn expand_tabs(s: &str) -> String {
+    s.replace('\t', "    ")
+}
+
+/// Diagnostics collected over all the files of a run.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn new() -> Diagnostics {
+        Diagnostics::default()
+    }
+
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+
+    pub fn extend(&mut self, ds: impl IntoIterator<Item = Diagnostic>) {
+        self.items.extend(ds);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.items.len() - self.error_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// In file order, then line, then column: the order a reader goes through
+    /// the files.
+    pub fn sorted(&self) -> Vec<&Diagnostic> {
+        let mut v: Vec<&Diagnostic> = self.items.iter().collect();
+        v.sort_by_key(|d| (d.span.file, d.span.line, d.span.col));
+        v
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.items.iter()
+    }
+
+    /// Every diagnostic, rendered, blank-line separated, with a summary line.
+    pub fn render(&self, sources: &SourceMap) -> String {
+        let mut out = String::new();
+        for d in self.sorted() {
+            out.push_str(&d.render(sources));
+            out.push('\n');
+        }
+        let (e, w) = (self.error_count(), self.warning_count());
+        if e > 0 {
+            let _ = writeln!(
+                out,
+                "{} found, {}",
+                plural(e, "error"),
+                plural(w, "warning")
+            );
+        } else if w > 0 {
+            let _ = writeln!(out, "{} found, no error", plural(w, "warning"));
+        }
+        out
+    }
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The closest candidate to `word`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(&lower, c), c))
+        .filter(|&(d, c)| d <= 2.max(c.len() / 4) && d < c.len())
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{FileRole, SourceFile, TextEncoding};
+
+    #[test]
+    fn renders_rustc_style() {
+        let mut sm = SourceMap::new();
+        let id = sm.add(SourceFile::from_text(
+            "p.txt".into(),
+            FileRole::Inline,
+            "<global>\n<methode>PATCH\n".into(),
+            TextEncoding::Utf8,
+        ));
+        let d = Diagnostic::error(
+            "bad-method",
+            Span {
+                file: id,
+                line: 2,
+                col: 10,
+                len: 5,
+            },
+            "`PATCH` is not a method",
+        )
+        .with_help("use GET, PUT or POST");
+        assert_eq!(
+            d.render(&sm),
+            "error: `PATCH` is not a method\n --> p.txt:2:10\n  |\n2 | <methode>PATCH\n  |          ^^^^^\n  = help: use GET, PUT or POST\n"
+        );
+    }
+
+    #[test]
+    fn suggestions() {
+        let tags = ["methode", "url", "headers"];
+        assert_eq!(did_you_mean("method", tags), Some("methode"));
+        assert_eq!(did_you_mean("header", tags), Some("headers"));
+        assert_eq!(did_you_mean("zzz", tags), None);
+    }
+}

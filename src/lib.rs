@@ -1,0 +1,17 @@
+//! ctibridge: a click-to-call bridge driven by Divalto-style param files.
+//!
+//! The pipeline, one module a step: [`source`] (decoding hand-edited files)
+//! → [`param`] (syntax tree with positions) → [`config`] (typed, layered,
+//! checked) → [`explain`] (`ctibridge check`). [`schema`] is the one table of
+//! sections, tags and keywords they all read. None of these layers needs
+//! tokio or reqwest.
+
+pub mod config;
+pub mod diag;
+pub mod exit;
+pub mod explain;
+pub mod load;
+pub mod param;
+pub mod reference;
+pub mod schema;
+pub mod source;

@@ -1,0 +1,407 @@
+//! Where the files are and reading them all: the sys folder's
+//! `clicktocall_param.txt` and `tapi_param.txt`, the user folder's
+//! `station.txt` and local `tapi_param.txt`.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{self, Checked, Inputs};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::param::tapi::parse_tapi;
+use crate::param::{parse, ParseOptions};
+use crate::schema::Section;
+use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span, TextEncoding};
+
+pub const PARAM_FILE: &str = "clicktocall_param.txt";
+pub const TAPI_FILE: &str = "tapi_param.txt";
+pub const STATION_FILE: &str = "station.txt";
+
+/// The sys folder when nothing says otherwise.
+pub fn default_sys_dir() -> PathBuf {
+    if cfg!(windows) {
+        PathBuf::from(r"C:\Divalto\Sys")
+    } else {
+        PathBuf::from("/divalto/sys")
+    }
+}
+
+/// What the command line says about locations.
+#[derive(Clone, Debug, Default)]
+pub struct LocateOptions {
+    /// `--sys-dir`
+    pub sys_dir: Option<PathBuf>,
+    /// `--param`
+    pub param: Option<PathBuf>,
+    /// `--station`
+    pub station: Option<PathBuf>,
+}
+
+/// Where each file is looked for, and why there.
+#[derive(Clone, Debug, Serialize)]
+pub struct Locations {
+    pub sys_dir: PathBuf,
+    /// `--sys-dir`, `CTIBRIDGE_SYS_DIR` or `default`.
+    pub sys_dir_from: &'static str,
+    /// The user's config folder; `None` when the platform has no home.
+    pub config_dir: Option<PathBuf>,
+    pub param: PathBuf,
+    pub station: Option<PathBuf>,
+    pub tapi_global: PathBuf,
+    pub tapi_local: Option<PathBuf>,
+}
+
+impl Locations {
+    /// Resolves locations from the options and the environment (`env` reads
+    /// a variable; tests pass their own).
+    pub fn resolve(opts: &LocateOptions, env: impl Fn(&str) -> Option<OsString>) -> Locations {
+        let nonempty = |name: &str| env(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let (sys_dir, sys_dir_from) = match (&opts.sys_dir, nonempty("CTIBRIDGE_SYS_DIR")) {
+            (Some(d), _) => (d.clone(), "--sys-dir"),
+            (None, Some(d)) => (d, "CTIBRIDGE_SYS_DIR"),
+            (None, None) => (default_sys_dir(), "default"),
+        };
+        let config_dir = nonempty("CTIBRIDGE_CONFIG_DIR").or_else(|| {
+            directories::ProjectDirs::from("", "", "ctibridge")
+                .map(|p| p.config_dir().to_path_buf())
+        });
+        Locations {
+            param: opts
+                .param
+                .clone()
+                .unwrap_or_else(|| sys_dir.join(PARAM_FILE)),
+            station: opts
+                .station
+                .clone()
+                .or_else(|| config_dir.as_ref().map(|d| d.join(STATION_FILE))),
+            tapi_global: sys_dir.join(TAPI_FILE),
+            tapi_local: config_dir.as_ref().map(|d| d.join(TAPI_FILE)),
+            sys_dir,
+            sys_dir_from,
+            config_dir,
+        }
+    }
+
+    /// Locations from the real environment.
+    pub fn from_env(opts: &LocateOptions) -> Locations {
+        Locations::resolve(opts, |k| std::env::var_os(k))
+    }
+}
+
+/// What happened to one file.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileRead {
+    pub role: FileRole,
+    /// Absolute when it could be made so.
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub status: FileStatus,
+    #[serde(skip)]
+    pub id: Option<FileId>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum FileStatus {
+    Read {
+        encoding: TextEncoding,
+    },
+    /// Optional files only.
+    NotFound,
+    Unreadable {
+        reason: String,
+    },
+}
+
+/// Every file of a run, read, parsed and checked.
+pub struct Loaded {
+    pub locations: Locations,
+    pub sources: SourceMap,
+    pub files: Vec<FileRead>,
+    /// `None` when the param file itself could not be read.
+    pub checked: Option<Checked>,
+    pub diagnostics: Diagnostics,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+}
+
+/// Reads, parses and checks every file. I/O problems with the param file
+/// are errors; the optional files may be missing.
+pub fn load(locations: Locations) -> Loaded {
+    let mut sources = SourceMap::new();
+    let mut files = Vec::new();
+    let mut diagnostics = Diagnostics::new();
+
+    let param = read(
+        &mut sources,
+        &mut files,
+        &locations.param,
+        FileRole::Param,
+        true,
+    );
+    let Some(param) = param else {
+        let id = sources.add(SourceFile::from_text(
+            locations.param.clone(),
+            FileRole::Param,
+            String::new(),
+            TextEncoding::Utf8,
+        ));
+        let reason = match files.last().map(|f: &FileRead| &f.status) {
+            Some(FileStatus::Unreadable { reason }) => reason.clone(),
+            _ => "unknown reason".to_owned(),
+        };
+        diagnostics.push(
+            Diagnostic::error(
+                "cannot-read",
+                Span::file(id),
+                format!("cannot read the param file: {reason}"),
+            )
+            .with_help(
+                "name it with --param FILE, or its folder with --sys-dir DIR or CTIBRIDGE_SYS_DIR",
+            ),
+        );
+        return Loaded {
+            locations,
+            sources,
+            files,
+            checked: None,
+            diagnostics,
+        };
+    };
+    let station = locations
+        .station
+        .as_deref()
+        .and_then(|p| read(&mut sources, &mut files, p, FileRole::Station, false));
+    let mut tapi = Vec::new();
+    if let Some(id) = read(
+        &mut sources,
+        &mut files,
+        &locations.tapi_global,
+        FileRole::TapiGlobal,
+        false,
+    ) {
+        tapi.push(id);
+    }
+    if let Some(local) = &locations.tapi_local {
+        if !same_file(local, &locations.tapi_global) {
+            if let Some(id) = read(&mut sources, &mut files, local, FileRole::TapiLocal, false) {
+                tapi.push(id);
+            }
+        }
+    }
+    for f in &mut files {
+        if f.role == FileRole::Station && f.id.is_none() {
+            if let FileStatus::Unreadable { reason } = &f.status {
+                let id = sources.add(SourceFile::from_text(
+                    f.path.clone(),
+                    FileRole::Station,
+                    String::new(),
+                    TextEncoding::Utf8,
+                ));
+                diagnostics.push(Diagnostic::warning(
+                    "cannot-read",
+                    Span::file(id),
+                    format!("cannot read the station settings: {reason}"),
+                ));
+            }
+        }
+    }
+
+    let checked = check_sources(&sources, param, station, &tapi, &mut diagnostics);
+    warn_readable_secrets(&sources, &checked, &mut diagnostics);
+    Loaded {
+        locations,
+        sources,
+        files,
+        checked: Some(checked),
+        diagnostics,
+    }
+}
+
+/// Parses and checks files already in `sources`: the param file, the
+/// optional station file and the tapi files (global first).
+pub fn check_sources(
+    sources: &SourceMap,
+    param: FileId,
+    station: Option<FileId>,
+    tapi: &[FileId],
+    diagnostics: &mut Diagnostics,
+) -> Checked {
+    let (param_tree, d) = parse(
+        param,
+        sources.get(param),
+        ParseOptions {
+            implicit_section: None,
+        },
+    );
+    diagnostics.extend(d);
+    let station_tree = station.map(|id| {
+        let (tree, d) = parse(
+            id,
+            sources.get(id),
+            ParseOptions {
+                implicit_section: Some(Section::Station),
+            },
+        );
+        diagnostics.extend(d);
+        for block in &tree.blocks {
+            if let (Some(h), Some(s)) = (&block.header, block.section) {
+                if s != Section::Station {
+                    diagnostics.push(
+                        Diagnostic::error("wrong-section", h.span, format!("`<{}>` does not belong in station settings", s.name()))
+                            .with_help("station.txt holds only station tags: user, mdp, telorg, ident, prefix, lines, interface"),
+                    );
+                }
+            }
+        }
+        tree
+    });
+    let tapi_trees: Vec<_> = tapi
+        .iter()
+        .map(|&id| {
+            let (t, d) = parse_tapi(id, sources.get(id));
+            diagnostics.extend(d);
+            t
+        })
+        .collect();
+    let mut params = vec![&param_tree];
+    // Sections other than <station> in a station file were reported above
+    // and take no effect.
+    let station_only = station_tree.map(|mut t| {
+        t.blocks.retain(|b| b.section == Some(Section::Station));
+        t
+    });
+    if let Some(t) = &station_only {
+        params.push(t);
+    }
+    let checked = config::build(&Inputs {
+        params,
+        tapi: tapi_trees.iter().collect(),
+        main_file: param,
+    });
+    diagnostics.extend(checked.diagnostics.iter().cloned());
+    checked
+}
+
+fn read(
+    sources: &mut SourceMap,
+    files: &mut Vec<FileRead>,
+    path: &Path,
+    role: FileRole,
+    required: bool,
+) -> Option<FileId> {
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let (status, id) = match std::fs::read(path) {
+        Ok(bytes) => {
+            let file = SourceFile::new(path.to_path_buf(), role, &bytes);
+            let encoding = file.encoding;
+            (FileStatus::Read { encoding }, Some(sources.add(file)))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            (FileStatus::NotFound, None)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (
+            FileStatus::Unreadable {
+                reason: format!("{} does not exist", shown.display()),
+            },
+            None,
+        ),
+        Err(e) => (
+            FileStatus::Unreadable {
+                reason: e.to_string(),
+            },
+            None,
+        ),
+    };
+    files.push(FileRead {
+        role,
+        path: shown,
+        status,
+        id,
+    });
+    id
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// A file that holds a password should be readable by its owner only.
+fn warn_readable_secrets(sources: &SourceMap, checked: &Checked, diagnostics: &mut Diagnostics) {
+    for v in checked.settings.all(Section::Station, "mdp") {
+        let path = &sources.get(v.entry.value.span.file).path;
+        if readable_by_others(path) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "secret-readable",
+                    v.entry.name_span,
+                    "this file holds a password and other users can read it",
+                )
+                .with_help(format!("chmod 600 {}", path.display())),
+            );
+        }
+    }
+}
+
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_path: &Path) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sys_dir_precedence() {
+        let env = |k: &str| match k {
+            "CTIBRIDGE_SYS_DIR" => Some(OsString::from("/env/sys")),
+            "CTIBRIDGE_CONFIG_DIR" => Some(OsString::from("/env/user")),
+            _ => None,
+        };
+        let l = Locations::resolve(&LocateOptions::default(), env);
+        assert_eq!(
+            (l.sys_dir.as_path(), l.sys_dir_from),
+            (Path::new("/env/sys"), "CTIBRIDGE_SYS_DIR")
+        );
+        assert_eq!(l.param, Path::new("/env/sys/clicktocall_param.txt"));
+        assert_eq!(
+            l.station.as_deref(),
+            Some(Path::new("/env/user/station.txt"))
+        );
+        assert_eq!(
+            l.tapi_local.as_deref(),
+            Some(Path::new("/env/user/tapi_param.txt"))
+        );
+
+        let opts = LocateOptions {
+            sys_dir: Some("/flag".into()),
+            param: Some("/x/p.txt".into()),
+            station: None,
+        };
+        let l = Locations::resolve(&opts, env);
+        assert_eq!(
+            (l.sys_dir.as_path(), l.sys_dir_from),
+            (Path::new("/flag"), "--sys-dir")
+        );
+        assert_eq!(l.param, Path::new("/x/p.txt"));
+        assert_eq!(l.tapi_global, Path::new("/flag/tapi_param.txt"));
+
+        let l = Locations::resolve(&LocateOptions::default(), |_| None);
+        assert_eq!((l.sys_dir, l.sys_dir_from), (default_sys_dir(), "default"));
+    }
+}

@@ -1,0 +1,185 @@
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use ctibridge::diag::Diagnostics;
+use ctibridge::exit::{Exit, EXIT_CODES_HELP};
+use ctibridge::explain::{self, Report};
+use ctibridge::load::{self, LocateOptions, Locations};
+use ctibridge::source::{FileRole, SourceFile, SourceMap};
+
+/// Click-to-call bridge for ERPs that drive telephony through
+/// clicktocall_param.txt (Divalto and others).
+#[derive(Parser)]
+#[command(name = "ctibridge", version, after_help = EXIT_CODES_HELP)]
+struct Cli {
+    #[command(flatten)]
+    files: FileArgs,
+
+    /// More log output on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct FileArgs {
+    /// The sys folder holding clicktocall_param.txt and tapi_param.txt
+    /// [default: $CTIBRIDGE_SYS_DIR, else /divalto/sys]
+    #[arg(long, global = true, value_name = "DIR")]
+    sys_dir: Option<PathBuf>,
+
+    /// The param file, instead of SYS_DIR/clicktocall_param.txt.
+    #[arg(long, global = true, value_name = "FILE")]
+    param: Option<PathBuf>,
+
+    /// The station settings, instead of station.txt in the user's config
+    /// folder ($CTIBRIDGE_CONFIG_DIR, else the platform's).
+    #[arg(long, global = true, value_name = "FILE")]
+    station: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read, validate and explain the param files: every problem with its
+    /// line, then what the configuration means.
+    Check {
+        /// Print the diagnostics and the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show ctibridge at work with no account and no file to write.
+    Demo,
+    /// Print the param format reference (docs/param-format.md).
+    Reference,
+}
+
+fn main() -> ExitCode {
+    if std::env::args_os().len() <= 1 {
+        let _ = Cli::command().print_help();
+        return ExitCode::SUCCESS;
+    }
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let opts = LocateOptions {
+        sys_dir: cli.files.sys_dir,
+        param: cli.files.param,
+        station: cli.files.station,
+    };
+    match cli.command {
+        Command::Check { json } => check(&opts, json).into(),
+        Command::Demo => demo().into(),
+        Command::Reference => {
+            print!("{}", ctibridge::reference::markdown());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CTIBRIDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn check(opts: &LocateOptions, json: bool) -> Exit {
+    let loaded = load::load(Locations::from_env(opts));
+    let report = explain::report(&loaded);
+    if json {
+        print_json(&report);
+    } else {
+        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+        if let Some(e) = &report.explanation {
+            print!("{}", explain::render(e));
+        }
+    }
+    if report.ok {
+        Exit::Ok
+    } else {
+        Exit::Config
+    }
+}
+
+fn print_json(report: &Report) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer_pretty(&mut out, report);
+    let _ = writeln!(out);
+}
+
+/// The built-in sample files, so that the demo needs nothing on disk.
+const SAMPLE_PARAM: &str = include_str!("../samples/clicktocall_param.txt");
+const SAMPLE_STATION: &str = include_str!("../samples/station.txt");
+const SAMPLE_TAPI: &str = include_str!("../samples/tapi_param.txt");
+
+/// For now the demo reads and explains the built-in sample files; placing
+/// and receiving calls through the bridge server joins it with that server.
+fn demo() -> Exit {
+    let mut sources = SourceMap::new();
+    let text = |path: &str, role, s: &str| {
+        let f = SourceFile::new(PathBuf::from(path), role, s.as_bytes());
+        f
+    };
+    let param = sources.add(text(
+        "(built-in) samples/clicktocall_param.txt",
+        FileRole::Param,
+        SAMPLE_PARAM,
+    ));
+    let station = sources.add(text(
+        "(built-in) samples/station.txt",
+        FileRole::Station,
+        SAMPLE_STATION,
+    ));
+    let tapi = sources.add(text(
+        "(built-in) samples/tapi_param.txt",
+        FileRole::TapiGlobal,
+        SAMPLE_TAPI,
+    ));
+    let mut diags = Diagnostics::new();
+    let checked = load::check_sources(&sources, param, Some(station), &[tapi], &mut diags);
+    println!(
+        "ctibridge demo: reading the built-in sample param files, as `ctibridge check` would.\n"
+    );
+    eprint!("{}", diags.render(&sources));
+    if diags.has_errors() {
+        return Exit::Config;
+    }
+    let files = sources
+        .files()
+        .map(|(id, f)| load::FileRead {
+            role: f.role,
+            path: f.path.clone(),
+            status: load::FileStatus::Read {
+                encoding: f.encoding,
+            },
+            id: Some(id),
+        })
+        .collect::<Vec<_>>();
+    let loaded = load::Loaded {
+        locations: Locations::resolve(&LocateOptions::default(), |_| None),
+        sources,
+        files,
+        checked: Some(checked),
+        diagnostics: diags,
+    };
+    if let Some(e) = explain::report(&loaded).explanation {
+        print!("{}", explain::render(&e));
+    }
+    println!(
+        "\nNot yet in this demo: dialling, watching events and the bridge server with its simulator.\n\
+         They arrive with the dial, watch and bridge-server work; until then the demo stops here."
+    );
+    Exit::Ok
+}

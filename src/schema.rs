@@ -1,0 +1,781 @@
+//! The one table of the param language: sections, tags and `$keywords$`.
+//!
+//! The parser, the checker, `check`'s explanation and the format reference
+//! (`docs/param-format.md`) all read these rows. A new tag, section or keyword
+//! is a new row here (plus the typed field that uses it).
+
+use serde::Serialize;
+
+/// A `<section>` of a param file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Section {
+    Global,
+    Dial,
+    Event,
+    Token,
+    Callto,
+    Station,
+}
+
+#[derive(Debug)]
+pub struct SectionDef {
+    pub section: Section,
+    /// The spelling written by `check` and the docs.
+    pub name: &'static str,
+    /// Other spellings accepted silently (the real world writes both).
+    pub aliases: &'static [&'static str],
+    /// Ours, not Divalto's.
+    pub ours: bool,
+    pub doc: &'static str,
+}
+
+pub static SECTIONS: &[SectionDef] = &[
+    SectionDef {
+        section: Section::Global,
+        name: "global",
+        aliases: &[],
+        ours: false,
+        doc: "Timeouts, event names and display settings shared by every request.",
+    },
+    SectionDef {
+        section: Section::Dial,
+        name: "cliktocalldial",
+        aliases: &["clicktocalldial"],
+        ours: false,
+        doc: "The web request that places a call.",
+    },
+    SectionDef {
+        section: Section::Event,
+        name: "cliktocallevent",
+        aliases: &["clicktocallevent"],
+        ours: false,
+        doc: "The web request polled for call events (incoming call, screen pop).",
+    },
+    SectionDef {
+        section: Section::Token,
+        name: "cliktocalltoken",
+        aliases: &["clicktocalltoken"],
+        ours: false,
+        doc: "The web request that obtains an authentication token (`$token$`).",
+    },
+    SectionDef {
+        section: Section::Callto,
+        name: "callto",
+        aliases: &[],
+        ours: false,
+        doc: "The CALLTO/TEL interface: a command or URI launched with the number. \
+              Its lines may also be written `key=value`.",
+    },
+    SectionDef {
+        section: Section::Station,
+        name: "station",
+        aliases: &[],
+        ours: true,
+        doc: "This desk's settings (the per-user part of the Divalto CTI screen): \
+              user, password, line, identifier, outside-line prefix. \
+              `station.txt` in the user's config folder overrides it tag by tag.",
+    },
+];
+
+impl Section {
+    pub fn def(self) -> &'static SectionDef {
+        SECTIONS
+            .iter()
+            .find(|d| d.section == self)
+            .expect("every section has a row")
+    }
+
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    /// Looks a section up by any accepted spelling, case-insensitively.
+    pub fn lookup(name: &str) -> Option<Section> {
+        SECTIONS
+            .iter()
+            .find(|d| {
+                d.name.eq_ignore_ascii_case(name)
+                    || d.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+            })
+            .map(|d| d.section)
+    }
+
+    /// Sections that send a web request.
+    pub fn is_request(self) -> bool {
+        matches!(self, Section::Dial | Section::Event | Section::Token)
+    }
+}
+
+/// What a tag's value must look like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// `0` or `1`.
+    Bool,
+    /// A number of seconds, decimals allowed.
+    Seconds,
+    /// Free text, taken as is.
+    Text,
+    /// Text with `$keywords$`.
+    Template,
+    /// A `$keyword$` template that must give an absolute http(s) URL.
+    Url,
+    /// `|`-separated `Name: value` or `Name=value` items, with `$keywords$`.
+    Headers,
+    /// `GET`, `PUT` or `POST`.
+    Method,
+    /// `json`, `xml` or `text`.
+    ReturnType,
+    /// Empty (run the command) or `OPEN` (hand it to the desktop opener).
+    ShellExecute,
+    /// `clicktocall` or `callto`.
+    Interface,
+    /// Digits, `*`, `#` or `+`: the outside-line prefix.
+    Prefix,
+    /// `|`-separated names of the telephone lines of a station.
+    LineList,
+    /// A JSON field name, a dotted path, or a JSONPath starting with `$`.
+    JsonField,
+    /// An XML element or attribute name.
+    XmlName,
+}
+
+impl Kind {
+    /// Values of these kinds are scanned for `$keywords$`.
+    pub fn has_keywords(self) -> bool {
+        matches!(self, Kind::Template | Kind::Url | Kind::Headers)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Bool => "0/1",
+            Kind::Seconds => "seconds",
+            Kind::Text => "text",
+            Kind::Template => "text with keywords",
+            Kind::Url => "URL with keywords",
+            Kind::Headers => "headers with keywords",
+            Kind::Method => "GET/PUT/POST",
+            Kind::ReturnType => "json/xml/text",
+            Kind::ShellExecute => "empty/OPEN",
+            Kind::Interface => "clicktocall/callto",
+            Kind::Prefix => "digits",
+            Kind::LineList => "line names, `|`-separated",
+            Kind::JsonField => "JSON field",
+            Kind::XmlName => "XML name",
+        }
+    }
+}
+
+/// One tag of the param language in the sections it is allowed in.
+#[derive(Debug)]
+pub struct TagDef {
+    pub name: &'static str,
+    /// Other spellings accepted silently.
+    pub aliases: &'static [&'static str],
+    pub sections: &'static [Section],
+    pub kind: Kind,
+    /// The value when the tag is absent or empty; `""` when there is none.
+    pub default: &'static str,
+    /// Masked in every output.
+    pub secret: bool,
+    /// Ours, not Divalto's.
+    pub ours: bool,
+    pub doc: &'static str,
+}
+
+use Section::{Callto, Dial, Event, Global, Station, Token};
+
+const REQUEST: &[Section] = &[Dial, Event, Token];
+
+pub static TAGS: &[TagDef] = &[
+    // <global>
+    TagDef {
+        name: "timeout1",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Seconds,
+        default: "1",
+        secret: false,
+        ours: false,
+        doc: "Minimum interval between two requests to the server: slows the \
+              poll loop down when the server is saturated.",
+    },
+    TagDef {
+        name: "timeout2",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Seconds,
+        default: "1",
+        secret: false,
+        ours: false,
+        doc: "Pause after an event answer that held no event, before the next poll.",
+    },
+    TagDef {
+        name: "timeout3",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Seconds,
+        default: "1",
+        secret: false,
+        ours: false,
+        doc: "Read timeout of an event poll (raise it for long-polling sources).",
+    },
+    TagDef {
+        name: "event_ring",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Text,
+        default: "RING",
+        secret: false,
+        ours: false,
+        doc: "Event name that means an incoming call is ringing.",
+    },
+    TagDef {
+        name: "event_popup",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Text,
+        default: "POPUP",
+        secret: false,
+        ours: false,
+        doc: "Event name that asks for a screen pop (\"montée de fiche\").",
+    },
+    TagDef {
+        name: "even_connect",
+        aliases: &["event_connect"],
+        sections: &[Global],
+        kind: Kind::Text,
+        default: "CONNECT",
+        secret: false,
+        ours: false,
+        doc: "Event name that means a call was answered. Divalto spells it \
+              `even_connect`; `event_connect` is accepted too.",
+    },
+    TagDef {
+        name: "noshowwindow",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: false,
+        doc: "1: show no CTI window or notification (another display is in use).",
+    },
+    TagDef {
+        name: "debug",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: false,
+        doc: "1: write a trace to DhDivaltoClickToCall.log.",
+    },
+    TagDef {
+        name: "interface",
+        aliases: &[],
+        sections: &[Global, Station],
+        kind: Kind::Interface,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Which interface dials: `clicktocall` (the web request of \
+              `<cliktocalldial>`) or `callto` (the command of `<callto>`). \
+              Empty: `clicktocall` when `<cliktocalldial>` has a `<url>`, else `callto`.",
+    },
+    // Request sections.
+    TagDef {
+        name: "url",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Url,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "URL of the telephony server and command.",
+    },
+    TagDef {
+        name: "methode",
+        aliases: &[],
+        sections: &[Dial],
+        kind: Kind::Method,
+        default: "POST",
+        secret: false,
+        ours: false,
+        doc: "HTTP method of the dial request.",
+    },
+    TagDef {
+        name: "methode",
+        aliases: &[],
+        sections: &[Event, Token],
+        kind: Kind::Method,
+        default: "GET",
+        secret: false,
+        ours: false,
+        doc: "HTTP method of the event or token request.",
+    },
+    TagDef {
+        name: "data",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Template,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "Body of a PUT or POST, sent as is.",
+    },
+    TagDef {
+        name: "dataencode",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Template,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "Text URL-encoded and appended to `<data>`: `<data>XML=` with \
+              `<dataencode>x y` sends `XML=x%20y`.",
+    },
+    TagDef {
+        name: "headers",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Headers,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "Request headers separated by `|`, each `Name: value` or `Name=value`.",
+    },
+    TagDef {
+        name: "contenttype",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Text,
+        default: "application/x-www-form-urlencoded",
+        secret: false,
+        ours: false,
+        doc: "Content type of the body.",
+    },
+    // <cliktocallevent>
+    TagDef {
+        name: "with_event",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: false,
+        doc: "1: poll for events to detect incoming calls.",
+    },
+    TagDef {
+        name: "type_return",
+        aliases: &[],
+        sections: &[Event, Token],
+        kind: Kind::ReturnType,
+        default: "json",
+        secret: false,
+        ours: false,
+        doc: "Format of the answer.",
+    },
+    TagDef {
+        name: "json_tel",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "JSON answer: the field holding the caller's number.",
+    },
+    TagDef {
+        name: "json_event",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "JSON answer: the field holding the event name.",
+    },
+    TagDef {
+        name: "xml_tel",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "XML answer: the element holding the caller's number.",
+    },
+    TagDef {
+        name: "xml_event",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "XML answer: the element holding the event name.",
+    },
+    TagDef {
+        name: "xml_result_tel_in_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: false,
+        doc: "1: the number is an attribute of `<xml_tel>` (`<tel value='…'/>`).",
+    },
+    TagDef {
+        name: "xml_tel_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "The attribute holding the number, with `<xml_result_tel_in_attrib>1`.",
+    },
+    TagDef {
+        name: "xml_result_event_in_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: false,
+        doc: "1: the event name is an attribute of `<xml_event>` (`<evt name='call'/>`).",
+    },
+    TagDef {
+        name: "xml_event_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "The attribute holding the event name, with `<xml_result_event_in_attrib>1`.",
+    },
+    // <cliktocalltoken>
+    TagDef {
+        name: "with_token",
+        aliases: &[],
+        sections: &[Token],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: false,
+        doc: "1: fetch a token before the web requests that use `$token$`.",
+    },
+    TagDef {
+        name: "json_token",
+        aliases: &[],
+        sections: &[Token],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "JSON answer: the field holding the token.",
+    },
+    TagDef {
+        name: "xml_token",
+        aliases: &[],
+        sections: &[Token],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "XML answer: the element holding the token.",
+    },
+    TagDef {
+        name: "xml_result_token_in_attrib",
+        aliases: &[],
+        sections: &[Token],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: false,
+        doc: "1: the token is an attribute of `<xml_token>` (`<token value='…'/>`).",
+    },
+    TagDef {
+        name: "xml_token_attrib",
+        aliases: &[],
+        sections: &[Token],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "The attribute holding the token, with `<xml_result_token_in_attrib>1`.",
+    },
+    // <callto>
+    TagDef {
+        name: "cmd",
+        aliases: &[],
+        sections: &[Callto],
+        kind: Kind::Template,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "The command or URI to launch, e.g. `callto:$teldest$ org=$telorg$`.",
+    },
+    TagDef {
+        name: "cmdshellexecute",
+        aliases: &[],
+        sections: &[Callto],
+        kind: Kind::ShellExecute,
+        default: "",
+        secret: false,
+        ours: false,
+        doc: "`OPEN`: hand the command to the desktop's opener as a URI; empty: \
+              run it as a program with arguments (never through a shell).",
+    },
+    // <station>
+    TagDef {
+        name: "user",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Account name at the telephony provider (`$user$`).",
+    },
+    TagDef {
+        name: "mdp",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "Password of that account (`$mdp$`). Keep the file readable by its owner only.",
+    },
+    TagDef {
+        name: "telorg",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "This desk's number or extension (`$telorg$`). Empty: the line \
+              selected by the line-name model of tapi_param.txt.",
+    },
+    TagDef {
+        name: "ident",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Identifier of this desk at the CTI server (`$ident$`).",
+    },
+    TagDef {
+        name: "prefix",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Prefix,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Outside-line prefix put before every number dialled.",
+    },
+    TagDef {
+        name: "lines",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::LineList,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The telephone lines of this desk, `|`-separated; line 1 of \
+              tapi_param.txt selects one of them.",
+    },
+];
+
+impl TagDef {
+    /// The row of tag `name` (any spelling, case-insensitive) in `section`.
+    pub fn lookup(section: Section, name: &str) -> Option<&'static TagDef> {
+        TAGS.iter()
+            .find(|t| t.sections.contains(&section) && t.is_named(name))
+    }
+
+    /// Every row of tag `name`, whatever its section.
+    pub fn lookup_any(name: &str) -> impl Iterator<Item = &'static TagDef> + '_ {
+        TAGS.iter().filter(move |t| t.is_named(name))
+    }
+
+    pub fn is_named(&self, name: &str) -> bool {
+        self.name.eq_ignore_ascii_case(name)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Where a keyword's value comes from at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "from", content = "tag")]
+pub enum KeywordSource {
+    /// A tag of the station settings.
+    Station(&'static str),
+    /// The number the ERP or the user asks to call.
+    Dialled,
+    /// The answer of the token request.
+    TokenAnswer,
+    /// Base64 of `user:mdp`.
+    UserAndPassword,
+    /// The kind of request: `DIAL` for the dial request.
+    RequestKind,
+}
+
+#[derive(Debug)]
+pub struct KeywordDef {
+    /// Written `$name$`.
+    pub name: &'static str,
+    /// Other spellings accepted with a warning.
+    pub aliases: &'static [&'static str],
+    /// Sections where the keyword has a value.
+    pub known_in: &'static [Section],
+    pub source: KeywordSource,
+    /// Masked in every output.
+    pub secret: bool,
+    pub ours: bool,
+    pub doc: &'static str,
+}
+
+const STATION_KNOWN: &[Section] = &[Dial, Event, Token, Callto];
+
+pub static KEYWORDS: &[KeywordDef] = &[
+    KeywordDef {
+        name: "user",
+        aliases: &[],
+        known_in: STATION_KNOWN,
+        source: KeywordSource::Station("user"),
+        secret: false,
+        ours: false,
+        doc: "The station's user name.",
+    },
+    KeywordDef {
+        name: "mdp",
+        aliases: &["mpd"],
+        known_in: STATION_KNOWN,
+        source: KeywordSource::Station("mdp"),
+        secret: true,
+        ours: false,
+        doc: "The station's password (`$mpd$`, a spelling seen in Divalto's own text, is read as `$mdp$`).",
+    },
+    KeywordDef {
+        name: "telorg",
+        aliases: &[],
+        known_in: STATION_KNOWN,
+        source: KeywordSource::Station("telorg"),
+        secret: false,
+        ours: false,
+        doc: "The station's own number or extension.",
+    },
+    KeywordDef {
+        name: "teldest",
+        aliases: &[],
+        known_in: &[Dial, Callto],
+        source: KeywordSource::Dialled,
+        secret: false,
+        ours: false,
+        doc: "The number to call, after the outside-line prefix and formatting.",
+    },
+    KeywordDef {
+        name: "token",
+        aliases: &[],
+        known_in: &[Dial, Event],
+        source: KeywordSource::TokenAnswer,
+        secret: true,
+        ours: false,
+        doc: "The token read from the answer of `<cliktocalltoken>` (needs `<with_token>1`).",
+    },
+    KeywordDef {
+        name: "ident",
+        aliases: &[],
+        known_in: STATION_KNOWN,
+        source: KeywordSource::Station("ident"),
+        secret: false,
+        ours: false,
+        doc: "The station's identifier.",
+    },
+    KeywordDef {
+        name: "auth",
+        aliases: &[],
+        known_in: STATION_KNOWN,
+        source: KeywordSource::UserAndPassword,
+        secret: true,
+        ours: false,
+        doc: "Base64 of `user:mdp`, e.g. for `Authorization: Basic $auth$`.",
+    },
+    KeywordDef {
+        name: "event",
+        aliases: &[],
+        known_in: &[Dial],
+        source: KeywordSource::RequestKind,
+        secret: false,
+        ours: false,
+        doc: "The command sent: `DIAL` in the dial request.",
+    },
+];
+
+impl KeywordDef {
+    /// Finds a keyword by exact name or alias. Returns the row and whether an
+    /// alias was used.
+    pub fn lookup(name: &str) -> Option<(&'static KeywordDef, bool)> {
+        KEYWORDS.iter().find_map(|k| {
+            if k.name == name {
+                Some((k, false))
+            } else if k.aliases.contains(&name) {
+                Some((k, true))
+            } else {
+                None
+            }
+        })
+    }
+
+    pub fn known_in(&self, section: Section) -> bool {
+        self.known_in.contains(&section)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tag_is_reachable_and_unique_per_section() {
+        for s in SECTIONS {
+            let mut seen = std::collections::HashSet::new();
+            for t in TAGS.iter().filter(|t| t.sections.contains(&s.section)) {
+                assert!(seen.insert(t.name), "{} twice in {}", t.name, s.name);
+                for a in t.aliases {
+                    assert!(seen.insert(a), "{a} twice in {}", s.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_tag_shares_a_name_with_a_section() {
+        for t in TAGS {
+            assert!(Section::lookup(t.name).is_none(), "{}", t.name);
+        }
+    }
+
+    #[test]
+    fn both_spellings() {
+        assert_eq!(Section::lookup("clicktocalldial"), Some(Section::Dial));
+        assert_eq!(Section::lookup("cliktocalldial"), Some(Section::Dial));
+        assert_eq!(
+            TagDef::lookup(Section::Global, "event_connect").map(|t| t.name),
+            Some("even_connect")
+        );
+        assert_eq!(
+            KeywordDef::lookup("mpd").map(|(k, a)| (k.name, a)),
+            Some(("mdp", true))
+        );
+    }
+}
