@@ -123,14 +123,7 @@ pub fn parse_method(s: &str) -> Result<Method, KindError> {
         "PUT" => Ok(Method::Put),
         "POST" => Ok(Method::Post),
         upper => {
-            let help = match did_you_mean(
-                upper,
-                ["GET", "PUT", "POST"]
-                    .map(|m| m.to_ascii_lowercase())
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>(),
-            ) {
+            let help = match did_you_mean(upper, ["get", "put", "post"]) {
                 Some(m) => format!(
                     "did you mean `{}`? The methods are GET, PUT and POST",
                     m.to_ascii_uppercase()
@@ -274,7 +267,7 @@ pub fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderIt
         let name_span = value
             .span
             .sub(char_len(&text[..item_start]), char_len(name).max(1));
-        if name.is_empty() || !name.chars().all(is_tchar) {
+        if name.is_empty() || name.contains('$') || !name.chars().all(is_tchar) {
             let help = if name.contains('$') {
                 "keywords may be used in a header's value, not in its name"
             } else {
@@ -403,7 +396,7 @@ mod tests {
         assert_eq!(parse_seconds("-1").unwrap_err().code, "bad-number");
         assert_eq!(parse_seconds("NaN").unwrap_err().code, "bad-number");
         assert_eq!(parse_method("post").unwrap(), Method::Post);
-        let e = parse_method("PST").unwrap_err();
+        let e = parse_method("POTS").unwrap_err();
         assert!(e.help.unwrap().contains("`POST`"));
         assert_eq!(parse_return_type("XML").unwrap(), ReturnType::Xml);
         assert_eq!(parse_launch("open").unwrap(), Launch::Open);

@@ -204,6 +204,8 @@ pub fn parse(
         }
         if let Ok((rest, key)) = key_head(trimmed) {
             let name_span = at(indent, char_len(key));
+            // `key = value`: the spaces around `=` are layout, not value.
+            let rest = rest.trim_start();
             let value_start = line.len() - rest.len();
             let value = make_value(
                 key,
