@@ -157,7 +157,9 @@ pub fn parse(
                     }
                     if let Some(section) = section_of_header(name, rest, name_span, &mut diags) {
                         let trailing = rest.trim();
-                        if !trailing.is_empty() && !trailing.starts_with(';') {
+                        if !trailing.is_empty()
+                            && (!trailing.starts_with(';') || holds_tags(trailing))
+                        {
                             diags.push(
                                 Diagnostic::warning(
                                     "text-after-section",
@@ -264,6 +266,16 @@ fn key_head(i: &str) -> IResult<&str, &str> {
 /// `$name$` at the start of `i`.
 fn keyword(i: &str) -> IResult<&str, &str> {
     delimited(char('$'), take_while1(is_name_char), char('$')).parse(i)
+}
+
+/// Whether `text` holds a `<name>` of a known tag or section: the mark of
+/// a file flattened onto one line, as the extraction of seed 003 was.
+fn holds_tags(text: &str) -> bool {
+    text.match_indices('<').any(|(i, _)| {
+        tag_head(&text[i..]).is_ok_and(|(_, name)| {
+            Section::lookup(name).is_some() || TagDef::lookup_any(name).next().is_some()
+        })
+    })
 }
 
 fn is_name_char(c: char) -> bool {

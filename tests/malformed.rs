@@ -1,0 +1,71 @@
+//! The malformed-file corpus: every `tests/malformed/*.txt` is checked by the
+//! built binary and its diagnostics are compared with the golden
+//! `*.expected` next to it. `UPDATE_GOLDEN=1 cargo test --test malformed`
+//! rewrites the goldens; review the diff before committing it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn check(param: &Path) -> String {
+    let empty = std::env::temp_dir().join("ctibridge-tests-no-such-dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_ctibridge"))
+        .arg("check")
+        .arg("--param")
+        .arg(param)
+        .arg("--sys-dir")
+        .arg(&empty)
+        .arg("--station")
+        .arg(empty.join("station.txt"))
+        .env("CTIBRIDGE_CONFIG_DIR", &empty)
+        .env_remove("CTIBRIDGE_SYS_DIR")
+        .output()
+        .expect("run ctibridge");
+    format!(
+        "{}exit: {}\n",
+        String::from_utf8_lossy(&out.stderr),
+        out.status.code().unwrap_or(-1)
+    )
+}
+
+#[test]
+fn malformed_files_match_their_goldens() {
+    let dir = Path::new("tests/malformed");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("tests/malformed")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 40, "the corpus has {} files", cases.len());
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let got = check(case);
+        let golden = case.with_extension("expected");
+        if update {
+            std::fs::write(&golden, &got).expect("write golden");
+            continue;
+        }
+        let want = std::fs::read_to_string(&golden).unwrap_or_default();
+        if got != want {
+            failures.push(format!(
+                "--- {}\n{}\n+++ got\n{}",
+                golden.display(),
+                want,
+                got
+            ));
+        }
+        // Every malformed file says something.
+        assert!(
+            got.contains("error:") || got.contains("warning:"),
+            "{} yields no diagnostic",
+            case.display()
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} golden(s) differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
