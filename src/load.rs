@@ -223,6 +223,36 @@ pub fn load(locations: Locations) -> Loaded {
     }
 }
 
+/// Checks files already in memory (built-in samples, tests): the same as
+/// [`load`] without the file system.
+pub fn load_sources(
+    sources: SourceMap,
+    param: FileId,
+    station: Option<FileId>,
+    tapi: &[FileId],
+) -> Loaded {
+    let mut diagnostics = Diagnostics::new();
+    let checked = check_sources(&sources, param, station, tapi, &mut diagnostics);
+    let files = sources
+        .files()
+        .map(|(id, f)| FileRead {
+            role: f.role,
+            path: f.path.clone(),
+            status: FileStatus::Read {
+                encoding: f.encoding,
+            },
+            id: Some(id),
+        })
+        .collect();
+    Loaded {
+        locations: Locations::resolve(&LocateOptions::default(), |_| None),
+        sources,
+        files,
+        checked: Some(checked),
+        diagnostics,
+    }
+}
+
 /// Parses and checks files already in `sources`: the param file, the
 /// optional station file and the tapi files (global first).
 pub fn check_sources(

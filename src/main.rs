@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use ctibridge::diag::Diagnostics;
 use ctibridge::exit::{Exit, EXIT_CODES_HELP};
 use ctibridge::explain::{self, Report};
 use ctibridge::load::{self, LocateOptions, Locations};
@@ -128,52 +127,32 @@ const SAMPLE_TAPI: &str = include_str!("../samples/tapi_param.txt");
 /// and receiving calls through the bridge server joins it with that server.
 fn demo() -> Exit {
     let mut sources = SourceMap::new();
-    let text = |path: &str, role, s: &str| {
-        let f = SourceFile::new(PathBuf::from(path), role, s.as_bytes());
-        f
+    let mut add = |path: &str, role, text: &str| {
+        sources.add(SourceFile::new(PathBuf::from(path), role, text.as_bytes()))
     };
-    let param = sources.add(text(
+    let param = add(
         "(built-in) samples/clicktocall_param.txt",
         FileRole::Param,
         SAMPLE_PARAM,
-    ));
-    let station = sources.add(text(
+    );
+    let station = add(
         "(built-in) samples/station.txt",
         FileRole::Station,
         SAMPLE_STATION,
-    ));
-    let tapi = sources.add(text(
+    );
+    let tapi = add(
         "(built-in) samples/tapi_param.txt",
         FileRole::TapiGlobal,
         SAMPLE_TAPI,
-    ));
-    let mut diags = Diagnostics::new();
-    let checked = load::check_sources(&sources, param, Some(station), &[tapi], &mut diags);
+    );
+    let loaded = load::load_sources(sources, param, Some(station), &[tapi]);
     println!(
         "ctibridge demo: reading the built-in sample param files, as `ctibridge check` would.\n"
     );
-    eprint!("{}", diags.render(&sources));
-    if diags.has_errors() {
+    eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+    if loaded.has_errors() {
         return Exit::Config;
     }
-    let files = sources
-        .files()
-        .map(|(id, f)| load::FileRead {
-            role: f.role,
-            path: f.path.clone(),
-            status: load::FileStatus::Read {
-                encoding: f.encoding,
-            },
-            id: Some(id),
-        })
-        .collect::<Vec<_>>();
-    let loaded = load::Loaded {
-        locations: Locations::resolve(&LocateOptions::default(), |_| None),
-        sources,
-        files,
-        checked: Some(checked),
-        diagnostics: diags,
-    };
     if let Some(e) = explain::report(&loaded).explanation {
         print!("{}", explain::render(&e));
     }

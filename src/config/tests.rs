@@ -45,9 +45,12 @@ fn codes(param: &str) -> Vec<(&'static str, u32, u32, u32)> {
 
 const DIAL: &str = "<cliktocalldial>\n<url>http://cti:8080/dial?tel=$teldest$\n";
 
+/// (code, line, column, width) of an expected diagnostic.
+type Expected = (&'static str, u32, u32, u32);
+
 #[test]
 fn semantic_errors_table() {
-    let cases: Vec<(String, Vec<(&str, u32, u32, u32)>)> = vec![
+    let cases: Vec<(String, Vec<Expected>)> = vec![
         (DIAL.to_owned(), vec![]),
         (format!("{DIAL}<methdoe>GET\n"), vec![("unknown-tag", 3, 1, 9)]),
         (format!("{DIAL}<with_token>1\n"), vec![("wrong-section", 3, 1, 12)]),

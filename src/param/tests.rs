@@ -29,9 +29,12 @@ fn diag_positions(text: &str) -> Vec<(&'static str, u32, u32, u32)> {
         .collect()
 }
 
+/// (code, line, column, width) of an expected diagnostic.
+type Expected = (&'static str, u32, u32, u32);
+
 #[test]
 fn syntax_errors_table() {
-    let cases: &[(&str, &[(&str, u32, u32, u32)])] = &[
+    let cases: &[(&str, &[Expected])] = &[
         ("<global>\n<timeout1>2\n", &[]),
         ("; comment <url>\n   ; indented comment\n\n\t\n", &[]),
         ("<global>\n<url http://x\n", &[("unclosed-tag", 2, 1, 13)]),

@@ -1,0 +1,307 @@
+//! The built binary on the sample files and on broken input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ctibridge"));
+    // Nothing from the machine running the tests.
+    let nowhere = std::env::temp_dir().join("ctibridge-tests-no-such-dir");
+    c.env("CTIBRIDGE_CONFIG_DIR", nowhere)
+        .env_remove("CTIBRIDGE_SYS_DIR");
+    c
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn check_samples(extra: &[&str]) -> Output {
+    bin()
+        .args([
+            "check",
+            "--sys-dir",
+            "samples",
+            "--station",
+            "samples/station.txt",
+        ])
+        .args(extra)
+        .output()
+        .expect("run")
+}
+
+/// A temporary folder removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("ctibridge-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn samples_pass_and_are_explained() {
+    let out = check_samples(&[]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(
+        !text(&out.stderr).contains("error:"),
+        "{}",
+        text(&out.stderr)
+    );
+    for want in [
+        "interface: clicktocall (<cliktocalldial> has a <url>)",
+        "samples/clicktocall_param.txt  (UTF-8)",
+        "timeout1                    1  [default]",
+        "json_tel                    tel  [samples/clicktocall_param.txt:56]",
+        "mdp                         ********  [samples/station.txt:6]",
+        "$teldest$  the number to call, after the outside-line prefix 0",
+        "selected     Cisco Line:[Paul] (1003)",
+        "line model   paul  [samples/tapi_param.txt:1]",
+    ] {
+        assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("changeme"),
+        "the password leaked:\n{stdout}"
+    );
+}
+
+#[test]
+fn samples_as_json() {
+    let out = check_samples(&["--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["errors"], 0);
+    let e = &v["explanation"];
+    assert_eq!(e["interface"]["name"], "clicktocall");
+    let files = e["files"].as_array().expect("files");
+    assert!(files
+        .iter()
+        .any(|f| f["role"] == "param" && f["status"] == "read" && f["encoding"] == "utf8"));
+    let station = e["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .find(|s| s["section"] == "station")
+        .expect("station");
+    let mdp = station["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .find(|v| v["tag"] == "mdp")
+        .expect("mdp");
+    assert_eq!(mdp["value"], "********");
+    assert_eq!(mdp["extension"], true);
+    let kw: Vec<&str> = e["keywords"]
+        .as_array()
+        .expect("keywords")
+        .iter()
+        .map(|k| k["keyword"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kw,
+        [
+            "$ident$",
+            "$telorg$",
+            "$teldest$",
+            "$event$",
+            "$token$",
+            "$auth$"
+        ]
+    );
+    assert!(!text(&out.stdout).contains("changeme"));
+}
+
+#[test]
+fn broken_file_as_json_has_positions() {
+    let out = bin()
+        .args([
+            "check",
+            "--json",
+            "--param",
+            "tests/malformed/10_unknown_keyword.txt",
+            "--sys-dir",
+            "/nonexistent",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["ok"], false);
+    assert!(v["explanation"].is_null());
+    let d = &v["diagnostics"][0];
+    assert_eq!(
+        (
+            d["code"].as_str(),
+            d["line"].as_u64(),
+            d["column"].as_u64(),
+            d["width"].as_u64()
+        ),
+        (Some("unknown-keyword"), Some(2), Some(34), Some(9))
+    );
+    assert_eq!(d["help"], "did you mean `$teldest$`?");
+}
+
+#[test]
+fn missing_param_file_is_a_configuration_error() {
+    let out = bin()
+        .args(["check", "--sys-dir", "/nonexistent/sys"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("error: cannot read the param file: /nonexistent/sys/clicktocall_param.txt does not exist"), "{err}");
+    assert!(err.contains("--sys-dir"), "{err}");
+}
+
+#[test]
+fn sys_dir_from_the_environment() {
+    let out = bin()
+        .env("CTIBRIDGE_SYS_DIR", "samples")
+        .args(["check", "--station", "samples/station.txt"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn local_tapi_wins_over_global() {
+    let user = TempDir::new("user");
+    std::fs::write(user.0.join("tapi_param.txt"), "anne\n<couleur>1\n").expect("write");
+    let out = bin()
+        .env("CTIBRIDGE_CONFIG_DIR", &user.0)
+        .args([
+            "check",
+            "--sys-dir",
+            "samples",
+            "--station",
+            "samples/station.txt",
+        ])
+        .output()
+        .expect("run");
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("selected     Cisco Line:[Anne] (1004)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("parameters   <image>null <couleur>1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("connector    DhDivaltoTapi.dll  [samples/tapi_param.txt:3]"),
+        "{stdout}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn password_readable_by_others_is_warned() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("perm");
+    let station = dir.0.join("station.txt");
+    std::fs::write(&station, "<user>paul\n<mdp>secret\n").expect("write");
+    let run = || {
+        let out = bin()
+            .args(["check", "--sys-dir", "samples", "--station"])
+            .arg(&station)
+            .output()
+            .expect("run");
+        text(&out.stderr)
+    };
+    std::fs::set_permissions(&station, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let err = run();
+    assert!(
+        err.contains("warning: this file holds a password and other users can read it"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("chmod 600 {}", station.display())),
+        "{err}"
+    );
+    std::fs::set_permissions(&station, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(!run().contains("other users can read it"));
+}
+
+#[test]
+fn windows_1252_station_file() {
+    let dir = TempDir::new("cp1252");
+    let station = dir.0.join("station.txt");
+    // "; poste de Hélène" then her user name, in Windows-1252.
+    std::fs::write(
+        &station,
+        b"; poste de H\xe9l\xe8ne\r\n<user>h\xe9l\xe8ne\r\n",
+    )
+    .expect("write");
+    let out = bin()
+        .args(["check", "--sys-dir", "samples", "--station"])
+        .arg(&station)
+        .output()
+        .expect("run");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(Windows-1252)"), "{stdout}");
+    assert!(
+        stdout.contains("user                        hélène"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn no_arguments_prints_help() {
+    let out = bin().output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    assert!(help.contains("Usage: ctibridge"), "{help}");
+    assert!(help.contains("check"), "{help}");
+    assert!(help.contains("Exit codes:"), "{help}");
+}
+
+#[test]
+fn version() {
+    let out = bin().arg("--version").output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout).trim(),
+        format!("ctibridge {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn demo_explains_the_built_in_sample() {
+    let out = bin().arg("demo").output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("interface: clicktocall"), "{stdout}");
+    assert!(stdout.contains("Not yet in this demo"), "{stdout}");
+}
+
+#[test]
+fn reference_doc_is_up_to_date() {
+    let out = bin().arg("reference").output().expect("run");
+    let generated = text(&out.stdout);
+    let committed =
+        std::fs::read_to_string(Path::new("docs/param-format.md")).expect("docs/param-format.md");
+    assert!(
+        generated == committed,
+        "docs/param-format.md is stale: run `cargo run -- reference > docs/param-format.md`"
+    );
+    // Every tag of the table is documented.
+    for t in ctibridge::schema::TAGS {
+        assert!(
+            committed.contains(&format!("`<{}>`", t.name)),
+            "{} undocumented",
+            t.name
+        );
+    }
+}
