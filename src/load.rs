@@ -299,17 +299,14 @@ pub fn check_sources(
             t
         })
         .collect();
-    let mut params = vec![&param_tree];
+    let mut params = vec![param_tree];
     // Sections other than <station> in a station file were reported above
     // and take no effect.
-    let station_only = station_tree.map(|mut t| {
+    if let Some(mut t) = station_tree {
         t.blocks.retain(|b| b.section == Some(Section::Station));
-        t
-    });
-    if let Some(t) = &station_only {
         params.push(t);
     }
-    let checked = config::build(&Inputs {
+    let checked = config::build(Inputs {
         params,
         tapi: tapi_trees.iter().collect(),
         main_file: param,

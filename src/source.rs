@@ -141,11 +141,9 @@ impl SourceFile {
     ) -> SourceFile {
         let mut line_ranges = Vec::new();
         let mut start = 0;
-        for (i, b) in text.bytes().enumerate() {
-            if b == b'\n' {
-                line_ranges.push((start, trim_cr(&text, start, i)));
-                start = i + 1;
-            }
+        while let Some(i) = text[start..].find('\n').map(|i| start + i) {
+            line_ranges.push((start, trim_cr(&text, start, i)));
+            start = i + 1;
         }
         if start < text.len() {
             line_ranges.push((start, trim_cr(&text, start, text.len())));

@@ -305,8 +305,8 @@ impl Settings {
 /// The inputs of [`build`], in layer order.
 pub struct Inputs<'a> {
     /// Param files, lowest priority first: profile, `clicktocall_param.txt`,
-    /// `station.txt`.
-    pub params: Vec<&'a ParamFile>,
+    /// `station.txt`. Their value lines move into [`Settings`].
+    pub params: Vec<ParamFile>,
     /// `tapi_param.txt`: global, then local.
     pub tapi: Vec<&'a TapiFile>,
     /// The file that "no interface" problems are reported against.
@@ -323,10 +323,10 @@ pub struct Checked {
 
 /// Checks the parsed files and builds the configuration. Never fails:
 /// problems become diagnostics.
-pub fn build(inputs: &Inputs) -> Checked {
+pub fn build(inputs: Inputs) -> Checked {
     let mut diags = Vec::new();
-    let settings = collect(&inputs.params, &mut diags);
-    let config = typed_config(&settings, inputs, &mut diags);
+    let settings = collect(inputs.params, &mut diags);
+    let config = typed_config(&settings, &inputs.tapi, inputs.main_file, &mut diags);
     Checked {
         config,
         settings,
@@ -336,14 +336,14 @@ pub fn build(inputs: &Inputs) -> Checked {
 
 /// Pass 1: places every value line in its section, reports misplaced,
 /// unknown and repeated tags, and checks each value against its kind.
-fn collect(files: &[&ParamFile], diags: &mut Vec<Diagnostic>) -> Settings {
+fn collect(files: Vec<ParamFile>, diags: &mut Vec<Diagnostic>) -> Settings {
     let mut settings = Settings::default();
     for file in files {
-        for block in &file.blocks {
+        for block in file.blocks {
             if let (Some(h), Some(s)) = (&block.header, block.section) {
                 settings.headers.entry(s).or_insert(h.span);
             }
-            for entry in &block.entries {
+            for entry in block.entries {
                 place(&mut settings, block.section, entry, diags);
             }
         }
@@ -354,7 +354,7 @@ fn collect(files: &[&ParamFile], diags: &mut Vec<Diagnostic>) -> Settings {
 fn place(
     settings: &mut Settings,
     section: Option<Section>,
-    entry: &Entry,
+    entry: Entry,
     diags: &mut Vec<Diagnostic>,
 ) {
     let name = entry.name.as_str();
@@ -460,12 +460,17 @@ fn place(
     list.push(SetValue {
         def,
         section,
-        entry: entry.clone(),
+        entry,
     });
 }
 
 /// Pass 2: typed values and the checks that need several of them.
-fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Config {
+fn typed_config(
+    s: &Settings,
+    tapi: &[&TapiFile],
+    main_file: FileId,
+    diags: &mut Vec<Diagnostic>,
+) -> Config {
     use Section::{Callto, Dial, Event, Token};
     let global = Global {
         timeout1: s.typed(Section::Global, "timeout1", value::parse_seconds),
@@ -477,7 +482,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         noshowwindow: s.typed(Section::Global, "noshowwindow", value::parse_bool),
         debug: s.typed(Section::Global, "debug", value::parse_bool),
     };
-    let tapi = merge_tapi(&inputs.tapi);
+    let tapi = merge_tapi(tapi);
     let station = station(s, &tapi);
 
     let with_event = s.typed(Event, "with_event", value::parse_bool);
@@ -489,7 +494,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
     });
 
     let (interface, interface_reason) =
-        choose_interface(s, dial.is_some(), callto.is_some(), inputs.main_file, diags);
+        choose_interface(s, dial.is_some(), callto.is_some(), main_file, diags);
     if interface.value == Interface::Callto && dial.is_none() {
         if let Some(h) = s.header(Dial) {
             diags.push(
@@ -552,7 +557,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         diags.push(
             Diagnostic::warning(
                 "token-unused",
-                s.span_of(Token, "with_token").unwrap_or(Span::file(inputs.main_file)),
+                s.span_of(Token, "with_token").unwrap_or(Span::file(main_file)),
                 "a token is requested but no request sends `$token$`",
             )
             .with_help("use `$token$` in the `<url>`, `<data>` or `<headers>` of the requests that need it"),

@@ -71,7 +71,7 @@ pub struct Value {
     /// Where the value starts; its width is the value's length.
     pub span: Span,
     /// The value cut into literal text and `$keywords$`, for the tags whose
-    /// values take keywords; a single text part otherwise.
+    /// values take keywords; empty otherwise.
     pub parts: Vec<Part>,
 }
 
@@ -332,7 +332,7 @@ fn make_value(
     let parts = if takes_keywords {
         scan_keywords(text, span, diags)
     } else {
-        vec![Part::Text(text.to_owned())]
+        Vec::new()
     };
     Value {
         text: text.to_owned(),
