@@ -323,6 +323,7 @@ fn read(
     required: bool,
 ) -> Option<FileId> {
     let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    tracing::debug!(role = ?role, path = %shown.display(), "reading");
     let (status, id) = match std::fs::read(path) {
         Ok(bytes) => {
             let file = SourceFile::new(path.to_path_buf(), role, &bytes);
@@ -345,6 +346,7 @@ fn read(
             None,
         ),
     };
+    tracing::info!(role = ?role, path = %shown.display(), status = ?status, "file");
     files.push(FileRead {
         role,
         path: shown,
