@@ -16,18 +16,18 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn check_samples(extra: &[&str]) -> Output {
+/// `check` on the sample sys folder with the given station file.
+fn check_with_station(station: &Path, extra: &[&str]) -> Output {
     bin()
-        .args([
-            "check",
-            "--sys-dir",
-            "samples",
-            "--station",
-            "samples/station.txt",
-        ])
+        .args(["check", "--sys-dir", "samples", "--station"])
+        .arg(station)
         .args(extra)
         .output()
         .expect("run")
+}
+
+fn check_samples(extra: &[&str]) -> Output {
+    check_with_station(Path::new("samples/station.txt"), extra)
 }
 
 /// A temporary folder removed when dropped.
@@ -212,14 +212,7 @@ fn password_readable_by_others_is_warned() {
     let dir = TempDir::new("perm");
     let station = dir.0.join("station.txt");
     std::fs::write(&station, "<user>paul\n<mdp>secret\n").expect("write");
-    let run = || {
-        let out = bin()
-            .args(["check", "--sys-dir", "samples", "--station"])
-            .arg(&station)
-            .output()
-            .expect("run");
-        text(&out.stderr)
-    };
+    let run = || text(&check_with_station(&station, &[]).stderr);
     std::fs::set_permissions(&station, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     let err = run();
     assert!(
@@ -244,12 +237,7 @@ fn windows_1252_station_file() {
         b"; poste de H\xe9l\xe8ne\r\n<user>h\xe9l\xe8ne\r\n",
     )
     .expect("write");
-    let out = bin()
-        .args(["check", "--sys-dir", "samples", "--station"])
-        .arg(&station)
-        .output()
-        .expect("run");
-    let stdout = text(&out.stdout);
+    let stdout = text(&check_with_station(&station, &[]).stdout);
     assert!(stdout.contains("(Windows-1252)"), "{stdout}");
     assert!(
         stdout.contains("user                        hélène"),
