@@ -484,6 +484,24 @@ fn typed_config(
     };
     let tapi = merge_tapi(tapi);
     let station = station(s, &tapi);
+    if let (None, Some(span)) = (station.selected_line, tapi.model.span()) {
+        if !station.lines.value.is_empty() {
+            diags.push(
+                Diagnostic::warning(
+                    "no-line-matches",
+                    span,
+                    format!(
+                        "the line-name model `{}` matches none of the station's lines",
+                        tapi.model.value
+                    ),
+                )
+                .with_help(format!(
+                    "the station declares: {}",
+                    station.lines.value.join(" | ")
+                )),
+            );
+        }
+    }
 
     let with_event = s.typed(Event, "with_event", value::parse_bool);
     let with_token = s.typed(Token, "with_token", value::parse_bool);

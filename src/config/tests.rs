@@ -264,3 +264,18 @@ fn station_file_refuses_other_sections() {
 fn table_defaults_parse() {
     check_defaults().unwrap();
 }
+
+#[test]
+fn line_model_matching_nothing_is_warned() {
+    let r = run(DIAL, Some("<lines>1003|1004\n"), &["anne\n"]);
+    let got: Vec<_> = r
+        .diags
+        .sorted()
+        .iter()
+        .map(|d| (d.code, d.span.line, d.span.col, d.span.len))
+        .collect();
+    assert_eq!(got, vec![("no-line-matches", 1, 1, 4)]);
+    assert_eq!(r.checked.config.station.selected_line, None);
+    // No lines declared: nothing to match, nothing to say.
+    assert!(run(DIAL, None, &["anne\n"]).diags.is_empty());
+}
