@@ -11,6 +11,7 @@ pub mod diag;
 pub mod exit;
 pub mod explain;
 pub mod load;
+pub mod number;
 pub mod param;
 pub mod reference;
 pub mod schema;
