@@ -2,7 +2,7 @@
 //!
 //! The pipeline, one module a step: [`source`] (decoding hand-edited files)
 //! → [`param`] (syntax tree with positions) → [`config`] (typed, layered,
-//! checked) → [`explain`] (`ctibridge check`). [`schema`] is the one table of
+//! checked) → [`template`] (`$keyword$` expansion) → [`explain`] (`ctibridge check`). [`schema`] is the one table of
 //! sections, tags and keywords they all read. None of these layers needs
 //! tokio or reqwest.
 
@@ -16,3 +16,4 @@ pub mod param;
 pub mod reference;
 pub mod schema;
 pub mod source;
+pub mod template;

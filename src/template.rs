@@ -1,0 +1,367 @@
+//! `$keyword$` expansion. A template is literal text and keywords; each
+//! keyword's value is encoded for the place the text goes, so that no
+//! number, name or password can change the structure of what is sent.
+
+use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::config::{Station, Template};
+use crate::diag::Diagnostic;
+use crate::param::Part;
+use crate::schema::{KeywordDef, KeywordSource};
+use crate::source::Span;
+
+/// Where an expanded text goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A URL: values are percent-encoded as a query or path component.
+    Url,
+    /// A body sent as is (`<data>`): values escaped for the content type.
+    Body(BodyKind),
+    /// A header value: values as is, but never CR, LF or NUL.
+    Header,
+    /// One word of a command line, or a URI handed to the desktop opener.
+    Command,
+}
+
+/// How keyword values are escaped inside `<data>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyKind {
+    Raw,
+    Json,
+    Xml,
+}
+
+impl BodyKind {
+    /// From `<contenttype>`: JSON and XML content types escape values.
+    pub fn of_content_type(content_type: &str) -> BodyKind {
+        let ct = content_type.to_ascii_lowercase();
+        if ct.contains("json") {
+            BodyKind::Json
+        } else if ct.contains("xml") {
+            BodyKind::Xml
+        } else {
+            BodyKind::Raw
+        }
+    }
+}
+
+/// The values of the keywords for one request.
+#[derive(Clone, Debug, Default)]
+pub struct Values {
+    pub user: String,
+    pub mdp: String,
+    pub telorg: String,
+    pub ident: String,
+    /// The number to call, prefix and format applied (`$teldest$`).
+    pub teldest: Option<String>,
+    /// `$token$`, once fetched.
+    pub token: Option<String>,
+    /// `$event$`: `DIAL` for the dial request.
+    pub event: Option<&'static str>,
+    /// Show secrets as `********` (for `--dry-run` and logs).
+    pub masked: bool,
+}
+
+/// How secrets are shown.
+pub const MASK: &str = "********";
+
+impl Values {
+    pub fn from_station(station: &Station) -> Values {
+        Values {
+            user: station.user.value.clone(),
+            mdp: station.mdp.value.expose().to_owned(),
+            telorg: station.telorg.value.clone(),
+            ident: station.ident.value.clone(),
+            ..Values::default()
+        }
+    }
+
+    /// The same values with every secret masked.
+    pub fn masked(&self) -> Values {
+        Values {
+            masked: true,
+            ..self.clone()
+        }
+    }
+
+    /// The value of a keyword, `None` when it is unknown here.
+    pub fn get(&self, kw: &KeywordDef) -> Option<String> {
+        if self.masked && kw.secret {
+            let has_value = match kw.source {
+                KeywordSource::TokenAnswer => self.token.is_some(),
+                _ => true,
+            };
+            return has_value.then(|| MASK.to_owned());
+        }
+        let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        match kw.source {
+            KeywordSource::Station("user") => nonempty(&self.user),
+            KeywordSource::Station("mdp") => nonempty(&self.mdp),
+            KeywordSource::Station("telorg") => nonempty(&self.telorg),
+            KeywordSource::Station("ident") => nonempty(&self.ident),
+            KeywordSource::Station(_) => None,
+            KeywordSource::Dialled => self.teldest.clone(),
+            KeywordSource::TokenAnswer => self.token.clone(),
+            KeywordSource::UserAndPassword => {
+                if self.user.is_empty() && self.mdp.is_empty() {
+                    None
+                } else {
+                    Some(
+                        base64::engine::general_purpose::STANDARD
+                            .encode(format!("{}:{}", self.user, self.mdp)),
+                    )
+                }
+            }
+            KeywordSource::RequestKind => self.event.map(str::to_owned),
+        }
+    }
+}
+
+/// A keyword that cannot be expanded, or a value that cannot go where the
+/// template puts it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExpandError {
+    pub diagnostic: Diagnostic,
+}
+
+/// RFC 3986 unreserved characters stay; everything else is escaped.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Expands `t` for `place`.
+pub fn expand(t: &Template, place: Place, values: &Values) -> Result<String, ExpandError> {
+    if t.parts.is_empty() {
+        return Ok(t.text.clone());
+    }
+    let mut out = String::with_capacity(t.text.len() + 16);
+    for part in &t.parts {
+        match part {
+            Part::Text(s) => out.push_str(s),
+            Part::Keyword { name, span } => {
+                let value = keyword_value(name, *span, values)?;
+                check_value(&value, name, *span, place)?;
+                encode_into(&mut out, &value, place);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn keyword_value(name: &str, span: Span, values: &Values) -> Result<String, ExpandError> {
+    let Some((kw, _)) = KeywordDef::lookup(name) else {
+        return Err(ExpandError {
+            diagnostic: Diagnostic::error(
+                "unknown-keyword",
+                span,
+                format!("unknown keyword `${name}$`"),
+            ),
+        });
+    };
+    values.get(kw).ok_or_else(|| ExpandError {
+        diagnostic: Diagnostic::error(
+            "keyword-unset",
+            span,
+            format!("`${}$` has no value", kw.name),
+        )
+        .with_help(where_to_set(kw)),
+    })
+}
+
+/// Where the value of a keyword is set, for an error about it.
+pub fn where_to_set(kw: &KeywordDef) -> String {
+    match kw.source {
+        KeywordSource::Station(tag) => {
+            format!("set `<{tag}>` in the station settings: `<station>` or the user's station.txt")
+        }
+        KeywordSource::UserAndPassword => {
+            "set `<user>` and `<mdp>` in the station settings".to_owned()
+        }
+        KeywordSource::Dialled => "it is the number to call, known only when dialling".to_owned(),
+        KeywordSource::TokenAnswer => {
+            "it comes from `<cliktocalltoken>`: set `<with_token>1` there".to_owned()
+        }
+        KeywordSource::RequestKind => "it is known only in `<cliktocalldial>`".to_owned(),
+    }
+}
+
+fn check_value(value: &str, name: &str, span: Span, place: Place) -> Result<(), ExpandError> {
+    let forbidden = match place {
+        // Encoded: nothing can break out of a URL component.
+        Place::Url => false,
+        Place::Header | Place::Command => value.contains(['\r', '\n', '\0']),
+        Place::Body(_) => value.contains('\0'),
+    };
+    if forbidden {
+        return Err(ExpandError {
+            diagnostic: Diagnostic::error(
+                "unsafe-value",
+                span,
+                format!("the value of `${name}$` holds a line break or NUL byte and cannot be sent here"),
+            )
+            .with_help("remove the control characters from that setting"),
+        });
+    }
+    Ok(())
+}
+
+fn encode_into(out: &mut String, value: &str, place: Place) {
+    match place {
+        Place::Url => out.extend(utf8_percent_encode(value, COMPONENT)),
+        Place::Body(BodyKind::Json) => {
+            let quoted = serde_json::Value::String(value.to_owned()).to_string();
+            out.push_str(&quoted[1..quoted.len() - 1]);
+        }
+        Place::Body(BodyKind::Xml) => {
+            for c in value.chars() {
+                match c {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    '"' => out.push_str("&quot;"),
+                    '\'' => out.push_str("&apos;"),
+                    c => out.push(c),
+                }
+            }
+        }
+        Place::Body(BodyKind::Raw) | Place::Header | Place::Command => out.push_str(value),
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding, as `<dataencode>` asks
+/// (space as `+`).
+pub fn form_urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::param::scan_keywords;
+    use crate::source::FileId;
+
+    fn tpl(text: &str) -> Template {
+        let span = Span {
+            file: FileId(0),
+            line: 1,
+            col: 1,
+            len: text.chars().count() as u32,
+        };
+        Template {
+            text: text.to_owned(),
+            parts: scan_keywords(text, span, &mut Vec::new()),
+        }
+    }
+
+    fn values() -> Values {
+        Values {
+            user: "paul".into(),
+            mdp: "p@ss word".into(),
+            telorg: "1003".into(),
+            ident: "desk 1&x".into(),
+            teldest: Some("0388202020".into()),
+            token: Some("t0k\"en".into()),
+            event: Some("DIAL"),
+            masked: false,
+        }
+    }
+
+    #[test]
+    fn url_components_are_percent_encoded() {
+        let t = tpl("http://h/d?i=$ident$&tel=$teldest$&e=$event$");
+        assert_eq!(
+            expand(&t, Place::Url, &values()).unwrap(),
+            "http://h/d?i=desk%201%26x&tel=0388202020&e=DIAL"
+        );
+    }
+
+    #[test]
+    fn bodies_escape_for_their_content_type() {
+        let v = values();
+        let json = tpl(r#"{"user":"$user$","pwd":"$mdp$","t":"$token$"}"#);
+        assert_eq!(
+            expand(&json, Place::Body(BodyKind::Json), &v).unwrap(),
+            r#"{"user":"paul","pwd":"p@ss word","t":"t0k\"en"}"#
+        );
+        let xml = tpl("<a i='$ident$'>$token$</a>");
+        assert_eq!(
+            expand(&xml, Place::Body(BodyKind::Xml), &v).unwrap(),
+            "<a i='desk 1&amp;x'>t0k&quot;en</a>"
+        );
+        let raw = tpl("i=$ident$");
+        assert_eq!(
+            expand(&raw, Place::Body(BodyKind::Raw), &v).unwrap(),
+            "i=desk 1&x"
+        );
+        assert_eq!(
+            BodyKind::of_content_type("application/json; charset=utf-8"),
+            BodyKind::Json
+        );
+        assert_eq!(BodyKind::of_content_type("text/xml"), BodyKind::Xml);
+        assert_eq!(
+            BodyKind::of_content_type("application/x-www-form-urlencoded"),
+            BodyKind::Raw
+        );
+    }
+
+    #[test]
+    fn auth_is_base64_of_user_and_password() {
+        let t = tpl("Basic $auth$");
+        assert_eq!(
+            expand(&t, Place::Header, &values()).unwrap(),
+            "Basic cGF1bDpwQHNzIHdvcmQ="
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let t = tpl("$user$:$mdp$ $auth$ $token$");
+        assert_eq!(
+            expand(&t, Place::Header, &values().masked()).unwrap(),
+            "paul:******** ******** ********"
+        );
+    }
+
+    #[test]
+    fn unknown_values_name_the_keyword_and_where_to_set_it() {
+        let mut v = values();
+        v.ident.clear();
+        let e = expand(&tpl("x$ident$"), Place::Url, &v).unwrap_err();
+        assert_eq!(e.diagnostic.code, "keyword-unset");
+        assert_eq!((e.diagnostic.span.col, e.diagnostic.span.len), (2, 7));
+        assert!(e
+            .diagnostic
+            .help
+            .as_deref()
+            .unwrap_or("")
+            .contains("<ident>"));
+        v.token = None;
+        assert!(expand(&tpl("$token$"), Place::Url, &v).is_err());
+        assert!(expand(&tpl("$token$"), Place::Url, &v.masked()).is_err());
+    }
+
+    #[test]
+    fn line_breaks_never_reach_a_header_or_command() {
+        let mut v = values();
+        v.user = "paul\r\nX-Evil: 1".into();
+        for place in [Place::Header, Place::Command] {
+            let e = expand(&tpl("u=$user$"), place, &v).unwrap_err();
+            assert_eq!(e.diagnostic.code, "unsafe-value");
+        }
+        assert_eq!(
+            expand(&tpl("$user$"), Place::Url, &v).unwrap(),
+            "paul%0D%0AX-Evil%3A%201"
+        );
+    }
+
+    #[test]
+    fn form_encoding() {
+        assert_eq!(
+            form_urlencode("<a b='1'>&é"),
+            "%3Ca+b%3D%271%27%3E%26%C3%A9"
+        );
+    }
+}
