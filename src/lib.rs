@@ -14,6 +14,7 @@ pub mod load;
 pub mod number;
 pub mod param;
 pub mod reference;
+pub mod request;
 pub mod schema;
 pub mod source;
 pub mod template;

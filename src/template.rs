@@ -144,7 +144,12 @@ pub fn expand(t: &Template, place: Place, values: &Values) -> Result<String, Exp
             Part::Keyword { name, span } => {
                 let value = keyword_value(name, *span, values)?;
                 check_value(&value, name, *span, place)?;
-                encode_into(&mut out, &value, place);
+                if values.masked && value == MASK {
+                    // Shown, never sent: keep the mask readable.
+                    out.push_str(MASK);
+                } else {
+                    encode_into(&mut out, &value, place);
+                }
             }
         }
     }

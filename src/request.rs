@@ -1,0 +1,249 @@
+//! A request as plain data: method, URL, headers and body, expanded from a
+//! request section of the param file. The one HTTP client sends it; `--dry-run`
+//! prints it.
+
+use std::fmt::Write as _;
+
+use crate::config::{Method, RequestSpec};
+use crate::schema::Section;
+use crate::source::Span;
+use crate::template::{expand, form_urlencode, BodyKind, ExpandError, Place, Values, MASK};
+
+/// What is sent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRequest {
+    pub section: Section,
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// `None` for GET.
+    pub body: Option<String>,
+    /// The `<url>` line that defined the request, for errors about it.
+    pub url_span: Option<Span>,
+}
+
+/// Expands a request section. The content type of `<contenttype>` is sent
+/// with every PUT or POST unless `<headers>` names one itself.
+pub fn build(spec: &RequestSpec, values: &Values) -> Result<HttpRequest, ExpandError> {
+    let method = spec.method.value;
+    let url = expand(&spec.url.value, Place::Url, values)?
+        .trim()
+        .to_owned();
+    let mut headers = Vec::with_capacity(spec.headers.value.len() + 1);
+    for item in &spec.headers.value {
+        let template = crate::config::Template {
+            text: item.value_text.clone(),
+            parts: item.value.clone(),
+        };
+        headers.push((item.name.clone(), expand(&template, Place::Header, values)?));
+    }
+    let body = match method {
+        Method::Get => None,
+        Method::Put | Method::Post => {
+            let kind = BodyKind::of_content_type(&spec.content_type.value);
+            let mut body = expand(&spec.data.value, Place::Body(kind), values)?;
+            if !spec.dataencode.value.is_empty() {
+                body.push_str(&form_urlencode(&expand(
+                    &spec.dataencode.value,
+                    Place::Body(BodyKind::Raw),
+                    values,
+                )?));
+            }
+            if !headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            {
+                headers.push(("Content-Type".to_owned(), spec.content_type.value.clone()));
+            }
+            Some(body)
+        }
+    };
+    Ok(HttpRequest {
+        section: spec.section,
+        method,
+        url,
+        headers,
+        body,
+        url_span: spec.url.span(),
+    })
+}
+
+/// Header names whose values are secrets even when written literally.
+fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("authori")
+        || n.contains("authenti")
+        || n == "cookie"
+        || ["token", "secret", "password", "key", "signature"]
+            .iter()
+            .any(|w| n.contains(w))
+}
+
+/// Query parameters whose values are secrets even when written literally.
+fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "pass",
+        "pwd",
+        "mdp",
+        "key",
+        "signature",
+        "auth",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// A URL with the values of secret-looking query parameters masked.
+pub fn mask_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if is_secret_param(k) && !v.is_empty() => format!("{k}={MASK}"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", masked.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+impl HttpRequest {
+    /// The request as text, with secrets masked: keyword secrets must already
+    /// be masked in `self` (build it from [`Values::masked`]); literal ones in
+    /// secret-looking headers and query parameters are masked here.
+    pub fn render_masked(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{} {}", self.method.as_str(), mask_url(&self.url));
+        for (name, value) in &self.headers {
+            let shown = if is_secret_header(name) && !value.is_empty() {
+                match value.split_once(' ') {
+                    // Keep the scheme: "Basic ********".
+                    Some((scheme, _)) if scheme.chars().all(|c| c.is_ascii_alphabetic()) => {
+                        format!("{scheme} {MASK}")
+                    }
+                    _ => MASK.to_owned(),
+                }
+            } else {
+                value.clone()
+            };
+            let _ = writeln!(out, "{name}: {shown}");
+        }
+        if let Some(body) = &self.body {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "{body}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostics;
+    use crate::load::check_sources;
+    use crate::source::{FileRole, SourceFile, SourceMap, TextEncoding};
+
+    fn dial_request(param: &str, values: &Values) -> Result<HttpRequest, ExpandError> {
+        let mut sm = SourceMap::new();
+        let p = sm.add(SourceFile::from_text(
+            "p.txt".into(),
+            FileRole::Param,
+            param.into(),
+            TextEncoding::Utf8,
+        ));
+        let mut d = Diagnostics::new();
+        let c = check_sources(&sm, p, None, &[], &mut d);
+        assert!(!d.has_errors(), "{}", d.render(&sm));
+        build(c.config.dial.as_ref().expect("dial"), values)
+    }
+
+    fn values() -> Values {
+        Values {
+            user: "paul".into(),
+            mdp: "secret".into(),
+            teldest: Some("0388202020".into()),
+            event: Some("DIAL"),
+            ..Values::default()
+        }
+    }
+
+    #[test]
+    fn post_with_data_and_dataencode() {
+        let r = dial_request(
+            "<cliktocalldial>\n<url>http://h/d?tel=$teldest$\n<data>XML=\n<dataencode><call to='$teldest$'/>\n<headers>Authentification=$auth$|Login: x\n",
+            &values(),
+        )
+        .unwrap();
+        assert_eq!(r.method, Method::Post);
+        assert_eq!(r.url, "http://h/d?tel=0388202020");
+        assert_eq!(
+            r.body.as_deref(),
+            Some("XML=%3Ccall+to%3D%270388202020%27%2F%3E")
+        );
+        assert_eq!(
+            r.headers,
+            vec![
+                ("Authentification".to_owned(), "cGF1bDpzZWNyZXQ=".to_owned()),
+                ("Login".to_owned(), "x".to_owned()),
+                (
+                    "Content-Type".to_owned(),
+                    "application/x-www-form-urlencoded".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(r.url_span.map(|s| s.line), Some(2));
+    }
+
+    #[test]
+    fn get_has_no_body_and_json_is_escaped() {
+        let r = dial_request(
+            "<cliktocalldial>\n<url>http://h/d\n<methode>GET\n",
+            &values(),
+        )
+        .unwrap();
+        assert_eq!((r.body, r.headers.len()), (None, 0));
+        let mut v = values();
+        v.user = "a\"b".into();
+        let r = dial_request(
+            "<cliktocalldial>\n<url>http://h/d\n<contenttype>application/json\n<data>{\"u\":\"$user$\",\"n\":\"$teldest$\"}\n<headers>Content-Type: application/json; charset=utf-8\n",
+            &v,
+        )
+        .unwrap();
+        assert_eq!(r.body.as_deref(), Some(r#"{"u":"a\"b","n":"0388202020"}"#));
+        assert_eq!(
+            r.headers,
+            vec![(
+                "Content-Type".to_owned(),
+                "application/json; charset=utf-8".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn masked_rendering() {
+        let param = "<cliktocalldial>\n<url>http://h/d?tel=$teldest$&token=abc&p=$mdp$\n<headers>Authorization: Basic $auth$|X-Api-Key: literal\n<data>pwd=$mdp$\n";
+        let r = dial_request(param, &values().masked()).unwrap();
+        assert_eq!(
+            r.render_masked(),
+            "POST http://h/d?tel=0388202020&token=********&p=********\n\
+             Authorization: Basic ********\n\
+             X-Api-Key: ********\n\
+             Content-Type: application/x-www-form-urlencoded\n\
+             \n\
+             pwd=********\n"
+        );
+    }
+}
