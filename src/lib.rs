@@ -6,6 +6,7 @@
 //! sections, tags and keywords they all read. None of these layers needs
 //! tokio or reqwest.
 
+pub mod answer;
 pub mod config;
 pub mod diag;
 pub mod exit;
