@@ -9,8 +9,10 @@
 pub mod answer;
 pub mod config;
 pub mod diag;
+pub mod dial;
 pub mod exit;
 pub mod explain;
+pub mod http;
 pub mod load;
 pub mod number;
 pub mod param;
@@ -19,3 +21,4 @@ pub mod request;
 pub mod schema;
 pub mod source;
 pub mod template;
+pub mod token;

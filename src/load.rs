@@ -128,6 +128,14 @@ impl Loaded {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.has_errors()
     }
+
+    /// The param file, where problems of the whole configuration are shown.
+    pub fn param_file(&self) -> FileId {
+        self.sources
+            .files()
+            .find(|(_, f)| f.role == FileRole::Param)
+            .map_or(FileId(0), |(id, _)| id)
+    }
 }
 
 /// Reads, parses and checks every file. I/O problems with the param file

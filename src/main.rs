@@ -1,13 +1,16 @@
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+use ctibridge::dial::{self, DialRequest, Failure, Outcome};
 use ctibridge::exit::{Exit, EXIT_CODES_HELP};
 use ctibridge::explain::{self, Report};
 use ctibridge::load::{self, LocateOptions, Locations};
-use ctibridge::source::{FileRole, SourceFile, SourceMap};
+use ctibridge::number;
+use ctibridge::source::{FileRole, SourceFile, SourceMap, Span};
 
 /// Click-to-call bridge for ERPs that drive telephony through
 /// clicktocall_param.txt (Divalto and others).
@@ -51,6 +54,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Place a call to NUMBER: a number, or a tel:, callto: or sip: URI.
+    /// `ctibridge NUMBER` and `ctibridge tel:…` do the same.
+    Dial {
+        /// The number or URI, e.g. 0388202020, "tel:+33-3-88-20-20-20",
+        /// callto://0388202020.
+        number: String,
+        /// Print the exact requests (or command) that would be sent, secrets
+        /// masked, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show ctibridge at work with no account and no file to write.
     Demo,
     /// Print the param format reference (docs/param-format.md).
@@ -62,7 +76,7 @@ fn main() -> ExitCode {
         let _ = Cli::command().print_help();
         return ExitCode::SUCCESS;
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(with_implicit_dial(std::env::args_os().collect()));
     init_logging(cli.verbose);
     let opts = LocateOptions {
         sys_dir: cli.files.sys_dir,
@@ -71,12 +85,38 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check { json } => check(&opts, json).into(),
+        Command::Dial { number, dry_run } => dial(&opts, number, dry_run).into(),
         Command::Demo => demo().into(),
         Command::Reference => {
             print!("{}", ctibridge::reference::markdown());
             ExitCode::SUCCESS
         }
     }
+}
+
+/// `ctibridge 0388202020` and `ctibridge tel:…` (how a desktop URL handler
+/// or an ERP launches us) mean `ctibridge dial …`.
+fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
+    const SUBCOMMANDS: &[&str] = &["check", "dial", "demo", "reference", "help"];
+    const TAKE_VALUE: &[&str] = &["--sys-dir", "--param", "--station"];
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy().into_owned();
+        if SUBCOMMANDS.contains(&a.as_str()) || a == "--" {
+            return args;
+        }
+        if TAKE_VALUE.contains(&a.as_str()) {
+            i += 2;
+            continue;
+        }
+        let looks_like_number = a.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '(');
+        if number::is_dial_uri(&a) || looks_like_number {
+            args.insert(i, OsString::from("dial"));
+            return args;
+        }
+        i += 1;
+    }
+    args
 }
 
 fn init_logging(verbose: u8) {
@@ -109,6 +149,52 @@ fn check(opts: &LocateOptions, json: bool) -> Exit {
         Exit::Ok
     } else {
         Exit::Config
+    }
+}
+
+fn dial(opts: &LocateOptions, target: String, dry_run: bool) -> Exit {
+    let loaded = load::load(Locations::from_env(opts));
+    let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
+        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+        return Exit::Config;
+    };
+    let fallback = Span::file(loaded.param_file());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return Exit::Network;
+        }
+    };
+    let req = DialRequest { target, dry_run };
+    match runtime.block_on(dial::dial(&checked.config, &req, fallback)) {
+        Ok(Outcome::Placed { status }) => {
+            tracing::info!(status, "call placed");
+            Exit::Ok
+        }
+        Ok(Outcome::Launched { program }) => {
+            tracing::info!(program, "command started");
+            Exit::Ok
+        }
+        Ok(Outcome::DryRun(text)) => {
+            print!("{text}");
+            Exit::Ok
+        }
+        Err(failure) => {
+            match &failure {
+                Failure::Config(ds) => ds
+                    .iter()
+                    .for_each(|d| eprint!("{}", d.render(&loaded.sources))),
+                Failure::BadNumber(e) => eprintln!("error: {e}\n  = help: nothing was sent"),
+                Failure::Network(d) | Failure::Refused(d) => {
+                    eprint!("{}", d.render(&loaded.sources))
+                }
+            }
+            failure.exit()
+        }
     }
 }
 

@@ -141,7 +141,7 @@ impl HttpRequest {
             };
             let _ = writeln!(out, "{name}: {shown}");
         }
-        if let Some(body) = &self.body {
+        if let Some(body) = self.body.as_ref().filter(|b| !b.is_empty()) {
             let _ = writeln!(out);
             let _ = writeln!(out, "{body}");
         }

@@ -284,6 +284,28 @@ pub static TAGS: &[TagDef] = &[
               `<cliktocalldial>`) or `callto` (the command of `<callto>`). \
               Empty: `clicktocall` when `<cliktocalldial>` has a `<url>`, else `callto`.",
     },
+    TagDef {
+        name: "cafile",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "A PEM file of certificate authorities trusted for https, besides the \
+              built-in ones (what curl calls CURLOPT_CAINFO).",
+    },
+    TagDef {
+        name: "insecure",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: do not verify https certificates. Only for a test server; \
+              every request then warns.",
+    },
     // Request sections.
     TagDef {
         name: "url",

@@ -107,6 +107,8 @@ pub struct Global {
     pub event_connect: Setting<String>,
     pub noshowwindow: Setting<bool>,
     pub debug: Setting<bool>,
+    pub cafile: Setting<String>,
+    pub insecure: Setting<bool>,
 }
 
 /// A request section: `<cliktocalldial>`, `<cliktocallevent>` or `<cliktocalltoken>`.
@@ -481,6 +483,8 @@ fn typed_config(
         event_connect: s.text(Section::Global, "even_connect"),
         noshowwindow: s.typed(Section::Global, "noshowwindow", value::parse_bool),
         debug: s.typed(Section::Global, "debug", value::parse_bool),
+        cafile: s.text(Section::Global, "cafile"),
+        insecure: s.typed(Section::Global, "insecure", value::parse_bool),
     };
     let tapi = merge_tapi(tapi);
     let station = station(s, &tapi);

@@ -1,0 +1,188 @@
+//! The one HTTP client: turns a plain-data [`HttpRequest`] into a real
+//! request. Nothing else in ctibridge speaks HTTP as a client.
+
+use std::time::Duration;
+
+use crate::config::{Global, Method};
+use crate::request::{mask_url, HttpRequest};
+
+/// Answers larger than this are cut: a dial or token answer is small.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// Connection and time limits, TLS settings.
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    pub connect_timeout: Duration,
+    /// The whole request, answer included.
+    pub timeout: Duration,
+    /// `<cafile>`: extra trusted authorities (PEM).
+    pub ca_file: Option<String>,
+    /// `<insecure>1`: no certificate verification.
+    pub insecure: bool,
+}
+
+impl ClientOptions {
+    /// Limits for one-shot requests (dial, token): a dial that has not been
+    /// answered in 15 s will not be.
+    pub fn one_shot(global: &Global) -> ClientOptions {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(15),
+            ca_file: Some(global.cafile.value.clone()).filter(|s| !s.is_empty()),
+            insecure: global.insecure.value,
+        }
+    }
+}
+
+/// An answer: status and body (cut at [`MAX_BODY`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The first characters of the body, on one line, for an error message.
+    pub fn body_start(&self) -> String {
+        excerpt(&self.body, 200)
+    }
+}
+
+/// The start of a text, on one line.
+pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let one_line: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut out: String = one_line.chars().take(max_chars).collect();
+    if one_line.chars().count() > max_chars {
+        out.push('…');
+    }
+    out
+}
+
+/// Why a request got no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// The server could not be reached: nothing was sent.
+    Connect(String),
+    /// No answer in time: the request may have been received.
+    Timeout(String),
+    /// Anything else after the request left.
+    Failed(String),
+    /// The client could not be set up (bad `<cafile>`).
+    Setup(String),
+}
+
+impl SendError {
+    /// Whether the request certainly did not reach the server.
+    pub fn nothing_sent(&self) -> bool {
+        matches!(self, SendError::Connect(_) | SendError::Setup(_))
+    }
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Connect(e) => write!(f, "cannot connect: {e}"),
+            SendError::Timeout(e) => write!(f, "no answer in time: {e}"),
+            SendError::Failed(e) => write!(f, "the request failed: {e}"),
+            SendError::Setup(e) => write!(f, "cannot set up the HTTP client: {e}"),
+        }
+    }
+}
+
+pub struct HttpClient {
+    client: reqwest::Client,
+}
+
+impl HttpClient {
+    pub fn new(opts: &ClientOptions) -> Result<HttpClient, SendError> {
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .timeout(opts.timeout)
+            .user_agent(concat!("ctibridge/", env!("CARGO_PKG_VERSION")))
+            // A redirect could carry credentials elsewhere; a provider that
+            // redirects a dial is misconfigured.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
+        if let Some(path) = &opts.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?
+            {
+                b = b.add_root_certificate(cert);
+            }
+        }
+        if opts.insecure {
+            tracing::warn!("<insecure>1: https certificates are not verified");
+            b = b.danger_accept_invalid_certs(true);
+        }
+        let client = b.build().map_err(|e| SendError::Setup(e.to_string()))?;
+        Ok(HttpClient { client })
+    }
+
+    /// Sends one request, once. Never retries.
+    pub async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, SendError> {
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Put => reqwest::Method::PUT,
+            Method::Post => reqwest::Method::POST,
+        };
+        tracing::debug!(method = req.method.as_str(), url = %mask_url(&req.url), "sending");
+        let mut rb = self.client.request(method, &req.url);
+        for (name, value) in &req.headers {
+            rb = rb.header(name, value);
+        }
+        if let Some(body) = &req.body {
+            rb = rb.body(body.clone());
+        }
+        let mut resp = rb.send().await.map_err(classify)?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            let room = MAX_BODY.saturating_sub(body.len());
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if room <= chunk.len() {
+                break;
+            }
+        }
+        let body = String::from_utf8_lossy(&body).into_owned();
+        tracing::debug!(status, "answered");
+        Ok(HttpResponse { status, body })
+    }
+}
+
+fn classify(e: reqwest::Error) -> SendError {
+    // reqwest's message names the URL, which may hold a secret.
+    let e = e.without_url();
+    let text = error_chain(&e);
+    if e.is_connect() {
+        SendError::Connect(text)
+    } else if e.is_timeout() {
+        SendError::Timeout(text)
+    } else if e.is_builder() {
+        SendError::Setup(text)
+    } else {
+        SendError::Failed(text)
+    }
+}
+
+/// The innermost cause says what happened ("Connection refused"); the
+/// outer ones only that "error sending request".
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msgs = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        msgs.push(s.to_string());
+        cur = s.source();
+    }
+    msgs.dedup();
+    msgs.pop().unwrap_or_default()
+}

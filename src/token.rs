@@ -1,0 +1,203 @@
+//! `<cliktocalltoken>`: the token fetched before the requests that use
+//! `$token$`, cached on disk (owner-only) across launches.
+
+use std::path::PathBuf;
+
+use crate::answer;
+use crate::config::{AnswerField, TokenSpec};
+use crate::diag::Diagnostic;
+use crate::dial::Failure;
+use crate::http::{excerpt, HttpClient};
+use crate::request;
+use crate::source::Span;
+use crate::template::Values;
+
+/// Where tokens are kept between launches.
+#[derive(Clone, Debug)]
+pub struct TokenStore {
+    dir: Option<PathBuf>,
+}
+
+impl TokenStore {
+    /// `CTIBRIDGE_CACHE_DIR`, else the platform's cache folder.
+    pub fn from_env() -> TokenStore {
+        let dir = std::env::var_os("CTIBRIDGE_CACHE_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                directories::ProjectDirs::from("", "", "ctibridge")
+                    .map(|p| p.cache_dir().to_path_buf())
+            });
+        TokenStore {
+            dir: dir.map(|d| d.join("tokens")),
+        }
+    }
+
+    pub fn at(dir: PathBuf) -> TokenStore {
+        TokenStore { dir: Some(dir) }
+    }
+
+    /// One token per token URL and station.
+    pub fn key(token_url: &str, values: &Values) -> String {
+        let material = format!(
+            "{token_url}\n{}\n{}\n{}",
+            values.ident, values.user, values.telorg
+        );
+        format!("{:016x}", fnv1a(material.as_bytes()))
+    }
+
+    fn path(&self, key: &str) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(key))
+    }
+
+    pub fn load(&self, key: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.path(key)?).ok()?;
+        let token = text.trim();
+        (!token.is_empty()).then(|| token.to_owned())
+    }
+
+    /// Best effort: a token that cannot be cached is fetched again next time.
+    pub fn store(&self, key: &str, token: &str) {
+        let (Some(dir), Some(path)) = (&self.dir, self.path(key)) else {
+            return;
+        };
+        if let Err(e) = write_private(dir, &path, token) {
+            tracing::warn!("cannot cache the token in {}: {e}", dir.display());
+        }
+    }
+
+    pub fn forget(&self, key: &str) {
+        if let Some(p) = self.path(key) {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn write_private(
+    dir: &std::path::Path,
+    path: &std::path::Path,
+    token: &str,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        opts.mode(0o600);
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    use std::io::Write as _;
+    let mut f = opts.open(&tmp)?;
+    f.write_all(token.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// 64-bit FNV-1a: a stable file name, not a secret.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Sends the token request and reads the token from its answer.
+pub async fn fetch(
+    client: &HttpClient,
+    spec: &TokenSpec,
+    values: &Values,
+    fallback: Span,
+) -> Result<String, Failure> {
+    let req =
+        request::build(&spec.request, values).map_err(|e| Failure::Config(vec![e.diagnostic]))?;
+    let at = req.url_span.unwrap_or(fallback);
+    let resp = client.send(&req).await.map_err(|e| {
+        Failure::Network(
+            Diagnostic::error(
+                "token-unreachable",
+                at,
+                format!("the token request failed: {e}"),
+            )
+            .with_help("nothing was dialled"),
+        )
+    })?;
+    if !resp.is_success() {
+        return Err(Failure::Refused(
+            Diagnostic::error(
+                "token-refused",
+                at,
+                format!("the token request was refused: HTTP {}", resp.status),
+            )
+            .with_help(format!("the server answered: {}", resp.body_start())),
+        ));
+    }
+    let (field_span, what) = match &spec.token {
+        AnswerField::Json(f) => (f.span(), format!("json field `{}`", f.value)),
+        AnswerField::Xml { element, attribute } => match attribute {
+            Some(a) => (
+                a.span().or(element.span()),
+                format!("attribute `{}` of <{}>", a.value, element.value),
+            ),
+            None => (element.span(), format!("xml element <{}>", element.value)),
+        },
+        AnswerField::Text => (spec.return_type.span(), "text answer".to_owned()),
+    };
+    let span = field_span.unwrap_or(at);
+    match answer::read(&resp.body, &spec.token) {
+        Ok(Some(token)) => Ok(token),
+        Ok(None) => Err(Failure::Config(vec![Diagnostic::error(
+            "token-not-found",
+            span,
+            format!("no token in the answer: the {what} is absent"),
+        )
+        .with_help(format!(
+            "the answer starts with: {}",
+            excerpt(&resp.body, 120)
+        ))])),
+        Err(e) => Err(Failure::Config(vec![Diagnostic::error(
+            "token-not-found",
+            span,
+            format!("no token in the answer: {e}"),
+        )
+        .with_help(format!(
+            "the answer starts with: {}",
+            excerpt(&resp.body, 120)
+        ))])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_is_private_and_keyed_by_url_and_station() {
+        let dir = std::env::temp_dir().join(format!("ctibridge-token-test-{}", std::process::id()));
+        let store = TokenStore::at(dir.clone());
+        let mut v = Values {
+            ident: "desk1".into(),
+            ..Values::default()
+        };
+        let k1 = TokenStore::key("http://h/token", &v);
+        v.ident = "desk2".into();
+        let k2 = TokenStore::key("http://h/token", &v);
+        assert_ne!(k1, k2);
+        assert_eq!(store.load(&k1), None);
+        store.store(&k1, "abc\n");
+        assert_eq!(store.load(&k1).as_deref(), Some("abc"));
+        assert_eq!(store.load(&k2), None);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join(&k1))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "mode {mode:o}");
+        }
+        store.forget(&k1);
+        assert_eq!(store.load(&k1), None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
