@@ -138,11 +138,17 @@ fn parse_tel(rest: &str, offset: usize) -> Result<DialTarget, NumberError> {
             // Other RFC 3966 parameters (isub, user parameters) do not
             // change what is dialled.
             "" => return Err(NumberError::BadParameter(p.to_owned())),
-            _ if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') => {}
+            _ if name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && value.chars().all(is_paramchar) => {}
             _ => return Err(NumberError::BadParameter(p.to_owned())),
         }
     }
     Ok(target)
+}
+
+/// RFC 3966 `paramchar`: unreserved, mark and param-unreserved characters.
+fn is_paramchar(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-_.!~*'()[]/:&+$".contains(c)
 }
 
 /// Keeps digits, `*`, `#` and a leading `+`; drops visual separators

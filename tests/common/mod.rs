@@ -1,0 +1,192 @@
+//! Helpers shared by the integration tests: a recording HTTP stand-in on
+//! 127.0.0.1 and temporary folders.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::Router;
+
+/// One request as the stand-in received it.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    /// Path and query, exactly as sent.
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How the stand-in answers: status and body for each request.
+pub type Script = Arc<dyn Fn(&Recorded) -> (u16, String) + Send + Sync>;
+
+/// An HTTP server on 127.0.0.1 that records every request and answers as
+/// its script says. Stops when dropped.
+pub struct StandIn {
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<Recorded>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StandIn {
+    pub fn start(script: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static) -> StandIn {
+        let script: Script = Arc::new(script);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let log2 = log.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                addr_tx
+                    .send(listener.local_addr().expect("addr"))
+                    .expect("send addr");
+                let app = Router::new().fallback(
+                    move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+                        let script = script.clone();
+                        let log = log2.clone();
+                        async move {
+                            let rec = Recorded {
+                                method: method.to_string(),
+                                target: uri
+                                    .path_and_query()
+                                    .map(|p| p.as_str().to_owned())
+                                    .unwrap_or_default(),
+                                headers: headers
+                                    .iter()
+                                    .map(|(n, v)| {
+                                        (
+                                            n.to_string(),
+                                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                        )
+                                    })
+                                    .collect(),
+                                body: String::from_utf8_lossy(&body).into_owned(),
+                            };
+                            let (status, answer) = script(&rec);
+                            log.lock().expect("log").push(rec);
+                            (StatusCode::from_u16(status).expect("status"), answer)
+                        }
+                    },
+                );
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await
+                    .expect("serve");
+            });
+        });
+        let addr = addr_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("stand-in started");
+        StandIn {
+            addr,
+            log,
+            stop: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.log.lock().expect("log").clone()
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A temporary folder removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("ctibridge-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("mkdir");
+        TempDir(p)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The binary with nothing from the machine: config, cache and sys folders
+/// all inside `dir`.
+pub fn ctibridge(dir: &TempDir) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ctibridge"));
+    c.env("CTIBRIDGE_CONFIG_DIR", dir.path().join("user"))
+        .env("CTIBRIDGE_CACHE_DIR", dir.path().join("cache"))
+        .env("CTIBRIDGE_SYS_DIR", dir.path().join("sys"))
+        .env_remove("CTIBRIDGE_LOG");
+    c
+}
+
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs `ctibridge --param P --station S dial NUMBER [extra]`.
+pub fn dial(dir: &TempDir, param: &str, station: &str, number: &str, extra: &[&str]) -> Output {
+    let p = dir.write("clicktocall_param.txt", param);
+    let s = dir.write("station.txt", station);
+    ctibridge(dir)
+        .arg("--param")
+        .arg(p)
+        .arg("--station")
+        .arg(s)
+        .arg("dial")
+        .arg(number)
+        .args(extra)
+        .output()
+        .expect("run")
+}

@@ -1,0 +1,385 @@
+//! `ctibridge dial` against stand-in servers on 127.0.0.1 that record what
+//! they received.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{dial, text, StandIn, TempDir};
+
+const STATION: &str = "<user>paul\n<mdp>s3cret\n<ident>desk1\n<telorg>1003\n";
+
+fn ok(_: &common::Recorded) -> (u16, String) {
+    (200, "OK".into())
+}
+
+#[test]
+fn post_form_with_data_dataencode_and_both_header_forms() {
+    let srv = StandIn::start(ok);
+    let dir = TempDir::new("dial-post");
+    let param = format!(
+        "<cliktocalldial>\n<url>{}?ident=$ident$&tel=$teldest$&e=$event$\n<data>XML=\n<dataencode><call to=\"$teldest$\" from='$telorg$'/>\n<headers>Authentification=$auth$|X-Login: $user$\n",
+        srv.url("/api/setevent")
+    );
+    let out = dial(&dir, &param, STATION, "03 88 20 20 20", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.target, "/api/setevent?ident=desk1&tel=0388202020&e=DIAL");
+    assert_eq!(
+        r.body,
+        "XML=%3Ccall+to%3D%220388202020%22+from%3D%271003%27%2F%3E"
+    );
+    assert_eq!(r.header("Authentification"), Some("cGF1bDpzM2NyZXQ="));
+    assert_eq!(r.header("X-Login"), Some("paul"));
+    assert_eq!(
+        r.header("Content-Type"),
+        Some("application/x-www-form-urlencoded")
+    );
+}
+
+#[test]
+fn get_and_put_and_json_and_xml_bodies() {
+    let srv = StandIn::start(ok);
+    let dir = TempDir::new("dial-methods");
+    let station = "<user>pa\"ul<&>\n<ident>desk 1&x=2#frag\n";
+    let get = format!(
+        "<cliktocalldial>\n<url>{}?i=$ident$&n=$teldest$\n<methode>GET\n",
+        srv.url("/get")
+    );
+    assert_eq!(
+        dial(&dir, &get, station, "0388202020", &[]).status.code(),
+        Some(0)
+    );
+    let put = format!(
+        "<cliktocalldial>\n<url>{}\n<methode>PUT\n<contenttype>application/json\n<data>{{\"user\":\"$user$\",\"to\":\"$teldest$\"}}\n",
+        srv.url("/put")
+    );
+    assert_eq!(
+        dial(&dir, &put, station, "0388202020", &[]).status.code(),
+        Some(0)
+    );
+    let xml = format!("<cliktocalldial>\n<url>{}\n<contenttype>text/xml\n<data><call user='$user$'>$teldest$</call>\n", srv.url("/xml"));
+    assert_eq!(
+        dial(&dir, &xml, station, "0388202020", &[]).status.code(),
+        Some(0)
+    );
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 3);
+    assert_eq!(
+        (
+            reqs[0].method.as_str(),
+            reqs[0].target.as_str(),
+            reqs[0].body.as_str()
+        ),
+        ("GET", "/get?i=desk%201%26x%3D2%23frag&n=0388202020", "")
+    );
+    assert_eq!(reqs[1].method, "PUT");
+    assert_eq!(reqs[1].body, r#"{"user":"pa\"ul<&>","to":"0388202020"}"#);
+    assert_eq!(reqs[1].header("Content-Type"), Some("application/json"));
+    assert_eq!(
+        reqs[2].body,
+        "<call user='pa&quot;ul&lt;&amp;&gt;'>0388202020</call>"
+    );
+}
+
+#[test]
+fn injection_attempts_in_numbers_are_refused_before_anything_is_sent() {
+    let srv = StandIn::start(ok);
+    let dir = TempDir::new("dial-inject");
+    let param = format!("<cliktocalldial>\n<url>{}?tel=$teldest$\n", srv.url("/d"));
+    for bad in [
+        "0388&admin=1",
+        "0388#x",
+        "0388%0d%0aX: y",
+        "callto:0388\r\nX: y",
+        "0388\"",
+        "$(reboot)",
+        "tel:0388;x=\"",
+        "abc",
+        "0388 ; rm -rf /",
+    ] {
+        let out = dial(&dir, &param, STATION, bad, &[]);
+        assert_eq!(out.status.code(), Some(3), "{bad:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("nothing was sent"), "{bad:?}");
+    }
+    assert_eq!(srv.requests().len(), 0);
+}
+
+#[test]
+fn a_refused_dial_is_reported_and_never_sent_twice() {
+    let srv = StandIn::start(|_| (500, "Internal trouble: line busy".into()));
+    let dir = TempDir::new("dial-refused");
+    let param = format!(
+        "<global>\n<cliktocalldial>\n<url>{}?tel=$teldest$\n",
+        srv.url("/d")
+    );
+    let out = dial(&dir, &param, STATION, "0388202020", &[]);
+    assert_eq!(out.status.code(), Some(5));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error: the provider refused the call: HTTP 500"),
+        "{err}"
+    );
+    assert!(err.contains("clicktocall_param.txt:3:6"), "{err}");
+    assert!(
+        err.contains("the server answered: Internal trouble: line busy"),
+        "{err}"
+    );
+    assert_eq!(srv.requests().len(), 1);
+}
+
+#[test]
+fn an_unreachable_server_means_nothing_was_sent() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = TempDir::new("dial-unreachable");
+    let param = format!("<cliktocalldial>\n<url>http://127.0.0.1:{port}/d?tel=$teldest$\n");
+    let out = dial(&dir, &param, STATION, "0388202020", &[]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(err.contains("nothing was sent"), "{err}");
+}
+
+/// A token server: `/token` answers `body_for(n)` for the n-th token (from
+/// 1); `/dial` accepts only `Bearer tok<current>`.
+fn token_server(body_for: fn(usize) -> String) -> (StandIn, Arc<AtomicUsize>) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let issued2 = issued.clone();
+    let srv = StandIn::start(move |r| {
+        if r.target.starts_with("/token") {
+            let n = issued2.fetch_add(1, Ordering::SeqCst) + 1;
+            (200, body_for(n))
+        } else {
+            let want = format!("Bearer tok{}", issued2.load(Ordering::SeqCst));
+            if r.header("Authorization") == Some(want.as_str()) {
+                (200, "OK".into())
+            } else {
+                (401, "bad token".into())
+            }
+        }
+    });
+    (srv, issued)
+}
+
+fn token_param(srv: &StandIn, token_tags: &str) -> String {
+    format!(
+        "<cliktocalldial>\n<url>{}?tel=$teldest$\n<headers>Authorization: Bearer $token$\n<cliktocalltoken>\n<with_token>1\n<url>{}?ident=$ident$\n{token_tags}",
+        srv.url("/dial"),
+        srv.url("/token")
+    )
+}
+
+#[test]
+fn token_in_each_answer_format() {
+    let cases: [(fn(usize) -> String, &str); 5] = [
+        (|n| format!(r#"{{"token":"tok{n}"}}"#), "<json_token>token\n"),
+        (|n| format!(r#"{{"data":{{"auth":{{"token":"tok{n}"}}}}}}"#), "<json_token>$.data.auth.token\n"),
+        (|n| format!("<r><token>tok{n}</token></r>"), "<type_return>xml\n<xml_token>token\n"),
+        (|n| format!("<r><token value='tok{n}'/></r>"), "<type_return>xml\n<xml_token>token\n<xml_result_token_in_attrib>1\n<xml_token_attrib>value\n"),
+        (|n| format!("  tok{n}\n"), "<type_return>text\n"),
+    ];
+    for (body, tags) in cases {
+        let (srv, _) = token_server(body);
+        let dir = TempDir::new("dial-token");
+        let out = dial(&dir, &token_param(&srv, tags), STATION, "0388202020", &[]);
+        assert_eq!(out.status.code(), Some(0), "{tags}: {}", text(&out.stderr));
+        let targets: Vec<String> = srv.requests().iter().map(|r| r.target.clone()).collect();
+        assert_eq!(
+            targets,
+            ["/token?ident=desk1", "/dial?tel=0388202020"],
+            "{tags}"
+        );
+    }
+}
+
+#[test]
+fn token_is_cached_then_renewed_once_when_refused() {
+    let (srv, issued) = token_server(|n| format!(r#"{{"token":"tok{n}"}}"#));
+    let dir = TempDir::new("dial-token-cache");
+    let param = token_param(&srv, "<json_token>token\n");
+    assert_eq!(
+        dial(&dir, &param, STATION, "0388202020", &[]).status.code(),
+        Some(0)
+    );
+    // Second launch: the cached token, no token request.
+    assert_eq!(
+        dial(&dir, &param, STATION, "0388202021", &[]).status.code(),
+        Some(0)
+    );
+    assert_eq!(srv.requests().len(), 3);
+    // The server forgets the token (as if it expired): the cached one is
+    // refused with 401, a new one is fetched, the dial is sent again once.
+    issued.fetch_add(10, Ordering::SeqCst);
+    let out = dial(&dir, &param, STATION, "0388202022", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let tail: Vec<(String, Option<String>)> = srv.requests()[3..]
+        .iter()
+        .map(|r| {
+            (
+                r.target.clone(),
+                r.header("Authorization").map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            (
+                "/dial?tel=0388202022".to_owned(),
+                Some("Bearer tok1".to_owned())
+            ),
+            ("/token?ident=desk1".to_owned(), None),
+            (
+                "/dial?tel=0388202022".to_owned(),
+                Some("Bearer tok12".to_owned())
+            ),
+        ]
+    );
+    // The cache file is the owner's only.
+    #[cfg(unix)]
+    for e in std::fs::read_dir(dir.path().join("cache/tokens")).expect("cache") {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = e
+            .expect("entry")
+            .metadata()
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{mode:o}");
+    }
+}
+
+#[test]
+fn a_fresh_token_refused_is_not_retried() {
+    let srv = StandIn::start(|r| {
+        if r.target.starts_with("/token") {
+            (200, r#"{"token":"x"}"#.into())
+        } else {
+            (403, "no".into())
+        }
+    });
+    let dir = TempDir::new("dial-token-fresh");
+    let out = dial(
+        &dir,
+        &token_param(&srv, "<json_token>token\n"),
+        STATION,
+        "0388202020",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(srv.requests().len(), 2);
+}
+
+#[test]
+fn a_token_missing_from_the_answer_points_at_its_tag() {
+    let srv = StandIn::start(|_| (200, r#"{"access_token":"abc","expires":3600}"#.into()));
+    let dir = TempDir::new("dial-token-missing");
+    let out = dial(
+        &dir,
+        &token_param(&srv, "<json_token>token\n"),
+        STATION,
+        "0388202020",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error: no token in the answer: the json field `token` is absent"),
+        "{err}"
+    );
+    assert!(err.contains("clicktocall_param.txt:7:13"), "{err}");
+    assert!(
+        err.contains(r#"the answer starts with: {"access_token":"abc","expires":3600}"#),
+        "{err}"
+    );
+    // Only the token request: nothing was dialled.
+    assert_eq!(srv.requests().len(), 1);
+}
+
+#[test]
+fn dry_run_prints_the_requests_with_secrets_masked_and_sends_nothing() {
+    let dir = TempDir::new("dial-dry");
+    let param = "<cliktocalldial>\n<url>http://cti.example:8080/dial?ident=$ident$&tel=$teldest$&token=$token$\n<data>user=$user$&pwd=$mdp$\n<headers>Authorization: Basic $auth$|X-Api-Key: literal-secret|X-Desk: $telorg$\n\
+                 <cliktocalltoken>\n<with_token>1\n<url>http://cti.example:8080/token\n<methode>POST\n<data>login=$user$&password=$mdp$\n<json_token>token\n";
+    let out = dial(
+        &dir,
+        param,
+        "<user>paul\n<mdp>s3cret\n<ident>desk1\n<telorg>1003\n<prefix>0\n",
+        "tel:03-88-20-20-20",
+        &["--dry-run"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let got = text(&out.stdout);
+    let golden = std::path::Path::new("tests/golden/dry_run.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(golden, &got).expect("write golden");
+    }
+    assert_eq!(got, std::fs::read_to_string(golden).expect("golden"));
+    for secret in ["s3cret", "cGF1bDpzM2NyZXQ", "literal-secret"] {
+        assert!(!got.contains(secret), "{secret} leaked:\n{got}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn callto_runs_the_command_without_a_shell() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("callto");
+    let record = dir.path().join("argv.txt");
+    let script = dir.write("record.sh", &format!("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}.tmp'\nmv '{0}.tmp' '{0}'\n", record.display()));
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let param = format!(
+        "<callto>\ncmd={} callto:$teldest$ \"org=$telorg$\" user=$user$\n",
+        script.display()
+    );
+    let pwned = dir.path().join("pwned");
+    let station = format!(
+        "<telorg>1003 x\n<user>a;$(touch {})`touch {0}`\n",
+        pwned.display()
+    );
+    let out = dial(&dir, &param, &station, "callto://0388202020", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The command runs on its own; wait for its record, with a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !record.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let argv = std::fs::read_to_string(&record).expect("argv");
+    let want = format!(
+        "callto:0388202020\norg=1003 x\nuser=a;$(touch {})`touch {0}`\n",
+        pwned.display()
+    );
+    assert_eq!(argv, want);
+    assert!(!pwned.exists());
+}
+
+#[test]
+fn callto_open_hands_the_uri_to_the_opener() {
+    let dir = TempDir::new("callto-open");
+    let p = dir.write(
+        "clicktocall_param.txt",
+        "<callto>\ncmd=callto:$teldest$\ncmdshellexecute=OPEN\n",
+    );
+    let out = common::ctibridge(&dir)
+        .env("CTIBRIDGE_OPENER", "my-opener")
+        .arg("--param")
+        .arg(p)
+        .args(["dial", "--dry-run", "+33 3 88 20 20 20"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "my-opener callto:+33388202020\n");
+}
