@@ -151,7 +151,7 @@ fn an_unreachable_server_means_nothing_was_sent() {
 
 /// A token server: `/token` answers `body_for(n)` for the n-th token (from
 /// 1); `/dial` accepts only `Bearer tok<current>`.
-fn token_server(body_for: fn(usize) -> String) -> (StandIn, Arc<AtomicUsize>) {
+fn token_server(body_for: TokenBody) -> (StandIn, Arc<AtomicUsize>) {
     let issued = Arc::new(AtomicUsize::new(0));
     let issued2 = issued.clone();
     let srv = StandIn::start(move |r| {
@@ -178,9 +178,12 @@ fn token_param(srv: &StandIn, token_tags: &str) -> String {
     )
 }
 
+/// The body of the n-th token answer.
+type TokenBody = fn(usize) -> String;
+
 #[test]
 fn token_in_each_answer_format() {
-    let cases: [(fn(usize) -> String, &str); 5] = [
+    let cases: [(TokenBody, &str); 5] = [
         (|n| format!(r#"{{"token":"tok{n}"}}"#), "<json_token>token\n"),
         (|n| format!(r#"{{"data":{{"auth":{{"token":"tok{n}"}}}}}}"#), "<json_token>$.data.auth.token\n"),
         (|n| format!("<r><token>tok{n}</token></r>"), "<type_return>xml\n<xml_token>token\n"),
