@@ -43,6 +43,8 @@ pub struct DialRequest {
     pub target: String,
     /// `--dry-run`: print what would be sent, send nothing.
     pub dry_run: bool,
+    /// `--name`: the callee's name (`$name$`).
+    pub name: Option<String>,
 }
 
 /// What happened.
@@ -78,6 +80,7 @@ pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<
     let mut values = Values::from_station(&config.station);
     values.teldest = Some(number);
     values.event = Some("DIAL");
+    values.name = req.name.clone();
     match config.interface.value {
         Interface::Callto => {
             let callto = config

@@ -263,6 +263,7 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
         },
         KeywordSource::UserAndPassword => "base64 of <user>:<mdp> of the station".to_owned(),
         KeywordSource::RequestKind => "DIAL in the dial request".to_owned(),
+        KeywordSource::CalleeName => "the name given with dial --name".to_owned(),
     }
 }
 

@@ -64,6 +64,9 @@ enum Command {
         /// masked, and send nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The name of the person called, for providers that show it ($name$).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
     },
     /// Show ctibridge at work with no account and no file to write.
     Demo,
@@ -85,7 +88,19 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check { json } => check(&opts, json).into(),
-        Command::Dial { number, dry_run } => dial(&opts, number, dry_run).into(),
+        Command::Dial {
+            number,
+            dry_run,
+            name,
+        } => dial(
+            &opts,
+            DialRequest {
+                target: number,
+                dry_run,
+                name,
+            },
+        )
+        .into(),
         Command::Demo => demo().into(),
         Command::Reference => {
             print!("{}", ctibridge::reference::markdown());
@@ -152,7 +167,7 @@ fn check(opts: &LocateOptions, json: bool) -> Exit {
     }
 }
 
-fn dial(opts: &LocateOptions, target: String, dry_run: bool) -> Exit {
+fn dial(opts: &LocateOptions, req: DialRequest) -> Exit {
     let loaded = load::load(Locations::from_env(opts));
     let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
         eprint!("{}", loaded.diagnostics.render(&loaded.sources));
@@ -169,7 +184,6 @@ fn dial(opts: &LocateOptions, target: String, dry_run: bool) -> Exit {
             return Exit::Network;
         }
     };
-    let req = DialRequest { target, dry_run };
     match runtime.block_on(dial::dial(&checked.config, &req, fallback)) {
         Ok(Outcome::Placed { status }) => {
             tracing::info!(status, "call placed");

@@ -132,6 +132,7 @@ pub fn markdown() -> String {
             KeywordSource::TokenAnswer => "the token request's answer".to_owned(),
             KeywordSource::UserAndPassword => "computed".to_owned(),
             KeywordSource::RequestKind => "the request".to_owned(),
+            KeywordSource::CalleeName => "`dial --name`".to_owned(),
         };
         let _ = writeln!(
             out,

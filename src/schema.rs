@@ -649,6 +649,8 @@ pub enum KeywordSource {
     UserAndPassword,
     /// The kind of request: `DIAL` for the dial request.
     RequestKind,
+    /// The callee's name given with `dial --name`.
+    CalleeName,
 }
 
 #[derive(Debug)]
@@ -740,6 +742,15 @@ pub static KEYWORDS: &[KeywordDef] = &[
         secret: false,
         ours: false,
         doc: "The command sent: `DIAL` in the dial request.",
+    },
+    KeywordDef {
+        name: "name",
+        aliases: &[],
+        known_in: &[Dial, Callto],
+        source: KeywordSource::CalleeName,
+        secret: false,
+        ours: true,
+        doc: "The name of the person called, from `dial --name` (empty without it), for providers that show it.",
     },
 ];
 

@@ -59,6 +59,8 @@ pub struct Values {
     pub token: Option<String>,
     /// `$event$`: `DIAL` for the dial request.
     pub event: Option<&'static str>,
+    /// `$name$`: `dial --name`.
+    pub name: Option<String>,
     /// Show secrets as `********` (for `--dry-run` and logs).
     pub masked: bool,
 }
@@ -114,6 +116,8 @@ impl Values {
                 }
             }
             KeywordSource::RequestKind => self.event.map(str::to_owned),
+            // Optional: no name is an empty name.
+            KeywordSource::CalleeName => Some(self.name.clone().unwrap_or_default()),
         }
     }
 }
@@ -190,6 +194,7 @@ pub fn where_to_set(kw: &KeywordDef) -> String {
             "it comes from `<cliktocalltoken>`: set `<with_token>1` there".to_owned()
         }
         KeywordSource::RequestKind => "it is known only in `<cliktocalldial>`".to_owned(),
+        KeywordSource::CalleeName => "give it with `dial --name`".to_owned(),
     }
 }
 
@@ -270,6 +275,7 @@ mod tests {
             teldest: Some("0388202020".into()),
             token: Some("t0k\"en".into()),
             event: Some("DIAL"),
+            name: None,
             masked: false,
         }
     }

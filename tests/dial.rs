@@ -386,3 +386,44 @@ fn callto_open_hands_the_uri_to_the_opener() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "my-opener callto:+33388202020\n");
 }
+
+#[test]
+fn callee_name_is_encoded_and_cannot_inject() {
+    let srv = StandIn::start(ok);
+    let dir = TempDir::new("dial-name");
+    let param = format!(
+        "<cliktocalldial>\n<url>{}?tel=$teldest$&name=$name$\n<headers>X-Name: $name$\n",
+        srv.url("/d")
+    );
+    let out = dial(
+        &dir,
+        &param,
+        STATION,
+        "0388202020",
+        &["--name", "Dupont & Fils #1"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = dial(&dir, &param, STATION, "0388202020", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = dial(
+        &dir,
+        &param,
+        STATION,
+        "0388202020",
+        &["--name", "x\r\nX-Evil: 1"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("holds a line break"),
+        "{}",
+        text(&out.stderr)
+    );
+    let reqs = srv.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(
+        reqs[0].target,
+        "/d?tel=0388202020&name=Dupont%20%26%20Fils%20%231"
+    );
+    assert_eq!(reqs[0].header("X-Name"), Some("Dupont & Fils #1"));
+    assert_eq!(reqs[1].target, "/d?tel=0388202020&name=");
+}
