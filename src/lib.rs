@@ -14,6 +14,7 @@ pub mod exit;
 pub mod explain;
 pub mod http;
 pub mod load;
+pub mod logfile;
 pub mod number;
 pub mod param;
 pub mod reference;

@@ -9,6 +9,7 @@ use ctibridge::dial::{self, DialRequest, Failure, Outcome};
 use ctibridge::exit::{Exit, EXIT_CODES_HELP};
 use ctibridge::explain::{self, Report};
 use ctibridge::load::{self, LocateOptions, Locations};
+use ctibridge::logfile::LogFile;
 use ctibridge::number;
 use ctibridge::source::{FileRole, SourceFile, SourceMap, Span};
 
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let cli = Cli::parse_from(with_implicit_dial(std::env::args_os().collect()));
-    init_logging(cli.verbose);
+    let log_file = init_logging(cli.verbose);
     let opts = LocateOptions {
         sys_dir: cli.files.sys_dir,
         param: cli.files.param,
@@ -99,6 +100,7 @@ fn main() -> ExitCode {
                 dry_run,
                 name,
             },
+            &log_file,
         )
         .into(),
         Command::Demo => demo().into(),
@@ -134,7 +136,12 @@ fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
     args
 }
 
-fn init_logging(verbose: u8) {
+/// Logs on stderr at the level `-v` asks (or `CTIBRIDGE_LOG`), and at debug
+/// level into the `<debug>1` log file once the configuration opens it.
+fn init_logging(verbose: u8) -> LogFile {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::Layer as _;
     let level = match verbose {
         0 => "warn",
         1 => "info",
@@ -143,10 +150,31 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("CTIBRIDGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let log_file = LogFile::default();
+    let writer = log_file.clone();
+    let file_layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(file_layer)
         .try_init();
+    log_file
+}
+
+/// Opens the log file when `<debug>1`.
+fn open_debug_log(log_file: &LogFile, debug: bool) {
+    if debug && !log_file.is_open() {
+        match log_file.open() {
+            Ok(path) => tracing::debug!(path = %path.display(), "debug log"),
+            Err(e) => tracing::warn!("<debug>1 but the log file cannot be opened: {e}"),
+        }
+    }
 }
 
 fn check(opts: &LocateOptions, json: bool) -> Exit {
@@ -167,12 +195,14 @@ fn check(opts: &LocateOptions, json: bool) -> Exit {
     }
 }
 
-fn dial(opts: &LocateOptions, req: DialRequest) -> Exit {
+fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
     let loaded = load::load(Locations::from_env(opts));
     let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
         eprint!("{}", loaded.diagnostics.render(&loaded.sources));
         return Exit::Config;
     };
+    open_debug_log(log_file, checked.config.global.debug.value);
+    tracing::debug!(target = %req.target, interface = checked.config.interface.value.as_str(), "dial");
     let fallback = Span::file(loaded.param_file());
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

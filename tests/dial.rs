@@ -427,3 +427,35 @@ fn callee_name_is_encoded_and_cannot_inject() {
     assert_eq!(reqs[0].header("X-Name"), Some("Dupont & Fils #1"));
     assert_eq!(reqs[1].target, "/d?tel=0388202020&name=");
 }
+
+#[test]
+fn debug_log_records_the_dial_without_secrets() {
+    let (srv, _) = token_server(|n| format!(r#"{{"token":"tok{n}"}}"#));
+    let dir = TempDir::new("dial-debug-log");
+    let logs = dir.path().join("logs");
+    let param = format!(
+        "<global>\n<debug>1\n{}",
+        token_param(&srv, "<json_token>token\n")
+    );
+    let p = dir.write("clicktocall_param.txt", &param);
+    let s = dir.write("station.txt", STATION);
+    let out = common::ctibridge(&dir)
+        .env("CTIBRIDGE_LOG_DIR", &logs)
+        .arg("--param")
+        .arg(p)
+        .arg("--station")
+        .arg(s)
+        .args(["-vv", "dial", "0388202020"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = std::fs::read_to_string(logs.join("DhDivaltoClickToCall.log")).expect("log file");
+    assert!(log.contains("sending method=\"POST\""), "{log}");
+    assert!(log.contains("/dial?tel=0388202020"), "{log}");
+    assert!(log.contains("answered status=200"), "{log}");
+    // Nothing secret, in the file or on stderr at -vv.
+    for secret in ["s3cret", "tok1", "cGF1bDpzM2NyZXQ"] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+        assert!(!text(&out.stderr).contains(secret), "{secret} on stderr");
+    }
+}
