@@ -12,6 +12,7 @@ pub mod diag;
 pub mod dial;
 pub mod exit;
 pub mod explain;
+pub mod handler;
 pub mod http;
 pub mod load;
 pub mod logfile;

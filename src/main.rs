@@ -71,6 +71,13 @@ enum Command {
     },
     /// Show ctibridge at work with no account and no file to write.
     Demo,
+    /// Make ctibridge the desktop's handler for tel: and callto: links
+    /// (an XDG .desktop file and xdg-mime; on Windows, prints the .reg text).
+    InstallHandler {
+        /// Show what would be written and run, change nothing.
+        #[arg(long)]
+        print: bool,
+    },
     /// Print the param format reference (docs/param-format.md).
     Reference,
 }
@@ -104,6 +111,7 @@ fn main() -> ExitCode {
         )
         .into(),
         Command::Demo => demo().into(),
+        Command::InstallHandler { print } => install_handler(print).into(),
         Command::Reference => {
             print!("{}", ctibridge::reference::markdown());
             ExitCode::SUCCESS
@@ -114,7 +122,14 @@ fn main() -> ExitCode {
 /// `ctibridge 0388202020` and `ctibridge tel:…` (how a desktop URL handler
 /// or an ERP launches us) mean `ctibridge dial …`.
 fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
-    const SUBCOMMANDS: &[&str] = &["check", "dial", "demo", "reference", "help"];
+    const SUBCOMMANDS: &[&str] = &[
+        "check",
+        "dial",
+        "demo",
+        "reference",
+        "install-handler",
+        "help",
+    ];
     const TAKE_VALUE: &[&str] = &["--sys-dir", "--param", "--station"];
     let mut i = 1;
     while i < args.len() {
@@ -238,6 +253,31 @@ fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
                 }
             }
             failure.exit()
+        }
+    }
+}
+
+fn install_handler(print_only: bool) -> Exit {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("ctibridge"));
+    let plan = match ctibridge::handler::plan_for_this_platform(&exe) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Config;
+        }
+    };
+    if print_only {
+        print!("{}", plan.describe());
+        return Exit::Ok;
+    }
+    match ctibridge::handler::install(&plan) {
+        Ok(notes) => {
+            notes.iter().for_each(|n| println!("{n}"));
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Config
         }
     }
 }

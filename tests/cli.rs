@@ -293,3 +293,59 @@ fn reference_doc_is_up_to_date() {
         );
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn install_handler_writes_the_desktop_file_and_sets_the_default() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("handler");
+    let bin_dir = dir.0.join("bin");
+    std::fs::create_dir_all(&bin_dir).expect("mkdir");
+    let record = dir.0.join("xdg-mime.log");
+    let fake = bin_dir.join("xdg-mime");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", record.display()),
+    )
+    .expect("write");
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let data = dir.0.join("data");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+
+    let printed = bin()
+        .env("XDG_DATA_HOME", &data)
+        .env("PATH", &path)
+        .args(["install-handler", "--print"])
+        .output()
+        .expect("run");
+    assert_eq!(printed.status.code(), Some(0));
+    assert!(
+        text(&printed.stdout).contains("MimeType=x-scheme-handler/tel;x-scheme-handler/callto;")
+    );
+    assert!(
+        !data.exists() && !record.exists(),
+        "--print changed something"
+    );
+
+    let out = bin()
+        .env("XDG_DATA_HOME", &data)
+        .env("PATH", &path)
+        .arg("install-handler")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let desktop =
+        std::fs::read_to_string(data.join("applications/ctibridge.desktop")).expect("desktop file");
+    assert!(
+        desktop.contains(&format!("Exec={} %u", env!("CARGO_BIN_EXE_ctibridge"))),
+        "{desktop}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&record).expect("xdg-mime ran"),
+        "default ctibridge.desktop x-scheme-handler/tel\ndefault ctibridge.desktop x-scheme-handler/callto\n"
+    );
+}
