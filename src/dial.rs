@@ -1,11 +1,11 @@
 //! Placing a call through the configured interface: the web request of
 //! `<cliktocalldial>` (with its token), or the command of `<callto>`.
 
-use crate::config::{CalltoSpec, Config, Interface, Launch, Template};
+use crate::config::{CalltoSpec, Config, Interface, Launch, NumberFormat, Template};
 use crate::diag::Diagnostic;
 use crate::exit::Exit;
 use crate::http::{ClientOptions, HttpClient, SendError};
-use crate::number::{parse_target, NumberError};
+use crate::number::{format_number, parse_target, NumberError};
 use crate::param::scan_keywords;
 use crate::request::{self, HttpRequest};
 use crate::source::Span;
@@ -58,18 +58,23 @@ pub enum Outcome {
     DryRun(String),
 }
 
-/// The number as the provider gets it in `$teldest$`: the outside-line
-/// prefix, then the number. A global number (`+33…`) gets no prefix: it
-/// already says how to get out.
+/// The number as the provider gets it in `$teldest$`: put in the form of
+/// `<number_format>`, then the outside-line prefix for the forms a PABX
+/// dials (as dialled, national). A `+` number gets no prefix: it already
+/// says how to get out.
 pub fn teldest(config: &Config, target: &str) -> Result<String, NumberError> {
     let t = parse_target(target)?;
     if let Some(ext) = &t.extension {
         tracing::info!("extension {ext} is not dialled: dial it once the call is answered");
     }
-    if t.number.starts_with('+') {
-        Ok(t.number)
+    let format = config.global.number_format.value;
+    let number = format_number(&t.number, format, &config.global.country.value)?;
+    let takes_prefix = matches!(format, NumberFormat::AsDialled | NumberFormat::National)
+        && !number.starts_with('+');
+    if takes_prefix {
+        Ok(format!("{}{number}", config.station.prefix.value))
     } else {
-        Ok(format!("{}{}", config.station.prefix.value, t.number))
+        Ok(number)
     }
 }
 

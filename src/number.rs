@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::config::NumberFormat;
+
 /// Longest input accepted, in characters.
 pub const MAX_INPUT: usize = 64;
 
@@ -30,6 +32,8 @@ pub enum NumberError {
     Scheme(String),
     /// A `tel:` parameter that is malformed.
     BadParameter(String),
+    /// A number that cannot be put in the configured `<number_format>`.
+    Unformattable(String, &'static str),
 }
 
 impl fmt::Display for NumberError {
@@ -40,6 +44,7 @@ impl fmt::Display for NumberError {
             NumberError::BadChar(c, at) => write!(f, "`{}` at position {at} has no place in a phone number", c.escape_default()),
             NumberError::Scheme(s) => write!(f, "`{s}:` links are not phone numbers; ctibridge dials tel:, callto:, sip: and plain numbers"),
             NumberError::BadParameter(p) => write!(f, "`{p}` is not a valid tel: parameter"),
+            NumberError::Unformattable(n, why) => write!(f, "`{n}` cannot be put in the form <number_format> asks: {why}"),
         }
     }
 }
@@ -144,6 +149,88 @@ fn parse_tel(rest: &str, offset: usize) -> Result<DialTarget, NumberError> {
         }
     }
     Ok(target)
+}
+
+/// Puts a cleaned number (digits, `*`, `#`, leading `+`) in `format`, for a
+/// number without international prefix from `country`.
+///
+/// The common cases need no library: a number already in the right form,
+/// `+` and `00` swapped, short internal extensions, and French national
+/// numbers (always `0` and nine digits). Only the others load the
+/// libphonenumber metadata, which costs tens of milliseconds.
+pub fn format_number(
+    number: &str,
+    format: NumberFormat,
+    country: &str,
+) -> Result<String, NumberError> {
+    use NumberFormat::*;
+    let intl = number
+        .strip_prefix('+')
+        .or_else(|| number.strip_prefix("00"));
+    let digits_only = number.chars().all(|c| c.is_ascii_digit());
+    let quick = match (format, intl) {
+        (AsDialled, _) => Some(number.to_owned()),
+        // Not a public number: an extension or a feature code.
+        (_, None) if number.len() <= 6 || !digits_only => Some(number.to_owned()),
+        (E164, Some(rest)) => Some(format!("+{rest}")),
+        (International, Some(rest)) => Some(rest.to_owned()),
+        (International00, Some(rest)) => Some(format!("00{rest}")),
+        (National, None) if number.starts_with('0') => Some(number.to_owned()),
+        (_, None)
+            if country.eq_ignore_ascii_case("FR")
+                && number.len() == 10
+                && number.starts_with('0') =>
+        {
+            let nsn = &number[1..];
+            Some(match format {
+                E164 => format!("+33{nsn}"),
+                International => format!("33{nsn}"),
+                International00 => format!("0033{nsn}"),
+                AsDialled | National => number.to_owned(),
+            })
+        }
+        _ => None,
+    };
+    match quick {
+        Some(n) => Ok(n),
+        None => format_with_metadata(number, format, country),
+    }
+}
+
+fn format_with_metadata(
+    number: &str,
+    format: NumberFormat,
+    country: &str,
+) -> Result<String, NumberError> {
+    let id: Option<phonenumber::country::Id> = country.parse().ok();
+    let e164_input = match number.strip_prefix("00") {
+        Some(rest) => format!("+{rest}"),
+        None => number.to_owned(),
+    };
+    let parsed = phonenumber::parse(id, &e164_input).map_err(|_| {
+        NumberError::Unformattable(number.to_owned(), "not a phone number of a known plan")
+    })?;
+    if !phonenumber::is_valid(&parsed) {
+        return Err(NumberError::Unformattable(
+            number.to_owned(),
+            "not a valid number",
+        ));
+    }
+    let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
+    let rest = e164.trim_start_matches('+');
+    Ok(match format {
+        NumberFormat::E164 => e164.clone(),
+        NumberFormat::International => rest.to_owned(),
+        NumberFormat::International00 => format!("00{rest}"),
+        NumberFormat::National => parsed
+            .format()
+            .mode(phonenumber::Mode::National)
+            .to_string()
+            .chars()
+            .filter(|c| c.is_ascii_digit())
+            .collect(),
+        NumberFormat::AsDialled => number.to_owned(),
+    })
 }
 
 /// RFC 3966 `paramchar`: unreserved, mark and param-unreserved characters.
@@ -251,6 +338,33 @@ mod tests {
         assert!(n(&"1".repeat(64)).is_ok());
         assert_eq!(n("http://evil/"), Err(NumberError::Scheme("http".into())));
         assert_eq!(n("mailto:a@b"), Err(NumberError::Scheme("mailto".into())));
+    }
+
+    #[test]
+    fn formats() {
+        use NumberFormat::*;
+        let cases = [
+            ("0388202020", AsDialled, "FR", "0388202020"),
+            ("0388202020", National, "FR", "0388202020"),
+            ("0388202020", E164, "FR", "+33388202020"),
+            ("0388202020", International, "FR", "33388202020"),
+            ("0388202020", International00, "FR", "0033388202020"),
+            ("+33388202020", National, "FR", "0388202020"),
+            ("0033388202020", E164, "FR", "+33388202020"),
+            ("+33388202020", International00, "FR", "0033388202020"),
+            ("+3222345678", International, "FR", "3222345678"),
+            ("022345678", E164, "BE", "+3222345678"),
+            ("+3222345678", National, "BE", "022345678"),
+            ("1003", International, "FR", "1003"),
+            ("*21#", E164, "FR", "*21#"),
+        ];
+        for (n, f, c, want) in cases {
+            assert_eq!(format_number(n, f, c).as_deref(), Ok(want), "{n} {f:?} {c}");
+        }
+        assert!(matches!(
+            format_number("0123456789012", E164, "FR"),
+            Err(NumberError::Unformattable(..))
+        ));
     }
 
     #[test]

@@ -137,6 +137,11 @@ pub enum Kind {
     LineList,
     /// A JSON field name, a dotted path, or a JSONPath starting with `$`.
     JsonField,
+    /// `asdialled`, `national`, `e164`, `international` (`33…`) or
+    /// `international00` (`0033…`).
+    NumberFormat,
+    /// Two letters, ISO 3166: `FR`.
+    Country,
     /// An XML element or attribute name.
     XmlName,
 }
@@ -162,6 +167,8 @@ impl Kind {
             Kind::Prefix => "digits",
             Kind::LineList => "line names, `|`-separated",
             Kind::JsonField => "JSON field",
+            Kind::NumberFormat => "asdialled/national/e164/international/international00",
+            Kind::Country => "ISO country code",
             Kind::XmlName => "XML name",
         }
     }
@@ -305,6 +312,29 @@ pub static TAGS: &[TagDef] = &[
         ours: true,
         doc: "1: do not verify https certificates. Only for a test server; \
               every request then warns.",
+    },
+    TagDef {
+        name: "number_format",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::NumberFormat,
+        default: "asdialled",
+        secret: false,
+        ours: true,
+        doc: "The form `$teldest$` takes: `asdialled` (as clicked, separators removed), \
+              `national` (`0388202020`), `e164` (`+33388202020`), `international` \
+              (`33388202020`, Keyyo) or `international00` (`0033388202020`, OVH). \
+              The outside-line prefix is added only to `asdialled` and `national` numbers.",
+    },
+    TagDef {
+        name: "country",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Country,
+        default: "FR",
+        secret: false,
+        ours: true,
+        doc: "The country of numbers dialled without an international prefix.",
     },
     // Request sections.
     TagDef {

@@ -459,3 +459,48 @@ fn debug_log_records_the_dial_without_secrets() {
         assert!(!text(&out.stderr).contains(secret), "{secret} on stderr");
     }
 }
+
+#[test]
+fn number_format_and_prefix() {
+    let srv = StandIn::start(ok);
+    let dir = TempDir::new("dial-format");
+    let with_prefix = "<prefix>0\n";
+    let keyyo = format!(
+        "<global>\n<number_format>international\n<cliktocalldial>\n<url>{}?CALLEE=$teldest$\n",
+        srv.url("/k")
+    );
+    assert_eq!(
+        dial(&dir, &keyyo, with_prefix, "03 88 20 20 20", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    let ovh = format!(
+        "<global>\n<number_format>international00\n<cliktocalldial>\n<url>{}?CALLEE=$teldest$\n",
+        srv.url("/o")
+    );
+    assert_eq!(
+        dial(&dir, &ovh, with_prefix, "tel:+33-3-88-20-20-20", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    let pabx = format!("<cliktocalldial>\n<url>{}?n=$teldest$\n", srv.url("/p"));
+    assert_eq!(
+        dial(&dir, &pabx, with_prefix, "03 88 20 20 20", &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = dial(&dir, &keyyo, with_prefix, "0123456789012", &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let targets: Vec<String> = srv.requests().iter().map(|r| r.target.clone()).collect();
+    assert_eq!(
+        targets,
+        [
+            "/k?CALLEE=33388202020",
+            "/o?CALLEE=0033388202020",
+            "/p?n=00388202020"
+        ]
+    );
+}

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-pub use value::{HeaderItem, Interface, Launch, Method, ReturnType};
+pub use value::{HeaderItem, Interface, Launch, Method, NumberFormat, ReturnType};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::param::tapi::{select_line, TapiFile, DEFAULT_CONNECTOR};
@@ -109,6 +109,8 @@ pub struct Global {
     pub debug: Setting<bool>,
     pub cafile: Setting<String>,
     pub insecure: Setting<bool>,
+    pub number_format: Setting<NumberFormat>,
+    pub country: Setting<String>,
 }
 
 /// A request section: `<cliktocalldial>`, `<cliktocallevent>` or `<cliktocalltoken>`.
@@ -485,6 +487,8 @@ fn typed_config(
         debug: s.typed(Section::Global, "debug", value::parse_bool),
         cafile: s.text(Section::Global, "cafile"),
         insecure: s.typed(Section::Global, "insecure", value::parse_bool),
+        number_format: s.typed(Section::Global, "number_format", value::parse_number_format),
+        country: s.typed(Section::Global, "country", value::parse_country),
     };
     let tapi = merge_tapi(tapi);
     let station = station(s, &tapi);
@@ -1050,6 +1054,8 @@ pub fn check_defaults() -> Result<(), String> {
             Kind::Method => value::parse_method(t.default).map(drop),
             Kind::ReturnType => value::parse_return_type(t.default).map(drop),
             Kind::ShellExecute => value::parse_launch(t.default).map(drop),
+            Kind::NumberFormat => value::parse_number_format(t.default).map(drop),
+            Kind::Country => value::parse_country(t.default).map(drop),
             _ => Ok(()),
         };
         r.map_err(|e| format!("<{}>: {}", t.name, e.message))?;

@@ -66,6 +66,52 @@ impl Interface {
     }
 }
 
+/// The form of `$teldest$` (`<number_format>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberFormat {
+    AsDialled,
+    National,
+    E164,
+    /// `33…`
+    International,
+    /// `0033…`
+    International00,
+}
+
+pub fn parse_number_format(s: &str) -> Result<NumberFormat, KindError> {
+    let t = s.trim();
+    match t
+        .to_ascii_lowercase()
+        .replace(['-', '_', ' ', '.'], "")
+        .as_str()
+    {
+        "asdialled" | "asdialed" | "" => Ok(NumberFormat::AsDialled),
+        "national" => Ok(NumberFormat::National),
+        "e164" | "+33" => Ok(NumberFormat::E164),
+        "international" | "33" => Ok(NumberFormat::International),
+        "international00" | "0033" | "00" => Ok(NumberFormat::International00),
+        _ => Err(kind_error(
+            "bad-number-format",
+            format!("`{t}` is not a number format"),
+            "write asdialled, national, e164, international (33…) or international00 (0033…)",
+        )),
+    }
+}
+
+pub fn parse_country(s: &str) -> Result<String, KindError> {
+    let t = s.trim();
+    if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) {
+        Ok(t.to_ascii_uppercase())
+    } else {
+        Err(kind_error(
+            "bad-country",
+            format!("`{t}` is not a country code"),
+            "write two letters, such as FR or BE",
+        ))
+    }
+}
+
 /// A value that did not fit its kind.
 #[derive(Debug)]
 pub struct KindError {
@@ -360,6 +406,8 @@ pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
         Kind::ShellExecute => parse_launch(text).map(drop),
         Kind::Interface => parse_interface(text).map(drop),
         Kind::Prefix => check_prefix(text),
+        Kind::NumberFormat => parse_number_format(text).map(drop),
+        Kind::Country => parse_country(text).map(drop),
         Kind::XmlName => check_xml_name(text),
         Kind::Url => check_url(value),
         Kind::Headers => {
