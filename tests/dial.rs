@@ -504,3 +504,23 @@ fn number_format_and_prefix() {
         ]
     );
 }
+
+#[test]
+fn an_unreadable_ca_file_is_a_configuration_error() {
+    let srv = StandIn::start(ok);
+    let dir = TempDir::new("dial-cafile");
+    let not_pem = dir.write("ca.pem", "this is not a certificate\n");
+    for ca in [dir.path().join("missing.pem"), not_pem] {
+        let param = format!(
+            "<global>\n<cafile>{}\n<cliktocalldial>\n<url>{}?n=$teldest$\n",
+            ca.display(),
+            srv.url("/d")
+        );
+        let out = dial(&dir, &param, STATION, "0388202020", &[]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("<cafile>"), "{err}");
+        assert!(err.contains("clicktocall_param.txt:2:9"), "{err}");
+    }
+    assert_eq!(srv.requests().len(), 0);
+}
