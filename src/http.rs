@@ -114,9 +114,14 @@ impl HttpClient {
         if let Some(path) = &opts.ca_file {
             let pem = std::fs::read(path)
                 .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
-            for cert in reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?
-            {
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
+            if certs.is_empty() {
+                return Err(SendError::Setup(format!(
+                    "<cafile> {path} holds no PEM certificate"
+                )));
+            }
+            for cert in certs {
                 b = b.add_root_certificate(cert);
             }
         }
