@@ -217,13 +217,9 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
     let st = &config.station;
     match source {
         KeywordSource::Station(tag) => {
-            let (set, o) = match tag {
-                "user" => (!st.user.value.is_empty(), st.user.origin),
-                "mdp" => (!st.mdp.value.is_empty(), st.mdp.origin),
-                "telorg" => (!st.telorg.value.is_empty(), st.telorg.origin),
-                "ident" => (!st.ident.value.is_empty(), st.ident.origin),
-                _ => (false, Origin::Default),
-            };
+            let (set, o) = st
+                .keyword_value(tag)
+                .map_or((false, Origin::Default), |(v, o)| (!v.is_empty(), o));
             if tag == "telorg" && st.telorg_from_line {
                 format!("the line selected among <lines> ({})", origin(sources, o))
             } else if set {

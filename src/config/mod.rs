@@ -178,6 +178,20 @@ pub struct Station {
     pub selected_line: Option<usize>,
 }
 
+impl Station {
+    /// The value of a station tag that a keyword reads (`user`, `mdp`,
+    /// `telorg`, `ident`) and where it comes from; `None` for other tags.
+    pub fn keyword_value(&self, tag: &str) -> Option<(&str, Origin)> {
+        match tag {
+            "user" => Some((self.user.value.as_str(), self.user.origin)),
+            "mdp" => Some((self.mdp.value.expose(), self.mdp.origin)),
+            "telorg" => Some((self.telorg.value.as_str(), self.telorg.origin)),
+            "ident" => Some((self.ident.value.as_str(), self.ident.origin)),
+            _ => None,
+        }
+    }
+}
+
 /// `tapi_param.txt`, global and local merged.
 #[derive(Clone, Debug)]
 pub struct Tapi {
@@ -1028,13 +1042,9 @@ fn check_keywords(
 
 fn unset_station_tags(kw: &KeywordDef, station: &Station) -> Vec<&'static str> {
     let unset = |tag: &'static str| -> Option<&'static str> {
-        let empty = match tag {
-            "user" => station.user.value.is_empty(),
-            "mdp" => station.mdp.value.is_empty(),
-            "telorg" => station.telorg.value.is_empty(),
-            "ident" => station.ident.value.is_empty(),
-            _ => false,
-        };
+        let empty = station
+            .keyword_value(tag)
+            .is_some_and(|(v, _)| v.is_empty());
         empty.then_some(tag)
     };
     match kw.source {
