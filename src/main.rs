@@ -327,8 +327,9 @@ fn demo() -> Exit {
         print!("{}", explain::render(&e));
     }
     println!(
-        "\nNot yet in this demo: dialling, watching events and the bridge server with its simulator.\n\
-         They arrive with the dial, watch and bridge-server work; until then the demo stops here."
+        "\nNot yet in this demo: a call placed and received end to end. `ctibridge dial` works against a\n\
+         real server (try `ctibridge dial --dry-run 0388202020 --sys-dir samples`); the demo will dial\n\
+         through the bridge server's simulator and pop an incoming call once those exist."
     );
     Exit::Ok
 }
