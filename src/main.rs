@@ -328,7 +328,7 @@ fn demo() -> Exit {
     }
     println!(
         "\nNot yet in this demo: a call placed and received end to end. `ctibridge dial` works against a\n\
-         real server (try `ctibridge dial --dry-run 0388202020 --sys-dir samples`); the demo will dial\n\
+         real server (try `ctibridge --sys-dir samples --station samples/station.txt dial --dry-run 0388202020`); the demo will dial\n\
          through the bridge server's simulator and pop an incoming call once those exist."
     );
     Exit::Ok
