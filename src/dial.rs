@@ -84,7 +84,7 @@ pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<
     let number = teldest(config, &req.target).map_err(Failure::BadNumber)?;
     let mut values = Values::from_station(&config.station);
     values.teldest = Some(number);
-    values.event = Some("DIAL");
+    values.event = Some("DIAL".to_owned());
     values.name = req.name.clone();
     match config.interface.value {
         Interface::Callto => {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::config::{shown, AnswerField, Config, Origin, Settings};
+use crate::config::{shown, Config, Origin, Settings};
 use crate::diag::JsonDiagnostic;
 use crate::load::{FileRead, FileStatus, Loaded};
 use crate::schema::{KeywordSource, Section, SECTIONS, TAGS};
@@ -238,18 +238,7 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
         }
         KeywordSource::TokenAnswer => match &config.token {
             Some(t) => {
-                let field = match &t.token {
-                    AnswerField::Json(f) => format!("json field `{}`", f.value),
-                    AnswerField::Xml {
-                        element,
-                        attribute: None,
-                    } => format!("xml element <{}>", element.value),
-                    AnswerField::Xml {
-                        element,
-                        attribute: Some(a),
-                    } => format!("attribute `{}` of xml element <{}>", a.value, element.value),
-                    AnswerField::Text => "the whole text".to_owned(),
-                };
+                let field = t.token.describe();
                 format!(
                     "{field} of the answer to <cliktocalltoken> <url> ({})",
                     origin(sources, t.request.url.origin)
@@ -258,8 +247,22 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
             None => "no token is requested".to_owned(),
         },
         KeywordSource::UserAndPassword => "base64 of <user>:<mdp> of the station".to_owned(),
-        KeywordSource::RequestKind => "DIAL in the dial request".to_owned(),
+        KeywordSource::RequestKind => {
+            "DIAL in the dial request; the event's name in <popup>".to_owned()
+        }
         KeywordSource::CalleeName => "the name given with dial --name".to_owned(),
+        KeywordSource::Cursor => match &config.event {
+            Some(e) => match &e.cursor {
+                Some(f) => format!("{} of the last event answer", f.describe()),
+                None => {
+                    "nothing: no <json_cursor> or <xml_cursor> is set, so it stays empty".to_owned()
+                }
+            },
+            None => "no events are polled".to_owned(),
+        },
+        KeywordSource::Caller => "the caller of the call being popped".to_owned(),
+        KeywordSource::Called => "the number called by the call being popped".to_owned(),
+        KeywordSource::CallRef => "the identifier of the call being popped".to_owned(),
     }
 }
 

@@ -289,10 +289,10 @@ pub fn check_sources(
         diagnostics.extend(d);
         for block in &tree.blocks {
             if let (Some(h), Some(s)) = (&block.header, block.section) {
-                if s != Section::Station {
+                if !matches!(s, Section::Station | Section::Popup) {
                     diagnostics.push(
                         Diagnostic::error("wrong-section", h.span, format!("`<{}>` does not belong in station settings", s.name()))
-                            .with_help("station.txt holds only station tags: user, mdp, telorg, ident, prefix, lines, interface"),
+                            .with_help("station.txt holds only station tags (user, mdp, telorg, ident, prefix, lines, interface) and a `<popup>` section"),
                     );
                 }
             }
@@ -311,7 +311,8 @@ pub fn check_sources(
     // Sections other than <station> in a station file were reported above
     // and take no effect.
     if let Some(mut t) = station_tree {
-        t.blocks.retain(|b| b.section == Some(Section::Station));
+        t.blocks
+            .retain(|b| matches!(b.section, Some(Section::Station | Section::Popup)));
         params.push(t);
     }
     let checked = config::build(Inputs {

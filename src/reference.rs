@@ -133,6 +133,10 @@ pub fn markdown() -> String {
             KeywordSource::UserAndPassword => "computed".to_owned(),
             KeywordSource::RequestKind => "the request".to_owned(),
             KeywordSource::CalleeName => "`dial --name`".to_owned(),
+            KeywordSource::Cursor => "the last event answer".to_owned(),
+            KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
+                "the call being popped".to_owned()
+            }
         };
         let _ = writeln!(
             out,

@@ -175,7 +175,7 @@ mod tests {
             user: "paul".into(),
             mdp: "secret".into(),
             teldest: Some("0388202020".into()),
-            event: Some("DIAL"),
+            event: Some("DIAL".to_owned()),
             ..Values::default()
         }
     }

@@ -16,6 +16,7 @@ pub enum Section {
     Token,
     Callto,
     Station,
+    Popup,
 }
 
 #[derive(Debug)]
@@ -75,6 +76,15 @@ pub static SECTIONS: &[SectionDef] = &[
         doc: "This desk's settings (the per-user part of the Divalto CTI screen): \
               user, password, line, identifier, outside-line prefix. \
               `station.txt` in the user's config folder overrides it tag by tag.",
+    },
+    SectionDef {
+        section: Section::Popup,
+        name: "popup",
+        aliases: &[],
+        ours: true,
+        doc: "The screen pop (\"montée de fiche\") that `ctibridge watch` runs once per \
+              incoming call: a command, a page to open, a desktop notification. \
+              May also be written in the user's station.txt.",
     },
 ];
 
@@ -144,12 +154,19 @@ pub enum Kind {
     Country,
     /// An XML element or attribute name.
     XmlName,
+    /// `ring`, `popup` or `connect`: which event of a call runs the screen pop.
+    PopupTrigger,
+    /// A URL of any scheme with `$keywords$` (a page of the ERP).
+    PageUrl,
 }
 
 impl Kind {
     /// Values of these kinds are scanned for `$keywords$`.
     pub fn has_keywords(self) -> bool {
-        matches!(self, Kind::Template | Kind::Url | Kind::Headers)
+        matches!(
+            self,
+            Kind::Template | Kind::Url | Kind::Headers | Kind::PageUrl
+        )
     }
 
     pub fn describe(self) -> &'static str {
@@ -170,6 +187,8 @@ impl Kind {
             Kind::NumberFormat => "asdialled/national/e164/international/international00",
             Kind::Country => "ISO country code",
             Kind::XmlName => "XML name",
+            Kind::PopupTrigger => "ring/popup/connect",
+            Kind::PageUrl => "URL with keywords",
         }
     }
 }
@@ -191,7 +210,7 @@ pub struct TagDef {
     pub doc: &'static str,
 }
 
-use Section::{Callto, Dial, Event, Global, Station, Token};
+use Section::{Callto, Dial, Event, Global, Popup, Station, Token};
 
 const REQUEST: &[Section] = &[Dial, Event, Token];
 
@@ -258,6 +277,27 @@ pub static TAGS: &[TagDef] = &[
         ours: false,
         doc: "Event name that means a call was answered. Divalto spells it \
               `even_connect`; `event_connect` is accepted too.",
+    },
+    TagDef {
+        name: "event_release",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Text,
+        default: "RELEASE",
+        secret: false,
+        ours: true,
+        doc: "Event name that means a call ended (hung up). A call that ends \
+              before it was answered is missed.",
+    },
+    TagDef {
+        name: "event_missed",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Text,
+        default: "MISSED",
+        secret: false,
+        ours: true,
+        doc: "Event name that means a call ended unanswered.",
     },
     TagDef {
         name: "noshowwindow",
@@ -509,6 +549,146 @@ pub static TAGS: &[TagDef] = &[
         ours: false,
         doc: "The attribute holding the event name, with `<xml_result_event_in_attrib>1`.",
     },
+    TagDef {
+        name: "json_events",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "JSON answer holding several events: the list of events (e.g. `Events` or `$.Events[*]`); `<json_event>`, `<json_tel>`, `<json_called>` and `<json_callid>` are then read in each. Unset: an answer that is a JSON array is a list of events, any other answer is one event.",
+    },
+    TagDef {
+        name: "xml_events",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "XML answer holding several events: the element of one event; the other `xml_*` elements are then read inside each.",
+    },
+    TagDef {
+        name: "json_callid",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "JSON answer: the field holding the call identifier that ties the events of one call together (OVH `CallId`, Keyyo `CALLREF`).",
+    },
+    TagDef {
+        name: "xml_callid",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "XML answer: the element holding the call identifier that ties the events of one call together (OVH `CallId`, Keyyo `CALLREF`).",
+    },
+    TagDef {
+        name: "xml_result_callid_in_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: that value is an attribute of `<xml_callid>` (`<call id='…'/>`).",
+    },
+    TagDef {
+        name: "xml_callid_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The attribute holding it, with `<xml_result_callid_in_attrib>1`.",
+    },
+    TagDef {
+        name: "json_called",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "JSON answer: the field holding the number that was called (the line that rings).",
+    },
+    TagDef {
+        name: "xml_called",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "XML answer: the element holding the number that was called (the line that rings).",
+    },
+    TagDef {
+        name: "xml_result_called_in_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: that value is an attribute of `<xml_called>` (`<called value='…'/>`).",
+    },
+    TagDef {
+        name: "xml_called_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The attribute holding it, with `<xml_result_called_in_attrib>1`.",
+    },
+    TagDef {
+        name: "json_cursor",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "JSON answer: the field holding a value sent back on the next poll as `$cursor$` (OVH's `Session`), read from the whole answer.",
+    },
+    TagDef {
+        name: "xml_cursor",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "XML answer: the element holding a value sent back on the next poll as `$cursor$` (OVH's `Session`), read from the whole answer.",
+    },
+    TagDef {
+        name: "xml_result_cursor_in_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: that value is an attribute of `<xml_cursor>` (`<session id='…'/>`).",
+    },
+    TagDef {
+        name: "xml_cursor_attrib",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The attribute holding it, with `<xml_result_cursor_in_attrib>1`.",
+    },
     // <cliktocalltoken>
     TagDef {
         name: "with_token",
@@ -645,6 +825,54 @@ pub static TAGS: &[TagDef] = &[
         doc: "The telephone lines of this desk, `|`-separated; line 1 of \
               tapi_param.txt selects one of them.",
     },
+    // <popup>
+    TagDef {
+        name: "command",
+        aliases: &[],
+        sections: &[Popup],
+        kind: Kind::Template,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "A program and its arguments run for the screen pop, split into words as a \
+              shell would but never run by one, e.g. `/opt/erp/fiche --tel $tel$`. \
+              Keywords: `$tel$` (caller), `$called$`, `$callref$`, `$event$`, and the \
+              station's `$user$`, `$telorg$`, `$ident$`. Started and never waited for.",
+    },
+    TagDef {
+        name: "open_url",
+        aliases: &[],
+        sections: &[Popup],
+        kind: Kind::PageUrl,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "A page opened with the desktop's opener for the screen pop, e.g. the ERP's \
+              customer page `https://erp.example/tiers?tel=$tel$`. Keyword values are URL-encoded.",
+    },
+    TagDef {
+        name: "notify",
+        aliases: &[],
+        sections: &[Popup],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: show a desktop notification with the caller's number and the time. \
+              `<noshowwindow>1` turns it off.",
+    },
+    TagDef {
+        name: "trigger",
+        aliases: &[],
+        sections: &[Popup],
+        kind: Kind::PopupTrigger,
+        default: "ring",
+        secret: false,
+        ours: true,
+        doc: "Which event of a call runs the screen pop, once per call: `ring` (the first \
+              ring or popup event), `popup` (the first `<event_popup>` event only) or \
+              `connect` (when the call is answered).",
+    },
 ];
 
 impl TagDef {
@@ -681,6 +909,14 @@ pub enum KeywordSource {
     RequestKind,
     /// The callee's name given with `dial --name`.
     CalleeName,
+    /// The value read with `<json_cursor>`/`<xml_cursor>` from the last event answer.
+    Cursor,
+    /// The caller's number of the call being popped.
+    Caller,
+    /// The called number of the call being popped.
+    Called,
+    /// The call identifier of the call being popped.
+    CallRef,
 }
 
 #[derive(Debug)]
@@ -698,13 +934,16 @@ pub struct KeywordDef {
     pub doc: &'static str,
 }
 
-const STATION_KNOWN: &[Section] = &[Dial, Event, Token, Callto];
+const STATION_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Popup];
+/// Secrets are not put on a screen-pop command line, where any local user
+/// can read them.
+const SECRET_KNOWN: &[Section] = &[Dial, Event, Token, Callto];
 
 pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "user",
         aliases: &[],
-        known_in: STATION_KNOWN,
+        known_in: SECRET_KNOWN,
         source: KeywordSource::Station("user"),
         secret: false,
         ours: false,
@@ -758,7 +997,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "auth",
         aliases: &[],
-        known_in: STATION_KNOWN,
+        known_in: SECRET_KNOWN,
         source: KeywordSource::UserAndPassword,
         secret: true,
         ours: false,
@@ -767,11 +1006,11 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "event",
         aliases: &[],
-        known_in: &[Dial],
+        known_in: &[Dial, Popup],
         source: KeywordSource::RequestKind,
         secret: false,
         ours: false,
-        doc: "The command sent: `DIAL` in the dial request.",
+        doc: "The command sent: `DIAL` in the dial request; in `<popup>`, the name of the event that runs the screen pop.",
     },
     KeywordDef {
         name: "name",
@@ -781,6 +1020,42 @@ pub static KEYWORDS: &[KeywordDef] = &[
         secret: false,
         ours: true,
         doc: "The name of the person called, from `dial --name` (empty without it), for providers that show it.",
+    },
+    KeywordDef {
+        name: "cursor",
+        aliases: &[],
+        known_in: &[Event],
+        source: KeywordSource::Cursor,
+        secret: false,
+        ours: true,
+        doc: "The value read with `<json_cursor>`/`<xml_cursor>` from the last event answer, sent back so the source resumes where it left off (OVH's `Session`); empty on the first poll.",
+    },
+    KeywordDef {
+        name: "tel",
+        aliases: &[],
+        known_in: &[Popup],
+        source: KeywordSource::Caller,
+        secret: false,
+        ours: true,
+        doc: "The caller's number (empty when withheld).",
+    },
+    KeywordDef {
+        name: "called",
+        aliases: &[],
+        known_in: &[Popup],
+        source: KeywordSource::Called,
+        secret: false,
+        ours: true,
+        doc: "The number that was called (empty when the source does not say).",
+    },
+    KeywordDef {
+        name: "callref",
+        aliases: &[],
+        known_in: &[Popup],
+        source: KeywordSource::CallRef,
+        secret: false,
+        ours: true,
+        doc: "The call identifier (empty when the source gives none).",
     },
 ];
 

@@ -57,8 +57,14 @@ pub struct Values {
     pub teldest: Option<String>,
     /// `$token$`, once fetched.
     pub token: Option<String>,
-    /// `$event$`: `DIAL` for the dial request.
-    pub event: Option<&'static str>,
+    /// `$event$`: `DIAL` for the dial request, the event's name in a popup.
+    pub event: Option<String>,
+    /// `$cursor$`: read from the last event answer.
+    pub cursor: Option<String>,
+    /// `$tel$`, `$called$`, `$callref$`: the call being popped.
+    pub caller: Option<String>,
+    pub called: Option<String>,
+    pub callref: Option<String>,
     /// `$name$`: `dial --name`.
     pub name: Option<String>,
     /// Show secrets as `********` (for `--dry-run` and logs).
@@ -115,9 +121,13 @@ impl Values {
                     )
                 }
             }
-            KeywordSource::RequestKind => self.event.map(str::to_owned),
-            // Optional: no name is an empty name.
+            KeywordSource::RequestKind => self.event.clone(),
+            // Optional: no name is an empty name, and so on.
             KeywordSource::CalleeName => Some(self.name.clone().unwrap_or_default()),
+            KeywordSource::Cursor => Some(self.cursor.clone().unwrap_or_default()),
+            KeywordSource::Caller => Some(self.caller.clone().unwrap_or_default()),
+            KeywordSource::Called => Some(self.called.clone().unwrap_or_default()),
+            KeywordSource::CallRef => Some(self.callref.clone().unwrap_or_default()),
         }
     }
 }
@@ -193,8 +203,16 @@ pub fn where_to_set(kw: &KeywordDef) -> String {
         KeywordSource::TokenAnswer => {
             "it comes from `<cliktocalltoken>`: set `<with_token>1` there".to_owned()
         }
-        KeywordSource::RequestKind => "it is known only in `<cliktocalldial>`".to_owned(),
+        KeywordSource::RequestKind => {
+            "it is known only in `<cliktocalldial>` and `<popup>`".to_owned()
+        }
         KeywordSource::CalleeName => "give it with `dial --name`".to_owned(),
+        KeywordSource::Cursor => {
+            "it is read from event answers with `<json_cursor>` or `<xml_cursor>`".to_owned()
+        }
+        KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
+            "it is known only in `<popup>`, for the call being popped".to_owned()
+        }
     }
 }
 
@@ -274,9 +292,10 @@ mod tests {
             ident: "desk 1&x".into(),
             teldest: Some("0388202020".into()),
             token: Some("t0k\"en".into()),
-            event: Some("DIAL"),
+            event: Some("DIAL".to_owned()),
             name: None,
             masked: false,
+            ..Values::default()
         }
     }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-pub use value::{HeaderItem, Interface, Launch, Method, NumberFormat, ReturnType};
+pub use value::{HeaderItem, Interface, Launch, Method, NumberFormat, PopupTrigger, ReturnType};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::param::tapi::{select_line, TapiFile, DEFAULT_CONNECTOR};
@@ -105,6 +105,8 @@ pub struct Global {
     pub event_ring: Setting<String>,
     pub event_popup: Setting<String>,
     pub event_connect: Setting<String>,
+    pub event_release: Setting<String>,
+    pub event_missed: Setting<String>,
     pub noshowwindow: Setting<bool>,
     pub debug: Setting<bool>,
     pub cafile: Setting<String>,
@@ -139,6 +141,35 @@ pub enum AnswerField {
     Text,
 }
 
+impl AnswerField {
+    /// What the field reads, for messages: "json field `tel`".
+    pub fn describe(&self) -> String {
+        match self {
+            AnswerField::Json(f) => format!("json field `{}`", f.value),
+            AnswerField::Xml {
+                element,
+                attribute: None,
+            } => format!("xml element <{}>", element.value),
+            AnswerField::Xml {
+                element,
+                attribute: Some(a),
+            } => format!("attribute `{}` of xml element <{}>", a.value, element.value),
+            AnswerField::Text => "the whole text".to_owned(),
+        }
+    }
+
+    /// The tag that names the field, for a diagnostic about it.
+    pub fn span(&self) -> Option<Span> {
+        match self {
+            AnswerField::Json(f) => f.span(),
+            AnswerField::Xml { element, attribute } => {
+                attribute.as_ref().and_then(|a| a.span()).or(element.span())
+            }
+            AnswerField::Text => None,
+        }
+    }
+}
+
 /// `<cliktocallevent>` with `<with_event>1`.
 #[derive(Clone, Debug)]
 pub struct EventSpec {
@@ -146,6 +177,24 @@ pub struct EventSpec {
     pub return_type: Setting<ReturnType>,
     pub tel: AnswerField,
     pub event: AnswerField,
+    /// `<json_events>` / `<xml_events>`: where the events of an answer that
+    /// holds several are.
+    pub events: Option<Setting<String>>,
+    /// `<json_callid>` / `<xml_callid>`.
+    pub callid: Option<AnswerField>,
+    /// `<json_called>` / `<xml_called>`.
+    pub called: Option<AnswerField>,
+    /// `<json_cursor>` / `<xml_cursor>`: sent back as `$cursor$`.
+    pub cursor: Option<AnswerField>,
+}
+
+/// `<popup>`: the screen pop.
+#[derive(Clone, Debug)]
+pub struct PopupSpec {
+    pub command: Option<Setting<Template>>,
+    pub open_url: Option<Setting<Template>>,
+    pub notify: Setting<bool>,
+    pub trigger: Setting<PopupTrigger>,
 }
 
 /// `<cliktocalltoken>` with `<with_token>1`.
@@ -221,6 +270,7 @@ pub struct Config {
     pub event: Option<EventSpec>,
     pub token: Option<TokenSpec>,
     pub callto: Option<CalltoSpec>,
+    pub popup: Option<PopupSpec>,
     pub station: Station,
     pub tapi: Tapi,
     pub keyword_uses: Vec<KeywordUse>,
@@ -497,6 +547,8 @@ fn typed_config(
         event_ring: s.text(Section::Global, "event_ring"),
         event_popup: s.text(Section::Global, "event_popup"),
         event_connect: s.text(Section::Global, "even_connect"),
+        event_release: s.text(Section::Global, "event_release"),
+        event_missed: s.text(Section::Global, "event_missed"),
         noshowwindow: s.typed(Section::Global, "noshowwindow", value::parse_bool),
         debug: s.typed(Section::Global, "debug", value::parse_bool),
         cafile: s.text(Section::Global, "cafile"),
@@ -551,15 +603,21 @@ fn typed_config(
     let event = with_event.value.then(|| {
         let request = required_request(s, Event, "with_event", diags);
         let return_type = s.typed(Event, "type_return", value::parse_return_type);
-        let tel = answer_field(s, Event, return_type.value, "tel", diags);
-        let event = answer_field(s, Event, return_type.value, "event", diags);
+        let rt = return_type.value;
+        let tel = answer_field(s, Event, rt, "tel", diags);
+        let event = answer_field(s, Event, rt, "event", diags);
         EventSpec {
+            events: events_list(s, rt, diags),
+            callid: optional_answer_field(s, Event, rt, "callid", diags),
+            called: optional_answer_field(s, Event, rt, "called", diags),
+            cursor: optional_answer_field(s, Event, rt, "cursor", diags),
             request,
             return_type,
             tel,
             event,
         }
     });
+    let popup = popup(s, &global, diags);
     let token = with_token.value.then(|| {
         let request = required_request(s, Token, "with_token", diags);
         let return_type = s.typed(Token, "type_return", value::parse_return_type);
@@ -586,9 +644,25 @@ fn typed_config(
         Callto => interface.value == Interface::Callto,
         Event => with_event.value,
         Token => with_token.value,
+        Section::Popup => popup.is_some(),
         Section::Global | Section::Station => false,
     };
     let keyword_uses = check_keywords(s, &station, with_token.value, &active, diags);
+    if let Some(e) = &event {
+        let cursor_readable = e.cursor.is_some() || e.return_type.value == ReturnType::Text;
+        for u in &keyword_uses {
+            if u.keyword.source == KeywordSource::Cursor && !cursor_readable {
+                diags.push(
+                    Diagnostic::warning(
+                        "cursor-unset",
+                        u.span,
+                        "`$cursor$` is always empty: no answer field gives it",
+                    )
+                    .with_help("set `<json_cursor>` or `<xml_cursor>` to the field the source sends back (OVH: `Session`)"),
+                );
+            }
+        }
+    }
     if with_token.value
         && !keyword_uses
             .iter()
@@ -612,10 +686,116 @@ fn typed_config(
         event,
         token,
         callto,
+        popup,
         station,
         tapi,
         keyword_uses,
     }
+}
+
+/// `<popup>`: present when it does something.
+fn popup(s: &Settings, global: &Global, diags: &mut Vec<Diagnostic>) -> Option<PopupSpec> {
+    use Section::Popup;
+    let command = s
+        .is_set(Popup, "command")
+        .then(|| s.template(Popup, "command"));
+    let open_url = s
+        .is_set(Popup, "open_url")
+        .then(|| s.template(Popup, "open_url"));
+    let notify = s.typed(Popup, "notify", value::parse_bool);
+    let trigger = s.typed(Popup, "trigger", value::parse_popup_trigger);
+    if let (true, Some(span)) = (notify.value && global.noshowwindow.value, notify.span()) {
+        diags.push(
+            Diagnostic::warning(
+                "notify-off",
+                span,
+                "no notification is shown: `<noshowwindow>1` turns them off",
+            )
+            .with_help("set `<noshowwindow>0` in `<global>` to see them"),
+        );
+    }
+    if command.is_none() && open_url.is_none() && !notify.value {
+        if let Some(h) = s.header(Popup) {
+            diags.push(
+                Diagnostic::warning("popup-empty", h, "`<popup>` does nothing")
+                    .with_help("set `<command>`, `<open_url>` or `<notify>1`"),
+            );
+        }
+        return None;
+    }
+    Some(PopupSpec {
+        command,
+        open_url,
+        notify,
+        trigger,
+    })
+}
+
+/// `<json_events>` or `<xml_events>`, as the answer type says.
+fn events_list(
+    s: &Settings,
+    return_type: ReturnType,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Setting<String>> {
+    let (used, other) = match return_type {
+        ReturnType::Json => (Some("json_events"), vec!["xml_events"]),
+        ReturnType::Xml => (Some("xml_events"), vec!["json_events"]),
+        ReturnType::Text => (None, vec!["json_events", "xml_events"]),
+    };
+    for tag in other {
+        if let Some(span) = s.span_of(Section::Event, tag) {
+            diags.push(Diagnostic::warning(
+                "unused-tag",
+                span,
+                format!(
+                    "`<{tag}>` is not used: `<type_return>` is {}",
+                    return_type.as_str()
+                ),
+            ));
+        }
+    }
+    let tag = used?;
+    s.is_set(Section::Event, tag)
+        .then(|| s.text(Section::Event, tag))
+}
+
+/// An answer field that may be absent (`callid`, `called`, `cursor`):
+/// `None` when its `json_`/`xml_` tag is not set for the answer type.
+fn optional_answer_field(
+    s: &Settings,
+    section: Section,
+    return_type: ReturnType,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<AnswerField> {
+    let json_tag = format!("json_{what}");
+    let xml_tag = format!("xml_{what}");
+    let set = match return_type {
+        ReturnType::Json => s.is_set(section, &json_tag),
+        ReturnType::Xml => s.is_set(section, &xml_tag),
+        ReturnType::Text => false,
+    };
+    if set {
+        return Some(answer_field(s, section, return_type, what, diags));
+    }
+    let in_attrib_tag = format!("xml_result_{what}_in_attrib");
+    let attrib_tag = format!("xml_{what}_attrib");
+    for tag in [&json_tag, &xml_tag, &in_attrib_tag, &attrib_tag] {
+        let Some(span) = s.span_of(section, tag) else {
+            continue;
+        };
+        let why = match return_type {
+            ReturnType::Json if tag == &json_tag => continue,
+            ReturnType::Xml if tag != &json_tag => format!("`<{xml_tag}>` is not set"),
+            rt => format!("`<type_return>` is {}", rt.as_str()),
+        };
+        diags.push(Diagnostic::warning(
+            "unused-tag",
+            span,
+            format!("`<{tag}>` is not used: {why}"),
+        ));
+    }
+    None
 }
 
 fn request(s: &Settings, section: Section) -> RequestSpec {
@@ -1066,6 +1246,7 @@ pub fn check_defaults() -> Result<(), String> {
             Kind::ShellExecute => value::parse_launch(t.default).map(drop),
             Kind::NumberFormat => value::parse_number_format(t.default).map(drop),
             Kind::Country => value::parse_country(t.default).map(drop),
+            Kind::PopupTrigger => value::parse_popup_trigger(t.default).map(drop),
             _ => Ok(()),
         };
         r.map_err(|e| format!("<{}>: {}", t.name, e.message))?;

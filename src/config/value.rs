@@ -39,6 +39,16 @@ pub enum ReturnType {
     Text,
 }
 
+impl ReturnType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReturnType::Json => "json",
+            ReturnType::Xml => "xml",
+            ReturnType::Text => "text",
+        }
+    }
+}
+
 /// How the `<callto>` command is launched (`cmdshellexecute`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -64,6 +74,18 @@ impl Interface {
             Interface::Callto => "callto",
         }
     }
+}
+
+/// Which event of a call runs the screen pop (`<trigger>` in `<popup>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PopupTrigger {
+    /// The first ring or popup event of the call.
+    Ring,
+    /// The first `<event_popup>` event only.
+    Popup,
+    /// The call was answered.
+    Connect,
 }
 
 /// The form of `$teldest$` (`<number_format>`).
@@ -95,6 +117,62 @@ pub fn parse_number_format(s: &str) -> Result<NumberFormat, KindError> {
             "bad-number-format",
             format!("`{t}` is not a number format"),
             "write asdialled, national, e164, international (33…) or international00 (0033…)",
+        )),
+    }
+}
+
+pub fn parse_popup_trigger(s: &str) -> Result<PopupTrigger, KindError> {
+    let t = s.trim();
+    match t.to_ascii_lowercase().as_str() {
+        "ring" => Ok(PopupTrigger::Ring),
+        "popup" => Ok(PopupTrigger::Popup),
+        "connect" => Ok(PopupTrigger::Connect),
+        _ => Err(kind_error(
+            "bad-trigger",
+            format!("`{t}` is not an event that can run the screen pop"),
+            "write ring (the first ring or popup event), popup or connect",
+        )),
+    }
+}
+
+/// A JSONPath (a field starting with `$`) must parse.
+pub fn check_json_field(s: &str) -> Result<(), KindError> {
+    let t = s.trim();
+    if !t.starts_with('$') {
+        return Ok(());
+    }
+    jsonpath_rust::parser::parse_json_path(t)
+        .map(drop)
+        .map_err(|e| {
+            kind_error(
+                "bad-jsonpath",
+                format!("this JSONPath cannot be read: {}", crate::http::excerpt(&e.to_string(), 120)),
+                "write a field name (`tel`), a dotted path (`data.tel`) or a JSONPath such as `$.data.tel`",
+            )
+        })
+}
+
+/// A page to open: an absolute URL of any scheme once keywords are filled.
+pub fn check_page_url(value: &Value) -> Result<(), KindError> {
+    let filled: String = value
+        .parts
+        .iter()
+        .map(|p| match p {
+            Part::Text(t) => t.as_str(),
+            Part::Keyword { .. } => "k1",
+        })
+        .collect();
+    match url::Url::parse(filled.trim()) {
+        Ok(_) => Ok(()),
+        Err(url::ParseError::RelativeUrlWithoutBase) => Err(kind_error(
+            "bad-url",
+            "this is not an absolute URL".to_owned(),
+            "start it with a scheme, e.g. https://erp.example/tiers?tel=$tel$",
+        )),
+        Err(e) => Err(kind_error(
+            "bad-url",
+            format!("this cannot be a URL: {e}"),
+            "check the server name and port",
         )),
     }
 }
@@ -410,11 +488,14 @@ pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
         Kind::Country => parse_country(text).map(drop),
         Kind::XmlName => check_xml_name(text),
         Kind::Url => check_url(value),
+        Kind::PageUrl => check_page_url(value),
+        Kind::PopupTrigger => parse_popup_trigger(text).map(drop),
+        Kind::JsonField => check_json_field(text),
         Kind::Headers => {
             split_headers(value, diags);
             Ok(())
         }
-        Kind::Text | Kind::Template | Kind::LineList | Kind::JsonField => Ok(()),
+        Kind::Text | Kind::Template | Kind::LineList => Ok(()),
     };
     if let Err(e) = result {
         let span = trimmed_span(value);
