@@ -14,6 +14,8 @@ use crate::config::AnswerField;
 pub enum AnswerError {
     NotJson(String),
     NotXml(String),
+    /// A text answer that does not follow the line format.
+    NotText(String),
     BadJsonPath(String),
 }
 
@@ -22,6 +24,7 @@ impl std::fmt::Display for AnswerError {
         match self {
             AnswerError::NotJson(e) => write!(f, "the answer is not JSON: {e}"),
             AnswerError::NotXml(e) => write!(f, "the answer is not XML: {e}"),
+            AnswerError::NotText(e) => write!(f, "the answer is not in the event line format: {e}"),
             AnswerError::BadJsonPath(e) => write!(f, "the JSONPath cannot be read: {e}"),
         }
     }

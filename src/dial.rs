@@ -238,7 +238,7 @@ fn callto_launch(callto: &CalltoSpec, values: &Values, dry_run: bool) -> Result<
         }
     };
     let (program, args) = match callto.launch.value {
-        Launch::Open => (opener(), words),
+        Launch::Open => (crate::launch::opener(), words),
         Launch::Run => match words.split_first() {
             Some((p, rest)) => (p.clone(), rest.to_vec()),
             None => {
@@ -276,19 +276,4 @@ fn expand_word(word: &str, span: Span, values: &Values) -> Result<String, Failur
         parts: scan_keywords(word, span, &mut Vec::new()),
     };
     expand(&t, Place::Command, values).map_err(|e| Failure::Config(vec![e.diagnostic]))
-}
-
-/// The desktop's opener for a URI: `CTIBRIDGE_OPENER` when set.
-fn opener() -> String {
-    if let Some(o) = std::env::var_os("CTIBRIDGE_OPENER").filter(|o| !o.is_empty()) {
-        return o.to_string_lossy().into_owned();
-    }
-    if cfg!(target_os = "macos") {
-        "open".to_owned()
-    } else if cfg!(windows) {
-        // Not `cmd /c start`: that would be a shell.
-        "explorer.exe".to_owned()
-    } else {
-        "xdg-open".to_owned()
-    }
 }

@@ -261,6 +261,25 @@ pub fn load_sources(
     }
 }
 
+/// Checks a param file and a station file given as text, named
+/// `clicktocall_param.txt` and `station.txt`.
+pub fn load_text(param: &str, station: Option<&str>) -> Loaded {
+    let mut sources = SourceMap::new();
+    let p = sources.add(SourceFile::new(
+        PathBuf::from("clicktocall_param.txt"),
+        FileRole::Param,
+        param.as_bytes(),
+    ));
+    let s = station.map(|t| {
+        sources.add(SourceFile::new(
+            PathBuf::from("station.txt"),
+            FileRole::Station,
+            t.as_bytes(),
+        ))
+    });
+    load_sources(sources, p, s, &[])
+}
+
 /// Parses and checks files already in `sources`: the param file, the
 /// optional station file and the tapi files (global first).
 pub fn check_sources(

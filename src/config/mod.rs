@@ -585,8 +585,14 @@ fn typed_config(
         launch: s.typed(Callto, "cmdshellexecute", value::parse_launch),
     });
 
-    let (interface, interface_reason) =
-        choose_interface(s, dial.is_some(), callto.is_some(), main_file, diags);
+    let (interface, interface_reason) = choose_interface(
+        s,
+        dial.is_some(),
+        callto.is_some(),
+        with_event.value,
+        main_file,
+        diags,
+    );
     if interface.value == Interface::Callto && dial.is_none() {
         if let Some(h) = s.header(Dial) {
             diags.push(
@@ -985,6 +991,7 @@ fn choose_interface(
     s: &Settings,
     has_dial: bool,
     has_callto: bool,
+    watch_only: bool,
     main_file: FileId,
     diags: &mut Vec<Diagnostic>,
 ) -> (Setting<Interface>, &'static str) {
@@ -1034,16 +1041,24 @@ fn choose_interface(
             "<callto> has a cmd and <cliktocalldial> has no <url>",
         )
     } else {
-        diags.push(
+        // A file that only follows events is useful (`watch`), but it is
+        // probably unfinished.
+        let d = if watch_only {
+            Diagnostic::warning(
+                "no-interface",
+                Span::file(main_file),
+                "this file can place no call, only follow events: it has no usable dial section and no callto section",
+            )
+        } else {
             Diagnostic::error(
                 "no-interface",
                 Span::file(main_file),
                 "this file can place no call: it has no usable dial section and no callto section",
             )
-            .with_help(
-                "add `<cliktocalldial>` with a `<url>`, or `<callto>` with `cmd=callto:$teldest$`",
-            ),
-        );
+        };
+        diags.push(d.with_help(
+            "add `<cliktocalldial>` with a `<url>`, or `<callto>` with `cmd=callto:$teldest$`",
+        ));
         (Interface::ClickToCall, "nothing can dial")
     };
     (

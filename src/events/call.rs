@@ -1,0 +1,511 @@
+//! The call model: event names classified by the `<global>` event tags, and
+//! events tied into calls that go SETUP → CONNECT → RELEASE, or SETUP →
+//! MISSED when they end unanswered (the Keyyo CTI states).
+
+use chrono::{DateTime, Local, SecondsFormat};
+use serde::Serialize;
+
+use crate::config::{Global, PopupTrigger};
+use crate::events::read::RawEvent;
+
+/// What an event means, from its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    /// `<event_ring>`: an incoming call rings.
+    Ring,
+    /// `<event_popup>`: the source asks for a screen pop.
+    Popup,
+    /// `<even_connect>`: the call was answered.
+    Connect,
+    /// `<event_release>`: the call ended.
+    Release,
+    /// `<event_missed>`: the call ended unanswered.
+    Missed,
+    /// Any other name: printed, otherwise ignored.
+    Other,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Ring => "ring",
+            EventKind::Popup => "popup",
+            EventKind::Connect => "connect",
+            EventKind::Release => "release",
+            EventKind::Missed => "missed",
+            EventKind::Other => "other",
+        }
+    }
+}
+
+/// The state of a call after an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CallState {
+    Setup,
+    Connect,
+    Release,
+    Missed,
+}
+
+impl CallState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Setup => "setup",
+            CallState::Connect => "connect",
+            CallState::Release => "release",
+            CallState::Missed => "missed",
+        }
+    }
+}
+
+/// The event names of `<global>`, compared without regard to case.
+#[derive(Clone, Debug)]
+pub struct EventNames {
+    names: Vec<(String, EventKind)>,
+}
+
+impl EventNames {
+    pub fn from_global(g: &Global) -> EventNames {
+        let names = [
+            (&g.event_ring.value, EventKind::Ring),
+            (&g.event_popup.value, EventKind::Popup),
+            (&g.event_connect.value, EventKind::Connect),
+            (&g.event_release.value, EventKind::Release),
+            (&g.event_missed.value, EventKind::Missed),
+        ]
+        .into_iter()
+        .filter(|(n, _)| !n.trim().is_empty())
+        .map(|(n, k)| (n.trim().to_owned(), k))
+        .collect();
+        EventNames { names }
+    }
+
+    pub fn classify(&self, name: &str) -> EventKind {
+        let name = name.trim();
+        self.names
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or(EventKind::Other, |(_, k)| *k)
+    }
+}
+
+/// One line of `watch`'s output: an event and the call it belongs to.
+/// The JSON form is the stable schema documented in docs/watch.md.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CallEvent {
+    pub kind: EventKind,
+    /// The call's state after this event; none for an "other" event of no
+    /// known call.
+    pub state: Option<CallState>,
+    /// The source's call identifier.
+    pub call_id: Option<String>,
+    pub caller: Option<String>,
+    pub callee: Option<String>,
+    /// The event name as the source wrote it.
+    pub event: String,
+    /// When ctibridge received the event.
+    #[serde(serialize_with = "rfc3339")]
+    pub at: DateTime<Local>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub setup_at: Option<DateTime<Local>>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub connect_at: Option<DateTime<Local>>,
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub release_at: Option<DateTime<Local>>,
+    /// From setup to answer, or to the end of a missed call.
+    pub ringing_ms: Option<u64>,
+    /// From answer to hang-up.
+    pub talk_ms: Option<u64>,
+    /// This event is the one that runs the call's screen pop.
+    pub screen_pop: bool,
+}
+
+fn rfc3339<S: serde::Serializer>(t: &DateTime<Local>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Millis, false))
+}
+
+fn rfc3339_opt<S: serde::Serializer>(t: &Option<DateTime<Local>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => rfc3339(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+impl CallEvent {
+    /// One line for a person at a terminal.
+    pub fn readable(&self) -> String {
+        let mut line = format!(
+            "{}  {:<7}  {} → {}",
+            self.at.format("%H:%M:%S"),
+            self.kind.as_str(),
+            self.caller.as_deref().unwrap_or("withheld"),
+            self.callee.as_deref().unwrap_or("?"),
+        );
+        if self.kind == EventKind::Other {
+            line.push_str(&format!("  ({})", self.event));
+        } else if let Some(state) = self.state {
+            if state.as_str() != self.kind.as_str() {
+                line.push_str(&format!("  [{}]", state.as_str()));
+            }
+        }
+        if let Some(id) = &self.call_id {
+            line.push_str(&format!("  call {id}"));
+        }
+        if let Some(ms) = self.ringing_ms {
+            line.push_str(&format!("  rang {}", duration(ms)));
+        }
+        if let Some(ms) = self.talk_ms {
+            line.push_str(&format!("  talked {}", duration(ms)));
+        }
+        if self.screen_pop {
+            line.push_str("  ← screen pop");
+        }
+        line
+    }
+}
+
+fn duration(ms: u64) -> String {
+    let s = ms / 1000;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// A call being followed.
+#[derive(Clone, Debug)]
+struct Call {
+    key: String,
+    call_id: Option<String>,
+    caller: Option<String>,
+    callee: Option<String>,
+    state: CallState,
+    setup_at: DateTime<Local>,
+    connect_at: Option<DateTime<Local>>,
+    popped: bool,
+    last_seen: DateTime<Local>,
+}
+
+/// Calls that have not ended yet. Bounded: past [`CallBook::MAX_OPEN`] the
+/// call seen longest ago is forgotten (a source that never sends releases
+/// cannot make `watch` grow).
+#[derive(Debug)]
+pub struct CallBook {
+    names: EventNames,
+    trigger: PopupTrigger,
+    open: Vec<Call>,
+}
+
+impl CallBook {
+    pub const MAX_OPEN: usize = 256;
+
+    pub fn new(names: EventNames, trigger: PopupTrigger) -> CallBook {
+        CallBook {
+            names,
+            trigger,
+            open: Vec::new(),
+        }
+    }
+
+    /// Calls not ended yet.
+    pub fn open_calls(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Ties `raw`, received at `now`, to its call and says what it means.
+    pub fn apply(&mut self, raw: &RawEvent, now: DateTime<Local>) -> CallEvent {
+        let kind = self.names.classify(&raw.name);
+        // Without an identifier, the caller's number ties a call together.
+        let key = match (&raw.call_id, &raw.caller) {
+            (Some(id), _) => format!("id:{id}"),
+            (None, Some(n)) => format!("tel:{n}"),
+            (None, None) => "anonymous".to_owned(),
+        };
+        let found = self.open.iter().position(|c| c.key == key);
+        let mut ev = CallEvent {
+            kind,
+            state: None,
+            call_id: raw.call_id.clone(),
+            caller: raw.caller.clone(),
+            callee: raw.called.clone(),
+            event: raw.name.clone(),
+            at: now,
+            setup_at: None,
+            connect_at: None,
+            release_at: None,
+            ringing_ms: None,
+            talk_ms: None,
+            screen_pop: false,
+        };
+        let call = match (kind, found) {
+            (EventKind::Other, None) => return ev,
+            (EventKind::Release | EventKind::Missed, None) => {
+                // The end of a call whose start we did not see.
+                ev.state = Some(if kind == EventKind::Missed {
+                    CallState::Missed
+                } else {
+                    CallState::Release
+                });
+                ev.release_at = Some(now);
+                return ev;
+            }
+            (_, Some(i)) => &mut self.open[i],
+            (_, None) => {
+                self.make_room();
+                self.open.push(Call {
+                    key,
+                    call_id: raw.call_id.clone(),
+                    caller: raw.caller.clone(),
+                    callee: raw.called.clone(),
+                    state: CallState::Setup,
+                    setup_at: now,
+                    connect_at: None,
+                    popped: false,
+                    last_seen: now,
+                });
+                self.open.last_mut().expect("just pushed")
+            }
+        };
+        call.last_seen = now;
+        if call.caller.is_none() {
+            call.caller.clone_from(&raw.caller);
+        }
+        if call.callee.is_none() {
+            call.callee.clone_from(&raw.called);
+        }
+        let mut ended = false;
+        match kind {
+            EventKind::Connect if call.state == CallState::Setup => {
+                call.state = CallState::Connect;
+                call.connect_at = Some(now);
+                ev.ringing_ms = Some(ms_between(call.setup_at, now));
+            }
+            EventKind::Release | EventKind::Missed => {
+                let answered = call.state == CallState::Connect && kind == EventKind::Release;
+                call.state = if answered {
+                    CallState::Release
+                } else {
+                    CallState::Missed
+                };
+                ev.release_at = Some(now);
+                match call.connect_at {
+                    Some(c) if answered => {
+                        ev.ringing_ms = Some(ms_between(call.setup_at, c));
+                        ev.talk_ms = Some(ms_between(c, now));
+                    }
+                    _ => ev.ringing_ms = Some(ms_between(call.setup_at, now)),
+                }
+                ended = true;
+            }
+            _ => {}
+        }
+        let pops = match self.trigger {
+            PopupTrigger::Ring => matches!(kind, EventKind::Ring | EventKind::Popup),
+            PopupTrigger::Popup => kind == EventKind::Popup,
+            PopupTrigger::Connect => kind == EventKind::Connect,
+        };
+        if pops && !call.popped {
+            call.popped = true;
+            ev.screen_pop = true;
+        }
+        ev.state = Some(call.state);
+        ev.call_id.clone_from(&call.call_id);
+        ev.caller.clone_from(&call.caller);
+        ev.callee.clone_from(&call.callee);
+        ev.setup_at = Some(call.setup_at);
+        ev.connect_at = call.connect_at;
+        if ended {
+            let key = call.key.clone();
+            self.open.retain(|c| c.key != key);
+        }
+        ev
+    }
+
+    fn make_room(&mut self) {
+        while self.open.len() >= Self::MAX_OPEN {
+            let oldest = self
+                .open
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, c)| c.last_seen)
+                .map(|(i, _)| i)
+                .unwrap_or(0);
+            let c = self.open.remove(oldest);
+            tracing::debug!(key = c.key, "forgetting a call that never ended");
+        }
+    }
+}
+
+fn ms_between(from: DateTime<Local>, to: DateTime<Local>) -> u64 {
+    u64::try_from((to - from).num_milliseconds()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn book(trigger: PopupTrigger) -> CallBook {
+        let loaded = crate::load::load_text("<callto>\ncmd=callto:$teldest$\n", None);
+        let g = loaded.checked.expect("config").config.global;
+        CallBook::new(EventNames::from_global(&g), trigger)
+    }
+
+    fn raw(name: &str, caller: &str, id: Option<&str>) -> RawEvent {
+        RawEvent {
+            name: name.into(),
+            caller: Some(caller.into()),
+            called: Some("1003".into()),
+            call_id: id.map(Into::into),
+        }
+    }
+
+    fn t0() -> DateTime<Local> {
+        DateTime::parse_from_rfc3339("2026-11-23T10:00:00+01:00")
+            .unwrap()
+            .with_timezone(&Local)
+    }
+
+    #[test]
+    fn classify_is_case_insensitive_and_keeps_others() {
+        let b = book(PopupTrigger::Ring);
+        assert_eq!(b.names.classify("ring"), EventKind::Ring);
+        assert_eq!(b.names.classify(" POPUP "), EventKind::Popup);
+        assert_eq!(b.names.classify("Connect"), EventKind::Connect);
+        assert_eq!(b.names.classify("RELEASE"), EventKind::Release);
+        assert_eq!(b.names.classify("missed"), EventKind::Missed);
+        assert_eq!(b.names.classify("registered"), EventKind::Other);
+        assert_eq!(b.names.classify(""), EventKind::Other);
+    }
+
+    #[test]
+    fn ring_connect_release_with_durations_and_one_pop() {
+        let mut b = book(PopupTrigger::Ring);
+        let e = b.apply(&raw("RING", "0388", Some("c1")), t0());
+        assert_eq!(
+            (e.kind, e.state, e.screen_pop),
+            (EventKind::Ring, Some(CallState::Setup), true)
+        );
+        let e = b.apply(
+            &raw("POPUP", "0388", Some("c1")),
+            t0() + TimeDelta::seconds(1),
+        );
+        assert!(!e.screen_pop, "once per call");
+        let e = b.apply(
+            &raw("CONNECT", "0388", Some("c1")),
+            t0() + TimeDelta::seconds(4),
+        );
+        assert_eq!(
+            (e.state, e.ringing_ms),
+            (Some(CallState::Connect), Some(4000))
+        );
+        let e = b.apply(
+            &raw("RELEASE", "0388", Some("c1")),
+            t0() + TimeDelta::seconds(64),
+        );
+        assert_eq!(e.state, Some(CallState::Release));
+        assert_eq!((e.ringing_ms, e.talk_ms), (Some(4000), Some(60_000)));
+        assert_eq!(e.setup_at, Some(t0()));
+        assert_eq!(b.open_calls(), 0);
+        // A new call from the same number pops again.
+        assert!(b.apply(&raw("RING", "0388", Some("c2")), t0()).screen_pop);
+    }
+
+    #[test]
+    fn release_before_answer_is_missed_and_by_number_without_id() {
+        let mut b = book(PopupTrigger::Ring);
+        b.apply(&raw("RING", "0388", None), t0());
+        let other = b.apply(&raw("RING", "0399", None), t0());
+        assert!(other.screen_pop, "another caller is another call");
+        let e = b.apply(&raw("RELEASE", "0388", None), t0() + TimeDelta::seconds(20));
+        assert_eq!(
+            (e.state, e.ringing_ms, e.talk_ms),
+            (Some(CallState::Missed), Some(20_000), None)
+        );
+        let e = b.apply(&raw("MISSED", "0399", None), t0() + TimeDelta::seconds(3));
+        assert_eq!(e.state, Some(CallState::Missed));
+        assert_eq!(b.open_calls(), 0);
+    }
+
+    #[test]
+    fn other_events_and_stray_ends() {
+        let mut b = book(PopupTrigger::Ring);
+        let e = b.apply(&raw("registered", "0388", None), t0());
+        assert_eq!(
+            (e.kind, e.state, e.screen_pop),
+            (EventKind::Other, None, false)
+        );
+        assert_eq!(b.open_calls(), 0);
+        let e = b.apply(&raw("RELEASE", "0377", Some("zz")), t0());
+        assert_eq!((e.state, e.setup_at), (Some(CallState::Release), None));
+        b.apply(&raw("RING", "0388", Some("c")), t0());
+        let e = b.apply(&raw("registered", "0388", Some("c")), t0());
+        assert_eq!(
+            (e.kind, e.state),
+            (EventKind::Other, Some(CallState::Setup))
+        );
+    }
+
+    #[test]
+    fn triggers() {
+        let mut b = book(PopupTrigger::Connect);
+        assert!(!b.apply(&raw("RING", "1", None), t0()).screen_pop);
+        assert!(b.apply(&raw("CONNECT", "1", None), t0()).screen_pop);
+        let mut b = book(PopupTrigger::Popup);
+        assert!(!b.apply(&raw("RING", "1", None), t0()).screen_pop);
+        assert!(b.apply(&raw("POPUP", "1", None), t0()).screen_pop);
+        // A call first seen answered (no ring) still gets its times.
+        let mut b = book(PopupTrigger::Ring);
+        let e = b.apply(&raw("CONNECT", "2", None), t0());
+        assert_eq!((e.state, e.ringing_ms), (Some(CallState::Connect), Some(0)));
+    }
+
+    #[test]
+    fn open_calls_are_bounded() {
+        let mut b = book(PopupTrigger::Ring);
+        for i in 0..(CallBook::MAX_OPEN + 50) {
+            b.apply(
+                &raw("RING", &i.to_string(), None),
+                t0() + TimeDelta::seconds(i as i64),
+            );
+        }
+        assert_eq!(b.open_calls(), CallBook::MAX_OPEN);
+        // The oldest were forgotten: their release is a stray end.
+        let e = b.apply(&raw("RELEASE", "0", None), t0());
+        assert_eq!(e.setup_at, None);
+    }
+
+    #[test]
+    fn json_schema() {
+        let mut b = book(PopupTrigger::Ring);
+        let e = b.apply(&raw("RING", "0388", Some("c1")), t0());
+        let v = serde_json::to_value(&e).unwrap();
+        let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = [
+            "kind",
+            "state",
+            "call_id",
+            "caller",
+            "callee",
+            "event",
+            "at",
+            "setup_at",
+            "connect_at",
+            "release_at",
+            "ringing_ms",
+            "talk_ms",
+            "screen_pop",
+        ];
+        keys.sort_unstable();
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(v["kind"], "ring");
+        assert_eq!(v["state"], "setup");
+        assert_eq!(v["connect_at"], serde_json::Value::Null);
+        let at = v["at"].as_str().unwrap();
+        assert_eq!(DateTime::parse_from_rfc3339(at).unwrap(), t0(), "{at}");
+    }
+}

@@ -1,0 +1,6 @@
+//! Call events: reading the event source's answers ([`read`]), tying events
+//! into calls ([`call`]), the screen pop ([`popup`]) and the poll loop of
+//! `ctibridge watch` ([`watch`]).
+
+pub mod call;
+pub mod read;
