@@ -135,6 +135,24 @@ impl HttpClient {
 
     /// Sends one request, once. Never retries.
     pub async fn send(&self, req: &HttpRequest) -> Result<HttpResponse, SendError> {
+        self.send_inner(req, None).await
+    }
+
+    /// Like [`HttpClient::send`], with a time limit of its own for the
+    /// whole request (an event poll's `<timeout3>`).
+    pub async fn send_within(
+        &self,
+        req: &HttpRequest,
+        timeout: Duration,
+    ) -> Result<HttpResponse, SendError> {
+        self.send_inner(req, Some(timeout)).await
+    }
+
+    async fn send_inner(
+        &self,
+        req: &HttpRequest,
+        timeout: Option<Duration>,
+    ) -> Result<HttpResponse, SendError> {
         let method = match req.method {
             Method::Get => reqwest::Method::GET,
             Method::Put => reqwest::Method::PUT,
@@ -142,6 +160,9 @@ impl HttpClient {
         };
         tracing::debug!(method = req.method.as_str(), url = %mask_url(&req.url), "sending");
         let mut rb = self.client.request(method, &req.url);
+        if let Some(t) = timeout {
+            rb = rb.timeout(t);
+        }
         for (name, value) in &req.headers {
             rb = rb.header(name, value);
         }

@@ -1,11 +1,12 @@
 use std::ffi::OsString;
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use ctibridge::dial::{self, DialRequest, Failure, Outcome};
+use ctibridge::events::watch::{self, WatchOptions};
 use ctibridge::exit::{Exit, EXIT_CODES_HELP};
 use ctibridge::explain::{self, Report};
 use ctibridge::load::{self, LocateOptions, Locations};
@@ -69,6 +70,19 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
     },
+    /// Follow call events (`<cliktocallevent>`), print one line per call
+    /// event and run the screen pop of `<popup>`. Runs until stopped.
+    Watch {
+        /// Stop after the first call event.
+        #[arg(long)]
+        once: bool,
+        /// Stop after SECONDS.
+        #[arg(long = "for", value_name = "SECONDS", value_parser = parse_seconds_arg)]
+        duration: Option<std::time::Duration>,
+        /// One JSON object per line (the default when stdout is not a terminal).
+        #[arg(long)]
+        json: bool,
+    },
     /// Show ctibridge at work with no account and no file to write.
     Demo,
     /// Make ctibridge the desktop's handler for tel: and callto: links
@@ -88,7 +102,13 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let cli = Cli::parse_from(with_implicit_dial(std::env::args_os().collect()));
-    let log_file = init_logging(cli.verbose);
+    // `watch` runs all day: say when it starts and when the source comes back.
+    let quiet = if matches!(cli.command, Command::Watch { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    let log_file = init_logging(cli.verbose, quiet);
     let opts = LocateOptions {
         sys_dir: cli.files.sys_dir,
         param: cli.files.param,
@@ -110,6 +130,20 @@ fn main() -> ExitCode {
             &log_file,
         )
         .into(),
+        Command::Watch {
+            once,
+            duration,
+            json,
+        } => watch(
+            &opts,
+            WatchOptions {
+                once,
+                duration,
+                json: json || !std::io::stdout().is_terminal(),
+            },
+            &log_file,
+        )
+        .into(),
         Command::Demo => demo().into(),
         Command::InstallHandler { print } => install_handler(print).into(),
         Command::Reference => {
@@ -125,6 +159,7 @@ fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
     const SUBCOMMANDS: &[&str] = &[
         "check",
         "dial",
+        "watch",
         "demo",
         "reference",
         "install-handler",
@@ -153,12 +188,12 @@ fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
 
 /// Logs on stderr at the level `-v` asks (or `CTIBRIDGE_LOG`), and at debug
 /// level into the `<debug>1` log file once the configuration opens it.
-fn init_logging(verbose: u8) -> LogFile {
+fn init_logging(verbose: u8, quiet: &'static str) -> LogFile {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     use tracing_subscriber::Layer as _;
     let level = match verbose {
-        0 => "warn",
+        0 => quiet,
         1 => "info",
         2 => "debug",
         _ => "trace",
@@ -248,6 +283,56 @@ fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
                     .iter()
                     .for_each(|d| eprint!("{}", d.render(&loaded.sources))),
                 Failure::BadNumber(e) => eprintln!("error: {e}\n  = help: nothing was sent"),
+                Failure::Network(d) | Failure::Refused(d) => {
+                    eprint!("{}", d.render(&loaded.sources))
+                }
+            }
+            failure.exit()
+        }
+    }
+}
+
+fn parse_seconds_arg(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
+        return Err(format!("`{s}` is not a positive number of seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+fn watch(opts: &LocateOptions, wopts: WatchOptions, log_file: &LogFile) -> Exit {
+    let loaded = load::load(Locations::from_env(opts));
+    let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
+        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+        return Exit::Config;
+    };
+    open_debug_log(log_file, checked.config.global.debug.value);
+    let fallback = Span::file(loaded.param_file());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return Exit::Network;
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    match runtime.block_on(watch::watch(&checked.config, &wopts, &mut out, fallback)) {
+        Ok(stop) => {
+            tracing::info!(?stop, "watch stopped");
+            Exit::Ok
+        }
+        Err(failure) => {
+            match &failure {
+                Failure::Config(ds) => ds
+                    .iter()
+                    .for_each(|d| eprint!("{}", d.render(&loaded.sources))),
+                Failure::BadNumber(e) => eprintln!("error: {e}"),
                 Failure::Network(d) | Failure::Refused(d) => {
                     eprint!("{}", d.render(&loaded.sources))
                 }

@@ -943,7 +943,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "user",
         aliases: &[],
-        known_in: SECRET_KNOWN,
+        known_in: STATION_KNOWN,
         source: KeywordSource::Station("user"),
         secret: false,
         ours: false,
@@ -952,7 +952,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "mdp",
         aliases: &["mpd"],
-        known_in: STATION_KNOWN,
+        known_in: SECRET_KNOWN,
         source: KeywordSource::Station("mdp"),
         secret: true,
         ours: false,

@@ -3,4 +3,6 @@
 //! `ctibridge watch` ([`watch`]).
 
 pub mod call;
+pub mod popup;
 pub mod read;
+pub mod watch;

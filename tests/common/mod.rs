@@ -32,7 +32,9 @@ impl Recorded {
     }
 }
 
-/// How the stand-in answers: status and body for each request.
+/// How the stand-in answers: status and body for each request. The script
+/// runs on a blocking thread, so it may hold a request (a long poll) by
+/// waiting on a channel, always with a time limit.
 pub type Script = Arc<dyn Fn(&Recorded) -> (u16, String) + Send + Sync>;
 
 /// An HTTP server on 127.0.0.1 that records every request and answers as
@@ -46,6 +48,15 @@ pub struct StandIn {
 
 impl StandIn {
     pub fn start(script: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static) -> StandIn {
+        StandIn::start_at("127.0.0.1:0".parse().expect("addr"), script)
+    }
+
+    /// On a given loopback address (a port that refused connections until now).
+    pub fn start_at(
+        at: SocketAddr,
+        script: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static,
+    ) -> StandIn {
+        assert!(at.ip().is_loopback());
         let script: Script = Arc::new(script);
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -57,9 +68,7 @@ impl StandIn {
                 .build()
                 .expect("runtime");
             rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
+                let listener = tokio::net::TcpListener::bind(at).await.expect("bind");
                 addr_tx
                     .send(listener.local_addr().expect("addr"))
                     .expect("send addr");
@@ -85,8 +94,12 @@ impl StandIn {
                                     .collect(),
                                 body: String::from_utf8_lossy(&body).into_owned(),
                             };
-                            let (status, answer) = script(&rec);
-                            log.lock().expect("log").push(rec);
+                            // Logged when received, answered when the script says.
+                            log.lock().expect("log").push(rec.clone());
+                            let (status, answer) =
+                                tokio::task::spawn_blocking(move || script(&rec))
+                                    .await
+                                    .expect("script");
                             (StatusCode::from_u16(status).expect("status"), answer)
                         }
                     },
@@ -128,6 +141,12 @@ impl Drop for StandIn {
             let _ = t.join();
         }
     }
+}
+
+/// A loopback address where nothing listens (yet).
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr")
 }
 
 /// A temporary folder removed when dropped.

@@ -1,0 +1,217 @@
+//! The screen pop ("montée de fiche") of `<popup>`: a command, a page opened
+//! with the desktop's opener, a desktop notification. Everything is started
+//! and never waited for: the poll loop goes on at once.
+
+use crate::config::{Config, PopupSpec, Template};
+use crate::diag::Diagnostic;
+use crate::events::call::CallEvent;
+use crate::launch::{opener, spawn_detached};
+use crate::param::scan_keywords;
+use crate::source::Span;
+use crate::template::{expand, Place, Values};
+
+/// `<popup>`, ready to run.
+#[derive(Debug)]
+pub struct ScreenPop {
+    /// `<command>` split into words, each a template.
+    command: Option<Vec<Template>>,
+    open_url: Option<Template>,
+    notify: bool,
+    /// The station's keywords.
+    station: Values,
+    notifier: Notifier,
+}
+
+/// What a screen pop started, for the log.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Started {
+    pub command: Option<String>,
+    pub opened: bool,
+    pub notified: bool,
+}
+
+impl ScreenPop {
+    /// Splits the command into words. `None` when there is no `<popup>`.
+    pub fn new(config: &Config) -> Result<Option<ScreenPop>, Diagnostic> {
+        let Some(spec) = &config.popup else {
+            return Ok(None);
+        };
+        Ok(Some(ScreenPop {
+            command: spec.command.as_ref().map(split_command).transpose()?,
+            open_url: spec.open_url.as_ref().map(|u| u.value.clone()),
+            notify: notify_on(spec, config),
+            station: Values::from_station(&config.station),
+            notifier: Notifier::default(),
+        }))
+    }
+
+    /// Starts everything `<popup>` asks for the call of `ev`. A part that
+    /// cannot start is logged; the others still run.
+    pub fn run(&mut self, ev: &CallEvent) -> Started {
+        let values = Values {
+            event: Some(ev.event.clone()),
+            caller: ev.caller.clone(),
+            called: ev.callee.clone(),
+            callref: ev.call_id.clone(),
+            ..self.station.clone()
+        };
+        let mut started = Started::default();
+        if let Some(words) = &self.command {
+            match expand_all(words, Place::Command, &values) {
+                Ok(words) => match words.split_first() {
+                    Some((program, args)) => {
+                        match spawn_detached(program, args, "screen-pop command") {
+                            Ok(()) => started.command = Some(program.clone()),
+                            Err(e) => tracing::warn!(
+                                "cannot start the screen-pop command `{program}`: {e}"
+                            ),
+                        }
+                    }
+                    None => tracing::warn!("the screen-pop command is empty"),
+                },
+                Err(e) => {
+                    tracing::warn!("screen-pop command not started: {}", e.diagnostic.message)
+                }
+            }
+        }
+        if let Some(url) = &self.open_url {
+            match expand(url, Place::Url, &values) {
+                Ok(url) => {
+                    let program = opener();
+                    match spawn_detached(&program, &[url], "page opener") {
+                        Ok(()) => started.opened = true,
+                        Err(e) => {
+                            tracing::warn!("cannot open the screen-pop page with `{program}`: {e}")
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("screen-pop page not opened: {}", e.diagnostic.message),
+            }
+        }
+        if self.notify {
+            started.notified = self.notifier.show(ev);
+        }
+        started
+    }
+}
+
+/// Notifications, unless `<noshowwindow>1` turns them off.
+fn notify_on(spec: &PopupSpec, config: &Config) -> bool {
+    spec.notify.value && !config.global.noshowwindow.value
+}
+
+fn split_command(cmd: &crate::config::Setting<Template>) -> Result<Vec<Template>, Diagnostic> {
+    let span = cmd.span().unwrap_or(Span::file(crate::source::FileId(0)));
+    let words = shell_words::split(&cmd.value.text).map_err(|e| {
+        Diagnostic::error(
+            "bad-command",
+            span,
+            format!("the command cannot be split into words: {e}"),
+        )
+        .with_help("close every quote")
+    })?;
+    if words.is_empty() {
+        return Err(Diagnostic::error(
+            "bad-command",
+            span,
+            "the command is empty",
+        ));
+    }
+    Ok(words
+        .into_iter()
+        .map(|w| Template {
+            parts: scan_keywords(&w, span, &mut Vec::new()),
+            text: w,
+        })
+        .collect())
+}
+
+fn expand_all(
+    words: &[Template],
+    place: Place,
+    values: &Values,
+) -> Result<Vec<String>, crate::template::ExpandError> {
+    words.iter().map(|w| expand(w, place, values)).collect()
+}
+
+/// Desktop notifications: `notify-send` on the freedesktop session bus,
+/// `osascript` on macOS. Each problem is reported once, not per call.
+#[derive(Debug, Default)]
+struct Notifier {
+    warned: bool,
+}
+
+impl Notifier {
+    fn show(&mut self, ev: &CallEvent) -> bool {
+        let title = "Incoming call";
+        let body = format!(
+            "{} → {}  {}",
+            ev.caller.as_deref().unwrap_or("withheld number"),
+            ev.callee.as_deref().unwrap_or("?"),
+            ev.at.format("%H:%M:%S")
+        );
+        let (program, args) = match notification_command(title, &body) {
+            Ok(c) => c,
+            Err(why) => {
+                self.warn_once(&why);
+                return false;
+            }
+        };
+        match spawn_detached(&program, &args, "notification") {
+            Ok(()) => true,
+            Err(e) => {
+                self.warn_once(&format!("cannot start `{program}`: {e}"));
+                false
+            }
+        }
+    }
+
+    fn warn_once(&mut self, why: &str) {
+        if !self.warned {
+            self.warned = true;
+            tracing::warn!("desktop notifications are off: {why}");
+        }
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn notification_command(title: &str, body: &str) -> Result<(String, Vec<String>), String> {
+    // AppleScript string literals: escape backslashes and quotes.
+    let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    Ok((
+        "osascript".to_owned(),
+        vec![
+            "-e".to_owned(),
+            format!(
+                "display notification {} with title {}",
+                quote(body),
+                quote(title)
+            ),
+        ],
+    ))
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn notification_command(title: &str, body: &str) -> Result<(String, Vec<String>), String> {
+    let bus_address = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty());
+    let bus_socket = std::env::var_os("XDG_RUNTIME_DIR")
+        .is_some_and(|d| std::path::Path::new(&d).join("bus").exists());
+    if !bus_address && !bus_socket {
+        return Err("no desktop session bus (DBUS_SESSION_BUS_ADDRESS is not set)".to_owned());
+    }
+    Ok((
+        "notify-send".to_owned(),
+        vec![
+            "--app-name=ctibridge".to_owned(),
+            // The words after the options are never read as options.
+            "--".to_owned(),
+            title.to_owned(),
+            body.to_owned(),
+        ],
+    ))
+}
+
+#[cfg(not(unix))]
+fn notification_command(_title: &str, _body: &str) -> Result<(String, Vec<String>), String> {
+    Err("not supported on this platform yet".to_owned())
+}

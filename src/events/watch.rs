@@ -1,0 +1,485 @@
+//! `ctibridge watch`: polls `<cliktocallevent>`, ties the events into calls,
+//! prints one line per call event and runs the screen pop.
+//!
+//! Timing, from `<global>`:
+//! - `timeout1`: the minimum interval between the starts of two polls (never
+//!   less than [`MIN_INTERVAL`], so that no source can drive a busy loop);
+//! - `timeout2`: the pause after an answer that held no event;
+//! - `timeout3`: the time limit of one poll, answer included.
+//!
+//! After an answer with events the next poll starts as soon as `timeout1`
+//! allows; with a long-polling source and `timeout2=0` an event reaches the
+//! screen pop as soon as its answer arrives. A failed poll (refused, no
+//! answer in time, an HTTP error, an answer that cannot be read) is followed
+//! by a pause that doubles up to [`MAX_BACKOFF`], with jitter; the source
+//! going away and coming back are logged once each.
+
+use std::io::Write;
+use std::time::Duration;
+
+use chrono::Local;
+use tokio::time::Instant;
+
+use crate::config::{Config, EventSpec, TokenSpec};
+use crate::diag::Diagnostic;
+use crate::dial::Failure;
+use crate::events::call::{CallBook, EventKind, EventNames};
+use crate::events::popup::ScreenPop;
+use crate::events::read::{read_answer, Answer};
+use crate::http::{excerpt, ClientOptions, HttpClient, SendError};
+use crate::request::{self, mask_url};
+use crate::source::Span;
+use crate::template::Values;
+use crate::token::{self, TokenStore};
+
+/// The shortest interval between the starts of two polls, whatever
+/// `timeout1` says.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest pause after failed polls.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What `watch` was asked.
+#[derive(Clone, Debug, Default)]
+pub struct WatchOptions {
+    /// `--once`: stop after the first call event (not an "other" one).
+    pub once: bool,
+    /// `--for SECONDS`: stop after this long.
+    pub duration: Option<Duration>,
+    /// JSON lines rather than readable lines.
+    pub json: bool,
+}
+
+/// Why `watch` stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// `--once` saw its call event.
+    Once,
+    /// `--for` ran out.
+    Duration,
+    /// SIGINT or SIGTERM.
+    Signal,
+    /// Nobody reads stdout any more.
+    OutputClosed,
+}
+
+/// Follows the events until told to stop. Errors are configuration
+/// problems found before or while polling; the source failing is not one.
+pub async fn watch(
+    config: &Config,
+    opts: &WatchOptions,
+    out: &mut dyn Write,
+    fallback: Span,
+) -> Result<Stop, Failure> {
+    let spec = config.event.as_ref().ok_or_else(|| {
+        Failure::Config(vec![Diagnostic::error(
+            "no-event-source",
+            fallback,
+            "there are no events to watch: `<cliktocallevent>` has no `<with_event>1`",
+        )
+        .with_help(
+            "set `<with_event>1` and the `<url>` of the events in `<cliktocallevent>`",
+        )])
+    })?;
+    let mut pop = ScreenPop::new(config).map_err(|d| Failure::Config(vec![d]))?;
+    let mut source = Source::new(config, spec, fallback)?;
+    // A value that cannot go where its template puts it is found now, not
+    // at the first poll.
+    source.build_request(true)?;
+    let trigger = config
+        .popup
+        .as_ref()
+        .map_or(crate::config::PopupTrigger::Ring, |p| p.trigger.value);
+    let mut book = CallBook::new(EventNames::from_global(&config.global), trigger);
+    let g = &config.global;
+    let interval = g.timeout1.value.max(MIN_INTERVAL);
+    let empty_pause = g.timeout2.value;
+    tracing::info!(
+        method = spec.request.method.value.as_str(),
+        url = %mask_url(&spec.request.url.value.text),
+        every = ?interval,
+        read_timeout = ?g.timeout3.value,
+        "watching call events"
+    );
+    if pop.is_none() {
+        tracing::info!("no <popup> section: call events are printed only");
+    }
+
+    let mut stop = std::pin::pin!(stop_signal(opts.duration));
+    let mut health = Health::default();
+    let mut backoff = Backoff::new(interval);
+    let mut next_start = Instant::now();
+    let mut told_fast_empty = false;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(next_start) => {}
+            s = &mut stop => return Ok(s),
+        }
+        let started = Instant::now();
+        next_start = started + interval;
+        let polled = tokio::select! {
+            r = source.poll() => r,
+            s = &mut stop => return Ok(s),
+        };
+        let answer = match polled {
+            Ok(a) => a,
+            Err(PollError::Fatal(f)) => return Err(f),
+            Err(PollError::Fault(fault)) => {
+                health.failed(&fault, g.timeout3.value);
+                next_start = Instant::now() + backoff.next_delay();
+                continue;
+            }
+        };
+        health.succeeded();
+        backoff.reset();
+        if answer.events.is_empty() {
+            next_start = next_start.max(Instant::now() + empty_pause);
+            if !told_fast_empty
+                && started.elapsed() < MIN_INTERVAL
+                && next_start - started <= MIN_INTERVAL
+            {
+                told_fast_empty = true;
+                tracing::info!(
+                    "the event source answers at once with no event: polling at most every {:?} (raise <timeout2> to poll less)",
+                    MIN_INTERVAL
+                );
+            }
+            continue;
+        }
+        let now = Local::now();
+        for raw in &answer.events {
+            let ev = book.apply(raw, now);
+            if ev.screen_pop {
+                if let Some(p) = pop.as_mut() {
+                    let started = p.run(&ev);
+                    tracing::debug!(?started, "screen pop");
+                }
+            }
+            if let Err(e) = print(out, &ev, opts.json) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(Stop::OutputClosed);
+                }
+                tracing::warn!("cannot write the event: {e}");
+            }
+            if opts.once && ev.kind != EventKind::Other {
+                return Ok(Stop::Once);
+            }
+        }
+    }
+}
+
+fn print(
+    out: &mut dyn Write,
+    ev: &crate::events::call::CallEvent,
+    json: bool,
+) -> std::io::Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, ev)?;
+        out.write_all(b"\n")?;
+    } else {
+        writeln!(out, "{}", ev.readable())?;
+    }
+    out.flush()
+}
+
+/// Resolves when `watch` must stop: a signal, or `--for` running out.
+async fn stop_signal(duration: Option<Duration>) -> Stop {
+    let deadline = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = deadline => Stop::Duration,
+        _ = shutdown_signal() => Stop::Signal,
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        // If the handler cannot be installed, only SIGTERM or --for stop us.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            },
+            Err(_) => ctrl_c.await,
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
+
+/// Why a poll brought no answer that could be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Nothing was sent: refused, no route, name not found.
+    Unreachable(String),
+    /// No complete answer within `timeout3`.
+    NoAnswer,
+    /// An HTTP status that is not success.
+    Status(u16, String),
+    /// An answer that is not of the configured type.
+    Garbage(String),
+    /// The token could not be obtained.
+    Token(String),
+    /// Anything else on the way.
+    Failed(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::Unreachable(e) => write!(f, "cannot connect: {e}"),
+            Fault::NoAnswer => write!(f, "no answer within <timeout3>"),
+            Fault::Status(s, body) => write!(f, "HTTP {s}: {body}"),
+            Fault::Garbage(e) => write!(f, "{e}"),
+            Fault::Token(e) => write!(f, "no token: {e}"),
+            Fault::Failed(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+enum PollError {
+    /// Stops `watch`: the configuration cannot work.
+    Fatal(Failure),
+    /// The source failed this time; try again later.
+    Fault(Fault),
+}
+
+/// The event source as the param file describes it, with the token and
+/// the cursor it needs from one poll to the next.
+struct Source<'a> {
+    spec: &'a EventSpec,
+    token_spec: Option<&'a TokenSpec>,
+    client: HttpClient,
+    store: TokenStore,
+    token_key: Option<String>,
+    values: Values,
+    read_timeout: Duration,
+    fallback: Span,
+}
+
+impl<'a> Source<'a> {
+    fn new(config: &'a Config, spec: &'a EventSpec, fallback: Span) -> Result<Source<'a>, Failure> {
+        let client = HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
+            Failure::Config(vec![Diagnostic::error(
+                "http-setup",
+                config.global.cafile.span().unwrap_or(fallback),
+                e.to_string(),
+            )])
+        })?;
+        let values = Values::from_station(&config.station);
+        // The token is fetched only for a source that sends it.
+        let uses_token = config
+            .keyword_uses
+            .iter()
+            .any(|u| u.keyword.name == "token" && u.section == crate::schema::Section::Event);
+        let token_spec = config.token.as_ref().filter(|_| uses_token);
+        let token_key = token_spec.map(|t| TokenStore::key(&t.request.url.value.text, &values));
+        Ok(Source {
+            spec,
+            token_spec,
+            client,
+            store: TokenStore::from_env(),
+            token_key,
+            values,
+            read_timeout: config.global.timeout3.value,
+            fallback,
+        })
+    }
+
+    fn build_request(&self, check_only: bool) -> Result<request::HttpRequest, Failure> {
+        let mut values = self.values.clone();
+        if check_only && self.token_spec.is_some() {
+            values.token.get_or_insert_with(String::new);
+        }
+        request::build(&self.spec.request, &values).map_err(|e| Failure::Config(vec![e.diagnostic]))
+    }
+
+    async fn poll(&mut self) -> Result<Answer, PollError> {
+        let mut fresh_token = false;
+        if self.token_spec.is_some() && self.values.token.is_none() {
+            self.renew_token(false).await?;
+            fresh_token = true;
+        }
+        let mut resp = self.send().await?;
+        if matches!(resp.status, 401 | 403) && self.token_spec.is_some() && !fresh_token {
+            tracing::info!(
+                status = resp.status,
+                "event source refused the token: fetching a new one"
+            );
+            self.renew_token(true).await?;
+            resp = self.send().await?;
+        }
+        if !resp.is_success() {
+            return Err(PollError::Fault(Fault::Status(
+                resp.status,
+                resp.body_start(),
+            )));
+        }
+        match read_answer(&resp.body, self.spec) {
+            Ok(answer) => {
+                if let Some(c) = &answer.cursor {
+                    self.values.cursor = Some(c.clone());
+                }
+                Ok(answer)
+            }
+            Err(e) => Err(PollError::Fault(Fault::Garbage(format!(
+                "{e}; the answer starts with: {}",
+                excerpt(&resp.body, 120)
+            )))),
+        }
+    }
+
+    async fn send(&self) -> Result<crate::http::HttpResponse, PollError> {
+        let req = self.build_request(false).map_err(PollError::Fatal)?;
+        self.client
+            .send_within(&req, self.read_timeout)
+            .await
+            .map_err(|e| {
+                PollError::Fault(match e {
+                    SendError::Connect(e) => Fault::Unreachable(e),
+                    SendError::Timeout(_) => Fault::NoAnswer,
+                    SendError::Failed(e) | SendError::Setup(e) => Fault::Failed(e),
+                })
+            })
+    }
+
+    /// A cached token, or a new one (`refresh`: the cached one was refused).
+    async fn renew_token(&mut self, refresh: bool) -> Result<(), PollError> {
+        let (Some(spec), Some(key)) = (self.token_spec, &self.token_key) else {
+            return Ok(());
+        };
+        if refresh {
+            self.store.forget(key);
+            self.values.token = None;
+        } else if let Some(t) = self.store.load(key) {
+            self.values.token = Some(t);
+            return Ok(());
+        }
+        match token::fetch(&self.client, spec, &self.values, self.fallback).await {
+            Ok(t) => {
+                self.store.store(key, &t);
+                self.values.token = Some(t);
+                Ok(())
+            }
+            Err(f) => {
+                let text = match &f {
+                    Failure::Config(ds) => {
+                        ds.first().map(|d| d.message.clone()).unwrap_or_default()
+                    }
+                    Failure::Network(d) | Failure::Refused(d) => d.message.clone(),
+                    Failure::BadNumber(e) => e.to_string(),
+                };
+                Err(PollError::Fault(Fault::Token(text)))
+            }
+        }
+    }
+}
+
+/// The source's health, so that going away and coming back are each logged
+/// once.
+#[derive(Debug, Default)]
+struct Health {
+    down_since: Option<Instant>,
+    failures: u32,
+}
+
+impl Health {
+    fn failed(&mut self, fault: &Fault, read_timeout: Duration) {
+        self.failures += 1;
+        if self.down_since.is_some() {
+            tracing::debug!(
+                failures = self.failures,
+                "event source still unavailable: {fault}"
+            );
+            return;
+        }
+        self.down_since = Some(Instant::now());
+        let hint = match fault {
+            Fault::NoAnswer => format!(
+                " ({read_timeout:?}); if the source holds a poll open until an event comes, raise <timeout3> above that time"
+            ),
+            _ => String::new(),
+        };
+        tracing::warn!(
+            "event source unavailable: {fault}{hint}; retrying with back-off (at most {} s)",
+            MAX_BACKOFF.as_secs()
+        );
+    }
+
+    fn succeeded(&mut self) {
+        if let Some(since) = self.down_since.take() {
+            tracing::warn!(
+                "event source is back after {} failed poll(s) in {:.1} s",
+                self.failures,
+                since.elapsed().as_secs_f64()
+            );
+        }
+        self.failures = 0;
+    }
+}
+
+/// Pauses after failed polls: `base`, doubling up to [`MAX_BACKOFF`], each
+/// drawn between half and all of that ("equal jitter"), so that desks that
+/// lost the source together do not come back together.
+#[derive(Debug)]
+pub struct Backoff {
+    base: Duration,
+    failures: u32,
+}
+
+impl Backoff {
+    pub fn new(base: Duration) -> Backoff {
+        Backoff {
+            base: base.max(MIN_INTERVAL),
+            failures: 0,
+        }
+    }
+
+    pub fn next_delay(&mut self) -> Duration {
+        let ceiling = self
+            .base
+            .saturating_mul(1u32 << self.failures.min(16))
+            .min(MAX_BACKOFF);
+        self.failures = self.failures.saturating_add(1);
+        ceiling.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(250));
+        let mut ceilings = Vec::new();
+        for _ in 0..12 {
+            let d = b.next_delay();
+            ceilings.push(d);
+        }
+        let expected = [250u64, 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000];
+        for (d, c) in ceilings.iter().zip(expected) {
+            let c = Duration::from_millis(c);
+            assert!(*d <= c && *d >= c / 2, "{d:?} for ceiling {c:?}");
+        }
+        assert!(ceilings.iter().all(|d| *d <= MAX_BACKOFF));
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(250));
+        // Never below the floor, even with timeout1=0.
+        assert!(Backoff::new(Duration::ZERO).next_delay() >= MIN_INTERVAL / 2);
+    }
+}
