@@ -104,7 +104,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(with_implicit_dial(std::env::args_os().collect()));
     // `watch` runs all day: say when it starts and when the source comes back.
     let quiet = if matches!(cli.command, Command::Watch { .. }) {
-        "info"
+        "warn,ctibridge::events=info"
     } else {
         "warn"
     };

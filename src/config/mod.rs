@@ -1198,13 +1198,18 @@ fn check_keywords(
                     .map(|s| format!("`<{}>`", s.name()))
                     .collect::<Vec<_>>()
                     .join(", ");
+                let help = if kw.secret && v.section == Section::Popup {
+                    "secrets are never put on a screen-pop command line or page address, where other programs can read them".to_owned()
+                } else {
+                    format!("{} It is known in {where_known}.", kw.doc)
+                };
                 diags.push(
                     Diagnostic::error(
                         "keyword-not-available",
                         span,
                         format!("`${}$` has no value in `<{}>`", kw.name, v.section.name()),
                     )
-                    .with_help(format!("{} It is known in {where_known}.", kw.doc)),
+                    .with_help(help),
                 );
                 continue;
             }

@@ -146,10 +146,31 @@ pub fn check_json_field(s: &str) -> Result<(), KindError> {
         .map_err(|e| {
             kind_error(
                 "bad-jsonpath",
-                format!("this JSONPath cannot be read: {}", crate::http::excerpt(&e.to_string(), 120)),
+                format!("this JSONPath cannot be read: {}", jsonpath_problem(&e.to_string())),
                 "write a field name (`tel`), a dotted path (`data.tel`) or a JSONPath such as `$.data.tel`",
             )
         })
+}
+
+/// The parser's multi-line message in one line: "at character 18: expected
+/// comparable".
+fn jsonpath_problem(message: &str) -> String {
+    let column = message
+        .split("-->")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pos| pos.split(':').nth(1))
+        .and_then(|c| c.parse::<u32>().ok());
+    let what = message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("= "))
+        .map(str::trim);
+    match (column, what) {
+        (Some(c), Some(w)) => format!("at character {c}: {w}"),
+        (None, Some(w)) => w.to_owned(),
+        _ => crate::http::excerpt(message, 120),
+    }
 }
 
 /// A page to open: an absolute URL of any scheme once keywords are filled.
