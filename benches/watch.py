@@ -48,11 +48,14 @@ class Source:
                     src.cond.wait_for(lambda: src.body is not None, timeout=src.hold)
                     body, src.body = (src.body or b"{}"), None
                     src.pending -= 1
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass  # watch was stopped while its poll was held
 
             def log_message(self, *a):
                 pass

@@ -123,6 +123,22 @@ pub fn report(loaded: &Loaded) -> Report {
     }
 }
 
+/// Defaults of `json_*` / `xml_*` tags are shown only for the section's
+/// answer type: an xml flag is noise in a json section.
+fn answer_type_matches(settings: &Settings, section: Section, tag: &str) -> bool {
+    let answer_type = settings
+        .effective(section, "type_return")
+        .map(|v| v.entry.value.text.trim().to_ascii_lowercase())
+        .unwrap_or_else(|| "json".to_owned());
+    if tag.starts_with("xml_") {
+        answer_type == "xml"
+    } else if tag.starts_with("json_") {
+        answer_type == "json"
+    } else {
+        true
+    }
+}
+
 fn explain(
     sources: &SourceMap,
     files: &[FileRead],
@@ -148,12 +164,16 @@ fn explain(
                         origin: at(sources, v.entry.value.span),
                         extension: t.ours,
                     }),
-                    None if !t.default.is_empty() => Some(ValueView {
-                        tag: t.name,
-                        value: t.default.to_owned(),
-                        origin: "default".to_owned(),
-                        extension: t.ours,
-                    }),
+                    None if !t.default.is_empty()
+                        && answer_type_matches(settings, d.section, t.name) =>
+                    {
+                        Some(ValueView {
+                            tag: t.name,
+                            value: t.default.to_owned(),
+                            origin: "default".to_owned(),
+                            extension: t.ours,
+                        })
+                    }
                     None => None,
                 })
                 .collect(),
