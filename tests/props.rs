@@ -1,4 +1,5 @@
-//! Whatever the bytes, checking yields diagnostics and never panics.
+//! Whatever the bytes, checking yields diagnostics and never panics; and
+//! whatever an event source answers, reading it never panics.
 
 use std::path::PathBuf;
 
@@ -68,6 +69,12 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("<type_return>xml".to_owned()),
         Just("<xml_result_tel_in_attrib>1".to_owned()),
         Just("<interface>callto".to_owned()),
+        Just("<popup>".to_owned()),
+        Just("<command>".to_owned()),
+        Just("<open_url>".to_owned()),
+        Just("<json_events>$.".to_owned()),
+        Just("$cursor$".to_owned()),
+        Just("$tel$".to_owned()),
         Just("cmd=".to_owned()),
         Just("http://h/".to_owned()),
         Just("$teldest$".to_owned()),
@@ -101,5 +108,65 @@ proptest! {
                                     station in proptest::collection::vec(fragment(), 0..20),
                                     tapi in proptest::collection::vec(fragment(), 0..12)) {
         check_all(param.concat().as_bytes(), station.concat().as_bytes(), tapi.concat().as_bytes());
+    }
+}
+
+/// The event sections of each answer type, with lists, attributes and cursor.
+const EVENT_SPECS: &[&str] = &[
+    "<json_event>e\n<json_tel>$.d.n\n<json_callid>id\n<json_cursor>s\n",
+    "<json_events>$.Events[*]\n<json_event>Event\n<json_tel>Data.Calling\n<json_called>Data.Called\n",
+    "<type_return>xml\n<xml_events>call\n<xml_event>evt\n<xml_tel>tel\n<xml_result_tel_in_attrib>1\n<xml_tel_attrib>v\n<xml_cursor>next\n",
+    "<type_return>xml\n<xml_event>evt\n<xml_tel>tel\n",
+    "<type_return>text\n",
+];
+
+fn event_spec(i: usize) -> ctibridge::config::EventSpec {
+    let param = format!(
+        "<cliktocallevent>\n<with_event>1\n<url>http://127.0.0.1:1/e\n{}",
+        EVENT_SPECS[i % EVENT_SPECS.len()]
+    );
+    ctibridge::load::load_text(&param, None)
+        .checked
+        .and_then(|c| c.config.event)
+        .expect("event spec")
+}
+
+/// Pieces of JSON, XML and text answers.
+fn answer_piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just("\"Events\":".to_owned()),
+        Just("\"e\":\"RING\"".to_owned()),
+        Just("\"Event\":\"start_ringing\"".to_owned()),
+        Just(",".to_owned()),
+        Just("<call>".to_owned()),
+        Just("</call>".to_owned()),
+        Just("<evt>RING</evt>".to_owned()),
+        Just("<tel v='0388'/>".to_owned()),
+        Just("<?xml version='1.0'?>".to_owned()),
+        Just("RING 0388 1003\n".to_owned()),
+        Just("CURSOR 1\n".to_owned()),
+        Just("&amp;".to_owned()),
+        Just("\u{feff}".to_owned()),
+        "[a-z0-9<>/\"'{}:; ]{0,8}",
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn any_event_answer(spec in 0..EVENT_SPECS.len(),
+                        body in proptest::collection::vec(answer_piece(), 0..40),
+                        junk in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let spec = event_spec(spec);
+        let mut text = body.concat();
+        text.push_str(&String::from_utf8_lossy(&junk));
+        if let Ok(answer) = ctibridge::events::read::read_answer(&text, &spec) {
+            prop_assert!(answer.events.iter().all(|e| !e.name.is_empty()));
+        }
     }
 }

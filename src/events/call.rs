@@ -145,10 +145,9 @@ impl CallEvent {
         );
         if self.kind == EventKind::Other {
             line.push_str(&format!("  ({})", self.event));
-        } else if let Some(state) = self.state {
-            if state.as_str() != self.kind.as_str() {
-                line.push_str(&format!("  [{}]", state.as_str()));
-            }
+        } else if self.state == Some(CallState::Missed) && self.kind != EventKind::Missed {
+            // A hang-up before the answer.
+            line.push_str("  [missed]");
         }
         if let Some(id) = &self.call_id {
             line.push_str(&format!("  call {id}"));
@@ -476,6 +475,42 @@ mod tests {
         // The oldest were forgotten: their release is a stray end.
         let e = b.apply(&raw("RELEASE", "0", None), t0());
         assert_eq!(e.setup_at, None);
+    }
+
+    #[test]
+    fn readable_lines() {
+        let mut b = book(PopupTrigger::Ring);
+        let e = b.apply(&raw("RING", "0388", Some("c1")), t0());
+        assert_eq!(
+            e.readable(),
+            "10:00:00  ring     0388 → 1003  call c1  ← screen pop"
+                .replace("10:00:00", &t0().format("%H:%M:%S").to_string())
+        );
+        b.apply(
+            &raw("CONNECT", "0388", Some("c1")),
+            t0() + TimeDelta::seconds(5),
+        );
+        let e = b.apply(
+            &raw("RELEASE", "0388", Some("c1")),
+            t0() + TimeDelta::seconds(3725),
+        );
+        assert!(
+            e.readable().ends_with("call c1  rang 0:05  talked 1:02:00"),
+            "{}",
+            e.readable()
+        );
+        let e = b.apply(
+            &RawEvent {
+                name: "registered".into(),
+                ..RawEvent::default()
+            },
+            t0(),
+        );
+        assert!(
+            e.readable().contains("other    withheld → ?  (registered)"),
+            "{}",
+            e.readable()
+        );
     }
 
     #[test]

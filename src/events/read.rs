@@ -201,6 +201,12 @@ fn read_text_answer(body: &str) -> Result<Answer, AnswerError> {
         }
         let fields = split_text_line(line);
         let name = fields.first().copied().unwrap_or_default();
+        if name.is_empty() {
+            return Err(AnswerError::NotText(format!(
+                "the line `{}` has no event name",
+                crate::http::excerpt(line, 40)
+            )));
+        }
         if !name
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
