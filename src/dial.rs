@@ -1,13 +1,14 @@
 //! Placing a call through the configured interface: the web request of
 //! `<cliktocalldial>` (with its token), or the command of `<callto>`.
 
-use crate::config::{CalltoSpec, Config, Interface, Launch, NumberFormat, Template};
+use crate::config::{CalltoSpec, Config, Interface, Launch, NumberFormat, RequestSpec, Template};
 use crate::diag::Diagnostic;
 use crate::exit::Exit;
 use crate::http::{ClientOptions, HttpClient, SendError};
 use crate::number::{format_number, parse_target, NumberError};
 use crate::param::scan_keywords;
-use crate::request::{self, HttpRequest};
+use crate::provider::{self, Exchange, ExchangeError, Exchanged};
+use crate::request;
 use crate::source::Span;
 use crate::template::{expand, Place, Values};
 use crate::token::{self, TokenStore};
@@ -45,6 +46,10 @@ pub struct DialRequest {
     pub dry_run: bool,
     /// `--name`: the callee's name (`$name$`).
     pub name: Option<String>,
+    /// `--from`: the number rung first (`$from$`).
+    pub from: Option<String>,
+    /// `--record` (`$record$`).
+    pub record: bool,
 }
 
 /// What happened.
@@ -82,10 +87,15 @@ pub fn teldest(config: &Config, target: &str) -> Result<String, NumberError> {
 /// are reported (the param file).
 pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<Outcome, Failure> {
     let number = teldest(config, &req.target).map_err(Failure::BadNumber)?;
-    let mut values = Values::from_station(&config.station);
+    let mut values = Values::from_config(config);
     values.teldest = Some(number);
     values.event = Some("DIAL".to_owned());
     values.name = req.name.clone();
+    values.record = req.record;
+    if let Some(from) = &req.from {
+        // The number rung first is dialled like the callee.
+        values.from = Some(teldest(config, from).map_err(Failure::BadNumber)?);
+    }
     match config.interface.value {
         Interface::Callto => {
             let callto = config
@@ -158,59 +168,186 @@ async fn web_dial(
         };
         key = Some(k);
     }
-    let req = request::build(spec, &values).map_err(config_err)?;
-    let mut resp = send_dial(&client, &req, fallback).await?;
-    if matches!(resp.status, 401 | 403) && from_cache {
+    let exchange = Exchange::new(&client, config);
+    let mut done = send_request(&exchange, spec, &values, "call", fallback).await?;
+    if matches!(done.response.status, 401 | 403) && from_cache {
         // The cached token is stale; the call was refused, not placed.
         let (Some(t), Some(k)) = (&config.token, &key) else {
             unreachable!("a cached token has a spec and a key")
         };
-        tracing::info!(status = resp.status, "token refused: fetching a new one");
+        tracing::info!(
+            status = done.response.status,
+            "token refused: fetching a new one"
+        );
         store.forget(k);
         let fresh = token::fetch(&client, t, &values, fallback).await?;
         store.store(k, &fresh);
         values.token = Some(fresh);
-        let req = request::build(spec, &values).map_err(config_err)?;
-        resp = send_dial(&client, &req, fallback).await?;
+        done = send_request(&exchange, spec, &values, "call", fallback).await?;
     }
-    if resp.is_success() {
-        Ok(Outcome::Placed {
-            status: resp.status,
-        })
-    } else {
-        let at = req.url_span.unwrap_or(fallback);
-        Err(Failure::Refused(
-            Diagnostic::error(
-                "dial-refused",
-                at,
-                format!("the provider refused the call: HTTP {}", resp.status),
-            )
-            .with_help(format!("the server answered: {}", resp.body_start())),
-        ))
-    }
+    judge(spec, config, &done, "call", fallback)
 }
 
-async fn send_dial(
-    client: &HttpClient,
-    req: &HttpRequest,
+/// The words of a message about a request: "call", "message", "profile change".
+type What = &'static str;
+
+/// Sends a request under its section's rules, errors in the user's terms.
+async fn send_request(
+    exchange: &Exchange<'_>,
+    spec: &RequestSpec,
+    values: &Values,
+    what: What,
     fallback: Span,
-) -> Result<crate::http::HttpResponse, Failure> {
-    client.send(req).await.map_err(|e| {
-        let at = req.url_span.unwrap_or(fallback);
-        let help = if e.nothing_sent() {
-            "nothing was sent: the call was not placed"
-        } else {
-            "the request left: the call may or may not have been placed, so it was not sent again"
-        };
-        let code = if matches!(e, SendError::Setup(_)) {
-            "http-setup"
-        } else {
-            "dial-unreachable"
-        };
-        Failure::Network(
-            Diagnostic::error(code, at, format!("the dial request failed: {e}")).with_help(help),
+) -> Result<Exchanged, Failure> {
+    let at = spec.url.span().unwrap_or(fallback);
+    exchange
+        .send(spec, values, None)
+        .await
+        .map_err(|e| match e {
+            ExchangeError::Build(e) => Failure::Config(vec![e.diagnostic]),
+            ExchangeError::Auth(msg) => Failure::Refused(
+                Diagnostic::error("auth-failed", spec.auth.span().unwrap_or(at), msg)
+                    .with_help(format!("the {what} was not made")),
+            ),
+            ExchangeError::Send(e) => {
+                let help = if e.nothing_sent() {
+                    format!("nothing was sent: the {what} was not made")
+                } else {
+                    format!("the request left: the {what} may or may not have been made, so it was not sent again")
+                };
+                let code = if matches!(e, SendError::Setup(_)) {
+                    "http-setup"
+                } else {
+                    "dial-unreachable"
+                };
+                Failure::Network(
+                    Diagnostic::error(code, at, format!("the request failed: {e}")).with_help(help),
+                )
+            }
+        })
+}
+
+/// Success by the section's rules, or the refusal in the user's terms.
+fn judge(
+    spec: &RequestSpec,
+    config: &Config,
+    done: &Exchanged,
+    what: What,
+    fallback: Span,
+) -> Result<Outcome, Failure> {
+    let resp = &done.response;
+    let at = spec.url.span().unwrap_or(fallback);
+    if provider::accepted(spec, resp) {
+        return Ok(Outcome::Placed {
+            status: resp.status,
+        });
+    }
+    let answered = format!("the server answered: {}", resp.body_start());
+    let d = if provider::is_retry_safe(spec, resp) {
+        Diagnostic::error(
+            "come-back-later",
+            at,
+            format!(
+                "the provider asked {} times to come back later: the {what} was not made",
+                done.retries + 1
+            ),
         )
-    })
+        .with_help(format!("{answered}; try again in a few seconds"))
+    } else if resp.status == 401
+        && spec.auth.value == crate::config::Auth::Digest
+        && config.station.user.value.is_empty()
+    {
+        Diagnostic::error(
+            "auth-needed",
+            spec.auth.span().unwrap_or(at),
+            "the provider wants credentials: HTTP 401",
+        )
+        .with_help("set `<user>` and `<mdp>` (the line's SIP login) in the station settings, or allow this computer's address in the provider's manager")
+    } else if resp.is_success() {
+        Diagnostic::error(
+            "not-confirmed",
+            at,
+            format!(
+                "the provider did not confirm the {what}: it answered `{}`, not `{}`",
+                crate::http::excerpt(&resp.body, 80),
+                spec.success_body.value
+            ),
+        )
+        .with_help(format!(
+            "the {what} may or may not have been made, so it was not sent again"
+        ))
+    } else {
+        Diagnostic::error(
+            "dial-refused",
+            at,
+            format!("the provider refused the {what}: HTTP {}", resp.status),
+        )
+        .with_help(answered)
+    };
+    Err(Failure::Refused(d))
+}
+
+/// `ctibridge sms NUMBER MESSAGE` through `<sms>`.
+pub async fn sms(
+    config: &Config,
+    number: String,
+    message: String,
+    fallback: Span,
+) -> Result<Outcome, Failure> {
+    let spec = config.sms.as_ref().ok_or_else(|| {
+        Failure::Config(vec![Diagnostic::error(
+            "no-sms",
+            fallback,
+            "this configuration cannot send text messages: `<sms>` has no `<url>`",
+        )
+        .with_help(
+            "use a provider that sends them (`<provider>keyyo`), or write an `<sms>` section",
+        )])
+    })?;
+    let mut values = Values::from_config(config);
+    values.teldest = Some(teldest(config, &number).map_err(Failure::BadNumber)?);
+    values.message = Some(message);
+    simple_request(config, spec, &values, "message", fallback).await
+}
+
+/// `ctibridge forward-profile NAME` through `<forward>`.
+pub async fn forward_profile(
+    config: &Config,
+    profile: String,
+    fallback: Span,
+) -> Result<Outcome, Failure> {
+    let spec = config.forward.as_ref().ok_or_else(|| {
+        Failure::Config(vec![Diagnostic::error(
+            "no-forward",
+            fallback,
+            "this configuration cannot change the forwarding profile: `<forward>` has no `<url>`",
+        )
+        .with_help(
+            "use a provider that can (`<provider>keyyo`), or write a `<forward>` section",
+        )])
+    })?;
+    let mut values = Values::from_config(config);
+    values.profile = Some(profile);
+    simple_request(config, spec, &values, "profile change", fallback).await
+}
+
+async fn simple_request(
+    config: &Config,
+    spec: &RequestSpec,
+    values: &Values,
+    what: What,
+    fallback: Span,
+) -> Result<Outcome, Failure> {
+    let client = HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
+        Failure::Config(vec![Diagnostic::error(
+            "http-setup",
+            config.global.cafile.span().unwrap_or(fallback),
+            e.to_string(),
+        )])
+    })?;
+    let exchange = Exchange::new(&client, config);
+    let done = send_request(&exchange, spec, values, what, fallback).await?;
+    judge(spec, config, &done, what, fallback)
 }
 
 /// Expands `cmd=` word by word (split as a shell would, never run by one)

@@ -283,6 +283,22 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
         KeywordSource::Caller => "the caller of the call being popped".to_owned(),
         KeywordSource::Called => "the number called by the call being popped".to_owned(),
         KeywordSource::CallRef => "the identifier of the call being popped".to_owned(),
+        KeywordSource::BaseUrl(tag) => {
+            let v = if tag == "api_url" {
+                &config.global.api_url
+            } else {
+                &config.global.events_url
+            };
+            if v.value.is_empty() {
+                format!("not set: give <{tag}> in <global>")
+            } else {
+                format!("<{tag}> {} at {}", v.value, origin(sources, v.origin))
+            }
+        }
+        KeywordSource::From => "the number given with dial --from (else empty)".to_owned(),
+        KeywordSource::Record => "1 with dial --record (else empty)".to_owned(),
+        KeywordSource::Message => "the text given to ctibridge sms".to_owned(),
+        KeywordSource::Profile => "the name given to ctibridge forward-profile".to_owned(),
     }
 }
 

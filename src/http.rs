@@ -39,6 +39,8 @@ impl ClientOptions {
 pub struct HttpResponse {
     pub status: u16,
     pub body: String,
+    /// The `WWW-Authenticate` challenges of a 401, for Digest.
+    pub www_authenticate: Vec<String>,
 }
 
 impl HttpResponse {
@@ -171,6 +173,12 @@ impl HttpClient {
         }
         let mut resp = rb.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
+        let www_authenticate = resp
+            .headers()
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
             let room = MAX_BODY.saturating_sub(body.len());
@@ -181,7 +189,11 @@ impl HttpClient {
         }
         let body = String::from_utf8_lossy(&body).into_owned();
         tracing::debug!(status, "answered");
-        Ok(HttpResponse { status, body })
+        Ok(HttpResponse {
+            status,
+            body,
+            www_authenticate,
+        })
     }
 }
 

@@ -20,6 +20,8 @@ pub mod load;
 pub mod logfile;
 pub mod number;
 pub mod param;
+pub mod profile;
+pub mod provider;
 pub mod reference;
 pub mod request;
 pub mod schema;

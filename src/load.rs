@@ -36,6 +36,8 @@ pub struct LocateOptions {
     pub param: Option<PathBuf>,
     /// `--station`
     pub station: Option<PathBuf>,
+    /// `--provider`: a built-in profile, whatever `<provider>` says.
+    pub provider: Option<String>,
 }
 
 /// Where each file is looked for, and why there.
@@ -50,6 +52,8 @@ pub struct Locations {
     pub station: Option<PathBuf>,
     pub tapi_global: PathBuf,
     pub tapi_local: Option<PathBuf>,
+    /// `--provider`.
+    pub provider: Option<String>,
 }
 
 impl Locations {
@@ -77,6 +81,7 @@ impl Locations {
                 .or_else(|| config_dir.as_ref().map(|d| d.join(STATION_FILE))),
             tapi_global: sys_dir.join(TAPI_FILE),
             tapi_local: config_dir.as_ref().map(|d| d.join(TAPI_FILE)),
+            provider: opts.provider.clone(),
             sys_dir,
             sys_dir_from,
             config_dir,
@@ -220,7 +225,15 @@ pub fn load(locations: Locations) -> Loaded {
         }
     }
 
-    let checked = check_sources(&sources, param, station, &tapi, &mut diagnostics);
+    let checked = check_sources_with(
+        &mut sources,
+        param,
+        station,
+        &tapi,
+        locations.provider.as_deref(),
+        &mut diagnostics,
+    );
+    files.extend(profile_files(&sources));
     warn_readable_secrets(&sources, &checked, &mut diagnostics);
     Loaded {
         locations,
@@ -234,13 +247,13 @@ pub fn load(locations: Locations) -> Loaded {
 /// Checks files already in memory (built-in samples, tests): the same as
 /// [`load`] without the file system.
 pub fn load_sources(
-    sources: SourceMap,
+    mut sources: SourceMap,
     param: FileId,
     station: Option<FileId>,
     tapi: &[FileId],
 ) -> Loaded {
     let mut diagnostics = Diagnostics::new();
-    let checked = check_sources(&sources, param, station, tapi, &mut diagnostics);
+    let checked = check_sources(&mut sources, param, station, tapi, &mut diagnostics);
     let files = sources
         .files()
         .map(|(id, f)| FileRead {
@@ -280,13 +293,42 @@ pub fn load_text(param: &str, station: Option<&str>) -> Loaded {
     load_sources(sources, p, s, &[])
 }
 
+/// The built-in profiles a check added to `sources`, as files read.
+fn profile_files(sources: &SourceMap) -> Vec<FileRead> {
+    sources
+        .files()
+        .filter(|(_, f)| f.role == FileRole::Profile)
+        .map(|(id, f)| FileRead {
+            role: f.role,
+            path: f.path.clone(),
+            status: FileStatus::Read {
+                encoding: f.encoding,
+            },
+            id: Some(id),
+        })
+        .collect()
+}
+
 /// Parses and checks files already in `sources`: the param file, the
-/// optional station file and the tapi files (global first).
+/// optional station file and the tapi files (global first). The profile the
+/// param file names is added to `sources`.
 pub fn check_sources(
-    sources: &SourceMap,
+    sources: &mut SourceMap,
     param: FileId,
     station: Option<FileId>,
     tapi: &[FileId],
+    diagnostics: &mut Diagnostics,
+) -> Checked {
+    check_sources_with(sources, param, station, tapi, None, diagnostics)
+}
+
+/// [`check_sources`] with `--provider`.
+pub fn check_sources_with(
+    sources: &mut SourceMap,
+    param: FileId,
+    station: Option<FileId>,
+    tapi: &[FileId],
+    provider: Option<&str>,
     diagnostics: &mut Diagnostics,
 ) -> Checked {
     let (param_tree, d) = parse(
@@ -297,6 +339,22 @@ pub fn check_sources(
         },
     );
     diagnostics.extend(d);
+    let profile_tree = chosen_profile(&param_tree, provider, param, diagnostics).map(|p| {
+        let id = sources.add(SourceFile::new(
+            PathBuf::from(p.path()),
+            FileRole::Profile,
+            p.text.as_bytes(),
+        ));
+        let (tree, d) = parse(
+            id,
+            sources.get(id),
+            ParseOptions {
+                implicit_section: None,
+            },
+        );
+        diagnostics.extend(d);
+        tree
+    });
     let station_tree = station.map(|id| {
         let (tree, d) = parse(
             id,
@@ -326,7 +384,8 @@ pub fn check_sources(
             t
         })
         .collect();
-    let mut params = vec![param_tree];
+    let mut params: Vec<_> = profile_tree.into_iter().collect();
+    params.push(param_tree);
     // Sections other than <station> in a station file were reported above
     // and take no effect.
     if let Some(mut t) = station_tree {
@@ -341,6 +400,41 @@ pub fn check_sources(
     });
     diagnostics.extend(checked.diagnostics.iter().cloned());
     checked
+}
+
+/// The profile to read first: `--provider`, else the last `<provider>` of
+/// the param file's `<global>`. An unknown name read from the file is
+/// reported where the file is checked; one from `--provider` here.
+fn chosen_profile(
+    tree: &crate::param::ParamFile,
+    provider: Option<&str>,
+    param: FileId,
+    diagnostics: &mut Diagnostics,
+) -> Option<&'static crate::profile::Profile> {
+    if let Some(name) = provider {
+        let found = crate::profile::lookup(name);
+        if found.is_none() {
+            let mut d = Diagnostic::error(
+                "unknown-provider",
+                Span::file(param),
+                format!("--provider {name}: there is no built-in profile of that name"),
+            );
+            if let Some(g) =
+                crate::diag::did_you_mean(name, crate::profile::PROFILES.iter().map(|p| p.name))
+            {
+                d = d.with_help(format!("did you mean `{g}`?"));
+            }
+            diagnostics.push(d);
+        }
+        return found;
+    }
+    let name = tree
+        .blocks
+        .iter()
+        .filter(|b| b.section == Some(Section::Global))
+        .flat_map(|b| &b.entries)
+        .rfind(|e| e.name.eq_ignore_ascii_case("provider") && !e.value.text.trim().is_empty())?;
+    crate::profile::lookup(&name.value.text)
 }
 
 fn read(
@@ -449,6 +543,7 @@ mod tests {
             sys_dir: Some("/flag".into()),
             param: Some("/x/p.txt".into()),
             station: None,
+            provider: None,
         };
         let l = Locations::resolve(&opts, env);
         assert_eq!(

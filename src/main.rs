@@ -45,6 +45,20 @@ struct FileArgs {
     /// folder ($CTIBRIDGE_CONFIG_DIR, else the platform's).
     #[arg(long, global = true, value_name = "FILE")]
     station: Option<PathBuf>,
+
+    /// A built-in provider profile read before the param file, whatever its
+    /// <provider> says (`ctibridge profiles` lists them).
+    #[arg(long, global = true, value_name = "NAME")]
+    provider: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ProfilesAction {
+    /// Print a profile: a param file, with its comments.
+    Show {
+        /// The profile's name.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -69,6 +83,31 @@ enum Command {
         /// The name of the person called, for providers that show it ($name$).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
+        /// Ring this number first and connect it to NUMBER once answered
+        /// (Keyyo's "mise en relation", $from$).
+        #[arg(long, value_name = "NUMBER")]
+        from: Option<String>,
+        /// Ask the provider to record the call ($record$ = 1).
+        #[arg(long)]
+        record: bool,
+    },
+    /// Send a text message (the `<sms>` request; Keyyo: at most 64 characters).
+    Sms {
+        /// The number to send it to.
+        number: String,
+        /// The text.
+        message: String,
+    },
+    /// Choose the line's call-forwarding profile (the `<forward>` request,
+    /// Keyyo `setprofil.html`).
+    ForwardProfile {
+        /// The profile's name as the provider knows it.
+        name: String,
+    },
+    /// List the built-in provider profiles, or print one.
+    Profiles {
+        #[command(subcommand)]
+        action: Option<ProfilesAction>,
     },
     /// Follow call events (`<cliktocallevent>`), print one line per call
     /// event and run the screen pop of `<popup>`. Runs until stopped.
@@ -113,6 +152,7 @@ fn main() -> ExitCode {
         sys_dir: cli.files.sys_dir,
         param: cli.files.param,
         station: cli.files.station,
+        provider: cli.files.provider,
     };
     match cli.command {
         Command::Check { json } => check(&opts, json).into(),
@@ -120,16 +160,44 @@ fn main() -> ExitCode {
             number,
             dry_run,
             name,
+            from,
+            record,
         } => dial(
             &opts,
             DialRequest {
                 target: number,
                 dry_run,
                 name,
+                from,
+                record,
             },
             &log_file,
         )
         .into(),
+        Command::Sms { number, message } => {
+            if message.chars().count() > SMS_MAX_CHARS {
+                eprintln!(
+                    "error: the message has {} characters; at most {SMS_MAX_CHARS} can be sent\n  = help: nothing was sent",
+                    message.chars().count()
+                );
+                return Exit::Config.into();
+            }
+            if message.trim().is_empty() {
+                eprintln!("error: the message is empty\n  = help: nothing was sent");
+                return Exit::Config.into();
+            }
+            run_request(&opts, &log_file, move |config, fallback| {
+                Box::pin(dial::sms(config, number, message, fallback))
+            })
+            .into()
+        }
+        Command::ForwardProfile { name } => {
+            run_request(&opts, &log_file, move |config, fallback| {
+                Box::pin(dial::forward_profile(config, name, fallback))
+            })
+            .into()
+        }
+        Command::Profiles { action } => profiles(action).into(),
         Command::Watch {
             once,
             duration,
@@ -160,12 +228,15 @@ fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
         "check",
         "dial",
         "watch",
+        "sms",
+        "forward-profile",
+        "profiles",
         "demo",
         "reference",
         "install-handler",
         "help",
     ];
-    const TAKE_VALUE: &[&str] = &["--sys-dir", "--param", "--station"];
+    const TAKE_VALUE: &[&str] = &["--sys-dir", "--param", "--station", "--provider"];
     let mut i = 1;
     while i < args.len() {
         let a = args[i].to_string_lossy().into_owned();
@@ -289,6 +360,90 @@ fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
             }
             failure.exit()
         }
+    }
+}
+
+/// Keyyo's guide limits a message to 64 characters.
+const SMS_MAX_CHARS: usize = 64;
+
+type RequestFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome, Failure>> + 'a>>;
+
+/// Loads the configuration and runs one provider request (sms,
+/// forward-profile), reporting as `dial` does.
+fn run_request(
+    opts: &LocateOptions,
+    log_file: &LogFile,
+    run: impl for<'a> FnOnce(&'a ctibridge::config::Config, Span) -> RequestFuture<'a>,
+) -> Exit {
+    let loaded = load::load(Locations::from_env(opts));
+    let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
+        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+        return Exit::Config;
+    };
+    open_debug_log(log_file, checked.config.global.debug.value);
+    let fallback = Span::file(loaded.param_file());
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return Exit::Network;
+        }
+    };
+    match runtime.block_on(run(&checked.config, fallback)) {
+        Ok(_) => Exit::Ok,
+        Err(failure) => {
+            report_failure(&loaded, &failure);
+            failure.exit()
+        }
+    }
+}
+
+fn report_failure(loaded: &load::Loaded, failure: &Failure) {
+    match failure {
+        Failure::Config(ds) => ds
+            .iter()
+            .for_each(|d| eprint!("{}", d.render(&loaded.sources))),
+        Failure::BadNumber(e) => eprintln!("error: {e}\n  = help: nothing was sent"),
+        Failure::Network(d) | Failure::Refused(d) => eprint!("{}", d.render(&loaded.sources)),
+    }
+}
+
+fn profiles(action: Option<ProfilesAction>) -> Exit {
+    use ctibridge::profile::{lookup, PROFILES};
+    match action {
+        None => {
+            for p in PROFILES {
+                println!("{:<8} {}", p.name, p.summary);
+            }
+            println!("\n`ctibridge profiles show NAME` prints one; `<provider>NAME` in <global> uses it.");
+            Exit::Ok
+        }
+        Some(ProfilesAction::Show { name }) => match lookup(&name) {
+            Some(p) => {
+                print!("{}", p.text);
+                Exit::Ok
+            }
+            None => {
+                let guess = ctibridge::diag::did_you_mean(&name, PROFILES.iter().map(|p| p.name));
+                eprintln!("error: there is no built-in profile `{name}`");
+                match guess {
+                    Some(g) => eprintln!("  = help: did you mean `{g}`?"),
+                    None => eprintln!(
+                        "  = help: the built-in profiles are: {}",
+                        PROFILES
+                            .iter()
+                            .map(|p| p.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }
+                Exit::Config
+            }
+        },
     }
 }
 

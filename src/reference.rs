@@ -137,6 +137,11 @@ pub fn markdown() -> String {
             KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
                 "the call being popped".to_owned()
             }
+            KeywordSource::BaseUrl(tag) => format!("`<{tag}>` of `<global>`"),
+            KeywordSource::From => "`dial --from`".to_owned(),
+            KeywordSource::Record => "`dial --record`".to_owned(),
+            KeywordSource::Message => "`ctibridge sms`".to_owned(),
+            KeywordSource::Profile => "`ctibridge forward-profile`".to_owned(),
         };
         let _ = writeln!(
             out,

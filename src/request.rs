@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use crate::config::{Method, RequestSpec};
 use crate::schema::Section;
 use crate::source::Span;
-use crate::template::{expand, form_urlencode, BodyKind, ExpandError, Place, Values, MASK};
+use crate::template::{
+    drop_empty_params, expand, form_urlencode, optional_params, BodyKind, ExpandError, Place,
+    Values, MASK,
+};
 
 /// What is sent.
 #[derive(Clone, Debug, PartialEq)]
@@ -26,9 +29,8 @@ pub struct HttpRequest {
 /// with every PUT or POST unless `<headers>` names one itself.
 pub fn build(spec: &RequestSpec, values: &Values) -> Result<HttpRequest, ExpandError> {
     let method = spec.method.value;
-    let url = expand(&spec.url.value, Place::Url, values)?
-        .trim()
-        .to_owned();
+    let url = expand(&spec.url.value, Place::Url, values)?;
+    let url = drop_empty_params(url.trim(), &optional_params(&spec.url.value));
     let mut headers = Vec::with_capacity(spec.headers.value.len() + 1);
     for item in &spec.headers.value {
         let template = crate::config::Template {
@@ -165,7 +167,7 @@ mod tests {
             TextEncoding::Utf8,
         ));
         let mut d = Diagnostics::new();
-        let c = check_sources(&sm, p, None, &[], &mut d);
+        let c = check_sources(&mut sm, p, None, &[], &mut d);
         assert!(!d.has_errors(), "{}", d.render(&sm));
         build(c.config.dial.as_ref().expect("dial"), values)
     }

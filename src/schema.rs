@@ -17,6 +17,8 @@ pub enum Section {
     Callto,
     Station,
     Popup,
+    Sms,
+    Forward,
 }
 
 #[derive(Debug)]
@@ -86,6 +88,21 @@ pub static SECTIONS: &[SectionDef] = &[
               incoming call: a command, a page to open, a desktop notification. \
               May also be written in the user's station.txt.",
     },
+    SectionDef {
+        section: Section::Sms,
+        name: "sms",
+        aliases: &[],
+        ours: true,
+        doc: "The web request of `ctibridge sms NUMBER MESSAGE` (Keyyo `sendsms.html`).",
+    },
+    SectionDef {
+        section: Section::Forward,
+        name: "forward",
+        aliases: &[],
+        ours: true,
+        doc: "The web request of `ctibridge forward-profile NAME`: choose the line's \
+              forwarding profile (Keyyo `setprofil.html`).",
+    },
 ];
 
 impl Section {
@@ -113,7 +130,10 @@ impl Section {
 
     /// Sections that send a web request.
     pub fn is_request(self) -> bool {
-        matches!(self, Section::Dial | Section::Event | Section::Token)
+        matches!(
+            self,
+            Section::Dial | Section::Event | Section::Token | Section::Sms | Section::Forward
+        )
     }
 }
 
@@ -158,6 +178,12 @@ pub enum Kind {
     PopupTrigger,
     /// A URL of any scheme with `$keywords$` (a page of the ERP).
     PageUrl,
+    /// An absolute http(s) URL with no keyword: a server's base address.
+    BaseUrl,
+    /// `none`, `basic`, `digest` or `ovh`.
+    Auth,
+    /// A built-in provider profile's name.
+    Provider,
 }
 
 impl Kind {
@@ -189,6 +215,9 @@ impl Kind {
             Kind::XmlName => "XML name",
             Kind::PopupTrigger => "ring/popup/connect",
             Kind::PageUrl => "URL with keywords",
+            Kind::BaseUrl => "http(s) URL",
+            Kind::Auth => "none/basic/digest/ovh",
+            Kind::Provider => "profile name",
         }
     }
 }
@@ -210,9 +239,9 @@ pub struct TagDef {
     pub doc: &'static str,
 }
 
-use Section::{Callto, Dial, Event, Global, Popup, Station, Token};
+use Section::{Callto, Dial, Event, Forward, Global, Popup, Sms, Station, Token};
 
-const REQUEST: &[Section] = &[Dial, Event, Token];
+const REQUEST: &[Section] = &[Dial, Event, Token, Sms, Forward];
 
 pub static TAGS: &[TagDef] = &[
     // <global>
@@ -376,6 +405,39 @@ pub static TAGS: &[TagDef] = &[
         ours: true,
         doc: "The country of numbers dialled without an international prefix.",
     },
+    TagDef {
+        name: "provider",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Provider,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "A built-in provider profile (`keyyo`, `ovh`, …; `ctibridge profiles` lists them) \
+              read before this file: every tag it sets is a default that this file and \
+              station.txt override tag by tag. `--provider NAME` does the same.",
+    },
+    TagDef {
+        name: "api_url",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::BaseUrl,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The provider's API address (`$api$`), e.g. `https://ssl.keyyo.com`. Profiles set it; \
+              override it to reach a test server or a proxy.",
+    },
+    TagDef {
+        name: "events_url",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::BaseUrl,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The provider's event service address (`$events$`), e.g. `https://events.voip.ovh.net`.",
+    },
     // Request sections.
     TagDef {
         name: "url",
@@ -447,6 +509,53 @@ pub static TAGS: &[TagDef] = &[
         secret: false,
         ours: false,
         doc: "Content type of the body.",
+    },
+    TagDef {
+        name: "auth",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Auth,
+        default: "none",
+        secret: false,
+        ours: true,
+        doc: "How the request authenticates: `none` (only what `<headers>` and the URL say), \
+              `basic` (HTTP Basic with `<user>`/`<mdp>`), `digest` (HTTP Digest with `<user>`/`<mdp>` \
+              after the server's challenge, MD5 or SHA-256, qop=auth; with no `<user>`, nothing is \
+              sent and the server must know this computer's address) or `ovh` (an OVH API signature \
+              with `<app_key>`, `<app_secret>`, `<consumer_key>`).",
+    },
+    TagDef {
+        name: "success_body",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The exact answer that means success (Keyyo: `OK`; OVH: `null`). Empty: any 2xx status.",
+    },
+    TagDef {
+        name: "retry_body",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Texts, `|`-separated, of a refusal that certainly placed nothing (Keyyo: \
+              `Come Back Later`): the request is sent again after `<min_interval>` (at least 1 s), \
+              at most 3 times. Any other failure is never retried.",
+    },
+    TagDef {
+        name: "min_interval",
+        aliases: &[],
+        sections: REQUEST,
+        kind: Kind::Seconds,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "The shortest time between two requests of this section for one line, kept \
+              across every ctibridge process of this user (Keyyo: one request per second).",
     },
     // <cliktocallevent>
     TagDef {
@@ -568,6 +677,18 @@ pub static TAGS: &[TagDef] = &[
         secret: false,
         ours: true,
         doc: "XML answer holding several events: the element of one event; the other `xml_*` elements are then read inside each.",
+    },
+    TagDef {
+        name: "tel_format",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::NumberFormat,
+        default: "asdialled",
+        secret: false,
+        ours: true,
+        doc: "The form of the numbers of events (`$tel$`, `caller`, `callee`): `asdialled` keeps \
+              them as received (separators removed), `national` turns OVH's `0033388202020` \
+              into `0388202020`, and so on as in `<number_format>`.",
     },
     TagDef {
         name: "json_callid",
@@ -825,6 +946,56 @@ pub static TAGS: &[TagDef] = &[
         doc: "The telephone lines of this desk, `|`-separated; line 1 of \
               tapi_param.txt selects one of them.",
     },
+    TagDef {
+        name: "account",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The provider account of the line (`$account$`): OVH's billing account, e.g. `ab12345-ovh-1`.",
+    },
+    TagDef {
+        name: "event_token",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "The token of the provider's event service (`$eventtoken$`): OVH's eventToken.",
+    },
+    TagDef {
+        name: "app_key",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "OVH API application key, for `<auth>ovh`.",
+    },
+    TagDef {
+        name: "app_secret",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "OVH API application secret, for `<auth>ovh`.",
+    },
+    TagDef {
+        name: "consumer_key",
+        aliases: &[],
+        sections: &[Station],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "OVH API consumer key, for `<auth>ovh`.",
+    },
     // <popup>
     TagDef {
         name: "command",
@@ -917,6 +1088,17 @@ pub enum KeywordSource {
     Called,
     /// The call identifier of the call being popped.
     CallRef,
+    /// A base address set in `<global>` (`<api_url>`, `<events_url>`),
+    /// put in URLs as is.
+    BaseUrl(&'static str),
+    /// `dial --from`: the number rung first ("mise en relation").
+    From,
+    /// `dial --record`: `1`, else empty.
+    Record,
+    /// `sms`'s message.
+    Message,
+    /// `forward-profile`'s profile name.
+    Profile,
 }
 
 #[derive(Debug)]
@@ -934,10 +1116,10 @@ pub struct KeywordDef {
     pub doc: &'static str,
 }
 
-const STATION_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Popup];
+const STATION_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Popup, Sms, Forward];
 /// Secrets are not put on a screen-pop command line, where any local user
 /// can read them.
-const SECRET_KNOWN: &[Section] = &[Dial, Event, Token, Callto];
+const SECRET_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Sms, Forward];
 
 pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
@@ -970,7 +1152,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "teldest",
         aliases: &[],
-        known_in: &[Dial, Callto],
+        known_in: &[Dial, Callto, Sms],
         source: KeywordSource::Dialled,
         secret: false,
         ours: false,
@@ -1056,6 +1238,78 @@ pub static KEYWORDS: &[KeywordDef] = &[
         secret: false,
         ours: true,
         doc: "The call identifier (empty when the source gives none).",
+    },
+    KeywordDef {
+        name: "api",
+        aliases: &[],
+        known_in: REQUEST,
+        source: KeywordSource::BaseUrl("api_url"),
+        secret: false,
+        ours: true,
+        doc: "The provider's API address, `<api_url>` of `<global>`, put in the URL as is.",
+    },
+    KeywordDef {
+        name: "events",
+        aliases: &[],
+        known_in: REQUEST,
+        source: KeywordSource::BaseUrl("events_url"),
+        secret: false,
+        ours: true,
+        doc: "The provider's event service address, `<events_url>` of `<global>`, put in the URL as is.",
+    },
+    KeywordDef {
+        name: "account",
+        aliases: &[],
+        known_in: STATION_KNOWN,
+        source: KeywordSource::Station("account"),
+        secret: false,
+        ours: true,
+        doc: "The provider account of the line (OVH billing account).",
+    },
+    KeywordDef {
+        name: "eventtoken",
+        aliases: &[],
+        known_in: &[Event],
+        source: KeywordSource::Station("event_token"),
+        secret: true,
+        ours: true,
+        doc: "The token of the provider's event service (OVH eventToken).",
+    },
+    KeywordDef {
+        name: "from",
+        aliases: &[],
+        known_in: &[Dial],
+        source: KeywordSource::From,
+        secret: false,
+        ours: true,
+        doc: "`dial --from NUMBER`: the number the provider rings first and then connects to the callee (Keyyo's \"mise en relation\"); empty without it. A URL parameter `NAME=$from$` is left out when it is empty.",
+    },
+    KeywordDef {
+        name: "record",
+        aliases: &[],
+        known_in: &[Dial],
+        source: KeywordSource::Record,
+        secret: false,
+        ours: true,
+        doc: "`1` with `dial --record`, else empty (a URL parameter `NAME=$record$` is then left out).",
+    },
+    KeywordDef {
+        name: "message",
+        aliases: &[],
+        known_in: &[Sms],
+        source: KeywordSource::Message,
+        secret: false,
+        ours: true,
+        doc: "The text of `ctibridge sms NUMBER MESSAGE`.",
+    },
+    KeywordDef {
+        name: "profile",
+        aliases: &[],
+        known_in: &[Forward],
+        source: KeywordSource::Profile,
+        secret: false,
+        ours: true,
+        doc: "The forwarding profile of `ctibridge forward-profile NAME`.",
     },
 ];
 

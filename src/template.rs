@@ -61,6 +61,18 @@ pub struct Values {
     pub event: Option<String>,
     /// `$cursor$`: read from the last event answer.
     pub cursor: Option<String>,
+    /// `$account$`, `$eventtoken$`: station settings for providers.
+    pub account: String,
+    pub event_token: String,
+    /// `$api$`, `$events$`: `<api_url>`, `<events_url>`.
+    pub api_url: String,
+    pub events_url: String,
+    /// `$from$`, `$record$`: `dial --from`, `dial --record`.
+    pub from: Option<String>,
+    pub record: bool,
+    /// `$message$` (sms), `$profile$` (forward-profile).
+    pub message: Option<String>,
+    pub profile: Option<String>,
     /// `$tel$`, `$called$`, `$callref$`: the call being popped.
     pub caller: Option<String>,
     pub called: Option<String>,
@@ -81,7 +93,23 @@ impl Values {
             mdp: station.mdp.value.expose().to_owned(),
             telorg: station.telorg.value.clone(),
             ident: station.ident.value.clone(),
+            account: station.account.value.clone(),
+            event_token: station.event_token.value.expose().to_owned(),
             ..Values::default()
+        }
+    }
+
+    /// The station's values and the base addresses of `<global>`.
+    pub fn from_config(config: &crate::config::Config) -> Values {
+        Values {
+            api_url: config.global.api_url.value.trim_end_matches('/').to_owned(),
+            events_url: config
+                .global
+                .events_url
+                .value
+                .trim_end_matches('/')
+                .to_owned(),
+            ..Values::from_station(&config.station)
         }
     }
 
@@ -108,6 +136,8 @@ impl Values {
             KeywordSource::Station("mdp") => nonempty(&self.mdp),
             KeywordSource::Station("telorg") => nonempty(&self.telorg),
             KeywordSource::Station("ident") => nonempty(&self.ident),
+            KeywordSource::Station("account") => nonempty(&self.account),
+            KeywordSource::Station("event_token") => nonempty(&self.event_token),
             KeywordSource::Station(_) => None,
             KeywordSource::Dialled => self.teldest.clone(),
             KeywordSource::TokenAnswer => self.token.clone(),
@@ -128,6 +158,13 @@ impl Values {
             KeywordSource::Caller => Some(self.caller.clone().unwrap_or_default()),
             KeywordSource::Called => Some(self.called.clone().unwrap_or_default()),
             KeywordSource::CallRef => Some(self.callref.clone().unwrap_or_default()),
+            KeywordSource::BaseUrl("api_url") => nonempty(&self.api_url),
+            KeywordSource::BaseUrl("events_url") => nonempty(&self.events_url),
+            KeywordSource::BaseUrl(_) => None,
+            KeywordSource::From => Some(self.from.clone().unwrap_or_default()),
+            KeywordSource::Record => Some(if self.record { "1" } else { "" }.to_owned()),
+            KeywordSource::Message => self.message.clone(),
+            KeywordSource::Profile => self.profile.clone(),
         }
     }
 }
@@ -161,6 +198,9 @@ pub fn expand(t: &Template, place: Place, values: &Values) -> Result<String, Exp
                 if values.masked && value == MASK {
                     // Shown, never sent: keep the mask readable.
                     out.push_str(MASK);
+                } else if place == Place::Url && is_base_url(name) {
+                    // A server's address, checked when the file was read.
+                    out.push_str(&value);
                 } else {
                     encode_into(&mut out, &value, place);
                 }
@@ -168,6 +208,76 @@ pub fn expand(t: &Template, place: Place, values: &Values) -> Result<String, Exp
         }
     }
     Ok(out)
+}
+
+fn is_base_url(name: &str) -> bool {
+    KeywordDef::lookup(name).is_some_and(|(k, _)| matches!(k.source, KeywordSource::BaseUrl(_)))
+}
+
+/// Names of the URL query parameters written `NAME=$kw$` with an optional
+/// keyword (`$name$`, `$from$`, `$record$`): left out when the value is empty.
+pub fn optional_params(t: &Template) -> Vec<String> {
+    let mut names = Vec::new();
+    for (i, part) in t.parts.iter().enumerate() {
+        let Part::Keyword { name, .. } = part else {
+            continue;
+        };
+        let optional = KeywordDef::lookup(name).is_some_and(|(k, _)| {
+            matches!(
+                k.source,
+                KeywordSource::From | KeywordSource::Record | KeywordSource::CalleeName
+            )
+        });
+        let before = match i.checked_sub(1).map(|j| &t.parts[j]) {
+            Some(Part::Text(s)) => s.as_str(),
+            _ => continue,
+        };
+        let ends_param = match t.parts.get(i + 1) {
+            None => true,
+            Some(Part::Text(s)) => s.starts_with(['&', '#']) || s.trim().is_empty(),
+            Some(Part::Keyword { .. }) => false,
+        };
+        let Some(param) = before.strip_suffix('=') else {
+            continue;
+        };
+        let start = param.rfind(['&', '?']).map_or(0, |p| p + 1);
+        if optional && ends_param && start > 0 {
+            names.push(param[start..].to_owned());
+        }
+    }
+    names
+}
+
+/// `url` without the parameters of `names` whose value is empty.
+pub fn drop_empty_params(url: &str, names: &[String]) -> String {
+    if names.is_empty() {
+        return url.to_owned();
+    }
+    let Some((base, rest)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let (query, fragment) = match rest.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (rest, None),
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| {
+            !names
+                .iter()
+                .any(|n| p.strip_prefix(n.as_str()) == Some("="))
+        })
+        .collect();
+    let mut out = base.to_owned();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 fn keyword_value(name: &str, span: Span, values: &Values) -> Result<String, ExpandError> {
@@ -213,6 +323,13 @@ pub fn where_to_set(kw: &KeywordDef) -> String {
         KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
             "it is known only in `<popup>`, for the call being popped".to_owned()
         }
+        KeywordSource::BaseUrl(tag) => {
+            format!("set `<{tag}>` in `<global>` (a provider profile sets it)")
+        }
+        KeywordSource::From => "give it with `dial --from NUMBER`".to_owned(),
+        KeywordSource::Record => "give it with `dial --record`".to_owned(),
+        KeywordSource::Message => "it is the text of `ctibridge sms`".to_owned(),
+        KeywordSource::Profile => "it is the name given to `ctibridge forward-profile`".to_owned(),
     }
 }
 

@@ -12,6 +12,16 @@ use crate::request;
 use crate::source::Span;
 use crate::template::Values;
 
+/// ctibridge's cache folder: `CTIBRIDGE_CACHE_DIR`, else the platform's.
+pub fn cache_dir() -> Option<PathBuf> {
+    std::env::var_os("CTIBRIDGE_CACHE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            directories::ProjectDirs::from("", "", "ctibridge").map(|p| p.cache_dir().to_path_buf())
+        })
+}
+
 /// Where tokens are kept between launches.
 #[derive(Clone, Debug)]
 pub struct TokenStore {
@@ -21,15 +31,8 @@ pub struct TokenStore {
 impl TokenStore {
     /// `CTIBRIDGE_CACHE_DIR`, else the platform's cache folder.
     pub fn from_env() -> TokenStore {
-        let dir = std::env::var_os("CTIBRIDGE_CACHE_DIR")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                directories::ProjectDirs::from("", "", "ctibridge")
-                    .map(|p| p.cache_dir().to_path_buf())
-            });
         TokenStore {
-            dir: dir.map(|d| d.join("tokens")),
+            dir: cache_dir().map(|d| d.join("tokens")),
         }
     }
 
@@ -96,7 +99,7 @@ fn write_private(
 }
 
 /// 64-bit FNV-1a: a stable file name, not a secret.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-pub use value::{HeaderItem, Interface, Launch, Method, NumberFormat, PopupTrigger, ReturnType};
+pub use value::{
+    Auth, HeaderItem, Interface, Launch, Method, NumberFormat, PopupTrigger, ReturnType,
+};
 
 use crate::diag::{did_you_mean, Diagnostic};
 use crate::param::tapi::{select_line, TapiFile, DEFAULT_CONNECTOR};
@@ -113,6 +115,9 @@ pub struct Global {
     pub insecure: Setting<bool>,
     pub number_format: Setting<NumberFormat>,
     pub country: Setting<String>,
+    pub provider: Setting<String>,
+    pub api_url: Setting<String>,
+    pub events_url: Setting<String>,
 }
 
 /// A request section: `<cliktocalldial>`, `<cliktocallevent>` or `<cliktocalltoken>`.
@@ -125,6 +130,12 @@ pub struct RequestSpec {
     pub dataencode: Setting<Template>,
     pub headers: Setting<Vec<HeaderItem>>,
     pub content_type: Setting<String>,
+    pub auth: Setting<Auth>,
+    /// `<success_body>`: the exact answer of a success; empty: any 2xx.
+    pub success_body: Setting<String>,
+    /// `<retry_body>`: texts of a refusal that placed nothing.
+    pub retry_body: Setting<Vec<String>>,
+    pub min_interval: Setting<Duration>,
 }
 
 /// Where a value is read in an answer.
@@ -186,6 +197,8 @@ pub struct EventSpec {
     pub called: Option<AnswerField>,
     /// `<json_cursor>` / `<xml_cursor>`: sent back as `$cursor$`.
     pub cursor: Option<AnswerField>,
+    /// `<tel_format>`: the form of the numbers of events.
+    pub tel_format: Setting<NumberFormat>,
 }
 
 /// `<popup>`: the screen pop.
@@ -225,6 +238,11 @@ pub struct Station {
     pub lines: Setting<Vec<String>>,
     /// Index in `lines` of the line the tapi model selects.
     pub selected_line: Option<usize>,
+    pub account: Setting<String>,
+    pub event_token: Setting<Secret>,
+    pub app_key: Setting<String>,
+    pub app_secret: Setting<Secret>,
+    pub consumer_key: Setting<Secret>,
 }
 
 impl Station {
@@ -236,6 +254,8 @@ impl Station {
             "mdp" => Some((self.mdp.value.expose(), self.mdp.origin)),
             "telorg" => Some((self.telorg.value.as_str(), self.telorg.origin)),
             "ident" => Some((self.ident.value.as_str(), self.ident.origin)),
+            "account" => Some((self.account.value.as_str(), self.account.origin)),
+            "event_token" => Some((self.event_token.value.expose(), self.event_token.origin)),
             _ => None,
         }
     }
@@ -271,6 +291,10 @@ pub struct Config {
     pub token: Option<TokenSpec>,
     pub callto: Option<CalltoSpec>,
     pub popup: Option<PopupSpec>,
+    /// `<sms>`, when it has a `<url>`.
+    pub sms: Option<RequestSpec>,
+    /// `<forward>`, when it has a `<url>`.
+    pub forward: Option<RequestSpec>,
     pub station: Station,
     pub tapi: Tapi,
     pub keyword_uses: Vec<KeywordUse>,
@@ -555,6 +579,9 @@ fn typed_config(
         insecure: s.typed(Section::Global, "insecure", value::parse_bool),
         number_format: s.typed(Section::Global, "number_format", value::parse_number_format),
         country: s.typed(Section::Global, "country", value::parse_country),
+        provider: s.text(Section::Global, "provider"),
+        api_url: s.text(Section::Global, "api_url"),
+        events_url: s.text(Section::Global, "events_url"),
     };
     let tapi = merge_tapi(tapi);
     let station = station(s, &tapi);
@@ -580,6 +607,12 @@ fn typed_config(
     let with_event = s.typed(Event, "with_event", value::parse_bool);
     let with_token = s.typed(Token, "with_token", value::parse_bool);
     let dial = s.is_set(Dial, "url").then(|| request(s, Dial));
+    let sms = s
+        .is_set(Section::Sms, "url")
+        .then(|| request(s, Section::Sms));
+    let forward = s
+        .is_set(Section::Forward, "url")
+        .then(|| request(s, Section::Forward));
     let callto = s.is_set(Callto, "cmd").then(|| CalltoSpec {
         cmd: s.template(Callto, "cmd"),
         launch: s.typed(Callto, "cmdshellexecute", value::parse_launch),
@@ -617,6 +650,7 @@ fn typed_config(
             callid: optional_answer_field(s, Event, rt, "callid", diags),
             called: optional_answer_field(s, Event, rt, "called", diags),
             cursor: optional_answer_field(s, Event, rt, "cursor", diags),
+            tel_format: s.typed(Event, "tel_format", value::parse_number_format),
             request,
             return_type,
             tel,
@@ -638,6 +672,8 @@ fn typed_config(
         dial.as_ref(),
         event.as_ref().map(|e| &e.request),
         token.as_ref().map(|t| &t.request),
+        sms.as_ref(),
+        forward.as_ref(),
     ]
     .into_iter()
     .flatten()
@@ -651,6 +687,8 @@ fn typed_config(
         Event => with_event.value,
         Token => with_token.value,
         Section::Popup => popup.is_some(),
+        Section::Sms => sms.is_some(),
+        Section::Forward => forward.is_some(),
         Section::Global | Section::Station => false,
     };
     let keyword_uses = check_keywords(s, &station, with_token.value, &active, diags);
@@ -693,6 +731,8 @@ fn typed_config(
         token,
         callto,
         popup,
+        sms,
+        forward,
         station,
         tapi,
         keyword_uses,
@@ -824,6 +864,16 @@ fn request(s: &Settings, section: Section) -> RequestSpec {
         dataencode: s.template(section, "dataencode"),
         headers,
         content_type: s.text(section, "contenttype"),
+        auth: s.typed(section, "auth", value::parse_auth),
+        success_body: s.text(section, "success_body"),
+        retry_body: s.typed(section, "retry_body", |t| {
+            Ok(t.split('|')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect())
+        }),
+        min_interval: s.typed(section, "min_interval", value::parse_seconds),
     }
 }
 
@@ -1095,6 +1145,11 @@ fn station(s: &Settings, tapi: &Tapi) -> Station {
         prefix: s.text(S, "prefix"),
         lines,
         selected_line,
+        account: s.text(S, "account"),
+        event_token: s.typed(S, "event_token", |t| Ok(Secret::new(t.trim()))),
+        app_key: s.text(S, "app_key"),
+        app_secret: s.typed(S, "app_secret", |t| Ok(Secret::new(t.trim()))),
+        consumer_key: s.typed(S, "consumer_key", |t| Ok(Secret::new(t.trim()))),
     }
 }
 
@@ -1267,6 +1322,7 @@ pub fn check_defaults() -> Result<(), String> {
             Kind::NumberFormat => value::parse_number_format(t.default).map(drop),
             Kind::Country => value::parse_country(t.default).map(drop),
             Kind::PopupTrigger => value::parse_popup_trigger(t.default).map(drop),
+            Kind::Auth => value::parse_auth(t.default).map(drop),
             _ => Ok(()),
         };
         r.map_err(|e| format!("<{}>: {}", t.name, e.message))?;

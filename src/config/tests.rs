@@ -30,7 +30,7 @@ fn run(param: &str, station: Option<&str>, tapi: &[&str]) -> Run {
         .map(|(i, t)| add(&mut sm, &format!("tapi{i}.txt"), FileRole::TapiGlobal, t))
         .collect();
     let mut diags = Diagnostics::new();
-    let checked = check_sources(&sm, p, s, &t, &mut diags);
+    let checked = check_sources(&mut sm, p, s, &t, &mut diags);
     Run { checked, diags }
 }
 

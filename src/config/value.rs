@@ -76,6 +76,66 @@ impl Interface {
     }
 }
 
+/// How a request authenticates (`<auth>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    None,
+    Basic,
+    Digest,
+    Ovh,
+}
+
+impl Auth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Auth::None => "none",
+            Auth::Basic => "basic",
+            Auth::Digest => "digest",
+            Auth::Ovh => "ovh",
+        }
+    }
+}
+
+pub fn parse_auth(s: &str) -> Result<Auth, KindError> {
+    let t = s.trim();
+    match t.to_ascii_lowercase().as_str() {
+        "none" | "" => Ok(Auth::None),
+        "basic" => Ok(Auth::Basic),
+        "digest" => Ok(Auth::Digest),
+        "ovh" => Ok(Auth::Ovh),
+        _ => Err(kind_error(
+            "bad-auth",
+            format!("`{t}` is not an authentication scheme"),
+            "write none, basic, digest or ovh",
+        )),
+    }
+}
+
+/// A built-in profile's name.
+pub fn check_provider(s: &str) -> Result<(), KindError> {
+    let t = s.trim();
+    if crate::profile::lookup(t).is_some() {
+        return Ok(());
+    }
+    let help = match did_you_mean(t, crate::profile::PROFILES.iter().map(|p| p.name)) {
+        Some(g) => format!("did you mean `{g}`?"),
+        None => format!(
+            "the built-in profiles are: {}",
+            crate::profile::PROFILES
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(kind_error(
+        "unknown-provider",
+        format!("there is no built-in profile `{t}`"),
+        &help,
+    ))
+}
+
 /// Which event of a call runs the screen pop (`<trigger>` in `<popup>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -171,6 +231,11 @@ fn jsonpath_problem(message: &str) -> String {
         (None, Some(w)) => w.to_owned(),
         _ => crate::http::excerpt(message, 120),
     }
+}
+
+fn is_base_url(keyword: &str) -> bool {
+    crate::schema::KeywordDef::lookup(keyword)
+        .is_some_and(|(k, _)| matches!(k.source, crate::schema::KeywordSource::BaseUrl(_)))
 }
 
 /// A page to open: an absolute URL of any scheme once keywords are filled.
@@ -458,6 +523,8 @@ pub fn check_url(value: &Value) -> Result<(), KindError> {
         .iter()
         .map(|p| match p {
             Part::Text(t) => t.as_str(),
+            // A base address at the start stands for a whole server.
+            Part::Keyword { name, .. } if is_base_url(name) => "http://k1",
             Part::Keyword { .. } => "k1",
         })
         .collect();
@@ -510,6 +577,9 @@ pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
         Kind::XmlName => check_xml_name(text),
         Kind::Url => check_url(value),
         Kind::PageUrl => check_page_url(value),
+        Kind::BaseUrl => check_url(value),
+        Kind::Auth => parse_auth(text).map(drop),
+        Kind::Provider => check_provider(text),
         Kind::PopupTrigger => parse_popup_trigger(text).map(drop),
         Kind::JsonField => check_json_field(text),
         Kind::Headers => {

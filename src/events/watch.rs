@@ -27,6 +27,7 @@ use crate::events::call::{CallBook, EventKind, EventNames};
 use crate::events::popup::ScreenPop;
 use crate::events::read::{read_answer, Answer};
 use crate::http::{excerpt, ClientOptions, HttpClient, SendError};
+use crate::provider::{Exchange, ExchangeError};
 use crate::request::{self, mask_url};
 use crate::source::Span;
 use crate::template::Values;
@@ -257,6 +258,7 @@ enum PollError {
 /// The event source as the param file describes it, with the token and
 /// the cursor it needs from one poll to the next.
 struct Source<'a> {
+    config: &'a Config,
     spec: &'a EventSpec,
     token_spec: Option<&'a TokenSpec>,
     client: HttpClient,
@@ -276,7 +278,7 @@ impl<'a> Source<'a> {
                 e.to_string(),
             )])
         })?;
-        let values = Values::from_station(&config.station);
+        let values = Values::from_config(config);
         // The token is fetched only for a source that sends it.
         let uses_token = config
             .keyword_uses
@@ -285,6 +287,7 @@ impl<'a> Source<'a> {
         let token_spec = config.token.as_ref().filter(|_| uses_token);
         let token_key = token_spec.map(|t| TokenStore::key(&t.request.url.value.text, &values));
         Ok(Source {
+            config,
             spec,
             token_spec,
             client,
@@ -326,7 +329,8 @@ impl<'a> Source<'a> {
             )));
         }
         match read_answer(&resp.body, self.spec) {
-            Ok(answer) => {
+            Ok(mut answer) => {
+                self.normalise_numbers(&mut answer);
                 if let Some(c) = &answer.cursor {
                     self.values.cursor = Some(c.clone());
                 }
@@ -340,17 +344,45 @@ impl<'a> Source<'a> {
     }
 
     async fn send(&self) -> Result<crate::http::HttpResponse, PollError> {
-        let req = self.build_request(false).map_err(PollError::Fatal)?;
-        self.client
-            .send_within(&req, self.read_timeout)
+        let exchange = Exchange::new(&self.client, self.config);
+        match exchange
+            .send(&self.spec.request, &self.values, Some(self.read_timeout))
             .await
-            .map_err(|e| {
-                PollError::Fault(match e {
-                    SendError::Connect(e) => Fault::Unreachable(e),
-                    SendError::Timeout(_) => Fault::NoAnswer,
-                    SendError::Failed(e) | SendError::Setup(e) => Fault::Failed(e),
-                })
-            })
+        {
+            Ok(done) => Ok(done.response),
+            Err(ExchangeError::Build(e)) => {
+                Err(PollError::Fatal(Failure::Config(vec![e.diagnostic])))
+            }
+            Err(ExchangeError::Auth(e)) => Err(PollError::Fault(Fault::Failed(e))),
+            Err(ExchangeError::Send(e)) => Err(PollError::Fault(match e {
+                SendError::Connect(e) => Fault::Unreachable(e),
+                SendError::Timeout(_) => Fault::NoAnswer,
+                SendError::Failed(e) | SendError::Setup(e) => Fault::Failed(e),
+            })),
+        }
+    }
+
+    /// `<tel_format>`: numbers of events in the form the ERP matches on.
+    fn normalise_numbers(&self, answer: &mut Answer) {
+        let format = self.spec.tel_format.value;
+        if format == crate::config::NumberFormat::AsDialled {
+            return;
+        }
+        let country = &self.config.global.country.value;
+        let convert = |n: &mut Option<String>| {
+            if let Some(v) = n.as_mut() {
+                let digits = v.trim_start_matches('+');
+                if digits.len() >= 6 && digits.chars().all(|c| c.is_ascii_digit()) {
+                    if let Ok(f) = crate::number::format_number(v, format, country) {
+                        *v = f;
+                    }
+                }
+            }
+        };
+        for e in &mut answer.events {
+            convert(&mut e.caller);
+            convert(&mut e.called);
+        }
     }
 
     /// A cached token, or a new one (`refresh`: the cached one was refused).

@@ -1,0 +1,40 @@
+//! The built-in provider profiles: param files in `params/`, compiled in.
+//! `<provider>NAME` (or `--provider NAME`) reads one before the user's
+//! files, which override it tag by tag.
+
+/// One built-in profile.
+#[derive(Debug)]
+pub struct Profile {
+    pub name: &'static str,
+    /// One line for `ctibridge profiles`.
+    pub summary: &'static str,
+    /// The param file, as in `params/NAME.txt`.
+    pub text: &'static str,
+}
+
+impl Profile {
+    /// The path shown in diagnostics and `check`.
+    pub fn path(&self) -> String {
+        format!("(built-in) params/{}.txt", self.name)
+    }
+}
+
+pub static PROFILES: &[Profile] = &[
+    Profile {
+        name: "keyyo",
+        summary: "Keyyo: makecall/sendsms/setprofil with Digest or IP authentication; incoming calls through `ctibridge serve`",
+        text: include_str!("../params/keyyo.txt"),
+    },
+    Profile {
+        name: "ovh",
+        summary: "OVH: click-to-call through the signed OVH API; incoming calls from the events v1 long poll",
+        text: include_str!("../params/ovh.txt"),
+    },
+];
+
+/// A profile by name, case-insensitively.
+pub fn lookup(name: &str) -> Option<&'static Profile> {
+    PROFILES
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+}

@@ -1,0 +1,236 @@
+//! Provider rules that HTTP templates cannot say, driven by tags of a
+//! request section: `<auth>` (Basic, Digest, OVH signature), `<min_interval>`
+//! (pacing across processes), `<retry_body>` (a refusal that placed
+//! nothing, sent again) and `<success_body>` (what success looks like).
+
+pub mod auth;
+pub mod pace;
+
+use std::time::Duration;
+
+use crate::config::{Auth, Config, RequestSpec};
+use crate::http::{HttpClient, HttpResponse, SendError};
+use crate::request::{self, HttpRequest};
+use crate::template::{ExpandError, Values};
+
+/// How many times a retry-safe refusal ("Come Back Later") is sent again.
+pub const MAX_RETRIES: u32 = 3;
+/// The shortest wait before sending again after a retry-safe refusal.
+pub const RETRY_WAIT: Duration = Duration::from_secs(1);
+
+/// An answer, and how many times a retry-safe refusal was sent again.
+#[derive(Debug)]
+pub struct Exchanged {
+    pub request: HttpRequest,
+    pub response: HttpResponse,
+    pub retries: u32,
+}
+
+/// Why no answer came back.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// A keyword could not be expanded.
+    Build(ExpandError),
+    /// The credentials could not be computed (nothing more was sent).
+    Auth(String),
+    /// The request could not be sent or got no answer.
+    Send(SendError),
+}
+
+/// What a request needs besides its section: the client, the station's
+/// credentials and the pacing store.
+pub struct Exchange<'a> {
+    pub client: &'a HttpClient,
+    pub config: &'a Config,
+    pub pacer: pace::Pacer,
+}
+
+impl<'a> Exchange<'a> {
+    pub fn new(client: &'a HttpClient, config: &'a Config) -> Exchange<'a> {
+        Exchange {
+            client,
+            config,
+            pacer: pace::Pacer::from_env(),
+        }
+    }
+
+    /// Sends the request of `spec` with `values` under the section's rules;
+    /// `timeout` replaces the client's time limit (an event poll).
+    pub async fn send(
+        &self,
+        spec: &RequestSpec,
+        values: &Values,
+        timeout: Option<Duration>,
+    ) -> Result<Exchanged, ExchangeError> {
+        let mut retries = 0;
+        loop {
+            let mut req = request::build(spec, values).map_err(ExchangeError::Build)?;
+            let interval = if retries > 0 {
+                spec.min_interval.value.max(RETRY_WAIT)
+            } else {
+                spec.min_interval.value
+            };
+            if !interval.is_zero() {
+                let wait = self.pacer.reserve(&pace_key(spec, values), interval);
+                if !wait.is_zero() {
+                    tracing::debug!(?wait, "waiting for the request pace");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            self.authenticate(spec, &mut req).await?;
+            let mut resp = self.send_once(&req, timeout).await?;
+            if resp.status == 401 && spec.auth.value == Auth::Digest {
+                let st = &self.config.station;
+                if !st.user.value.is_empty() && !resp.www_authenticate.is_empty() {
+                    let header = auth::digest(
+                        &req,
+                        &resp.www_authenticate,
+                        &st.user.value,
+                        st.mdp.value.expose(),
+                    )
+                    .map_err(ExchangeError::Auth)?;
+                    req.headers.push(("Authorization".to_owned(), header));
+                    resp = self.send_once(&req, timeout).await?;
+                }
+            }
+            if is_retry_safe(spec, &resp) && retries < MAX_RETRIES {
+                retries += 1;
+                tracing::info!(
+                    status = resp.status,
+                    "the provider asks to come back later: nothing was placed, sending again ({retries}/{MAX_RETRIES})"
+                );
+                continue;
+            }
+            return Ok(Exchanged {
+                request: req,
+                response: resp,
+                retries,
+            });
+        }
+    }
+
+    async fn send_once(
+        &self,
+        req: &HttpRequest,
+        timeout: Option<Duration>,
+    ) -> Result<HttpResponse, ExchangeError> {
+        match timeout {
+            Some(t) => self.client.send_within(req, t).await,
+            None => self.client.send(req).await,
+        }
+        .map_err(ExchangeError::Send)
+    }
+
+    async fn authenticate(
+        &self,
+        spec: &RequestSpec,
+        req: &mut HttpRequest,
+    ) -> Result<(), ExchangeError> {
+        let st = &self.config.station;
+        match spec.auth.value {
+            Auth::None | Auth::Digest => Ok(()),
+            Auth::Basic => {
+                auth::basic(req, &st.user.value, st.mdp.value.expose());
+                Ok(())
+            }
+            Auth::Ovh => {
+                let keys = auth::OvhKeys {
+                    app_key: &st.app_key.value,
+                    app_secret: st.app_secret.value.expose(),
+                    consumer_key: st.consumer_key.value.expose(),
+                };
+                let offset = ovh::time_offset(self.client, &self.config.global.api_url.value)
+                    .await
+                    .map_err(ExchangeError::Auth)?;
+                let now = chrono::Utc::now().timestamp();
+                auth::ovh_sign(req, &keys, now + offset);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One pace per section, server and line.
+fn pace_key(spec: &RequestSpec, values: &Values) -> String {
+    let host = url::Url::parse(&values.api_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
+    let material = format!(
+        "{}\n{host}\n{}\n{}",
+        spec.section.name(),
+        values.telorg,
+        values.account
+    );
+    format!("{:016x}", crate::token::fnv1a(material.as_bytes()))
+}
+
+/// A refusal that certainly placed nothing: not a success, and its body
+/// holds one of the `<retry_body>` texts.
+pub fn is_retry_safe(spec: &RequestSpec, resp: &HttpResponse) -> bool {
+    if accepted(spec, resp) {
+        return false;
+    }
+    let body = resp.body.to_ascii_lowercase();
+    spec.retry_body
+        .value
+        .iter()
+        .any(|t| body.contains(&t.to_ascii_lowercase()))
+}
+
+/// Success: a 2xx status and, with `<success_body>`, exactly that body.
+pub fn accepted(spec: &RequestSpec, resp: &HttpResponse) -> bool {
+    resp.is_success()
+        && (spec.success_body.value.is_empty() || resp.body.trim() == spec.success_body.value)
+}
+
+/// The OVH API's clock: requests are signed with its time.
+pub mod ovh {
+    use crate::http::HttpClient;
+    use crate::request::HttpRequest;
+
+    /// How long a measured offset is trusted.
+    const FRESH_SECS: i64 = 3600;
+
+    /// Server time minus local time, in seconds, from `GET {api}/auth/time`,
+    /// cached in the cache folder for an hour.
+    pub async fn time_offset(client: &HttpClient, api_url: &str) -> Result<i64, String> {
+        let api = api_url.trim_end_matches('/');
+        let key = format!("{:016x}", crate::token::fnv1a(api.as_bytes()));
+        let file = crate::token::cache_dir().map(|d| d.join("ovh-time").join(key));
+        let now = chrono::Utc::now().timestamp();
+        if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
+            let mut it = text.split_whitespace().map(str::parse::<i64>);
+            if let (Some(Ok(offset)), Some(Ok(at))) = (it.next(), it.next()) {
+                if (0..FRESH_SECS).contains(&(now - at)) {
+                    return Ok(offset);
+                }
+            }
+        }
+        let req = HttpRequest {
+            section: crate::schema::Section::Dial,
+            method: crate::config::Method::Get,
+            url: format!("{api}/auth/time"),
+            headers: Vec::new(),
+            body: None,
+            url_span: None,
+        };
+        let resp = client
+            .send(&req)
+            .await
+            .map_err(|e| format!("cannot read the OVH API time: {e}"))?;
+        let server: i64 = resp
+            .body
+            .trim()
+            .parse()
+            .map_err(|_| format!("the OVH API time is not a number: {}", resp.body_start()))?;
+        let offset = server - chrono::Utc::now().timestamp();
+        if let Some(f) = file {
+            if let Some(dir) = f.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = std::fs::write(&f, format!("{offset} {now}"));
+        }
+        Ok(offset)
+    }
+}

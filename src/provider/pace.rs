@@ -1,0 +1,109 @@
+//! `<min_interval>`: one request per interval and line, kept across every
+//! ctibridge process of the user (Keyyo allows one request per second and
+//! account; a user double-clicking a number starts two processes).
+//!
+//! Each line has a small file in the cache folder holding the time of the
+//! last reserved slot. A process locks it, takes the next free slot, writes
+//! it and unlocks at once: the lock is never held while waiting or sending.
+
+use std::io::{Read as _, Seek as _, Write as _};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Debug)]
+pub struct Pacer {
+    dir: Option<PathBuf>,
+}
+
+impl Pacer {
+    /// `CTIBRIDGE_CACHE_DIR`, else the platform's cache folder.
+    pub fn from_env() -> Pacer {
+        Pacer {
+            dir: crate::token::cache_dir().map(|d| d.join("pace")),
+        }
+    }
+
+    pub fn at(dir: PathBuf) -> Pacer {
+        Pacer { dir: Some(dir) }
+    }
+
+    /// Reserves the first slot at least `interval` after the last one of
+    /// `key` and returns how long to wait for it. Without a usable cache
+    /// folder, pacing holds only within this process (a warning says so).
+    pub fn reserve(&self, key: &str, interval: Duration) -> Duration {
+        let now = SystemTime::now();
+        match self.reserve_in_file(key, interval, now) {
+            Ok(slot) => slot.duration_since(now).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!("cannot keep the request pace across processes: {e}");
+                Duration::ZERO
+            }
+        }
+    }
+
+    fn reserve_in_file(
+        &self,
+        key: &str,
+        interval: Duration,
+        now: SystemTime,
+    ) -> std::io::Result<SystemTime> {
+        let dir = self
+            .dir
+            .as_ref()
+            .ok_or_else(|| std::io::Error::other("no cache folder on this platform"))?;
+        std::fs::create_dir_all(dir)?;
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join(key))?;
+        f.lock()?;
+        let mut text = String::new();
+        f.read_to_string(&mut text)?;
+        let last = text
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+        let slot = match last {
+            // A slot far in the future is a clock that went back: ignore it.
+            Some(l) if l + interval > now && l <= now + interval => l + interval,
+            _ => now,
+        };
+        let ms = slot
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        f.set_len(0)?;
+        f.rewind()?;
+        f.write_all(ms.to_string().as_bytes())?;
+        f.unlock()?;
+        Ok(slot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_spaced_by_the_interval() {
+        let dir = std::env::temp_dir().join(format!("ctibridge-pace-{}", std::process::id()));
+        let p = Pacer::at(dir.clone());
+        let i = Duration::from_millis(1000);
+        let waits: Vec<Duration> = (0..3).map(|_| p.reserve("line", i)).collect();
+        assert_eq!(waits[0], Duration::ZERO);
+        assert!(
+            waits[1] > Duration::from_millis(900) && waits[1] <= i,
+            "{waits:?}"
+        );
+        assert!(
+            waits[2] > Duration::from_millis(1900) && waits[2] <= 2 * i,
+            "{waits:?}"
+        );
+        // Another line is not held up.
+        assert_eq!(p.reserve("other", i), Duration::ZERO);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
