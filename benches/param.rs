@@ -34,7 +34,7 @@ fn parse_and_check(c: &mut Criterion) {
                 black_box(TAPI.as_bytes()),
             ));
             let mut diags = Diagnostics::new();
-            let checked = check_sources(&sources, p, Some(s), &[t], &mut diags);
+            let checked = check_sources(&mut sources, p, Some(s), &[t], &mut diags);
             assert!(!diags.has_errors());
             black_box(checked);
         })
@@ -48,7 +48,7 @@ fn parse_and_check(c: &mut Criterion) {
                 black_box(PARAM.as_bytes()),
             ));
             let mut diags = Diagnostics::new();
-            black_box(check_sources(&sources, p, None, &[], &mut diags));
+            black_box(check_sources(&mut sources, p, None, &[], &mut diags));
         })
     });
 }
