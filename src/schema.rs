@@ -462,7 +462,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "methode",
         aliases: &[],
-        sections: &[Event, Token],
+        sections: &[Event, Token, Sms, Forward],
         kind: Kind::Method,
         default: "GET",
         secret: false,
@@ -1346,6 +1346,19 @@ mod tests {
                 for a in t.aliases {
                     assert!(seen.insert(a), "{a} twice in {}", s.name);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_request_section_has_every_request_tag() {
+        for s in SECTIONS.iter().filter(|s| s.section.is_request()) {
+            for tag in ["url", "methode", "data", "headers", "contenttype", "auth"] {
+                assert!(
+                    TagDef::lookup(s.section, tag).is_some(),
+                    "<{tag}> in <{}>",
+                    s.name
+                );
             }
         }
     }

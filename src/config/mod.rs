@@ -692,6 +692,39 @@ fn typed_config(
         Section::Global | Section::Station => false,
     };
     let keyword_uses = check_keywords(s, &station, with_token.value, &active, diags);
+    for u in &keyword_uses {
+        if let KeywordSource::BaseUrl(tag) = u.keyword.source {
+            let set = if tag == "api_url" {
+                !global.api_url.value.is_empty()
+            } else {
+                !global.events_url.value.is_empty()
+            };
+            if !set && active(u.section) {
+                diags.push(
+                    Diagnostic::error(
+                        "keyword-unset",
+                        u.span,
+                        format!("`${}$` has no value: `<{tag}>` is not set", u.keyword.name),
+                    )
+                    .with_help(format!(
+                        "set `<{tag}>` in `<global>` to the server's address, e.g. https://api.example.com"
+                    )),
+                );
+            }
+        }
+    }
+    for spec in [
+        dial.as_ref().filter(|_| active(Dial)),
+        event.as_ref().map(|e| &e.request),
+        token.as_ref().map(|t| &t.request),
+        sms.as_ref(),
+        forward.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        check_auth(spec, &station, &global, main_file, diags);
+    }
     if let Some(e) = &event {
         let cursor_readable = e.cursor.is_some() || e.return_type.value == ReturnType::Text;
         for u in &keyword_uses {
@@ -736,6 +769,69 @@ fn typed_config(
         station,
         tapi,
         keyword_uses,
+    }
+}
+
+/// `<auth>` needs the station's credentials.
+fn check_auth(
+    spec: &RequestSpec,
+    station: &Station,
+    global: &Global,
+    main_file: FileId,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let at = spec.auth.span().unwrap_or(Span::file(main_file));
+    match spec.auth.value {
+        Auth::Ovh => {
+            let missing: Vec<&str> = [
+                ("app_key", station.app_key.value.is_empty()),
+                ("app_secret", station.app_secret.value.is_empty()),
+                ("consumer_key", station.consumer_key.value.is_empty()),
+            ]
+            .into_iter()
+            .filter_map(|(t, empty)| empty.then_some(t))
+            .collect();
+            if !missing.is_empty() {
+                diags.push(
+                    Diagnostic::error(
+                        "auth-keys-missing",
+                        at,
+                        format!(
+                            "`<auth>ovh` in `<{}>` needs the OVH API keys: {} not set",
+                            spec.section.name(),
+                            missing
+                                .iter()
+                                .map(|t| format!("`<{t}>`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    )
+                    .with_help("set them in the station settings (station.txt), from the OVH API application and consumer key of this line"),
+                );
+            }
+            if global.api_url.value.is_empty() {
+                diags.push(
+                    Diagnostic::error(
+                        "auth-keys-missing",
+                        at,
+                        "`<auth>ovh` needs `<api_url>`: the signature's time comes from its /auth/time",
+                    )
+                    .with_help("set `<api_url>` in `<global>`, e.g. https://eu.api.ovh.com/1.0"),
+                );
+            }
+        }
+        Auth::Basic if station.user.value.is_empty() => diags.push(
+            Diagnostic::warning(
+                "auth-user-unset",
+                at,
+                format!(
+                    "`<auth>basic` in `<{}>` but the station settings have no `<user>`",
+                    spec.section.name()
+                ),
+            )
+            .with_help("set `<user>` and `<mdp>` in the station settings"),
+        ),
+        _ => {}
     }
 }
 

@@ -518,16 +518,20 @@ fn is_tchar(c: char) -> bool {
 /// Checks that a URL template gives an absolute http(s) URL once its
 /// keywords are filled with sample values.
 pub fn check_url(value: &Value) -> Result<(), KindError> {
-    let filled: String = value
-        .parts
-        .iter()
-        .map(|p| match p {
-            Part::Text(t) => t.as_str(),
-            // A base address at the start stands for a whole server.
-            Part::Keyword { name, .. } if is_base_url(name) => "http://k1",
-            Part::Keyword { .. } => "k1",
-        })
-        .collect();
+    let filled: String = if value.parts.is_empty() {
+        value.text.clone()
+    } else {
+        value
+            .parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => t.as_str(),
+                // A base address at the start stands for a whole server.
+                Part::Keyword { name, .. } if is_base_url(name) => "http://k1",
+                Part::Keyword { .. } => "k1",
+            })
+            .collect()
+    };
     let filled = filled.trim();
     let help_scheme = "start it with http:// or https://, e.g. http://serveurcti:8080/commande";
     match url::Url::parse(filled) {

@@ -21,6 +21,31 @@ pub struct Recorded {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When it arrived.
+    pub at: std::time::Instant,
+}
+
+/// An answer with headers.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: impl Into<String>) -> Reply {
+        Reply {
+            status,
+            body: body.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
 }
 
 impl Recorded {
@@ -35,7 +60,7 @@ impl Recorded {
 /// How the stand-in answers: status and body for each request. The script
 /// runs on a blocking thread, so it may hold a request (a long poll) by
 /// waiting on a channel, always with a time limit.
-pub type Script = Arc<dyn Fn(&Recorded) -> (u16, String) + Send + Sync>;
+pub type Script = Arc<dyn Fn(&Recorded) -> Reply + Send + Sync>;
 
 /// An HTTP server on 127.0.0.1 that records every request and answers as
 /// its script says. Stops when dropped.
@@ -51,13 +76,27 @@ impl StandIn {
         StandIn::start_at("127.0.0.1:0".parse().expect("addr"), script)
     }
 
+    /// With answers that carry headers.
+    pub fn start_replying(script: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> StandIn {
+        StandIn::start_full("127.0.0.1:0".parse().expect("addr"), Arc::new(script))
+    }
+
     /// On a given loopback address (a port that refused connections until now).
     pub fn start_at(
         at: SocketAddr,
         script: impl Fn(&Recorded) -> (u16, String) + Send + Sync + 'static,
     ) -> StandIn {
+        StandIn::start_full(
+            at,
+            Arc::new(move |r: &Recorded| {
+                let (status, body) = script(r);
+                Reply::new(status, body)
+            }),
+        )
+    }
+
+    fn start_full(at: SocketAddr, script: Script) -> StandIn {
         assert!(at.ip().is_loopback());
-        let script: Script = Arc::new(script);
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
@@ -93,14 +132,25 @@ impl StandIn {
                                     })
                                     .collect(),
                                 body: String::from_utf8_lossy(&body).into_owned(),
+                                at: std::time::Instant::now(),
                             };
                             // Logged when received, answered when the script says.
                             log.lock().expect("log").push(rec.clone());
-                            let (status, answer) =
-                                tokio::task::spawn_blocking(move || script(&rec))
-                                    .await
-                                    .expect("script");
-                            (StatusCode::from_u16(status).expect("status"), answer)
+                            let reply = tokio::task::spawn_blocking(move || script(&rec))
+                                .await
+                                .expect("script");
+                            let mut headers = HeaderMap::new();
+                            for (n, v) in &reply.headers {
+                                headers.append(
+                                    axum::http::HeaderName::from_bytes(n.as_bytes()).expect("name"),
+                                    axum::http::HeaderValue::from_str(v).expect("value"),
+                                );
+                            }
+                            (
+                                StatusCode::from_u16(reply.status).expect("status"),
+                                headers,
+                                reply.body,
+                            )
                         }
                     },
                 );
