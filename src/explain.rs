@@ -299,6 +299,7 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
         KeywordSource::Record => "1 with dial --record (else empty)".to_owned(),
         KeywordSource::Message => "the text given to ctibridge sms".to_owned(),
         KeywordSource::Profile => "the name given to ctibridge forward-profile".to_owned(),
+        KeywordSource::Session => "the id read from the <session_url> answer".to_owned(),
     }
 }
 

@@ -142,6 +142,7 @@ pub fn markdown() -> String {
             KeywordSource::Record => "`dial --record`".to_owned(),
             KeywordSource::Message => "`ctibridge sms`".to_owned(),
             KeywordSource::Profile => "`ctibridge forward-profile`".to_owned(),
+            KeywordSource::Session => "the `<session_url>` answer".to_owned(),
         };
         let _ = writeln!(
             out,

@@ -284,7 +284,7 @@ pub static TAGS: &[TagDef] = &[
         default: "RING",
         secret: false,
         ours: false,
-        doc: "Event name that means an incoming call is ringing.",
+        doc: "One or more names, `|`-separated. Event name that means an incoming call is ringing.",
     },
     TagDef {
         name: "event_popup",
@@ -294,7 +294,7 @@ pub static TAGS: &[TagDef] = &[
         default: "POPUP",
         secret: false,
         ours: false,
-        doc: "Event name that asks for a screen pop (\"montée de fiche\").",
+        doc: "One or more names, `|`-separated. Event name that asks for a screen pop (\"montée de fiche\").",
     },
     TagDef {
         name: "even_connect",
@@ -304,7 +304,7 @@ pub static TAGS: &[TagDef] = &[
         default: "CONNECT",
         secret: false,
         ours: false,
-        doc: "Event name that means a call was answered. Divalto spells it \
+        doc: "One or more names, `|`-separated. Event name that means a call was answered. Divalto spells it \
               `even_connect`; `event_connect` is accepted too.",
     },
     TagDef {
@@ -315,7 +315,7 @@ pub static TAGS: &[TagDef] = &[
         default: "RELEASE",
         secret: false,
         ours: true,
-        doc: "Event name that means a call ended (hung up). A call that ends \
+        doc: "One or more names, `|`-separated. Event name that means a call ended (hung up). A call that ends \
               before it was answered is missed.",
     },
     TagDef {
@@ -326,7 +326,7 @@ pub static TAGS: &[TagDef] = &[
         default: "MISSED",
         secret: false,
         ours: true,
-        doc: "Event name that means a call ended unanswered.",
+        doc: "One or more names, `|`-separated. Event name that means a call ended unanswered.",
     },
     TagDef {
         name: "noshowwindow",
@@ -677,6 +677,51 @@ pub static TAGS: &[TagDef] = &[
         secret: false,
         ours: true,
         doc: "XML answer holding several events: the element of one event; the other `xml_*` elements are then read inside each.",
+    },
+    TagDef {
+        name: "session_url",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Url,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "For sources that poll inside a session (OVH events v2): the URL POSTed to \
+              create one; `<json_session>` reads its id from the JSON answer into `$session$`. \
+              A poll answered 404 or with a `<session_lost>` text drops the session, and a \
+              new one is made after the back-off pause.",
+    },
+    TagDef {
+        name: "json_session",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The field of the `<session_url>` answer holding the session id (OVH: `id`).",
+    },
+    TagDef {
+        name: "subscribe_url",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Url,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "A URL POSTed once a session is made, before the first poll (OVH: \
+              `…/session/$session$/subscribe/$eventtoken$`).",
+    },
+    TagDef {
+        name: "session_lost",
+        aliases: &[],
+        sections: &[Event],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Texts, `|`-separated, of a poll answer meaning the session is gone \
+              (OVH: `Timeout, please reconnect`).",
     },
     TagDef {
         name: "tel_format",
@@ -1099,6 +1144,8 @@ pub enum KeywordSource {
     Message,
     /// `forward-profile`'s profile name.
     Profile,
+    /// The id read from the `<session_url>` answer.
+    Session,
 }
 
 #[derive(Debug)]
@@ -1210,7 +1257,16 @@ pub static KEYWORDS: &[KeywordDef] = &[
         source: KeywordSource::Cursor,
         secret: false,
         ours: true,
-        doc: "The value read with `<json_cursor>`/`<xml_cursor>` from the last event answer, sent back so the source resumes where it left off (OVH's `Session`); empty on the first poll.",
+        doc: "The value read with `<json_cursor>`/`<xml_cursor>` from the last event answer, sent back so the source resumes where it left off (OVH's `Session`); empty on the first poll, when a URL parameter `NAME=$cursor$` is left out.",
+    },
+    KeywordDef {
+        name: "session",
+        aliases: &[],
+        known_in: &[Event],
+        source: KeywordSource::Session,
+        secret: false,
+        ours: true,
+        doc: "The id of the event session made with `<session_url>` (OVH events v2).",
     },
     KeywordDef {
         name: "tel",

@@ -70,6 +70,8 @@ pub struct Values {
     /// `$from$`, `$record$`: `dial --from`, `dial --record`.
     pub from: Option<String>,
     pub record: bool,
+    /// `$session$`: the event session's id.
+    pub session: Option<String>,
     /// `$message$` (sms), `$profile$` (forward-profile).
     pub message: Option<String>,
     pub profile: Option<String>,
@@ -165,6 +167,7 @@ impl Values {
             KeywordSource::Record => Some(if self.record { "1" } else { "" }.to_owned()),
             KeywordSource::Message => self.message.clone(),
             KeywordSource::Profile => self.profile.clone(),
+            KeywordSource::Session => self.session.clone(),
         }
     }
 }
@@ -225,7 +228,10 @@ pub fn optional_params(t: &Template) -> Vec<String> {
         let optional = KeywordDef::lookup(name).is_some_and(|(k, _)| {
             matches!(
                 k.source,
-                KeywordSource::From | KeywordSource::Record | KeywordSource::CalleeName
+                KeywordSource::From
+                    | KeywordSource::Record
+                    | KeywordSource::CalleeName
+                    | KeywordSource::Cursor
             )
         });
         let before = match i.checked_sub(1).map(|j| &t.parts[j]) {
@@ -330,6 +336,7 @@ pub fn where_to_set(kw: &KeywordDef) -> String {
         KeywordSource::Record => "give it with `dial --record`".to_owned(),
         KeywordSource::Message => "it is the text of `ctibridge sms`".to_owned(),
         KeywordSource::Profile => "it is the name given to `ctibridge forward-profile`".to_owned(),
+        KeywordSource::Session => "it is read from the answer of `<session_url>`".to_owned(),
     }
 }
 

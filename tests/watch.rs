@@ -274,7 +274,7 @@ fn json_list_with_the_cursor_carried_over() {
     assert_eq!(
         targets,
         [
-            "/?token=t&session=",
+            "/?token=t",
             "/?token=t&session=s-1",
             "/?token=t&session=s-2"
         ]

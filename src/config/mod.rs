@@ -199,6 +199,19 @@ pub struct EventSpec {
     pub cursor: Option<AnswerField>,
     /// `<tel_format>`: the form of the numbers of events.
     pub tel_format: Setting<NumberFormat>,
+    /// `<session_url>` and its companions.
+    pub session: Option<SessionSpec>,
+}
+
+/// An event session (OVH events v2): made, subscribed, polled, remade.
+#[derive(Clone, Debug)]
+pub struct SessionSpec {
+    pub url: Setting<Template>,
+    /// `<json_session>`.
+    pub id_field: Setting<String>,
+    pub subscribe: Option<Setting<Template>>,
+    /// `<session_lost>`.
+    pub lost: Vec<String>,
 }
 
 /// `<popup>`: the screen pop.
@@ -651,6 +664,7 @@ fn typed_config(
             called: optional_answer_field(s, Event, rt, "called", diags),
             cursor: optional_answer_field(s, Event, rt, "cursor", diags),
             tel_format: s.typed(Event, "tel_format", value::parse_number_format),
+            session: session(s, diags),
             request,
             return_type,
             tel,
@@ -770,6 +784,50 @@ fn typed_config(
         tapi,
         keyword_uses,
     }
+}
+
+/// `<session_url>`, which needs `<json_session>`.
+fn session(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<SessionSpec> {
+    use Section::Event;
+    if !s.is_set(Event, "session_url") {
+        for tag in ["json_session", "subscribe_url", "session_lost"] {
+            if let Some(span) = s.span_of(Event, tag) {
+                diags.push(Diagnostic::warning(
+                    "unused-tag",
+                    span,
+                    format!("`<{tag}>` is not used: `<session_url>` is not set"),
+                ));
+            }
+        }
+        return None;
+    }
+    if !s.is_set(Event, "json_session") {
+        diags.push(
+            Diagnostic::error(
+                "missing-tag",
+                s.span_of(Event, "session_url").expect("set"),
+                "`<session_url>` is set but `<json_session>` is not",
+            )
+            .with_help(
+                "set `<json_session>` to the field of the answer holding the session id, e.g. `id`",
+            ),
+        );
+    }
+    Some(SessionSpec {
+        url: s.template(Event, "session_url"),
+        id_field: s.text(Event, "json_session"),
+        subscribe: s
+            .is_set(Event, "subscribe_url")
+            .then(|| s.template(Event, "subscribe_url")),
+        lost: s
+            .text(Event, "session_lost")
+            .value
+            .split('|')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }
 
 /// `<auth>` needs the station's credentials.

@@ -76,8 +76,9 @@ impl EventNames {
             (&g.event_missed.value, EventKind::Missed),
         ]
         .into_iter()
-        .filter(|(n, _)| !n.trim().is_empty())
-        .map(|(n, k)| (n.trim().to_owned(), k))
+        // Several names may mean the same: `start_ringing|member-queue-start`.
+        .flat_map(|(names, k)| names.split('|').map(move |n| (n.trim().to_owned(), k)))
+        .filter(|(n, _)| !n.is_empty())
         .collect();
         EventNames { names }
     }
@@ -224,6 +225,13 @@ impl CallBook {
             (None, None) => "anonymous".to_owned(),
         };
         let found = self.open.iter().position(|c| c.key == key);
+        // "Ringing ended" after the answer ends nothing (OVH's end_ringing).
+        let kind = match found {
+            Some(i) if kind == EventKind::Missed && self.open[i].state == CallState::Connect => {
+                EventKind::Other
+            }
+            _ => kind,
+        };
         let mut ev = CallEvent {
             kind,
             state: None,

@@ -233,6 +233,8 @@ pub enum Fault {
     Token(String),
     /// Anything else on the way.
     Failed(String),
+    /// The event session is gone (404, `<session_lost>`): a new one is made.
+    SessionLost(String),
 }
 
 impl std::fmt::Display for Fault {
@@ -244,6 +246,7 @@ impl std::fmt::Display for Fault {
             Fault::Garbage(e) => write!(f, "{e}"),
             Fault::Token(e) => write!(f, "no token: {e}"),
             Fault::Failed(e) => write!(f, "{e}"),
+            Fault::SessionLost(e) => write!(f, "the event session ended ({e}); a new one is made"),
         }
     }
 }
@@ -304,6 +307,9 @@ impl<'a> Source<'a> {
         if check_only && self.token_spec.is_some() {
             values.token.get_or_insert_with(String::new);
         }
+        if check_only && self.spec.session.is_some() {
+            values.session.get_or_insert_with(String::new);
+        }
         request::build(&self.spec.request, &values).map_err(|e| Failure::Config(vec![e.diagnostic]))
     }
 
@@ -313,6 +319,7 @@ impl<'a> Source<'a> {
             self.renew_token(false).await?;
             fresh_token = true;
         }
+        self.ensure_session().await?;
         let mut resp = self.send().await?;
         if matches!(resp.status, 401 | 403) && self.token_spec.is_some() && !fresh_token {
             tracing::info!(
@@ -321,6 +328,22 @@ impl<'a> Source<'a> {
             );
             self.renew_token(true).await?;
             resp = self.send().await?;
+        }
+        if let Some(session) = &self.spec.session {
+            let body = resp.body.to_ascii_lowercase();
+            let lost = resp.status == 404
+                || session
+                    .lost
+                    .iter()
+                    .any(|t| body.contains(&t.to_ascii_lowercase()));
+            if lost {
+                self.values.session = None;
+                return Err(PollError::Fault(Fault::SessionLost(format!(
+                    "HTTP {}: {}",
+                    resp.status,
+                    resp.body_start()
+                ))));
+            }
         }
         if !resp.is_success() {
             return Err(PollError::Fault(Fault::Status(
@@ -344,9 +367,71 @@ impl<'a> Source<'a> {
     }
 
     async fn send(&self) -> Result<crate::http::HttpResponse, PollError> {
+        self.exchange(&self.spec.request).await
+    }
+
+    /// Makes (and subscribes) the event session of `<session_url>` when
+    /// there is none.
+    async fn ensure_session(&mut self) -> Result<(), PollError> {
+        let Some(session) = &self.spec.session else {
+            return Ok(());
+        };
+        if self.values.session.is_some() {
+            return Ok(());
+        }
+        let make = self.post_to(&session.url.value);
+        let resp = self.exchange(&make).await?;
+        if !resp.is_success() {
+            return Err(PollError::Fault(Fault::Status(
+                resp.status,
+                resp.body_start(),
+            )));
+        }
+        let id = crate::answer::read_json(&resp.body, &session.id_field.value)
+            .ok()
+            .flatten()
+            .ok_or_else(|| {
+                PollError::Fault(Fault::Garbage(format!(
+                    "no session id in the answer to <session_url>: {}",
+                    excerpt(&resp.body, 120)
+                )))
+            })?;
+        self.values.session = Some(id);
+        if let Some(sub) = &session.subscribe {
+            let subscribe = self.post_to(&sub.value);
+            let resp = self.exchange(&subscribe).await?;
+            if !resp.is_success() {
+                self.values.session = None;
+                return Err(PollError::Fault(Fault::Status(
+                    resp.status,
+                    resp.body_start(),
+                )));
+            }
+        }
+        tracing::info!("event session made");
+        Ok(())
+    }
+
+    /// The event section's request, POSTed to another URL with no body.
+    fn post_to(&self, url: &crate::config::Template) -> crate::config::RequestSpec {
+        let mut spec = self.spec.request.clone();
+        spec.url.value = url.clone();
+        spec.method.value = crate::config::Method::Post;
+        spec.data.value = crate::config::Template {
+            text: String::new(),
+            parts: Vec::new(),
+        };
+        spec.dataencode.value = spec.data.value.clone();
+        spec
+    }
+
+    async fn exchange(
+        &self,
+        spec: &crate::config::RequestSpec,
+    ) -> Result<crate::http::HttpResponse, PollError> {
         let exchange = Exchange::new(&self.client, self.config);
         match exchange
-            .send(&self.spec.request, &self.values, Some(self.read_timeout))
+            .send(spec, &self.values, Some(self.read_timeout))
             .await
         {
             Ok(done) => Ok(done.response),
