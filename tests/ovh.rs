@@ -1,0 +1,406 @@
+//! The OVH profiles against stand-ins on 127.0.0.1 that behave as
+//! ../shared/PROVIDERS.md says: the OVH API (checks the request signature
+//! exactly, serves /auth/time with its own clock), events v1 (several events
+//! per answer, Session carried, empty polls held for a while) and events v2
+//! (sessions made, subscribed, polled, expired).
+
+#![cfg(unix)]
+
+mod common;
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{ctibridge, text, Recorded, StandIn, TempDir};
+use serde_json::Value;
+use sha1::{Digest as _, Sha1};
+
+const AK: &str = "app-key-1";
+const AS: &str = "app-secret-1";
+const CK: &str = "consumer-key-1";
+const ACCOUNT: &str = "ab12345-ovh-1";
+const LINE: &str = "0033972101010";
+const EVENT_TOKEN: &str = "evt-token-1";
+/// The stand-in's clock runs this far ahead of ours: the signature must
+/// use its time.
+const SKEW: i64 = 1000;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+fn station() -> String {
+    format!(
+        "<account>{ACCOUNT}\n<telorg>{LINE}\n<event_token>{EVENT_TOKEN}\n<app_key>{AK}\n<app_secret>{AS}\n<consumer_key>{CK}\n"
+    )
+}
+
+fn setup(user_file: &str) -> TempDir {
+    let dir = TempDir::new("ovh");
+    dir.write("clicktocall_param.txt", user_file);
+    dir.write("station.txt", &station());
+    dir
+}
+
+fn run(dir: &TempDir, args: &[&str]) -> std::process::Output {
+    ctibridge(dir)
+        .arg("--param")
+        .arg(dir.path().join("clicktocall_param.txt"))
+        .arg("--station")
+        .arg(dir.path().join("station.txt"))
+        .args(args)
+        .output()
+        .expect("run")
+}
+
+/// The OVH API: `/1.0/auth/time` and click2Call, signature checked.
+struct Api {
+    srv: StandIn,
+    dials: Arc<AtomicUsize>,
+    times: Arc<AtomicUsize>,
+}
+
+fn api() -> Api {
+    let dials = Arc::new(AtomicUsize::new(0));
+    let times = Arc::new(AtomicUsize::new(0));
+    let base = Arc::new(Mutex::new(String::new()));
+    let (d, t, b) = (dials.clone(), times.clone(), base.clone());
+    let srv = StandIn::start(move |r: &Recorded| {
+        if r.target == "/1.0/auth/time" {
+            t.fetch_add(1, Ordering::SeqCst);
+            return (200, (now() + SKEW).to_string());
+        }
+        let expected_path = format!("/1.0/telephony/{ACCOUNT}/line/{LINE}/click2Call");
+        if r.method != "POST" || r.target != expected_path {
+            return (404, r#"{"message":"Got an invalid (or empty) URL"}"#.into());
+        }
+        let h = |n: &str| r.header(n).unwrap_or_default().to_owned();
+        if h("X-Ovh-Application") != AK || h("X-Ovh-Consumer") != CK {
+            return (403, r#"{"message":"Invalid application key"}"#.into());
+        }
+        let ts: i64 = h("X-Ovh-Timestamp").parse().unwrap_or(0);
+        if (ts - (now() + SKEW)).abs() > 5 {
+            return (400, r#"{"message":"Query out of time"}"#.into());
+        }
+        let full_url = format!("{}{}", b.lock().expect("base"), r.target);
+        let material = format!("{AS}+{CK}+POST+{full_url}+{}+{ts}", r.body);
+        let sig: String = Sha1::digest(material.as_bytes())
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect();
+        if h("X-Ovh-Signature") != format!("$1${sig}") {
+            return (400, r#"{"message":"Invalid signature"}"#.into());
+        }
+        let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+        if body["calledNumber"] != "0033388202020" || body["callingNumber"] != LINE {
+            return (400, r#"{"message":"Invalid number"}"#.into());
+        }
+        d.fetch_add(1, Ordering::SeqCst);
+        (200, "null".into())
+    });
+    *base.lock().expect("base") = format!("http://{}", srv.addr);
+    Api { srv, dials, times }
+}
+
+#[test]
+fn a_four_line_file_places_a_signed_click2call() {
+    let a = api();
+    let dir = setup(&format!(
+        "<global>\n<provider>ovh\n<api_url>{}\n",
+        a.srv.url("/1.0")
+    ));
+    let out = run(&dir, &["dial", "03 88 20 20 20"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(a.dials.load(Ordering::SeqCst), 1);
+    assert_eq!(a.times.load(Ordering::SeqCst), 1);
+    // The time offset is cached: a second dial asks for it no more.
+    let out = run(&dir, &["dial", "0388202020"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        (
+            a.dials.load(Ordering::SeqCst),
+            a.times.load(Ordering::SeqCst)
+        ),
+        (2, 1)
+    );
+    // Secrets never printed, even in a dry run.
+    let out = run(&dir, &["dial", "--dry-run", "0388202020"]);
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        !all.contains(AS) && !all.contains(CK) && !all.contains(EVENT_TOKEN),
+        "{all}"
+    );
+
+    // A wrong secret: refused, not retried.
+    dir.write("station.txt", &station().replace(AS, "wrong"));
+    let out = run(&dir, &["dial", "0388202020"]);
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        text(&out.stderr).contains("Invalid signature"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(a.dials.load(Ordering::SeqCst), 2);
+}
+
+/// A running `watch --json` whose stdout lines arrive on a channel.
+fn watch(dir: &TempDir, popup: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<Value>) {
+    use std::io::Write as _;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("clicktocall_param.txt"))
+        .expect("param");
+    writeln!(f, "<popup>\n<command>{} $tel$ $called$", popup.display()).expect("write");
+    let mut child = ctibridge(dir)
+        .arg("--param")
+        .arg(dir.path().join("clicktocall_param.txt"))
+        .arg("--station")
+        .arg(dir.path().join("station.txt"))
+        .args(["watch", "--json", "--for", "20"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let v: Value = serde_json::from_str(&line).expect("json line");
+            if tx.send(v).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx)
+}
+
+use std::path::Path;
+
+fn recorder(dir: &TempDir) -> (std::path::PathBuf, std::path::PathBuf) {
+    let log = dir.path().join("pops.log");
+    let script = dir.path().join("fiche");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" >> '{}'\n", log.display()),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    (script, log)
+}
+
+fn event(name: &str, calling: &str, call_id: &str) -> Value {
+    serde_json::json!({
+        "Event": name, "Token": EVENT_TOKEN, "Service": "sip", "Ressource": LINE,
+        "Timestamp": 1_700_000_000_000_000_000u64, "Date": "2026-11-23T10:00:00Z",
+        "Data": {"Calling": calling, "Called": LINE, "Dialed": LINE, "CallId": call_id, "Ts": "1", "Protocol": "sip"},
+        "Details": {"Type": "line", "Description": "", "SimultaneousLine": "1"}
+    })
+}
+
+fn kinds(rx: &std::sync::mpsc::Receiver<Value>, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            rx.recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("event line {i} missing"))
+        })
+        .collect()
+}
+
+fn summary(evs: &[Value]) -> Vec<(String, String, String)> {
+    evs.iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("?").to_owned(),
+                e["state"].as_str().unwrap_or("-").to_owned(),
+                e["event"].as_str().unwrap_or("?").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn own(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    v.iter()
+        .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+        .collect()
+}
+
+#[test]
+fn events_v1_pop_an_incoming_call_and_follow_it() {
+    let answers: Arc<Mutex<VecDeque<Vec<Value>>>> = Arc::new(Mutex::new(
+        vec![
+            vec![event("registered", "", "")],
+            vec![
+                event("start_ringing", "0033388202020", "c1"),
+                event("start_calling", "0033388202020", "c1"),
+            ],
+            vec![
+                event("end_ringing", "0033388202020", "c1"),
+                event("end_calling", "0033388202020", "c1"),
+            ],
+            vec![event("member-queue-start", "0033611223344", "q1")],
+            vec![event("end_ringing", "0033611223344", "q1")],
+        ]
+        .into(),
+    ));
+    let polls = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (a, p) = (answers.clone(), polls.clone());
+    let n = AtomicUsize::new(0);
+    let srv = StandIn::start(move |r: &Recorded| {
+        p.lock().expect("polls").push(r.target.clone());
+        if !r.target.starts_with(&format!("/?token={EVENT_TOKEN}")) {
+            return (403, "Invalid token".into());
+        }
+        let next = a.lock().expect("answers").pop_front();
+        let events = match next {
+            Some(e) => e,
+            None => {
+                // An empty poll is held, as OVH holds it about 60 s.
+                std::thread::sleep(Duration::from_millis(300));
+                Vec::new()
+            }
+        };
+        let i = n.fetch_add(1, Ordering::SeqCst) + 1;
+        let body =
+            serde_json::json!({"Session": format!("s-{i}"), "Message": "", "Events": events});
+        (200, body.to_string())
+    });
+    let dir = setup(&format!(
+        "<global>\n<provider>ovh\n<events_url>{}\n",
+        srv.url("")
+    ));
+    let (fiche, pops) = recorder(&dir);
+    let (mut child, rx) = watch(&dir, &fiche);
+    let evs = kinds(&rx, 7);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        summary(&evs),
+        own(&[
+            ("other", "-", "registered"),
+            ("ring", "setup", "start_ringing"),
+            ("connect", "connect", "start_calling"),
+            // Ringing ends because the call was answered: nothing ends.
+            ("other", "connect", "end_ringing"),
+            ("release", "release", "end_calling"),
+            ("ring", "setup", "member-queue-start"),
+            ("missed", "missed", "end_ringing"),
+        ])
+    );
+    assert_eq!(evs[1]["caller"], "0388202020", "numbers in national form");
+    assert_eq!(evs[1]["callee"], "0972101010");
+    assert_eq!(evs[1]["call_id"], "c1");
+    assert!(evs[4]["talk_ms"].is_u64());
+    // The Session of each answer went back with the next poll.
+    let polls = polls.lock().expect("polls").clone();
+    assert_eq!(polls[0], format!("/?token={EVENT_TOKEN}"));
+    assert_eq!(polls[1], format!("/?token={EVENT_TOKEN}&session=s-1"));
+    assert_eq!(polls[2], format!("/?token={EVENT_TOKEN}&session=s-2"));
+    // One screen pop per call, with national numbers.
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    let popped = loop {
+        let t = std::fs::read_to_string(&pops).unwrap_or_default();
+        if t.lines().count() >= 2 || std::time::Instant::now() > end {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        popped.lines().collect::<Vec<_>>(),
+        ["0388202020 0972101010", "0611223344 0972101010"]
+    );
+}
+
+#[test]
+fn events_v2_sessions_are_made_subscribed_and_remade() {
+    #[derive(Default)]
+    struct V2 {
+        sessions: usize,
+        subscribed: Vec<String>,
+        live: Option<String>,
+        polls_in_session: usize,
+    }
+    let state = Arc::new(Mutex::new(V2::default()));
+    let s2 = state.clone();
+    let srv = StandIn::start(move |r: &Recorded| {
+        let mut s = s2.lock().expect("state");
+        if r.method == "POST" && r.target == "/v2/session" {
+            s.sessions += 1;
+            let id = format!("sess-{}", s.sessions);
+            s.live = Some(id.clone());
+            s.polls_in_session = 0;
+            return (
+                200,
+                serde_json::json!({"id": id, "createdAt": "now"}).to_string(),
+            );
+        }
+        if r.method == "POST"
+            && r.target.starts_with("/v2/session/")
+            && r.target.contains("/subscribe/")
+        {
+            let ok = r.target.ends_with(&format!("/subscribe/{EVENT_TOKEN}"));
+            if ok {
+                s.subscribed.push(r.target.clone());
+                return (200, "{}".into());
+            }
+            return (403, "bad token".into());
+        }
+        if r.method == "GET" && r.target.ends_with("/events/poll") {
+            let id = r
+                .target
+                .trim_start_matches("/v2/session/")
+                .trim_end_matches("/events/poll");
+            if s.live.as_deref() != Some(id) {
+                return (404, r#"{"message":"session not found"}"#.into());
+            }
+            s.polls_in_session += 1;
+            return match (s.sessions, s.polls_in_session) {
+                (1, 1) => (200, "[]".into()),
+                // The service drops the session.
+                (1, _) => {
+                    s.live = None;
+                    (200, "Timeout, please reconnect".into())
+                }
+                (_, 1) => (
+                    200,
+                    serde_json::json!([{"event": "start_ringing", "data": {"calling": "0033388202020", "called": LINE, "callId": "v2-1"}}]).to_string(),
+                ),
+                _ => {
+                    drop(s);
+                    std::thread::sleep(Duration::from_millis(300));
+                    (200, "[]".into())
+                }
+            };
+        }
+        (404, "not found".into())
+    });
+    let dir = setup(&format!(
+        "<global>\n<provider>ovh-v2\n<events_url>{}\n",
+        srv.url("")
+    ));
+    let (fiche, _pops) = recorder(&dir);
+    let (mut child, rx) = watch(&dir, &fiche);
+    let evs = kinds(&rx, 1);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(evs[0]["kind"], "ring");
+    assert_eq!(evs[0]["caller"], "0388202020");
+    assert_eq!(evs[0]["call_id"], "v2-1");
+    let s = state.lock().expect("state");
+    assert_eq!(s.sessions, 2, "a new session after the old one was dropped");
+    assert_eq!(
+        s.subscribed,
+        [
+            format!("/v2/session/sess-1/subscribe/{EVENT_TOKEN}"),
+            format!("/v2/session/sess-2/subscribe/{EVENT_TOKEN}")
+        ]
+    );
+}
