@@ -141,6 +141,7 @@ async fn web_dial(
                 .map_err(config_err)?
                 .render_masked(),
         );
+        out.push_str(&rules_note(spec));
         return Ok(Outcome::DryRun(out));
     }
     let client = HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
@@ -186,6 +187,44 @@ async fn web_dial(
         done = send_request(&exchange, spec, &values, "call", fallback).await?;
     }
     judge(spec, config, &done, "call", fallback)
+}
+
+/// What `--dry-run` cannot show as headers: the provider rules applied
+/// when the request is sent.
+fn rules_note(spec: &RequestSpec) -> String {
+    use crate::config::Auth;
+    let mut notes = Vec::new();
+    match spec.auth.value {
+        Auth::None => {}
+        Auth::Basic => notes.push("Authorization: Basic ******** is added (<auth>basic)".to_owned()),
+        Auth::Digest => notes.push(
+            "Digest credentials of <user> answer the server's 401 challenge (<auth>digest)".to_owned(),
+        ),
+        Auth::Ovh => notes.push(
+            "X-Ovh-Application, X-Ovh-Consumer, X-Ovh-Timestamp and X-Ovh-Signature are added (<auth>ovh)"
+                .to_owned(),
+        ),
+    }
+    if !spec.min_interval.value.is_zero() {
+        notes.push(format!(
+            "at most one request every {:?} for this line (<min_interval>)",
+            spec.min_interval.value
+        ));
+    }
+    if !spec.retry_body.value.is_empty() {
+        notes.push(format!(
+            "an answer holding \"{}\" is sent again, at most {} times (<retry_body>)",
+            spec.retry_body.value.join("\" or \""),
+            provider::MAX_RETRIES
+        ));
+    }
+    if !spec.success_body.value.is_empty() {
+        notes.push(format!(
+            "success is the answer `{}` (<success_body>)",
+            spec.success_body.value
+        ));
+    }
+    notes.iter().map(|n| format!("# {n}\n")).collect()
 }
 
 /// The words of a message about a request: "call", "message", "profile change".
