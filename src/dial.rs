@@ -316,12 +316,20 @@ fn judge(
             "the {what} may or may not have been made, so it was not sent again"
         ))
     } else {
+        let help = if resp.status >= 500 {
+            // A server error after the request arrived: it may have acted.
+            format!(
+                "{answered}; the {what} may or may not have been made, so it was not sent again"
+            )
+        } else {
+            answered
+        };
         Diagnostic::error(
             "dial-refused",
             at,
             format!("the provider refused the {what}: HTTP {}", resp.status),
         )
-        .with_help(answered)
+        .with_help(help)
     };
     Err(Failure::Refused(d))
 }

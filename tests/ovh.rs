@@ -150,6 +150,44 @@ fn a_four_line_file_places_a_signed_click2call() {
     assert_eq!(a.dials.load(Ordering::SeqCst), 2);
 }
 
+#[test]
+fn click2calluser_uses_the_users_login_and_no_api_keys() {
+    let dials = Arc::new(AtomicUsize::new(0));
+    let d = dials.clone();
+    let srv = StandIn::start(move |r: &Recorded| {
+        let expected = format!("/1.0/telephony/{ACCOUNT}/line/{LINE}/click2CallUser/42/click2Call");
+        // Basic desk-user:pw, and no signature.
+        let auth_ok = r.header("Authorization") == Some("Basic ZGVzay11c2VyOnB3");
+        if r.method != "POST"
+            || r.target != expected
+            || !auth_ok
+            || r.header("X-Ovh-Signature").is_some()
+        {
+            return (
+                403,
+                r#"{"message":"This call has not been granted"}"#.into(),
+            );
+        }
+        let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+        if body["calledNumber"] != "0033388202020" {
+            return (400, "{}".into());
+        }
+        d.fetch_add(1, Ordering::SeqCst);
+        (200, "null".into())
+    });
+    let dir = setup(&format!(
+        "<global>\n<provider>ovh-click2calluser\n<api_url>{}\n",
+        srv.url("/1.0")
+    ));
+    dir.write(
+        "station.txt",
+        &format!("<account>{ACCOUNT}\n<telorg>{LINE}\n<ident>42\n<user>desk-user\n<mdp>pw\n"),
+    );
+    let out = run(&dir, &["dial", "0388202020"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(dials.load(Ordering::SeqCst), 1);
+}
+
 /// A running `watch --json` whose stdout lines arrive on a channel.
 fn watch(dir: &TempDir, popup: &Path) -> (std::process::Child, std::sync::mpsc::Receiver<Value>) {
     use std::io::Write as _;
