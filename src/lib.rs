@@ -25,6 +25,7 @@ pub mod provider;
 pub mod reference;
 pub mod request;
 pub mod schema;
+pub mod server;
 pub mod source;
 pub mod template;
 pub mod token;

@@ -1,0 +1,233 @@
+//! The bridge server's event hub: every call event, numbered, kept per line
+//! for a bounded time and count, and handed to the stations polling for
+//! that line — at once to those waiting, later to those that come back with
+//! their cursor.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// Events kept per line.
+pub const KEEP_PER_LINE: usize = 1000;
+/// How long an event is kept.
+pub const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
+/// Lines followed at most (a flood of made-up line numbers cannot grow the
+/// hub past this).
+pub const MAX_LINES: usize = 10_000;
+
+/// One event for one line, as `getevent` answers it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LineEvent {
+    /// The hub's number for it: the cursor a station sends back.
+    #[serde(skip)]
+    pub seq: u64,
+    /// The line it is for.
+    #[serde(skip)]
+    pub line: String,
+    /// `RING`, `CONNECT`, `RELEASE`, `MISSED`, `DIAL`…
+    pub event: String,
+    /// The other party: the caller of an incoming call, the callee of an
+    /// outgoing one.
+    pub tel: String,
+    /// The number called.
+    pub called: String,
+    /// The call's reference.
+    pub callref: String,
+    /// `in` or `out`.
+    pub direction: &'static str,
+}
+
+struct Stored {
+    event: LineEvent,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    last_seq: u64,
+    lines: HashMap<String, VecDeque<Stored>>,
+}
+
+/// The hub. Cheap to share behind an `Arc`.
+pub struct Hub {
+    inner: Mutex<Inner>,
+    /// The last sequence number, for waiters.
+    published: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Hub::new()
+    }
+}
+
+impl Hub {
+    pub fn new() -> Hub {
+        Hub {
+            inner: Mutex::new(Inner::default()),
+            published: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic elsewhere while holding the lock leaves data that is still
+        // consistent (each change is one push or pop).
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current cursor: a station starting now wants what comes after.
+    pub fn head(&self) -> u64 {
+        self.lock().last_seq
+    }
+
+    /// Adds an event; returns its number.
+    pub fn publish(&self, mut event: LineEvent) -> u64 {
+        let now = Instant::now();
+        let seq = {
+            let mut inner = self.lock();
+            inner.last_seq += 1;
+            let seq = inner.last_seq;
+            event.seq = seq;
+            if !inner.lines.contains_key(&event.line) && inner.lines.len() >= MAX_LINES {
+                // Forget the line whose newest event is oldest.
+                let oldest = inner
+                    .lines
+                    .iter()
+                    .min_by_key(|(_, q)| q.back().map(|s| s.at))
+                    .map(|(k, _)| k.clone());
+                if let Some(k) = oldest {
+                    inner.lines.remove(&k);
+                }
+            }
+            let q = inner.lines.entry(event.line.clone()).or_default();
+            q.push_back(Stored { event, at: now });
+            while q.len() > KEEP_PER_LINE
+                || q.front()
+                    .is_some_and(|s| now.duration_since(s.at) > KEEP_FOR)
+            {
+                q.pop_front();
+            }
+            seq
+        };
+        self.published.send_replace(seq);
+        seq
+    }
+
+    /// Events of `lines` after `cursor`, oldest first, at most `max`.
+    pub fn after(&self, lines: &[String], cursor: u64, max: usize) -> Vec<LineEvent> {
+        let now = Instant::now();
+        let inner = self.lock();
+        let mut out: Vec<LineEvent> = lines
+            .iter()
+            .filter_map(|l| inner.lines.get(l))
+            .flat_map(|q| {
+                q.iter()
+                    .filter(|s| s.event.seq > cursor && now.duration_since(s.at) <= KEEP_FOR)
+                    .map(|s| s.event.clone())
+            })
+            .collect();
+        out.sort_by_key(|e| e.seq);
+        out.truncate(max);
+        out
+    }
+
+    /// Like [`Hub::after`], waiting up to `hold` for something to come.
+    pub async fn wait_after(
+        &self,
+        lines: &[String],
+        cursor: u64,
+        max: usize,
+        hold: Duration,
+    ) -> Vec<LineEvent> {
+        let deadline = tokio::time::Instant::now() + hold;
+        let mut rx = self.published.subscribe();
+        loop {
+            // Marked seen before looking, so nothing published in between is missed.
+            rx.borrow_and_update();
+            let found = self.after(lines, cursor, max);
+            if !found.is_empty() {
+                return found;
+            }
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return Vec::new() },
+                _ = tokio::time::sleep_until(deadline) => return Vec::new(),
+            }
+        }
+    }
+
+    /// Lines followed and events kept, for limits and tests.
+    pub fn size(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (
+            inner.lines.len(),
+            inner.lines.values().map(VecDeque::len).sum(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(line: &str, event: &str) -> LineEvent {
+        LineEvent {
+            seq: 0,
+            line: line.into(),
+            event: event.into(),
+            tel: "0388202020".into(),
+            called: line.into(),
+            callref: "c1".into(),
+            direction: "in",
+        }
+    }
+
+    #[test]
+    fn cursor_and_lines() {
+        let hub = Hub::new();
+        let a = hub.publish(ev("1003", "RING"));
+        hub.publish(ev("1004", "RING"));
+        let c = hub.publish(ev("1003", "CONNECT"));
+        let mine = vec!["1003".to_owned()];
+        let got: Vec<u64> = hub.after(&mine, 0, 10).iter().map(|e| e.seq).collect();
+        assert_eq!(got, [a, c]);
+        assert_eq!(hub.after(&mine, a, 10).len(), 1);
+        assert_eq!(hub.after(&mine, 0, 1).len(), 1);
+        assert!(hub.after(&mine, c, 10).is_empty());
+        assert!(hub.after(&["9999".to_owned()], 0, 10).is_empty());
+    }
+
+    #[test]
+    fn retention_is_bounded() {
+        let hub = Hub::new();
+        for _ in 0..(KEEP_PER_LINE + 10) {
+            hub.publish(ev("1003", "RING"));
+        }
+        assert_eq!(hub.size(), (1, KEEP_PER_LINE));
+        for i in 0..(MAX_LINES + 5) {
+            hub.publish(ev(&format!("l{i}"), "RING"));
+        }
+        assert_eq!(hub.size().0, MAX_LINES);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_waiting_station_gets_the_event_and_a_quiet_one_times_out() {
+        let hub = std::sync::Arc::new(Hub::new());
+        let h2 = hub.clone();
+        let waiter = tokio::spawn(async move {
+            h2.wait_after(&["1003".to_owned()], 0, 10, Duration::from_secs(5))
+                .await
+        });
+        tokio::task::yield_now().await;
+        hub.publish(ev("1004", "RING"));
+        hub.publish(ev("1003", "RING"));
+        let got = waiter.await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].line, "1003");
+        let quiet = hub
+            .wait_after(&["5555".to_owned()], 0, 10, Duration::from_millis(50))
+            .await;
+        assert!(quiet.is_empty());
+    }
+}
