@@ -62,6 +62,21 @@ enum ProfilesAction {
 }
 
 #[derive(Subcommand)]
+enum SimAction {
+    /// An incoming call from FROM to the line TO.
+    Call {
+        from: String,
+        to: String,
+        /// The bridge server.
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8082")]
+        url: String,
+        /// Let it ring out unanswered (a missed call).
+        #[arg(long)]
+        no_answer: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Read, validate and explain the param files: every problem with its
     /// line, then what the configuration means.
@@ -121,6 +136,25 @@ enum Command {
         /// One JSON object per line (the default when stdout is not a terminal).
         #[arg(long)]
         json: bool,
+    },
+    /// Run the bridge server: the CTI web service of Divalto's sample file
+    /// (gettoken, setevent, getevent) on 127.0.0.1:8082.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, value_name = "ADDR", default_value = ctibridge::server::DEFAULT_LISTEN)]
+        listen: std::net::SocketAddr,
+        /// Use the simulator as the provider and accept any station from
+        /// this machine (no server file needed).
+        #[arg(long)]
+        sim: bool,
+        /// How long getevent holds a poll with nothing to say.
+        #[arg(long, value_name = "SECONDS", default_value = "25", value_parser = parse_seconds_arg)]
+        hold: std::time::Duration,
+    },
+    /// Drive the bridge server's simulator.
+    Sim {
+        #[command(subcommand)]
+        action: SimAction,
     },
     /// Show ctibridge at work with no account and no file to write.
     Demo,
@@ -212,6 +246,16 @@ fn main() -> ExitCode {
             &log_file,
         )
         .into(),
+        Command::Serve { listen, sim, hold } => serve(listen, sim, hold).into(),
+        Command::Sim {
+            action:
+                SimAction::Call {
+                    from,
+                    to,
+                    url,
+                    no_answer,
+                },
+        } => sim_call(&url, &from, &to, !no_answer).into(),
         Command::Demo => demo().into(),
         Command::InstallHandler { print } => install_handler(print).into(),
         Command::Reference => {
@@ -231,6 +275,8 @@ fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
         "sms",
         "forward-profile",
         "profiles",
+        "serve",
+        "sim",
         "demo",
         "reference",
         "install-handler",
@@ -409,6 +455,101 @@ fn report_failure(loaded: &load::Loaded, failure: &Failure) {
             .for_each(|d| eprint!("{}", d.render(&loaded.sources))),
         Failure::BadNumber(e) => eprintln!("error: {e}\n  = help: nothing was sent"),
         Failure::Network(d) | Failure::Refused(d) => eprint!("{}", d.render(&loaded.sources)),
+    }
+}
+
+fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            None
+        }
+    }
+}
+
+fn serve(listen: std::net::SocketAddr, sim: bool, hold: std::time::Duration) -> Exit {
+    use ctibridge::server::{self, api::ServerOptions, sim::Timings, ServeOptions};
+    if !sim {
+        eprintln!(
+            "error: the bridge server has no provider to use\n  = help: run `ctibridge serve --sim` for the simulator (server param files with real providers are not implemented yet)"
+        );
+        return Exit::Config;
+    }
+    let Some(rt) = current_thread_runtime() else {
+        return Exit::Network;
+    };
+    let opts = ServeOptions {
+        listen,
+        sim,
+        server: ServerOptions {
+            hold,
+            ..ServerOptions::default()
+        },
+        timings: Timings::default(),
+    };
+    match rt.block_on(server::serve(opts, None, None)) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            eprintln!("error: cannot serve on {listen}: {e}");
+            Exit::Network
+        }
+    }
+}
+
+fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
+    use ctibridge::http::{ClientOptions, HttpClient};
+    use ctibridge::request::HttpRequest;
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let req = HttpRequest {
+        section: ctibridge::schema::Section::Dial,
+        method: ctibridge::config::Method::Post,
+        url: format!(
+            "{}/sim/call?from={}&to={}&answer={}",
+            url.trim_end_matches('/'),
+            enc(from),
+            enc(to),
+            u8::from(answer)
+        ),
+        headers: Vec::new(),
+        body: Some(String::new()),
+        url_span: None,
+    };
+    let opts = ClientOptions {
+        connect_timeout: std::time::Duration::from_secs(5),
+        timeout: std::time::Duration::from_secs(15),
+        ca_file: None,
+        insecure: false,
+    };
+    let Some(rt) = current_thread_runtime() else {
+        return Exit::Network;
+    };
+    let result = rt.block_on(async {
+        let client = HttpClient::new(&opts).map_err(|e| e.to_string())?;
+        client.send(&req).await.map_err(|e| e.to_string())
+    });
+    match result {
+        Ok(resp) if resp.is_success() => {
+            println!("{}", resp.body.trim());
+            Exit::Ok
+        }
+        Ok(resp) => {
+            eprintln!(
+                "error: the bridge server refused: HTTP {}: {}",
+                resp.status,
+                resp.body_start()
+            );
+            Exit::Refused
+        }
+        Err(e) => {
+            eprintln!("error: cannot reach the bridge server at {url}: {e}\n  = help: start it with `ctibridge serve --sim`");
+            Exit::Network
+        }
     }
 }
 

@@ -196,7 +196,7 @@ async fn stop_signal(duration: Option<Duration>) -> Stop {
     }
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         // If the handler cannot be installed, only SIGTERM or --for stop us.
         if tokio::signal::ctrl_c().await.is_err() {

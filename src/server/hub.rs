@@ -82,6 +82,22 @@ impl Hub {
         self.lock().last_seq
     }
 
+    /// The cursor just before the events of the last `ago`: where a station
+    /// seen for the first time starts, so that a call still ringing when
+    /// it starts is not lost.
+    pub fn cursor_since(&self, ago: Duration) -> u64 {
+        let now = Instant::now();
+        let inner = self.lock();
+        inner
+            .lines
+            .values()
+            .flat_map(|q| q.iter())
+            .filter(|s| now.duration_since(s.at) <= ago)
+            .map(|s| s.event.seq - 1)
+            .min()
+            .unwrap_or(inner.last_seq)
+    }
+
     /// Adds an event; returns its number.
     pub fn publish(&self, mut event: LineEvent) -> u64 {
         let now = Instant::now();

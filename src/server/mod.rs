@@ -1,4 +1,51 @@
-//! `ctibridge serve`: the bridge server. For now its event hub; the CTI
-//! web service, notifications, journal and simulator build on it.
+//! `ctibridge serve`: the bridge server. The CTI web service of the Divalto
+//! sample file ([`api`]) on an event hub ([`hub`]), with the simulator
+//! ([`sim`]) as its provider.
 
+pub mod api;
 pub mod hub;
+pub mod sim;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What `serve` was asked.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub sim: bool,
+    pub server: api::ServerOptions,
+    pub timings: sim::Timings,
+}
+
+/// The address `serve` listens on by default: the port of the seed's sample.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8082";
+
+/// Runs the server until `stop` resolves (or SIGINT/SIGTERM when `stop` is
+/// `None`). `ready` receives the bound address.
+pub async fn serve(
+    opts: ServeOptions,
+    ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> std::io::Result<()> {
+    let hub = Arc::new(hub::Hub::new());
+    let sim = opts.sim.then(|| sim::Sim::new(hub.clone(), opts.timings));
+    let state = Arc::new(api::AppState::new(hub, sim, opts.server.clone()));
+    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, sim = opts.sim, "bridge server listening");
+    if let Some(r) = ready {
+        let _ = r.send(addr);
+    }
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            match stop {
+                Some(rx) => {
+                    let _ = rx.await;
+                }
+                None => crate::events::watch::shutdown_signal().await,
+            }
+        })
+        .await
+}

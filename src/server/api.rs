@@ -1,0 +1,274 @@
+//! The CTI web service the Divalto sample file points at
+//! (`/DhDivaltoServerCTI/api/cti/gettoken`, `setevent`, `getevent`), and the
+//! simulator's own route.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::server::hub::{Hub, LineEvent};
+use crate::server::sim::Sim;
+
+/// The path of the CTI web service.
+pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
+/// Events in one `getevent` answer when the station sends its cursor.
+pub const MAX_EVENTS_PER_ANSWER: usize = 100;
+/// Stations remembered by ident and line (cursor, for stations that send none).
+const MAX_STATIONS: usize = 10_000;
+
+/// The server's settings.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// How long `getevent` holds a poll with nothing to say, for stations
+    /// that send their cursor (ctibridge).
+    pub hold: Duration,
+    /// The same for stations that send none: Divalto's engine reads with a
+    /// one-second timeout (`<timeout3>`), so its polls are answered sooner.
+    pub short_hold: Duration,
+    /// A station seen for the first time receives its line's events of
+    /// this last while (a call may still be ringing).
+    pub catch_up: Duration,
+    /// How long a token from `gettoken` is valid.
+    pub token_ttl: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            hold: Duration::from_secs(25),
+            short_hold: Duration::from_millis(800),
+            catch_up: Duration::from_secs(30),
+            token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    pub sim: Option<Sim>,
+    pub opts: ServerOptions,
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    cursors: Mutex<HashMap<(String, String), u64>>,
+}
+
+impl AppState {
+    pub fn new(hub: Arc<Hub>, sim: Option<Sim>, opts: ServerOptions) -> AppState {
+        AppState {
+            hub,
+            sim,
+            opts,
+            tokens: Mutex::new(HashMap::new()),
+            cursors: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// The routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(&format!("{CTI_PATH}/gettoken"), any(gettoken))
+        .route(&format!("{CTI_PATH}/setevent"), any(setevent))
+        .route(&format!("{CTI_PATH}/getevent"), any(getevent))
+        .route("/sim/call", post(sim_call))
+        // Every request here is a few hundred bytes.
+        .layer(DefaultBodyLimit::max(16 * 1024))
+        .with_state(state)
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
+}
+
+/// `gettoken`: in the zero-configuration simulator, any station on this
+/// machine is welcome; it still proves nothing, so only loopback peers.
+async fn gettoken(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    if s.sim.is_none() || !peer.ip().is_loopback() {
+        return error(
+            StatusCode::FORBIDDEN,
+            "this server accepts no station from there",
+        );
+    }
+    let ident = param(&q, "ident")
+        .map(str::to_owned)
+        .or_else(|| basic_user(&headers))
+        .unwrap_or_else(|| "station".to_owned());
+    let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let mut tokens = s.tokens.lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    tokens.retain(|_, (_, exp)| *exp > now);
+    if tokens.len() >= MAX_STATIONS {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "too many stations");
+    }
+    tokens.insert(token.clone(), (ident, now + s.opts.token_ttl));
+    Json(json!({ "token": token, "expires_in": s.opts.token_ttl.as_secs() })).into_response()
+}
+
+fn basic_user(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine as _;
+    let v = headers.get("authorization")?.to_str().ok()?;
+    let b64 = v.strip_prefix("Basic ")?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    text.split(':')
+        .next()
+        .map(str::to_owned)
+        .filter(|u| !u.is_empty())
+}
+
+/// The station a bearer token was given to, if it is still valid.
+fn authorised(s: &AppState, headers: &HeaderMap) -> Option<String> {
+    let v = headers.get("authorization")?.to_str().ok()?;
+    let token = v.strip_prefix("Bearer ")?.trim();
+    let tokens = s.tokens.lock().unwrap_or_else(|p| p.into_inner());
+    let (ident, exp) = tokens.get(token)?;
+    (*exp > Instant::now()).then(|| ident.clone())
+}
+
+/// `setevent?ident&telorg&tel&cmdevent=DIAL`: places a call.
+async fn setevent(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    if authorised(&s, &headers).is_none() {
+        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    }
+    let (Some(line), Some(tel)) = (param(&q, "telorg"), param(&q, "tel")) else {
+        return error(StatusCode::BAD_REQUEST, "telorg and tel are required");
+    };
+    if !is_number(line) || !is_number(tel) {
+        return error(StatusCode::BAD_REQUEST, "telorg and tel are phone numbers");
+    }
+    let cmd = param(&q, "cmdevent").unwrap_or("DIAL");
+    if !cmd.eq_ignore_ascii_case("DIAL") {
+        return error(StatusCode::BAD_REQUEST, "the only cmdevent is DIAL");
+    }
+    match &s.sim {
+        Some(sim) => {
+            let callref = sim.dial(line, tel);
+            Json(json!({ "result": "OK", "callref": callref })).into_response()
+        }
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no provider to dial through",
+        ),
+    }
+}
+
+/// A phone number or extension as a station sends it: digits, maybe `+`,
+/// at most 32 characters.
+fn is_number(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    !digits.is_empty() && digits.len() <= 32 && digits.chars().all(|c| c.is_ascii_digit())
+}
+
+/// `getevent?ident&telorg[&cursor]`: the next events of the station's line,
+/// held until one comes or the hold time ends.
+///
+/// With `cursor` (the value of the last answer), every event after it, up
+/// to [`MAX_EVENTS_PER_ANSWER`], in `events`. Without, one event per answer
+/// and the server remembers where the station is (Divalto's sample file
+/// reads one event per answer). The first event's fields are also at the top
+/// level, where the sample file reads them.
+async fn getevent(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    let Some(ident) = authorised(&s, &headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    };
+    let Some(line) = param(&q, "telorg").filter(|l| is_number(l)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "telorg is required: the line to follow",
+        );
+    };
+    let key = (ident, line.to_owned());
+    let (cursor, max, hold) = match param(&q, "cursor") {
+        Some(c) => match c.parse::<u64>() {
+            Ok(c) => (c, MAX_EVENTS_PER_ANSWER, s.opts.hold),
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "cursor is the value of the last answer",
+                )
+            }
+        },
+        None => {
+            let mut cursors = s.cursors.lock().unwrap_or_else(|p| p.into_inner());
+            if !cursors.contains_key(&key) && cursors.len() >= MAX_STATIONS {
+                cursors.clear();
+            }
+            let start = *cursors
+                .entry(key.clone())
+                .or_insert_with(|| s.hub.cursor_since(s.opts.catch_up));
+            (start, 1, s.opts.short_hold)
+        }
+    };
+    let lines = [line.to_owned()];
+    let events = s.hub.wait_after(&lines, cursor, max, hold).await;
+    let next = events.last().map_or(cursor, |e| e.seq);
+    {
+        let mut cursors = s.cursors.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cursors.get_mut(&key) {
+            *c = (*c).max(next);
+        }
+    }
+    Json(answer(&events, next)).into_response()
+}
+
+fn answer(events: &[LineEvent], cursor: u64) -> Value {
+    let mut v = match events.first() {
+        Some(first) => serde_json::to_value(first).unwrap_or_else(|_| json!({})),
+        None => json!({}),
+    };
+    v["cursor"] = json!(cursor.to_string());
+    v["events"] = serde_json::to_value(events).unwrap_or_else(|_| json!([]));
+    v
+}
+
+/// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.
+async fn sim_call(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Params,
+) -> Response {
+    let Some(sim) = &s.sim else {
+        return error(StatusCode::NOT_FOUND, "the simulator is off");
+    };
+    if !peer.ip().is_loopback() {
+        return error(StatusCode::FORBIDDEN, "only from this machine");
+    }
+    let (Some(from), Some(to)) = (param(&q, "from"), param(&q, "to")) else {
+        return error(StatusCode::BAD_REQUEST, "from and to are required");
+    };
+    if !is_number(from) || !is_number(to) {
+        return error(StatusCode::BAD_REQUEST, "from and to are phone numbers");
+    }
+    let answer = param(&q, "answer") != Some("0");
+    let callref = sim.incoming(from, to, answer);
+    Json(json!({ "result": "OK", "callref": callref })).into_response()
+}

@@ -1,0 +1,114 @@
+//! The simulator provider: calls that ring, are answered and hang up with
+//! short, realistic timings, published on the hub like real ones.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::server::hub::{Hub, LineEvent};
+
+/// How long a simulated call rings and talks.
+#[derive(Clone, Copy, Debug)]
+pub struct Timings {
+    pub ring: Duration,
+    pub talk: Duration,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            ring: Duration::from_millis(1500),
+            talk: Duration::from_millis(3000),
+        }
+    }
+}
+
+/// Simulated telephony on top of the hub.
+#[derive(Clone)]
+pub struct Sim {
+    hub: Arc<Hub>,
+    timings: Timings,
+}
+
+impl Sim {
+    pub fn new(hub: Arc<Hub>, timings: Timings) -> Sim {
+        Sim { hub, timings }
+    }
+
+    fn callref() -> String {
+        format!("sim-{:016x}", fastrand::u64(..))
+    }
+
+    /// A call placed from `line` to `to`: the caller's line sees it go out,
+    /// the callee (any number: in the simulator every number is a line)
+    /// sees it ring; it is answered, then hung up.
+    pub fn dial(&self, line: &str, to: &str) -> String {
+        let callref = Self::callref();
+        let out = Leg::new(line, to, to, &callref, "out");
+        let inc = Leg::new(to, line, to, &callref, "in");
+        let hub = self.hub.clone();
+        let t = self.timings;
+        hub.publish(out.event("DIAL"));
+        hub.publish(inc.event("RING"));
+        tokio::spawn(async move {
+            tokio::time::sleep(t.ring).await;
+            hub.publish(out.event("CONNECT"));
+            hub.publish(inc.event("CONNECT"));
+            tokio::time::sleep(t.talk).await;
+            hub.publish(out.event("RELEASE"));
+            hub.publish(inc.event("RELEASE"));
+        });
+        callref
+    }
+
+    /// An incoming call from `from` to the line `to`; answered or not.
+    pub fn incoming(&self, from: &str, to: &str, answer: bool) -> String {
+        let callref = Self::callref();
+        let inc = Leg::new(to, from, to, &callref, "in");
+        let hub = self.hub.clone();
+        let t = self.timings;
+        hub.publish(inc.event("RING"));
+        tokio::spawn(async move {
+            tokio::time::sleep(t.ring).await;
+            if answer {
+                hub.publish(inc.event("CONNECT"));
+                tokio::time::sleep(t.talk).await;
+            }
+            // Hung up before the answer: the station sees a missed call.
+            hub.publish(inc.event("RELEASE"));
+        });
+        callref
+    }
+}
+
+/// One party's side of a simulated call.
+struct Leg {
+    line: String,
+    tel: String,
+    called: String,
+    callref: String,
+    direction: &'static str,
+}
+
+impl Leg {
+    fn new(line: &str, tel: &str, called: &str, callref: &str, direction: &'static str) -> Leg {
+        Leg {
+            line: line.to_owned(),
+            tel: tel.to_owned(),
+            called: called.to_owned(),
+            callref: callref.to_owned(),
+            direction,
+        }
+    }
+
+    fn event(&self, name: &str) -> LineEvent {
+        LineEvent {
+            seq: 0,
+            line: self.line.clone(),
+            event: name.to_owned(),
+            tel: self.tel.clone(),
+            called: self.called.clone(),
+            callref: self.callref.clone(),
+            direction: self.direction,
+        }
+    }
+}
