@@ -506,6 +506,14 @@ fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
     let enc = |s: &str| {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
+    let (from, to) = match (number::parse_target(from), number::parse_target(to)) {
+        (Ok(f), Ok(t)) => (f.number, t.number),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}\n  = help: nothing was sent");
+            return Exit::BadNumber;
+        }
+    };
+    let (from, to) = (from.as_str(), to.as_str());
     let req = HttpRequest {
         section: ctibridge::schema::Section::Dial,
         method: ctibridge::config::Method::Post,
