@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod config;
+pub mod demo;
 pub mod diag;
 pub mod dial;
 pub mod events;

@@ -12,7 +12,7 @@ use ctibridge::explain::{self, Report};
 use ctibridge::load::{self, LocateOptions, Locations};
 use ctibridge::logfile::LogFile;
 use ctibridge::number;
-use ctibridge::source::{FileRole, SourceFile, SourceMap, Span};
+use ctibridge::source::Span;
 
 /// Click-to-call bridge for ERPs that drive telephony through
 /// clicktocall_param.txt (Divalto and others).
@@ -677,48 +677,17 @@ fn print_json(report: &Report) {
     let _ = writeln!(out);
 }
 
-/// The built-in sample files, so that the demo needs nothing on disk.
-const SAMPLE_PARAM: &str = include_str!("../samples/clicktocall_param.txt");
-const SAMPLE_STATION: &str = include_str!("../samples/station.txt");
-const SAMPLE_TAPI: &str = include_str!("../samples/tapi_param.txt");
-
-/// For now the demo reads and explains the built-in sample files; placing
-/// and receiving calls through the bridge server joins it with that server.
 fn demo() -> Exit {
-    let mut sources = SourceMap::new();
-    let mut add = |path: &str, role, text: &str| {
-        sources.add(SourceFile::new(PathBuf::from(path), role, text.as_bytes()))
-    };
-    let param = add(
-        "(built-in) samples/clicktocall_param.txt",
-        FileRole::Param,
-        SAMPLE_PARAM,
-    );
-    let station = add(
-        "(built-in) samples/station.txt",
-        FileRole::Station,
-        SAMPLE_STATION,
-    );
-    let tapi = add(
-        "(built-in) samples/tapi_param.txt",
-        FileRole::TapiGlobal,
-        SAMPLE_TAPI,
-    );
-    let loaded = load::load_sources(sources, param, Some(station), &[tapi]);
-    println!(
-        "ctibridge demo: reading the built-in sample param files, as `ctibridge check` would.\n"
-    );
-    eprint!("{}", loaded.diagnostics.render(&loaded.sources));
-    if loaded.has_errors() {
-        return Exit::Config;
+    let mut out = std::io::stdout().lock();
+    match ctibridge::demo::run(&mut out) {
+        Ok(summary) if summary.dialled && summary.screen_pops > 0 => Exit::Ok,
+        Ok(_) => {
+            eprintln!("error: the demo did not see a call placed and popped");
+            Exit::Network
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::Network
+        }
     }
-    if let Some(e) = explain::report(&loaded).explanation {
-        print!("{}", explain::render(&e));
-    }
-    println!(
-        "\nNot yet in this demo: a call placed and received end to end. `ctibridge dial` works against a\n\
-         real server (try `ctibridge --sys-dir samples --station samples/station.txt dial --dry-run 0388202020`); the demo will dial\n\
-         through the bridge server's simulator and pop an incoming call once those exist."
-    );
-    Exit::Ok
 }

@@ -266,12 +266,37 @@ fn version() {
 }
 
 #[test]
-fn demo_explains_the_built_in_sample() {
-    let out = bin().arg("demo").output().expect("run");
+fn demo_dials_and_pops_a_call_through_the_simulator_and_stops() {
+    let out = bin()
+        .arg("demo")
+        .env(
+            "CTIBRIDGE_CONFIG_DIR",
+            std::env::temp_dir().join("ctibridge-demo-test-none"),
+        )
+        .output()
+        .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("interface: clicktocall"), "{stdout}");
-    assert!(stdout.contains("Not yet in this demo"), "{stdout}");
+    assert!(
+        stdout.contains("answered HTTP 200: the call is placed"),
+        "{stdout}"
+    );
+    let ring = stdout
+        .lines()
+        .find(|l| l.contains("ring "))
+        .unwrap_or_else(|| panic!("no ring line: {stdout}"));
+    assert!(
+        ring.contains("0612345678") && ring.contains("screen pop"),
+        "{ring}"
+    );
+    assert!(stdout.contains("summary: dial placed"), "{stdout}");
+    // The screen pop's command ran (its output goes to stderr).
+    assert!(
+        text(&out.stderr)
+            .contains("montée de fiche: the ERP opens the customer whose number is 0612345678"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
