@@ -52,6 +52,7 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
             ring: Duration::from_millis(1200),
             talk: Duration::from_millis(1500),
         },
+        journal: None,
     };
     let server = tokio::spawn(server::serve(opts, Some(ready_tx), Some(stop_rx)));
     let addr = ready_rx

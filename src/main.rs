@@ -150,6 +150,9 @@ enum Command {
         /// How long getevent holds a poll with nothing to say.
         #[arg(long, value_name = "SECONDS", default_value = "25", value_parser = parse_seconds_arg)]
         hold: std::time::Duration,
+        /// The call journal (SQLite); without it, the journal lives in memory.
+        #[arg(long, value_name = "FILE")]
+        journal: Option<PathBuf>,
     },
     /// Drive the bridge server's simulator.
     Sim {
@@ -246,7 +249,12 @@ fn main() -> ExitCode {
             &log_file,
         )
         .into(),
-        Command::Serve { listen, sim, hold } => serve(listen, sim, hold).into(),
+        Command::Serve {
+            listen,
+            sim,
+            hold,
+            journal,
+        } => serve(listen, sim, hold, journal).into(),
         Command::Sim {
             action:
                 SimAction::Call {
@@ -471,7 +479,12 @@ fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn serve(listen: std::net::SocketAddr, sim: bool, hold: std::time::Duration) -> Exit {
+fn serve(
+    listen: std::net::SocketAddr,
+    sim: bool,
+    hold: std::time::Duration,
+    journal: Option<PathBuf>,
+) -> Exit {
     use ctibridge::server::{self, api::ServerOptions, sim::Timings, ServeOptions};
     if !sim {
         eprintln!(
@@ -490,6 +503,7 @@ fn serve(listen: std::net::SocketAddr, sim: bool, hold: std::time::Duration) -> 
             ..ServerOptions::default()
         },
         timings: Timings::default(),
+        journal,
     };
     match rt.block_on(server::serve(opts, None, None)) {
         Ok(()) => Exit::Ok,

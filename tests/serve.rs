@@ -110,3 +110,119 @@ fn the_sample_file_dials_and_watches_through_the_simulator() {
         .expect("dial");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// A plain HTTP/1.1 request; returns status and body.
+fn http(addr: SocketAddr, method: &str, target: &str, auth: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
+}
+
+fn token(addr: SocketAddr) -> String {
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken",
+        "Basic cGF1bDpjaGFuZ2VtZQ==",
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    format!("Bearer {}", v["token"].as_str().expect("token"))
+}
+
+#[test]
+fn the_journal_survives_a_restart_and_a_station_resumes_with_its_cursor() {
+    let addr = free_addr();
+    let dir = TempDir::new("serve-journal");
+    let journal = dir.path().join("journal.sqlite");
+    let start = |dir: &TempDir| {
+        let child = ctibridge(dir)
+            // Empty polls held 1 s, so the test does not wait 25 s.
+            .args([
+                "serve",
+                "--sim",
+                "--hold",
+                "1",
+                "--listen",
+                &addr.to_string(),
+                "--journal",
+            ])
+            .arg(&journal)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn serve");
+        let end = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < end, "the server never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server(child)
+    };
+    let srv = start(&dir);
+    let auth = token(addr);
+    let ev = "/DhDivaltoServerCTI/api/cti/getevent?ident=paul&telorg=1003";
+    // A station that sends its cursor: the first answer gives the head.
+    let (st, body) = http(addr, "GET", &format!("{ev}&cursor=0"), &auth);
+    assert_eq!(st, 200);
+    let first: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(first["events"].as_array().map(Vec::len), Some(0));
+    let cursor = first["cursor"].as_str().expect("cursor").to_owned();
+    // While it is away, a call rings out unanswered.
+    let (st, _) = http(
+        addr,
+        "POST",
+        "/sim/call?from=0388202020&to=1003&answer=0",
+        "none",
+    );
+    assert_eq!(st, 200);
+    // Back with its cursor: RING, then (after the ring time) RELEASE.
+    let mut seen = Vec::new();
+    let mut cur = cursor;
+    let end = Instant::now() + Duration::from_secs(15);
+    while seen.len() < 2 && Instant::now() < end {
+        let (st, body) = http(addr, "GET", &format!("{ev}&cursor={cur}"), &auth);
+        assert_eq!(st, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        for e in v["events"].as_array().expect("events") {
+            seen.push(e["event"].as_str().unwrap_or("?").to_owned());
+        }
+        cur = v["cursor"].as_str().expect("cursor").to_owned();
+    }
+    assert_eq!(seen, ["RING", "RELEASE"]);
+    // Bad and missing tokens are refused.
+    assert_eq!(http(addr, "GET", ev, "Bearer forged").0, 401);
+    drop(srv);
+
+    // After a restart, the journal still has the missed call.
+    let _srv = start(&dir);
+    let auth = token(addr);
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/history?telorg=1003&kind=missed",
+        &auth,
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let calls = v["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 1, "{body}");
+    assert_eq!(calls[0]["tel"], "0388202020");
+    assert_eq!(calls[0]["state"], "missed");
+    assert!(calls[0]["ringing_ms"].as_i64().is_some());
+}

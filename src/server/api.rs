@@ -56,16 +56,23 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub sim: Option<Sim>,
     pub opts: ServerOptions,
+    pub journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     cursors: Mutex<HashMap<(String, String), u64>>,
 }
 
 impl AppState {
-    pub fn new(hub: Arc<Hub>, sim: Option<Sim>, opts: ServerOptions) -> AppState {
+    pub fn new(
+        hub: Arc<Hub>,
+        sim: Option<Sim>,
+        opts: ServerOptions,
+        journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
+    ) -> AppState {
         AppState {
             hub,
             sim,
             opts,
+            journal,
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
         }
@@ -78,6 +85,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{CTI_PATH}/gettoken"), any(gettoken))
         .route(&format!("{CTI_PATH}/setevent"), any(setevent))
         .route(&format!("{CTI_PATH}/getevent"), any(getevent))
+        .route(&format!("{CTI_PATH}/history"), any(history))
         .route("/sim/call", post(sim_call))
         // Every request here is a few hundred bytes.
         .layer(DefaultBodyLimit::max(16 * 1024))
@@ -248,6 +256,39 @@ fn answer(events: &[LineEvent], cursor: u64) -> Value {
     v["cursor"] = json!(cursor.to_string());
     v["events"] = serde_json::to_value(events).unwrap_or_else(|_| json!([]));
     v
+}
+
+/// `history?telorg[&kind=made|received|missed][&limit=N]`: the journal of
+/// a line, newest first.
+async fn history(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {
+    if authorised(&s, &headers).is_none() {
+        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    }
+    let Some(line) = param(&q, "telorg").filter(|l| is_number(l)) else {
+        return error(StatusCode::BAD_REQUEST, "telorg is required: the line");
+    };
+    let kind = param(&q, "kind");
+    if !matches!(kind, None | Some("made" | "received" | "missed")) {
+        return error(StatusCode::BAD_REQUEST, "kind is made, received or missed");
+    }
+    let limit = param(&q, "limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .unwrap_or(100)
+        .min(1000);
+    let Some(journal) = &s.journal else {
+        return error(StatusCode::NOT_FOUND, "no journal");
+    };
+    let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+    match j.history(line, kind, limit) {
+        Ok(calls) => Json(json!({ "line": line, "calls": calls })).into_response(),
+        Err(e) => {
+            tracing::error!("journal: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the journal cannot be read",
+            )
+        }
+    }
 }
 
 /// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.

@@ -50,9 +50,13 @@ struct Inner {
     lines: HashMap<String, VecDeque<Stored>>,
 }
 
+/// Called with every event published (the journal).
+pub type Sink = Box<dyn Fn(&LineEvent) + Send + Sync>;
+
 /// The hub. Cheap to share behind an `Arc`.
 pub struct Hub {
     inner: Mutex<Inner>,
+    sink: Option<Sink>,
     /// The last sequence number, for waiters.
     published: tokio::sync::watch::Sender<u64>,
 }
@@ -67,7 +71,16 @@ impl Hub {
     pub fn new() -> Hub {
         Hub {
             inner: Mutex::new(Inner::default()),
+            sink: None,
             published: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    /// A hub that also hands every event to `sink`.
+    pub fn with_sink(sink: Sink) -> Hub {
+        Hub {
+            sink: Some(sink),
+            ..Hub::new()
         }
     }
 
@@ -118,6 +131,9 @@ impl Hub {
                 }
             }
             let q = inner.lines.entry(event.line.clone()).or_default();
+            if let Some(sink) = &self.sink {
+                sink(&event);
+            }
             q.push_back(Stored { event, at: now });
             while q.len() > KEEP_PER_LINE
                 || q.front()

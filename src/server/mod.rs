@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod hub;
+pub mod journal;
 pub mod sim;
 
 use std::net::SocketAddr;
@@ -16,6 +17,8 @@ pub struct ServeOptions {
     pub sim: bool,
     pub server: api::ServerOptions,
     pub timings: sim::Timings,
+    /// The call journal's file; `None`: kept in memory.
+    pub journal: Option<std::path::PathBuf>,
 }
 
 /// The address `serve` listens on by default: the port of the seed's sample.
@@ -28,9 +31,26 @@ pub async fn serve(
     ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     stop: Option<tokio::sync::oneshot::Receiver<()>>,
 ) -> std::io::Result<()> {
-    let hub = Arc::new(hub::Hub::new());
+    let journal = match &opts.journal {
+        Some(path) => journal::Journal::open(path),
+        None => journal::Journal::in_memory(),
+    }
+    .map_err(|e| std::io::Error::other(format!("the call journal cannot be opened: {e}")))?;
+    let journal = Arc::new(std::sync::Mutex::new(journal));
+    let j = journal.clone();
+    let hub = Arc::new(hub::Hub::with_sink(Box::new(move |ev| {
+        let j = j.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = j.record(ev, None) {
+            tracing::error!("cannot journal a call event: {e}");
+        }
+    })));
     let sim = opts.sim.then(|| sim::Sim::new(hub.clone(), opts.timings));
-    let state = Arc::new(api::AppState::new(hub, sim, opts.server.clone()));
+    let state = Arc::new(api::AppState::new(
+        hub,
+        sim,
+        opts.server.clone(),
+        Some(journal),
+    ));
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, sim = opts.sim, "bridge server listening");
