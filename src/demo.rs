@@ -134,6 +134,14 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
         return Err(format!("watch failed: {f:?}"));
     }
     injected?;
+
+    say(
+        out,
+        "\n3. the bridge server's call journal for line 1003 (history route, SQLite):",
+    );
+    for line in journal_lines(addr).await? {
+        say(out, &format!("   {line}"));
+    }
     let _ = stop_tx.send(());
     let _ = server.await;
 
@@ -141,7 +149,7 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
         out,
         &format!(
             "\nsummary: dial {}, {} call events seen, {} screen pop(s) (the demo's <popup> prints the fiche line above).\n\
-             Not in this demo yet: the call journal (SQLite) and Keyyo/OVH notifications through the server.\n\
+             Not in this demo yet: Keyyo/OVH notifications through the server (the simulator stands in for them).\n\
              Next: `ctibridge check --sys-dir samples --station samples/station.txt` explains the sample files;\n\
              `ctibridge serve --sim` and `ctibridge sim call FROM TO` run the simulator yourself.",
             if summary.dialled { "placed" } else { "not placed" },
@@ -209,7 +217,12 @@ fn load_samples(addr: std::net::SocketAddr) -> load::Loaded {
     load::load_sources(sources, p, Some(s), &[t])
 }
 
-async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
+/// One request to the demo's server.
+async fn request(
+    method: crate::config::Method,
+    url: String,
+    headers: Vec<(String, String)>,
+) -> Result<crate::http::HttpResponse, String> {
     use crate::http::{ClientOptions, HttpClient};
     use crate::request::HttpRequest;
     let client = HttpClient::new(&ClientOptions {
@@ -221,19 +234,84 @@ async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let req = HttpRequest {
         section: crate::schema::Section::Dial,
-        method: crate::config::Method::Post,
-        url: format!("http://{addr}/sim/call?from=0612345678&to=1003&answer=1"),
-        headers: Vec::new(),
-        body: Some(String::new()),
+        method,
+        url,
+        headers,
+        body: (method != crate::config::Method::Get).then(String::new),
         url_span: None,
     };
     let resp = client.send(&req).await.map_err(|e| e.to_string())?;
     if resp.is_success() {
-        Ok(())
+        Ok(resp)
     } else {
         Err(format!(
-            "the simulator refused the call: HTTP {}",
-            resp.status
+            "the bridge server answered HTTP {}: {}",
+            resp.status,
+            resp.body_start()
         ))
     }
+}
+
+async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
+    request(
+        crate::config::Method::Post,
+        format!("http://{addr}/sim/call?from=0612345678&to=1003&answer=1"),
+        Vec::new(),
+    )
+    .await
+    .map(drop)
+}
+
+/// The journal of line 1003, one line per call, oldest first.
+async fn journal_lines(addr: std::net::SocketAddr) -> Result<Vec<String>, String> {
+    use crate::config::Method;
+    let cti = format!("http://{addr}{}", crate::server::api::CTI_PATH);
+    let token = request(
+        Method::Get,
+        format!("{cti}/gettoken?ident=demo"),
+        Vec::new(),
+    )
+    .await?;
+    let token = crate::answer::read_json(&token.body, "token")
+        .ok()
+        .flatten()
+        .ok_or("no token")?;
+    let history = request(
+        Method::Get,
+        format!("{cti}/history?telorg=1003"),
+        vec![("Authorization".to_owned(), format!("Bearer {token}"))],
+    )
+    .await?;
+    let v: serde_json::Value =
+        serde_json::from_str(&history.body).map_err(|e| format!("history: {e}"))?;
+    let secs = |k: &str, c: &serde_json::Value| {
+        c[k].as_i64()
+            .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+    };
+    let calls = v["calls"].as_array().cloned().unwrap_or_default();
+    Ok(calls
+        .iter()
+        .rev()
+        .map(|c| {
+            let dir = if c["direction"] == "out" {
+                "made    "
+            } else {
+                "received"
+            };
+            let state = match c["state"].as_str() {
+                Some("release") => "answered",
+                Some("missed") => "missed",
+                Some("connect") => "in progress",
+                _ => "ringing",
+            };
+            let mut line = format!("{dir}  {}  {state}", c["tel"].as_str().unwrap_or("?"));
+            if let Some(r) = secs("ringing_ms", c) {
+                line.push_str(&format!(", rang {r}"));
+            }
+            if let Some(t) = secs("talk_ms", c) {
+                line.push_str(&format!(", talked {t}"));
+            }
+            line
+        })
+        .collect())
 }

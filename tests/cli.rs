@@ -290,6 +290,15 @@ fn demo_dials_and_pops_a_call_through_the_simulator_and_stops() {
         "{ring}"
     );
     assert!(stdout.contains("summary: dial placed"), "{stdout}");
+    // The journal has both calls.
+    assert!(
+        stdout.contains("made      00388202020  answered"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("received  0612345678  answered"),
+        "{stdout}"
+    );
     // The screen pop's command ran (its output goes to stderr).
     assert!(
         text(&out.stderr)
