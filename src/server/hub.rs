@@ -37,6 +37,10 @@ pub struct LineEvent {
     pub callref: String,
     /// `in` or `out`.
     pub direction: &'static str,
+    /// The call this one replaces (picked up by a colleague, transferred:
+    /// Keyyo's DREF_REPLACE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 struct Stored {
@@ -212,6 +216,7 @@ mod tests {
             called: line.into(),
             callref: "c1".into(),
             direction: "in",
+            replaces: None,
         }
     }
 

@@ -28,6 +28,8 @@ pub struct CallRecord {
     pub release_at: Option<i64>,
     pub ringing_ms: Option<i64>,
     pub talk_ms: Option<i64>,
+    /// The call this one replaced (Keyyo DREF_REPLACE).
+    pub replaces: Option<String>,
 }
 
 pub struct Journal {
@@ -67,6 +69,7 @@ impl Journal {
                 setup_at INTEGER NOT NULL,
                 connect_at INTEGER,
                 release_at INTEGER,
+                replaces TEXT,
                 PRIMARY KEY (callref, line)
             );
             CREATE INDEX IF NOT EXISTS calls_by_line ON calls (line, setup_at);",
@@ -94,9 +97,9 @@ impl Journal {
                     _ => ("setup", None, None),
                 };
                 self.db.execute(
-                    "INSERT INTO calls (callref, line, direction, tel, called, state, setup_at, connect_at, release_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![ev.callref, ev.line, ev.direction, ev.tel, ev.called, state, at, connect, release],
+                    "INSERT INTO calls (callref, line, direction, tel, called, state, setup_at, connect_at, release_at, replaces)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![ev.callref, ev.line, ev.direction, ev.tel, ev.called, state, at, connect, release, ev.replaces],
                 )?;
             }
             (Some("setup"), "CONNECT") => {
@@ -136,7 +139,7 @@ impl Journal {
             _ => "",
         };
         let mut st = self.db.prepare(&format!(
-            "SELECT callref, line, direction, tel, called, state, setup_at, connect_at, release_at
+            "SELECT callref, line, direction, tel, called, state, setup_at, connect_at, release_at, replaces
              FROM calls WHERE line = ?1 {filter} ORDER BY setup_at DESC LIMIT ?2"
         ))?;
         let rows = st.query_map(
@@ -157,6 +160,7 @@ impl Journal {
                     release_at,
                     ringing_ms: connect_at.or(release_at).map(|t| t - setup_at),
                     talk_ms: connect_at.zip(release_at).map(|(c, r)| r - c),
+                    replaces: r.get(9)?,
                 })
             },
         )?;
@@ -177,6 +181,7 @@ mod tests {
             called: "1003".into(),
             callref: callref.into(),
             direction,
+            replaces: None,
         }
     }
 

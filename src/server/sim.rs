@@ -109,6 +109,7 @@ impl Leg {
             called: self.called.clone(),
             callref: self.callref.clone(),
             direction: self.direction,
+            replaces: None,
         }
     }
 }
