@@ -124,10 +124,17 @@ async fn web_dial(
 ) -> Result<Outcome, Failure> {
     let spec = config.dial.as_ref().ok_or_else(|| no_interface(fallback))?;
     let config_err = |e: crate::template::ExpandError| Failure::Config(vec![e.diagnostic]);
+    // The token is fetched only when the dial request sends it.
+    let token_spec = config.token.as_ref().filter(|_| {
+        config
+            .keyword_uses
+            .iter()
+            .any(|u| u.keyword.name == "token" && u.section == crate::schema::Section::Dial)
+    });
     if dry_run {
         let mut out = String::new();
         let mut shown = values.masked();
-        if let Some(t) = &config.token {
+        if let Some(t) = token_spec {
             out.push_str(
                 &request::build(&t.request, &shown)
                     .map_err(config_err)?
@@ -154,7 +161,7 @@ async fn web_dial(
     let store = TokenStore::from_env();
     let mut from_cache = false;
     let mut key = None;
-    if let Some(t) = &config.token {
+    if let Some(t) = token_spec {
         let k = TokenStore::key(&t.request.url.value.text, &values);
         values.token = match store.load(&k) {
             Some(cached) => {
@@ -173,7 +180,7 @@ async fn web_dial(
     let mut done = send_request(&exchange, spec, &values, "call", fallback).await?;
     if matches!(done.response.status, 401 | 403) && from_cache {
         // The cached token is stale; the call was refused, not placed.
-        let (Some(t), Some(k)) = (&config.token, &key) else {
+        let (Some(t), Some(k)) = (token_spec, &key) else {
             unreachable!("a cached token has a spec and a key")
         };
         tracing::info!(

@@ -153,6 +153,15 @@ enum Command {
         /// The call journal (SQLite); without it, the journal lives in memory.
         #[arg(long, value_name = "FILE")]
         journal: Option<PathBuf>,
+        /// Accept Keyyo's call notifications with this secret (at least 16
+        /// characters); prints the URL to paste in the Keyyo manager.
+        #[arg(long, value_name = "SECRET")]
+        keyyo_secret: Option<String>,
+        /// The addresses Keyyo notifies from, as the Keyyo manager writes
+        /// them: a regular expression such as 62\.39\.136\.157|83\.136\.160\.79
+        /// [default: this machine only]
+        #[arg(long, value_name = "REGEX")]
+        keyyo_sources: Option<String>,
     },
     /// Drive the bridge server's simulator.
     Sim {
@@ -254,7 +263,9 @@ fn main() -> ExitCode {
             sim,
             hold,
             journal,
-        } => serve(listen, sim, hold, journal).into(),
+            keyyo_secret,
+            keyyo_sources,
+        } => serve(listen, sim, hold, journal, keyyo_secret, keyyo_sources).into(),
         Command::Sim {
             action:
                 SimAction::Call {
@@ -484,6 +495,8 @@ fn serve(
     sim: bool,
     hold: std::time::Duration,
     journal: Option<PathBuf>,
+    keyyo_secret: Option<String>,
+    keyyo_sources: Option<String>,
 ) -> Exit {
     use ctibridge::server::{self, api::ServerOptions, sim::Timings, ServeOptions};
     if !sim {
@@ -492,6 +505,25 @@ fn serve(
         );
         return Exit::Config;
     }
+    let keyyo = match keyyo_secret {
+        Some(secret) => {
+            let sources = keyyo_sources.unwrap_or_else(|| r"127\.0\.0\.1|::1".to_owned());
+            match ctibridge::server::keyyo::KeyyoOptions::new(&secret, &sources) {
+                Ok(k) => {
+                    println!(
+                        "Keyyo notification URL (replace the address with this server's public one):\n{}",
+                        ctibridge::server::keyyo::manager_url(&format!("http://{listen}"), &secret)
+                    );
+                    Some(k)
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Exit::Config;
+                }
+            }
+        }
+        None => None,
+    };
     let Some(rt) = current_thread_runtime() else {
         return Exit::Network;
     };
@@ -500,6 +532,7 @@ fn serve(
         sim,
         server: ServerOptions {
             hold,
+            keyyo,
             ..ServerOptions::default()
         },
         timings: Timings::default(),

@@ -38,6 +38,8 @@ pub struct ServerOptions {
     pub catch_up: Duration,
     /// How long a token from `gettoken` is valid.
     pub token_ttl: Duration,
+    /// Keyyo notifications: who may send them. `None`: the route is off.
+    pub keyyo: Option<crate::server::keyyo::KeyyoOptions>,
 }
 
 impl Default for ServerOptions {
@@ -47,6 +49,7 @@ impl Default for ServerOptions {
             short_hold: Duration::from_millis(800),
             catch_up: Duration::from_secs(30),
             token_ttl: Duration::from_secs(3600),
+            keyyo: None,
         }
     }
 }
@@ -59,6 +62,8 @@ pub struct AppState {
     pub journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     cursors: Mutex<HashMap<(String, String), u64>>,
+    seen: Mutex<crate::server::keyyo::Seen>,
+    notify_limit: crate::server::keyyo::RateLimit,
 }
 
 impl AppState {
@@ -75,6 +80,9 @@ impl AppState {
             journal,
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
+            seen: Mutex::new(crate::server::keyyo::Seen::default()),
+            // A busy Keyyo account sends a few notifications a second.
+            notify_limit: crate::server::keyyo::RateLimit::new(200.0, 400.0),
         }
     }
 }
@@ -87,6 +95,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{CTI_PATH}/getevent"), any(getevent))
         .route(&format!("{CTI_PATH}/history"), any(history))
         .route("/sim/call", post(sim_call))
+        .route(crate::server::keyyo::PATH, any(keyyo_notify))
         // Every request here is a few hundred bytes.
         .layer(DefaultBodyLimit::max(16 * 1024))
         .with_state(state)
@@ -289,6 +298,44 @@ async fn history(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): P
             )
         }
     }
+}
+
+/// Keyyo's notification: checked, validated, deduplicated, published.
+async fn keyyo_notify(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(q): Params,
+) -> Response {
+    use crate::server::keyyo::{validate, Refusal};
+    let Some(opts) = &s.opts.keyyo else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "Keyyo notifications are not configured",
+        );
+    };
+    if !s.notify_limit.allow(peer.ip()) {
+        return error(StatusCode::TOO_MANY_REQUESTS, "too many notifications");
+    }
+    let n = match validate(opts, peer.ip(), &q) {
+        Ok(n) => n,
+        Err(Refusal::Forbidden) => {
+            tracing::warn!(%peer, "Keyyo notification refused: source or secret");
+            return error(StatusCode::FORBIDDEN, "forbidden");
+        }
+        Err(Refusal::Invalid(why)) => {
+            tracing::warn!(%peer, "Keyyo notification refused: {why}");
+            return error(StatusCode::BAD_REQUEST, &why);
+        }
+    };
+    let first = s
+        .seen
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .first_time(&n.callref, &n.kind);
+    if first {
+        s.hub.publish(n.line_event());
+    }
+    (StatusCode::OK, "OK").into_response()
 }
 
 /// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.

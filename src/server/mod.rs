@@ -5,6 +5,7 @@
 pub mod api;
 pub mod hub;
 pub mod journal;
+pub mod keyyo;
 pub mod sim;
 
 use std::net::SocketAddr;
