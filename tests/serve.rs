@@ -226,3 +226,83 @@ fn the_journal_survives_a_restart_and_a_station_resumes_with_its_cursor() {
     assert_eq!(calls[0]["state"], "missed");
     assert!(calls[0]["ringing_ms"].as_i64().is_some());
 }
+
+#[test]
+fn keyyo_notifications_reach_a_station_and_forged_ones_leave_no_trace() {
+    let addr = free_addr();
+    let dir = TempDir::new("serve-keyyo");
+    let secret = "0123456789abcdef-secret";
+    let child = ctibridge(&dir)
+        .args([
+            "serve",
+            "--sim",
+            "--hold",
+            "1",
+            "--listen",
+            &addr.to_string(),
+        ])
+        .args(["--keyyo-secret", secret])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let _srv = Server(child);
+    let end = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < end, "the server never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let notify = |params: &str| http(addr, "GET", &format!("/keyyo/notify?{params}"), "none").0;
+    let good = format!(
+        "secret={secret}&account=33972101010&caller=33388202020&callee=33972101010&callref=777&type=SETUP&version=1&dref=1&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
+    );
+    // Forged and malformed: refused, nothing published or journaled.
+    assert_eq!(notify(&good.replace(secret, "not-the-secret-at-all")), 403);
+    assert_eq!(notify(&good.replace("type=SETUP", "type=RINGING")), 400);
+    assert_eq!(
+        notify(&good.replace("caller=33388202020", "caller=3338%208")),
+        400
+    );
+    assert_eq!(notify(&good.replace("tsms=1700000000000", "tsms=17")), 400);
+    // The real one, twice: the repeat is ignored.
+    assert_eq!(notify(&good), 200);
+    assert_eq!(notify(&good), 200);
+
+    // A station with the Keyyo profile polls the bridge server.
+    dir.write(
+        "clicktocall_param.txt",
+        &format!(
+            "<global>\n<provider>keyyo\n<events_url>http://{addr}/DhDivaltoServerCTI/api/cti\n"
+        ),
+    );
+    dir.write("station.txt", "<telorg>33972101010\n<ident>desk1\n");
+    let out = ctibridge(&dir)
+        .arg("--param")
+        .arg(dir.path().join("clicktocall_param.txt"))
+        .arg("--station")
+        .arg(dir.path().join("station.txt"))
+        .args(["watch", "--json", "--once", "--for", "20"])
+        .output()
+        .expect("watch");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["kind"], "ring");
+    assert_eq!(lines[0]["caller"], "33388202020");
+    assert_eq!(lines[0]["call_id"], "777");
+
+    // The journal has that one call, nothing from the refused ones.
+    let auth = token(addr);
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/history?telorg=33972101010",
+        &auth,
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["calls"].as_array().map(Vec::len), Some(1), "{body}");
+}
