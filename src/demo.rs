@@ -53,6 +53,7 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
             talk: Duration::from_millis(1500),
         },
         journal: None,
+        dialer: None,
     };
     let server = tokio::spawn(server::serve(opts, Some(ready_tx), Some(stop_rx)));
     let addr = ready_rx

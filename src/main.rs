@@ -265,7 +265,18 @@ fn main() -> ExitCode {
             journal,
             keyyo_secret,
             keyyo_sources,
-        } => serve(listen, sim, hold, journal, keyyo_secret, keyyo_sources).into(),
+        } => serve(
+            &opts,
+            ServeArgs {
+                listen,
+                sim,
+                hold,
+                journal,
+                keyyo_secret,
+                keyyo_sources,
+            },
+        )
+        .into(),
         Command::Sim {
             action:
                 SimAction::Call {
@@ -490,21 +501,45 @@ fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
-fn serve(
+struct ServeArgs {
     listen: std::net::SocketAddr,
     sim: bool,
     hold: std::time::Duration,
     journal: Option<PathBuf>,
     keyyo_secret: Option<String>,
     keyyo_sources: Option<String>,
-) -> Exit {
+}
+
+fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     use ctibridge::server::{self, api::ServerOptions, sim::Timings, ServeOptions};
-    if !sim {
-        eprintln!(
-            "error: the bridge server has no provider to use\n  = help: run `ctibridge serve --sim` for the simulator (server param files with real providers are not implemented yet)"
-        );
-        return Exit::Config;
-    }
+    let ServeArgs {
+        listen,
+        sim,
+        hold,
+        journal,
+        keyyo_secret,
+        keyyo_sources,
+    } = args;
+    // Without the simulator, setevent dials through the provider of the
+    // param files given as for `dial` (--param, --station, --provider).
+    let dialer = if sim {
+        None
+    } else {
+        let loaded = load::load(Locations::from_env(opts));
+        match loaded.checked.as_ref().filter(|_| !loaded.has_errors()) {
+            Some(c) if c.config.dial.is_some() => Some(std::sync::Arc::new(c.config.clone())),
+            Some(_) => {
+                eprintln!(
+                    "error: the bridge server has no provider to dial through\n  = help: run `ctibridge serve --sim` for the simulator, or give the provider's param file: `ctibridge --param FILE --station FILE serve` (its <cliktocalldial> places the calls)"
+                );
+                return Exit::Config;
+            }
+            None => {
+                eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+                return Exit::Config;
+            }
+        }
+    };
     let keyyo = match keyyo_secret {
         Some(secret) => {
             let sources = keyyo_sources.unwrap_or_else(|| r"127\.0\.0\.1|::1".to_owned());
@@ -537,6 +572,7 @@ fn serve(
         },
         timings: Timings::default(),
         journal,
+        dialer,
     };
     match rt.block_on(server::serve(opts, None, None)) {
         Ok(()) => Exit::Ok,

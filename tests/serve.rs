@@ -306,3 +306,64 @@ fn keyyo_notifications_reach_a_station_and_forged_ones_leave_no_trace() {
     let v: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["calls"].as_array().map(Vec::len), Some(1), "{body}");
 }
+
+#[test]
+fn setevent_dials_through_the_keyyo_profile_exactly_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    // A Keyyo that trusts this machine's address.
+    let placed = Arc::new(AtomicUsize::new(0));
+    let p = placed.clone();
+    let keyyo = common::StandIn::start(move |r: &common::Recorded| {
+        if r.target
+            .starts_with("/makecall.html?ACCOUNT=33972101010&CALLEE=33388202020")
+        {
+            p.fetch_add(1, Ordering::SeqCst);
+            (200, "OK".into())
+        } else {
+            (200, "KO: unexpected".into())
+        }
+    });
+    let dir = TempDir::new("serve-dial");
+    dir.write(
+        "provider.txt",
+        &format!("<global>\n<provider>keyyo\n<api_url>{}\n", keyyo.url("")),
+    );
+    dir.write("line.txt", "<telorg>33972101010\n");
+    let addr = free_addr();
+    let child = ctibridge(&dir)
+        .arg("--param")
+        .arg(dir.path().join("provider.txt"))
+        .arg("--station")
+        .arg(dir.path().join("line.txt"))
+        .args(["serve", "--listen", &addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let _srv = Server(child);
+    let end = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < end, "the server never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let auth = token(addr);
+    let (st, body) = http(
+        addr,
+        "POST",
+        "/DhDivaltoServerCTI/api/cti/setevent?ident=paul&telorg=33972101010&tel=0388202020&cmdevent=DIAL",
+        &auth,
+    );
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(placed.load(Ordering::SeqCst), 1);
+    assert_eq!(keyyo.requests().len(), 1);
+    // No token, no dial.
+    let (st, _) = http(
+        addr,
+        "POST",
+        "/DhDivaltoServerCTI/api/cti/setevent?ident=paul&telorg=33972101010&tel=0388202020&cmdevent=DIAL",
+        "Bearer nope",
+    );
+    assert_eq!(st, 401);
+    assert_eq!(keyyo.requests().len(), 1);
+}

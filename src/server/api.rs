@@ -60,6 +60,8 @@ pub struct AppState {
     pub sim: Option<Sim>,
     pub opts: ServerOptions,
     pub journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
+    /// The provider configuration `setevent` dials through.
+    pub dialer: Option<Arc<crate::config::Config>>,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     cursors: Mutex<HashMap<(String, String), u64>>,
     seen: Mutex<crate::server::keyyo::Seen>,
@@ -78,6 +80,7 @@ impl AppState {
             sim,
             opts,
             journal,
+            dialer: None,
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
             seen: Mutex::new(crate::server::keyyo::Seen::default()),
@@ -119,7 +122,9 @@ async fn gettoken(
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    if s.sim.is_none() || !peer.ip().is_loopback() {
+    // Without a server file naming stations and their secrets, only
+    // stations on this machine are accepted.
+    if !peer.ip().is_loopback() {
         return error(
             StatusCode::FORBIDDEN,
             "this server accepts no station from there",
@@ -182,15 +187,45 @@ async fn setevent(
     if !cmd.eq_ignore_ascii_case("DIAL") {
         return error(StatusCode::BAD_REQUEST, "the only cmdevent is DIAL");
     }
-    match &s.sim {
-        Some(sim) => {
-            let callref = sim.dial(line, tel);
-            Json(json!({ "result": "OK", "callref": callref })).into_response()
-        }
-        None => error(
+    if let Some(sim) = &s.sim {
+        let callref = sim.dial(line, tel);
+        return Json(json!({ "result": "OK", "callref": callref })).into_response();
+    }
+    let Some(dialer) = &s.dialer else {
+        return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "no provider to dial through",
-        ),
+        );
+    };
+    // The provider's settings, for the line the station asked for.
+    let mut config = (**dialer).clone();
+    config.station.telorg.value = line.to_owned();
+    let req = crate::dial::DialRequest {
+        target: tel.to_owned(),
+        ..crate::dial::DialRequest::default()
+    };
+    let fallback = crate::source::Span::file(crate::source::FileId(0));
+    match crate::dial::dial(&config, &req, fallback).await {
+        Ok(_) => Json(json!({ "result": "OK" })).into_response(),
+        Err(f) => {
+            let (status, message) = match &f {
+                crate::dial::Failure::BadNumber(e) => (StatusCode::BAD_REQUEST, e.to_string()),
+                crate::dial::Failure::Config(ds) => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ds.first().map(|d| d.message.clone()).unwrap_or_default(),
+                ),
+                crate::dial::Failure::Network(d) => (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
+                ),
+                crate::dial::Failure::Refused(d) => (
+                    StatusCode::BAD_GATEWAY,
+                    format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
+                ),
+            };
+            tracing::warn!(line, "dial through the provider failed: {message}");
+            error(status, &message)
+        }
     }
 }
 

@@ -20,6 +20,9 @@ pub struct ServeOptions {
     pub timings: sim::Timings,
     /// The call journal's file; `None`: kept in memory.
     pub journal: Option<std::path::PathBuf>,
+    /// Without the simulator: the configuration whose `<cliktocalldial>`
+    /// places the calls asked with `setevent`.
+    pub dialer: Option<Arc<crate::config::Config>>,
 }
 
 /// The address `serve` listens on by default: the port of the seed's sample.
@@ -46,12 +49,9 @@ pub async fn serve(
         }
     })));
     let sim = opts.sim.then(|| sim::Sim::new(hub.clone(), opts.timings));
-    let state = Arc::new(api::AppState::new(
-        hub,
-        sim,
-        opts.server.clone(),
-        Some(journal),
-    ));
+    let mut state = api::AppState::new(hub, sim, opts.server.clone(), Some(journal));
+    state.dialer = opts.dialer.clone();
+    let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, sim = opts.sim, "bridge server listening");
