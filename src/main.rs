@@ -220,29 +220,8 @@ fn main() -> ExitCode {
             &log_file,
         )
         .into(),
-        Command::Sms { number, message } => {
-            if message.chars().count() > SMS_MAX_CHARS {
-                eprintln!(
-                    "error: the message has {} characters; at most {SMS_MAX_CHARS} can be sent\n  = help: nothing was sent",
-                    message.chars().count()
-                );
-                return Exit::Config.into();
-            }
-            if message.trim().is_empty() {
-                eprintln!("error: the message is empty\n  = help: nothing was sent");
-                return Exit::Config.into();
-            }
-            run_request(&opts, &log_file, move |config, fallback| {
-                Box::pin(dial::sms(config, number, message, fallback))
-            })
-            .into()
-        }
-        Command::ForwardProfile { name } => {
-            run_request(&opts, &log_file, move |config, fallback| {
-                Box::pin(dial::forward_profile(config, name, fallback))
-            })
-            .into()
-        }
+        Command::Sms { number, message } => sms(&opts, &log_file, number, message).into(),
+        Command::ForwardProfile { name } => forward_profile(&opts, &log_file, name).into(),
         Command::Profiles { action } => profiles(action).into(),
         Command::Watch {
             once,
@@ -392,26 +371,62 @@ fn check(opts: &LocateOptions, json: bool) -> Exit {
     }
 }
 
-fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
-    let loaded = load::load(Locations::from_env(opts));
-    let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
-        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
-        return Exit::Config;
-    };
-    open_debug_log(log_file, checked.config.global.debug.value);
-    tracing::debug!(target = %req.target, interface = checked.config.interface.value.as_str(), "dial");
-    let fallback = Span::file(loaded.param_file());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start: {e}");
-            return Exit::Network;
+/// What every command that uses the param files starts with: the files
+/// loaded and checked (every problem printed), the `<debug>1` log opened,
+/// a current-thread runtime.
+struct Session {
+    loaded: load::Loaded,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Session {
+    fn start(opts: &LocateOptions, log_file: &LogFile) -> Result<Session, Exit> {
+        let loaded = load::load(Locations::from_env(opts));
+        let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
+            eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+            return Err(Exit::Config);
+        };
+        open_debug_log(log_file, checked.config.global.debug.value);
+        let runtime = current_thread_runtime().ok_or(Exit::Network)?;
+        Ok(Session { loaded, runtime })
+    }
+
+    fn config(&self) -> &ctibridge::config::Config {
+        &self
+            .loaded
+            .checked
+            .as_ref()
+            .expect("Session::start keeps only checked configurations")
+            .config
+    }
+
+    /// Where problems with no line of their own are reported.
+    fn fallback(&self) -> Span {
+        Span::file(self.loaded.param_file())
+    }
+
+    /// Prints a failure at its line and gives its exit code.
+    fn fail(&self, failure: &Failure) -> Exit {
+        let sources = &self.loaded.sources;
+        match failure {
+            Failure::Config(ds) => ds.iter().for_each(|d| eprint!("{}", d.render(sources))),
+            Failure::BadNumber(e) => eprintln!("error: {e}\n  = help: nothing was sent"),
+            Failure::Network(d) | Failure::Refused(d) => eprint!("{}", d.render(sources)),
         }
+        failure.exit()
+    }
+}
+
+fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
+    let s = match Session::start(opts, log_file) {
+        Ok(s) => s,
+        Err(exit) => return exit,
     };
-    match runtime.block_on(dial::dial(&checked.config, &req, fallback)) {
+    tracing::debug!(target = %req.target, interface = s.config().interface.value.as_str(), "dial");
+    match s
+        .runtime
+        .block_on(dial::dial(s.config(), &req, s.fallback()))
+    {
         Ok(Outcome::Placed { status }) => {
             tracing::info!(status, "call placed");
             Exit::Ok
@@ -424,67 +439,49 @@ fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
             print!("{text}");
             Exit::Ok
         }
-        Err(failure) => {
-            match &failure {
-                Failure::Config(ds) => ds
-                    .iter()
-                    .for_each(|d| eprint!("{}", d.render(&loaded.sources))),
-                Failure::BadNumber(e) => eprintln!("error: {e}\n  = help: nothing was sent"),
-                Failure::Network(d) | Failure::Refused(d) => {
-                    eprint!("{}", d.render(&loaded.sources))
-                }
-            }
-            failure.exit()
-        }
+        Err(failure) => s.fail(&failure),
     }
 }
 
 /// Keyyo's guide limits a message to 64 characters.
 const SMS_MAX_CHARS: usize = 64;
 
-type RequestFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome, Failure>> + 'a>>;
-
-/// Loads the configuration and runs one provider request (sms,
-/// forward-profile), reporting as `dial` does.
-fn run_request(
-    opts: &LocateOptions,
-    log_file: &LogFile,
-    run: impl for<'a> FnOnce(&'a ctibridge::config::Config, Span) -> RequestFuture<'a>,
-) -> Exit {
-    let loaded = load::load(Locations::from_env(opts));
-    let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
-        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+fn sms(opts: &LocateOptions, log_file: &LogFile, number: String, message: String) -> Exit {
+    if message.chars().count() > SMS_MAX_CHARS {
+        eprintln!(
+            "error: the message has {} characters; at most {SMS_MAX_CHARS} can be sent\n  = help: nothing was sent",
+            message.chars().count()
+        );
         return Exit::Config;
+    }
+    if message.trim().is_empty() {
+        eprintln!("error: the message is empty\n  = help: nothing was sent");
+        return Exit::Config;
+    }
+    let s = match Session::start(opts, log_file) {
+        Ok(s) => s,
+        Err(exit) => return exit,
     };
-    open_debug_log(log_file, checked.config.global.debug.value);
-    let fallback = Span::file(loaded.param_file());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    match s
+        .runtime
+        .block_on(dial::sms(s.config(), number, message, s.fallback()))
     {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start: {e}");
-            return Exit::Network;
-        }
-    };
-    match runtime.block_on(run(&checked.config, fallback)) {
         Ok(_) => Exit::Ok,
-        Err(failure) => {
-            report_failure(&loaded, &failure);
-            failure.exit()
-        }
+        Err(failure) => s.fail(&failure),
     }
 }
 
-fn report_failure(loaded: &load::Loaded, failure: &Failure) {
-    match failure {
-        Failure::Config(ds) => ds
-            .iter()
-            .for_each(|d| eprint!("{}", d.render(&loaded.sources))),
-        Failure::BadNumber(e) => eprintln!("error: {e}\n  = help: nothing was sent"),
-        Failure::Network(d) | Failure::Refused(d) => eprint!("{}", d.render(&loaded.sources)),
+fn forward_profile(opts: &LocateOptions, log_file: &LogFile, name: String) -> Exit {
+    let s = match Session::start(opts, log_file) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    match s
+        .runtime
+        .block_on(dial::forward_profile(s.config(), name, s.fallback()))
+    {
+        Ok(_) => Exit::Ok,
+        Err(failure) => s.fail(&failure),
     }
 }
 
@@ -691,41 +688,20 @@ fn parse_seconds_arg(s: &str) -> Result<std::time::Duration, String> {
 }
 
 fn watch(opts: &LocateOptions, wopts: WatchOptions, log_file: &LogFile) -> Exit {
-    let loaded = load::load(Locations::from_env(opts));
-    let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
-        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
-        return Exit::Config;
-    };
-    open_debug_log(log_file, checked.config.global.debug.value);
-    let fallback = Span::file(loaded.param_file());
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start: {e}");
-            return Exit::Network;
-        }
+    let s = match Session::start(opts, log_file) {
+        Ok(s) => s,
+        Err(exit) => return exit,
     };
     let mut out = std::io::stdout().lock();
-    match runtime.block_on(watch::watch(&checked.config, &wopts, &mut out, fallback)) {
+    match s
+        .runtime
+        .block_on(watch::watch(s.config(), &wopts, &mut out, s.fallback()))
+    {
         Ok(stop) => {
             tracing::info!(?stop, "watch stopped");
             Exit::Ok
         }
-        Err(failure) => {
-            match &failure {
-                Failure::Config(ds) => ds
-                    .iter()
-                    .for_each(|d| eprint!("{}", d.render(&loaded.sources))),
-                Failure::BadNumber(e) => eprintln!("error: {e}"),
-                Failure::Network(d) | Failure::Refused(d) => {
-                    eprint!("{}", d.render(&loaded.sources))
-                }
-            }
-            failure.exit()
-        }
+        Err(failure) => s.fail(&failure),
     }
 }
 
