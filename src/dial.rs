@@ -83,6 +83,18 @@ pub fn teldest(config: &Config, target: &str) -> Result<String, NumberError> {
     }
 }
 
+/// The one HTTP client with the `<cafile>`/`<insecure>` of `config`; a
+/// bad `<cafile>` is reported at its line.
+pub fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
+    HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
+        Failure::Config(vec![Diagnostic::error(
+            "http-setup",
+            config.global.cafile.span().unwrap_or(fallback),
+            e.to_string(),
+        )])
+    })
+}
+
 /// Places the call. `fallback` is where problems with no line of their own
 /// are reported (the param file).
 pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<Outcome, Failure> {
@@ -125,12 +137,10 @@ async fn web_dial(
     let spec = config.dial.as_ref().ok_or_else(|| no_interface(fallback))?;
     let config_err = |e: crate::template::ExpandError| Failure::Config(vec![e.diagnostic]);
     // The token is fetched only when the dial request sends it.
-    let token_spec = config.token.as_ref().filter(|_| {
-        config
-            .keyword_uses
-            .iter()
-            .any(|u| u.keyword.name == "token" && u.section == crate::schema::Section::Dial)
-    });
+    let token_spec = config
+        .token
+        .as_ref()
+        .filter(|_| config.sends("token", crate::schema::Section::Dial));
     if dry_run {
         let mut out = String::new();
         let mut shown = values.masked();
@@ -151,13 +161,7 @@ async fn web_dial(
         out.push_str(&rules_note(spec));
         return Ok(Outcome::DryRun(out));
     }
-    let client = HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
-        Failure::Config(vec![Diagnostic::error(
-            "http-setup",
-            config.global.cafile.span().unwrap_or(fallback),
-            e.to_string(),
-        )])
-    })?;
+    let client = client(config, fallback)?;
     let store = TokenStore::from_env();
     let mut from_cache = false;
     let mut key = None;
@@ -392,13 +396,7 @@ async fn simple_request(
     what: What,
     fallback: Span,
 ) -> Result<Outcome, Failure> {
-    let client = HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
-        Failure::Config(vec![Diagnostic::error(
-            "http-setup",
-            config.global.cafile.span().unwrap_or(fallback),
-            e.to_string(),
-        )])
-    })?;
+    let client = client(config, fallback)?;
     let exchange = Exchange::new(&client, config);
     let done = send_request(&exchange, spec, values, what, fallback).await?;
     judge(spec, config, &done, what, fallback)

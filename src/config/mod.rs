@@ -313,6 +313,15 @@ pub struct Config {
     pub keyword_uses: Vec<KeywordUse>,
 }
 
+impl Config {
+    /// Whether a request of `section` sends the keyword `name`.
+    pub fn sends(&self, name: &str, section: Section) -> bool {
+        self.keyword_uses
+            .iter()
+            .any(|u| u.keyword.name == name && u.section == section)
+    }
+}
+
 /// A set value of a tag, in one of the layered files.
 #[derive(Clone, Debug)]
 pub struct SetValue {

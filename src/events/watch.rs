@@ -26,7 +26,7 @@ use crate::dial::Failure;
 use crate::events::call::{CallBook, EventKind, EventNames};
 use crate::events::popup::ScreenPop;
 use crate::events::read::{read_answer, Answer};
-use crate::http::{excerpt, ClientOptions, HttpClient, SendError};
+use crate::http::{excerpt, HttpClient, SendError};
 use crate::provider::{Exchange, ExchangeError};
 use crate::request::{self, mask_url};
 use crate::source::Span;
@@ -274,20 +274,13 @@ struct Source<'a> {
 
 impl<'a> Source<'a> {
     fn new(config: &'a Config, spec: &'a EventSpec, fallback: Span) -> Result<Source<'a>, Failure> {
-        let client = HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
-            Failure::Config(vec![Diagnostic::error(
-                "http-setup",
-                config.global.cafile.span().unwrap_or(fallback),
-                e.to_string(),
-            )])
-        })?;
+        let client = crate::dial::client(config, fallback)?;
         let values = Values::from_config(config);
         // The token is fetched only for a source that sends it.
-        let uses_token = config
-            .keyword_uses
-            .iter()
-            .any(|u| u.keyword.name == "token" && u.section == crate::schema::Section::Event);
-        let token_spec = config.token.as_ref().filter(|_| uses_token);
+        let token_spec = config
+            .token
+            .as_ref()
+            .filter(|_| config.sends("token", crate::schema::Section::Event));
         let token_key = token_spec.map(|t| TokenStore::key(&t.request.url.value.text, &values));
         Ok(Source {
             config,
