@@ -218,30 +218,15 @@ fn load_samples(addr: std::net::SocketAddr) -> load::Loaded {
     load::load_sources(sources, p, Some(s), &[t])
 }
 
-/// One request to the demo's server.
+/// One request to the demo's server; an error unless it succeeds.
 async fn request(
     method: crate::config::Method,
     url: String,
     headers: Vec<(String, String)>,
 ) -> Result<crate::http::HttpResponse, String> {
-    use crate::http::{ClientOptions, HttpClient};
-    use crate::request::HttpRequest;
-    let client = HttpClient::new(&ClientOptions {
-        connect_timeout: Duration::from_secs(5),
-        timeout: Duration::from_secs(5),
-        ca_file: None,
-        insecure: false,
-    })
-    .map_err(|e| e.to_string())?;
-    let req = HttpRequest {
-        section: crate::schema::Section::Dial,
-        method,
-        url,
-        headers,
-        body: (method != crate::config::Method::Get).then(String::new),
-        url_span: None,
-    };
-    let resp = client.send(&req).await.map_err(|e| e.to_string())?;
+    let resp = server::request(method, url, headers)
+        .await
+        .map_err(|e| e.to_string())?;
     if resp.is_success() {
         Ok(resp)
     } else {
@@ -254,13 +239,17 @@ async fn request(
 }
 
 async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
-    request(
-        crate::config::Method::Post,
-        format!("http://{addr}/sim/call?from=0612345678&to=1003&answer=1"),
-        Vec::new(),
-    )
-    .await
-    .map(drop)
+    let resp = server::sim::inject(&format!("http://{addr}"), "0612345678", "1003", true)
+        .await
+        .map_err(|e| e.to_string())?;
+    if resp.is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the simulator refused the call: HTTP {}",
+            resp.status
+        ))
+    }
 }
 
 /// The journal of line 1003, one line per call, oldest first.

@@ -24,6 +24,17 @@ pub struct ClientOptions {
 impl ClientOptions {
     /// Limits for one-shot requests (dial, token): a dial that has not been
     /// answered in 15 s will not be.
+    /// For ctibridge's own requests to a bridge server (`sim call`, the
+    /// demo): the one-shot limits, no extra authorities.
+    pub fn plain() -> ClientOptions {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(15),
+            ca_file: None,
+            insecure: false,
+        }
+    }
+
     pub fn one_shot(global: &Global) -> ClientOptions {
         ClientOptions {
             connect_timeout: Duration::from_secs(5),

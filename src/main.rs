@@ -581,11 +581,6 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
 }
 
 fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
-    use ctibridge::http::{ClientOptions, HttpClient};
-    use ctibridge::request::HttpRequest;
-    let enc = |s: &str| {
-        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
     let (from, to) = match (number::parse_target(from), number::parse_target(to)) {
         (Ok(f), Ok(t)) => (f.number, t.number),
         (Err(e), _) | (_, Err(e)) => {
@@ -593,35 +588,10 @@ fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
             return Exit::BadNumber;
         }
     };
-    let (from, to) = (from.as_str(), to.as_str());
-    let req = HttpRequest {
-        section: ctibridge::schema::Section::Dial,
-        method: ctibridge::config::Method::Post,
-        url: format!(
-            "{}/sim/call?from={}&to={}&answer={}",
-            url.trim_end_matches('/'),
-            enc(from),
-            enc(to),
-            u8::from(answer)
-        ),
-        headers: Vec::new(),
-        body: Some(String::new()),
-        url_span: None,
-    };
-    let opts = ClientOptions {
-        connect_timeout: std::time::Duration::from_secs(5),
-        timeout: std::time::Duration::from_secs(15),
-        ca_file: None,
-        insecure: false,
-    };
     let Some(rt) = current_thread_runtime() else {
         return Exit::Network;
     };
-    let result = rt.block_on(async {
-        let client = HttpClient::new(&opts).map_err(|e| e.to_string())?;
-        client.send(&req).await.map_err(|e| e.to_string())
-    });
-    match result {
+    match rt.block_on(ctibridge::server::sim::inject(url, &from, &to, answer)) {
         Ok(resp) if resp.is_success() => {
             println!("{}", resp.body.trim());
             Exit::Ok

@@ -25,6 +25,27 @@ pub struct ServeOptions {
     pub dialer: Option<Arc<crate::config::Config>>,
 }
 
+/// One request of ctibridge's own to a bridge server (`sim call`, the
+/// demo), not from a param file.
+pub async fn request(
+    method: crate::config::Method,
+    url: String,
+    headers: Vec<(String, String)>,
+) -> Result<crate::http::HttpResponse, crate::http::SendError> {
+    use crate::http::{ClientOptions, HttpClient};
+    let client = HttpClient::new(&ClientOptions::plain())?;
+    let req = crate::request::HttpRequest {
+        // Not from a section; the field only names one for messages.
+        section: crate::schema::Section::Dial,
+        method,
+        url,
+        headers,
+        body: (method != crate::config::Method::Get).then(String::new),
+        url_span: None,
+    };
+    client.send(&req).await
+}
+
 /// The address `serve` listens on by default: the port of the seed's sample.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8082";
 

@@ -6,6 +6,30 @@ use std::time::Duration;
 
 use crate::server::hub::{Hub, LineEvent};
 
+/// Asks the simulator of the bridge server at `base` for an incoming call.
+pub async fn inject(
+    base: &str,
+    from: &str,
+    to: &str,
+    answer: bool,
+) -> Result<crate::http::HttpResponse, crate::http::SendError> {
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    crate::server::request(
+        crate::config::Method::Post,
+        format!(
+            "{}/sim/call?from={}&to={}&answer={}",
+            base.trim_end_matches('/'),
+            enc(from),
+            enc(to),
+            u8::from(answer)
+        ),
+        Vec::new(),
+    )
+    .await
+}
+
 /// How long a simulated call rings and talks.
 #[derive(Clone, Copy, Debug)]
 pub struct Timings {
