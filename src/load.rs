@@ -233,7 +233,8 @@ pub fn load(locations: Locations) -> Loaded {
         locations.provider.as_deref(),
         &mut diagnostics,
     );
-    files.extend(profile_files(&sources));
+    // The built-in profile the param file named.
+    files.extend(files_read(&sources, |r| r == FileRole::Profile));
     warn_readable_secrets(&sources, &checked, &mut diagnostics);
     Loaded {
         locations,
@@ -254,17 +255,7 @@ pub fn load_sources(
 ) -> Loaded {
     let mut diagnostics = Diagnostics::new();
     let checked = check_sources(&mut sources, param, station, tapi, &mut diagnostics);
-    let files = sources
-        .files()
-        .map(|(id, f)| FileRead {
-            role: f.role,
-            path: f.path.clone(),
-            status: FileStatus::Read {
-                encoding: f.encoding,
-            },
-            id: Some(id),
-        })
-        .collect();
+    let files = files_read(&sources, |_| true);
     Loaded {
         locations: Locations::resolve(&LocateOptions::default(), |_| None),
         sources,
@@ -293,11 +284,11 @@ pub fn load_text(param: &str, station: Option<&str>) -> Loaded {
     load_sources(sources, p, s, &[])
 }
 
-/// The built-in profiles a check added to `sources`, as files read.
-fn profile_files(sources: &SourceMap) -> Vec<FileRead> {
+/// The files of `sources` whose role `keep` accepts, as files read.
+fn files_read(sources: &SourceMap, keep: impl Fn(FileRole) -> bool) -> Vec<FileRead> {
     sources
         .files()
-        .filter(|(_, f)| f.role == FileRole::Profile)
+        .filter(|(_, f)| keep(f.role))
         .map(|(id, f)| FileRead {
             role: f.role,
             path: f.path.clone(),
