@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{ctibridge, text, Recorded, Reply, StandIn, TempDir};
+use common::{run, text, with_files, Recorded, Reply, StandIn, TempDir};
 use md5::Md5;
 use sha2::{Digest as _, Sha256};
 
@@ -203,17 +203,6 @@ fn setup(k: &Keyyo, with_credentials: bool) -> TempDir {
     dir
 }
 
-fn run(dir: &TempDir, args: &[&str]) -> std::process::Output {
-    ctibridge(dir)
-        .arg("--param")
-        .arg(dir.path().join("clicktocall_param.txt"))
-        .arg("--station")
-        .arg(dir.path().join("station.txt"))
-        .args(args)
-        .output()
-        .expect("run")
-}
-
 #[test]
 fn a_three_line_file_places_a_call_with_digest_md5_and_sha256() {
     for algo in ["MD5", "SHA-256"] {
@@ -319,11 +308,7 @@ fn two_dials_at_once_keep_one_request_per_second() {
     let k = Keyyo::start(Mode::Digest("MD5"));
     let dir = setup(&k, true);
     let spawn = || {
-        ctibridge(&dir)
-            .arg("--param")
-            .arg(dir.path().join("clicktocall_param.txt"))
-            .arg("--station")
-            .arg(dir.path().join("station.txt"))
+        with_files(&dir)
             .args(["dial", "0388202020"])
             .stderr(std::process::Stdio::piped())
             .spawn()

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{ctibridge, text, Recorded, StandIn, TempDir};
+use common::{ctibridge, run, text, with_files, Recorded, StandIn, TempDir};
 use serde_json::Value;
 use sha1::{Digest as _, Sha1};
 
@@ -47,17 +47,6 @@ fn setup(user_file: &str) -> TempDir {
     dir.write("clicktocall_param.txt", user_file);
     dir.write("station.txt", &station());
     dir
-}
-
-fn run(dir: &TempDir, args: &[&str]) -> std::process::Output {
-    ctibridge(dir)
-        .arg("--param")
-        .arg(dir.path().join("clicktocall_param.txt"))
-        .arg("--station")
-        .arg(dir.path().join("station.txt"))
-        .args(args)
-        .output()
-        .expect("run")
 }
 
 /// The OVH API: `/1.0/auth/time` and click2Call, signature checked.
@@ -196,11 +185,7 @@ fn watch(dir: &TempDir, popup: &Path) -> (std::process::Child, std::sync::mpsc::
         .open(dir.path().join("clicktocall_param.txt"))
         .expect("param");
     writeln!(f, "<popup>\n<command>{} $tel$ $called$", popup.display()).expect("write");
-    let mut child = ctibridge(dir)
-        .arg("--param")
-        .arg(dir.path().join("clicktocall_param.txt"))
-        .arg("--station")
-        .arg(dir.path().join("station.txt"))
+    let mut child = with_files(dir)
         .args(["watch", "--json", "--for", "20"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{ctibridge, free_addr, text, TempDir};
+use common::{ctibridge, free_addr, text, with_files, TempDir};
 use serde_json::Value;
 
 struct Server(Child);
@@ -21,9 +21,11 @@ impl Drop for Server {
     }
 }
 
-fn start_server(dir: &TempDir, addr: SocketAddr) -> Server {
+/// `ctibridge serve --listen ADDR ARGS…`, once it accepts connections.
+fn serve(dir: &TempDir, addr: SocketAddr, args: &[&std::ffi::OsStr]) -> Server {
     let child = ctibridge(dir)
-        .args(["serve", "--sim", "--listen", &addr.to_string()])
+        .args(["serve", "--listen", &addr.to_string()])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -54,7 +56,7 @@ fn sample_sys(dir: &TempDir, addr: SocketAddr) -> std::path::PathBuf {
 fn the_sample_file_dials_and_watches_through_the_simulator() {
     let addr = free_addr();
     let dir = TempDir::new("serve");
-    let _srv = start_server(&dir, addr);
+    let _srv = serve(&dir, addr, &["--sim".as_ref()]);
     let sys = sample_sys(&dir, addr);
     let station = std::path::Path::new("samples/station.txt");
 
@@ -150,29 +152,16 @@ fn the_journal_survives_a_restart_and_a_station_resumes_with_its_cursor() {
     let addr = free_addr();
     let dir = TempDir::new("serve-journal");
     let journal = dir.path().join("journal.sqlite");
+    // Empty polls held 1 s, so the test does not wait 25 s.
     let start = |dir: &TempDir| {
-        let child = ctibridge(dir)
-            // Empty polls held 1 s, so the test does not wait 25 s.
-            .args([
-                "serve",
-                "--sim",
-                "--hold",
-                "1",
-                "--listen",
-                &addr.to_string(),
-                "--journal",
-            ])
-            .arg(&journal)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn serve");
-        let end = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < end, "the server never listened");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server(child)
+        let args: [&std::ffi::OsStr; 5] = [
+            "--sim".as_ref(),
+            "--hold".as_ref(),
+            "1".as_ref(),
+            "--journal".as_ref(),
+            journal.as_os_str(),
+        ];
+        serve(dir, addr, &args)
     };
     let srv = start(&dir);
     let auth = token(addr);
@@ -232,26 +221,11 @@ fn keyyo_notifications_reach_a_station_and_forged_ones_leave_no_trace() {
     let addr = free_addr();
     let dir = TempDir::new("serve-keyyo");
     let secret = "0123456789abcdef-secret";
-    let child = ctibridge(&dir)
-        .args([
-            "serve",
-            "--sim",
-            "--hold",
-            "1",
-            "--listen",
-            &addr.to_string(),
-        ])
-        .args(["--keyyo-secret", secret])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let _srv = Server(child);
-    let end = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < end, "the server never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _srv = serve(
+        &dir,
+        addr,
+        &["--sim", "--hold", "1", "--keyyo-secret", secret].map(std::ffi::OsStr::new),
+    );
     let notify = |params: &str| http(addr, "GET", &format!("/keyyo/notify?{params}"), "none").0;
     let good = format!(
         "secret={secret}&account=33972101010&caller=33388202020&callee=33972101010&callref=777&type=SETUP&version=1&dref=1&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
@@ -276,11 +250,7 @@ fn keyyo_notifications_reach_a_station_and_forged_ones_leave_no_trace() {
         ),
     );
     dir.write("station.txt", "<telorg>33972101010\n<ident>desk1\n");
-    let out = ctibridge(&dir)
-        .arg("--param")
-        .arg(dir.path().join("clicktocall_param.txt"))
-        .arg("--station")
-        .arg(dir.path().join("station.txt"))
+    let out = with_files(&dir)
         .args(["watch", "--json", "--once", "--for", "20"])
         .output()
         .expect("watch");
@@ -331,22 +301,17 @@ fn setevent_dials_through_the_keyyo_profile_exactly_once() {
     );
     dir.write("line.txt", "<telorg>33972101010\n");
     let addr = free_addr();
-    let child = ctibridge(&dir)
-        .arg("--param")
-        .arg(dir.path().join("provider.txt"))
-        .arg("--station")
-        .arg(dir.path().join("line.txt"))
-        .args(["serve", "--listen", &addr.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let _srv = Server(child);
-    let end = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < end, "the server never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let (param, line) = (dir.path().join("provider.txt"), dir.path().join("line.txt"));
+    let _srv = serve(
+        &dir,
+        addr,
+        &[
+            "--param".as_ref(),
+            param.as_os_str(),
+            "--station".as_ref(),
+            line.as_os_str(),
+        ],
+    );
     let auth = token(addr);
     let (st, body) = http(
         addr,

@@ -244,15 +244,26 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// The binary with `dir`'s clicktocall_param.txt and station.txt.
+pub fn with_files(dir: &TempDir) -> Command {
+    let mut c = ctibridge(dir);
+    c.arg("--param")
+        .arg(dir.path().join("clicktocall_param.txt"))
+        .arg("--station")
+        .arg(dir.path().join("station.txt"));
+    c
+}
+
+/// Runs `ctibridge` with `dir`'s files and `args`.
+pub fn run(dir: &TempDir, args: &[&str]) -> Output {
+    with_files(dir).args(args).output().expect("run")
+}
+
 /// Runs `ctibridge --param P --station S dial NUMBER [extra]`.
 pub fn dial(dir: &TempDir, param: &str, station: &str, number: &str, extra: &[&str]) -> Output {
-    let p = dir.write("clicktocall_param.txt", param);
-    let s = dir.write("station.txt", station);
-    ctibridge(dir)
-        .arg("--param")
-        .arg(p)
-        .arg("--station")
-        .arg(s)
+    dir.write("clicktocall_param.txt", param);
+    dir.write("station.txt", station);
+    with_files(dir)
         .arg("dial")
         .arg(number)
         .args(extra)
