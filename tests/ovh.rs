@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{ctibridge, run, text, with_files, Recorded, StandIn, TempDir};
+use common::{run, text, with_files, Recorded, StandIn, TempDir};
 use serde_json::Value;
 use sha1::{Digest as _, Sha1};
 
