@@ -533,6 +533,7 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             }
             None => {
                 eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+                eprintln!("note: without --sim, serve dials through the provider of these param files; `ctibridge serve --sim` needs none");
                 return Exit::Config;
             }
         }
