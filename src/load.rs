@@ -285,7 +285,7 @@ pub fn load_text(param: &str, station: Option<&str>) -> Loaded {
 }
 
 /// The files of `sources` whose role `keep` accepts, as files read.
-fn files_read(sources: &SourceMap, keep: impl Fn(FileRole) -> bool) -> Vec<FileRead> {
+pub fn files_read(sources: &SourceMap, keep: impl Fn(FileRole) -> bool) -> Vec<FileRead> {
     sources
         .files()
         .filter(|(_, f)| keep(f.role))
@@ -330,6 +330,36 @@ pub fn check_sources_with(
         },
     );
     diagnostics.extend(d);
+    check_tree(
+        sources,
+        param_tree,
+        station,
+        tapi,
+        provider,
+        None,
+        diagnostics,
+    )
+}
+
+/// What the bridge server uses of its file's dialing sections.
+#[derive(Clone, Copy, Debug)]
+pub struct ServerUse {
+    /// It polls the event source (the relay): `<cliktocallevent>` is kept.
+    pub relay: bool,
+}
+
+/// [`check_sources_with`] on a param file already parsed (the bridge
+/// server's file, whose own sections are taken out first).
+pub fn check_tree(
+    sources: &mut SourceMap,
+    param_tree: crate::param::ParamFile,
+    station: Option<FileId>,
+    tapi: &[FileId],
+    provider: Option<&str>,
+    server: Option<ServerUse>,
+    diagnostics: &mut Diagnostics,
+) -> Checked {
+    let param = param_tree.file;
     let profile_tree = chosen_profile(&param_tree, provider, param, diagnostics).map(|p| {
         let id = sources.add(SourceFile::new(
             PathBuf::from(p.path()),
@@ -377,6 +407,27 @@ pub fn check_sources_with(
         .collect();
     let mut params: Vec<_> = profile_tree.into_iter().collect();
     params.push(param_tree);
+    if let Some(use_) = server {
+        // The server sends what it dials with, and its event source only
+        // when it relays it: the rest of a profile would only warn about
+        // desk settings (`$ident$`) the server never sends.
+        let sends_token = |section: Section| {
+            params.iter().flat_map(|p| &p.blocks).any(|b| {
+                b.section == Some(section)
+                    && b.entries
+                        .iter()
+                        .any(|e| e.value.text.to_ascii_lowercase().contains("$token$"))
+            })
+        };
+        let token = sends_token(Section::Dial) || (use_.relay && sends_token(Section::Event));
+        for p in &mut params {
+            p.blocks.retain(|b| match b.section {
+                Some(Section::Event) => use_.relay,
+                Some(Section::Token) => token,
+                _ => true,
+            });
+        }
+    }
     // Sections other than <station> in a station file were reported above
     // and take no effect.
     if let Some(mut t) = station_tree {

@@ -84,6 +84,9 @@ enum Command {
         /// Print the diagnostics and the explanation as JSON.
         #[arg(long)]
         json: bool,
+        /// Check the bridge server's file (server_param.txt) instead.
+        #[arg(long, value_name = "FILE")]
+        server: Option<PathBuf>,
     },
     /// Place a call to NUMBER: a number, or a tel:, callto: or sip: URI.
     /// `ctibridge NUMBER` and `ctibridge tel:…` do the same.
@@ -140,26 +143,32 @@ enum Command {
     /// Run the bridge server: the CTI web service of Divalto's sample file
     /// (gettoken, setevent, getevent) on 127.0.0.1:8082.
     Serve {
-        /// The address to listen on.
-        #[arg(long, value_name = "ADDR", default_value = ctibridge::server::DEFAULT_LISTEN)]
-        listen: std::net::SocketAddr,
-        /// Use the simulator as the provider and accept any station from
-        /// this machine (no server file needed).
+        /// The server file [default: server_param.txt in the sys folder].
+        #[arg(long, value_name = "FILE")]
+        server: Option<PathBuf>,
+        /// The address to listen on [default: the server file's <listen>,
+        /// else 127.0.0.1:8082].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// Use the simulator as the provider. Without a server file, any
+        /// desk of this machine is accepted (no file needed).
         #[arg(long)]
         sim: bool,
-        /// How long getevent holds a poll with nothing to say.
-        #[arg(long, value_name = "SECONDS", default_value = "25", value_parser = parse_seconds_arg)]
-        hold: std::time::Duration,
-        /// The call journal (SQLite); without it, the journal lives in memory.
+        /// How long getevent holds a poll with nothing to say [default:
+        /// <hold>, else 25].
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds_arg)]
+        hold: Option<std::time::Duration>,
+        /// The call journal (SQLite) [default: <journal>, else in memory].
         #[arg(long, value_name = "FILE")]
         journal: Option<PathBuf>,
         /// Accept Keyyo's call notifications with this secret (at least 16
-        /// characters); prints the URL to paste in the Keyyo manager.
+        /// characters) [default: <keyyo_notify><secret>]; prints the URL to
+        /// paste in the Keyyo manager.
         #[arg(long, value_name = "SECRET")]
         keyyo_secret: Option<String>,
         /// The addresses Keyyo notifies from, as the Keyyo manager writes
         /// them: a regular expression such as 62\.39\.136\.157|83\.136\.160\.79
-        /// [default: this machine only]
+        /// [default: <keyyo_notify><sources>, else this machine only]
         #[arg(long, value_name = "REGEX")]
         keyyo_sources: Option<String>,
     },
@@ -201,7 +210,11 @@ fn main() -> ExitCode {
         provider: cli.files.provider,
     };
     match cli.command {
-        Command::Check { json } => check(&opts, json).into(),
+        Command::Check {
+            json,
+            server: Some(file),
+        } => check_server(&file, json).into(),
+        Command::Check { json, server: None } => check(&opts, json).into(),
         Command::Dial {
             number,
             dry_run,
@@ -238,6 +251,7 @@ fn main() -> ExitCode {
         )
         .into(),
         Command::Serve {
+            server,
             listen,
             sim,
             hold,
@@ -247,6 +261,7 @@ fn main() -> ExitCode {
         } => serve(
             &opts,
             ServeArgs {
+                server,
                 listen,
                 sim,
                 hold,
@@ -499,53 +514,98 @@ fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
 }
 
 struct ServeArgs {
-    listen: std::net::SocketAddr,
+    server: Option<PathBuf>,
+    listen: Option<std::net::SocketAddr>,
     sim: bool,
-    hold: std::time::Duration,
+    hold: Option<std::time::Duration>,
     journal: Option<PathBuf>,
     keyyo_secret: Option<String>,
     keyyo_sources: Option<String>,
 }
 
-fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
-    use ctibridge::server::{self, api::ServerOptions, sim::Timings, ServeOptions};
-    let ServeArgs {
-        listen,
-        sim,
-        hold,
-        journal,
-        keyyo_secret,
-        keyyo_sources,
-    } = args;
-    // Without the simulator, setevent dials through the provider of the
-    // param files given as for `dial` (--param, --station, --provider).
-    let dialer = if sim {
-        None
+fn check_server(file: &std::path::Path, json: bool) -> Exit {
+    let loaded = ctibridge::server::settings::load(file);
+    if json {
+        let diagnostics: Vec<_> = loaded
+            .diagnostics
+            .sorted()
+            .into_iter()
+            .map(|d| d.to_json(&loaded.sources))
+            .collect();
+        let v = serde_json::json!({
+            "ok": !loaded.has_errors(),
+            "errors": loaded.diagnostics.error_count(),
+            "warnings": loaded.diagnostics.warning_count(),
+            "files": loaded.files,
+            "diagnostics": diagnostics,
+            "explanation": loaded.settings.as_ref().map(ctibridge::server::settings::explain),
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        let loaded = load::load(Locations::from_env(opts));
-        match loaded.checked.as_ref().filter(|_| !loaded.has_errors()) {
-            Some(c) if c.config.dial.is_some() => Some(std::sync::Arc::new(c.config.clone())),
-            Some(_) => {
-                eprintln!(
-                    "error: the bridge server has no provider to dial through\n  = help: run `ctibridge serve --sim` for the simulator, or give the provider's param file: `ctibridge --param FILE --station FILE serve` (its <cliktocalldial> places the calls)"
-                );
-                return Exit::Config;
-            }
-            None => {
-                eprint!("{}", loaded.diagnostics.render(&loaded.sources));
-                eprintln!("note: without --sim, serve dials through the provider of these param files; `ctibridge serve --sim` needs none");
-                return Exit::Config;
+        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+        if let Some(s) = &loaded.settings {
+            print!("{}", ctibridge::server::settings::explain(s));
+        }
+    }
+    if loaded.has_errors() {
+        Exit::Config
+    } else {
+        Exit::Ok
+    }
+}
+
+fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
+    use ctibridge::server::{self, api::ServerOptions, settings, sim::Timings, ServeOptions};
+    // The server file: --server, else server_param.txt in the sys folder,
+    // which only --sim may do without.
+    let default_file = Locations::from_env(opts).sys_dir.join(settings::FILE_NAME);
+    let file = match (&args.server, args.sim) {
+        (Some(f), _) => Some(f.clone()),
+        (None, sim) if !sim || default_file.exists() => Some(default_file),
+        (None, _) => None,
+    };
+    let mut found = match &file {
+        Some(f) => {
+            let loaded = settings::load(f);
+            eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+            match loaded.settings {
+                Some(s) => s,
+                None => {
+                    if args.server.is_none() && !f.exists() {
+                        eprintln!("note: `ctibridge serve --sim` needs no server file");
+                    }
+                    return Exit::Config;
+                }
             }
         }
+        None => settings::ServerSettings::zero_config(),
     };
+    if args.sim {
+        found.simulator = true;
+        found.dialer = None;
+    }
+    let listen = args.listen.unwrap_or(found.listen);
+    let keyyo_secret = args
+        .keyyo_secret
+        .or_else(|| found.keyyo.as_ref().map(|k| k.secret.clone()));
     let keyyo = match keyyo_secret {
         Some(secret) => {
-            let sources = keyyo_sources.unwrap_or_else(|| r"127\.0\.0\.1|::1".to_owned());
+            let sources = args
+                .keyyo_sources
+                .or_else(|| found.keyyo.as_ref().map(|k| k.sources_text().to_owned()))
+                .unwrap_or_else(|| r"127\.0\.0\.1|::1".to_owned());
             match ctibridge::server::keyyo::KeyyoOptions::new(&secret, &sources) {
                 Ok(k) => {
+                    let (base, note) = match &found.public_url {
+                        Some(u) => (u.clone(), ""),
+                        None => (
+                            format!("http://{listen}"),
+                            " (replace the address with this server's public one, or set <public_url>)",
+                        ),
+                    };
                     println!(
-                        "Keyyo notification URL (replace the address with this server's public one):\n{}",
-                        ctibridge::server::keyyo::manager_url(&format!("http://{listen}"), &secret)
+                        "Keyyo notification URL to paste in the Keyyo manager{note}:\n{}",
+                        ctibridge::server::keyyo::manager_url(&base, &secret)
                     );
                     Some(k)
                 }
@@ -560,19 +620,22 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     let Some(rt) = current_thread_runtime() else {
         return Exit::Network;
     };
-    let opts = ServeOptions {
+    let serve_opts = ServeOptions {
         listen,
-        sim,
+        sim: found.simulator,
         server: ServerOptions {
-            hold,
+            hold: args.hold.unwrap_or(found.hold),
+            token_ttl: found.token_ttl,
             keyyo,
+            desks: found.desks,
             ..ServerOptions::default()
         },
         timings: Timings::default(),
-        journal,
-        dialer,
+        journal: args.journal.or(found.journal),
+        relay: found.relay,
+        dialer: found.dialer.map(std::sync::Arc::new),
     };
-    match rt.block_on(server::serve(opts, None, None)) {
+    match rt.block_on(server::serve(serve_opts, None, None)) {
         Ok(()) => Exit::Ok,
         Err(e) => {
             eprintln!("error: cannot serve on {listen}: {e}");

@@ -22,6 +22,7 @@ ignores them, as it ignores every tag it does not know).
 | `tapi_param.txt` (global) | the sys folder | line-name model, connector parameters, connector name |
 | `tapi_param.txt` (local) | the user's config folder | the same, for this user: wins over the global one |
 | `station.txt` | the user's config folder, or `--station FILE` | this desk's settings (user, password, line …) |
+| `server_param.txt` | the sys folder, or `serve --server FILE` | the bridge server's settings: see [the server file](#the-server-file-server_paramtxt) |
 
 The sys folder is `--sys-dir DIR`, else `CTIBRIDGE_SYS_DIR`, else
 `/divalto/sys` (`C:\Divalto\Sys` on Windows). The user's config folder is
@@ -67,6 +68,20 @@ Three lines, by position; a missing line takes its default.
 
 Lines 1 and 3 of the local file win over the global file's when they are not
 empty.
+
+## The server file, server_param.txt
+
+`ctibridge serve` reads `server_param.txt` in the sys folder, or
+`--server FILE` (`ctibridge check --server FILE` explains it). Same syntax
+and same diagnostics as `clicktocall_param.txt`. Its own sections are
+`<server>`, `<keyyo_notify>` and `<desk>` (once per desk; these three are
+errors in a desk's file). Its other sections say how the server dials, read
+exactly as in a desk's file: usually `<global><provider>NAME` and the
+account's credentials in `<station>`, the built-in profile giving the rest.
+The server sends only its `<cliktocalldial>` (and the token request when
+the dial sends `$token$`), and polls `<cliktocallevent>` only with
+`<relay>1`. Without `<desk>`, only desks on the server's machine are
+accepted; `serve --sim` needs no file at all.
 "#;
 
 /// The whole reference, as Markdown.

@@ -33,6 +33,11 @@ pub fn build(spec: &RequestSpec, values: &Values) -> Result<HttpRequest, ExpandE
     let url = drop_empty_params(url.trim(), &optional_params(&spec.url.value));
     let mut headers = Vec::with_capacity(spec.headers.value.len() + 1);
     for item in &spec.headers.value {
+        if is_unset_station_value(&item.value, values) {
+            // `Name: $eventtoken$` with no token: the header is left out,
+            // as a URL parameter with an optional keyword is.
+            continue;
+        }
         let template = crate::config::Template {
             text: item.value_text.clone(),
             parts: item.value.clone(),
@@ -68,6 +73,25 @@ pub fn build(spec: &RequestSpec, values: &Values) -> Result<HttpRequest, ExpandE
         body,
         url_span: spec.url.span(),
     })
+}
+
+/// Whether a header value is one station keyword (`$eventtoken$`) and
+/// nothing else, and the station has no value for it.
+fn is_unset_station_value(parts: &[crate::param::Part], values: &Values) -> bool {
+    use crate::param::Part;
+    use crate::schema::{KeywordDef, KeywordSource};
+    let mut keywords = parts.iter().filter(|p| match p {
+        Part::Text(t) => !t.trim().is_empty(),
+        Part::Keyword { .. } => true,
+    });
+    match (keywords.next(), keywords.next()) {
+        (Some(Part::Keyword { name, .. }), None) => {
+            KeywordDef::lookup(name).is_some_and(|(k, _)| {
+                matches!(k.source, KeywordSource::Station(_)) && values.get(k).is_none()
+            })
+        }
+        _ => false,
+    }
 }
 
 /// Header names whose values are secrets even when written literally.

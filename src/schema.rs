@@ -19,6 +19,10 @@ pub enum Section {
     Popup,
     Sms,
     Forward,
+    /// The bridge server's own settings (`server_param.txt`).
+    Server,
+    KeyyoNotify,
+    Desk,
 }
 
 #[derive(Debug)]
@@ -30,6 +34,9 @@ pub struct SectionDef {
     pub aliases: &'static [&'static str],
     /// Ours, not Divalto's.
     pub ours: bool,
+    /// A section of the bridge server's file (`server_param.txt`), not of a
+    /// desk's.
+    pub server: bool,
     pub doc: &'static str,
 }
 
@@ -39,6 +46,7 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "global",
         aliases: &[],
         ours: false,
+        server: false,
         doc: "Timeouts, event names and display settings shared by every request.",
     },
     SectionDef {
@@ -46,6 +54,7 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "cliktocalldial",
         aliases: &["clicktocalldial"],
         ours: false,
+        server: false,
         doc: "The web request that places a call.",
     },
     SectionDef {
@@ -53,6 +62,7 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "cliktocallevent",
         aliases: &["clicktocallevent"],
         ours: false,
+        server: false,
         doc: "The web request polled for call events (incoming call, screen pop).",
     },
     SectionDef {
@@ -60,6 +70,7 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "cliktocalltoken",
         aliases: &["clicktocalltoken"],
         ours: false,
+        server: false,
         doc: "The web request that obtains an authentication token (`$token$`).",
     },
     SectionDef {
@@ -67,6 +78,7 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "callto",
         aliases: &[],
         ours: false,
+        server: false,
         doc: "The CALLTO/TEL interface: a command or URI launched with the number. \
               Its lines may also be written `key=value`.",
     },
@@ -75,6 +87,7 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "station",
         aliases: &[],
         ours: true,
+        server: false,
         doc: "This desk's settings (the per-user part of the Divalto CTI screen): \
               user, password, line, identifier, outside-line prefix. \
               `station.txt` in the user's config folder overrides it tag by tag.",
@@ -84,6 +97,7 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "popup",
         aliases: &[],
         ours: true,
+        server: false,
         doc: "The screen pop (\"montée de fiche\") that `ctibridge watch` runs once per \
               incoming call: a command, a page to open, a desktop notification. \
               May also be written in the user's station.txt.",
@@ -93,6 +107,7 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "sms",
         aliases: &[],
         ours: true,
+        server: false,
         doc: "The web request of `ctibridge sms NUMBER MESSAGE` (Keyyo `sendsms.html`).",
     },
     SectionDef {
@@ -100,8 +115,42 @@ pub static SECTIONS: &[SectionDef] = &[
         name: "forward",
         aliases: &[],
         ours: true,
+        server: false,
         doc: "The web request of `ctibridge forward-profile NAME`: choose the line's \
               forwarding profile (Keyyo `setprofil.html`).",
+    },
+    SectionDef {
+        section: Section::Server,
+        name: "server",
+        aliases: &[],
+        ours: true,
+        server: true,
+        doc: "Server file only: where `ctibridge serve` listens, how long it holds a poll, \
+              its journal, the simulator and the provider event relay. The server dials \
+              through the `<global>`, `<station>` and request sections of the same file, \
+              as a desk does (usually `<global><provider>` and the account's `<station>` \
+              credentials).",
+    },
+    SectionDef {
+        section: Section::KeyyoNotify,
+        name: "keyyo_notify",
+        aliases: &[],
+        ours: true,
+        server: true,
+        doc: "Server file only: Keyyo's pushed call notifications — the secret of the \
+              notification URL and the addresses Keyyo sends from.",
+    },
+    SectionDef {
+        section: Section::Desk,
+        name: "desk",
+        aliases: &[],
+        ours: true,
+        server: true,
+        doc: "Server file only, once per desk allowed to connect: its identifier, its \
+              secret and the lines it may follow and dial from. A desk proves who it is \
+              to `gettoken` with `Authorization: Basic` (ident:secret, the sample's \
+              `$auth$` when the desk's `<user>`/`<mdp>` are its ident and secret) or with \
+              `?ident=` and the header `X-Ctibridge-Secret`.",
     },
 ];
 
@@ -184,6 +233,10 @@ pub enum Kind {
     Auth,
     /// A built-in provider profile's name.
     Provider,
+    /// An address and port to listen on: `127.0.0.1:8082`, `[::]:8082`.
+    Listen,
+    /// A regular expression matched against a whole source address.
+    Regex,
 }
 
 impl Kind {
@@ -218,6 +271,8 @@ impl Kind {
             Kind::BaseUrl => "http(s) URL",
             Kind::Auth => "none/basic/digest/ovh",
             Kind::Provider => "profile name",
+            Kind::Listen => "address:port",
+            Kind::Regex => "regular expression",
         }
     }
 }
@@ -239,7 +294,9 @@ pub struct TagDef {
     pub doc: &'static str,
 }
 
-use Section::{Callto, Dial, Event, Forward, Global, Popup, Sms, Station, Token};
+use Section::{
+    Callto, Desk, Dial, Event, Forward, Global, KeyyoNotify, Popup, Server, Sms, Station, Token,
+};
 
 const REQUEST: &[Section] = &[Dial, Event, Token, Sms, Forward];
 
@@ -1009,7 +1066,9 @@ pub static TAGS: &[TagDef] = &[
         default: "",
         secret: true,
         ours: true,
-        doc: "The token of the provider's event service (`$eventtoken$`): OVH's eventToken.",
+        doc: "The token of the provider's event service (`$eventtoken$`): OVH's eventToken; \
+              with the Keyyo profile, this desk's secret on the bridge server \
+              (its `<desk><secret>`).",
     },
     TagDef {
         name: "app_key",
@@ -1088,6 +1147,144 @@ pub static TAGS: &[TagDef] = &[
         doc: "Which event of a call runs the screen pop, once per call: `ring` (the first \
               ring or popup event), `popup` (the first `<event_popup>` event only) or \
               `connect` (when the call is answered).",
+    },
+    // Server file: <server>
+    TagDef {
+        name: "listen",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Listen,
+        default: "127.0.0.1:8082",
+        secret: false,
+        ours: true,
+        doc: "The address and port the bridge server listens on (`--listen` wins). \
+              `0.0.0.0:8082` accepts desks of the whole network.",
+    },
+    TagDef {
+        name: "simulator",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: dial through the built-in simulator instead of a provider, and accept \
+              simulated incoming calls (`ctibridge sim call`). `--sim` does the same.",
+    },
+    TagDef {
+        name: "hold",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Seconds,
+        default: "25",
+        secret: false,
+        ours: true,
+        doc: "How long `getevent` holds a poll that sends its cursor before answering \
+              that nothing happened. Polls without a cursor (Divalto's engine, which \
+              reads with a one-second timeout) are held 0.8 s.",
+    },
+    TagDef {
+        name: "token_ttl",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Seconds,
+        default: "3600",
+        secret: false,
+        ours: true,
+        doc: "How long a token given by `gettoken` is valid. A desk with an expired \
+              token gets 401 and asks for a new one.",
+    },
+    TagDef {
+        name: "journal",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The call journal, an SQLite file (relative to the server file's folder). \
+              Unset: kept in memory, lost when the server stops.",
+    },
+    TagDef {
+        name: "public_url",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::BaseUrl,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The server's address as the Internet reaches it (`https://cti.example.com`), \
+              for the Keyyo notification URL that `serve` and `check --server` print.",
+    },
+    TagDef {
+        name: "relay",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: the server polls the provider's events itself (the `<cliktocallevent>` \
+              of this file: OVH's events of the whole billing account, with \
+              `<station><event_token>`), once for all desks, and hands each event to \
+              the desks of its line.",
+    },
+    // <keyyo_notify>
+    TagDef {
+        name: "secret",
+        aliases: &[],
+        sections: &[KeyyoNotify],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "The secret carried by the notification URL set in the Keyyo manager \
+              (at least 16 characters). Notifications without it are refused.",
+    },
+    TagDef {
+        name: "sources",
+        aliases: &[],
+        sections: &[KeyyoNotify],
+        kind: Kind::Regex,
+        default: "127\\.0\\.0\\.1|::1",
+        secret: false,
+        ours: true,
+        doc: "The addresses Keyyo notifies from, as the Keyyo manager writes them: a \
+              regular expression matched against the whole address, such as \
+              `62\\.39\\.136\\.157|83\\.136\\.160\\.79`.",
+    },
+    // <desk>
+    TagDef {
+        name: "ident",
+        aliases: &[],
+        sections: &[Desk],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The desk's identifier, as its `<ident>` (or `<user>`) says.",
+    },
+    TagDef {
+        name: "secret",
+        aliases: &[],
+        sections: &[Desk],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "The desk's secret (at least 8 characters): its `<mdp>` in Basic \
+              authentication, or its `<event_token>` for the Keyyo profile.",
+    },
+    TagDef {
+        name: "lines",
+        aliases: &[],
+        sections: &[Desk],
+        kind: Kind::LineList,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The lines the desk may follow and dial from, `|`-separated, written as \
+              the desk sends them in `telorg`.",
     },
 ];
 
@@ -1325,11 +1522,12 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "eventtoken",
         aliases: &[],
-        known_in: &[Event],
+        known_in: &[Event, Token],
         source: KeywordSource::Station("event_token"),
         secret: true,
         ours: true,
-        doc: "The token of the provider's event service (OVH eventToken).",
+        doc: "The token of the provider's event service (OVH eventToken); with the Keyyo \
+              profile, the desk's secret on the bridge server.",
     },
     KeywordDef {
         name: "from",

@@ -114,6 +114,8 @@ pub enum FileRole {
     TapiLocal,
     /// A text given on the command line or by a test.
     Inline,
+    /// The bridge server's `server_param.txt`.
+    Server,
 }
 
 /// One decoded file and its lines.

@@ -295,23 +295,18 @@ fn setevent_dials_through_the_keyyo_profile_exactly_once() {
         }
     });
     let dir = TempDir::new("serve-dial");
+    // The server file: the Keyyo profile, the account, one desk.
     dir.write(
-        "provider.txt",
-        &format!("<global>\n<provider>keyyo\n<api_url>{}\n", keyyo.url("")),
+        "server_param.txt",
+        &format!(
+            "<server>\n<hold>1\n<global>\n<provider>keyyo\n<api_url>{}\n<station>\n<telorg>33972101010\n\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n",
+            keyyo.url("")
+        ),
     );
-    dir.write("line.txt", "<telorg>33972101010\n");
     let addr = free_addr();
-    let (param, line) = (dir.path().join("provider.txt"), dir.path().join("line.txt"));
-    let _srv = serve(
-        &dir,
-        addr,
-        &[
-            "--param".as_ref(),
-            param.as_os_str(),
-            "--station".as_ref(),
-            line.as_os_str(),
-        ],
-    );
+    let file = dir.path().join("server_param.txt");
+    let _srv = serve(&dir, addr, &["--server".as_ref(), file.as_os_str()]);
     let auth = token(addr);
     let (st, body) = http(
         addr,
@@ -330,5 +325,21 @@ fn setevent_dials_through_the_keyyo_profile_exactly_once() {
         "Bearer nope",
     );
     assert_eq!(st, 401);
+    // A line that is not the desk's: refused, nothing dialled.
+    let (st, body) = http(
+        addr,
+        "POST",
+        "/DhDivaltoServerCTI/api/cti/setevent?ident=paul&telorg=33972101011&tel=0388202020&cmdevent=DIAL",
+        &auth,
+    );
+    assert_eq!(st, 403, "{body}");
     assert_eq!(keyyo.requests().len(), 1);
+    // A wrong secret gets no token.
+    let (st, _) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken",
+        "Basic cGF1bDp3cm9uZy1zZWNyZXQ=",
+    );
+    assert_eq!(st, 401);
 }

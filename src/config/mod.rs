@@ -455,6 +455,17 @@ fn collect(files: Vec<ParamFile>, diags: &mut Vec<Diagnostic>) -> Settings {
     for file in files {
         for block in file.blocks {
             if let (Some(h), Some(s)) = (&block.header, block.section) {
+                if s.def().server {
+                    diags.push(
+                        Diagnostic::error(
+                            "server-section",
+                            h.span,
+                            format!("`<{}>` is a section of the bridge server's file", s.name()),
+                        )
+                        .with_help("it belongs in server_param.txt, read by `ctibridge serve --server FILE`; its lines here are ignored"),
+                    );
+                    continue;
+                }
                 settings.headers.entry(s).or_insert(h.span);
             }
             for entry in block.entries {
@@ -713,6 +724,7 @@ fn typed_config(
         Section::Sms => sms.is_some(),
         Section::Forward => forward.is_some(),
         Section::Global | Section::Station => false,
+        Section::Server | Section::KeyyoNotify | Section::Desk => false,
     };
     let keyword_uses = check_keywords(s, &station, with_token.value, &active, diags);
     for u in &keyword_uses {

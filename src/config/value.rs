@@ -326,6 +326,32 @@ pub fn parse_seconds(s: &str) -> Result<Duration, KindError> {
     Ok(Duration::from_secs_f64(n))
 }
 
+/// `<listen>`: an address and a port.
+pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, KindError> {
+    let t = s.trim();
+    t.parse().map_err(|_| {
+        kind_error(
+            "bad-address",
+            format!("`{t}` is not an address and port to listen on"),
+            "write an IP address and a port: 127.0.0.1:8082, 0.0.0.0:8082 or [::]:8082",
+        )
+    })
+}
+
+/// `<sources>`: a regular expression matched against a whole address.
+pub fn parse_sources(s: &str) -> Result<regex::Regex, KindError> {
+    let t = s.trim();
+    regex::Regex::new(&format!("^(?:{t})$")).map_err(|e| {
+        let why = e.to_string();
+        let last = why.lines().last().unwrap_or("").trim().to_owned();
+        kind_error(
+            "bad-regex",
+            format!("`{t}` is not a regular expression ({last})"),
+            r"write the addresses as the Keyyo manager does: 62\.39\.136\.157|83\.136\.160\.79",
+        )
+    })
+}
+
 pub fn parse_method(s: &str) -> Result<Method, KindError> {
     let t = s.trim();
     match t.to_ascii_uppercase().as_str() {
@@ -584,6 +610,8 @@ pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
         Kind::BaseUrl => check_url(value),
         Kind::Auth => parse_auth(text).map(drop),
         Kind::Provider => check_provider(text),
+        Kind::Listen => parse_listen(text).map(drop),
+        Kind::Regex => parse_sources(text).map(drop),
         Kind::PopupTrigger => parse_popup_trigger(text).map(drop),
         Kind::JsonField => check_json_field(text),
         Kind::Headers => {

@@ -21,6 +21,10 @@ use crate::server::sim::Sim;
 pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
 /// Events in one `getevent` answer when the station sends its cursor.
 pub const MAX_EVENTS_PER_ANSWER: usize = 100;
+/// Requests per second one source address may make to the CTI routes.
+pub const CTI_REQUESTS_PER_SECOND: f64 = 200.0;
+/// Valid tokens one desk may hold (older ones are dropped first).
+const TOKENS_PER_DESK: usize = 8;
 /// Stations remembered by ident and line (cursor, for stations that send none).
 const MAX_STATIONS: usize = 10_000;
 
@@ -40,6 +44,9 @@ pub struct ServerOptions {
     pub token_ttl: Duration,
     /// Keyyo notifications: who may send them. `None`: the route is off.
     pub keyyo: Option<crate::server::keyyo::KeyyoOptions>,
+    /// The desks allowed to connect. Empty: any desk on this machine,
+    /// every line (the simulator's zero-configuration setup).
+    pub desks: Vec<crate::server::settings::Desk>,
 }
 
 impl Default for ServerOptions {
@@ -50,6 +57,7 @@ impl Default for ServerOptions {
             catch_up: Duration::from_secs(30),
             token_ttl: Duration::from_secs(3600),
             keyyo: None,
+            desks: Vec::new(),
         }
     }
 }
@@ -66,6 +74,7 @@ pub struct AppState {
     cursors: Mutex<HashMap<(String, String), u64>>,
     seen: Mutex<crate::server::keyyo::Seen>,
     notify_limit: crate::server::keyyo::RateLimit,
+    cti_limit: crate::server::keyyo::RateLimit,
 }
 
 impl AppState {
@@ -86,6 +95,12 @@ impl AppState {
             seen: Mutex::new(crate::server::keyyo::Seen::default()),
             // A busy Keyyo account sends a few notifications a second.
             notify_limit: crate::server::keyyo::RateLimit::new(200.0, 400.0),
+            // An office behind one address: a hundred desks polling about
+            // once a second, plus their dials.
+            cti_limit: crate::server::keyyo::RateLimit::new(
+                CTI_REQUESTS_PER_SECOND,
+                2.0 * CTI_REQUESTS_PER_SECOND,
+            ),
         }
     }
 }
@@ -114,30 +129,67 @@ fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
-/// `gettoken`: in the zero-configuration simulator, any station on this
-/// machine is welcome; it still proves nothing, so only loopback peers.
+/// `gettoken`: a desk proves who it is and receives a token that expires.
+///
+/// With desks configured, the proof is `Authorization: Basic` (ident:secret)
+/// or `?ident=` with the header `X-Ctibridge-Secret`. Without (the
+/// simulator's zero-configuration setup), any desk on this machine is
+/// welcome, under the ident it gives.
 async fn gettoken(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    // Without a server file naming stations and their secrets, only
-    // stations on this machine are accepted.
-    if !peer.ip().is_loopback() {
-        return error(
-            StatusCode::FORBIDDEN,
-            "this server accepts no station from there",
-        );
+    if !s.cti_limit.allow(peer.ip()) {
+        return too_many();
     }
-    let ident = param(&q, "ident")
-        .map(str::to_owned)
-        .or_else(|| basic_user(&headers))
-        .unwrap_or_else(|| "station".to_owned());
+    let ident = if s.opts.desks.is_empty() {
+        if !peer.ip().is_loopback() {
+            return error(
+                StatusCode::FORBIDDEN,
+                "this server accepts desks from this machine only: its server file names no <desk>",
+            );
+        }
+        param(&q, "ident")
+            .map(str::to_owned)
+            .or_else(|| basic_credentials(&headers).map(|(u, _)| u))
+            .unwrap_or_else(|| "station".to_owned())
+    } else {
+        let given = basic_credentials(&headers).or_else(|| {
+            let ident = param(&q, "ident")?;
+            let secret = headers.get("x-ctibridge-secret")?.to_str().ok()?;
+            Some((ident.to_owned(), secret.trim().to_owned()))
+        });
+        match given.and_then(|(ident, secret)| s.desk_proven(&ident, &secret)) {
+            Some(ident) => ident,
+            None => {
+                tracing::warn!(%peer, "gettoken refused: unknown desk or wrong secret");
+                let mut r = error(StatusCode::UNAUTHORIZED, "unknown desk or wrong secret");
+                r.headers_mut().insert(
+                    "www-authenticate",
+                    axum::http::HeaderValue::from_static("Basic realm=\"ctibridge\""),
+                );
+                return r;
+            }
+        }
+    };
     let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
     let mut tokens = s.tokens.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     tokens.retain(|_, (_, exp)| *exp > now);
+    // A desk asking again and again keeps its last few tokens only.
+    let mut own: Vec<(Instant, String)> = tokens
+        .iter()
+        .filter(|(_, (i, _))| *i == ident)
+        .map(|(t, (_, exp))| (*exp, t.clone()))
+        .collect();
+    if own.len() >= TOKENS_PER_DESK {
+        own.sort();
+        for (_, t) in &own[..=own.len() - TOKENS_PER_DESK] {
+            tokens.remove(t);
+        }
+    }
     if tokens.len() >= MAX_STATIONS {
         return error(StatusCode::SERVICE_UNAVAILABLE, "too many stations");
     }
@@ -145,7 +197,42 @@ async fn gettoken(
     Json(json!({ "token": token, "expires_in": s.opts.token_ttl.as_secs() })).into_response()
 }
 
-fn basic_user(headers: &HeaderMap) -> Option<String> {
+fn not_your_line(ident: &str, line: &str) -> Response {
+    tracing::warn!(ident, line, "a desk asked for a line that is not its own");
+    error(
+        StatusCode::FORBIDDEN,
+        &format!("desk {ident} does not have line {line}: see its <lines> in the server file"),
+    )
+}
+
+fn too_many() -> Response {
+    error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many requests from this address",
+    )
+}
+
+impl AppState {
+    /// The desk `ident` if `secret` is its secret (compared in constant
+    /// time).
+    fn desk_proven(&self, ident: &str, secret: &str) -> Option<String> {
+        use subtle::ConstantTimeEq as _;
+        let desk = self.opts.desks.iter().find(|d| d.ident == ident)?;
+        bool::from(desk.secret.as_bytes().ct_eq(secret.as_bytes())).then(|| desk.ident.clone())
+    }
+
+    /// Whether desk `ident` may follow and dial from `line`.
+    fn sees(&self, ident: &str, line: &str) -> bool {
+        self.opts.desks.is_empty()
+            || self
+                .opts
+                .desks
+                .iter()
+                .any(|d| d.ident == ident && d.lines.iter().any(|l| l == line))
+    }
+}
+
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     use base64::Engine as _;
     let v = headers.get("authorization")?.to_str().ok()?;
     let b64 = v.strip_prefix("Basic ")?;
@@ -153,10 +240,8 @@ fn basic_user(headers: &HeaderMap) -> Option<String> {
         .decode(b64.trim())
         .ok()?;
     let text = String::from_utf8(raw).ok()?;
-    text.split(':')
-        .next()
-        .map(str::to_owned)
-        .filter(|u| !u.is_empty())
+    let (user, password) = text.split_once(':').unwrap_or((&text, ""));
+    (!user.is_empty()).then(|| (user.to_owned(), password.to_owned()))
 }
 
 /// The station a bearer token was given to, if it is still valid.
@@ -171,17 +256,24 @@ fn authorised(s: &AppState, headers: &HeaderMap) -> Option<String> {
 /// `setevent?ident&telorg&tel&cmdevent=DIAL`: places a call.
 async fn setevent(
     State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
-    if authorised(&s, &headers).is_none() {
-        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    if !s.cti_limit.allow(peer.ip()) {
+        return too_many();
     }
+    let Some(ident) = authorised(&s, &headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    };
     let (Some(line), Some(tel)) = (param(&q, "telorg"), param(&q, "tel")) else {
         return error(StatusCode::BAD_REQUEST, "telorg and tel are required");
     };
     if !is_number(line) || !is_number(tel) {
         return error(StatusCode::BAD_REQUEST, "telorg and tel are phone numbers");
+    }
+    if !s.sees(&ident, line) {
+        return not_your_line(&ident, line);
     }
     let cmd = param(&q, "cmdevent").unwrap_or("DIAL");
     if !cmd.eq_ignore_ascii_case("DIAL") {
@@ -231,7 +323,7 @@ async fn setevent(
 
 /// A phone number or extension as a station sends it: digits, maybe `+`,
 /// at most 32 characters.
-fn is_number(s: &str) -> bool {
+pub(crate) fn is_number(s: &str) -> bool {
     let digits = s.strip_prefix('+').unwrap_or(s);
     !digits.is_empty() && digits.len() <= 32 && digits.chars().all(|c| c.is_ascii_digit())
 }
@@ -246,9 +338,13 @@ fn is_number(s: &str) -> bool {
 /// level, where the sample file reads them.
 async fn getevent(
     State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Params,
 ) -> Response {
+    if !s.cti_limit.allow(peer.ip()) {
+        return too_many();
+    }
     let Some(ident) = authorised(&s, &headers) else {
         return error(StatusCode::UNAUTHORIZED, "no valid token");
     };
@@ -258,6 +354,9 @@ async fn getevent(
             "telorg is required: the line to follow",
         );
     };
+    if !s.sees(&ident, line) {
+        return not_your_line(&ident, line);
+    }
     let key = (ident, line.to_owned());
     let (cursor, max, hold) = match param(&q, "cursor") {
         Some(c) => match c.parse::<u64>() {
@@ -304,13 +403,24 @@ fn answer(events: &[LineEvent], cursor: u64) -> Value {
 
 /// `history?telorg[&kind=made|received|missed][&limit=N]`: the journal of
 /// a line, newest first.
-async fn history(State(s): State<Arc<AppState>>, headers: HeaderMap, Query(q): Params) -> Response {
-    if authorised(&s, &headers).is_none() {
-        return error(StatusCode::UNAUTHORIZED, "no valid token");
+async fn history(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Params,
+) -> Response {
+    if !s.cti_limit.allow(peer.ip()) {
+        return too_many();
     }
+    let Some(ident) = authorised(&s, &headers) else {
+        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    };
     let Some(line) = param(&q, "telorg").filter(|l| is_number(l)) else {
         return error(StatusCode::BAD_REQUEST, "telorg is required: the line");
     };
+    if !s.sees(&ident, line) {
+        return not_your_line(&ident, line);
+    }
     let kind = param(&q, "kind");
     if !matches!(kind, None | Some("made" | "received" | "missed")) {
         return error(StatusCode::BAD_REQUEST, "kind is made, received or missed");

@@ -66,6 +66,14 @@ impl KeyyoOptions {
             sources: re,
         })
     }
+
+    /// The allowed sources as written.
+    pub fn sources_text(&self) -> &str {
+        let s = self.sources.as_str();
+        s.strip_prefix("^(?:")
+            .and_then(|s| s.strip_suffix(")$"))
+            .unwrap_or(s)
+    }
 }
 
 /// Why a notification is refused.
@@ -251,6 +259,11 @@ impl RateLimit {
             b.retain(|_, (tokens, at)| {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
             });
+            if b.len() > 10_000 {
+                // A flood from many addresses: start every bucket afresh
+                // rather than grow.
+                b.clear();
+            }
         }
         let (tokens, at) = b.entry(ip).or_insert((self.burst, now));
         *tokens =

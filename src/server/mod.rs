@@ -6,6 +6,7 @@ pub mod api;
 pub mod hub;
 pub mod journal;
 pub mod keyyo;
+pub mod settings;
 pub mod sim;
 
 use std::net::SocketAddr;
@@ -23,6 +24,9 @@ pub struct ServeOptions {
     /// Without the simulator: the configuration whose `<cliktocalldial>`
     /// places the calls asked with `setevent`.
     pub dialer: Option<Arc<crate::config::Config>>,
+    /// Poll the dialer configuration's event source once for everyone and
+    /// publish what it says (the OVH relay).
+    pub relay: bool,
 }
 
 /// One request of ctibridge's own to a bridge server (`sim call`, the

@@ -1,0 +1,546 @@
+//! The bridge server's file, `server_param.txt`: the same syntax and the
+//! same diagnostics as a desk's `clicktocall_param.txt`.
+//!
+//! Its `<server>`, `<keyyo_notify>` and `<desk>` sections (rows of
+//! [`crate::schema`] marked `server`) are the server's own; `<desk>` comes
+//! once per desk. Every other section says how the server dials, exactly as
+//! in a desk's file: usually `<global><provider>NAME` and the account's
+//! `<station>` credentials, the profile giving the rest.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::config::{value, Checked, Config};
+use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::load::{FileRead, FileStatus};
+use crate::param::{parse, Block, Entry, ParamFile, ParseOptions};
+use crate::schema::{Section, TagDef, TAGS};
+use crate::server::keyyo::KeyyoOptions;
+use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span};
+
+/// The file's name in the sys folder.
+pub const FILE_NAME: &str = "server_param.txt";
+/// The shortest desk secret accepted.
+pub const MIN_DESK_SECRET: usize = 8;
+
+/// A desk allowed to connect.
+#[derive(Clone, Debug)]
+pub struct Desk {
+    pub ident: String,
+    pub secret: String,
+    /// The lines it may follow and dial from.
+    pub lines: Vec<String>,
+}
+
+/// The server's settings, checked.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub simulator: bool,
+    pub hold: Duration,
+    pub token_ttl: Duration,
+    pub journal: Option<PathBuf>,
+    pub public_url: Option<String>,
+    pub relay: bool,
+    pub keyyo: Option<KeyyoOptions>,
+    /// Empty: any desk on this machine, every line (the simulator's
+    /// zero-configuration setup).
+    pub desks: Vec<Desk>,
+    /// What `setevent` dials through; `None` with the simulator or when the
+    /// file says nothing about a provider.
+    pub dialer: Option<Config>,
+}
+
+impl ServerSettings {
+    /// `serve --sim` without a server file: the simulator, any desk of this
+    /// machine, the defaults of every tag.
+    pub fn zero_config() -> ServerSettings {
+        ServerSettings {
+            listen: crate::server::DEFAULT_LISTEN
+                .parse()
+                .expect("the default address parses"),
+            simulator: true,
+            hold: Duration::from_secs(25),
+            token_ttl: Duration::from_secs(3600),
+            journal: None,
+            public_url: None,
+            relay: false,
+            keyyo: None,
+            desks: Vec::new(),
+            dialer: None,
+        }
+    }
+}
+
+/// The file read and checked.
+pub struct LoadedServer {
+    pub sources: SourceMap,
+    pub files: Vec<FileRead>,
+    pub diagnostics: Diagnostics,
+    /// `None` when there are errors.
+    pub settings: Option<ServerSettings>,
+}
+
+impl LoadedServer {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.has_errors()
+    }
+}
+
+/// Reads and checks the server file at `path`.
+pub fn load(path: &Path) -> LoadedServer {
+    let mut sources = SourceMap::new();
+    let mut diagnostics = Diagnostics::new();
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, &bytes));
+            check(sources, id, diagnostics)
+        }
+        Err(e) => {
+            let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, b""));
+            diagnostics.push(
+                Diagnostic::error(
+                    "cannot-read",
+                    Span::file(id),
+                    format!("cannot read the server file: {e}"),
+                )
+                .with_help(
+                    "name it with --server FILE, or run `ctibridge serve --sim` (no file needed)",
+                ),
+            );
+            LoadedServer {
+                files: vec![FileRead {
+                    role: FileRole::Server,
+                    path: path.to_owned(),
+                    status: FileStatus::Unreadable {
+                        reason: e.to_string(),
+                    },
+                    id: None,
+                }],
+                sources,
+                diagnostics,
+                settings: None,
+            }
+        }
+    }
+}
+
+/// Checks a server file given as text (tests), named `server_param.txt`.
+pub fn load_text(text: &str) -> LoadedServer {
+    let mut sources = SourceMap::new();
+    let id = sources.add(SourceFile::new(
+        PathBuf::from(FILE_NAME),
+        FileRole::Server,
+        text.as_bytes(),
+    ));
+    check(sources, id, Diagnostics::new())
+}
+
+fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> LoadedServer {
+    let (tree, d) = parse(
+        id,
+        sources.get(id),
+        ParseOptions {
+            implicit_section: None,
+        },
+    );
+    diagnostics.extend(d);
+    let (own, dialing): (Vec<Block>, Vec<Block>) = tree
+        .blocks
+        .into_iter()
+        .partition(|b| b.section.is_some_and(|s| s.def().server));
+
+    let mut diags = Vec::new();
+    let mut shared: HashMap<(Section, &'static str), Entry> = HashMap::new();
+    let mut desks = Vec::new();
+    let mut desk_spans = Vec::new();
+    for block in &own {
+        let section = block.section.expect("partitioned on the section");
+        let values = block_values(section, block, &mut diags);
+        if section == Section::Desk {
+            let header = block.header.as_ref().map_or(Span::file(id), |h| h.span);
+            if let Some(desk) = desk(header, &values, &mut diags) {
+                desks.push(desk);
+                desk_spans.push(header);
+            }
+        } else {
+            shared.extend(values.into_iter().map(|(k, v)| ((section, k), v)));
+        }
+    }
+    for (i, d) in desks.iter().enumerate() {
+        if let Some(j) = desks[..i].iter().position(|e| e.ident == d.ident) {
+            diags.push(
+                Diagnostic::error(
+                    "duplicate-desk",
+                    desk_spans[i],
+                    format!("two `<desk>` sections have the ident `{}`", d.ident),
+                )
+                .with_help(format!(
+                    "the first is at line {}; give each desk its own ident",
+                    desk_spans[j].line
+                )),
+            );
+        }
+    }
+
+    let get =
+        |section: Section, name: &'static str| -> Option<&Entry> { shared.get(&(section, name)) };
+    let typed = |section: Section, name: &'static str| -> &str {
+        get(section, name).map_or_else(
+            || {
+                TagDef::lookup(section, name)
+                    .map(|d| d.default)
+                    .unwrap_or("")
+            },
+            |e| e.value.text.trim(),
+        )
+    };
+    let listen = value::parse_listen(typed(Section::Server, "listen")).ok();
+    let simulator = value::parse_bool(typed(Section::Server, "simulator")).unwrap_or(false);
+    let relay = value::parse_bool(typed(Section::Server, "relay")).unwrap_or(false);
+    let hold = value::parse_seconds(typed(Section::Server, "hold")).ok();
+    let token_ttl = value::parse_seconds(typed(Section::Server, "token_ttl")).ok();
+    let journal = get(Section::Server, "journal").map(|e| {
+        let p = PathBuf::from(e.value.text.trim());
+        match sources.get(id).path.parent() {
+            Some(dir) if p.is_relative() => dir.join(p),
+            _ => p,
+        }
+    });
+    let public_url = get(Section::Server, "public_url").map(|e| e.value.text.trim().to_owned());
+
+    let keyyo_header = own
+        .iter()
+        .find(|b| b.section == Some(Section::KeyyoNotify))
+        .and_then(|b| b.header.as_ref().map(|h| h.span));
+    let keyyo = keyyo_header.and_then(|header| {
+        let Some(secret) = get(Section::KeyyoNotify, "secret") else {
+            diags.push(
+                Diagnostic::error(
+                    "keyyo-no-secret",
+                    header,
+                    "`<keyyo_notify>` has no `<secret>`",
+                )
+                .with_help("notifications are refused without one: set `<secret>` (at least 16 characters) and put it in the URL given to the Keyyo manager"),
+            );
+            return None;
+        };
+        let sources = typed(Section::KeyyoNotify, "sources");
+        match KeyyoOptions::new(secret.value.text.trim(), sources) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error("keyyo-secret", value::trimmed_span(&secret.value), e)
+                        .with_help("a long random secret: `openssl rand -hex 16` makes one"),
+                );
+                None
+            }
+        }
+    });
+
+    // How the server dials.
+    let has_dialing = dialing
+        .iter()
+        .any(|b| b.header.is_some() || !b.entries.is_empty());
+    let mut dialer = None;
+    if simulator {
+        if let Some(h) = dialing.iter().find_map(|b| b.header.as_ref()) {
+            diags.push(
+                Diagnostic::warning(
+                    "simulator-ignores",
+                    h.span,
+                    format!(
+                        "`<{}>` is not used: `<simulator>1` dials through the simulator",
+                        h.name
+                    ),
+                )
+                .with_help(
+                    "set `<simulator>0` to dial through the provider these sections describe",
+                ),
+            );
+        }
+    } else if has_dialing {
+        let checked: Checked = crate::load::check_tree(
+            &mut sources,
+            ParamFile {
+                file: id,
+                blocks: dialing,
+            },
+            None,
+            &[],
+            None,
+            Some(crate::load::ServerUse { relay }),
+            &mut diagnostics,
+        );
+        dialer = Some(checked.config);
+    } else {
+        diags.push(
+            Diagnostic::warning(
+                "no-provider",
+                Span::file(id),
+                "the server dials through nothing: `setevent` will answer 503",
+            )
+            .with_help("set `<global><provider>NAME` and the account's `<station>` credentials, or `<server><simulator>1`; desks that dial their provider themselves need neither"),
+        );
+    }
+    if relay {
+        let span = get(Section::Server, "relay").map_or(Span::file(id), |e| e.name_span);
+        match &dialer {
+            Some(c) if c.event.is_some() => {}
+            _ => diags.push(
+                Diagnostic::error(
+                    "relay-without-events",
+                    span,
+                    "`<relay>1` but this file has no event source to relay",
+                )
+                .with_help("the relay polls the `<cliktocallevent>` of this file: set `<global><provider>ovh` (or ovh-v2) and `<station><event_token>`"),
+            ),
+        }
+    }
+    if desks.is_empty() && !own.is_empty() && !simulator {
+        diags.push(
+            Diagnostic::warning("no-desk", Span::file(id), "no `<desk>`: only desks on this machine are accepted, with any ident and every line")
+                .with_help("add one `<desk>` section per desk: `<ident>`, `<secret>` and `<lines>`"),
+        );
+    }
+    diagnostics.extend(diags);
+    let files = crate::load::files_read(&sources, |_| true);
+    let settings = (!diagnostics.has_errors()).then(|| ServerSettings {
+        listen: listen.expect("checked"),
+        simulator,
+        hold: hold.expect("checked"),
+        token_ttl: token_ttl.expect("checked"),
+        journal,
+        public_url,
+        relay,
+        keyyo,
+        desks,
+        dialer,
+    });
+    LoadedServer {
+        sources,
+        files,
+        diagnostics,
+        settings,
+    }
+}
+
+/// The value lines of one block of a server section, each checked against
+/// its row; the last of a repeated tag wins, with a warning.
+fn block_values(
+    section: Section,
+    block: &Block,
+    diags: &mut Vec<Diagnostic>,
+) -> HashMap<&'static str, Entry> {
+    let mut values: HashMap<&'static str, Entry> = HashMap::new();
+    for entry in &block.entries {
+        let name = entry.name.as_str();
+        let Some(def) = TagDef::lookup(section, name) else {
+            let here = TAGS
+                .iter()
+                .filter(|t| t.sections.contains(&section))
+                .map(|t| t.name);
+            let mut d = Diagnostic::warning(
+                "unknown-tag",
+                entry.name_span,
+                format!(
+                    "unknown tag `<{name}>` in `<{}>` is ignored",
+                    section.name()
+                ),
+            );
+            if let Some(guess) = did_you_mean(name, here) {
+                d = d.with_help(format!("did you mean `<{guess}>`?"));
+            } else if TagDef::lookup_any(name).next().is_some() {
+                d = Diagnostic::error(
+                    "wrong-section",
+                    entry.name_span,
+                    format!("`<{name}>` does not belong in `<{}>`", section.name()),
+                )
+                .with_help(format!(
+                    "`<{}>` takes: {}",
+                    section.name(),
+                    TAGS.iter()
+                        .filter(|t| t.sections.contains(&section))
+                        .map(|t| format!("`<{}>`", t.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            diags.push(d);
+            continue;
+        };
+        if !entry.value.is_set() {
+            continue;
+        }
+        value::validate(def, &entry.value, diags);
+        if let Some(prev) = values.get(def.name) {
+            diags.push(
+                Diagnostic::warning(
+                    "duplicate-tag",
+                    entry.name_span,
+                    format!(
+                        "`<{}>` is set twice in `<{}>`; the last one wins",
+                        def.name,
+                        section.name()
+                    ),
+                )
+                .with_help(format!("first set at line {}", prev.name_span.line)),
+            );
+        }
+        values.insert(def.name, entry.clone());
+    }
+    values
+}
+
+/// One `<desk>` section.
+fn desk(
+    header: Span,
+    values: &HashMap<&'static str, Entry>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Desk> {
+    let text = |name: &str| values.get(name).map(|e| e.value.text.trim().to_owned());
+    let missing = |what: &str, help: &str| {
+        Diagnostic::error(
+            "desk-incomplete",
+            header,
+            format!("this `<desk>` has no `<{what}>`"),
+        )
+        .with_help(help.to_owned())
+    };
+    let mut ok = true;
+    let ident = text("ident");
+    if ident.is_none() {
+        diags.push(missing(
+            "ident",
+            "the desk's identifier, as its own `<ident>` says",
+        ));
+        ok = false;
+    }
+    let secret = text("secret");
+    match (&secret, values.get("secret")) {
+        (Some(s), Some(e)) if s.chars().count() < MIN_DESK_SECRET => {
+            diags.push(
+                Diagnostic::error(
+                    "desk-secret-short",
+                    value::trimmed_span(&e.value),
+                    format!("a desk secret has at least {MIN_DESK_SECRET} characters"),
+                )
+                .with_help("`openssl rand -hex 8` makes one"),
+            );
+            ok = false;
+        }
+        (None, _) => {
+            diags.push(missing(
+                "secret",
+                "the secret the desk proves itself with (its `<mdp>` in Basic authentication)",
+            ));
+            ok = false;
+        }
+        _ => {}
+    }
+    let mut lines = Vec::new();
+    match values.get("lines") {
+        None => {
+            diags.push(missing(
+                "lines",
+                "the lines it may follow and dial from, `|`-separated: a desk sees only its own lines",
+            ));
+            ok = false;
+        }
+        Some(e) => {
+            for l in e.value.text.split('|').map(str::trim) {
+                if !crate::server::api::is_number(l) {
+                    diags.push(
+                        Diagnostic::error(
+                            "desk-line",
+                            value::trimmed_span(&e.value),
+                            format!("`{l}` is not a line number"),
+                        )
+                        .with_help("write the lines as the desk sends them in `telorg`: digits, maybe a leading `+`, `|` between lines"),
+                    );
+                    ok = false;
+                } else {
+                    lines.push(l.to_owned());
+                }
+            }
+        }
+    }
+    ok.then(|| Desk {
+        ident: ident.unwrap_or_default(),
+        secret: secret.unwrap_or_default(),
+        lines,
+    })
+}
+
+/// What `check --server` prints after the diagnostics.
+pub fn explain(s: &ServerSettings) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "listens on     {}", s.listen);
+    let dials = if s.simulator {
+        "the simulator".to_owned()
+    } else {
+        match &s.dialer {
+            Some(c) if c.dial.is_some() => match c.global.provider.value.as_str() {
+                "" => "the <cliktocalldial> of this file".to_owned(),
+                p => format!("the {p} profile, line given by each desk"),
+            },
+            _ => "nothing (setevent answers 503)".to_owned(),
+        }
+    };
+    let _ = writeln!(out, "dials through  {dials}");
+    let _ = writeln!(
+        out,
+        "holds polls    {} s (cursor) / 0.8 s (no cursor); tokens valid {} s",
+        s.hold.as_secs_f64(),
+        s.token_ttl.as_secs()
+    );
+    let _ = writeln!(
+        out,
+        "journal        {}",
+        s.journal
+            .as_ref()
+            .map_or("in memory (lost at stop)".to_owned(), |p| p
+                .display()
+                .to_string())
+    );
+    let _ = writeln!(
+        out,
+        "relay          {}",
+        if s.relay {
+            "on: provider events polled once, handed to each line's desks"
+        } else {
+            "off"
+        }
+    );
+    match &s.keyyo {
+        Some(k) => {
+            let base = s
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", s.listen));
+            let _ = writeln!(
+                out,
+                "keyyo notify   on, from {}\n  URL for the Keyyo manager:\n  {}",
+                k.sources_text(),
+                crate::server::keyyo::manager_url(&base, "SECRET")
+            );
+        }
+        None => {
+            let _ = writeln!(out, "keyyo notify   off");
+        }
+    }
+    if s.desks.is_empty() {
+        let _ = writeln!(
+            out,
+            "desks          any, from this machine only, every line"
+        );
+    } else {
+        for d in &s.desks {
+            let _ = writeln!(out, "desk           {}: {}", d.ident, d.lines.join(" | "));
+        }
+    }
+    out
+}
