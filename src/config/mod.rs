@@ -193,6 +193,8 @@ pub struct EventSpec {
     pub events: Option<Setting<String>>,
     /// `<json_callid>` / `<xml_callid>`.
     pub callid: Option<AnswerField>,
+    /// `<json_line>` / `<xml_line>`: the line an event is for (the relay).
+    pub line: Option<AnswerField>,
     /// `<json_called>` / `<xml_called>`.
     pub called: Option<AnswerField>,
     /// `<json_cursor>` / `<xml_cursor>`: sent back as `$cursor$`.
@@ -681,6 +683,7 @@ fn typed_config(
         EventSpec {
             events: events_list(s, rt, diags),
             callid: optional_answer_field(s, Event, rt, "callid", diags),
+            line: optional_answer_field(s, Event, rt, "line", diags),
             called: optional_answer_field(s, Event, rt, "called", diags),
             cursor: optional_answer_field(s, Event, rt, "cursor", diags),
             tel_format: s.typed(Event, "tel_format", value::parse_number_format),

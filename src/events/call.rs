@@ -367,6 +367,7 @@ mod tests {
             caller: Some(caller.into()),
             called: Some("1003".into()),
             call_id: id.map(Into::into),
+            line: None,
         }
     }
 

@@ -21,6 +21,8 @@ pub struct RawEvent {
     pub caller: Option<String>,
     pub called: Option<String>,
     pub call_id: Option<String>,
+    /// The line it is for, when the source says (`<json_line>`).
+    pub line: Option<String>,
 }
 
 /// What one answer holds. No event is an empty poll.
@@ -73,6 +75,7 @@ fn read_json_answer(body: &str, spec: &EventSpec) -> Result<Answer, AnswerError>
                 caller: json_field(node, Some(&spec.tel))?,
                 called: json_field(node, spec.called.as_ref())?,
                 call_id: json_field(node, spec.callid.as_ref())?,
+                line: json_field(node, spec.line.as_ref())?,
             }
             .cleaned(),
         );
@@ -129,6 +132,7 @@ fn read_xml_answer(body: &str, spec: &EventSpec) -> Result<Answer, AnswerError> 
                 caller: xml_field(slice, Some(&spec.tel))?,
                 called: xml_field(slice, spec.called.as_ref())?,
                 call_id: xml_field(slice, spec.callid.as_ref())?,
+                line: xml_field(slice, spec.line.as_ref())?,
             }
             .cleaned(),
         );
@@ -227,6 +231,7 @@ fn read_text_answer(body: &str) -> Result<Answer, AnswerError> {
                 caller: field(1),
                 called: field(2),
                 call_id: field(3),
+                line: None,
             }
             .cleaned(),
         );
@@ -255,6 +260,7 @@ impl RawEvent {
             caller: tidy(self.caller).map(clean_number),
             called: tidy(self.called).map(clean_number),
             call_id: tidy(self.call_id),
+            line: tidy(self.line).map(clean_number),
         }
     }
 }

@@ -82,15 +82,60 @@ pub async fn watch(
         )])
     })?;
     let mut pop = ScreenPop::new(config).map_err(|d| Failure::Config(vec![d]))?;
-    let mut source = Source::new(config, spec, fallback)?;
-    // A value that cannot go where its template puts it is found now, not
-    // at the first poll.
-    source.build_request(true)?;
     let trigger = config
         .popup
         .as_ref()
         .map_or(crate::config::PopupTrigger::Ring, |p| p.trigger.value);
     let mut book = CallBook::new(EventNames::from_global(&config.global), trigger);
+    if pop.is_none() {
+        tracing::info!("no <popup> section: call events are printed only");
+    }
+    follow(
+        config,
+        spec,
+        fallback,
+        stop_signal(opts.duration),
+        |answer| {
+            let now = Local::now();
+            for raw in &answer.events {
+                let ev = book.apply(raw, now);
+                if ev.screen_pop {
+                    if let Some(p) = pop.as_mut() {
+                        let started = p.run(&ev);
+                        tracing::debug!(?started, "screen pop");
+                    }
+                }
+                if let Err(e) = print(out, &ev, opts.json) {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Some(Stop::OutputClosed);
+                    }
+                    tracing::warn!("cannot write the event: {e}");
+                }
+                if opts.once && ev.kind != EventKind::Other {
+                    return Some(Stop::Once);
+                }
+            }
+            None
+        },
+    )
+    .await
+}
+
+/// Polls `spec` until `stop` resolves or `handle`, given every answer that
+/// holds events, says to stop: the loop of `watch` and of the bridge
+/// server's relay. Errors are configuration problems; the source failing
+/// is not one (it is retried with back-off).
+pub async fn follow(
+    config: &Config,
+    spec: &EventSpec,
+    fallback: Span,
+    stop: impl std::future::Future<Output = Stop>,
+    mut handle: impl FnMut(Answer) -> Option<Stop>,
+) -> Result<Stop, Failure> {
+    let mut source = Source::new(config, spec, fallback)?;
+    // A value that cannot go where its template puts it is found now, not
+    // at the first poll.
+    source.build_request(true)?;
     let g = &config.global;
     let interval = g.timeout1.value.max(MIN_INTERVAL);
     let empty_pause = g.timeout2.value;
@@ -101,11 +146,8 @@ pub async fn watch(
         read_timeout = ?g.timeout3.value,
         "watching call events"
     );
-    if pop.is_none() {
-        tracing::info!("no <popup> section: call events are printed only");
-    }
 
-    let mut stop = std::pin::pin!(stop_signal(opts.duration));
+    let mut stop = std::pin::pin!(stop);
     let mut health = Health::default();
     let mut backoff = Backoff::new(interval);
     let mut next_start = Instant::now();
@@ -146,24 +188,8 @@ pub async fn watch(
             }
             continue;
         }
-        let now = Local::now();
-        for raw in &answer.events {
-            let ev = book.apply(raw, now);
-            if ev.screen_pop {
-                if let Some(p) = pop.as_mut() {
-                    let started = p.run(&ev);
-                    tracing::debug!(?started, "screen pop");
-                }
-            }
-            if let Err(e) = print(out, &ev, opts.json) {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    return Ok(Stop::OutputClosed);
-                }
-                tracing::warn!("cannot write the event: {e}");
-            }
-            if opts.once && ev.kind != EventKind::Other {
-                return Ok(Stop::Once);
-            }
+        if let Some(s) = handle(answer) {
+            return Ok(s);
         }
     }
 }
@@ -460,6 +486,7 @@ impl<'a> Source<'a> {
         for e in &mut answer.events {
             convert(&mut e.caller);
             convert(&mut e.called);
+            convert(&mut e.line);
         }
     }
 

@@ -61,8 +61,14 @@ pub type Sink = Box<dyn Fn(&LineEvent) + Send + Sync>;
 pub struct Hub {
     inner: Mutex<Inner>,
     sink: Option<Sink>,
-    /// The last sequence number, for waiters.
+    /// The last sequence number, for waiters on several lines.
     published: tokio::sync::watch::Sender<u64>,
+    /// The last sequence number of each line someone waits on: a waiter
+    /// on one line is woken by that line's events only, not by every
+    /// event of the server.
+    ticks: Mutex<HashMap<String, tokio::sync::watch::Sender<u64>>>,
+    /// Set when the server stops: held polls are answered at once.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Hub {
@@ -77,7 +83,32 @@ impl Hub {
             inner: Mutex::new(Inner::default()),
             sink: None,
             published: tokio::sync::watch::Sender::new(0),
+            ticks: Mutex::new(HashMap::new()),
+            closed: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The server stops: every held poll is answered now (with what there
+    /// is), and later ones are not held.
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.published.send_modify(|_| {});
+        let ticks = self.ticks.lock().unwrap_or_else(|p| p.into_inner());
+        for t in ticks.values() {
+            t.send_modify(|_| {});
+        }
+    }
+
+    /// A receiver woken by every event of `line`.
+    fn subscribe_line(&self, line: &str) -> tokio::sync::watch::Receiver<u64> {
+        let mut ticks = self.ticks.lock().unwrap_or_else(|p| p.into_inner());
+        if !ticks.contains_key(line) && ticks.len() >= MAX_LINES {
+            ticks.retain(|_, t| t.receiver_count() > 0);
+        }
+        ticks
+            .entry(line.to_owned())
+            .or_insert_with(|| tokio::sync::watch::Sender::new(0))
+            .subscribe()
     }
 
     /// A hub that also hands every event to `sink`.
@@ -118,6 +149,7 @@ impl Hub {
     /// Adds an event; returns its number.
     pub fn publish(&self, mut event: LineEvent) -> u64 {
         let now = Instant::now();
+        let line = event.line.clone();
         let seq = {
             let mut inner = self.lock();
             inner.last_seq += 1;
@@ -148,6 +180,10 @@ impl Hub {
             seq
         };
         self.published.send_replace(seq);
+        let ticks = self.ticks.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = ticks.get(&line) {
+            t.send_replace(seq);
+        }
         seq
     }
 
@@ -178,12 +214,15 @@ impl Hub {
         hold: Duration,
     ) -> Vec<LineEvent> {
         let deadline = tokio::time::Instant::now() + hold;
-        let mut rx = self.published.subscribe();
+        let mut rx = match lines {
+            [one] => self.subscribe_line(one),
+            _ => self.published.subscribe(),
+        };
         loop {
             // Marked seen before looking, so nothing published in between is missed.
             rx.borrow_and_update();
             let found = self.after(lines, cursor, max);
-            if !found.is_empty() {
+            if !found.is_empty() || self.closed.load(std::sync::atomic::Ordering::SeqCst) {
                 return found;
             }
             tokio::select! {

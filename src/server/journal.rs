@@ -108,12 +108,12 @@ impl Journal {
                     params![ev.callref, ev.line, at],
                 )?;
             }
-            (Some(s), "RELEASE" | "MISSED") if s == "setup" || s == "connect" => {
-                let state = if s == "connect" && kind == "RELEASE" {
-                    "release"
-                } else {
-                    "missed"
-                };
+            // A "missed" after the answer (OVH's end_ringing once the call
+            // is connected) ends nothing.
+            (Some(s), "RELEASE" | "MISSED")
+                if s == "setup" || (s == "connect" && kind == "RELEASE") =>
+            {
+                let state = if s == "connect" { "release" } else { "missed" };
                 self.db.execute(
                     "UPDATE calls SET state = ?3, release_at = ?4 WHERE callref = ?1 AND line = ?2",
                     params![ev.callref, ev.line, state, at],

@@ -6,6 +6,7 @@ pub mod api;
 pub mod hub;
 pub mod journal;
 pub mod keyyo;
+pub mod relay;
 pub mod settings;
 pub mod sim;
 
@@ -83,6 +84,18 @@ pub async fn serve(
     if let Some(r) = ready {
         let _ = r.send(addr);
     }
+    // The relay stops with the server.
+    let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
+    if opts.relay {
+        if let Some(config) = opts.dialer.clone() {
+            let hub = state.hub.clone();
+            let mut rx = relay_stopped.clone();
+            tokio::spawn(relay::run(config, hub, async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }));
+        }
+    }
+    let hub = state.hub.clone();
     let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -92,6 +105,11 @@ pub async fn serve(
                 }
                 None => crate::events::watch::shutdown_signal().await,
             }
+            let _ = relay_stop.send(true);
+            // Held polls answer now, so the server stops at once; every
+            // event is already in the journal (written as it is published).
+            hub.close();
+            tracing::info!("bridge server stopping");
         })
         .await
 }

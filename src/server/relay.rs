@@ -1,0 +1,129 @@
+//! The relay: the server polls the provider's event source once (OVH's
+//! events of the whole billing account, v1 or v2, as the server file's
+//! `<cliktocallevent>` says) and publishes each call event on the hub for
+//! the desks of its line, so that a hundred desks do not each poll OVH.
+//!
+//! The polling is `watch`'s ([`crate::events::watch::follow`]): sessions,
+//! cursor, token renewal, back-off when the source fails.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::events::call::{EventKind, EventNames};
+use crate::events::read::RawEvent;
+use crate::events::watch::{follow, Stop};
+use crate::server::hub::{Hub, LineEvent};
+
+/// Calls whose answer is remembered (a "missed" after it ends nothing).
+const REMEMBERED_CALLS: usize = 1024;
+
+/// Turns the provider's events into line events.
+pub struct Relay {
+    names: EventNames,
+    connected: VecDeque<String>,
+}
+
+impl Relay {
+    pub fn new(config: &Config) -> Relay {
+        Relay {
+            names: EventNames::from_global(&config.global),
+            connected: VecDeque::new(),
+        }
+    }
+
+    /// The line event for `raw`, or `None` for events that are not about
+    /// a call (OVH `registered`, `member-count`) or that end nothing.
+    pub fn line_event(&mut self, raw: &RawEvent) -> Option<LineEvent> {
+        let kind = self.names.classify(&raw.name);
+        let callref = raw.call_id.clone().unwrap_or_default();
+        let event = match kind {
+            EventKind::Ring | EventKind::Popup => "RING",
+            EventKind::Connect => {
+                if !callref.is_empty() && !self.connected.contains(&callref) {
+                    if self.connected.len() >= REMEMBERED_CALLS {
+                        self.connected.pop_front();
+                    }
+                    self.connected.push_back(callref.clone());
+                }
+                "CONNECT"
+            }
+            EventKind::Release => "RELEASE",
+            EventKind::Missed if self.connected.contains(&callref) => return None,
+            EventKind::Missed => "MISSED",
+            EventKind::Other => return None,
+        };
+        if kind == EventKind::Release || kind == EventKind::Missed {
+            self.connected.retain(|c| *c != callref);
+        }
+        let caller = raw.caller.clone().unwrap_or_default();
+        let called = raw.called.clone().unwrap_or_default();
+        let line = raw.line.clone().unwrap_or_else(|| called.clone());
+        if line.is_empty() {
+            return None;
+        }
+        let outgoing = !caller.is_empty() && caller == line;
+        Some(LineEvent {
+            seq: 0,
+            event: if outgoing && event == "RING" {
+                "DIAL".to_owned()
+            } else {
+                event.to_owned()
+            },
+            tel: if outgoing {
+                called.clone()
+            } else {
+                caller.clone()
+            },
+            called,
+            callref,
+            direction: if outgoing { "out" } else { "in" },
+            replaces: None,
+            line,
+        })
+    }
+}
+
+/// Polls until `stop` resolves. A configuration problem is logged and ends
+/// the relay (the server goes on serving).
+pub async fn run(config: Arc<Config>, hub: Arc<Hub>, stop: impl std::future::Future<Output = ()>) {
+    let Some(spec) = config.event.as_ref() else {
+        tracing::error!("relay: the server file has no event source");
+        return;
+    };
+    let mut relay = Relay::new(&config);
+    let fallback = crate::source::Span::file(crate::source::FileId(0));
+    let result = follow(
+        &config,
+        spec,
+        fallback,
+        async {
+            stop.await;
+            Stop::Signal
+        },
+        |answer| {
+            for raw in &answer.events {
+                if let Some(ev) = relay.line_event(raw) {
+                    tracing::debug!(line = %ev.line, event = %ev.event, "relayed");
+                    hub.publish(ev);
+                }
+            }
+            None
+        },
+    )
+    .await;
+    if let Err(f) = result {
+        let why = match &f {
+            crate::dial::Failure::Config(ds) => ds
+                .iter()
+                .map(|d| d.message.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            crate::dial::Failure::Network(d) | crate::dial::Failure::Refused(d) => {
+                d.message.clone()
+            }
+            crate::dial::Failure::BadNumber(e) => e.to_string(),
+        };
+        tracing::error!("relay stopped: {why}");
+    }
+}
