@@ -424,6 +424,7 @@ pub fn check_tree(
             p.blocks.retain(|b| match b.section {
                 Some(Section::Event) => use_.relay,
                 Some(Section::Token) => token,
+                Some(Section::Sms | Section::Forward | Section::Popup | Section::Callto) => false,
                 _ => true,
             });
         }

@@ -7,10 +7,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn check(param: &Path) -> String {
+    check_as(param, "--param")
+}
+
+/// `check --server FILE`: the bridge server's file.
+fn check_server(file: &Path) -> String {
+    check_as(file, "--server")
+}
+
+fn check_as(param: &Path, flag: &str) -> String {
     let empty = std::env::temp_dir().join("ctibridge-tests-no-such-dir");
     let out = Command::new(env!("CARGO_BIN_EXE_ctibridge"))
         .arg("check")
-        .arg("--param")
+        .arg(flag)
         .arg(param)
         .arg("--sys-dir")
         .arg(&empty)
@@ -29,14 +38,26 @@ fn check(param: &Path) -> String {
 
 #[test]
 fn malformed_files_match_their_goldens() {
-    let dir = Path::new("tests/malformed");
+    compare(Path::new("tests/malformed"), check, 40);
+}
+
+#[test]
+fn malformed_server_files_match_their_goldens() {
+    compare(Path::new("tests/malformed-server"), check_server, 4);
+}
+
+fn compare(dir: &Path, check: fn(&Path) -> String, at_least: usize) {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("tests/malformed")
         .map(|e| e.expect("entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 40, "the corpus has {} files", cases.len());
+    assert!(
+        cases.len() >= at_least,
+        "the corpus has {} files",
+        cases.len()
+    );
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut failures = Vec::new();
     for case in &cases {

@@ -343,3 +343,179 @@ fn setevent_dials_through_the_keyyo_profile_exactly_once() {
     );
     assert_eq!(st, 401);
 }
+
+/// One OVH v1 event (seed 001's shape) for `line`.
+fn ovh_event(name: &str, line: &str, calling: &str, call_id: &str) -> Value {
+    serde_json::json!({
+        "Event": name, "Token": "evt-token-1", "Service": "sip", "Ressource": line,
+        "Timestamp": 1_700_000_000_000_000_000u64, "Date": "2026-11-23T10:00:00Z",
+        "Data": {"Calling": calling, "Called": line, "Dialed": line, "CallId": call_id, "Ts": "1", "Protocol": "sip"},
+        "Details": {"Type": "line", "Description": "", "SimultaneousLine": "1"}
+    })
+}
+
+#[test]
+fn the_ovh_relay_polls_once_and_each_desk_sees_only_its_lines() {
+    use std::collections::VecDeque;
+    use std::sync::{Arc, Mutex};
+    // OVH's events of the billing account: two lines, one poll stream.
+    let answers: Arc<Mutex<VecDeque<Vec<Value>>>> = Arc::new(Mutex::new(
+        vec![
+            vec![ovh_event("registered", "0033972101010", "", "")],
+            vec![
+                ovh_event("start_ringing", "0033972101010", "0033388202020", "c1"),
+                ovh_event("start_ringing", "0033972101011", "0033611223344", "c2"),
+            ],
+            vec![ovh_event(
+                "end_ringing",
+                "0033972101010",
+                "0033388202020",
+                "c1",
+            )],
+        ]
+        .into(),
+    ));
+    let polls = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (a, p) = (answers.clone(), polls.clone());
+    let ovh = common::StandIn::start(move |r: &common::Recorded| {
+        p.lock().expect("polls").push(r.target.clone());
+        if !r.target.starts_with("/?token=evt-token-1") {
+            return (403, "Invalid token".into());
+        }
+        let events = a.lock().expect("answers").pop_front().unwrap_or_else(|| {
+            // An empty poll is held, as OVH holds it about 60 s.
+            std::thread::sleep(Duration::from_millis(300));
+            Vec::new()
+        });
+        let body = serde_json::json!({"Session": "s-1", "Message": "", "Events": events});
+        (200, body.to_string())
+    });
+    let dir = TempDir::new("serve-relay");
+    dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<relay>1\n<hold>2\n<journal>journal.sqlite\n\
+             <global>\n<provider>ovh\n<events_url>{}\n\
+             <station>\n<account>ab12345-ovh-1\n<event_token>evt-token-1\n<app_key>k\n<app_secret>s\n<consumer_key>c\n\
+             <desk>\n<ident>accueil\n<secret>secret-accueil\n<lines>0972101010\n\
+             <desk>\n<ident>compta\n<secret>secret-compta\n<lines>0972101011\n",
+            ovh.url("")
+        ),
+    );
+    let addr = free_addr();
+    let file = dir.path().join("server_param.txt");
+    let out = ctibridge(&dir)
+        .args(["check", "--server"])
+        .arg(&file)
+        .output()
+        .expect("check");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("relay          on"));
+    let _srv = serve(&dir, addr, &["--server".as_ref(), file.as_os_str()]);
+
+    // Desk "accueil" runs the Divalto sample file unchanged (port aside),
+    // its user and password being its ident and secret on the server.
+    let sys = sample_sys(&dir, addr);
+    dir.write(
+        "accueil.txt",
+        "<user>accueil\n<mdp>secret-accueil\n<ident>accueil\n<telorg>0972101010\n",
+    );
+    let out = ctibridge(&dir)
+        .arg("--sys-dir")
+        .arg(&sys)
+        .arg("--station")
+        .arg(dir.path().join("accueil.txt"))
+        .args(["watch", "--json", "--for", "6"])
+        .output()
+        .expect("watch");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let evs: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let kinds: Vec<(&str, &str)> = evs
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or("?"),
+                e["caller"].as_str().unwrap_or("?"),
+            )
+        })
+        .collect();
+    // Its own line's call, rung then missed; nothing of the other line.
+    assert_eq!(
+        kinds,
+        [("ring", "0388202020"), ("missed", "0388202020")],
+        "{evs:?}"
+    );
+
+    // The other desk: its line only.
+    let basic = |user: &str, pass: &str| {
+        use base64::Engine as _;
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+        )
+    };
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken",
+        &basic("compta", "secret-compta"),
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    let (st, _) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/getevent?ident=compta&telorg=0972101010&cursor=0",
+        &auth,
+    );
+    assert_eq!(st, 403, "not its line");
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/getevent?ident=compta&telorg=0972101011&cursor=0",
+        &auth,
+    );
+    assert_eq!(st, 200);
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let events = v["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{body}");
+    assert_eq!(events[0]["event"], "RING");
+    assert_eq!(events[0]["tel"], "0611223344");
+
+    // One stream of polls to OVH for both desks, the session carried.
+    let polls = polls.lock().expect("polls").clone();
+    assert!(polls.len() >= 3, "{polls:?}");
+    assert_eq!(polls[1], "/?token=evt-token-1&session=s-1");
+
+    // The journal has the missed call on the first line.
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken",
+        &basic("accueil", "secret-accueil"),
+    );
+    assert_eq!(st, 200);
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/history?telorg=0972101010&kind=missed",
+        &auth,
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["calls"].as_array().map(Vec::len), Some(1), "{body}");
+    // A wrong secret gets no token, with a Basic challenge.
+    let (st, _) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken",
+        &basic("accueil", "secret-compta"),
+    );
+    assert_eq!(st, 401);
+}

@@ -262,6 +262,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             );
         }
     } else if has_dialing {
+        let mut found = Diagnostics::new();
         let checked: Checked = crate::load::check_tree(
             &mut sources,
             ParamFile {
@@ -272,7 +273,16 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             &[],
             None,
             Some(crate::load::ServerUse { relay }),
-            &mut diagnostics,
+            &mut found,
+        );
+        // The line is the one each desk dials from (`setevent`'s telorg):
+        // the server's own `<station>` needs none.
+        diagnostics.extend(
+            found
+                .sorted()
+                .into_iter()
+                .filter(|d| !(d.code == "keyword-unset" && d.message.starts_with("`$telorg$`")))
+                .cloned(),
         );
         dialer = Some(checked.config);
     } else {
@@ -288,6 +298,25 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     if relay {
         let span = get(Section::Server, "relay").map_or(Span::file(id), |e| e.name_span);
         match &dialer {
+            Some(c)
+                if c.event.as_ref().is_some_and(|e| {
+                    e.request
+                        .url
+                        .value
+                        .text
+                        .contains(crate::server::api::CTI_PATH)
+                        || c.global.events_url.value.contains(crate::server::api::CTI_PATH)
+                }) =>
+            {
+                diags.push(
+                    Diagnostic::error(
+                        "relay-to-itself",
+                        span,
+                        "`<relay>1` would poll this bridge server itself",
+                    )
+                    .with_help("the event source of this file is a bridge server's getevent (the Keyyo profile's): Keyyo pushes its calls to `<keyyo_notify>`, there is nothing to relay"),
+                );
+            }
             Some(c) if c.event.is_some() => {}
             _ => diags.push(
                 Diagnostic::error(
