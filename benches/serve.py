@@ -1,29 +1,48 @@
 #!/usr/bin/env python3
-"""Benchmark of `ctibridge serve`: idle long polls and notification fan-out.
+"""Benchmarks of `ctibridge serve` (issue 6), each run RUNS times; medians.
 
-1. N stations (default 10 000) each hold a `getevent?…&cursor=` long poll on
-   the same line; the server's resident memory (VmRSS, VmHWM) is read once
-   they are all waiting.
-2. One Keyyo notification for that line is sent; the time from sending it to
-   each station receiving its answer is measured: median, p99, max.
+1. Idle long polls: POLLS desks each hold a `getevent?…&cursor=` long poll on
+   their own line; the server's resident memory (VmRSS) once all wait.
+2. Notification ingest rate: keep-alive Keyyo notifications (each a new
+   call reference, so each is validated, published and journaled) from 32
+   connections for SECONDS, next to a bare hyper hello-world
+   (examples/serve_bench.rs, on a current-thread runtime as `serve` runs)
+   measured the same way in the same run.
+3. Notification → waiting station: with POLLS idle long polls held on other
+   lines, one station waits on its line, one notification for that line is
+   sent; time until the station has read its answer; N times; p99.
 
-Everything on 127.0.0.1. Usage:
-  cargo build --release && python3 benches/serve.py [N]
+Everything on 127.0.0.1. The server file used raises the per-address rate
+limits (every request here comes from one address). Usage:
+  cargo build --release --bin ctibridge --example serve_bench
+  python3 benches/serve.py [RUNS [POLLS [SECONDS [N]]]]
 """
 
 import asyncio
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
-EXE = os.path.join(os.path.dirname(__file__), "..", "target", "release", "ctibridge")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+EXE = os.path.join(ROOT, "target", "release", "ctibridge")
+TOOL = os.path.join(ROOT, "target", "release", "examples", "serve_bench")
 SECRET = "0123456789abcdef-bench"
 LINE = "33972101010"
+SERVER_FILE = """<server>
+<simulator>1
+<hold>120
+<rate>1000000
+<keyyo_notify>
+<secret>%s
+<rate>1000000
+""" % SECRET
 
 
 def free_port():
@@ -34,71 +53,141 @@ def free_port():
     return port
 
 
-def rss(pid):
+def wait_listening(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("server never listened on %d" % port)
+
+
+def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         status = dict(l.split(":", 1) for l in f if ":" in l)
-    return status["VmRSS"].strip(), status["VmHWM"].strip()
+    return int(status["VmRSS"].split()[0])
 
 
-async def station(port, token, ready, results, t0_box):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(
-        (
-            "GET /DhDivaltoServerCTI/api/cti/getevent?ident=b&telorg=%s&cursor=0 HTTP/1.1\r\n"
-            "Host: x\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n" % (LINE, token)
-        ).encode()
-    )
-    await writer.drain()
-    ready.append(1)
-    await reader.read(1)  # the first byte of the answer
-    results.append(time.perf_counter() - t0_box[0])
-    await reader.read()
-    writer.close()
-
-
-async def main(n):
+def start_server(server_file):
     port = free_port()
     proc = subprocess.Popen(
-        [EXE, "serve", "--sim", "--hold", "120", "--listen", "127.0.0.1:%d" % port,
-         "--keyyo-secret", SECRET],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+        [EXE, "serve", "--server", server_file, "--listen", "127.0.0.1:%d" % port],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port)
+    return proc, port
+
+
+def stop(proc):
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+async def idle_poll(port, token, i, ready):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write((
+        "GET /DhDivaltoServerCTI/api/cti/getevent?ident=d%d&telorg=9%09d&cursor=0 HTTP/1.1\r\n"
+        "Host: x\r\nAuthorization: Bearer %s\r\n\r\n" % (i, i, token)).encode())
+    await writer.drain()
+    ready.append(1)
     try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        base = "http://127.0.0.1:%d" % port
-        token = json.load(urllib.request.urlopen(base + "/DhDivaltoServerCTI/api/cti/gettoken?ident=b"))["token"]
-        idle_rss, _ = rss(proc.pid)
-        ready, results, t0 = [], [], [0.0]
-        tasks = []
-        for i in range(n):
-            tasks.append(asyncio.create_task(station(port, token, ready, results, t0)))
+        await reader.read(1)
+    finally:
+        writer.close()
+
+
+async def idle_memory(server_file, polls):
+    proc, port = start_server(server_file)
+    try:
+        base = "http://127.0.0.1:%d/DhDivaltoServerCTI/api/cti" % port
+        token = json.load(urllib.request.urlopen(base + "/gettoken?ident=b"))["token"]
+        idle = rss_kb(proc.pid)
+        ready, tasks = [], []
+        for i in range(polls):
+            tasks.append(asyncio.create_task(idle_poll(port, token, i, ready)))
             if i % 500 == 499:
                 await asyncio.sleep(0.05)
-        while len(ready) < n:
+        while len(ready) < polls:
             await asyncio.sleep(0.1)
-        await asyncio.sleep(3)  # all requests read and waiting
-        held_rss, held_hwm = rss(proc.pid)
-        url = (base + "/keyyo/notify?secret=%s&account=%s&caller=33388202020&callee=%s"
-               "&callref=1&type=SETUP&version=1&tsms=1700000000000" % (SECRET, LINE, LINE))
-        loop = asyncio.get_running_loop()
-        t0[0] = time.perf_counter()
-        await loop.run_in_executor(None, lambda: urllib.request.urlopen(url).read())
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
-        lat = sorted(x * 1000 for x in results)
-        print("%d idle long polls held: server VmRSS %s (idle before: %s), VmHWM %s"
-              % (n, held_rss, idle_rss, held_hwm))
-        print("notification -> %d waiting stations answered: median %.1f ms, p99 %.1f ms, max %.1f ms"
-              % (len(lat), statistics.median(lat), lat[int(len(lat) * 0.99) - 1], lat[-1]))
+        await asyncio.sleep(3)  # every request read and waiting
+        held = rss_kb(proc.pid)
+        for t in tasks:
+            t.cancel()
+        return idle, held
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
+
+
+def tool(*args):
+    out = subprocess.run([TOOL, *map(str, args)], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def ingest(server_file, seconds):
+    hello_port = free_port()
+    hello = subprocess.Popen([TOOL, "hello", "127.0.0.1:%d" % hello_port])
+    wait_listening(hello_port)
+    proc, port = start_server(server_file)
+    try:
+        path = ("/keyyo/notify?secret=%s&account=%s&caller=33388202020&callee=%s&type=SETUP"
+                "&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
+                "&callref=" % (SECRET, LINE, LINE))
+        h = tool("load", "127.0.0.1:%d" % hello_port, "/hello?", 32, seconds)
+        n = tool("load", "127.0.0.1:%d" % port, path, 32, seconds)
+        assert n["not_200"] == 0, n
+        return h["rate"], n["rate"]
+    finally:
+        stop(proc)
+        hello.terminate()
+        hello.wait()
+
+
+def latency(server_file, polls, n):
+    proc, port = start_server(server_file)
+    try:
+        return tool("latency", "127.0.0.1:%d" % port, SECRET, LINE, n, polls)
+    finally:
+        stop(proc)
+
+
+def main():
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    polls = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 5
+    n = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = max(4 * polls + 1000, soft)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    with tempfile.TemporaryDirectory() as d:
+        server_file = os.path.join(d, "server_param.txt")
+        with open(server_file, "w") as f:
+            f.write(SERVER_FILE)
+        mem, rates, lats = [], [], []
+        for r in range(runs):
+            idle, held = asyncio.run(idle_memory(server_file, polls))
+            mem.append(held)
+            print("run %d: %d idle long polls: VmRSS %.1f MB (idle server %.1f MB)"
+                  % (r + 1, polls, held / 1024, idle / 1024), flush=True)
+            hello, notify = ingest(server_file, seconds)
+            rates.append((hello, notify))
+            print("run %d: ingest %.0f notifications/s, hyper hello-world %.0f requests/s: %.2fx"
+                  % (r + 1, notify, hello, notify / hello), flush=True)
+            lat = latency(server_file, polls, n)
+            lats.append(lat)
+            print("run %d: notification -> waiting station (%d idle polls on other lines, %d notifications):"
+                  " median %.2f ms, p99 %.2f ms, max %.2f ms"
+                  % (r + 1, polls, n, lat["median_ms"], lat["p99_ms"], lat["max_ms"]), flush=True)
+        print("medians of %d runs:" % runs)
+        print("  %d idle long polls: VmRSS %.1f MB (goal < 200 MB)"
+              % (polls, statistics.median(mem) / 1024))
+        hello = statistics.median(h for h, _ in rates)
+        notify = statistics.median(x for _, x in rates)
+        print("  ingest %.0f/s vs hyper hello-world %.0f/s: %.2fx (goal >= 0.6x)"
+              % (notify, hello, statistics.median(x / h for h, x in rates)))
+        print("  notification -> station p99 %.2f ms (median %.2f ms; goal < 20 ms)"
+              % (statistics.median(l["p99_ms"] for l in lats),
+                 statistics.median(l["median_ms"] for l in lats)))
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10000))
+    main()

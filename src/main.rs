@@ -626,6 +626,8 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         server: ServerOptions {
             hold: args.hold.unwrap_or(found.hold),
             token_ttl: found.token_ttl,
+            cti_rate: found.cti_rate,
+            notify_rate: found.notify_rate,
             keyyo,
             desks: found.desks,
             ..ServerOptions::default()

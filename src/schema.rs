@@ -237,6 +237,8 @@ pub enum Kind {
     Listen,
     /// A regular expression matched against a whole source address.
     Regex,
+    /// A whole number, 1 or more.
+    Count,
 }
 
 impl Kind {
@@ -273,6 +275,7 @@ impl Kind {
             Kind::Provider => "profile name",
             Kind::Listen => "address:port",
             Kind::Regex => "regular expression",
+            Kind::Count => "whole number",
         }
     }
 }
@@ -1269,6 +1272,18 @@ pub static TAGS: &[TagDef] = &[
               `<station><event_token>`), once for all desks, and hands each event to \
               the desks of its line.",
     },
+    TagDef {
+        name: "rate",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Count,
+        default: "200",
+        secret: false,
+        ours: true,
+        doc: "Requests per second one address may make to the CTI web service (bursts of \
+              twice as many); beyond, 429. An office behind one address polls about once \
+              a second per desk.",
+    },
     // <keyyo_notify>
     TagDef {
         name: "secret",
@@ -1292,6 +1307,17 @@ pub static TAGS: &[TagDef] = &[
         doc: "The addresses Keyyo notifies from, as the Keyyo manager writes them: a \
               regular expression matched against the whole address, such as \
               `62\\.39\\.136\\.157|83\\.136\\.160\\.79`.",
+    },
+    TagDef {
+        name: "rate",
+        aliases: &[],
+        sections: &[KeyyoNotify],
+        kind: Kind::Count,
+        default: "200",
+        secret: false,
+        ours: true,
+        doc: "Notifications per second one address may send (bursts of twice as many); \
+              beyond, 429. A busy Keyyo account sends a few a second.",
     },
     // <desk>
     TagDef {

@@ -326,6 +326,18 @@ pub fn parse_seconds(s: &str) -> Result<Duration, KindError> {
     Ok(Duration::from_secs_f64(n))
 }
 
+/// A whole number, 1 or more.
+pub fn parse_count(s: &str) -> Result<u32, KindError> {
+    let t = s.trim();
+    t.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        kind_error(
+            "bad-count",
+            format!("`{t}` is not a whole number of 1 or more"),
+            "write a number such as 200",
+        )
+    })
+}
+
 /// `<listen>`: an address and a port.
 pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, KindError> {
     let t = s.trim();
@@ -612,6 +624,7 @@ pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
         Kind::Provider => check_provider(text),
         Kind::Listen => parse_listen(text).map(drop),
         Kind::Regex => parse_sources(text).map(drop),
+        Kind::Count => parse_count(text).map(drop),
         Kind::PopupTrigger => parse_popup_trigger(text).map(drop),
         Kind::JsonField => check_json_field(text),
         Kind::Headers => {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
@@ -21,8 +21,6 @@ use crate::server::sim::Sim;
 pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
 /// Events in one `getevent` answer when the station sends its cursor.
 pub const MAX_EVENTS_PER_ANSWER: usize = 100;
-/// Requests per second one source address may make to the CTI routes.
-pub const CTI_REQUESTS_PER_SECOND: f64 = 200.0;
 /// Valid tokens one desk may hold (older ones are dropped first).
 const TOKENS_PER_DESK: usize = 8;
 /// Stations remembered by ident and line (cursor, for stations that send none).
@@ -44,6 +42,10 @@ pub struct ServerOptions {
     pub token_ttl: Duration,
     /// Keyyo notifications: who may send them. `None`: the route is off.
     pub keyyo: Option<crate::server::keyyo::KeyyoOptions>,
+    /// Requests per second per address to the CTI routes, and Keyyo
+    /// notifications per second per address (bursts of twice as many).
+    pub cti_rate: u32,
+    pub notify_rate: u32,
     /// The desks allowed to connect. Empty: any desk on this machine,
     /// every line (the simulator's zero-configuration setup).
     pub desks: Vec<crate::server::settings::Desk>,
@@ -57,6 +59,8 @@ impl Default for ServerOptions {
             catch_up: Duration::from_secs(30),
             token_ttl: Duration::from_secs(3600),
             keyyo: None,
+            cti_rate: 200,
+            notify_rate: 200,
             desks: Vec::new(),
         }
     }
@@ -70,6 +74,8 @@ pub struct AppState {
     pub journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
     /// The provider configuration `setevent` dials through.
     pub dialer: Option<Arc<crate::config::Config>>,
+    /// Writes the journal; `history` waits for it to catch up.
+    pub writer: Option<Arc<crate::server::journal::Writer>>,
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     cursors: Mutex<HashMap<(String, String), u64>>,
     seen: Mutex<crate::server::keyyo::Seen>,
@@ -84,23 +90,21 @@ impl AppState {
         opts: ServerOptions,
         journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
     ) -> AppState {
+        let limit = |rate: u32| {
+            crate::server::keyyo::RateLimit::new(f64::from(rate), 2.0 * f64::from(rate))
+        };
         AppState {
+            notify_limit: limit(opts.notify_rate),
+            cti_limit: limit(opts.cti_rate),
             hub,
             sim,
             opts,
             journal,
             dialer: None,
+            writer: None,
             tokens: Mutex::new(HashMap::new()),
             cursors: Mutex::new(HashMap::new()),
             seen: Mutex::new(crate::server::keyyo::Seen::default()),
-            // A busy Keyyo account sends a few notifications a second.
-            notify_limit: crate::server::keyyo::RateLimit::new(200.0, 400.0),
-            // An office behind one address: a hundred desks polling about
-            // once a second, plus their dials.
-            cti_limit: crate::server::keyyo::RateLimit::new(
-                CTI_REQUESTS_PER_SECOND,
-                2.0 * CTI_REQUESTS_PER_SECOND,
-            ),
         }
     }
 }
@@ -119,7 +123,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-type Params = Query<HashMap<String, String>>;
+/// The query parameters of a request, decoded (a repeated name: the last
+/// wins). Read directly from the URI: the routes here take a dozen plain
+/// parameters, which a serde extractor would parse several times slower.
+struct Params(HashMap<String, String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Params {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let q = parts.uri.query().unwrap_or("");
+        Ok(Params(
+            url::form_urlencoded::parse(q.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
+    }
+}
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
@@ -139,7 +162,7 @@ async fn gettoken(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Params,
+    Params(q): Params,
 ) -> Response {
     if !s.cti_limit.allow(peer.ip()) {
         return too_many();
@@ -258,7 +281,7 @@ async fn setevent(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Params,
+    Params(q): Params,
 ) -> Response {
     if !s.cti_limit.allow(peer.ip()) {
         return too_many();
@@ -340,7 +363,7 @@ async fn getevent(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Params,
+    Params(q): Params,
 ) -> Response {
     if !s.cti_limit.allow(peer.ip()) {
         return too_many();
@@ -407,7 +430,7 @@ async fn history(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(q): Params,
+    Params(q): Params,
 ) -> Response {
     if !s.cti_limit.allow(peer.ip()) {
         return too_many();
@@ -432,6 +455,9 @@ async fn history(
     let Some(journal) = &s.journal else {
         return error(StatusCode::NOT_FOUND, "no journal");
     };
+    if let Some(w) = &s.writer {
+        w.flush().await;
+    }
     let j = journal.lock().unwrap_or_else(|p| p.into_inner());
     match j.history(line, kind, limit) {
         Ok(calls) => Json(json!({ "line": line, "calls": calls })).into_response(),
@@ -449,7 +475,7 @@ async fn history(
 async fn keyyo_notify(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Params,
+    Params(q): Params,
 ) -> Response {
     use crate::server::keyyo::{validate, Refusal};
     let Some(opts) = &s.opts.keyyo else {
@@ -487,7 +513,7 @@ async fn keyyo_notify(
 async fn sim_call(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Query(q): Params,
+    Params(q): Params,
 ) -> Response {
     let Some(sim) = &s.sim else {
         return error(StatusCode::NOT_FOUND, "the simulator is off");

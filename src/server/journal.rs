@@ -82,11 +82,8 @@ impl Journal {
         let at = at.unwrap_or_else(now_ms);
         let current: Option<String> = self
             .db
-            .query_row(
-                "SELECT state FROM calls WHERE callref = ?1 AND line = ?2",
-                params![ev.callref, ev.line],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT state FROM calls WHERE callref = ?1 AND line = ?2")?
+            .query_row(params![ev.callref, ev.line], |r| r.get(0))
             .optional()?;
         let kind = ev.event.to_ascii_uppercase();
         match (current.as_deref(), kind.as_str()) {
@@ -96,17 +93,17 @@ impl Journal {
                     "RELEASE" | "MISSED" => ("missed", None, Some(at)),
                     _ => ("setup", None, None),
                 };
-                self.db.execute(
+                self.db.prepare_cached(
                     "INSERT INTO calls (callref, line, direction, tel, called, state, setup_at, connect_at, release_at, replaces)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![ev.callref, ev.line, ev.direction, ev.tel, ev.called, state, at, connect, release, ev.replaces],
-                )?;
+                )?
+                .execute(params![ev.callref, ev.line, ev.direction, ev.tel, ev.called, state, at, connect, release, ev.replaces])?;
             }
             (Some("setup"), "CONNECT") => {
-                self.db.execute(
+                self.db.prepare_cached(
                     "UPDATE calls SET state = 'connect', connect_at = ?3 WHERE callref = ?1 AND line = ?2",
-                    params![ev.callref, ev.line, at],
-                )?;
+                )?
+                .execute(params![ev.callref, ev.line, at])?;
             }
             // A "missed" after the answer (OVH's end_ringing once the call
             // is connected) ends nothing.
@@ -114,10 +111,10 @@ impl Journal {
                 if s == "setup" || (s == "connect" && kind == "RELEASE") =>
             {
                 let state = if s == "connect" { "release" } else { "missed" };
-                self.db.execute(
+                self.db.prepare_cached(
                     "UPDATE calls SET state = ?3, release_at = ?4 WHERE callref = ?1 AND line = ?2",
-                    params![ev.callref, ev.line, state, at],
-                )?;
+                )?
+                .execute(params![ev.callref, ev.line, state, at])?;
             }
             _ => {}
         }
@@ -165,6 +162,102 @@ impl Journal {
             },
         )?;
         rows.collect()
+    }
+}
+
+/// Events written by one thread in batches (one transaction per batch), so
+/// that neither a request nor the hub waits for the disk. Events are
+/// written in the order published; [`Writer::flush`] waits until
+/// everything sent before it is written, and dropping the writer's last
+/// handle after [`Writer::finish`] has written everything.
+pub struct Writer {
+    tx: std::sync::mpsc::SyncSender<Message>,
+}
+
+enum Message {
+    Event(LineEvent, i64),
+    Flush(tokio::sync::oneshot::Sender<()>),
+    Stop,
+}
+
+/// How long the writer lets events gather after the first of a batch.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+/// Events written per transaction at most.
+const BATCH: usize = 512;
+/// Events waiting to be written at most; beyond, publishing waits.
+const QUEUE: usize = 65_536;
+
+impl Writer {
+    /// Starts the writing thread on `journal` (shared with the readers).
+    pub fn start(
+        journal: std::sync::Arc<std::sync::Mutex<Journal>>,
+    ) -> (Writer, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || {
+                let mut waiting = Vec::new();
+                let mut stop = false;
+                while let Ok(first) = rx.recv() {
+                    // Let a burst gather: one wake-up and one transaction
+                    // for many events rather than one each.
+                    std::thread::sleep(GATHER);
+                    let mut batch = vec![first];
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(m) => batch.push(m),
+                            Err(_) => break,
+                        }
+                    }
+                    let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(e) = j.db.execute_batch("BEGIN") {
+                        tracing::error!("journal: {e}");
+                    }
+                    for m in batch {
+                        match m {
+                            Message::Event(ev, at) => {
+                                if let Err(e) = j.record(&ev, Some(at)) {
+                                    tracing::error!("cannot journal a call event: {e}");
+                                }
+                            }
+                            Message::Flush(done) => waiting.push(done),
+                            Message::Stop => stop = true,
+                        }
+                    }
+                    if let Err(e) = j.db.execute_batch("COMMIT") {
+                        tracing::error!("journal: {e}");
+                    }
+                    drop(j);
+                    for done in waiting.drain(..) {
+                        let _ = done.send(());
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+            })
+            .expect("the journal thread starts");
+        (Writer { tx }, handle)
+    }
+
+    /// Queues an event (its time taken now).
+    pub fn record(&self, ev: &LineEvent) {
+        if self.tx.send(Message::Event(ev.clone(), now_ms())).is_err() {
+            tracing::error!("the journal is closed: a call event is not journaled");
+        }
+    }
+
+    /// Writes what is queued and stops the thread (join its handle to wait).
+    pub fn finish(&self) {
+        let _ = self.tx.send(Message::Stop);
+    }
+
+    /// Resolves once every event queued before is written.
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.tx.send(Message::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
     }
 }
 

@@ -67,16 +67,14 @@ pub async fn serve(
     }
     .map_err(|e| std::io::Error::other(format!("the call journal cannot be opened: {e}")))?;
     let journal = Arc::new(std::sync::Mutex::new(journal));
-    let j = journal.clone();
-    let hub = Arc::new(hub::Hub::with_sink(Box::new(move |ev| {
-        let j = j.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = j.record(ev, None) {
-            tracing::error!("cannot journal a call event: {e}");
-        }
-    })));
+    let (writer, writing) = journal::Writer::start(journal.clone());
+    let writer = Arc::new(writer);
+    let w = writer.clone();
+    let hub = Arc::new(hub::Hub::with_sink(Box::new(move |ev| w.record(ev))));
     let sim = opts.sim.then(|| sim::Sim::new(hub.clone(), opts.timings));
     let mut state = api::AppState::new(hub, sim, opts.server.clone(), Some(journal));
     state.dialer = opts.dialer.clone();
+    state.writer = Some(writer.clone());
     let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
@@ -111,5 +109,11 @@ pub async fn serve(
             hub.close();
             tracing::info!("bridge server stopping");
         })
-        .await
+        .await?;
+    // Every event published so far is written before `serve` returns.
+    writer.finish();
+    if writing.join().is_err() {
+        tracing::error!("the journal thread failed");
+    }
+    Ok(())
 }

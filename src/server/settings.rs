@@ -44,6 +44,9 @@ pub struct ServerSettings {
     pub journal: Option<PathBuf>,
     pub public_url: Option<String>,
     pub relay: bool,
+    /// Requests per second per address: CTI routes, Keyyo notifications.
+    pub cti_rate: u32,
+    pub notify_rate: u32,
     pub keyyo: Option<KeyyoOptions>,
     /// Empty: any desk on this machine, every line (the simulator's
     /// zero-configuration setup).
@@ -67,6 +70,8 @@ impl ServerSettings {
             journal: None,
             public_url: None,
             relay: false,
+            cti_rate: 200,
+            notify_rate: 200,
             keyyo: None,
             desks: Vec::new(),
             dialer: None,
@@ -201,6 +206,8 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     let simulator = value::parse_bool(typed(Section::Server, "simulator")).unwrap_or(false);
     let relay = value::parse_bool(typed(Section::Server, "relay")).unwrap_or(false);
     let hold = value::parse_seconds(typed(Section::Server, "hold")).ok();
+    let cti_rate = value::parse_count(typed(Section::Server, "rate")).ok();
+    let notify_rate = value::parse_count(typed(Section::KeyyoNotify, "rate")).ok();
     let token_ttl = value::parse_seconds(typed(Section::Server, "token_ttl")).ok();
     let journal = get(Section::Server, "journal").map(|e| {
         let p = PathBuf::from(e.value.text.trim());
@@ -344,6 +351,8 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         journal,
         public_url,
         relay,
+        cti_rate: cti_rate.expect("checked"),
+        notify_rate: notify_rate.expect("checked"),
         keyyo,
         desks,
         dialer,
