@@ -549,3 +549,24 @@ fn the_ovh_relay_polls_once_and_each_desk_sees_only_its_lines() {
     );
     assert_eq!(st, 401);
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use std::io::{Read as _, Write as _};
+    let addr = free_addr();
+    let dir = TempDir::new("serve-slow");
+    let _srv = serve(&dir, addr, &["--sim".as_ref()]);
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.write_all(b"GET /DhDivaltoServerCTI/api/cti/gettoken HTTP/1.1\r\nHost: x\r\n")
+        .expect("send");
+    s.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let t = Instant::now();
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    // Closed by the server (10 s header limit), not by our 30 s read timeout.
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
+    // A complete request on a new connection is still served.
+    let (st, _) = http(addr, "GET", "/DhDivaltoServerCTI/api/cti/gettoken", "none");
+    assert_eq!(st, 200);
+}

@@ -94,26 +94,83 @@ pub async fn serve(
         }
     }
     let hub = state.hub.clone();
-    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            match stop {
-                Some(rx) => {
-                    let _ = rx.await;
-                }
-                None => crate::events::watch::shutdown_signal().await,
+    let app = api::router(state);
+    let stop = async move {
+        match stop {
+            Some(rx) => {
+                let _ = rx.await;
             }
-            let _ = relay_stop.send(true);
-            // Held polls answer now, so the server stops at once; every
-            // event is already in the journal (written as it is published).
-            hub.close();
-            tracing::info!("bridge server stopping");
-        })
-        .await?;
+            None => crate::events::watch::shutdown_signal().await,
+        }
+    };
+    accept(listener, app, stop, || {
+        tracing::info!("bridge server stopping");
+        let _ = relay_stop.send(true);
+        // Held polls answer now, so the connections close at once.
+        hub.close();
+    })
+    .await;
     // Every event published so far is written before `serve` returns.
     writer.finish();
     if writing.join().is_err() {
         tracing::error!("the journal thread failed");
     }
     Ok(())
+}
+
+/// How long a client may take to send a request's headers (a connection
+/// that sends nothing, or a byte now and then, is closed).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the stop waits for connections to finish their answer.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Accepts connections until `stop` resolves, runs `stopping` (which
+/// answers held polls), then lets the open connections finish.
+async fn accept(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    stop: impl std::future::Future<Output = ()>,
+    stopping: impl FnOnce(),
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, go on.
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        // Answers are small and awaited: no Nagle delay.
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                let mut app = app.clone();
+                async move {
+                    use tower_service::Service as _;
+                    app.call(req.map(axum::body::Body::new)).await
+                }
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    stopping();
+    let _ = tokio::time::timeout(STOP_GRACE, graceful.shutdown()).await;
 }
