@@ -73,33 +73,7 @@ fn hello(addr: SocketAddr, multi: bool) {
 async fn request(s: &mut TcpStream, buf: &mut Vec<u8>, target: &str) -> (u16, String) {
     let req = format!("GET {target} HTTP/1.1\r\nHost: bench\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
-    buf.clear();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = s.read(&mut chunk).await.expect("read");
-        assert!(n > 0, "connection closed");
-        buf.extend_from_slice(&chunk[..n]);
-        let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-        let len: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .map_or(0, |v| v.trim().parse().unwrap_or(0));
-        while buf.len() < end + 4 + len {
-            let n = s.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "connection closed");
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let status = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
-        return (status, body);
-    }
+    read_answer(s, buf).await
 }
 
 fn load(addr: SocketAddr, path: &str, conns: usize, seconds: f64) {
@@ -193,7 +167,7 @@ fn latency(addr: SocketAddr, secret: &str, line: &str, n: usize, idle: usize) {
             let req = format!("GET {notify} HTTP/1.1\r\nHost: b\r\n\r\n");
             notifier.write_all(req.as_bytes()).await.expect("notify");
             // The station's answer, then the notifier's.
-            let answer = read_answer(&mut station, &mut sbuf).await;
+            let (_, answer) = read_answer(&mut station, &mut sbuf).await;
             times.push(t0.elapsed().as_secs_f64() * 1000.0);
             let _ = read_answer(&mut notifier, &mut nbuf).await;
             let v: serde_json::Value = serde_json::from_str(&answer).expect("answer");
@@ -212,12 +186,13 @@ fn latency(addr: SocketAddr, secret: &str, line: &str, n: usize, idle: usize) {
     });
 }
 
-async fn read_answer(s: &mut TcpStream, buf: &mut Vec<u8>) -> String {
+/// The next answer on `s`: status and body (Content-Length framed).
+async fn read_answer(s: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, String) {
     buf.clear();
     let mut chunk = [0u8; 4096];
     loop {
         let n = s.read(&mut chunk).await.expect("read");
-        assert!(n > 0, "closed");
+        assert!(n > 0, "connection closed");
         buf.extend_from_slice(&chunk[..n]);
         let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
             continue;
@@ -229,9 +204,15 @@ async fn read_answer(s: &mut TcpStream, buf: &mut Vec<u8>) -> String {
             .map_or(0, |v| v.trim().parse().unwrap_or(0));
         while buf.len() < end + 4 + len {
             let n = s.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "closed");
+            assert!(n > 0, "connection closed");
             buf.extend_from_slice(&chunk[..n]);
         }
-        return String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]).into_owned();
+        return (status, body);
     }
 }

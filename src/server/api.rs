@@ -276,6 +276,35 @@ fn authorised(s: &AppState, headers: &HeaderMap) -> Option<String> {
     (*exp > Instant::now()).then(|| ident.clone())
 }
 
+/// What every route of a desk checks first: the address's rate, the token
+/// (the desk it was given to), and `telorg`, a line of that desk.
+// The refusal is the answer sent as it is, once per request: no gain in
+// boxing it.
+#[allow(clippy::result_large_err)]
+fn desk_line<'q>(
+    s: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    q: &'q HashMap<String, String>,
+) -> Result<(String, &'q str), Response> {
+    if !s.cti_limit.allow(peer.ip()) {
+        return Err(too_many());
+    }
+    let Some(ident) = authorised(s, headers) else {
+        return Err(error(StatusCode::UNAUTHORIZED, "no valid token"));
+    };
+    let Some(line) = param(q, "telorg").filter(|l| is_number(l)) else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "telorg is required: the line, a phone number",
+        ));
+    };
+    if !s.sees(&ident, line) {
+        return Err(not_your_line(&ident, line));
+    }
+    Ok((ident, line))
+}
+
 /// `setevent?ident&telorg&tel&cmdevent=DIAL`: places a call.
 async fn setevent(
     State(s): State<Arc<AppState>>,
@@ -283,21 +312,16 @@ async fn setevent(
     headers: HeaderMap,
     Params(q): Params,
 ) -> Response {
-    if !s.cti_limit.allow(peer.ip()) {
-        return too_many();
-    }
-    let Some(ident) = authorised(&s, &headers) else {
-        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    let (_, line) = match desk_line(&s, peer, &headers, &q) {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
-    let (Some(line), Some(tel)) = (param(&q, "telorg"), param(&q, "tel")) else {
-        return error(StatusCode::BAD_REQUEST, "telorg and tel are required");
+    let Some(tel) = param(&q, "tel").filter(|t| is_number(t)) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "tel is required: the phone number to call",
+        );
     };
-    if !is_number(line) || !is_number(tel) {
-        return error(StatusCode::BAD_REQUEST, "telorg and tel are phone numbers");
-    }
-    if !s.sees(&ident, line) {
-        return not_your_line(&ident, line);
-    }
     let cmd = param(&q, "cmdevent").unwrap_or("DIAL");
     if !cmd.eq_ignore_ascii_case("DIAL") {
         return error(StatusCode::BAD_REQUEST, "the only cmdevent is DIAL");
@@ -365,21 +389,10 @@ async fn getevent(
     headers: HeaderMap,
     Params(q): Params,
 ) -> Response {
-    if !s.cti_limit.allow(peer.ip()) {
-        return too_many();
-    }
-    let Some(ident) = authorised(&s, &headers) else {
-        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    let (ident, line) = match desk_line(&s, peer, &headers, &q) {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
-    let Some(line) = param(&q, "telorg").filter(|l| is_number(l)) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "telorg is required: the line to follow",
-        );
-    };
-    if !s.sees(&ident, line) {
-        return not_your_line(&ident, line);
-    }
     let key = (ident, line.to_owned());
     let (cursor, max, hold) = match param(&q, "cursor") {
         Some(c) => match c.parse::<u64>() {
@@ -432,18 +445,10 @@ async fn history(
     headers: HeaderMap,
     Params(q): Params,
 ) -> Response {
-    if !s.cti_limit.allow(peer.ip()) {
-        return too_many();
-    }
-    let Some(ident) = authorised(&s, &headers) else {
-        return error(StatusCode::UNAUTHORIZED, "no valid token");
+    let (_, line) = match desk_line(&s, peer, &headers, &q) {
+        Ok(found) => found,
+        Err(refused) => return refused,
     };
-    let Some(line) = param(&q, "telorg").filter(|l| is_number(l)) else {
-        return error(StatusCode::BAD_REQUEST, "telorg is required: the line");
-    };
-    if !s.sees(&ident, line) {
-        return not_your_line(&ident, line);
-    }
     let kind = param(&q, "kind");
     if !matches!(kind, None | Some("made" | "received" | "missed")) {
         return error(StatusCode::BAD_REQUEST, "kind is made, received or missed");
