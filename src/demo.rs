@@ -151,7 +151,7 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
         out,
         &format!(
             "\nsummary: dial {}, {} call events seen, {} screen pop(s) (the demo's <popup> prints the fiche line above).\n\
-             Not in this demo yet: Keyyo/OVH notifications through the server (the simulator stands in for them).\n\
+             The simulator stood in for the provider: with an account, `ctibridge serve --server server_param.txt` receives Keyyo notifications or relays OVH events (see samples/server_param.txt).\n\
              Next: `ctibridge check --sys-dir samples --station samples/station.txt` explains the sample files;\n\
              `ctibridge serve --sim` and `ctibridge sim call FROM TO` run the simulator yourself.",
             if summary.dialled { "placed" } else { "not placed" },
