@@ -32,7 +32,7 @@ struct Cli {
 
 #[derive(Args)]
 struct FileArgs {
-    /// The sys folder holding clicktocall_param.txt and tapi_param.txt
+    /// The sys folder holding clicktocall_param.txt, tapi_param.txt and server_param.txt
     /// [default: $CTIBRIDGE_SYS_DIR, else /divalto/sys]
     #[arg(long, global = true, value_name = "DIR")]
     sys_dir: Option<PathBuf>,
@@ -142,36 +142,7 @@ enum Command {
     },
     /// Run the bridge server: the CTI web service of Divalto's sample file
     /// (gettoken, setevent, getevent) on 127.0.0.1:8082.
-    Serve {
-        /// The server file [default: server_param.txt in the sys folder].
-        #[arg(long, value_name = "FILE")]
-        server: Option<PathBuf>,
-        /// The address to listen on [default: the server file's <listen>,
-        /// else 127.0.0.1:8082].
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<std::net::SocketAddr>,
-        /// Use the simulator as the provider. Without a server file, any
-        /// desk of this machine is accepted (no file needed).
-        #[arg(long)]
-        sim: bool,
-        /// How long getevent holds a poll with nothing to say [default:
-        /// <hold>, else 25].
-        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds_arg)]
-        hold: Option<std::time::Duration>,
-        /// The call journal (SQLite) [default: <journal>, else in memory].
-        #[arg(long, value_name = "FILE")]
-        journal: Option<PathBuf>,
-        /// Accept Keyyo's call notifications with this secret (at least 16
-        /// characters) [default: <keyyo_notify><secret>]; prints the URL to
-        /// paste in the Keyyo manager.
-        #[arg(long, value_name = "SECRET")]
-        keyyo_secret: Option<String>,
-        /// The addresses Keyyo notifies from, as the Keyyo manager writes
-        /// them: a regular expression such as 62\.39\.136\.157|83\.136\.160\.79
-        /// [default: <keyyo_notify><sources>, else this machine only]
-        #[arg(long, value_name = "REGEX")]
-        keyyo_sources: Option<String>,
-    },
+    Serve(ServeArgs),
     /// Drive the bridge server's simulator.
     Sim {
         #[command(subcommand)]
@@ -250,27 +221,7 @@ fn main() -> ExitCode {
             &log_file,
         )
         .into(),
-        Command::Serve {
-            server,
-            listen,
-            sim,
-            hold,
-            journal,
-            keyyo_secret,
-            keyyo_sources,
-        } => serve(
-            &opts,
-            ServeArgs {
-                server,
-                listen,
-                sim,
-                hold,
-                journal,
-                keyyo_secret,
-                keyyo_sources,
-            },
-        )
-        .into(),
+        Command::Serve(args) => serve(&opts, args).into(),
         Command::Sim {
             action:
                 SimAction::Call {
@@ -513,13 +464,36 @@ fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
     }
 }
 
+/// `ctibridge serve`'s options.
+#[derive(clap::Args, Debug)]
 struct ServeArgs {
+    /// The server file [default: server_param.txt in the sys folder].
+    #[arg(long, value_name = "FILE")]
     server: Option<PathBuf>,
+    /// The address to listen on [default: the server file's <listen>,
+    /// else 127.0.0.1:8082].
+    #[arg(long, value_name = "ADDR")]
     listen: Option<std::net::SocketAddr>,
+    /// Use the simulator as the provider. Without a server file, any
+    /// desk of this machine is accepted (no file needed).
+    #[arg(long)]
     sim: bool,
+    /// How long getevent holds a poll with nothing to say [default:
+    /// <hold>, else 25].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds_arg)]
     hold: Option<std::time::Duration>,
+    /// The call journal (SQLite) [default: <journal>, else in memory].
+    #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+    /// Accept Keyyo's call notifications with this secret (at least 16
+    /// characters) [default: <keyyo_notify><secret>]; prints the URL to
+    /// paste in the Keyyo manager.
+    #[arg(long, value_name = "SECRET")]
     keyyo_secret: Option<String>,
+    /// The addresses Keyyo notifies from, as the Keyyo manager writes
+    /// them: a regular expression such as 62\.39\.136\.157|83\.136\.160\.79
+    /// [default: <keyyo_notify><sources>, else this machine only]
+    #[arg(long, value_name = "REGEX")]
     keyyo_sources: Option<String>,
 }
 
@@ -585,38 +559,41 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         found.dialer = None;
     }
     let listen = args.listen.unwrap_or(found.listen);
-    let keyyo_secret = args
-        .keyyo_secret
-        .or_else(|| found.keyyo.as_ref().map(|k| k.secret.clone()));
-    let keyyo = match keyyo_secret {
-        Some(secret) => {
-            let sources = args
-                .keyyo_sources
-                .or_else(|| found.keyyo.as_ref().map(|k| k.sources_text().to_owned()))
-                .unwrap_or_else(|| r"127\.0\.0\.1|::1".to_owned());
-            match ctibridge::server::keyyo::KeyyoOptions::new(&secret, &sources) {
-                Ok(k) => {
-                    let (base, note) = match &found.public_url {
-                        Some(u) => (u.clone(), ""),
-                        None => (
-                            format!("http://{listen}"),
-                            " (replace the address with this server's public one, or set <public_url>)",
-                        ),
-                    };
-                    println!(
-                        "Keyyo notification URL to paste in the Keyyo manager{note}:\n{}",
-                        ctibridge::server::keyyo::manager_url(&base, &secret)
-                    );
-                    Some(k)
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Exit::Config;
+    // The file's notification settings, unless the command line changes them.
+    let keyyo = match (args.keyyo_secret, args.keyyo_sources) {
+        (None, None) => found.keyyo,
+        (secret, sources) => {
+            let file = found.keyyo.as_ref();
+            match secret.or_else(|| file.map(|k| k.secret.clone())) {
+                None => None,
+                Some(secret) => {
+                    let sources = sources
+                        .or_else(|| file.map(|k| k.sources.clone()))
+                        .unwrap_or_else(|| settings::default_of("sources").to_owned());
+                    match ctibridge::server::keyyo::KeyyoOptions::new(&secret, &sources) {
+                        Ok(k) => Some(k),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return Exit::Config;
+                        }
+                    }
                 }
             }
         }
-        None => None,
     };
+    if let Some(k) = &keyyo {
+        let (base, note) = match &found.public_url {
+            Some(u) => (u.clone(), ""),
+            None => (
+                format!("http://{listen}"),
+                " (replace the address with this server's public one, or set <public_url>)",
+            ),
+        };
+        println!(
+            "Keyyo notification URL to paste in the Keyyo manager{note}:\n{}",
+            ctibridge::server::keyyo::manager_url(&base, &k.secret)
+        );
+    }
     let Some(rt) = current_thread_runtime() else {
         return Exit::Network;
     };

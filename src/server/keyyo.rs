@@ -48,9 +48,10 @@ pub fn manager_url(base: &str, secret: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct KeyyoOptions {
     pub secret: String,
-    /// Source addresses, a regular expression matched against the whole
-    /// address (`62\.39\.136\.157|83\.136\.160\.79`).
-    pub sources: regex::Regex,
+    /// Source addresses as written (`62\.39\.136\.157|83\.136\.160\.79`).
+    pub sources: String,
+    /// The same, anchored: matched against the whole address.
+    pub sources_re: regex::Regex,
 }
 
 impl KeyyoOptions {
@@ -63,16 +64,9 @@ impl KeyyoOptions {
             .map_err(|e| format!("the allowed sources are not a regular expression: {e}"))?;
         Ok(KeyyoOptions {
             secret: secret.to_owned(),
-            sources: re,
+            sources: sources.to_owned(),
+            sources_re: re,
         })
-    }
-
-    /// The allowed sources as written.
-    pub fn sources_text(&self) -> &str {
-        let s = self.sources.as_str();
-        s.strip_prefix("^(?:")
-            .and_then(|s| s.strip_suffix(")$"))
-            .unwrap_or(s)
     }
 }
 
@@ -103,7 +97,7 @@ pub fn validate(
     peer: IpAddr,
     q: &HashMap<String, String>,
 ) -> Result<Notification, Refusal> {
-    if !opts.sources.is_match(&peer.to_string()) {
+    if !opts.sources_re.is_match(&peer.to_string()) {
         return Err(Refusal::Forbidden);
     }
     let secret = q.get("secret").map(String::as_str).unwrap_or("");

@@ -512,6 +512,11 @@ fn desk(
     })
 }
 
+/// The default of a `<keyyo_notify>` tag, from the schema.
+pub fn default_of(tag: &str) -> &'static str {
+    TagDef::lookup(Section::KeyyoNotify, tag).map_or("", |d| d.default)
+}
+
 /// What `check --server` prints after the diagnostics.
 pub fn explain(s: &ServerSettings) -> String {
     use std::fmt::Write as _;
@@ -562,7 +567,7 @@ pub fn explain(s: &ServerSettings) -> String {
             let _ = writeln!(
                 out,
                 "keyyo notify   on, from {}\n  URL for the Keyyo manager:\n  {}",
-                k.sources_text(),
+                k.sources,
                 crate::server::keyyo::manager_url(&base, "SECRET")
             );
         }
