@@ -415,8 +415,7 @@ async fn getevent(
             (start, 1, s.opts.short_hold)
         }
     };
-    let lines = [line.to_owned()];
-    let events = s.hub.wait_after(&lines, cursor, max, hold).await;
+    let events = s.hub.wait_after(line, cursor, max, hold).await;
     let next = events.last().map_or(cursor, |e| e.seq);
     {
         let mut cursors = s.cursors.lock().unwrap_or_else(|p| p.into_inner());

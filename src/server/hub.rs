@@ -61,8 +61,6 @@ pub type Sink = Box<dyn Fn(&LineEvent) + Send + Sync>;
 pub struct Hub {
     inner: Mutex<Inner>,
     sink: Option<Sink>,
-    /// The last sequence number, for waiters on several lines.
-    published: tokio::sync::watch::Sender<u64>,
     /// The last sequence number of each line someone waits on: a waiter
     /// on one line is woken by that line's events only, not by every
     /// event of the server.
@@ -82,7 +80,6 @@ impl Hub {
         Hub {
             inner: Mutex::new(Inner::default()),
             sink: None,
-            published: tokio::sync::watch::Sender::new(0),
             ticks: Mutex::new(HashMap::new()),
             closed: std::sync::atomic::AtomicBool::new(false),
         }
@@ -92,7 +89,6 @@ impl Hub {
     /// is), and later ones are not held.
     pub fn close(&self) {
         self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.published.send_modify(|_| {});
         let ticks = self.ticks.lock().unwrap_or_else(|p| p.into_inner());
         for t in ticks.values() {
             t.send_modify(|_| {});
@@ -123,11 +119,6 @@ impl Hub {
         // A panic elsewhere while holding the lock leaves data that is still
         // consistent (each change is one push or pop).
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The current cursor: a station starting now wants what comes after.
-    pub fn head(&self) -> u64 {
-        self.lock().last_seq
     }
 
     /// The cursor just before the events of the last `ago`: where a station
@@ -179,7 +170,6 @@ impl Hub {
             }
             seq
         };
-        self.published.send_replace(seq);
         let ticks = self.ticks.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = ticks.get(&line) {
             t.send_replace(seq);
@@ -187,41 +177,33 @@ impl Hub {
         seq
     }
 
-    /// Events of `lines` after `cursor`, oldest first, at most `max`.
-    pub fn after(&self, lines: &[String], cursor: u64, max: usize) -> Vec<LineEvent> {
+    /// Events of `line` after `cursor`, oldest first, at most `max`.
+    pub fn after(&self, line: &str, cursor: u64, max: usize) -> Vec<LineEvent> {
         let now = Instant::now();
         let inner = self.lock();
-        let mut out: Vec<LineEvent> = lines
-            .iter()
-            .filter_map(|l| inner.lines.get(l))
-            .flat_map(|q| {
-                q.iter()
-                    .filter(|s| s.event.seq > cursor && now.duration_since(s.at) <= KEEP_FOR)
-                    .map(|s| s.event.clone())
-            })
-            .collect();
-        out.sort_by_key(|e| e.seq);
-        out.truncate(max);
-        out
+        inner.lines.get(line).map_or_else(Vec::new, |q| {
+            q.iter()
+                .filter(|s| s.event.seq > cursor && now.duration_since(s.at) <= KEEP_FOR)
+                .take(max)
+                .map(|s| s.event.clone())
+                .collect()
+        })
     }
 
     /// Like [`Hub::after`], waiting up to `hold` for something to come.
     pub async fn wait_after(
         &self,
-        lines: &[String],
+        line: &str,
         cursor: u64,
         max: usize,
         hold: Duration,
     ) -> Vec<LineEvent> {
         let deadline = tokio::time::Instant::now() + hold;
-        let mut rx = match lines {
-            [one] => self.subscribe_line(one),
-            _ => self.published.subscribe(),
-        };
+        let mut rx = self.subscribe_line(line);
         loop {
             // Marked seen before looking, so nothing published in between is missed.
             rx.borrow_and_update();
-            let found = self.after(lines, cursor, max);
+            let found = self.after(line, cursor, max);
             if !found.is_empty() || self.closed.load(std::sync::atomic::Ordering::SeqCst) {
                 return found;
             }
@@ -265,13 +247,13 @@ mod tests {
         let a = hub.publish(ev("1003", "RING"));
         hub.publish(ev("1004", "RING"));
         let c = hub.publish(ev("1003", "CONNECT"));
-        let mine = vec!["1003".to_owned()];
-        let got: Vec<u64> = hub.after(&mine, 0, 10).iter().map(|e| e.seq).collect();
+        let mine = "1003";
+        let got: Vec<u64> = hub.after(mine, 0, 10).iter().map(|e| e.seq).collect();
         assert_eq!(got, [a, c]);
-        assert_eq!(hub.after(&mine, a, 10).len(), 1);
-        assert_eq!(hub.after(&mine, 0, 1).len(), 1);
-        assert!(hub.after(&mine, c, 10).is_empty());
-        assert!(hub.after(&["9999".to_owned()], 0, 10).is_empty());
+        assert_eq!(hub.after(mine, a, 10).len(), 1);
+        assert_eq!(hub.after(mine, 0, 1).len(), 1);
+        assert!(hub.after(mine, c, 10).is_empty());
+        assert!(hub.after("9999", 0, 10).is_empty());
     }
 
     #[test]
@@ -291,10 +273,8 @@ mod tests {
     async fn a_waiting_station_gets_the_event_and_a_quiet_one_times_out() {
         let hub = std::sync::Arc::new(Hub::new());
         let h2 = hub.clone();
-        let waiter = tokio::spawn(async move {
-            h2.wait_after(&["1003".to_owned()], 0, 10, Duration::from_secs(5))
-                .await
-        });
+        let waiter =
+            tokio::spawn(async move { h2.wait_after("1003", 0, 10, Duration::from_secs(5)).await });
         tokio::task::yield_now().await;
         hub.publish(ev("1004", "RING"));
         hub.publish(ev("1003", "RING"));
@@ -302,7 +282,7 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].line, "1003");
         let quiet = hub
-            .wait_after(&["5555".to_owned()], 0, 10, Duration::from_millis(50))
+            .wait_after("5555", 0, 10, Duration::from_millis(50))
             .await;
         assert!(quiet.is_empty());
     }

@@ -77,9 +77,8 @@ impl Journal {
         Ok(Journal { db })
     }
 
-    /// Records an event of a call, at `at` (ms since 1970, now when `None`).
-    pub fn record(&self, ev: &LineEvent, at: Option<i64>) -> rusqlite::Result<()> {
-        let at = at.unwrap_or_else(now_ms);
+    /// Records an event of a call, at `at` (ms since 1970).
+    pub fn record(&self, ev: &LineEvent, at: i64) -> rusqlite::Result<()> {
         let current: Option<String> = self
             .db
             .prepare_cached("SELECT state FROM calls WHERE callref = ?1 AND line = ?2")?
@@ -216,7 +215,7 @@ impl Writer {
                     for m in batch {
                         match m {
                             Message::Event(ev, at) => {
-                                if let Err(e) = j.record(&ev, Some(at)) {
+                                if let Err(e) = j.record(&ev, at) {
                                     tracing::error!("cannot journal a call event: {e}");
                                 }
                             }
@@ -285,15 +284,15 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         {
             let j = Journal::open(&path).unwrap();
-            j.record(&ev("a", "RING", "in"), Some(1_000)).unwrap();
-            j.record(&ev("a", "CONNECT", "in"), Some(5_000)).unwrap();
-            j.record(&ev("a", "RELEASE", "in"), Some(65_000)).unwrap();
-            j.record(&ev("b", "RING", "in"), Some(100_000)).unwrap();
-            j.record(&ev("b", "RELEASE", "in"), Some(120_000)).unwrap();
-            j.record(&ev("c", "DIAL", "out"), Some(200_000)).unwrap();
-            j.record(&ev("c", "CONNECT", "out"), Some(201_000)).unwrap();
+            j.record(&ev("a", "RING", "in"), 1_000).unwrap();
+            j.record(&ev("a", "CONNECT", "in"), 5_000).unwrap();
+            j.record(&ev("a", "RELEASE", "in"), 65_000).unwrap();
+            j.record(&ev("b", "RING", "in"), 100_000).unwrap();
+            j.record(&ev("b", "RELEASE", "in"), 120_000).unwrap();
+            j.record(&ev("c", "DIAL", "out"), 200_000).unwrap();
+            j.record(&ev("c", "CONNECT", "out"), 201_000).unwrap();
             // A repeated event changes nothing.
-            j.record(&ev("a", "CONNECT", "in"), Some(70_000)).unwrap();
+            j.record(&ev("a", "CONNECT", "in"), 70_000).unwrap();
         }
         let j = Journal::open(&path).unwrap();
         let all = j.history("1003", None, 10).unwrap();
