@@ -109,7 +109,8 @@ impl AppState {
     }
 }
 
-/// The routes.
+/// The routes (Keyyo's notifications are answered before them: see
+/// [`handle`]).
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route(&format!("{CTI_PATH}/gettoken"), any(gettoken))
@@ -117,7 +118,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{CTI_PATH}/getevent"), any(getevent))
         .route(&format!("{CTI_PATH}/history"), any(history))
         .route("/sim/call", post(sim_call))
-        .route(crate::server::keyyo::PATH, any(keyyo_notify))
         // Every request here is a few hundred bytes.
         .layer(DefaultBodyLimit::max(16 * 1024))
         .with_state(state)
@@ -426,13 +426,14 @@ async fn getevent(
     Json(answer(&events, next)).into_response()
 }
 
-fn answer(events: &[LineEvent], cursor: u64) -> Value {
+fn answer(events: &[Arc<LineEvent>], cursor: u64) -> Value {
     let mut v = match events.first() {
-        Some(first) => serde_json::to_value(first).unwrap_or_else(|_| json!({})),
+        Some(first) => serde_json::to_value(&**first).unwrap_or_else(|_| json!({})),
         None => json!({}),
     };
     v["cursor"] = json!(cursor.to_string());
-    v["events"] = serde_json::to_value(events).unwrap_or_else(|_| json!([]));
+    let all: Vec<&LineEvent> = events.iter().map(|e| &**e).collect();
+    v["events"] = serde_json::to_value(all).unwrap_or_else(|_| json!([]));
     v
 }
 
@@ -476,12 +477,10 @@ async fn history(
 }
 
 /// Keyyo's notification: checked, validated, deduplicated, published.
-async fn keyyo_notify(
-    State(s): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Params(q): Params,
-) -> Response {
-    use crate::server::keyyo::{validate, Refusal};
+/// Called for every request to [`crate::server::keyyo::PATH`], before the
+/// router (see [`handle`]).
+fn keyyo_notify(s: &AppState, peer: SocketAddr, query: Option<&str>) -> Response {
+    use crate::server::keyyo::{validate, Query, Refusal};
     let Some(opts) = &s.opts.keyyo else {
         return error(
             StatusCode::NOT_FOUND,
@@ -491,6 +490,7 @@ async fn keyyo_notify(
     if !s.notify_limit.allow(peer.ip()) {
         return error(StatusCode::TOO_MANY_REQUESTS, "too many notifications");
     }
+    let q = Query::parse(query.unwrap_or(""));
     let n = match validate(opts, peer.ip(), &q) {
         Ok(n) => n,
         Err(Refusal::Forbidden) => {
@@ -506,11 +506,31 @@ async fn keyyo_notify(
         .seen
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .first_time(&n.callref, &n.kind);
+        .first_time(n.callref, n.kind);
     if first {
         s.hub.publish(n.line_event());
     }
     (StatusCode::OK, "OK").into_response()
+}
+
+/// Answers one request from `peer`. Keyyo's notifications, the one route
+/// a provider hits at its own rate, are answered here at once (no router,
+/// no extractors); everything else goes through the router.
+pub async fn handle(
+    state: &AppState,
+    app: &Router,
+    peer: SocketAddr,
+    mut req: axum::http::Request<hyper::body::Incoming>,
+) -> Response {
+    use tower_service::Service as _;
+    if req.uri().path() == crate::server::keyyo::PATH {
+        return keyyo_notify(state, peer, req.uri().query());
+    }
+    req.extensions_mut().insert(ConnectInfo(peer));
+    match app.clone().call(req.map(axum::body::Body::new)).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
 }
 
 /// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.

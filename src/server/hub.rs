@@ -4,7 +4,7 @@
 //! their cursor.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -17,6 +17,34 @@ pub const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
 /// hub past this).
 pub const MAX_LINES: usize = 10_000;
 
+/// What happened to a call, as `getevent` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Event {
+    /// The line calls out (the call is being set up).
+    Dial,
+    /// The line is called.
+    Ring,
+    /// The call is answered.
+    Connect,
+    /// The call ends.
+    Release,
+    /// The call ended unanswered.
+    Missed,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Dial => "DIAL",
+            Event::Ring => "RING",
+            Event::Connect => "CONNECT",
+            Event::Release => "RELEASE",
+            Event::Missed => "MISSED",
+        }
+    }
+}
+
 /// One event for one line, as `getevent` answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LineEvent {
@@ -26,8 +54,7 @@ pub struct LineEvent {
     /// The line it is for.
     #[serde(skip)]
     pub line: String,
-    /// `RING`, `CONNECT`, `RELEASE`, `MISSED`, `DIAL`…
-    pub event: String,
+    pub event: Event,
     /// The other party: the caller of an incoming call, the callee of an
     /// outgoing one.
     pub tel: String,
@@ -44,7 +71,7 @@ pub struct LineEvent {
 }
 
 struct Stored {
-    event: LineEvent,
+    event: Arc<LineEvent>,
     at: Instant,
 }
 
@@ -55,7 +82,7 @@ struct Inner {
 }
 
 /// Called with every event published (the journal).
-pub type Sink = Box<dyn Fn(&LineEvent) + Send + Sync>;
+pub type Sink = Box<dyn Fn(&Arc<LineEvent>) + Send + Sync>;
 
 /// The hub. Cheap to share behind an `Arc`.
 pub struct Hub {
@@ -140,45 +167,53 @@ impl Hub {
     /// Adds an event; returns its number.
     pub fn publish(&self, mut event: LineEvent) -> u64 {
         let now = Instant::now();
-        let line = event.line.clone();
-        let seq = {
+        let (seq, event) = {
             let mut inner = self.lock();
             inner.last_seq += 1;
             let seq = inner.last_seq;
             event.seq = seq;
-            if !inner.lines.contains_key(&event.line) && inner.lines.len() >= MAX_LINES {
-                // Forget the line whose newest event is oldest.
-                let oldest = inner
-                    .lines
-                    .iter()
-                    .min_by_key(|(_, q)| q.back().map(|s| s.at))
-                    .map(|(k, _)| k.clone());
-                if let Some(k) = oldest {
-                    inner.lines.remove(&k);
-                }
-            }
-            let q = inner.lines.entry(event.line.clone()).or_default();
+            let event = Arc::new(event);
             if let Some(sink) = &self.sink {
                 sink(&event);
             }
-            q.push_back(Stored { event, at: now });
+            let q = match inner.lines.get_mut(&event.line) {
+                Some(q) => q,
+                None => {
+                    if inner.lines.len() >= MAX_LINES {
+                        // Forget the line whose newest event is oldest.
+                        let oldest = inner
+                            .lines
+                            .iter()
+                            .min_by_key(|(_, q)| q.back().map(|s| s.at))
+                            .map(|(k, _)| k.clone());
+                        if let Some(k) = oldest {
+                            inner.lines.remove(&k);
+                        }
+                    }
+                    inner.lines.entry(event.line.clone()).or_default()
+                }
+            };
+            q.push_back(Stored {
+                event: event.clone(),
+                at: now,
+            });
             while q.len() > KEEP_PER_LINE
                 || q.front()
                     .is_some_and(|s| now.duration_since(s.at) > KEEP_FOR)
             {
                 q.pop_front();
             }
-            seq
+            (seq, event)
         };
         let ticks = self.ticks.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(t) = ticks.get(&line) {
+        if let Some(t) = ticks.get(&event.line) {
             t.send_replace(seq);
         }
         seq
     }
 
     /// Events of `line` after `cursor`, oldest first, at most `max`.
-    pub fn after(&self, line: &str, cursor: u64, max: usize) -> Vec<LineEvent> {
+    pub fn after(&self, line: &str, cursor: u64, max: usize) -> Vec<Arc<LineEvent>> {
         let now = Instant::now();
         let inner = self.lock();
         inner.lines.get(line).map_or_else(Vec::new, |q| {
@@ -197,7 +232,7 @@ impl Hub {
         cursor: u64,
         max: usize,
         hold: Duration,
-    ) -> Vec<LineEvent> {
+    ) -> Vec<Arc<LineEvent>> {
         let deadline = tokio::time::Instant::now() + hold;
         let mut rx = self.subscribe_line(line);
         loop {
@@ -228,11 +263,11 @@ impl Hub {
 mod tests {
     use super::*;
 
-    fn ev(line: &str, event: &str) -> LineEvent {
+    fn ev(line: &str, event: Event) -> LineEvent {
         LineEvent {
             seq: 0,
             line: line.into(),
-            event: event.into(),
+            event,
             tel: "0388202020".into(),
             called: line.into(),
             callref: "c1".into(),
@@ -244,9 +279,9 @@ mod tests {
     #[test]
     fn cursor_and_lines() {
         let hub = Hub::new();
-        let a = hub.publish(ev("1003", "RING"));
-        hub.publish(ev("1004", "RING"));
-        let c = hub.publish(ev("1003", "CONNECT"));
+        let a = hub.publish(ev("1003", Event::Ring));
+        hub.publish(ev("1004", Event::Ring));
+        let c = hub.publish(ev("1003", Event::Connect));
         let mine = "1003";
         let got: Vec<u64> = hub.after(mine, 0, 10).iter().map(|e| e.seq).collect();
         assert_eq!(got, [a, c]);
@@ -260,11 +295,11 @@ mod tests {
     fn retention_is_bounded() {
         let hub = Hub::new();
         for _ in 0..(KEEP_PER_LINE + 10) {
-            hub.publish(ev("1003", "RING"));
+            hub.publish(ev("1003", Event::Ring));
         }
         assert_eq!(hub.size(), (1, KEEP_PER_LINE));
         for i in 0..(MAX_LINES + 5) {
-            hub.publish(ev(&format!("l{i}"), "RING"));
+            hub.publish(ev(&format!("l{i}"), Event::Ring));
         }
         assert_eq!(hub.size().0, MAX_LINES);
     }
@@ -276,8 +311,8 @@ mod tests {
         let waiter =
             tokio::spawn(async move { h2.wait_after("1003", 0, 10, Duration::from_secs(5)).await });
         tokio::task::yield_now().await;
-        hub.publish(ev("1004", "RING"));
-        hub.publish(ev("1003", "RING"));
+        hub.publish(ev("1004", Event::Ring));
+        hub.publish(ev("1003", Event::Ring));
         let got = waiter.await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].line, "1003");

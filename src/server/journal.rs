@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use crate::server::hub::LineEvent;
+use crate::server::hub::{Event, LineEvent};
 
 /// One call of one line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -71,52 +71,55 @@ impl Journal {
                 release_at INTEGER,
                 replaces TEXT,
                 PRIMARY KEY (callref, line)
-            );
+            ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS calls_by_line ON calls (line, setup_at);",
         )?;
         Ok(Journal { db })
     }
 
-    /// Records an event of a call, at `at` (ms since 1970).
+    /// Records an event of a call, at `at` (ms since 1970): one statement,
+    /// which creates the call or moves it on from the state it is in:
+    /// setup → connect on CONNECT; setup → missed on RELEASE or MISSED;
+    /// connect → release on RELEASE. Anything else (a repeat, a "missed"
+    /// after the answer: OVH's end_ringing once connected) changes nothing.
     pub fn record(&self, ev: &LineEvent, at: i64) -> rusqlite::Result<()> {
-        let current: Option<String> = self
-            .db
-            .prepare_cached("SELECT state FROM calls WHERE callref = ?1 AND line = ?2")?
-            .query_row(params![ev.callref, ev.line], |r| r.get(0))
-            .optional()?;
-        let kind = ev.event.to_ascii_uppercase();
-        match (current.as_deref(), kind.as_str()) {
-            (None, _) => {
-                let (state, connect, release) = match kind.as_str() {
-                    "CONNECT" => ("connect", Some(at), None),
-                    "RELEASE" | "MISSED" => ("missed", None, Some(at)),
-                    _ => ("setup", None, None),
-                };
-                self.db.prepare_cached(
-                    "INSERT INTO calls (callref, line, direction, tel, called, state, setup_at, connect_at, release_at, replaces)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?
-                .execute(params![ev.callref, ev.line, ev.direction, ev.tel, ev.called, state, at, connect, release, ev.replaces])?;
-            }
-            (Some("setup"), "CONNECT") => {
-                self.db.prepare_cached(
-                    "UPDATE calls SET state = 'connect', connect_at = ?3 WHERE callref = ?1 AND line = ?2",
-                )?
-                .execute(params![ev.callref, ev.line, at])?;
-            }
-            // A "missed" after the answer (OVH's end_ringing once the call
-            // is connected) ends nothing.
-            (Some(s), "RELEASE" | "MISSED")
-                if s == "setup" || (s == "connect" && kind == "RELEASE") =>
-            {
-                let state = if s == "connect" { "release" } else { "missed" };
-                self.db.prepare_cached(
-                    "UPDATE calls SET state = ?3, release_at = ?4 WHERE callref = ?1 AND line = ?2",
-                )?
-                .execute(params![ev.callref, ev.line, state, at])?;
-            }
-            _ => {}
-        }
+        // The state of a call first seen with this event.
+        let (state, connect, release) = match ev.event {
+            Event::Connect => ("connect", Some(at), None),
+            Event::Release | Event::Missed => ("missed", None, Some(at)),
+            Event::Dial | Event::Ring => ("setup", None, None),
+        };
+        self.db
+            .prepare_cached(
+                "INSERT INTO calls (callref, line, direction, tel, called, state, setup_at, connect_at, release_at, replaces)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (callref, line) DO UPDATE SET
+                   state = CASE
+                     WHEN state = 'setup' AND ?11 = 'CONNECT' THEN 'connect'
+                     WHEN state = 'setup' AND ?11 IN ('RELEASE', 'MISSED') THEN 'missed'
+                     WHEN state = 'connect' AND ?11 = 'RELEASE' THEN 'release'
+                     ELSE state END,
+                   connect_at = CASE
+                     WHEN state = 'setup' AND ?11 = 'CONNECT' THEN ?7
+                     ELSE connect_at END,
+                   release_at = CASE
+                     WHEN (state = 'setup' AND ?11 IN ('RELEASE', 'MISSED'))
+                       OR (state = 'connect' AND ?11 = 'RELEASE') THEN ?7
+                     ELSE release_at END",
+            )?
+            .execute(params![
+                ev.callref,
+                ev.line,
+                ev.direction,
+                ev.tel,
+                ev.called,
+                state,
+                at,
+                connect,
+                release,
+                ev.replaces,
+                ev.event.as_str()
+            ])?;
         Ok(())
     }
 
@@ -174,7 +177,7 @@ pub struct Writer {
 }
 
 enum Message {
-    Event(LineEvent, i64),
+    Event(std::sync::Arc<LineEvent>, i64),
     Flush(tokio::sync::oneshot::Sender<()>),
     Stop,
 }
@@ -240,7 +243,7 @@ impl Writer {
     }
 
     /// Queues an event (its time taken now).
-    pub fn record(&self, ev: &LineEvent) {
+    pub fn record(&self, ev: &std::sync::Arc<LineEvent>) {
         if self.tx.send(Message::Event(ev.clone(), now_ms())).is_err() {
             tracing::error!("the journal is closed: a call event is not journaled");
         }
@@ -264,11 +267,11 @@ impl Writer {
 mod tests {
     use super::*;
 
-    fn ev(callref: &str, event: &str, direction: &'static str) -> LineEvent {
+    fn ev(callref: &str, event: Event, direction: &'static str) -> LineEvent {
         LineEvent {
             seq: 0,
             line: "1003".into(),
-            event: event.into(),
+            event,
             tel: "0388202020".into(),
             called: "1003".into(),
             callref: callref.into(),
@@ -284,15 +287,17 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         {
             let j = Journal::open(&path).unwrap();
-            j.record(&ev("a", "RING", "in"), 1_000).unwrap();
-            j.record(&ev("a", "CONNECT", "in"), 5_000).unwrap();
-            j.record(&ev("a", "RELEASE", "in"), 65_000).unwrap();
-            j.record(&ev("b", "RING", "in"), 100_000).unwrap();
-            j.record(&ev("b", "RELEASE", "in"), 120_000).unwrap();
-            j.record(&ev("c", "DIAL", "out"), 200_000).unwrap();
-            j.record(&ev("c", "CONNECT", "out"), 201_000).unwrap();
+            j.record(&ev("a", Event::Ring, "in"), 1_000).unwrap();
+            j.record(&ev("a", Event::Connect, "in"), 5_000).unwrap();
+            j.record(&ev("a", Event::Release, "in"), 65_000).unwrap();
+            j.record(&ev("b", Event::Ring, "in"), 100_000).unwrap();
+            j.record(&ev("b", Event::Release, "in"), 120_000).unwrap();
+            j.record(&ev("c", Event::Dial, "out"), 200_000).unwrap();
+            j.record(&ev("c", Event::Connect, "out"), 201_000).unwrap();
+            // OVH's end_ringing after the answer ends nothing.
+            j.record(&ev("c", Event::Missed, "out"), 202_000).unwrap();
             // A repeated event changes nothing.
-            j.record(&ev("a", "CONNECT", "in"), 70_000).unwrap();
+            j.record(&ev("a", Event::Connect, "in"), 70_000).unwrap();
         }
         let j = Journal::open(&path).unwrap();
         let all = j.history("1003", None, 10).unwrap();

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use subtle::ConstantTimeEq as _;
 
-use crate::server::hub::LineEvent;
+use crate::server::hub::{Event, LineEvent};
 
 /// The route.
 pub const PATH: &str = "/keyyo/notify";
@@ -79,51 +79,114 @@ pub enum Refusal {
     Invalid(String),
 }
 
-/// A validated notification.
+/// The secret's slot in [`Query`], after the keywords'.
+const SECRET: usize = KEYWORDS.len();
+
+/// A notification's query string, decoded without copying what needs no
+/// decoding: one slot per parameter of [`KEYWORDS`] and the secret (a
+/// repeated name: the last wins). This route is the one hit at a
+/// provider's rate, so it reads its dozen parameters without a map.
+pub struct Query<'a> {
+    values: [std::borrow::Cow<'a, str>; KEYWORDS.len() + 1],
+    /// The first parameter that is none of ours.
+    unknown: Option<std::borrow::Cow<'a, str>>,
+}
+
+impl<'a> Query<'a> {
+    pub fn parse(query: &'a str) -> Query<'a> {
+        let mut q = Query {
+            values: Default::default(),
+            unknown: None,
+        };
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = if name == "secret" {
+                Some(SECRET)
+            } else {
+                KEYWORDS.iter().position(|(p, _)| *p == name)
+            };
+            match slot {
+                Some(i) => q.values[i] = value,
+                None => {
+                    q.unknown.get_or_insert(name);
+                }
+            }
+        }
+        q
+    }
+
+    /// The value of `name` (a parameter of [`KEYWORDS`]), trimmed; empty
+    /// when absent.
+    fn get(&self, name: &str) -> &str {
+        KEYWORDS
+            .iter()
+            .position(|(p, _)| *p == name)
+            .map_or("", |i| self.values[i].trim())
+    }
+}
+
+/// What a notification says happened to the call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Setup,
+    Connect,
+    Release,
+}
+
+/// A validated notification, borrowing from its [`Query`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub account: String,
-    pub caller: String,
-    pub callee: String,
-    pub callref: String,
-    pub kind: String,
-    pub dref: Option<String>,
-    pub dref_replace: Option<String>,
+pub struct Notification<'q> {
+    pub account: &'q str,
+    pub caller: &'q str,
+    pub callee: &'q str,
+    pub callref: &'q str,
+    pub kind: Kind,
+    pub dref: Option<&'q str>,
+    pub dref_replace: Option<&'q str>,
+}
+
+/// Whether `opts` allows notifications from `peer` (its address written
+/// on the stack: no allocation per request).
+fn allowed_source(opts: &KeyyoOptions, peer: IpAddr) -> bool {
+    use std::io::Write as _;
+    let mut buf = [0u8; 48];
+    let mut w = &mut buf[..];
+    if write!(w, "{peer}").is_err() {
+        return false;
+    }
+    let len = 48 - w.len();
+    std::str::from_utf8(&buf[..len]).is_ok_and(|a| opts.sources_re.is_match(a))
 }
 
 /// Checks source, secret and fields; nothing is kept from a refusal.
-pub fn validate(
+pub fn validate<'q>(
     opts: &KeyyoOptions,
     peer: IpAddr,
-    q: &HashMap<String, String>,
-) -> Result<Notification, Refusal> {
-    if !opts.sources_re.is_match(&peer.to_string()) {
+    q: &'q Query<'_>,
+) -> Result<Notification<'q>, Refusal> {
+    if !allowed_source(opts, peer) {
         return Err(Refusal::Forbidden);
     }
-    let secret = q.get("secret").map(String::as_str).unwrap_or("");
+    let secret = &q.values[SECRET];
     if !bool::from(secret.as_bytes().ct_eq(opts.secret.as_bytes())) {
         return Err(Refusal::Forbidden);
     }
-    for key in q.keys() {
-        if key != "secret" && !KEYWORDS.iter().any(|(p, _)| p == key) {
-            return Err(Refusal::Invalid(format!("unknown parameter `{key}`")));
-        }
+    if let Some(key) = &q.unknown {
+        return Err(Refusal::Invalid(format!("unknown parameter `{key}`")));
     }
-    let get = |k: &str| q.get(k).map(|v| v.trim()).unwrap_or("");
     let invalid = |m: String| Err(Refusal::Invalid(m));
-    let number = |k: &str, required: bool| -> Result<String, Refusal> {
-        let v = get(k);
+    let number = |k: &str, required: bool| -> Result<&'q str, Refusal> {
+        let v = q.get(k);
         if v.is_empty() && !required {
-            return Ok(String::new());
+            return Ok("");
         }
         // Digits only; a Keyyo voicemail callee has 22, nothing has over 64.
-        if v.is_empty() || v.len() > 64 || !v.chars().all(|c| c.is_ascii_digit()) {
+        if v.is_empty() || v.len() > 64 || !v.bytes().all(|c| c.is_ascii_digit()) {
             return Err(Refusal::Invalid(format!("`{k}` is not a number")));
         }
-        Ok(v.to_owned())
+        Ok(v)
     };
-    let reference = |k: &str, required: bool| -> Result<Option<String>, Refusal> {
-        let v = get(k);
+    let reference = |k: &str, required: bool| -> Result<Option<&'q str>, Refusal> {
+        let v = q.get(k);
         if v.is_empty() {
             return if required {
                 Err(Refusal::Invalid(format!("`{k}` is missing")))
@@ -133,29 +196,35 @@ pub fn validate(
         }
         if v.len() > 64
             || !v
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
         {
             return Err(Refusal::Invalid(format!("`{k}` is not a call reference")));
         }
-        Ok(Some(v.to_owned()))
+        Ok(Some(v))
     };
     let account = number("account", true)?;
     let caller = number("caller", false)?;
     let callee = number("callee", true)?;
     let callref = reference("callref", true)?.unwrap_or_default();
-    let kind = get("type").to_ascii_uppercase();
-    if !matches!(kind.as_str(), "SETUP" | "CONNECT" | "RELEASE") {
+    let kind = q.get("type");
+    let kind = if kind.eq_ignore_ascii_case("SETUP") {
+        Kind::Setup
+    } else if kind.eq_ignore_ascii_case("CONNECT") {
+        Kind::Connect
+    } else if kind.eq_ignore_ascii_case("RELEASE") {
+        Kind::Release
+    } else {
         return invalid("`type` is SETUP, CONNECT or RELEASE".into());
-    }
-    if !matches!(get("version"), "" | "1") {
+    };
+    if !matches!(q.get("version"), "" | "1") {
         return invalid("`version` is 1".into());
     }
-    let tsms = get("tsms");
-    if !tsms.is_empty() && (tsms.len() != 13 || !tsms.chars().all(|c| c.is_ascii_digit())) {
+    let tsms = q.get("tsms");
+    if !tsms.is_empty() && (tsms.len() != 13 || !tsms.bytes().all(|c| c.is_ascii_digit())) {
         return invalid("`tsms` is 13 digits (milliseconds)".into());
     }
-    if !matches!(get("is_acd"), "" | "0" | "1") {
+    if !matches!(q.get("is_acd"), "" | "0" | "1") {
         return invalid("`is_acd` is 0 or 1".into());
     }
     number("redirecting", false)?;
@@ -171,47 +240,84 @@ pub fn validate(
     })
 }
 
-impl Notification {
+impl Notification<'_> {
     /// The event for the line's stations: an outgoing call when the caller
     /// is the line itself.
     pub fn line_event(&self) -> LineEvent {
         let outgoing = self.caller == self.account;
-        let event = match (self.kind.as_str(), outgoing) {
-            ("SETUP", true) => "DIAL",
-            ("SETUP", false) => "RING",
-            (k, _) => k,
+        let event = match (self.kind, outgoing) {
+            (Kind::Setup, true) => Event::Dial,
+            (Kind::Setup, false) => Event::Ring,
+            (Kind::Connect, _) => Event::Connect,
+            (Kind::Release, _) => Event::Release,
         };
         LineEvent {
             seq: 0,
-            line: self.account.clone(),
-            event: event.to_owned(),
-            tel: if outgoing {
-                self.callee.clone()
-            } else {
-                self.caller.clone()
-            },
-            called: self.callee.clone(),
-            callref: self.callref.clone(),
+            line: self.account.to_owned(),
+            event,
+            tel: if outgoing { self.callee } else { self.caller }.to_owned(),
+            called: self.callee.to_owned(),
+            callref: self.callref.to_owned(),
             direction: if outgoing { "out" } else { "in" },
-            replaces: self.dref_replace.clone(),
+            replaces: self.dref_replace.map(str::to_owned),
         }
     }
 }
 
 /// Repeated notifications (same call ref and type) are ignored; the last
-/// [`Seen::CAPACITY`] are remembered.
-#[derive(Default)]
+/// [`Seen::CAPACITY`] are remembered, each as a 64-bit fingerprint keyed
+/// at random per process (no allocation per notification; two different
+/// notifications share one with a chance of 1 in 2^64 / 10 000).
 pub struct Seen {
-    set: HashSet<(String, String)>,
-    order: VecDeque<(String, String)>,
+    keys: std::hash::RandomState,
+    set: HashSet<u64, Fingerprint>,
+    order: VecDeque<u64>,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Seen {
+            keys: std::hash::RandomState::new(),
+            set: HashSet::with_capacity_and_hasher(Self::CAPACITY, Fingerprint),
+            order: VecDeque::with_capacity(Self::CAPACITY),
+        }
+    }
+}
+
+/// Fingerprints are already hashes: the set uses them as they are.
+#[derive(Clone, Copy, Default)]
+struct Fingerprint;
+
+impl std::hash::BuildHasher for Fingerprint {
+    type Hasher = FingerprintHasher;
+    fn build_hasher(&self) -> FingerprintHasher {
+        FingerprintHasher(0)
+    }
+}
+
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
 }
 
 impl Seen {
     pub const CAPACITY: usize = 10_000;
 
     /// Whether this (call ref, type) is new; remembers it.
-    pub fn first_time(&mut self, callref: &str, kind: &str) -> bool {
-        let key = (callref.to_owned(), kind.to_owned());
+    pub fn first_time(&mut self, callref: &str, kind: Kind) -> bool {
+        use std::hash::BuildHasher as _;
+        let key = self.keys.hash_one((callref, kind));
         if self.set.contains(&key) {
             return false;
         }
@@ -220,7 +326,7 @@ impl Seen {
                 self.set.remove(&old);
             }
         }
-        self.set.insert(key.clone());
+        self.set.insert(key);
         self.order.push_back(key);
         true
     }
@@ -284,8 +390,10 @@ mod tests {
         .unwrap()
     }
 
-    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        let mut m: HashMap<String, String> = [
+    /// A notification's query string: the usual fields, with `pairs`
+    /// replacing or adding some.
+    fn q(pairs: &[(&str, &str)]) -> String {
+        let mut fields: Vec<(&str, &str)> = vec![
             ("secret", "0123456789abcdef-secret"),
             ("account", "33972101010"),
             ("caller", "33388202020"),
@@ -294,32 +402,39 @@ mod tests {
             ("type", "SETUP"),
             ("version", "1"),
             ("tsms", "1700000000000"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+        ];
         for (k, v) in pairs {
-            m.insert((*k).to_owned(), (*v).to_owned());
+            fields.retain(|(f, _)| f != k);
+            fields.push((k, v));
         }
-        m
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish()
+    }
+
+    /// Validates the notification of `pairs`; its event.
+    fn v(o: &KeyyoOptions, ip: IpAddr, pairs: &[(&str, &str)]) -> Result<LineEvent, Refusal> {
+        let text = q(pairs);
+        let query = Query::parse(&text);
+        validate(o, ip, &query).map(|n| n.line_event())
     }
 
     #[test]
     fn sources_and_secret() {
         let o = opts();
         let local: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!(validate(&o, local, &q(&[])).is_ok());
+        assert!(v(&o, local, &[]).is_ok());
         assert_eq!(
-            validate(&o, "127.0.0.2".parse().unwrap(), &q(&[])),
+            v(&o, "127.0.0.2".parse().unwrap(), &[]),
             Err(Refusal::Forbidden)
         );
         // Anchored: a longer address that contains an allowed one is refused.
         assert_eq!(
-            validate(&o, "162.39.136.157".parse().unwrap(), &q(&[])),
+            v(&o, "162.39.136.157".parse().unwrap(), &[]),
             Err(Refusal::Forbidden)
         );
         assert_eq!(
-            validate(&o, local, &q(&[("secret", "wrong")])),
+            v(&o, local, &[("secret", "wrong")]),
             Err(Refusal::Forbidden)
         );
         assert!(KeyyoOptions::new("short", "1").is_err());
@@ -343,36 +458,46 @@ mod tests {
             ("extra", "1"),
         ] {
             assert!(
-                matches!(validate(&o, ip, &q(&[bad])), Err(Refusal::Invalid(_))),
+                matches!(v(&o, ip, &[bad]), Err(Refusal::Invalid(_))),
                 "{bad:?}"
             );
         }
         // A voicemail callee has 22 digits; a withheld caller is empty.
-        assert!(validate(&o, ip, &q(&[("callee", &"1".repeat(22))])).is_ok());
-        assert!(validate(&o, ip, &q(&[("caller", "")])).is_ok());
+        assert!(v(&o, ip, &[("callee", &"1".repeat(22))]).is_ok());
+        assert!(v(&o, ip, &[("caller", "")]).is_ok());
     }
 
     #[test]
     fn outgoing_replacing_and_repeats() {
         let o = opts();
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let n = validate(
+        let e = v(
             &o,
             ip,
-            &q(&[("caller", "33972101010"), ("callee", "33388202020")]),
+            &[("caller", "33972101010"), ("callee", "33388202020")],
         )
         .unwrap();
-        let e = n.line_event();
         assert_eq!(
             (e.event.as_str(), e.direction, e.tel.as_str()),
             ("DIAL", "out", "33388202020")
         );
-        let n = validate(&o, ip, &q(&[("dref_replace", "99")])).unwrap();
-        assert_eq!(n.line_event().replaces.as_deref(), Some("99"));
+        let e = v(&o, ip, &[("dref_replace", "99")]).unwrap();
+        assert_eq!(e.replaces.as_deref(), Some("99"));
         let mut seen = Seen::default();
-        assert!(seen.first_time("1", "SETUP"));
-        assert!(!seen.first_time("1", "SETUP"));
-        assert!(seen.first_time("1", "CONNECT"));
+        assert!(seen.first_time("1", Kind::Setup));
+        assert!(!seen.first_time("1", Kind::Setup));
+        assert!(seen.first_time("1", Kind::Connect));
+        assert!(seen.first_time("2", Kind::Setup));
+    }
+
+    #[test]
+    fn the_query_is_decoded_and_a_repeated_name_keeps_its_last_value() {
+        let q = Query::parse("callref=a%2Db&type=SETUP&callref=x+y&caller=%33%33&zz=1&yy=2");
+        assert_eq!(q.get("callref"), "x y");
+        assert_eq!(q.get("caller"), "33");
+        assert_eq!(q.get("type"), "SETUP");
+        assert_eq!(q.get("callee"), "");
+        assert_eq!(q.unknown.as_deref(), Some("zz"));
     }
 
     #[test]

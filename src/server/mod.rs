@@ -94,7 +94,7 @@ pub async fn serve(
         }
     }
     let hub = state.hub.clone();
-    let app = api::router(state);
+    let app = api::router(state.clone());
     let stop = async move {
         match stop {
             Some(rx) => {
@@ -103,7 +103,7 @@ pub async fn serve(
             None => crate::events::watch::shutdown_signal().await,
         }
     };
-    accept(listener, app, stop, || {
+    accept(listener, state, app, stop, || {
         tracing::info!("bridge server stopping");
         let _ = relay_stop.send(true);
         // Held polls answer now, so the connections close at once.
@@ -128,6 +128,7 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// answers held polls), then lets the open connections finish.
 async fn accept(
     listener: tokio::net::TcpListener,
+    state: Arc<api::AppState>,
     app: axum::Router,
     stop: impl std::future::Future<Output = ()>,
     stopping: impl FnOnce(),
@@ -150,17 +151,11 @@ async fn accept(
         };
         // Answers are small and awaited: no Nagle delay.
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
-        let service =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut()
-                    .insert(axum::extract::ConnectInfo(peer));
-                let mut app = app.clone();
-                async move {
-                    use tower_service::Service as _;
-                    app.call(req.map(axum::body::Body::new)).await
-                }
-            });
+        let (state, app) = (state.clone(), app.clone());
+        let service = hyper::service::service_fn(move |req| {
+            let (state, app) = (state.clone(), app.clone());
+            async move { Ok::<_, std::convert::Infallible>(api::handle(&state, &app, peer, req).await) }
+        });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)

@@ -13,7 +13,7 @@ use crate::config::Config;
 use crate::events::call::{EventKind, EventNames};
 use crate::events::read::RawEvent;
 use crate::events::watch::{follow, Stop};
-use crate::server::hub::{Hub, LineEvent};
+use crate::server::hub::{Event, Hub, LineEvent};
 
 /// Calls whose answer is remembered (a "missed" after it ends nothing).
 const REMEMBERED_CALLS: usize = 1024;
@@ -38,7 +38,7 @@ impl Relay {
         let kind = self.names.classify(&raw.name);
         let callref = raw.call_id.clone().unwrap_or_default();
         let event = match kind {
-            EventKind::Ring | EventKind::Popup => "RING",
+            EventKind::Ring | EventKind::Popup => Event::Ring,
             EventKind::Connect => {
                 if !callref.is_empty() && !self.connected.contains(&callref) {
                     if self.connected.len() >= REMEMBERED_CALLS {
@@ -46,11 +46,11 @@ impl Relay {
                     }
                     self.connected.push_back(callref.clone());
                 }
-                "CONNECT"
+                Event::Connect
             }
-            EventKind::Release => "RELEASE",
+            EventKind::Release => Event::Release,
             EventKind::Missed if self.connected.contains(&callref) => return None,
-            EventKind::Missed => "MISSED",
+            EventKind::Missed => Event::Missed,
             EventKind::Other => return None,
         };
         if kind == EventKind::Release || kind == EventKind::Missed {
@@ -65,10 +65,10 @@ impl Relay {
         let outgoing = !caller.is_empty() && caller == line;
         Some(LineEvent {
             seq: 0,
-            event: if outgoing && event == "RING" {
-                "DIAL".to_owned()
+            event: if outgoing && event == Event::Ring {
+                Event::Dial
             } else {
-                event.to_owned()
+                event
             },
             tel: if outgoing {
                 called.clone()
@@ -104,7 +104,7 @@ pub async fn run(config: Arc<Config>, hub: Arc<Hub>, stop: impl std::future::Fut
         |answer| {
             for raw in &answer.events {
                 if let Some(ev) = relay.line_event(raw) {
-                    tracing::debug!(line = %ev.line, event = %ev.event, "relayed");
+                    tracing::debug!(line = %ev.line, event = ev.event.as_str(), "relayed");
                     hub.publish(ev);
                 }
             }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::server::hub::{Hub, LineEvent};
+use crate::server::hub::{Event, Hub, LineEvent};
 
 /// Asks the simulator of the bridge server at `base` for an incoming call.
 pub async fn inject(
@@ -71,15 +71,15 @@ impl Sim {
         let inc = Leg::new(to, line, to, &callref, "in");
         let hub = self.hub.clone();
         let t = self.timings;
-        hub.publish(out.event("DIAL"));
-        hub.publish(inc.event("RING"));
+        hub.publish(out.event(Event::Dial));
+        hub.publish(inc.event(Event::Ring));
         tokio::spawn(async move {
             tokio::time::sleep(t.ring).await;
-            hub.publish(out.event("CONNECT"));
-            hub.publish(inc.event("CONNECT"));
+            hub.publish(out.event(Event::Connect));
+            hub.publish(inc.event(Event::Connect));
             tokio::time::sleep(t.talk).await;
-            hub.publish(out.event("RELEASE"));
-            hub.publish(inc.event("RELEASE"));
+            hub.publish(out.event(Event::Release));
+            hub.publish(inc.event(Event::Release));
         });
         callref
     }
@@ -90,15 +90,15 @@ impl Sim {
         let inc = Leg::new(to, from, to, &callref, "in");
         let hub = self.hub.clone();
         let t = self.timings;
-        hub.publish(inc.event("RING"));
+        hub.publish(inc.event(Event::Ring));
         tokio::spawn(async move {
             tokio::time::sleep(t.ring).await;
             if answer {
-                hub.publish(inc.event("CONNECT"));
+                hub.publish(inc.event(Event::Connect));
                 tokio::time::sleep(t.talk).await;
             }
             // Hung up before the answer: the station sees a missed call.
-            hub.publish(inc.event("RELEASE"));
+            hub.publish(inc.event(Event::Release));
         });
         callref
     }
@@ -124,11 +124,11 @@ impl Leg {
         }
     }
 
-    fn event(&self, name: &str) -> LineEvent {
+    fn event(&self, event: Event) -> LineEvent {
         LineEvent {
             seq: 0,
             line: self.line.clone(),
-            event: name.to_owned(),
+            event,
             tel: self.tel.clone(),
             called: self.called.clone(),
             callref: self.callref.clone(),
