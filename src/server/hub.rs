@@ -34,6 +34,19 @@ pub enum Event {
 }
 
 impl Event {
+    /// The event named `name` ([`Event::as_str`]).
+    pub fn parse(name: &str) -> Option<Event> {
+        [
+            Event::Dial,
+            Event::Ring,
+            Event::Connect,
+            Event::Release,
+            Event::Missed,
+        ]
+        .into_iter()
+        .find(|e| e.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Event::Dial => "DIAL",

@@ -1,6 +1,13 @@
-//! The call journal: every call of every line with its states, times,
-//! durations and direction, in SQLite, so it survives a restart. What the
-//! Keyyo CTI `get_calls` gives: made, received and missed calls per line.
+//! The call journal: every call event of every line, in SQLite, so it
+//! survives a restart; a line's calls — states, times, durations,
+//! direction, the call each replaced — are folded from its events when
+//! asked. What the Keyyo CTI `get_calls` gives: made, received and missed
+//! calls per line.
+//!
+//! The journal is a log (one row appended per event, in the order
+//! published) rather than a table of calls updated in place: appending is
+//! the cheapest write SQLite has, and the journal is written at a
+//! provider's notification rate, while histories are read now and then.
 
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -59,112 +66,214 @@ impl Journal {
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "NORMAL")?;
         db.execute_batch(
-            "CREATE TABLE IF NOT EXISTS calls (
-                callref TEXT NOT NULL,
+            "CREATE TABLE IF NOT EXISTS events (
+                seq INTEGER PRIMARY KEY,
                 line TEXT NOT NULL,
+                callref TEXT NOT NULL,
+                event TEXT NOT NULL,
                 direction TEXT NOT NULL,
                 tel TEXT NOT NULL,
                 called TEXT NOT NULL,
-                state TEXT NOT NULL,
-                setup_at INTEGER NOT NULL,
-                connect_at INTEGER,
-                release_at INTEGER,
-                replaces TEXT,
-                PRIMARY KEY (callref, line)
-            ) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS calls_by_line ON calls (line, setup_at);",
+                at INTEGER NOT NULL,
+                replaces TEXT
+            );
+            CREATE INDEX IF NOT EXISTS events_by_line ON events (line, seq);",
         )?;
         Ok(Journal { db })
     }
 
-    /// Records an event of a call, at `at` (ms since 1970): one statement,
-    /// which creates the call or moves it on from the state it is in:
-    /// setup → connect on CONNECT; setup → missed on RELEASE or MISSED;
-    /// connect → release on RELEASE. Anything else (a repeat, a "missed"
-    /// after the answer: OVH's end_ringing once connected) changes nothing.
+    /// Records an event of a call, at `at` (ms since 1970).
     pub fn record(&self, ev: &LineEvent, at: i64) -> rusqlite::Result<()> {
-        // The state of a call first seen with this event.
-        let (state, connect, release) = match ev.event {
-            Event::Connect => ("connect", Some(at), None),
-            Event::Release | Event::Missed => ("missed", None, Some(at)),
-            Event::Dial | Event::Ring => ("setup", None, None),
-        };
-        self.db
-            .prepare_cached(
-                "INSERT INTO calls (callref, line, direction, tel, called, state, setup_at, connect_at, release_at, replaces)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (callref, line) DO UPDATE SET
-                   state = CASE
-                     WHEN state = 'setup' AND ?11 = 'CONNECT' THEN 'connect'
-                     WHEN state = 'setup' AND ?11 IN ('RELEASE', 'MISSED') THEN 'missed'
-                     WHEN state = 'connect' AND ?11 = 'RELEASE' THEN 'release'
-                     ELSE state END,
-                   connect_at = CASE
-                     WHEN state = 'setup' AND ?11 = 'CONNECT' THEN ?7
-                     ELSE connect_at END,
-                   release_at = CASE
-                     WHEN (state = 'setup' AND ?11 IN ('RELEASE', 'MISSED'))
-                       OR (state = 'connect' AND ?11 = 'RELEASE') THEN ?7
-                     ELSE release_at END",
-            )?
-            .execute(params![
-                ev.callref,
-                ev.line,
-                ev.direction,
-                ev.tel,
-                ev.called,
-                state,
-                at,
-                connect,
-                release,
-                ev.replaces,
-                ev.event.as_str()
-            ])?;
-        Ok(())
+        record_with(&mut self.db.prepare_cached(RECORD)?, ev, at)
+    }
+
+    /// Records events in one transaction, with one statement prepared once;
+    /// an event that cannot be recorded is logged and the others are.
+    pub fn record_all<'e>(
+        &self,
+        events: impl IntoIterator<Item = (&'e LineEvent, i64)>,
+    ) -> rusqlite::Result<()> {
+        let tx = self.db.unchecked_transaction()?;
+        {
+            let mut st = tx.prepare_cached(RECORD)?;
+            for (ev, at) in events {
+                if let Err(e) = record_with(&mut st, ev, at) {
+                    tracing::error!("cannot journal a call event: {e}");
+                }
+            }
+        }
+        tx.commit()
     }
 
     /// The last `limit` calls of `line`, newest first; `kind` filters them:
     /// `made`, `received`, `missed` or all.
+    ///
+    /// The line's events are read newest first and folded into calls. A
+    /// call's events lie within [`CALL_SPAN`] of each other, so once the
+    /// events read go back further than that before the `limit`-th wanted
+    /// call, no older event can change the answer and reading stops (it
+    /// stops anyway after [`HISTORY_EVENTS`] events).
     pub fn history(
         &self,
         line: &str,
         kind: Option<&str>,
         limit: usize,
     ) -> rusqlite::Result<Vec<CallRecord>> {
-        let filter = match kind {
-            Some("made") => "AND direction = 'out'",
-            Some("received") => "AND direction = 'in' AND state != 'missed'",
-            Some("missed") => "AND direction = 'in' AND state = 'missed'",
-            _ => "",
+        let wanted = |c: &CallRecord| match kind {
+            Some("made") => c.direction == "out",
+            Some("received") => c.direction == "in" && c.state != "missed",
+            Some("missed") => c.direction == "in" && c.state == "missed",
+            _ => true,
         };
-        let mut st = self.db.prepare(&format!(
-            "SELECT callref, line, direction, tel, called, state, setup_at, connect_at, release_at, replaces
-             FROM calls WHERE line = ?1 {filter} ORDER BY setup_at DESC LIMIT ?2"
-        ))?;
-        let rows = st.query_map(
-            params![line, i64::try_from(limit).unwrap_or(i64::MAX)],
-            |r| {
-                let setup_at: i64 = r.get(6)?;
-                let connect_at: Option<i64> = r.get(7)?;
-                let release_at: Option<i64> = r.get(8)?;
-                Ok(CallRecord {
-                    callref: r.get(0)?,
-                    line: r.get(1)?,
-                    direction: r.get(2)?,
-                    tel: r.get(3)?,
-                    called: r.get(4)?,
-                    state: r.get(5)?,
-                    setup_at,
-                    connect_at,
-                    release_at,
-                    ringing_ms: connect_at.or(release_at).map(|t| t - setup_at),
-                    talk_ms: connect_at.zip(release_at).map(|(c, r)| r - c),
-                    replaces: r.get(9)?,
-                })
-            },
+        let mut st = self.db.prepare_cached(
+            "SELECT callref, event, direction, tel, called, at, replaces
+             FROM events WHERE line = ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
-        rows.collect()
+        let mut rows = st.query(params![line, HISTORY_EVENTS])?;
+        // Each call's events, newest first, in the order the calls are met.
+        let mut calls: Vec<(String, Vec<Logged>)> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        // Every event of a call whose newest is after `horizon` is read.
+        let mut horizon = i64::MAX;
+        // calls[..complete] are known whole; the set-up times of the
+        // wanted ones not yet after `horizon`; how many are.
+        let mut complete = 0;
+        let mut pending = std::collections::BinaryHeap::new();
+        let mut counted = 0;
+        let mut stopped = false;
+        while let Some(r) = rows.next()? {
+            let callref: String = r.get(0)?;
+            let Some(event) = Event::parse(r.get_ref(1)?.as_str()?) else {
+                continue;
+            };
+            let logged = Logged {
+                event,
+                direction: r.get(2)?,
+                tel: r.get(3)?,
+                called: r.get(4)?,
+                at: r.get(5)?,
+                replaces: r.get(6)?,
+            };
+            horizon = horizon.min(logged.at.saturating_add(CALL_SPAN));
+            match index.get(&callref) {
+                Some(&i) => calls[i].1.push(logged),
+                None => {
+                    index.insert(callref.clone(), calls.len());
+                    calls.push((callref, vec![logged]));
+                }
+            }
+            while let Some((callref, events)) = calls.get(complete) {
+                if events[0].at <= horizon {
+                    break;
+                }
+                let call = fold(callref, line, events);
+                if wanted(&call) {
+                    pending.push(call.setup_at);
+                }
+                complete += 1;
+            }
+            while pending.peek().is_some_and(|&at| at > horizon) {
+                pending.pop();
+                counted += 1;
+            }
+            if counted >= limit {
+                stopped = true;
+                break;
+            }
+        }
+        let mut found: Vec<CallRecord> = calls
+            .iter()
+            .filter(|(_, events)| !stopped || events[0].at > horizon)
+            .map(|(callref, events)| fold(callref, line, events))
+            .filter(|c| wanted(c))
+            .collect();
+        found.sort_by_key(|c| std::cmp::Reverse(c.setup_at));
+        found.truncate(limit);
+        Ok(found)
     }
+}
+
+/// How far apart the events of one call may be (ms): a day.
+pub const CALL_SPAN: i64 = 24 * 3600 * 1000;
+/// Events a history reads at most.
+pub const HISTORY_EVENTS: i64 = 200_000;
+
+/// One event of a call as the journal keeps it.
+struct Logged {
+    event: Event,
+    direction: String,
+    tel: String,
+    called: String,
+    at: i64,
+    replaces: Option<String>,
+}
+
+/// A call from its events (newest first): its first event sets it up;
+/// then setup → connect on CONNECT, setup → missed on RELEASE or MISSED,
+/// connect → release on RELEASE. Anything else (a repeat, a "missed" after
+/// the answer: OVH's end_ringing once connected) changes nothing.
+fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
+    let mut chronological = newest_first.iter().rev();
+    let first = chronological.next().expect("a call has an event");
+    let (mut state, mut connect_at, mut release_at) = match first.event {
+        Event::Connect => ("connect", Some(first.at), None),
+        Event::Release | Event::Missed => ("missed", None, Some(first.at)),
+        Event::Dial | Event::Ring => ("setup", None, None),
+    };
+    for e in chronological {
+        match (state, e.event) {
+            ("setup", Event::Connect) => {
+                state = "connect";
+                connect_at = Some(e.at);
+            }
+            ("setup", Event::Release | Event::Missed) => {
+                state = "missed";
+                release_at = Some(e.at);
+            }
+            ("connect", Event::Release) => {
+                state = "release";
+                release_at = Some(e.at);
+            }
+            _ => {}
+        }
+    }
+    CallRecord {
+        callref: callref.to_owned(),
+        line: line.to_owned(),
+        direction: first.direction.clone(),
+        tel: first.tel.clone(),
+        called: first.called.clone(),
+        state: state.to_owned(),
+        setup_at: first.at,
+        connect_at,
+        release_at,
+        ringing_ms: connect_at.or(release_at).map(|t| t - first.at),
+        talk_ms: connect_at.zip(release_at).map(|(c, r)| r - c),
+        replaces: first.replaces.clone(),
+    }
+}
+
+/// Appends a call event to the log.
+const RECORD: &str =
+    "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+fn record_with(
+    st: &mut rusqlite::CachedStatement<'_>,
+    ev: &LineEvent,
+    at: i64,
+) -> rusqlite::Result<()> {
+    st.execute(params![
+        ev.line,
+        ev.callref,
+        ev.event.as_str(),
+        ev.direction,
+        ev.tel,
+        ev.called,
+        at,
+        ev.replaces,
+    ])?;
+    Ok(())
 }
 
 /// Events written by one thread in batches (one transaction per batch), so
@@ -211,25 +320,20 @@ impl Writer {
                             Err(_) => break,
                         }
                     }
-                    let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Err(e) = j.db.execute_batch("BEGIN") {
-                        tracing::error!("journal: {e}");
-                    }
+                    let mut events = Vec::with_capacity(batch.len());
                     for m in batch {
                         match m {
-                            Message::Event(ev, at) => {
-                                if let Err(e) = j.record(&ev, at) {
-                                    tracing::error!("cannot journal a call event: {e}");
-                                }
-                            }
+                            Message::Event(ev, at) => events.push((ev, at)),
                             Message::Flush(done) => waiting.push(done),
                             Message::Stop => stop = true,
                         }
                     }
-                    if let Err(e) = j.db.execute_batch("COMMIT") {
-                        tracing::error!("journal: {e}");
+                    let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+                    if let Err(e) = j.record_all(events.iter().map(|(ev, at)| (&**ev, *at))) {
+                        tracing::error!("cannot journal call events: {e}");
                     }
                     drop(j);
+                    drop(events);
                     for done in waiting.drain(..) {
                         let _ = done.send(());
                     }
@@ -323,5 +427,54 @@ mod tests {
         for ext in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
         }
+    }
+
+    #[test]
+    fn a_history_folds_calls_whose_events_are_hours_apart() {
+        const MINUTE: i64 = 60 * 1000;
+        const HOUR: i64 = 60 * MINUTE;
+        let j = Journal::in_memory().unwrap();
+        let mut events = Vec::new();
+        // Ten days of short calls, one every ten minutes, every tenth
+        // unanswered; among them, a call of twenty hours.
+        for i in 0..1440 {
+            let callref = format!("c{i}");
+            let at = (i + 1) * 10 * MINUTE;
+            if at == 200 * HOUR {
+                events.push((ev("long", Event::Ring, "in"), at + 5 * MINUTE));
+                events.push((ev("long", Event::Connect, "in"), at + 6 * MINUTE));
+            }
+            if at == 220 * HOUR {
+                events.push((ev("long", Event::Release, "in"), at));
+            }
+            events.push((ev(&callref, Event::Ring, "in"), at));
+            if i % 10 != 0 {
+                events.push((ev(&callref, Event::Connect, "in"), at + 2_000));
+            }
+            events.push((ev(&callref, Event::Release, "in"), at + 60_000));
+        }
+        j.record_all(events.iter().map(|(e, at)| (e, *at))).unwrap();
+
+        let refs = |calls: &[CallRecord]| -> Vec<String> {
+            calls.iter().map(|c| c.callref.clone()).collect()
+        };
+        let last = j.history("1003", None, 3).unwrap();
+        assert_eq!(refs(&last), ["c1439", "c1438", "c1437"]);
+        let missed = j.history("1003", Some("missed"), 2).unwrap();
+        assert_eq!(refs(&missed), ["c1430", "c1420"]);
+        assert_eq!(missed[0].ringing_ms, Some(60_000));
+        // Set up twenty hours before it ends: folded whole all the same,
+        // among the calls set up around it.
+        let received = j.history("1003", Some("received"), 300).unwrap();
+        let long = received.iter().position(|c| c.callref == "long").unwrap();
+        assert_eq!(
+            refs(&received[long - 1..=long + 1]),
+            ["c1201", "long", "c1199"]
+        );
+        let long = &received[long];
+        assert_eq!(long.state, "release");
+        assert_eq!(long.talk_ms, Some(20 * HOUR - 6 * MINUTE));
+        let all = j.history("1003", Some("received"), 2000).unwrap();
+        assert_eq!(all.len(), 1296 + 1);
     }
 }

@@ -6,7 +6,7 @@
 //! The URL to paste in the Keyyo manager ([`manager_url`]):
 //! `http(s)://SERVER/keyyo/notify?secret=SECRET&account=_ACCOUNT_&caller=_CALLER_&callee=_CALLEE_&callref=_CALLREF_&type=_N_TYPE_&version=_N_VERSION_&dref=_DREF_&dref_replace=_DREF_REPLACE_&session=_SESSION_ID_&is_acd=_IS_ACD_&redirecting=_REDIRECTING_NUMBER_&tsms=_TSMS_`
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -98,7 +98,18 @@ impl<'a> Query<'a> {
             values: Default::default(),
             unknown: None,
         };
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            // Keyyo's values are digits and references: nothing to decode,
+            // borrowed as they are; a pair with `%` or `+` is decoded.
+            let (name, value) = if pair.contains(['%', '+']) {
+                match url::form_urlencoded::parse(pair.as_bytes()).next() {
+                    Some(decoded) => decoded,
+                    None => continue,
+                }
+            } else {
+                let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (n.into(), v.into())
+            };
             let slot = if name == "secret" {
                 Some(SECRET)
             } else {
@@ -264,22 +275,26 @@ impl Notification<'_> {
     }
 }
 
-/// Repeated notifications (same call ref and type) are ignored; the last
-/// [`Seen::CAPACITY`] are remembered, each as a 64-bit fingerprint keyed
-/// at random per process (no allocation per notification; two different
-/// notifications share one with a chance of 1 in 2^64 / 10 000).
+/// Repeated notifications (same call ref and type) are ignored: the last
+/// [`Seen::CAPACITY`] to [`Seen::CAPACITY`] × 2 are remembered, in two
+/// generations (when the newer is full it becomes the older, and the older
+/// is forgotten at once: no per-notification bookkeeping of their order).
+/// Each is kept as a 64-bit fingerprint keyed at random per process: no
+/// allocation per notification, and two different notifications share one
+/// with a chance of 1 in 2^64 / 20 000.
 pub struct Seen {
     keys: std::hash::RandomState,
-    set: HashSet<u64, Fingerprint>,
-    order: VecDeque<u64>,
+    newer: HashSet<u64, Fingerprint>,
+    older: HashSet<u64, Fingerprint>,
 }
 
 impl Default for Seen {
     fn default() -> Self {
+        let set = || HashSet::with_capacity_and_hasher(Self::CAPACITY, Fingerprint);
         Seen {
             keys: std::hash::RandomState::new(),
-            set: HashSet::with_capacity_and_hasher(Self::CAPACITY, Fingerprint),
-            order: VecDeque::with_capacity(Self::CAPACITY),
+            newer: set(),
+            older: set(),
         }
     }
 }
@@ -318,16 +333,14 @@ impl Seen {
     pub fn first_time(&mut self, callref: &str, kind: Kind) -> bool {
         use std::hash::BuildHasher as _;
         let key = self.keys.hash_one((callref, kind));
-        if self.set.contains(&key) {
+        if self.newer.contains(&key) || self.older.contains(&key) {
             return false;
         }
-        if self.order.len() >= Self::CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
+        if self.newer.len() >= Self::CAPACITY {
+            std::mem::swap(&mut self.newer, &mut self.older);
+            self.newer.clear();
         }
-        self.set.insert(key);
-        self.order.push_back(key);
+        self.newer.insert(key);
         true
     }
 }
@@ -487,6 +500,15 @@ mod tests {
         assert!(seen.first_time("1", Kind::Setup));
         assert!(!seen.first_time("1", Kind::Setup));
         assert!(seen.first_time("1", Kind::Connect));
+        assert!(seen.first_time("2", Kind::Setup));
+        // Remembered for at least CAPACITY notifications, then forgotten.
+        for i in 0..Seen::CAPACITY {
+            assert!(seen.first_time(&format!("n{i}"), Kind::Setup));
+        }
+        assert!(!seen.first_time("2", Kind::Setup));
+        for i in 0..Seen::CAPACITY {
+            seen.first_time(&format!("m{i}"), Kind::Setup);
+        }
         assert!(seen.first_time("2", Kind::Setup));
     }
 
