@@ -94,10 +94,24 @@ impl Journal {
         events: impl IntoIterator<Item = (&'e LineEvent, i64)>,
     ) -> rusqlite::Result<()> {
         let tx = self.db.unchecked_transaction()?;
+        let events: Vec<(&LineEvent, i64)> = events.into_iter().collect();
+        let mut chunks = events.chunks_exact(ROWS);
+        {
+            let mut st = tx.prepare_cached(&RECORD_MANY)?;
+            for chunk in chunks.by_ref() {
+                let bound = chunk
+                    .iter()
+                    .enumerate()
+                    .try_for_each(|(i, (ev, at))| bind_event(&mut st, i * COLUMNS, ev, *at));
+                if let Err(e) = bound.and_then(|()| st.raw_execute()) {
+                    tracing::error!("cannot journal {} call events: {e}", chunk.len());
+                }
+            }
+        }
         {
             let mut st = tx.prepare_cached(RECORD)?;
-            for (ev, at) in events {
-                if let Err(e) = record_with(&mut st, ev, at) {
+            for (ev, at) in chunks.remainder() {
+                if let Err(e) = record_with(&mut st, ev, *at) {
                     tracing::error!("cannot journal a call event: {e}");
                 }
             }
@@ -257,22 +271,43 @@ fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
 const RECORD: &str =
     "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// The columns [`RECORD`] sets.
+const COLUMNS: usize = 8;
+/// Events appended by one statement when there are that many.
+const ROWS: usize = 32;
+/// [`RECORD`] for [`ROWS`] events.
+static RECORD_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let row = format!("({})", vec!["?"; COLUMNS].join(", "));
+    format!(
+        "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces) VALUES {}",
+        vec![row; ROWS].join(", ")
+    )
+});
+
+/// Binds `ev`'s columns from parameter `first` + 1 on.
+fn bind_event(
+    st: &mut rusqlite::CachedStatement<'_>,
+    first: usize,
+    ev: &LineEvent,
+    at: i64,
+) -> rusqlite::Result<()> {
+    st.raw_bind_parameter(first + 1, &ev.line)?;
+    st.raw_bind_parameter(first + 2, &ev.callref)?;
+    st.raw_bind_parameter(first + 3, ev.event.as_str())?;
+    st.raw_bind_parameter(first + 4, ev.direction)?;
+    st.raw_bind_parameter(first + 5, &ev.tel)?;
+    st.raw_bind_parameter(first + 6, &ev.called)?;
+    st.raw_bind_parameter(first + 7, at)?;
+    st.raw_bind_parameter(first + 8, &ev.replaces)
+}
 
 fn record_with(
     st: &mut rusqlite::CachedStatement<'_>,
     ev: &LineEvent,
     at: i64,
 ) -> rusqlite::Result<()> {
-    st.execute(params![
-        ev.line,
-        ev.callref,
-        ev.event.as_str(),
-        ev.direction,
-        ev.tel,
-        ev.called,
-        at,
-        ev.replaces,
-    ])?;
+    bind_event(st, 0, ev, at)?;
+    st.raw_execute()?;
     Ok(())
 }
 

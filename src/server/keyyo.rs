@@ -98,23 +98,32 @@ impl<'a> Query<'a> {
             values: Default::default(),
             unknown: None,
         };
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
+        for pair in query.split('&') {
             // Keyyo's values are digits and references: nothing to decode,
             // borrowed as they are; a pair with `%` or `+` is decoded.
-            let (name, value) = if pair.contains(['%', '+']) {
-                match url::form_urlencoded::parse(pair.as_bytes()).next() {
+            let bytes = pair.as_bytes();
+            let mut equals = None;
+            let mut encoded = false;
+            for (i, b) in bytes.iter().enumerate() {
+                match b {
+                    b'=' if equals.is_none() => equals = Some(i),
+                    b'%' | b'+' => encoded = true,
+                    _ => {}
+                }
+            }
+            let (name, value) = if encoded {
+                match url::form_urlencoded::parse(bytes).next() {
                     Some(decoded) => decoded,
                     None => continue,
                 }
             } else {
-                let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-                (n.into(), v.into())
+                match equals {
+                    Some(i) => (pair[..i].into(), pair[i + 1..].into()),
+                    None if pair.is_empty() => continue,
+                    None => (pair.into(), "".into()),
+                }
             };
-            let slot = if name == "secret" {
-                Some(SECRET)
-            } else {
-                KEYWORDS.iter().position(|(p, _)| *p == name)
-            };
+            let slot = slot(&name);
             match slot {
                 Some(i) => q.values[i] = value,
                 None => {
@@ -128,11 +137,29 @@ impl<'a> Query<'a> {
     /// The value of `name` (a parameter of [`KEYWORDS`]), trimmed; empty
     /// when absent.
     fn get(&self, name: &str) -> &str {
-        KEYWORDS
-            .iter()
-            .position(|(p, _)| *p == name)
-            .map_or("", |i| self.values[i].trim())
+        slot(name).map_or("", |i| self.values[i].trim())
     }
+}
+
+/// The slot of parameter `name` in [`Query`]: its index in [`KEYWORDS`], or
+/// [`SECRET`] (a `match`: no string compared more than once).
+fn slot(name: &str) -> Option<usize> {
+    Some(match name {
+        "account" => 0,
+        "caller" => 1,
+        "callee" => 2,
+        "callref" => 3,
+        "type" => 4,
+        "version" => 5,
+        "dref" => 6,
+        "dref_replace" => 7,
+        "session" => 8,
+        "is_acd" => 9,
+        "redirecting" => 10,
+        "tsms" => 11,
+        "secret" => SECRET,
+        _ => return None,
+    })
 }
 
 /// What a notification says happened to the call.
@@ -510,6 +537,15 @@ mod tests {
             seen.first_time(&format!("m{i}"), Kind::Setup);
         }
         assert!(seen.first_time("2", Kind::Setup));
+    }
+
+    #[test]
+    fn every_keyword_has_its_own_slot() {
+        for (i, (name, _)) in KEYWORDS.iter().enumerate() {
+            assert_eq!(slot(name), Some(i), "{name}");
+        }
+        assert_eq!(slot("secret"), Some(SECRET));
+        assert_eq!(slot("extra"), None);
     }
 
     #[test]
