@@ -277,7 +277,7 @@ const COLUMNS: usize = 8;
 const ROWS: usize = 32;
 /// [`RECORD`] for [`ROWS`] events.
 static RECORD_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let row = format!("({})", vec!["?"; COLUMNS].join(", "));
+    let row = format!("({})", ["?"; COLUMNS].join(", "));
     format!(
         "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces) VALUES {}",
         vec![row; ROWS].join(", ")
