@@ -13,7 +13,8 @@
    sent; time until the station has read its answer; N times; p99.
 
 Everything on 127.0.0.1. The server file used raises the per-address rate
-limits (every request here comes from one address). Usage:
+limits (every request here comes from one address) and keeps its journal in
+a file beside it (WAL), as a server in service does. Usage:
   cargo build --release --bin ctibridge --example serve_bench
   python3 benches/serve.py [RUNS [POLLS [SECONDS [N]]]]
 """
@@ -37,6 +38,7 @@ SECRET = "0123456789abcdef-bench"
 LINE = "33972101010"
 SERVER_FILE = """<server>
 <simulator>1
+<journal>journal.sqlite
 <hold>120
 <rate>1000000
 <keyyo_notify>
@@ -70,6 +72,11 @@ def rss_kb(pid):
 
 
 def start_server(server_file):
+    # Each server starts on an empty journal.
+    for ext in ("", "-wal", "-shm"):
+        path = os.path.join(os.path.dirname(server_file), "journal.sqlite" + ext)
+        if os.path.exists(path):
+            os.remove(path)
     port = free_port()
     proc = subprocess.Popen(
         [EXE, "serve", "--server", server_file, "--listen", "127.0.0.1:%d" % port],

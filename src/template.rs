@@ -123,15 +123,18 @@ impl Values {
         }
     }
 
-    /// The value of a keyword, `None` when it is unknown here.
+    /// The value of a keyword, `None` when it is unknown here; masked
+    /// when it is a secret and these values are [`Values::masked`].
     pub fn get(&self, kw: &KeywordDef) -> Option<String> {
-        if self.masked && kw.secret {
-            let has_value = match kw.source {
-                KeywordSource::TokenAnswer => self.token.is_some(),
-                _ => true,
-            };
-            return has_value.then(|| MASK.to_owned());
-        }
+        let value = self.lookup(kw)?;
+        Some(if self.masked && kw.secret {
+            MASK.to_owned()
+        } else {
+            value
+        })
+    }
+
+    fn lookup(&self, kw: &KeywordDef) -> Option<String> {
         let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         match kw.source {
             KeywordSource::Station("user") => nonempty(&self.user),
@@ -495,6 +498,10 @@ mod tests {
         v.token = None;
         assert!(expand(&tpl("$token$"), Place::Url, &v).is_err());
         assert!(expand(&tpl("$token$"), Place::Url, &v.masked()).is_err());
+        // A secret with no value is as unset masked (--dry-run) as sent.
+        v.mdp.clear();
+        assert!(expand(&tpl("$mdp$"), Place::Url, &v).is_err());
+        assert!(expand(&tpl("$mdp$"), Place::Url, &v.masked()).is_err());
     }
 
     #[test]
