@@ -463,8 +463,18 @@ async fn history(
     if let Some(w) = &s.writer {
         w.flush().await;
     }
-    let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-    match j.history(line, kind, limit) {
+    // Read on a blocking thread: a long history does not hold up the
+    // other requests, which this runtime serves on one thread.
+    let (journal, owned_line, kind) = (journal.clone(), line.to_owned(), kind.map(str::to_owned));
+    let read = tokio::task::spawn_blocking(move || {
+        let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+        j.history(&owned_line, kind.as_deref(), limit)
+    })
+    .await;
+    let read = read
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    match read {
         Ok(calls) => Json(json!({ "line": line, "calls": calls })).into_response(),
         Err(e) => {
             tracing::error!("journal: {e}");
