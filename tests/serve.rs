@@ -374,6 +374,74 @@ fn setevent_dials_through_the_keyyo_profile_exactly_once() {
     assert_eq!(st, 401);
 }
 
+#[test]
+fn setevent_dials_through_the_ovh_profile_signed_and_once() {
+    use std::sync::atomic::Ordering;
+    // The OVH API checks the signature, the path and both numbers in
+    // OVH's form (0033…).
+    let ovh = common::ovh::api();
+    let dir = TempDir::new("serve-dial-ovh");
+    // The desk's line written nationally, as its stations know it.
+    dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<hold>1\n<global>\n<provider>ovh\n<api_url>{}\n<station>\n{}\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>0972101010\n",
+            ovh.srv.url("/1.0"),
+            common::ovh::station()
+        ),
+    );
+    let addr = free_addr();
+    let file = dir.path().join("server_param.txt");
+    let _srv = serve(&dir, addr, &["--server".as_ref(), file.as_os_str()]);
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken",
+        "Basic cGF1bDpjaGFuZ2VtZQ==",
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    let (st, body) = http(
+        addr,
+        "POST",
+        "/DhDivaltoServerCTI/api/cti/setevent?ident=paul&telorg=0972101010&tel=03%2088%2020%2020%2020&cmdevent=DIAL",
+        &auth,
+    );
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(ovh.dials.load(Ordering::SeqCst), 1);
+    // Not a number: refused, nothing sent.
+    let (st, body) = http(
+        addr,
+        "POST",
+        "/DhDivaltoServerCTI/api/cti/setevent?ident=paul&telorg=0972101010&tel=mailto:x&cmdevent=DIAL",
+        &auth,
+    );
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body.contains("tel: `mailto:` links are not phone numbers"),
+        "{body}"
+    );
+    // OVH's time asked once, then one signed click2Call.
+    let targets: Vec<String> = ovh
+        .srv
+        .requests()
+        .iter()
+        .map(|r| r.target.clone())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "/1.0/auth/time".to_owned(),
+            format!(
+                "/1.0/telephony/{}/line/0033972101010/click2Call",
+                common::ovh::ACCOUNT
+            )
+        ]
+    );
+}
+
 /// One OVH v1 event (seed 001's shape) for `line`.
 fn ovh_event(name: &str, line: &str, calling: &str, call_id: &str) -> Value {
     serde_json::json!({

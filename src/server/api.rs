@@ -316,18 +316,24 @@ async fn setevent(
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let Some(tel) = param(&q, "tel").filter(|t| is_number(t)) else {
+    // The number as a person writes it (`03 88 20 20 20`, `+33 3…`, a
+    // `tel:` link): the dial engine's own reading.
+    let Some(tel) = param(&q, "tel") else {
         return error(
             StatusCode::BAD_REQUEST,
             "tel is required: the phone number to call",
         );
+    };
+    let target = match crate::number::parse_target(tel) {
+        Ok(t) => t,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("tel: {e}")),
     };
     let cmd = param(&q, "cmdevent").unwrap_or("DIAL");
     if !cmd.eq_ignore_ascii_case("DIAL") {
         return error(StatusCode::BAD_REQUEST, "the only cmdevent is DIAL");
     }
     if let Some(sim) = &s.sim {
-        let callref = sim.dial(line, tel);
+        let callref = sim.dial(line, &target.number);
         return Json(json!({ "result": "OK", "callref": callref })).into_response();
     }
     let Some(dialer) = &s.dialer else {
@@ -336,9 +342,14 @@ async fn setevent(
             "no provider to dial through",
         );
     };
-    // The provider's settings, for the line the station asked for.
+    // The provider's settings, for the line the station asked for, in the
+    // provider's form of numbers (a desk's line may be written nationally:
+    // OVH wants 0033…, Keyyo 33…).
     let mut config = (**dialer).clone();
-    config.station.telorg.value = line.to_owned();
+    let g = &config.global;
+    config.station.telorg.value =
+        crate::number::format_number(line, g.number_format.value, &g.country.value)
+            .unwrap_or_else(|_| line.to_owned());
     let req = crate::dial::DialRequest {
         target: tel.to_owned(),
         ..crate::dial::DialRequest::default()
