@@ -153,6 +153,18 @@ fn http(addr: SocketAddr, method: &str, target: &str, auth: &str) -> (u16, Strin
     (status, body)
 }
 
+/// A server started on `text` as its server file (`server_param.txt`).
+fn serve_file(dir: &TempDir, text: &str) -> (Server, SocketAddr) {
+    dir.write("server_param.txt", text);
+    let addr = free_addr();
+    let file = dir.path().join("server_param.txt");
+    (
+        serve(dir, addr, &["--server".as_ref(), file.as_os_str()]),
+        addr,
+    )
+}
+
+/// A token for desk `paul` (secret `changeme`).
 fn token(addr: SocketAddr) -> String {
     let (status, body) = http(
         addr,
@@ -326,17 +338,14 @@ fn setevent_dials_through_the_keyyo_profile_exactly_once() {
     });
     let dir = TempDir::new("serve-dial");
     // The server file: the Keyyo profile, the account, one desk.
-    dir.write(
-        "server_param.txt",
+    let (_srv, addr) = serve_file(
+        &dir,
         &format!(
             "<server>\n<hold>1\n<global>\n<provider>keyyo\n<api_url>{}\n<station>\n<telorg>33972101010\n\
              <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n",
             keyyo.url("")
         ),
     );
-    let addr = free_addr();
-    let file = dir.path().join("server_param.txt");
-    let _srv = serve(&dir, addr, &["--server".as_ref(), file.as_os_str()]);
     let auth = token(addr);
     let (st, body) = http(
         addr,
@@ -382,8 +391,8 @@ fn setevent_dials_through_the_ovh_profile_signed_and_once() {
     let ovh = common::ovh::api();
     let dir = TempDir::new("serve-dial-ovh");
     // The desk's line written nationally, as its stations know it.
-    dir.write(
-        "server_param.txt",
+    let (_srv, addr) = serve_file(
+        &dir,
         &format!(
             "<server>\n<hold>1\n<global>\n<provider>ovh\n<api_url>{}\n<station>\n{}\
              <desk>\n<ident>paul\n<secret>changeme\n<lines>0972101010\n",
@@ -391,18 +400,7 @@ fn setevent_dials_through_the_ovh_profile_signed_and_once() {
             common::ovh::station()
         ),
     );
-    let addr = free_addr();
-    let file = dir.path().join("server_param.txt");
-    let _srv = serve(&dir, addr, &["--server".as_ref(), file.as_os_str()]);
-    let (st, body) = http(
-        addr,
-        "GET",
-        "/DhDivaltoServerCTI/api/cti/gettoken",
-        "Basic cGF1bDpjaGFuZ2VtZQ==",
-    );
-    assert_eq!(st, 200, "{body}");
-    let v: Value = serde_json::from_str(&body).expect("json");
-    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    let auth = token(addr);
     let (st, body) = http(
         addr,
         "POST",
