@@ -65,6 +65,11 @@ impl Journal {
         // WAL: a crash loses no committed call; NORMAL: one fsync per checkpoint.
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "NORMAL")?;
+        // The write-ahead log is copied back into the journal by the writer
+        // once the server has been quiet for a second ([`Journal::settle`]),
+        // and by SQLite itself only past 64 MB: not every 4 MB in the
+        // middle of a burst of notifications.
+        db.pragma_update(None, "wal_autocheckpoint", WAL_PAGES)?;
         db.execute_batch(
             "CREATE TABLE IF NOT EXISTS events (
                 seq INTEGER PRIMARY KEY,
@@ -80,6 +85,13 @@ impl Journal {
             CREATE INDEX IF NOT EXISTS events_by_line ON events (line, seq);",
         )?;
         Ok(Journal { db })
+    }
+
+    /// Copies the write-ahead log into the journal (without waiting for
+    /// readers), so that it does not grow while the server is quiet.
+    pub fn settle(&self) -> rusqlite::Result<()> {
+        self.db
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
     }
 
     /// Records an event of a call, at `at` (ms since 1970).
@@ -207,6 +219,10 @@ impl Journal {
     }
 }
 
+/// Pages (4 KB) the write-ahead log may hold before SQLite copies it into
+/// the journal in the middle of writing: 64 MB.
+const WAL_PAGES: i64 = 16_384;
+
 /// How far apart the events of one call may be (ms): a day.
 pub const CALL_SPAN: i64 = 24 * 3600 * 1000;
 /// Events a history reads at most.
@@ -328,6 +344,10 @@ enum Message {
 
 /// How long the writer lets events gather after the first of a batch.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+/// How long the writer waits without an event before it copies the
+/// write-ahead log into the journal (a checkpoint): in quiet times rather
+/// than in the middle of a burst of calls.
+const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// Events written per transaction at most.
 const BATCH: usize = 512;
 /// Events waiting to be written at most; beyond, publishing waits.
@@ -344,7 +364,29 @@ impl Writer {
             .spawn(move || {
                 let mut waiting = Vec::new();
                 let mut stop = false;
-                while let Ok(first) = rx.recv() {
+                // Events written since the write-ahead log was last copied
+                // into the journal.
+                let mut unsettled = false;
+                loop {
+                    let first = if unsettled {
+                        match rx.recv_timeout(SETTLE_AFTER) {
+                            Ok(m) => m,
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                                let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+                                if let Err(e) = j.settle() {
+                                    tracing::warn!("journal checkpoint: {e}");
+                                }
+                                unsettled = false;
+                                continue;
+                            }
+                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                        }
+                    } else {
+                        match rx.recv() {
+                            Ok(m) => m,
+                            Err(_) => break,
+                        }
+                    };
                     // Let a burst gather: one wake-up and one transaction
                     // for many events rather than one each.
                     std::thread::sleep(GATHER);
@@ -368,6 +410,7 @@ impl Writer {
                         tracing::error!("cannot journal call events: {e}");
                     }
                     drop(j);
+                    unsettled |= !events.is_empty();
                     drop(events);
                     for done in waiting.drain(..) {
                         let _ = done.send(());
@@ -511,5 +554,33 @@ mod tests {
         assert_eq!(long.talk_ms, Some(20 * HOUR - 6 * MINUTE));
         let all = j.history("1003", Some("received"), 2000).unwrap();
         assert_eq!(all.len(), 1296 + 1);
+    }
+
+    #[test]
+    fn settling_copies_the_write_ahead_log_into_the_journal_file() {
+        let dir = std::env::temp_dir().join(format!("ctibridge-settle-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("journal.sqlite");
+        let j = Journal::open(&path).unwrap();
+        let events: Vec<LineEvent> = (0..100)
+            .map(|i| ev(&format!("c{i}"), Event::Ring, "in"))
+            .collect();
+        j.record_all(events.iter().map(|e| (e, 1_000))).unwrap();
+        // The journal file alone, as it is before and after settling.
+        let alone = |name: &str| {
+            let copy = dir.join(name);
+            std::fs::copy(&path, &copy).unwrap();
+            Journal::open(&copy)
+                .unwrap()
+                .history("1003", None, 1000)
+                .unwrap()
+                .len()
+        };
+        assert_eq!(alone("before.sqlite"), 0, "still in the write-ahead log");
+        j.settle().unwrap();
+        assert_eq!(alone("after.sqlite"), 100);
+        drop(j);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
