@@ -478,6 +478,29 @@ fn collect(files: Vec<ParamFile>, diags: &mut Vec<Diagnostic>) -> Settings {
     settings
 }
 
+/// The warning for a tag `section` does not know (it is ignored), with a
+/// "did you mean" among that section's tags when one is close; whether
+/// one was.
+pub(crate) fn unknown_tag(section: Section, entry: &Entry) -> (Diagnostic, bool) {
+    let name = entry.name.as_str();
+    let here = TAGS
+        .iter()
+        .filter(|t| t.sections.contains(&section))
+        .map(|t| t.name);
+    let d = Diagnostic::warning(
+        "unknown-tag",
+        entry.name_span,
+        format!(
+            "unknown tag `<{name}>` in `<{}>` is ignored",
+            section.name()
+        ),
+    );
+    match did_you_mean(name, here) {
+        Some(guess) => (d.with_help(format!("did you mean `<{guess}>`?")), true),
+        None => (d, false),
+    }
+}
+
 fn place(
     settings: &mut Settings,
     section: Option<Section>,
@@ -532,21 +555,13 @@ fn place(
             );
             return;
         }
-        let here = TAGS
-            .iter()
-            .filter(|t| t.sections.contains(&section))
-            .map(|t| t.name);
-        let mut d = Diagnostic::warning(
-            "unknown-tag",
-            entry.name_span,
-            format!(
-                "unknown tag `<{name}>` in `<{}>` is ignored",
-                section.name()
-            ),
-        );
-        if let Some(guess) = did_you_mean(name, here) {
-            d = d.with_help(format!("did you mean `<{guess}>`?"));
-        } else if let Some(guess) = did_you_mean(name, TAGS.iter().map(|t| t.name)) {
+        let (mut d, guessed) = unknown_tag(section, &entry);
+        // Otherwise: a close tag of another section, or the usual slip in
+        // a request section.
+        let elsewhere = (!guessed)
+            .then(|| did_you_mean(name, TAGS.iter().map(|t| t.name)))
+            .flatten();
+        if let Some(guess) = elsewhere {
             let sections = TagDef::lookup_any(guess)
                 .flat_map(|d| d.sections)
                 .map(|s| format!("`<{}>`", s.name()))
@@ -555,7 +570,7 @@ fn place(
             d = d.with_help(format!(
                 "did you mean `<{guess}>`? It belongs in {sections}"
             ));
-        } else if section.is_request() {
+        } else if !guessed && section.is_request() {
             d = d.with_help(
                 "a value is the rest of its line: a body or header list is written on one line",
             );

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{value, Checked, Config};
-use crate::diag::{did_you_mean, Diagnostic, Diagnostics};
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::load::{FileRead, FileStatus};
 use crate::param::{parse, Block, Entry, ParamFile, ParseOptions};
 use crate::schema::{Section, TagDef, TAGS};
@@ -376,21 +376,8 @@ fn block_values(
     for entry in &block.entries {
         let name = entry.name.as_str();
         let Some(def) = TagDef::lookup(section, name) else {
-            let here = TAGS
-                .iter()
-                .filter(|t| t.sections.contains(&section))
-                .map(|t| t.name);
-            let mut d = Diagnostic::warning(
-                "unknown-tag",
-                entry.name_span,
-                format!(
-                    "unknown tag `<{name}>` in `<{}>` is ignored",
-                    section.name()
-                ),
-            );
-            if let Some(guess) = did_you_mean(name, here) {
-                d = d.with_help(format!("did you mean `<{guess}>`?"));
-            } else if TagDef::lookup_any(name).next().is_some() {
+            let (mut d, guessed) = crate::config::unknown_tag(section, entry);
+            if !guessed && TagDef::lookup_any(name).next().is_some() {
                 d = Diagnostic::error(
                     "wrong-section",
                     entry.name_span,
