@@ -83,6 +83,24 @@ pub fn teldest(config: &Config, target: &str) -> Result<String, NumberError> {
     }
 }
 
+/// The station's own line (`<telorg>`) in `<number_format>`, as the
+/// provider gets it in `$telorg$`: a line that cannot be read as a number
+/// is refused at its line of the file, before anything is sent.
+pub fn station_line(config: &Config) -> Result<String, Failure> {
+    let telorg = &config.station.telorg;
+    let g = &config.global;
+    crate::number::line_in(&telorg.value, g.number_format.value, &g.country.value).map_err(|e| {
+        match telorg.span() {
+            Some(at) => Failure::Config(vec![Diagnostic::error(
+                "bad-telorg",
+                at,
+                format!("this station's line cannot be dialled from: {e}"),
+            )]),
+            None => Failure::BadNumber(e),
+        }
+    })
+}
+
 /// The one HTTP client with the `<cafile>`/`<insecure>` of `config`; a
 /// bad `<cafile>` is reported at its line.
 pub fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
@@ -99,6 +117,7 @@ pub fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
 /// are reported (the param file).
 pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<Outcome, Failure> {
     let number = teldest(config, &req.target).map_err(Failure::BadNumber)?;
+    station_line(config)?;
     let mut values = Values::from_config(config);
     values.teldest = Some(number);
     values.event = Some("DIAL".to_owned());

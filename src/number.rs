@@ -34,6 +34,8 @@ pub enum NumberError {
     BadParameter(String),
     /// A number that cannot be put in the configured `<number_format>`.
     Unformattable(String, &'static str),
+    /// A number too long or too short for its country: the number and why.
+    Length(String, String),
 }
 
 impl fmt::Display for NumberError {
@@ -45,6 +47,7 @@ impl fmt::Display for NumberError {
             NumberError::Scheme(s) => write!(f, "`{s}:` links are not phone numbers; ctibridge dials tel:, callto:, sip: and plain numbers"),
             NumberError::BadParameter(p) => write!(f, "`{p}` is not a valid tel: parameter"),
             NumberError::Unformattable(n, why) => write!(f, "`{n}` cannot be put in the form <number_format> asks: {why}"),
+            NumberError::Length(n, why) => write!(f, "`{n}` is {why}"),
         }
     }
 }
@@ -148,89 +151,346 @@ fn parse_tel(rest: &str, offset: usize) -> Result<DialTarget, NumberError> {
             _ => return Err(NumberError::BadParameter(p.to_owned())),
         }
     }
+    // RFC 3966 §5.1.5: a local number in a global context (`+33-3`) is
+    // the context's digits followed by the number's.
+    if let Some(context) = target
+        .phone_context
+        .as_deref()
+        .filter(|c| c.starts_with('+'))
+    {
+        if !target.number.starts_with('+') {
+            let bad = || NumberError::BadParameter(format!("phone-context={context}"));
+            let digits = clean(context, 0).map_err(|_| bad())?;
+            if digits.len() < 2 || !digits[1..].bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            target.number = format!("{digits}{}", target.number);
+        }
+    }
     Ok(target)
 }
 
-/// Puts a cleaned number (digits, `*`, `#`, leading `+`) in `format`, for a
-/// number without international prefix from `country`.
+/// A public number read into its two parts: the country calling code and
+/// the national significant number (no trunk prefix: `+33 (0)3…` is
+/// `33` and `388202020`). Its text is the E.164 form, `+33388202020`: the
+/// one identity of a number, whatever form it was written in.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct E164 {
+    code: u16,
+    national: String,
+}
+
+impl E164 {
+    /// The country calling code (`33`).
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+
+    /// The national significant number (`388202020`).
+    pub fn national_significant(&self) -> &str {
+        &self.national
+    }
+
+    /// `number` put in `format` for someone dialling from `country`.
+    pub fn format(&self, format: NumberFormat, country: &str) -> String {
+        use NumberFormat::*;
+        match format {
+            E164 => self.to_string(),
+            International => format!("{}{}", self.code, self.national),
+            International00 => format!("00{}{}", self.code, self.national),
+            AsDialled | National => self.national_from(country),
+        }
+    }
+
+    /// How it is dialled from `country`: nationally within its own
+    /// country, else with that country's international call prefix, as
+    /// libphonenumber's "format out of country calling number" does
+    /// (`+41 44 668 18 00` from France is `0041446681800`).
+    fn national_from(&self, country: &str) -> String {
+        if self.code == 33 && is_fr(country) {
+            return format!("0{}", self.national);
+        }
+        metadata::national_from(self, country)
+    }
+}
+
+impl fmt::Display for E164 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "+{}{}", self.code, self.national)
+    }
+}
+
+/// A number as ctibridge reads it: a public number, or a number that is not
+/// one (an extension `1003`, a feature code `*21#`) and is dialled as written.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Reading {
+    Public(E164),
+    Internal(String),
+}
+
+/// Reads a cleaned number (digits, `*`, `#`, leading `+`) dialled from
+/// `country`: `+` or the international call prefix, then a country code;
+/// else a national number of `country`. A trunk prefix written after the
+/// country code (`+33 (0)3…`, `+44 (0)20…`) is dropped, and a number too
+/// long or too short for its country is refused, as libphonenumber does.
 ///
-/// The common cases need no library: a number already in the right form,
-/// `+` and `00` swapped, short internal extensions, and French national
-/// numbers (always `0` and nine digits). Only the others load the
-/// libphonenumber metadata, which costs tens of milliseconds.
+/// Numbers of six digits or fewer without an international prefix, and
+/// anything with `*` or `#`, are not public numbers: they stay as written.
+///
+/// French numbers in their usual forms (`0388202020`, `+33…`, `0033…`,
+/// `33…`, with or without `(0)`) are read without the libphonenumber
+/// metadata, which costs tens of milliseconds to load; every other number
+/// loads it. Both ways give the same answer (tested on every form).
+pub fn read(number: &str, country: &str) -> Result<Reading, NumberError> {
+    let international = number.starts_with('+') || number.starts_with("00");
+    let digits_only = number
+        .trim_start_matches('+')
+        .chars()
+        .all(|c| c.is_ascii_digit());
+    if !digits_only || (!international && number.len() <= 6) {
+        return Ok(Reading::Internal(number.to_owned()));
+    }
+    if is_fr(country) {
+        if let Some(n) = read_french(number) {
+            return Ok(Reading::Public(n));
+        }
+    }
+    metadata::read(number, country).map(Reading::Public)
+}
+
+/// The usual forms of a French number, read by hand: `None` for anything
+/// else, which the metadata then reads. France's numbers are all nine
+/// digits after `+33` (or `0`), the first of them 1 to 9.
+fn read_french(number: &str) -> Option<E164> {
+    let nsn = if let Some(rest) = number
+        .strip_prefix("+33")
+        .or_else(|| number.strip_prefix("0033"))
+    {
+        // `+33 (0)3 88 20 20 20`: the trunk zero goes away.
+        if rest.len() == 10 {
+            rest.strip_prefix('0')?
+        } else {
+            rest
+        }
+    } else if number.len() == 10 {
+        number.strip_prefix('0')?
+    } else if number.len() == 11 {
+        // Keyyo's form: the country code without `+` or `00`.
+        number.strip_prefix("33")?
+    } else {
+        return None;
+    };
+    let ok = nsn.len() == 9 && nsn.as_bytes()[0] != b'0' && nsn.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| E164 {
+        code: 33,
+        national: nsn.to_owned(),
+    })
+}
+
+fn is_fr(country: &str) -> bool {
+    country.eq_ignore_ascii_case("FR")
+}
+
+/// Puts a cleaned number (digits, `*`, `#`, leading `+`) in `format`, for
+/// someone dialling from `country`: see [`read`]. `asdialled` leaves it as
+/// it is; internal numbers are never changed.
 pub fn format_number(
     number: &str,
     format: NumberFormat,
     country: &str,
 ) -> Result<String, NumberError> {
-    use NumberFormat::*;
-    let intl = number
-        .strip_prefix('+')
-        .or_else(|| number.strip_prefix("00"));
-    let digits_only = number.chars().all(|c| c.is_ascii_digit());
-    let quick = match (format, intl) {
-        (AsDialled, _) => Some(number.to_owned()),
-        // Not a public number: an extension or a feature code.
-        (_, None) if number.len() <= 6 || !digits_only => Some(number.to_owned()),
-        (E164, Some(rest)) => Some(format!("+{rest}")),
-        (International, Some(rest)) => Some(rest.to_owned()),
-        (International00, Some(rest)) => Some(format!("00{rest}")),
-        (National, None) if number.starts_with('0') => Some(number.to_owned()),
-        (_, None)
-            if country.eq_ignore_ascii_case("FR")
-                && number.len() == 10
-                && number.starts_with('0') =>
-        {
-            let nsn = &number[1..];
-            Some(match format {
-                E164 => format!("+33{nsn}"),
-                International => format!("33{nsn}"),
-                International00 => format!("0033{nsn}"),
-                AsDialled | National => number.to_owned(),
-            })
-        }
-        _ => None,
-    };
-    match quick {
-        Some(n) => Ok(n),
-        None => format_with_metadata(number, format, country),
+    if format == NumberFormat::AsDialled {
+        return Ok(number.to_owned());
+    }
+    Ok(match read(number, country)? {
+        Reading::Public(n) => n.format(format, country),
+        Reading::Internal(n) => n,
+    })
+}
+
+/// A line of the station's own (`<telorg>`, a desk's line) as a provider
+/// gets it: read as a dialled number is (separators, `tel:`, `(0)`), then
+/// put in `format`. A line that is no number at all (empty, a SIP user
+/// name) stays as written; a number that cannot take the form is refused.
+pub fn line_in(line: &str, format: NumberFormat, country: &str) -> Result<String, NumberError> {
+    match parse_target(line) {
+        Ok(t) => format_number(&t.number, format, country),
+        Err(_) => Ok(line.trim().to_owned()),
     }
 }
 
-fn format_with_metadata(
-    number: &str,
-    format: NumberFormat,
-    country: &str,
-) -> Result<String, NumberError> {
-    let id: Option<phonenumber::country::Id> = country.parse().ok();
-    let e164_input = match number.strip_prefix("00") {
-        Some(rest) => format!("+{rest}"),
-        None => number.to_owned(),
-    };
-    let parsed = phonenumber::parse(id, &e164_input).map_err(|_| {
-        NumberError::Unformattable(number.to_owned(), "not a phone number of a known plan")
-    })?;
-    if !phonenumber::is_valid(&parsed) {
-        return Err(NumberError::Unformattable(
-            number.to_owned(),
-            "not a valid number",
-        ));
+/// Everything that needs libphonenumber's metadata, loaded on first use.
+mod metadata {
+    use super::{NumberError, E164};
+    use phonenumber::metadata::{Metadata, DATABASE};
+
+    pub(super) fn read(number: &str, country: &str) -> Result<E164, NumberError> {
+        let id: Option<phonenumber::country::Id> = country.to_ascii_uppercase().parse().ok();
+        let not_a_number =
+            || NumberError::Unformattable(number.to_owned(), "not a phone number of a known plan");
+        // A number with its country code is parsed on its own: given a
+        // country, the library strips that country's trunk prefix, not the
+        // number's (`+39 06…` from France would lose its leading zero).
+        let global = match number.strip_prefix('+') {
+            Some(rest) => Some(rest),
+            None => id
+                .and_then(|c| DATABASE.by_id(c.as_ref()))
+                .and_then(|m| strip_idd(m, number)),
+        };
+        let parsed = match global {
+            Some(rest) => phonenumber::parse(None, format!("+{rest}")),
+            None => phonenumber::parse(id, number),
+        };
+        let parsed = parsed.map_err(|e| match e {
+            phonenumber::ParseError::TooLong => length_error(number, None, Length::TooLong),
+            phonenumber::ParseError::TooShortNsn | phonenumber::ParseError::TooShortAfterIdd => {
+                length_error(number, None, Length::TooShort)
+            }
+            _ => not_a_number(),
+        })?;
+        let code = parsed.code().value();
+        let mut national = parsed.national().to_string();
+        let meta = region(code).ok_or_else(not_a_number)?;
+        // The library keeps a trunk prefix when it cannot tell the number's
+        // region (`+1 (1)650…`): dropped when only that makes it a number.
+        if length(meta, national.len()) != Length::Possible {
+            if let Some(rest) = meta
+                .national_prefix()
+                .and_then(|p| national.strip_prefix(p))
+                .filter(|rest| length(meta, rest.len()) == Length::Possible)
+            {
+                national = rest.to_owned();
+            }
+        }
+        match length(meta, national.len()) {
+            Length::Possible => Ok(E164 { code, national }),
+            bad => Err(length_error(number, Some(meta), bad)),
+        }
     }
-    let e164 = parsed.format().mode(phonenumber::Mode::E164).to_string();
-    let rest = e164.trim_start_matches('+');
-    Ok(match format {
-        NumberFormat::E164 => e164.clone(),
-        NumberFormat::International => rest.to_owned(),
-        NumberFormat::International00 => format!("00{rest}"),
-        NumberFormat::National => parsed
-            .format()
-            .mode(phonenumber::Mode::National)
-            .to_string()
-            .chars()
-            .filter(|c| c.is_ascii_digit())
-            .collect(),
-        NumberFormat::AsDialled => number.to_owned(),
-    })
+
+    /// The digits after `country`'s international call prefix, if `number`
+    /// starts with one (`00`, `011`…) followed by something other than `0`.
+    fn strip_idd<'n>(meta: &Metadata, number: &'n str) -> Option<&'n str> {
+        let pattern = meta.international_prefix()?.to_string();
+        let re = regex::Regex::new(&format!("^(?:{pattern})")).ok()?;
+        let end = re.find(number)?.end();
+        let rest = &number[end..];
+        (!rest.is_empty() && !rest.starts_with('0')).then_some(rest)
+    }
+
+    /// The main region of a country calling code.
+    fn region(code: u16) -> Option<&'static Metadata> {
+        let all = DATABASE.by_code(&code)?;
+        all.iter()
+            .find(|m| m.is_main_country_for_code())
+            .or_else(|| all.first())
+            .copied()
+    }
+
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) enum Length {
+        Possible,
+        TooShort,
+        TooLong,
+        Invalid,
+    }
+
+    /// libphonenumber's length test for a number of any type: the lengths
+    /// of all its number types, plus those only dialled locally.
+    fn length(meta: &Metadata, len: usize) -> Length {
+        let d = meta.descriptors();
+        let kinds = [
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.personal_number(),
+            d.voip(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        let mut possible: Vec<u16> = Vec::new();
+        let mut local: Vec<u16> = Vec::new();
+        for k in kinds.into_iter().flatten() {
+            possible.extend_from_slice(k.possible_length());
+            local.extend_from_slice(k.possible_local_length());
+        }
+        possible.extend_from_slice(d.general().possible_length());
+        possible.sort_unstable();
+        possible.dedup();
+        let len = len as u16;
+        if local.contains(&len) || possible.contains(&len) {
+            return Length::Possible;
+        }
+        match (possible.first(), possible.last()) {
+            (Some(&min), _) if len < min => Length::TooShort,
+            (_, Some(&max)) if len > max => Length::TooLong,
+            _ => Length::Invalid,
+        }
+    }
+
+    fn length_error(number: &str, meta: Option<&Metadata>, why: Length) -> NumberError {
+        let what = match why {
+            Length::TooShort => "too short",
+            Length::TooLong => "too long",
+            Length::Invalid | Length::Possible => "of no valid length",
+        };
+        let text = match meta {
+            Some(m) => format!("{what} for a number of +{} ({})", m.country_code(), m.id()),
+            None => format!("{what} for a phone number"),
+        };
+        NumberError::Length(number.to_owned(), text)
+    }
+
+    pub(super) fn national_from(n: &E164, country: &str) -> String {
+        let from = DATABASE.by_id(country.to_ascii_uppercase().as_str());
+        let own = from.map(|m| m.country_code());
+        if own == Some(n.code) {
+            return national(n);
+        }
+        let Some(from) = from else {
+            return n.to_string();
+        };
+        // Within the North American plan a call to another of its
+        // countries is `1` and the number.
+        if n.code == 1 && own == Some(1) {
+            return format!("1{}", n.national);
+        }
+        let idd = from
+            .preferred_international_prefix()
+            .map(str::to_owned)
+            .or_else(|| {
+                let p = from.international_prefix()?.as_str();
+                let p = p.trim_start_matches('^');
+                p.chars()
+                    .all(|c| c.is_ascii_digit() || "~\u{2053}\u{223c}\u{ff5e}".contains(c))
+                    .then(|| p.to_owned())
+            });
+        match idd {
+            Some(idd) => {
+                let idd: String = idd.chars().filter(char::is_ascii_digit).collect();
+                format!("{idd}{}{}", n.code, n.national)
+            }
+            None => n.to_string(),
+        }
+    }
+
+    /// A number of the caller's own country in its national form.
+    fn national(n: &E164) -> String {
+        let e164 = n.to_string();
+        match phonenumber::parse(None, &e164) {
+            Ok(p) => p
+                .format()
+                .mode(phonenumber::Mode::National)
+                .to_string()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect(),
+            Err(_) => e164,
+        }
+    }
 }
 
 /// RFC 3966 `paramchar`: unreserved, mark and param-unreserved characters.
@@ -363,8 +623,103 @@ mod tests {
         }
         assert!(matches!(
             format_number("0123456789012", E164, "FR"),
-            Err(NumberError::Unformattable(..))
+            Err(NumberError::Length(..))
         ));
+    }
+
+    /// Every row of tests/fixtures/numbers.tsv, written by libphonenumber
+    /// (the `phonenumbers` package): the same E.164 number, national form
+    /// and refusals, whether or not the French fast path read it.
+    #[test]
+    fn agrees_with_libphonenumber() {
+        use NumberFormat::*;
+        let fixture = include_str!("../tests/fixtures/numbers.tsv");
+        let mut checked = 0;
+        let mut failures = Vec::new();
+        for line in fixture.lines().filter(|l| !l.starts_with('#')) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let (country, input) = (cols[0], cols[1]);
+            let cleaned = match parse_target(input) {
+                Ok(t) => t.number,
+                Err(e) => {
+                    failures.push(format!("{country} {input}: {e}"));
+                    continue;
+                }
+            };
+            let short =
+                !cleaned.starts_with('+') && !cleaned.starts_with("00") && cleaned.len() <= 6;
+            let got = (
+                format_number(&cleaned, E164, country),
+                format_number(&cleaned, National, country),
+            );
+            let ok = match (cols[2], &got) {
+                _ if short => got.0.as_deref() == Ok(cleaned.as_str()),
+                ("ok", (Ok(e), Ok(n))) => {
+                    let digits = e.trim_start_matches('+');
+                    e == cols[3]
+                        && n == cols[4]
+                        && format_number(&cleaned, International, country).as_deref() == Ok(digits)
+                        && format_number(&cleaned, International00, country).as_deref()
+                            == Ok(format!("00{digits}").as_str())
+                }
+                ("err", (Err(NumberError::Length(..)), Err(_))) => {
+                    matches!(cols[3], "TOO_LONG" | "TOO_SHORT" | "INVALID_LENGTH")
+                }
+                ("err", (Err(_), Err(_))) => true,
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{country} {input}: want {:?}, got {got:?}",
+                    &cols[2..]
+                ));
+            }
+            checked += 1;
+        }
+        assert!(checked > 1000, "{checked} rows");
+        assert!(
+            failures.is_empty(),
+            "{} of {checked}:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    /// The French fast path reads only what the metadata reads the same way.
+    #[test]
+    fn french_fast_path_agrees_with_the_metadata() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut fast = 0;
+        for _ in 0..20_000 {
+            let len = 7 + (next() % 8) as usize;
+            let mut n: String = (0..len)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            match next() % 6 {
+                0 => n.insert_str(0, "+33"),
+                1 => n.insert_str(0, "0033"),
+                2 => n.insert_str(0, "+330"),
+                3 => n.insert_str(0, "33"),
+                4 => n.insert(0, '0'),
+                _ => {}
+            }
+            if let Some(quick) = read_french(&n) {
+                fast += 1;
+                assert_eq!(metadata::read(&n, "FR"), Ok(quick.clone()), "{n}");
+                assert_eq!(
+                    quick.format(NumberFormat::National, "FR"),
+                    metadata::national_from(&quick, "FR"),
+                    "{n}"
+                );
+            }
+        }
+        assert!(fast > 1_500, "{fast}");
     }
 
     #[test]

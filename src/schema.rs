@@ -450,9 +450,12 @@ pub static TAGS: &[TagDef] = &[
         default: "asdialled",
         secret: false,
         ours: true,
-        doc: "The form `$teldest$` takes: `asdialled` (as clicked, separators removed), \
-              `national` (`0388202020`), `e164` (`+33388202020`), `international` \
-              (`33388202020`, Keyyo) or `international00` (`0033388202020`, OVH). \
+        doc: "The form `$teldest$` and `$telorg$` take: `asdialled` (as clicked, separators removed), \
+              `national` (`0388202020`; a foreign number keeps its country after the \
+              international call prefix: `0041446681800`), `e164` (`+33388202020`), `international` \
+              (`33388202020`, Keyyo) or `international00` (`0033388202020`, OVH). A trunk \
+              `(0)` after the country code goes away (`+33 (0)3…`), and a number too long or too \
+              short for its country is refused, except `asdialled`. \
               The outside-line prefix is added only to `asdialled` and `national` numbers.",
     },
     TagDef {

@@ -525,3 +525,90 @@ fn an_unreadable_ca_file_is_a_configuration_error() {
     }
     assert_eq!(srv.requests().len(), 0);
 }
+
+/// What reaches the provider, in every `<number_format>`, for the forms
+/// contact data is written in (expected digits from libphonenumber, as in
+/// tests/fixtures/numbers.tsv).
+#[test]
+fn every_number_form_reaches_the_provider_in_the_right_form() {
+    let srv = StandIn::start(ok);
+    let dir = TempDir::new("dial-forms");
+    let cases = [
+        ("international", "+33 (0)3 88 20 20 20", "33388202020"),
+        ("international", "0033 (0)3 88 20 20 20", "33388202020"),
+        ("international", "+33 0388202020", "33388202020"),
+        ("international", "+44 (0)20 7946 0958", "442079460958"),
+        (
+            "international",
+            "tel:88202020;phone-context=+33-3",
+            "33388202020",
+        ),
+        ("international00", "+33 (0)6 12 34 56 78", "0033612345678"),
+        ("international00", "+44 (0)20 7946 0958", "00442079460958"),
+        ("e164", "+33 (0)3 88 20 20 20", "%2B33388202020"),
+        ("national", "+41 44 668 18 00", "0041446681800"),
+        ("national", "+33 (0)3 88 20 20 20", "0388202020"),
+        ("national", "tel:88202020;phone-context=+33-3", "0388202020"),
+    ];
+    for (format, number, want) in cases {
+        let param = format!(
+            "<global>\n<number_format>{format}\n<cliktocalldial>\n<url>{}?tel=$teldest$&org=$telorg$\n<methode>GET\n",
+            srv.url("/d")
+        );
+        let station = "<telorg>+33 3 88 20 20 21\n";
+        let out = dial(&dir, &param, station, number, &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{format} {number}: {}",
+            text(&out.stderr)
+        );
+        let reqs = srv.requests();
+        let target = &reqs.last().expect("a request").target;
+        let tel = target
+            .split("tel=")
+            .nth(1)
+            .and_then(|t| t.split('&').next());
+        assert_eq!(tel, Some(want), "{format} {number}: {target}");
+        // The station's own line takes the same form.
+        let org = match format {
+            "international" => "33388202021",
+            "international00" => "0033388202021",
+            "e164" => "%2B33388202021",
+            _ => "0388202021",
+        };
+        assert!(
+            target.ends_with(&format!("&org={org}")),
+            "{format}: {target}"
+        );
+    }
+    assert_eq!(srv.requests().len(), cases.len());
+}
+
+#[test]
+fn a_number_too_long_or_short_for_its_country_is_refused_before_sending() {
+    let srv = StandIn::start(ok);
+    let dir = TempDir::new("dial-length");
+    for format in ["national", "e164", "international", "international00"] {
+        let param = format!(
+            "<global>\n<number_format>{format}\n<cliktocalldial>\n<url>{}?tel=$teldest$\n",
+            srv.url("/d")
+        );
+        for number in ["+33 6 12 34 56 78 90 12", "+33 6 12 34", "06 12 34 56 78 9"] {
+            let out = dial(&dir, &param, STATION, number, &[]);
+            assert_eq!(out.status.code(), Some(3), "{format} {number}");
+            let err = text(&out.stderr);
+            assert!(
+                err.contains("too long for a number of +33 (FR)")
+                    || err.contains("too short for a number of +33 (FR)"),
+                "{format} {number}: {err}"
+            );
+        }
+    }
+    assert!(srv.requests().is_empty());
+    // As dialled, the number goes as it was written (separators removed).
+    let param = format!("<cliktocalldial>\n<url>{}?tel=$teldest$\n", srv.url("/d"));
+    let out = dial(&dir, &param, STATION, "+33 6 12 34 56 78 90 12", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(srv.requests()[0].target, "/d?tel=%2B336123456789012");
+}
