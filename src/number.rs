@@ -324,7 +324,19 @@ mod metadata {
     use super::{NumberError, E164};
     use phonenumber::metadata::{Metadata, DATABASE};
 
+    #[cfg(test)]
+    thread_local! {
+        /// How many times this thread used the metadata (tests only).
+        pub(super) static USES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn used() {
+        #[cfg(test)]
+        USES.with(|u| u.set(u.get() + 1));
+    }
+
     pub(super) fn read(number: &str, country: &str) -> Result<E164, NumberError> {
+        used();
         let id: Option<phonenumber::country::Id> = country.to_ascii_uppercase().parse().ok();
         let not_a_number =
             || NumberError::Unformattable(number.to_owned(), "not a phone number of a known plan");
@@ -445,6 +457,7 @@ mod metadata {
     }
 
     pub(super) fn national_from(n: &E164, country: &str) -> String {
+        used();
         let from = DATABASE.by_id(country.to_ascii_uppercase().as_str());
         let own = from.map(|m| m.country_code());
         if own == Some(n.code) {
@@ -683,6 +696,32 @@ mod tests {
             failures.len(),
             failures.join("\n")
         );
+    }
+
+    /// The promise of a fast dial: a French number in its usual forms, in
+    /// every format, never loads the metadata.
+    #[test]
+    fn french_numbers_do_not_load_the_metadata() {
+        use NumberFormat::*;
+        let forms = [
+            "0388202020",
+            "+33388202020",
+            "+33 (0)3 88 20 20 20",
+            "0033 (0)3 88 20 20 20",
+            "+33 0388202020",
+            "33388202020",
+            "tel:88202020;phone-context=+33-3",
+            "1003",
+        ];
+        for form in forms {
+            for format in [AsDialled, National, E164, International, International00] {
+                let number = parse_target(form).unwrap().number;
+                format_number(&number, format, "FR").unwrap();
+                assert_eq!(metadata::USES.with(|u| u.get()), 0, "{form} {format:?}");
+            }
+        }
+        format_number("+41446681800", National, "FR").unwrap();
+        assert!(metadata::USES.with(|u| u.get()) > 0, "the counter counts");
     }
 
     /// The French fast path reads only what the metadata reads the same way.
