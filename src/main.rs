@@ -607,6 +607,8 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             notify_rate: found.notify_rate,
             keyyo,
             desks: found.desks,
+            country: found.country,
+            tel_format: found.tel_format,
             ..ServerOptions::default()
         },
         timings: Timings::default(),

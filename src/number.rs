@@ -250,7 +250,8 @@ pub fn read(number: &str, country: &str) -> Result<Reading, NumberError> {
     if !digits_only || (!international && number.len() <= 6) {
         return Ok(Reading::Internal(number.to_owned()));
     }
-    if is_fr(country) {
+    // `+33…` is French from anywhere; `0033…`, `0…` and `33…` from France.
+    if is_fr(country) || number.starts_with("+33") {
         if let Some(n) = read_french(number) {
             return Ok(Reading::Public(n));
         }
@@ -317,6 +318,38 @@ pub fn line_in(line: &str, format: NumberFormat, country: &str) -> Result<String
         Ok(t) => format_number(&t.number, format, country),
         Err(_) => Ok(line.trim().to_owned()),
     }
+}
+
+/// The one identity of a line or a party, whatever form it was written
+/// in: E.164 (`+33388202020`) for a public number, the digits as written
+/// for an internal one (`1003`). `text` is read as a dialled number is
+/// (separators, `tel:`, `(0)`), from `country`.
+pub fn identity(text: &str, country: &str) -> Result<String, NumberError> {
+    Ok(match read(&parse_target(text)?.number, country)? {
+        Reading::Public(n) => n.to_string(),
+        Reading::Internal(n) => n,
+    })
+}
+
+/// The identity of digits a provider writes in international form without
+/// `+` (Keyyo: `33388202020`). Short numbers (extensions) and numbers no
+/// plan knows (a Keyyo voicemail's 22 digits) stay as written.
+pub fn identity_of_international(digits: &str) -> String {
+    if digits.len() > 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if let Ok(Reading::Public(n)) = read(&format!("+{digits}"), "") {
+            return n.to_string();
+        }
+    }
+    digits.to_owned()
+}
+
+/// An identity ([`identity`]) put in `format` for someone in `country`;
+/// one that is no public number stays as it is.
+pub fn identity_in(identity: &str, format: NumberFormat, country: &str) -> String {
+    if !identity.starts_with('+') {
+        return identity.to_owned();
+    }
+    format_number(identity, format, country).unwrap_or_else(|_| identity.to_owned())
 }
 
 /// Everything that needs libphonenumber's metadata, loaded on first use.

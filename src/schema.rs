@@ -791,12 +791,13 @@ pub static TAGS: &[TagDef] = &[
         aliases: &[],
         sections: &[Event],
         kind: Kind::NumberFormat,
-        default: "asdialled",
+        default: "national",
         secret: false,
         ours: true,
-        doc: "The form of the numbers of events (`$tel$`, `caller`, `callee`): `asdialled` keeps \
-              them as received (separators removed), `national` turns OVH's `0033388202020` \
-              into `0388202020`, and so on as in `<number_format>`.",
+        doc: "The form of the numbers of events (`$tel$`, `caller`, `callee`): `national` \
+              (the default, as a French ERP stores them) turns OVH's `0033388202020` and \
+              Keyyo's `33388202020` into `0388202020`; `asdialled` keeps them as received \
+              (separators removed); the others as in `<number_format>`.",
     },
     TagDef {
         name: "json_callid",
@@ -1218,6 +1219,20 @@ pub static TAGS: &[TagDef] = &[
               simulated incoming calls (`ctibridge sim call`). `--sim` does the same.",
     },
     TagDef {
+        name: "tel_format",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::NumberFormat,
+        default: "national",
+        secret: false,
+        ours: true,
+        doc: "The form of the numbers desks receive (`tel`, `called` of `getevent`, \
+              `history`): `national` (`0612345678`, as a French ERP stores them; a foreign \
+              number keeps its country: `0041446681800`), `e164`, `international`, \
+              `international00` or `asdialled` (E.164, as the server keeps them). The same \
+              caller reaches every desk in the same form, whatever the provider.",
+    },
+    TagDef {
         name: "hold",
         aliases: &[],
         sections: &[Server],
@@ -1352,8 +1367,11 @@ pub static TAGS: &[TagDef] = &[
         default: "",
         secret: false,
         ours: true,
-        doc: "The lines the desk may follow and dial from, `|`-separated, written as \
-              the desk sends them in `telorg`.",
+        doc: "The lines the desk may follow and dial from, `|`-separated, in any form \
+              (`0388202020`, `+33 3 88 20 20 20`, `33388202020`, `0033388202020`, an \
+              extension `1003`): every line the server meets — desks, `telorg`, Keyyo's \
+              and OVH's numbers, the simulator — is read into one form (E.164) before \
+              it is compared.",
     },
 ];
 

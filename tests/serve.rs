@@ -303,7 +303,8 @@ fn keyyo_notifications_reach_a_station_and_forged_ones_leave_no_trace() {
         .collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     assert_eq!(lines[0]["kind"], "ring");
-    assert_eq!(lines[0]["caller"], "33388202020");
+    // In national form, as the OVH profiles pop it and a French ERP stores it.
+    assert_eq!(lines[0]["caller"], "0388202020");
     assert_eq!(lines[0]["call_id"], "777");
 
     // The journal has that one call, nothing from the refused ones.
@@ -317,6 +318,80 @@ fn keyyo_notifications_reach_a_station_and_forged_ones_leave_no_trace() {
     assert_eq!(st, 200, "{body}");
     let v: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["calls"].as_array().map(Vec::len), Some(1), "{body}");
+}
+
+/// A desk's line written nationally receives Keyyo's notifications for
+/// that line (Keyyo writes it 33…), whatever form the desk polls with, and
+/// the caller reaches it in national form.
+#[test]
+fn a_line_written_in_any_form_receives_its_calls() {
+    let dir = TempDir::new("serve-line-forms");
+    let secret = "0123456789abcdef-secret";
+    let (_srv, addr) = serve_file(
+        &dir,
+        &format!(
+            "<server>\n<simulator>1\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>03 88 20 20 20|1003\n"
+        ),
+    );
+    let notify = format!(
+        "/keyyo/notify?secret={secret}&account=33388202020&caller=33612345678&callee=33388202020&callref=42&type=SETUP&version=1&tsms=1700000000000"
+    );
+    assert_eq!(http(addr, "GET", &notify, "none").0, 200);
+    let auth = token(addr);
+    for telorg in [
+        "0388202020",
+        "%2B33%203%2088%2020%2020%2020",
+        "33388202020",
+        "0033388202020",
+    ] {
+        let (st, body) = http(
+            addr,
+            "GET",
+            &format!("/DhDivaltoServerCTI/api/cti/getevent?ident=paul&telorg={telorg}&cursor=0"),
+            &auth,
+        );
+        assert_eq!(st, 200, "{telorg}: {body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(
+            v["events"].as_array().map(Vec::len),
+            Some(1),
+            "{telorg}: {body}"
+        );
+        assert_eq!(v["event"], "RING", "{body}");
+        assert_eq!(v["tel"], "0612345678", "{body}");
+        assert_eq!(v["called"], "0388202020", "{body}");
+    }
+    // Another line of the same account is not this desk's.
+    let (st, _) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/getevent?ident=paul&telorg=0388202021&cursor=0",
+        &auth,
+    );
+    assert_eq!(st, 403);
+    // A telorg that is no number is refused, saying why.
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/getevent?ident=paul&telorg=%2B33612345678901234&cursor=0",
+        &auth,
+    );
+    assert_eq!(st, 400, "{body}");
+    assert!(body.contains("too long"), "{body}");
+    // The journal keeps the call under the line, whatever form asks.
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/history?telorg=%2B33388202020",
+        &auth,
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let calls = v["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 1, "{body}");
+    assert_eq!(calls[0]["tel"], "0612345678");
+    assert_eq!(calls[0]["line"], "0388202020");
 }
 
 #[test]
@@ -494,7 +569,7 @@ fn the_ovh_relay_polls_once_and_each_desk_sees_only_its_lines() {
              <global>\n<provider>ovh\n<events_url>{}\n\
              <station>\n<account>ab12345-ovh-1\n<event_token>evt-token-1\n<app_key>k\n<app_secret>s\n<consumer_key>c\n\
              <desk>\n<ident>accueil\n<secret>secret-accueil\n<lines>0972101010\n\
-             <desk>\n<ident>compta\n<secret>secret-compta\n<lines>0972101011\n",
+             <desk>\n<ident>compta\n<secret>secret-compta\n<lines>0033972101011\n",
             ovh.url("")
         ),
     );

@@ -268,7 +268,8 @@ fn json_list_with_the_cursor_carried_over() {
     let ring = w.event();
     assert_eq!(ring["kind"], "ring");
     assert_eq!(ring["call_id"], "c-9");
-    assert_eq!(ring["caller"], "0033388202020");
+    // `<tel_format>` is national by default: OVH's 0033… as the ERP stores it.
+    assert_eq!(ring["caller"], "0388202020");
     assert_eq!(w.finish().0, 0);
     let targets: Vec<String> = srv.requests().iter().map(|r| r.target.clone()).collect();
     assert_eq!(
@@ -525,7 +526,7 @@ fn open_url_and_notifications() {
     let (opener, opened) = recorder(&dir, "opener");
     let (_, notified) = recorder(&dir, "notify-send");
     let param = format!(
-        "{FAST}<cliktocallevent>\n<with_event>1\n<url>{}\n<json_event>e\n<json_tel>n\n<json_callid>id\n<popup>\n<open_url>https://erp.example/tiers?tel=$tel$&ref=$callref$\n<notify>1\n",
+        "{FAST}<cliktocallevent>\n<with_event>1\n<tel_format>asdialled\n<url>{}\n<json_event>e\n<json_tel>n\n<json_callid>id\n<popup>\n<open_url>https://erp.example/tiers?tel=$tel$&ref=$callref$\n<notify>1\n",
         srv.url("/ev")
     );
     // With a session bus and notify-send on PATH.

@@ -49,6 +49,10 @@ pub struct ServerOptions {
     /// The desks allowed to connect. Empty: any desk on this machine,
     /// every line (the simulator's zero-configuration setup).
     pub desks: Vec<crate::server::settings::Desk>,
+    /// The country a line or number without country code is read in.
+    pub country: String,
+    /// The form of the numbers desks receive (`<tel_format>`).
+    pub tel_format: crate::config::NumberFormat,
 }
 
 impl Default for ServerOptions {
@@ -62,6 +66,8 @@ impl Default for ServerOptions {
             cti_rate: 200,
             notify_rate: 200,
             desks: Vec::new(),
+            country: "FR".to_owned(),
+            tel_format: crate::config::NumberFormat::National,
         }
     }
 }
@@ -277,30 +283,36 @@ fn authorised(s: &AppState, headers: &HeaderMap) -> Option<String> {
 }
 
 /// What every route of a desk checks first: the address's rate, the token
-/// (the desk it was given to), and `telorg`, a line of that desk.
+/// (the desk it was given to), and `telorg`, a line of that desk, returned
+/// in its one identity (E.164: the desk may write it in any form).
 // The refusal is the answer sent as it is, once per request: no gain in
 // boxing it.
 #[allow(clippy::result_large_err)]
-fn desk_line<'q>(
+fn desk_line(
     s: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
-    q: &'q HashMap<String, String>,
-) -> Result<(String, &'q str), Response> {
+    q: &HashMap<String, String>,
+) -> Result<(String, String), Response> {
     if !s.cti_limit.allow(peer.ip()) {
         return Err(too_many());
     }
     let Some(ident) = authorised(s, headers) else {
         return Err(error(StatusCode::UNAUTHORIZED, "no valid token"));
     };
-    let Some(line) = param(q, "telorg").filter(|l| is_number(l)) else {
+    let Some(written) = param(q, "telorg") else {
         return Err(error(
             StatusCode::BAD_REQUEST,
             "telorg is required: the line, a phone number",
         ));
     };
-    if !s.sees(&ident, line) {
-        return Err(not_your_line(&ident, line));
+    let line = match crate::number::identity(written, &s.opts.country) {
+        Ok(line) if is_number(&line) => line,
+        Ok(_) => return Err(error(StatusCode::BAD_REQUEST, "telorg: not a line number")),
+        Err(e) => return Err(error(StatusCode::BAD_REQUEST, &format!("telorg: {e}"))),
+    };
+    if !s.sees(&ident, &line) {
+        return Err(not_your_line(&ident, written));
     }
     Ok((ident, line))
 }
@@ -333,7 +345,8 @@ async fn setevent(
         return error(StatusCode::BAD_REQUEST, "the only cmdevent is DIAL");
     }
     if let Some(sim) = &s.sim {
-        let callref = sim.dial(line, &target.number);
+        let callee = crate::number::identity(tel, &s.opts.country).unwrap_or(target.number);
+        let callref = sim.dial(&line, &callee);
         return Json(json!({ "result": "OK", "callref": callref })).into_response();
     }
     let Some(dialer) = &s.dialer else {
@@ -342,14 +355,11 @@ async fn setevent(
             "no provider to dial through",
         );
     };
-    // The provider's settings, for the line the station asked for, in the
-    // provider's form of numbers (a desk's line may be written nationally:
-    // OVH wants 0033…, Keyyo 33…).
+    // The provider's settings, for the line the station asked for (the
+    // dial engine puts it in the provider's form of numbers: OVH wants
+    // 0033…, Keyyo 33…).
     let mut config = (**dialer).clone();
-    let g = &config.global;
-    config.station.telorg.value =
-        crate::number::format_number(line, g.number_format.value, &g.country.value)
-            .unwrap_or_else(|_| line.to_owned());
+    config.station.telorg.value = line.clone();
     let req = crate::dial::DialRequest {
         target: tel.to_owned(),
         ..crate::dial::DialRequest::default()
@@ -404,7 +414,7 @@ async fn getevent(
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let key = (ident, line.to_owned());
+    let key = (ident, line.clone());
     let (cursor, max, hold) = match param(&q, "cursor") {
         Some(c) => match c.parse::<u64>() {
             Ok(c) => (c, MAX_EVENTS_PER_ANSWER, s.opts.hold),
@@ -426,7 +436,7 @@ async fn getevent(
             (start, 1, s.opts.short_hold)
         }
     };
-    let events = s.hub.wait_after(line, cursor, max, hold).await;
+    let events = s.hub.wait_after(&line, cursor, max, hold).await;
     let next = events.last().map_or(cursor, |e| e.seq);
     {
         let mut cursors = s.cursors.lock().unwrap_or_else(|p| p.into_inner());
@@ -434,17 +444,24 @@ async fn getevent(
             *c = (*c).max(next);
         }
     }
-    Json(answer(&events, next)).into_response()
+    Json(answer(&s.opts, &events, next)).into_response()
 }
 
-fn answer(events: &[Arc<LineEvent>], cursor: u64) -> Value {
-    let mut v = match events.first() {
-        Some(first) => serde_json::to_value(&**first).unwrap_or_else(|_| json!({})),
-        None => json!({}),
+/// A number of the server (E.164) in the form desks receive.
+fn for_desks(opts: &ServerOptions, number: &str) -> String {
+    crate::number::identity_in(number, opts.tel_format, &opts.country)
+}
+
+fn answer(opts: &ServerOptions, events: &[Arc<LineEvent>], cursor: u64) -> Value {
+    let shown = |e: &LineEvent| {
+        let mut v = serde_json::to_value(e).unwrap_or_else(|_| json!({}));
+        v["tel"] = json!(for_desks(opts, &e.tel));
+        v["called"] = json!(for_desks(opts, &e.called));
+        v
     };
+    let mut v = events.first().map_or_else(|| json!({}), |e| shown(e));
     v["cursor"] = json!(cursor.to_string());
-    let all: Vec<&LineEvent> = events.iter().map(|e| &**e).collect();
-    v["events"] = serde_json::to_value(all).unwrap_or_else(|_| json!([]));
+    v["events"] = Value::Array(events.iter().map(|e| shown(e)).collect());
     v
 }
 
@@ -476,7 +493,7 @@ async fn history(
     }
     // Read on a blocking thread: a long history does not hold up the
     // other requests, which this runtime serves on one thread.
-    let (journal, owned_line, kind) = (journal.clone(), line.to_owned(), kind.map(str::to_owned));
+    let (journal, owned_line, kind) = (journal.clone(), line.clone(), kind.map(str::to_owned));
     let read = tokio::task::spawn_blocking(move || {
         let j = journal.lock().unwrap_or_else(|p| p.into_inner());
         j.history(&owned_line, kind.as_deref(), limit)
@@ -486,7 +503,14 @@ async fn history(
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| e.to_string()));
     match read {
-        Ok(calls) => Json(json!({ "line": line, "calls": calls })).into_response(),
+        Ok(mut calls) => {
+            for c in &mut calls {
+                c.line = for_desks(&s.opts, &c.line);
+                c.tel = for_desks(&s.opts, &c.tel);
+                c.called = for_desks(&s.opts, &c.called);
+            }
+            Json(json!({ "line": for_desks(&s.opts, &line), "calls": calls })).into_response()
+        }
         Err(e) => {
             tracing::error!("journal: {e}");
             error(
@@ -569,10 +593,15 @@ async fn sim_call(
     let (Some(from), Some(to)) = (param(&q, "from"), param(&q, "to")) else {
         return error(StatusCode::BAD_REQUEST, "from and to are required");
     };
-    if !is_number(from) || !is_number(to) {
+    let read = |n: &str| {
+        crate::number::identity(n, &s.opts.country)
+            .ok()
+            .filter(|n| is_number(n))
+    };
+    let (Some(from), Some(to)) = (read(from), read(to)) else {
         return error(StatusCode::BAD_REQUEST, "from and to are phone numbers");
-    }
+    };
     let answer = param(&q, "answer") != Some("0");
-    let callref = sim.incoming(from, to, answer);
+    let callref = sim.incoming(&from, &to, answer);
     Json(json!({ "result": "OK", "callref": callref })).into_response()
 }

@@ -281,7 +281,10 @@ pub fn validate<'q>(
 impl Notification<'_> {
     /// The event for the line's stations: an outgoing call when the caller
     /// is the line itself.
+    /// The event for the account's line; numbers (Keyyo writes them
+    /// `33…`) in their one identity, E.164.
     pub fn line_event(&self) -> LineEvent {
+        use crate::number::identity_of_international as identity;
         let outgoing = self.caller == self.account;
         let event = match (self.kind, outgoing) {
             (Kind::Setup, true) => Event::Dial,
@@ -289,12 +292,17 @@ impl Notification<'_> {
             (Kind::Connect, _) => Event::Connect,
             (Kind::Release, _) => Event::Release,
         };
+        let callee = identity(self.callee);
         LineEvent {
             seq: 0,
-            line: self.account.to_owned(),
+            line: identity(self.account),
             event,
-            tel: if outgoing { self.callee } else { self.caller }.to_owned(),
-            called: self.callee.to_owned(),
+            tel: if outgoing {
+                callee.clone()
+            } else {
+                identity(self.caller)
+            },
+            called: callee,
             callref: self.callref.to_owned(),
             direction: if outgoing { "out" } else { "in" },
             replaces: self.dref_replace.map(str::to_owned),
@@ -519,7 +527,15 @@ mod tests {
         .unwrap();
         assert_eq!(
             (e.event.as_str(), e.direction, e.tel.as_str()),
-            ("DIAL", "out", "33388202020")
+            ("DIAL", "out", "+33388202020")
+        );
+        // Numbers in their one identity: E.164, or as written when no plan
+        // knows them (a voicemail's 22 digits), extensions as they are.
+        assert_eq!(e.line, "+33972101010");
+        let e = v(&o, ip, &[("callee", &"1".repeat(22)), ("caller", "1003")]).unwrap();
+        assert_eq!(
+            (e.called.as_str(), e.tel.as_str()),
+            ("1".repeat(22).as_str(), "1003")
         );
         let e = v(&o, ip, &[("dref_replace", "99")]).unwrap();
         assert_eq!(e.replaces.as_deref(), Some("99"));

@@ -22,6 +22,8 @@ const REMEMBERED_CALLS: usize = 1024;
 pub struct Relay {
     names: EventNames,
     connected: VecDeque<String>,
+    /// The country OVH's national numbers are read in.
+    country: String,
 }
 
 impl Relay {
@@ -29,7 +31,16 @@ impl Relay {
         Relay {
             names: EventNames::from_global(&config.global),
             connected: VecDeque::new(),
+            country: config.global.country.value.clone(),
         }
+    }
+
+    /// A number of OVH's (`0033…`, or national once the profile's
+    /// `<tel_format>` applied) in its one identity, E.164; one that cannot
+    /// be read stays as it is.
+    fn identity(&self, n: Option<&String>) -> String {
+        let n = n.map_or("", |s| s.as_str());
+        crate::number::identity(n, &self.country).unwrap_or_else(|_| n.to_owned())
     }
 
     /// The line event for `raw`, or `None` for events that are not about
@@ -56,9 +67,12 @@ impl Relay {
         if kind == EventKind::Release || kind == EventKind::Missed {
             self.connected.retain(|c| *c != callref);
         }
-        let caller = raw.caller.clone().unwrap_or_default();
-        let called = raw.called.clone().unwrap_or_default();
-        let line = raw.line.clone().unwrap_or_else(|| called.clone());
+        let caller = self.identity(raw.caller.as_ref());
+        let called = self.identity(raw.called.as_ref());
+        let line = match &raw.line {
+            Some(l) => self.identity(Some(l)),
+            None => called.clone(),
+        };
         if line.is_empty() {
             return None;
         }

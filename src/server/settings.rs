@@ -30,8 +30,11 @@ pub const MIN_DESK_SECRET: usize = 8;
 pub struct Desk {
     pub ident: String,
     pub secret: String,
-    /// The lines it may follow and dial from.
+    /// The lines it may follow and dial from, each in its one identity
+    /// ([`crate::number::identity`]: E.164, or an extension as written).
     pub lines: Vec<String>,
+    /// Where `<lines>` is written (errors about a line point there).
+    lines_span: Option<Span>,
 }
 
 /// The server's settings, checked.
@@ -51,6 +54,11 @@ pub struct ServerSettings {
     /// Empty: any desk on this machine, every line (the simulator's
     /// zero-configuration setup).
     pub desks: Vec<Desk>,
+    /// The country numbers without a country code are read in (the
+    /// dialer's `<country>`, FR by default).
+    pub country: String,
+    /// `<tel_format>`: the form of the numbers desks receive.
+    pub tel_format: crate::config::NumberFormat,
     /// What `setevent` dials through; `None` with the simulator or when the
     /// file says nothing about a provider.
     pub dialer: Option<Config>,
@@ -74,6 +82,8 @@ impl ServerSettings {
             notify_rate: 200,
             keyyo: None,
             desks: Vec::new(),
+            country: "FR".to_owned(),
+            tel_format: crate::config::NumberFormat::National,
             dialer: None,
         }
     }
@@ -209,6 +219,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     let cti_rate = value::parse_count(typed(Section::Server, "rate")).ok();
     let notify_rate = value::parse_count(typed(Section::KeyyoNotify, "rate")).ok();
     let token_ttl = value::parse_seconds(typed(Section::Server, "token_ttl")).ok();
+    let tel_format = value::parse_number_format(typed(Section::Server, "tel_format")).ok();
     let journal = get(Section::Server, "journal").map(|e| {
         let p = PathBuf::from(e.value.text.trim());
         match sources.get(id).path.parent() {
@@ -341,6 +352,28 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                 .with_help("add one `<desk>` section per desk: `<ident>`, `<secret>` and `<lines>`"),
         );
     }
+    // Every line in its one identity, read in the dialer's country.
+    let country = dialer
+        .as_ref()
+        .map_or("FR", |c: &Config| c.global.country.value.as_str())
+        .to_owned();
+    for d in &mut desks {
+        let mut read = Vec::with_capacity(d.lines.len());
+        for l in &d.lines {
+            match crate::number::identity(l, &country) {
+                Ok(line) => read.push(line),
+                Err(e) => diags.push(
+                    Diagnostic::error(
+                        "desk-line",
+                        d.lines_span.unwrap_or(Span::file(id)),
+                        format!("line `{l}` of desk `{}` cannot be read as a number: {e}", d.ident),
+                    )
+                    .with_help(format!("write the line as it is dialled from {country}: `0388202020`, `+33388202020`, `33388202020` or an extension")),
+                ),
+            }
+        }
+        d.lines = read;
+    }
     diagnostics.extend(diags);
     let files = crate::load::files_read(&sources, |_| true);
     let settings = (!diagnostics.has_errors()).then(|| ServerSettings {
@@ -355,6 +388,8 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         notify_rate: notify_rate.expect("checked"),
         keyyo,
         desks,
+        country,
+        tel_format: tel_format.expect("checked"),
         dialer,
     });
     LoadedServer {
@@ -476,14 +511,14 @@ fn desk(
         }
         Some(e) => {
             for l in e.value.text.split('|').map(str::trim) {
-                if !crate::server::api::is_number(l) {
+                if let Err(why) = crate::number::parse_target(l) {
                     diags.push(
                         Diagnostic::error(
                             "desk-line",
                             value::trimmed_span(&e.value),
-                            format!("`{l}` is not a line number"),
+                            format!("`{l}` is not a line number: {why}"),
                         )
-                        .with_help("write the lines as the desk sends them in `telorg`: digits, maybe a leading `+`, `|` between lines"),
+                        .with_help("write each line as a phone number (`0388202020`, `+33 3 88 20 20 20`, `33388202020`) or an extension, `|` between lines"),
                     );
                     ok = false;
                 } else {
@@ -496,6 +531,7 @@ fn desk(
         ident: ident.unwrap_or_default(),
         secret: secret.unwrap_or_default(),
         lines,
+        lines_span: values.get("lines").map(|e| value::trimmed_span(&e.value)),
     })
 }
 
