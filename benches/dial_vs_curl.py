@@ -2,7 +2,12 @@
 """Times `ctibridge dial` from a fresh process against `curl` sending the
 same request to the same loopback server, interleaved, in one run.
 
-    cargo build --release && python3 benches/dial_vs_curl.py [RUNS]
+    cargo build --release && python3 benches/dial_vs_curl.py [RUNS] [FORMAT NUMBER]
+
+FORMAT and NUMBER (default: asdialled, 0388202020) are the param file's
+`<number_format>` and the number clicked, e.g.
+`international '+33 (0)3 88 20 20 20'`: curl sends the digits ctibridge
+sends (the format is checked on the first, untimed dial).
 
 The server is a small threaded HTTP/1.1 server on 127.0.0.1 that answers
 `/token` with a JSON token and `/dial` with `OK`. ctibridge's token is cached
@@ -22,14 +27,22 @@ import threading
 import time
 
 RUNS = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+FORMAT = sys.argv[2] if len(sys.argv) > 2 else "asdialled"
+NUMBER = sys.argv[3] if len(sys.argv) > 3 else "0388202020"
+# What the server must receive in `tel=` for NUMBER in FORMAT (the bench
+# checks it before timing anything).
+EXPECTED = {"asdialled": None, "national": "0388202020", "e164": "%2B33388202020",
+            "international": "33388202020", "international00": "0033388202020"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "ctibridge")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    last_path = None
 
     def _answer(self):
+        Handler.last_path = self.path
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
@@ -60,6 +73,7 @@ def main():
     station = os.path.join(work, "station.txt")
     with open(param, "w") as f:
         f.write(
+            f"<global>\n<number_format>{FORMAT}\n"
             "<cliktocalldial>\n"
             f"<url>{base}/dial?ident=$ident$&telorg=$telorg$&tel=$teldest$&cmdevent=$event$\n"
             "<headers>Authorization: Bearer $token$\n"
@@ -70,14 +84,17 @@ def main():
         f.write("<user>paul\n<mdp>secret\n<ident>desk1\n<telorg>1003\n")
     env = dict(os.environ, CTIBRIDGE_CONFIG_DIR=os.path.join(work, "user"),
                CTIBRIDGE_CACHE_DIR=os.path.join(work, "cache"), CTIBRIDGE_SYS_DIR=work)
-    dial = [BIN, "--param", param, "--station", station, "dial", "0388202020"]
+    dial = [BIN, "--param", param, "--station", station, "dial", NUMBER]
+    tel = EXPECTED.get(FORMAT) or "".join(c for c in NUMBER if c.isdigit() or c == "+")
     same_request = [curl, "-sS", "-o", "/dev/null", "-X", "POST",
                     "-H", "Authorization: Bearer tok1",
                     "-H", "Content-Type: application/x-www-form-urlencoded",
                     "--data-binary", "",
-                    f"{base}/dial?ident=desk1&telorg=1003&tel=0388202020&cmdevent=DIAL"]
+                    f"{base}/dial?ident=desk1&telorg=1003&tel={tel}&cmdevent=DIAL"]
 
     subprocess.run(dial, env=env, check=True)  # fetches and caches the token
+    if Handler.last_path != f"/dial?ident=desk1&telorg=1003&tel={tel}&cmdevent=DIAL":
+        sys.exit(f"ctibridge sent {Handler.last_path}, not tel={tel}")
     for _ in range(10):  # warm the page cache for both
         subprocess.run(dial, env=env, check=True)
         subprocess.run(same_request, check=True)
