@@ -75,6 +75,8 @@ impl Default for ServerOptions {
 /// Everything the handlers share.
 pub struct AppState {
     pub hub: Arc<Hub>,
+    /// Where call events enter: journaled, then published.
+    pub ingest: Arc<crate::server::ingest::Ingest>,
     pub sim: Option<Sim>,
     pub opts: ServerOptions,
     pub journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
@@ -91,7 +93,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(
-        hub: Arc<Hub>,
+        ingest: Arc<crate::server::ingest::Ingest>,
         sim: Option<Sim>,
         opts: ServerOptions,
         journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
@@ -102,7 +104,8 @@ impl AppState {
         AppState {
             notify_limit: limit(opts.notify_rate),
             cti_limit: limit(opts.cti_rate),
-            hub,
+            hub: ingest.hub().clone(),
+            ingest,
             sim,
             opts,
             journal,
@@ -521,10 +524,13 @@ async fn history(
     }
 }
 
-/// Keyyo's notification: checked, validated, deduplicated, published.
+/// Keyyo's notification: checked, validated, deduplicated, journaled,
+/// published, and only then answered 200. Keyyo does not send a
+/// notification twice: a 200 is a promise that the call is kept. While the
+/// journal cannot be written, 503 (the call is neither kept nor shown).
 /// Called for every request to [`crate::server::keyyo::PATH`], before the
 /// router (see [`handle`]).
-fn keyyo_notify(s: &AppState, peer: SocketAddr, query: Option<&str>) -> Response {
+async fn keyyo_notify(s: &AppState, peer: SocketAddr, query: Option<&str>) -> Response {
     use crate::server::keyyo::{validate, Query, Refusal};
     let Some(opts) = &s.opts.keyyo else {
         return error(
@@ -547,15 +553,38 @@ fn keyyo_notify(s: &AppState, peer: SocketAddr, query: Option<&str>) -> Response
             return error(StatusCode::BAD_REQUEST, &why);
         }
     };
+    if s.ingest.is_refusing() {
+        return journal_unavailable();
+    }
     let first = s
         .seen
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .first_time(n.callref, n.kind);
     if first {
-        s.hub.publish(n.line_event());
+        let (callref, kind) = (n.callref.to_owned(), n.kind);
+        if let Err(why) = s.ingest.accept(n.line_event()).await {
+            // Not kept: a repeat of it must be taken.
+            s.seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .forget(&callref, kind);
+            tracing::warn!(%peer, "Keyyo notification refused: {why:?}");
+            return journal_unavailable();
+        }
     }
     (StatusCode::OK, "OK").into_response()
+}
+
+/// 503 with `Retry-After`: the sender tries again later.
+fn journal_unavailable() -> Response {
+    let mut r = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the call journal cannot be written at the moment: send it again later",
+    );
+    r.headers_mut()
+        .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+    r
 }
 
 /// Answers one request from `peer`. Keyyo's notifications, the one route
@@ -569,7 +598,7 @@ pub async fn handle(
 ) -> Response {
     use tower_service::Service as _;
     if req.uri().path() == crate::server::keyyo::PATH {
-        return keyyo_notify(state, peer, req.uri().query());
+        return keyyo_notify(state, peer, req.uri().query()).await;
     }
     req.extensions_mut().insert(ConnectInfo(peer));
     match app.clone().call(req.map(axum::body::Body::new)).await {

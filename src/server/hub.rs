@@ -94,13 +94,9 @@ struct Inner {
     lines: HashMap<String, VecDeque<Stored>>,
 }
 
-/// Called with every event published (the journal).
-pub type Sink = Box<dyn Fn(&Arc<LineEvent>) + Send + Sync>;
-
 /// The hub. Cheap to share behind an `Arc`.
 pub struct Hub {
     inner: Mutex<Inner>,
-    sink: Option<Sink>,
     /// The last sequence number of each line someone waits on: a waiter
     /// on one line is woken by that line's events only, not by every
     /// event of the server.
@@ -119,7 +115,6 @@ impl Hub {
     pub fn new() -> Hub {
         Hub {
             inner: Mutex::new(Inner::default()),
-            sink: None,
             ticks: Mutex::new(HashMap::new()),
             closed: std::sync::atomic::AtomicBool::new(false),
         }
@@ -147,12 +142,9 @@ impl Hub {
             .subscribe()
     }
 
-    /// A hub that also hands every event to `sink`.
-    pub fn with_sink(sink: Sink) -> Hub {
-        Hub {
-            sink: Some(sink),
-            ..Hub::new()
-        }
+    /// Whether the server is stopping ([`Hub::close`]).
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -177,7 +169,8 @@ impl Hub {
             .unwrap_or(inner.last_seq)
     }
 
-    /// Adds an event; returns its number.
+    /// Adds an event; returns its number. Events come through
+    /// [`crate::server::ingest::Ingest`], journaled first.
     pub fn publish(&self, mut event: LineEvent) -> u64 {
         let now = Instant::now();
         let (seq, event) = {
@@ -186,9 +179,6 @@ impl Hub {
             let seq = inner.last_seq;
             event.seq = seq;
             let event = Arc::new(event);
-            if let Some(sink) = &self.sink {
-                sink(&event);
-            }
             let q = match inner.lines.get_mut(&event.line) {
                 Some(q) => q,
                 None => {

@@ -62,9 +62,17 @@ impl Journal {
     }
 
     fn setup(db: Connection) -> rusqlite::Result<Journal> {
-        // WAL: a crash loses no committed call; NORMAL: one fsync per checkpoint.
+        // WAL with synchronous=NORMAL: a committed transaction is in the
+        // write-ahead log before the commit returns, so it survives the
+        // process being killed at any moment; the log is synced to the disk
+        // at each checkpoint, so a power cut can lose what was committed
+        // since the last one (at most about a second of calls: see
+        // [`SETTLE_AFTER`]).
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "NORMAL")?;
+        // Another process holding the journal's lock (a backup, a
+        // `sqlite3` shell): wait for it a while before refusing events.
+        db.busy_timeout(BUSY_TIMEOUT)?;
         // The write-ahead log is copied back into the journal by the writer
         // once the server has been quiet for a second ([`Journal::settle`]),
         // and by SQLite itself only past 64 MB: not every 4 MB in the
@@ -99,36 +107,43 @@ impl Journal {
         record_with(&mut self.db.prepare_cached(RECORD)?, ev, at)
     }
 
-    /// Records events in one transaction, with one statement prepared once;
-    /// an event that cannot be recorded is logged and the others are.
+    /// Records events in one transaction, with one statement prepared once:
+    /// all of them, or (an error) none.
     pub fn record_all<'e>(
         &self,
         events: impl IntoIterator<Item = (&'e LineEvent, i64)>,
     ) -> rusqlite::Result<()> {
-        let tx = self.db.unchecked_transaction()?;
+        // IMMEDIATE: the write lock is taken (or waited for, up to the busy
+        // timeout) at the start, not half-way.
+        let tx = rusqlite::Transaction::new_unchecked(
+            &self.db,
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
         let events: Vec<(&LineEvent, i64)> = events.into_iter().collect();
         let mut chunks = events.chunks_exact(ROWS);
         {
             let mut st = tx.prepare_cached(&RECORD_MANY)?;
             for chunk in chunks.by_ref() {
-                let bound = chunk
+                chunk
                     .iter()
                     .enumerate()
-                    .try_for_each(|(i, (ev, at))| bind_event(&mut st, i * COLUMNS, ev, *at));
-                if let Err(e) = bound.and_then(|()| st.raw_execute()) {
-                    tracing::error!("cannot journal {} call events: {e}", chunk.len());
-                }
+                    .try_for_each(|(i, (ev, at))| bind_event(&mut st, i * COLUMNS, ev, *at))?;
+                st.raw_execute()?;
             }
         }
         {
             let mut st = tx.prepare_cached(RECORD)?;
             for (ev, at) in chunks.remainder() {
-                if let Err(e) = record_with(&mut st, ev, *at) {
-                    tracing::error!("cannot journal a call event: {e}");
-                }
+                record_with(&mut st, ev, *at)?;
             }
         }
         tx.commit()
+    }
+
+    /// Whether the journal can be written: takes the write lock (waiting
+    /// up to the busy timeout) and lets it go.
+    pub fn probe(&self) -> rusqlite::Result<()> {
+        self.db.execute_batch("BEGIN IMMEDIATE; COMMIT;")
     }
 
     /// The last `limit` calls of `line`, newest first; `kind` filters them:
@@ -327,30 +342,56 @@ fn record_with(
     Ok(())
 }
 
-/// Events written by one thread in batches (one transaction per batch), so
-/// that neither a request nor the hub waits for the disk. Events are
-/// written in the order published; [`Writer::flush`] waits until
-/// everything sent before it is written, and dropping the writer's last
+/// Events written by one thread in batches (one transaction per batch: a
+/// group commit), so that no request waits for the disk alone and many
+/// waiting notifications share one transaction. Each event is queued with
+/// an acknowledgement, sent once its transaction is committed (`true`) or
+/// has failed (`false`): the server answers a notification, and hands an
+/// event to desks, only after `true` ([`crate::server::ingest`]).
+///
+/// Events are written in the order queued; [`Writer::flush`] waits until
+/// everything queued before it is written, and dropping the writer's last
 /// handle after [`Writer::finish`] has written everything.
 pub struct Writer {
     tx: std::sync::mpsc::SyncSender<Message>,
+    /// Set while the journal cannot be written (a commit failed, and no
+    /// probe has succeeded since): new notifications are refused at once.
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// An event and who waits for its commit.
+type Ack = tokio::sync::oneshot::Sender<bool>;
+
 enum Message {
-    Event(std::sync::Arc<LineEvent>, i64),
+    Event(std::sync::Arc<LineEvent>, i64, Ack),
     Flush(tokio::sync::oneshot::Sender<()>),
     Stop,
 }
 
-/// How long the writer lets events gather after the first of a batch.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+/// Why an event was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotQueued {
+    /// The journal cannot be written at the moment.
+    Down,
+    /// [`QUEUE`] events already wait.
+    Full,
+    /// The writer has stopped.
+    Closed,
+}
+
+/// How long a transaction waits for a lock held by another process before
+/// it fails (and its events are refused: a notification answered 503 is
+/// sent again by its sender).
+pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2000);
+/// While the journal is down, how often the writer tries it again.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 /// How long the writer waits without an event before it copies the
 /// write-ahead log into the journal (a checkpoint): in quiet times rather
 /// than in the middle of a burst of calls.
 const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// Events written per transaction at most.
-const BATCH: usize = 512;
-/// Events waiting to be written at most; beyond, publishing waits.
+const BATCH: usize = 1024;
+/// Events waiting to be written at most; beyond, new ones are refused.
 const QUEUE: usize = 65_536;
 
 impl Writer {
@@ -358,7 +399,11 @@ impl Writer {
     pub fn start(
         journal: std::sync::Arc<std::sync::Mutex<Journal>>,
     ) -> (Writer, std::thread::JoinHandle<()>) {
+        use std::sync::atomic::Ordering::SeqCst;
+        use std::sync::mpsc::RecvTimeoutError;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(QUEUE);
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let is_down = down.clone();
         let handle = std::thread::Builder::new()
             .name("journal".into())
             .spawn(move || {
@@ -368,28 +413,40 @@ impl Writer {
                 // into the journal.
                 let mut unsettled = false;
                 loop {
-                    let first = if unsettled {
-                        match rx.recv_timeout(SETTLE_AFTER) {
+                    let quiet = if is_down.load(SeqCst) {
+                        Some(PROBE_EVERY)
+                    } else if unsettled {
+                        Some(SETTLE_AFTER)
+                    } else {
+                        None
+                    };
+                    let first = match quiet {
+                        Some(wait) => match rx.recv_timeout(wait) {
                             Ok(m) => m,
-                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            Err(RecvTimeoutError::Timeout) => {
                                 let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-                                if let Err(e) = j.settle() {
-                                    tracing::warn!("journal checkpoint: {e}");
+                                if is_down.load(SeqCst) {
+                                    if j.probe().is_ok() {
+                                        tracing::warn!("the call journal can be written again");
+                                        is_down.store(false, SeqCst);
+                                    }
+                                } else {
+                                    if let Err(e) = j.settle() {
+                                        tracing::warn!("journal checkpoint: {e}");
+                                    }
+                                    unsettled = false;
                                 }
-                                unsettled = false;
                                 continue;
                             }
-                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-                        }
-                    } else {
-                        match rx.recv() {
+                            Err(RecvTimeoutError::Disconnected) => break,
+                        },
+                        None => match rx.recv() {
                             Ok(m) => m,
                             Err(_) => break,
-                        }
+                        },
                     };
-                    // Let a burst gather: one wake-up and one transaction
-                    // for many events rather than one each.
-                    std::thread::sleep(GATHER);
+                    // What queued while the last transaction was written
+                    // goes into this one: the busier, the larger the batch.
                     let mut batch = vec![first];
                     while batch.len() < BATCH {
                         match rx.try_recv() {
@@ -398,20 +455,42 @@ impl Writer {
                         }
                     }
                     let mut events = Vec::with_capacity(batch.len());
+                    let mut acks = Vec::with_capacity(batch.len());
                     for m in batch {
                         match m {
-                            Message::Event(ev, at) => events.push((ev, at)),
+                            Message::Event(ev, at, ack) => {
+                                events.push((ev, at));
+                                acks.push(ack);
+                            }
                             Message::Flush(done) => waiting.push(done),
                             Message::Stop => stop = true,
                         }
                     }
-                    let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-                    if let Err(e) = j.record_all(events.iter().map(|(ev, at)| (&**ev, *at))) {
-                        tracing::error!("cannot journal call events: {e}");
-                    }
-                    drop(j);
-                    unsettled |= !events.is_empty();
+                    let written = if events.is_empty() {
+                        Ok(())
+                    } else {
+                        let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+                        j.record_all(events.iter().map(|(ev, at)| (&**ev, *at)))
+                    };
+                    let committed = match written {
+                        Ok(()) => true,
+                        Err(e) => {
+                            if !is_down.swap(true, SeqCst) {
+                                tracing::error!(
+                                    "the call journal cannot be written ({e}): {} call events refused; new notifications are answered 503 until it can",
+                                    events.len()
+                                );
+                            }
+                            false
+                        }
+                    };
+                    unsettled |= committed && !events.is_empty();
+                    // The events are released before their waiters wake,
+                    // so that each waiter holds the only reference.
                     drop(events);
+                    for ack in acks {
+                        let _ = ack.send(committed);
+                    }
                     for done in waiting.drain(..) {
                         let _ = done.send(());
                     }
@@ -419,15 +498,39 @@ impl Writer {
                         break;
                     }
                 }
+                // Written before the thread ends; a checkpoint for the road.
+                if unsettled {
+                    let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = j.settle();
+                }
             })
             .expect("the journal thread starts");
-        (Writer { tx }, handle)
+        (Writer { tx, down }, handle)
     }
 
-    /// Queues an event (its time taken now).
-    pub fn record(&self, ev: &std::sync::Arc<LineEvent>) {
-        if self.tx.send(Message::Event(ev.clone(), now_ms())).is_err() {
-            tracing::error!("the journal is closed: a call event is not journaled");
+    /// Whether the journal cannot be written at the moment.
+    pub fn is_down(&self) -> bool {
+        self.down.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Queues an event (its time taken now); the receiver says whether its
+    /// transaction was committed. Never blocks: a full queue or a journal
+    /// that is down refuses the event at once.
+    pub fn commit(
+        &self,
+        ev: std::sync::Arc<LineEvent>,
+        retrying: bool,
+    ) -> Result<tokio::sync::oneshot::Receiver<bool>, NotQueued> {
+        // A retry (the relay's) goes through to find out whether the
+        // journal is back; a new notification is refused at once.
+        if !retrying && self.is_down() {
+            return Err(NotQueued::Down);
+        }
+        let (ack, committed) = tokio::sync::oneshot::channel();
+        match self.tx.try_send(Message::Event(ev, now_ms(), ack)) {
+            Ok(()) => Ok(committed),
+            Err(std::sync::mpsc::TrySendError::Full(_)) => Err(NotQueued::Full),
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Err(NotQueued::Closed),
         }
     }
 
@@ -439,7 +542,7 @@ impl Writer {
     /// Resolves once every event queued before is written.
     pub async fn flush(&self) {
         let (done, wait) = tokio::sync::oneshot::channel();
-        if self.tx.send(Message::Flush(done)).is_ok() {
+        if self.tx.try_send(Message::Flush(done)).is_ok() {
             let _ = wait.await;
         }
     }

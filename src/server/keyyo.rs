@@ -378,6 +378,15 @@ impl Seen {
         self.newer.insert(key);
         true
     }
+
+    /// Forgets a notification taken by [`Seen::first_time`] but not kept
+    /// (the journal refused it): when it comes again, it is new.
+    pub fn forget(&mut self, callref: &str, kind: Kind) {
+        use std::hash::BuildHasher as _;
+        let key = self.keys.hash_one((callref, kind));
+        self.newer.remove(&key);
+        self.older.remove(&key);
+    }
 }
 
 /// Requests per source address: a token bucket of `burst`, refilled at

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod hub;
+pub mod ingest;
 pub mod journal;
 pub mod keyyo;
 pub mod relay;
@@ -69,10 +70,12 @@ pub async fn serve(
     let journal = Arc::new(std::sync::Mutex::new(journal));
     let (writer, writing) = journal::Writer::start(journal.clone());
     let writer = Arc::new(writer);
-    let w = writer.clone();
-    let hub = Arc::new(hub::Hub::with_sink(Box::new(move |ev| w.record(ev))));
-    let sim = opts.sim.then(|| sim::Sim::new(hub.clone(), opts.timings));
-    let mut state = api::AppState::new(hub, sim, opts.server.clone(), Some(journal));
+    let hub = Arc::new(hub::Hub::new());
+    let ingest = Arc::new(ingest::Ingest::new(hub.clone(), writer.clone()));
+    let sim = opts
+        .sim
+        .then(|| sim::Sim::new(ingest.clone(), opts.timings));
+    let mut state = api::AppState::new(ingest, sim, opts.server.clone(), Some(journal));
     state.dialer = opts.dialer.clone();
     state.writer = Some(writer.clone());
     let state = Arc::new(state);
@@ -84,13 +87,14 @@ pub async fn serve(
     }
     // The relay stops with the server.
     let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
+    let mut relaying = None;
     if opts.relay {
         if let Some(config) = opts.dialer.clone() {
-            let hub = state.hub.clone();
+            let ingest = state.ingest.clone();
             let mut rx = relay_stopped.clone();
-            tokio::spawn(relay::run(config, hub, async move {
+            relaying = Some(tokio::spawn(relay::run(config, ingest, async move {
                 let _ = rx.wait_for(|s| *s).await;
-            }));
+            })));
         }
     }
     let hub = state.hub.clone();
@@ -110,7 +114,11 @@ pub async fn serve(
         hub.close();
     })
     .await;
-    // Every event published so far is written before `serve` returns.
+    // The relay hands what it has to the journal before it ends.
+    if let Some(r) = relaying {
+        let _ = tokio::time::timeout(STOP_GRACE, r).await;
+    }
+    // Every event queued so far is written before `serve` returns.
     writer.finish();
     if writing.join().is_err() {
         tracing::error!("the journal thread failed");

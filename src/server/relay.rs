@@ -13,7 +13,16 @@ use crate::config::Config;
 use crate::events::call::{EventKind, EventNames};
 use crate::events::read::RawEvent;
 use crate::events::watch::{follow, Stop};
-use crate::server::hub::{Event, Hub, LineEvent};
+use crate::server::hub::{Event, LineEvent};
+use crate::server::ingest::Ingest;
+
+/// How often a relayed event the journal cannot take is tried again.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+/// Relayed events waiting for the journal at most (while it cannot be
+/// written); beyond, they are logged as lost.
+const MAX_WAITING: usize = 100_000;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Calls whose answer is remembered (a "missed" after it ends nothing).
 const REMEMBERED_CALLS: usize = 1024;
@@ -100,12 +109,28 @@ impl Relay {
 
 /// Polls until `stop` resolves. A configuration problem is logged and ends
 /// the relay (the server goes on serving).
-pub async fn run(config: Arc<Config>, hub: Arc<Hub>, stop: impl std::future::Future<Output = ()>) {
+pub async fn run(
+    config: Arc<Config>,
+    ingest: Arc<Ingest>,
+    stop: impl std::future::Future<Output = ()>,
+) {
     let Some(spec) = config.event.as_ref() else {
         tracing::error!("relay: the server file has no event source");
         return;
     };
     let mut relay = Relay::new(&config);
+    // Each event journaled then published, in order, by a task of its own
+    // (polling goes on meanwhile): OVH has moved past them, nobody would
+    // send them again, so they are tried until the journal takes them.
+    let (to_journal, mut journal_side) = tokio::sync::mpsc::unbounded_channel::<LineEvent>();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let waiting = queued.clone();
+    let writer = tokio::spawn(async move {
+        while let Some(ev) = journal_side.recv().await {
+            ingest.accept_surely(ev, RETRY_PAUSE).await;
+            waiting.fetch_sub(1, Ordering::SeqCst);
+        }
+    });
     let fallback = crate::source::Span::file(crate::source::FileId(0));
     let result = follow(
         &config,
@@ -119,13 +144,21 @@ pub async fn run(config: Arc<Config>, hub: Arc<Hub>, stop: impl std::future::Fut
             for raw in &answer.events {
                 if let Some(ev) = relay.line_event(raw) {
                     tracing::debug!(line = %ev.line, event = ev.event.as_str(), "relayed");
-                    hub.publish(ev);
+                    if queued.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+                        queued.fetch_sub(1, Ordering::SeqCst);
+                        tracing::error!(line = %ev.line, "the journal has not taken {MAX_WAITING} relayed call events: this one is lost");
+                    } else {
+                        let _ = to_journal.send(ev);
+                    }
                 }
             }
             None
         },
     )
     .await;
+    // What was relayed is journaled before the relay ends.
+    drop(to_journal);
+    let _ = writer.await;
     if let Err(f) = result {
         let why = match &f {
             crate::dial::Failure::Config(ds) => ds

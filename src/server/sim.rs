@@ -4,7 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::server::hub::{Event, Hub, LineEvent};
+use crate::server::hub::{Event, LineEvent};
+use crate::server::ingest::Ingest;
 
 /// Asks the simulator of the bridge server at `base` for an incoming call.
 pub async fn inject(
@@ -46,16 +47,31 @@ impl Default for Timings {
     }
 }
 
-/// Simulated telephony on top of the hub.
+/// Simulated telephony, its events entering the server as a provider's
+/// do (journaled, then published; or neither).
 #[derive(Clone)]
 pub struct Sim {
-    hub: Arc<Hub>,
+    ingest: Arc<Ingest>,
     timings: Timings,
 }
 
+/// Journals and publishes the events of a simulated call in turn; the
+/// first one refused ends the call (nothing after it would make sense).
+async fn play(ingest: &Ingest, events: impl IntoIterator<Item = LineEvent>) -> bool {
+    for ev in events {
+        if let Err(why) = ingest.accept(ev).await {
+            tracing::warn!(
+                "a simulated call event was not journaled ({why:?}): the call ends here"
+            );
+            return false;
+        }
+    }
+    true
+}
+
 impl Sim {
-    pub fn new(hub: Arc<Hub>, timings: Timings) -> Sim {
-        Sim { hub, timings }
+    pub fn new(ingest: Arc<Ingest>, timings: Timings) -> Sim {
+        Sim { ingest, timings }
     }
 
     fn callref() -> String {
@@ -69,17 +85,27 @@ impl Sim {
         let callref = Self::callref();
         let out = Leg::new(line, to, to, &callref, "out");
         let inc = Leg::new(to, line, to, &callref, "in");
-        let hub = self.hub.clone();
+        let ingest = self.ingest.clone();
         let t = self.timings;
-        hub.publish(out.event(Event::Dial));
-        hub.publish(inc.event(Event::Ring));
         tokio::spawn(async move {
+            if !play(&ingest, [out.event(Event::Dial), inc.event(Event::Ring)]).await {
+                return;
+            }
             tokio::time::sleep(t.ring).await;
-            hub.publish(out.event(Event::Connect));
-            hub.publish(inc.event(Event::Connect));
+            if !play(
+                &ingest,
+                [out.event(Event::Connect), inc.event(Event::Connect)],
+            )
+            .await
+            {
+                return;
+            }
             tokio::time::sleep(t.talk).await;
-            hub.publish(out.event(Event::Release));
-            hub.publish(inc.event(Event::Release));
+            play(
+                &ingest,
+                [out.event(Event::Release), inc.event(Event::Release)],
+            )
+            .await;
         });
         callref
     }
@@ -88,17 +114,21 @@ impl Sim {
     pub fn incoming(&self, from: &str, to: &str, answer: bool) -> String {
         let callref = Self::callref();
         let inc = Leg::new(to, from, to, &callref, "in");
-        let hub = self.hub.clone();
+        let ingest = self.ingest.clone();
         let t = self.timings;
-        hub.publish(inc.event(Event::Ring));
         tokio::spawn(async move {
+            if !play(&ingest, [inc.event(Event::Ring)]).await {
+                return;
+            }
             tokio::time::sleep(t.ring).await;
             if answer {
-                hub.publish(inc.event(Event::Connect));
+                if !play(&ingest, [inc.event(Event::Connect)]).await {
+                    return;
+                }
                 tokio::time::sleep(t.talk).await;
             }
             // Hung up before the answer: the station sees a missed call.
-            hub.publish(inc.event(Event::Release));
+            play(&ingest, [inc.event(Event::Release)]).await;
         });
         callref
     }
