@@ -93,7 +93,7 @@ def stop(proc):
 async def idle_poll(port, token, i, ready):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write((
-        "GET /DhDivaltoServerCTI/api/cti/getevent?ident=d%d&telorg=9%09d&cursor=0 HTTP/1.1\r\n"
+        "GET /DhDivaltoServerCTI/api/cti/getevent?ident=d%d&telorg=09%08d&cursor=0 HTTP/1.1\r\n"
         "Host: x\r\nAuthorization: Bearer %s\r\n\r\n" % (i, i, token)).encode())
     await writer.drain()
     ready.append(1)

@@ -139,7 +139,7 @@ fn latency(addr: SocketAddr, secret: &str, line: &str, n: usize, idle: usize) {
         for i in 0..idle {
             let mut c = TcpStream::connect(addr).await.expect("connect idle");
             let req = format!(
-                "GET {cti}/getevent?ident=idle&telorg=9{i:09}&cursor=0 HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {token}\r\n\r\n"
+                "GET {cti}/getevent?ident=idle&telorg=09{i:08}&cursor=0 HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {token}\r\n\r\n"
             );
             c.write_all(req.as_bytes()).await.expect("idle");
             idlers.push(c);

@@ -335,7 +335,17 @@ pub fn identity(text: &str, country: &str) -> Result<String, NumberError> {
 /// `+` (Keyyo: `33388202020`). Short numbers (extensions) and numbers no
 /// plan knows (a Keyyo voicemail's 22 digits) stay as written.
 pub fn identity_of_international(digits: &str) -> String {
-    if digits.len() > 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+    let all_digits = digits.bytes().all(|b| b.is_ascii_digit());
+    // A French number (Keyyo's usual): read as `+33` and nine digits would
+    // be, without the round trip.
+    if all_digits && digits.len() == 11 && digits.starts_with("33") && digits.as_bytes()[2] != b'0'
+    {
+        let mut e164 = String::with_capacity(12);
+        e164.push('+');
+        e164.push_str(digits);
+        return e164;
+    }
+    if digits.len() > 6 && all_digits {
         if let Ok(Reading::Public(n)) = read(&format!("+{digits}"), "") {
             return n.to_string();
         }
@@ -755,6 +765,40 @@ mod tests {
         }
         format_number("+41446681800", National, "FR").unwrap();
         assert!(metadata::USES.with(|u| u.get()) > 0, "the counter counts");
+    }
+
+    #[test]
+    fn identities() {
+        assert_eq!(identity_of_international("33388202020"), "+33388202020");
+        assert_eq!(identity_of_international("330388202020"), "+33388202020");
+        assert_eq!(identity_of_international("41446681800"), "+41446681800");
+        assert_eq!(identity_of_international("1003"), "1003");
+        let voicemail = "1".repeat(22);
+        assert_eq!(identity_of_international(&voicemail), voicemail);
+        for form in [
+            "0388202020",
+            "+33 (0)3 88 20 20 20",
+            "0033388202020",
+            "33388202020",
+            "tel:88202020;phone-context=+33-3",
+        ] {
+            assert_eq!(
+                identity(form, "FR").as_deref(),
+                Ok("+33388202020"),
+                "{form}"
+            );
+        }
+        assert_eq!(identity("1003", "FR").as_deref(), Ok("1003"));
+        assert!(identity("+33 6 12 34 56 78 90 12", "FR").is_err());
+        assert_eq!(
+            identity_in("+33388202020", NumberFormat::National, "FR"),
+            "0388202020"
+        );
+        assert_eq!(
+            identity_in("+41446681800", NumberFormat::National, "FR"),
+            "0041446681800"
+        );
+        assert_eq!(identity_in("1003", NumberFormat::E164, "FR"), "1003");
     }
 
     /// The French fast path reads only what the metadata reads the same way.

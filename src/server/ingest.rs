@@ -46,21 +46,14 @@ impl Ingest {
     }
 
     async fn accept_with(&self, event: LineEvent, retrying: bool) -> Result<u64, Refused> {
-        let event = Arc::new(event);
-        let committed = self
+        let event = self
             .writer
-            .commit(event.clone(), retrying)
+            .commit(event, retrying)
+            .await
             .map_err(|e| match e {
                 NotQueued::Closed => Refused::Stopping,
                 NotQueued::Down | NotQueued::Full => Refused::JournalUnavailable,
             })?;
-        match committed.await {
-            Ok(true) => {}
-            Ok(false) => return Err(Refused::JournalUnavailable),
-            Err(_) => return Err(Refused::Stopping),
-        }
-        // The writer let its reference go before saying so.
-        let event = Arc::try_unwrap(event).unwrap_or_else(|shared| (*shared).clone());
         Ok(self.hub.publish(event))
     }
 

@@ -71,13 +71,13 @@ impl Journal {
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "NORMAL")?;
         // Another process holding the journal's lock (a backup, a
-        // `sqlite3` shell): wait for it a while before refusing events.
+        // `sqlite3` shell): wait for it a while before refusing events
+        // (the writer waits only on its own thread: see [`Writer`]).
         db.busy_timeout(BUSY_TIMEOUT)?;
-        // The write-ahead log is copied back into the journal by the writer
-        // once the server has been quiet for a second ([`Journal::settle`]),
-        // and by SQLite itself only past 64 MB: not every 4 MB in the
-        // middle of a burst of notifications.
-        db.pragma_update(None, "wal_autocheckpoint", WAL_PAGES)?;
+        // The write-ahead log is copied back into the journal by the
+        // journal's thread, never by a commit ([`Writer`]): once the server
+        // has been quiet for a second, or every [`WAL_EVENTS`] events.
+        db.pragma_update(None, "wal_autocheckpoint", 0)?;
         db.execute_batch(
             "CREATE TABLE IF NOT EXISTS events (
                 seq INTEGER PRIMARY KEY,
@@ -120,21 +120,19 @@ impl Journal {
             rusqlite::TransactionBehavior::Immediate,
         )?;
         let events: Vec<(&LineEvent, i64)> = events.into_iter().collect();
-        let mut chunks = events.chunks_exact(ROWS);
-        {
-            let mut st = tx.prepare_cached(&RECORD_MANY)?;
-            for chunk in chunks.by_ref() {
+        // In statements of 32, 16, 8, 4, 2 and 1 rows: a batch of any size
+        // in a handful of statements, each prepared once.
+        let mut rest = &events[..];
+        for (size, sql) in RECORD_MANY.iter() {
+            let mut st = tx.prepare_cached(sql)?;
+            while rest.len() >= *size {
+                let (chunk, after) = rest.split_at(*size);
                 chunk
                     .iter()
                     .enumerate()
                     .try_for_each(|(i, (ev, at))| bind_event(&mut st, i * COLUMNS, ev, *at))?;
                 st.raw_execute()?;
-            }
-        }
-        {
-            let mut st = tx.prepare_cached(RECORD)?;
-            for (ev, at) in chunks.remainder() {
-                record_with(&mut st, ev, *at)?;
+                rest = after;
             }
         }
         tx.commit()
@@ -234,9 +232,9 @@ impl Journal {
     }
 }
 
-/// Pages (4 KB) the write-ahead log may hold before SQLite copies it into
-/// the journal in the middle of writing: 64 MB.
-const WAL_PAGES: i64 = 16_384;
+/// Events written between two copies of the write-ahead log into the
+/// journal, in a long burst (tens of MB of log).
+const WAL_EVENTS: u64 = 100_000;
 
 /// How far apart the events of one call may be (ms): a day.
 pub const CALL_SPAN: i64 = 24 * 3600 * 1000;
@@ -304,15 +302,19 @@ const RECORD: &str =
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 /// The columns [`RECORD`] sets.
 const COLUMNS: usize = 8;
-/// Events appended by one statement when there are that many.
-const ROWS: usize = 32;
-/// [`RECORD`] for [`ROWS`] events.
-static RECORD_MANY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// Statements appending 32, 16, 8, 4, 2 and 1 events.
+static RECORD_MANY: std::sync::LazyLock<Vec<(usize, String)>> = std::sync::LazyLock::new(|| {
     let row = format!("({})", ["?"; COLUMNS].join(", "));
-    format!(
-        "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces) VALUES {}",
-        vec![row; ROWS].join(", ")
-    )
+    [32, 16, 8, 4, 2, 1]
+        .into_iter()
+        .map(|n| {
+            let sql = format!(
+                "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces) VALUES {}",
+                vec![row.as_str(); n].join(", ")
+            );
+            (n, sql)
+        })
+        .collect()
 });
 
 /// Binds `ev`'s columns from parameter `first` + 1 on.
@@ -342,60 +344,103 @@ fn record_with(
     Ok(())
 }
 
-/// Events written by one thread in batches (one transaction per batch: a
-/// group commit), so that no request waits for the disk alone and many
-/// waiting notifications share one transaction. Each event is queued with
-/// an acknowledgement, sent once its transaction is committed (`true`) or
-/// has failed (`false`): the server answers a notification, and hands an
-/// event to desks, only after `true` ([`crate::server::ingest`]).
+/// The journal's writing side: events committed in batches (one
+/// transaction per batch: a group commit), each with an acknowledgement
+/// sent once its transaction is committed or has failed. The server
+/// answers a notification, and hands an event to desks, only once it is
+/// committed ([`crate::server::ingest`]).
 ///
-/// Events are written in the order queued; [`Writer::flush`] waits until
-/// everything queued before it is written, and dropping the writer's last
-/// handle after [`Writer::finish`] has written everything.
+/// The first event of a moment leads: it lets the other requests of that
+/// moment add theirs ([`Writer::commit`] yields once), then commits them
+/// all on the spot — no thread to wake and wait for. When the journal is
+/// busy (a history being read, a checkpoint, another process's lock) the
+/// batch goes to the journal's thread instead, which waits for the lock up
+/// to [`BUSY_TIMEOUT`]; until it is through, later batches follow it there,
+/// so events are written in the order they came. The thread also copies
+/// the write-ahead log into the journal, and, while the journal cannot be
+/// written, tries it again every [`PROBE_EVERY`].
 pub struct Writer {
+    journal: std::sync::Arc<std::sync::Mutex<Journal>>,
     tx: std::sync::mpsc::SyncSender<Message>,
     /// Set while the journal cannot be written (a commit failed, and no
     /// probe has succeeded since): new notifications are refused at once.
     down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Events of the moment, waiting for their leader.
+    queue: std::sync::Mutex<Vec<Pending>>,
+    /// Whether a leader is gathering the queue.
+    leading: std::sync::atomic::AtomicBool,
+    /// Events handed to the thread and not yet written.
+    handed_off: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// When an event was last committed (ms since 1970), for the thread's
+    /// checkpoints in quiet times.
+    last_write: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Events committed since the write-ahead log was last copied.
+    unsettled: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// An event and who waits for its commit.
-type Ack = tokio::sync::oneshot::Sender<bool>;
+/// An event, its time, and who waits for its commit (and gets the event
+/// back with the answer: committed or not).
+struct Pending {
+    event: LineEvent,
+    at: i64,
+    ack: tokio::sync::oneshot::Sender<(bool, LineEvent)>,
+}
+
+impl Pending {
+    fn answer(self, committed: bool) {
+        let _ = self.ack.send((committed, self.event));
+    }
+}
 
 enum Message {
-    Event(std::sync::Arc<LineEvent>, i64, Ack),
+    Batch(Vec<Pending>),
     Flush(tokio::sync::oneshot::Sender<()>),
     Stop,
 }
 
-/// Why an event was not queued.
+/// Why an event was not journaled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotQueued {
     /// The journal cannot be written at the moment.
     Down,
-    /// [`QUEUE`] events already wait.
+    /// [`QUEUE`] batches already wait for the thread.
     Full,
     /// The writer has stopped.
     Closed,
 }
 
-/// How long a transaction waits for a lock held by another process before
-/// it fails (and its events are refused: a notification answered 503 is
-/// sent again by its sender).
+/// How long the journal's thread waits for a lock held by another process
+/// (or a long history) before the batch fails and its events are refused:
+/// a notification answered 503 is sent again by its sender.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2000);
-/// While the journal is down, how often the writer tries it again.
+/// While the journal is down, how often the thread tries it again.
 const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// How long the writer waits without an event before it copies the
-/// write-ahead log into the journal (a checkpoint): in quiet times rather
-/// than in the middle of a burst of calls.
+/// How long the server must be quiet before the write-ahead log is copied
+/// into the journal (a checkpoint): in quiet times rather than in the
+/// middle of a burst of calls.
 const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
-/// Events written per transaction at most.
-const BATCH: usize = 1024;
-/// Events waiting to be written at most; beyond, new ones are refused.
-const QUEUE: usize = 65_536;
+/// Batches waiting for the thread at most; beyond, new ones are refused.
+const QUEUE: usize = 4096;
+
+/// Commits `batch` in one transaction and tells each waiter.
+fn write_batch(journal: &Journal, batch: Vec<Pending>) -> rusqlite::Result<()> {
+    let written = journal.record_all(batch.iter().map(|p| (&p.event, p.at)));
+    let committed = written.is_ok();
+    for p in batch {
+        p.answer(committed);
+    }
+    written
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
 
 impl Writer {
-    /// Starts the writing thread on `journal` (shared with the readers).
+    /// Starts the journal's thread on `journal` (shared with the readers).
     pub fn start(
         journal: std::sync::Arc<std::sync::Mutex<Journal>>,
     ) -> (Writer, std::thread::JoinHandle<()>) {
@@ -403,109 +448,115 @@ impl Writer {
         use std::sync::mpsc::RecvTimeoutError;
         let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(QUEUE);
         let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let is_down = down.clone();
+        let handed_off = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let last_write = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let unsettled = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (is_down, in_thread, written_at, in_log) = (
+            down.clone(),
+            handed_off.clone(),
+            last_write.clone(),
+            unsettled.clone(),
+        );
+        let shared = journal.clone();
         let handle = std::thread::Builder::new()
             .name("journal".into())
             .spawn(move || {
-                let mut waiting = Vec::new();
-                let mut stop = false;
-                // Events written since the write-ahead log was last copied
-                // into the journal.
-                let mut unsettled = false;
+                let journal = shared;
+                let lock = || journal.lock().unwrap_or_else(|p| p.into_inner());
+                // With the lock held, waiting for another process's lock.
+                let patiently = |j: &Journal, f: &mut dyn FnMut(&Journal) -> rusqlite::Result<()>| {
+                    let _ = j.db.busy_timeout(BUSY_TIMEOUT);
+                    let r = f(j);
+                    let _ = j.db.busy_timeout(std::time::Duration::ZERO);
+                    r
+                };
+                // The last write the write-ahead log was copied after.
+                let mut settled = 0;
                 loop {
-                    let quiet = if is_down.load(SeqCst) {
-                        Some(PROBE_EVERY)
-                    } else if unsettled {
-                        Some(SETTLE_AFTER)
+                    let wait = if is_down.load(SeqCst) {
+                        PROBE_EVERY
                     } else {
-                        None
+                        SETTLE_AFTER
                     };
-                    let first = match quiet {
-                        Some(wait) => match rx.recv_timeout(wait) {
-                            Ok(m) => m,
-                            Err(RecvTimeoutError::Timeout) => {
-                                let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-                                if is_down.load(SeqCst) {
-                                    if j.probe().is_ok() {
+                    match rx.recv_timeout(wait) {
+                        Ok(Message::Batch(batch)) => {
+                            let n = batch.len();
+                            let mut batch = Some(batch);
+                            let written = patiently(&lock(), &mut |j| {
+                                write_batch(j, batch.take().unwrap_or_default())
+                            });
+                            match written {
+                                Ok(()) => {
+                                    written_at.store(now_ms(), SeqCst);
+                                    in_log.fetch_add(n as u64, SeqCst);
+                                    if is_down.swap(false, SeqCst) {
                                         tracing::warn!("the call journal can be written again");
-                                        is_down.store(false, SeqCst);
                                     }
-                                } else {
+                                }
+                                Err(e) => {
+                                    if !is_down.swap(true, SeqCst) {
+                                        tracing::error!(
+                                            "the call journal cannot be written ({e}): {n} call events refused; new notifications are answered 503 until it can"
+                                        );
+                                    }
+                                }
+                            }
+                            in_thread.fetch_sub(n, SeqCst);
+                        }
+                        Ok(Message::Flush(done)) => {
+                            let _ = done.send(());
+                        }
+                        Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                        Err(RecvTimeoutError::Timeout) => {
+                            let j = lock();
+                            if is_down.load(SeqCst) {
+                                if patiently(&j, &mut |j| j.probe()).is_ok() {
+                                    tracing::warn!("the call journal can be written again");
+                                    is_down.store(false, SeqCst);
+                                }
+                            } else {
+                                let last = written_at.load(SeqCst);
+                                let quiet =
+                                    now_ms() - last >= SETTLE_AFTER.as_millis() as i64;
+                                let long = in_log.load(SeqCst) >= WAL_EVENTS;
+                                if last > settled && (quiet || long) {
+                                    // Commits meanwhile go to this thread's
+                                    // queue: the server does not wait.
                                     if let Err(e) = j.settle() {
                                         tracing::warn!("journal checkpoint: {e}");
                                     }
-                                    unsettled = false;
+                                    in_log.store(0, SeqCst);
+                                    settled = last;
                                 }
-                                continue;
                             }
-                            Err(RecvTimeoutError::Disconnected) => break,
-                        },
-                        None => match rx.recv() {
-                            Ok(m) => m,
-                            Err(_) => break,
-                        },
-                    };
-                    // What queued while the last transaction was written
-                    // goes into this one: the busier, the larger the batch.
-                    let mut batch = vec![first];
-                    while batch.len() < BATCH {
-                        match rx.try_recv() {
-                            Ok(m) => batch.push(m),
-                            Err(_) => break,
                         }
-                    }
-                    let mut events = Vec::with_capacity(batch.len());
-                    let mut acks = Vec::with_capacity(batch.len());
-                    for m in batch {
-                        match m {
-                            Message::Event(ev, at, ack) => {
-                                events.push((ev, at));
-                                acks.push(ack);
-                            }
-                            Message::Flush(done) => waiting.push(done),
-                            Message::Stop => stop = true,
-                        }
-                    }
-                    let written = if events.is_empty() {
-                        Ok(())
-                    } else {
-                        let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-                        j.record_all(events.iter().map(|(ev, at)| (&**ev, *at)))
-                    };
-                    let committed = match written {
-                        Ok(()) => true,
-                        Err(e) => {
-                            if !is_down.swap(true, SeqCst) {
-                                tracing::error!(
-                                    "the call journal cannot be written ({e}): {} call events refused; new notifications are answered 503 until it can",
-                                    events.len()
-                                );
-                            }
-                            false
-                        }
-                    };
-                    unsettled |= committed && !events.is_empty();
-                    // The events are released before their waiters wake,
-                    // so that each waiter holds the only reference.
-                    drop(events);
-                    for ack in acks {
-                        let _ = ack.send(committed);
-                    }
-                    for done in waiting.drain(..) {
-                        let _ = done.send(());
-                    }
-                    if stop {
-                        break;
                     }
                 }
-                // Written before the thread ends; a checkpoint for the road.
-                if unsettled {
-                    let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-                    let _ = j.settle();
+                // A checkpoint for the road.
+                if written_at.load(SeqCst) > settled {
+                    let _ = lock().settle();
                 }
             })
             .expect("the journal thread starts");
-        (Writer { tx, down }, handle)
+        {
+            // Commits on the spot never wait for a lock: a busy journal
+            // sends the batch to the thread, which does.
+            let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = j.db.busy_timeout(std::time::Duration::ZERO);
+        }
+        (
+            Writer {
+                journal,
+                tx,
+                down,
+                queue: std::sync::Mutex::new(Vec::new()),
+                leading: std::sync::atomic::AtomicBool::new(false),
+                handed_off,
+                last_write,
+                unsettled,
+            },
+            handle,
+        )
     }
 
     /// Whether the journal cannot be written at the moment.
@@ -513,38 +564,122 @@ impl Writer {
         self.down.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Queues an event (its time taken now); the receiver says whether its
-    /// transaction was committed. Never blocks: a full queue or a journal
-    /// that is down refuses the event at once.
-    pub fn commit(
-        &self,
-        ev: std::sync::Arc<LineEvent>,
-        retrying: bool,
-    ) -> Result<tokio::sync::oneshot::Receiver<bool>, NotQueued> {
-        // A retry (the relay's) goes through to find out whether the
-        // journal is back; a new notification is refused at once.
+    /// Journals `event` (its time taken now) with the other events of the
+    /// moment; resolves to the event once its transaction is committed.
+    /// Never blocks the caller's thread on the disk's lock. While the
+    /// journal is down a new event is refused at once; a retry
+    /// (`retrying`, the relay's) goes through, to find out whether it is
+    /// back.
+    pub async fn commit(&self, event: LineEvent, retrying: bool) -> Result<LineEvent, NotQueued> {
+        use std::sync::atomic::Ordering::SeqCst;
         if !retrying && self.is_down() {
             return Err(NotQueued::Down);
         }
         let (ack, committed) = tokio::sync::oneshot::channel();
-        match self.tx.try_send(Message::Event(ev, now_ms(), ack)) {
-            Ok(()) => Ok(committed),
-            Err(std::sync::mpsc::TrySendError::Full(_)) => Err(NotQueued::Full),
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => Err(NotQueued::Closed),
+        self.lock_queue().push(Pending {
+            event,
+            at: now_ms(),
+            ack,
+        });
+        if !self.leading.swap(true, SeqCst) {
+            // This event leads: the requests of this moment add theirs,
+            // then one transaction takes them all.
+            let lead = Lead(self);
+            tokio::task::yield_now().await;
+            drop(lead);
+        }
+        match committed.await {
+            Ok((true, event)) => Ok(event),
+            Ok((false, _)) => Err(NotQueued::Down),
+            Err(_) => Err(NotQueued::Closed),
         }
     }
 
-    /// Writes what is queued and stops the thread (join its handle to wait).
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the queue: on the spot when the journal is free and nothing
+    /// waits in the thread, else through the thread.
+    fn write_queue(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let batch = {
+            // Taken and the lead let go at once: an event added after is
+            // in no batch yet, and its request leads the next.
+            let mut queue = self.lock_queue();
+            self.leading.store(false, SeqCst);
+            std::mem::take(&mut *queue)
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let batch = match self.journal.try_lock() {
+            Ok(j) if self.handed_off.load(SeqCst) == 0 => {
+                match j.record_all(batch.iter().map(|p| (&p.event, p.at))) {
+                    Ok(()) => {
+                        drop(j);
+                        self.last_write.store(now_ms(), SeqCst);
+                        self.unsettled.fetch_add(batch.len() as u64, SeqCst);
+                        for p in batch {
+                            p.answer(true);
+                        }
+                        return;
+                    }
+                    // Locked by another: the thread waits for it.
+                    Err(e) if is_busy(&e) => batch,
+                    Err(e) => {
+                        drop(j);
+                        if !self.down.swap(true, SeqCst) {
+                            tracing::error!(
+                                "the call journal cannot be written ({e}): {} call events refused; new notifications are answered 503 until it can",
+                                batch.len()
+                            );
+                        }
+                        for p in batch {
+                            p.answer(false);
+                        }
+                        return;
+                    }
+                }
+            }
+            _ => batch,
+        };
+        let n = batch.len();
+        self.handed_off.fetch_add(n, SeqCst);
+        if let Err(e) = self.tx.try_send(Message::Batch(batch)) {
+            self.handed_off.fetch_sub(n, SeqCst);
+            if let std::sync::mpsc::TrySendError::Full(Message::Batch(batch))
+            | std::sync::mpsc::TrySendError::Disconnected(Message::Batch(batch)) = e
+            {
+                for p in batch {
+                    p.answer(false);
+                }
+            }
+        }
+    }
+
+    /// Writes what waits and stops the thread (join its handle to wait).
     pub fn finish(&self) {
+        self.write_queue();
         let _ = self.tx.send(Message::Stop);
     }
 
-    /// Resolves once every event queued before is written.
+    /// Resolves once every event handed to the thread before is written.
     pub async fn flush(&self) {
         let (done, wait) = tokio::sync::oneshot::channel();
         if self.tx.try_send(Message::Flush(done)).is_ok() {
             let _ = wait.await;
         }
+    }
+}
+
+/// The leader of a batch: when it is dropped — after its yield, or before
+/// if its request goes away (the client left) — the batch is written.
+struct Lead<'w>(&'w Writer);
+
+impl Drop for Lead<'_> {
+    fn drop(&mut self) {
+        self.0.write_queue();
     }
 }
 
