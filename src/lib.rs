@@ -23,6 +23,7 @@ pub mod number;
 pub mod param;
 pub mod profile;
 pub mod provider;
+pub mod redact;
 pub mod reference;
 pub mod request;
 pub mod schema;

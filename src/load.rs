@@ -546,13 +546,13 @@ fn warn_readable_secrets(sources: &SourceMap, checked: &Checked, diagnostics: &m
 }
 
 #[cfg(unix)]
-fn readable_by_others(path: &Path) -> bool {
+pub(crate) fn readable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
 }
 
 #[cfg(not(unix))]
-fn readable_by_others(_path: &Path) -> bool {
+pub(crate) fn readable_by_others(_path: &Path) -> bool {
     false
 }
 

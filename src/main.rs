@@ -87,6 +87,10 @@ enum Command {
         /// Check the bridge server's file (server_param.txt) instead.
         #[arg(long, value_name = "FILE")]
         server: Option<PathBuf>,
+        /// With --server: print the Keyyo notification URL with its real
+        /// secret (masked everywhere else), to paste in the Keyyo manager.
+        #[arg(long, requires = "server")]
+        show_secret: bool,
     },
     /// Place a call to NUMBER: a number, or a tel:, callto: or sip: URI.
     /// `ctibridge NUMBER` and `ctibridge tel:…` do the same.
@@ -161,6 +165,22 @@ enum Command {
     Reference,
 }
 
+// Everything printed goes through the secret mask ([`ctibridge::redact`]).
+macro_rules! out {
+    ($($t:tt)*) => { ctibridge::redact::print(&format!($($t)*)) };
+}
+macro_rules! outln {
+    () => { ctibridge::redact::print("\n") };
+    ($($t:tt)*) => { ctibridge::redact::print(&format!("{}\n", format_args!($($t)*))) };
+}
+macro_rules! err {
+    ($($t:tt)*) => { ctibridge::redact::eprint(&format!($($t)*)) };
+}
+macro_rules! errln {
+    () => { ctibridge::redact::eprint("\n") };
+    ($($t:tt)*) => { ctibridge::redact::eprint(&format!("{}\n", format_args!($($t)*))) };
+}
+
 fn main() -> ExitCode {
     if std::env::args_os().len() <= 1 {
         let _ = Cli::command().print_help();
@@ -184,8 +204,11 @@ fn main() -> ExitCode {
         Command::Check {
             json,
             server: Some(file),
-        } => check_server(&file, json).into(),
-        Command::Check { json, server: None } => check(&opts, json).into(),
+            show_secret,
+        } => check_server(&file, json, show_secret).into(),
+        Command::Check {
+            json, server: None, ..
+        } => check(&opts, json).into(),
         Command::Dial {
             number,
             dry_run,
@@ -234,7 +257,7 @@ fn main() -> ExitCode {
         Command::Demo => demo().into(),
         Command::InstallHandler { print } => install_handler(print).into(),
         Command::Reference => {
-            print!("{}", ctibridge::reference::markdown());
+            out!("{}", ctibridge::reference::markdown());
             ExitCode::SUCCESS
         }
     }
@@ -296,12 +319,12 @@ fn init_logging(verbose: u8, quiet: &'static str) -> LogFile {
     let writer = log_file.clone();
     let file_layer = tracing_subscriber::fmt::layer()
         .with_ansi(false)
-        .with_writer(move || writer.clone())
+        .with_writer(move || ctibridge::redact::Masking::new(writer.clone()))
         .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG);
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(|| ctibridge::redact::Masking::new(std::io::stderr()))
                 .with_filter(filter),
         )
         .with(file_layer)
@@ -325,9 +348,9 @@ fn check(opts: &LocateOptions, json: bool) -> Exit {
     if json {
         print_json(&report);
     } else {
-        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+        err!("{}", loaded.diagnostics.render(&loaded.sources));
         if let Some(e) = &report.explanation {
-            print!("{}", explain::render(e));
+            out!("{}", explain::render(e));
         }
     }
     if report.ok {
@@ -349,7 +372,7 @@ impl Session {
     fn start(opts: &LocateOptions, log_file: &LogFile) -> Result<Session, Exit> {
         let loaded = load::load(Locations::from_env(opts));
         let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
-            eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+            err!("{}", loaded.diagnostics.render(&loaded.sources));
             return Err(Exit::Config);
         };
         open_debug_log(log_file, checked.config.global.debug.value);
@@ -375,9 +398,9 @@ impl Session {
     fn fail(&self, failure: &Failure) -> Exit {
         let sources = &self.loaded.sources;
         match failure {
-            Failure::Config(ds) => ds.iter().for_each(|d| eprint!("{}", d.render(sources))),
-            Failure::BadNumber(e) => eprintln!("error: {e}\n  = help: nothing was sent"),
-            Failure::Network(d) | Failure::Refused(d) => eprint!("{}", d.render(sources)),
+            Failure::Config(ds) => ds.iter().for_each(|d| err!("{}", d.render(sources))),
+            Failure::BadNumber(e) => errln!("error: {e}\n  = help: nothing was sent"),
+            Failure::Network(d) | Failure::Refused(d) => err!("{}", d.render(sources)),
         }
         failure.exit()
     }
@@ -402,7 +425,7 @@ fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
             Exit::Ok
         }
         Ok(Outcome::DryRun(text)) => {
-            print!("{text}");
+            out!("{text}");
             Exit::Ok
         }
         Err(failure) => s.fail(&failure),
@@ -414,14 +437,14 @@ const SMS_MAX_CHARS: usize = 64;
 
 fn sms(opts: &LocateOptions, log_file: &LogFile, number: String, message: String) -> Exit {
     if message.chars().count() > SMS_MAX_CHARS {
-        eprintln!(
+        errln!(
             "error: the message has {} characters; at most {SMS_MAX_CHARS} can be sent\n  = help: nothing was sent",
             message.chars().count()
         );
         return Exit::Config;
     }
     if message.trim().is_empty() {
-        eprintln!("error: the message is empty\n  = help: nothing was sent");
+        errln!("error: the message is empty\n  = help: nothing was sent");
         return Exit::Config;
     }
     let s = match Session::start(opts, log_file) {
@@ -458,7 +481,7 @@ fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
     {
         Ok(r) => Some(r),
         Err(e) => {
-            eprintln!("error: cannot start: {e}");
+            errln!("error: cannot start: {e}");
             None
         }
     }
@@ -485,10 +508,10 @@ struct ServeArgs {
     /// The call journal (SQLite) [default: <journal>, else in memory].
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
-    /// Accept Keyyo's call notifications with this secret (at least 16
-    /// characters) [default: <keyyo_notify><secret>]; prints the URL to
-    /// paste in the Keyyo manager.
-    #[arg(long, value_name = "SECRET")]
+    /// No longer taken: a secret on the command line is in the process
+    /// list. The secret comes from <keyyo_notify><secret> or the
+    /// environment variable CTIBRIDGE_KEYYO_SECRET.
+    #[arg(long, value_name = "SECRET", hide = true)]
     keyyo_secret: Option<String>,
     /// The addresses Keyyo notifies from, as the Keyyo manager writes
     /// them: a regular expression such as 62\.39\.136\.157|83\.136\.160\.79
@@ -497,8 +520,21 @@ struct ServeArgs {
     keyyo_sources: Option<String>,
 }
 
-fn check_server(file: &std::path::Path, json: bool) -> Exit {
+/// The environment variable that gives the Keyyo notification secret
+/// (instead of the server file's `<keyyo_notify><secret>`).
+const KEYYO_SECRET_ENV: &str = "CTIBRIDGE_KEYYO_SECRET";
+
+fn check_server(file: &std::path::Path, json: bool, show_secret: bool) -> Exit {
     let loaded = ctibridge::server::settings::load(file);
+    let secret_url = || {
+        let s = loaded.settings.as_ref()?;
+        let k = s.keyyo.as_ref()?;
+        let base = s
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", s.listen));
+        Some(ctibridge::server::keyyo::manager_url(&base, &k.secret))
+    };
     if json {
         let diagnostics: Vec<_> = loaded
             .diagnostics
@@ -514,11 +550,24 @@ fn check_server(file: &std::path::Path, json: bool) -> Exit {
             "diagnostics": diagnostics,
             "explanation": loaded.settings.as_ref().map(ctibridge::server::settings::explain),
         });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+        err!("{}", loaded.diagnostics.render(&loaded.sources));
         if let Some(s) = &loaded.settings {
-            print!("{}", ctibridge::server::settings::explain(s));
+            out!("{}", ctibridge::server::settings::explain(s));
+        }
+        if show_secret {
+            match secret_url() {
+                // Asked for: the one place a secret is printed.
+                Some(url) => {
+                    use std::io::Write as _;
+                    let _ = writeln!(
+                        std::io::stdout(),
+                        "Keyyo notification URL, with its secret (keep it private):\n{url}"
+                    );
+                }
+                None => errln!("note: no Keyyo notifications in this file: no secret to show"),
+            }
         }
     }
     if loaded.has_errors() {
@@ -541,12 +590,12 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     let mut found = match &file {
         Some(f) => {
             let loaded = settings::load(f);
-            eprint!("{}", loaded.diagnostics.render(&loaded.sources));
+            err!("{}", loaded.diagnostics.render(&loaded.sources));
             match loaded.settings {
                 Some(s) => s,
                 None => {
                     if args.server.is_none() && !f.exists() {
-                        eprintln!("note: `ctibridge serve --sim` needs no server file");
+                        errln!("note: `ctibridge serve --sim` needs no server file");
                     }
                     return Exit::Config;
                 }
@@ -559,8 +608,16 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         found.dialer = None;
     }
     let listen = args.listen.unwrap_or(found.listen);
-    // The file's notification settings, unless the command line changes them.
-    let keyyo = match (args.keyyo_secret, args.keyyo_sources) {
+    if args.keyyo_secret.is_some() {
+        errln!("error: --keyyo-secret is no longer taken: a secret on the command line can be read by anyone on this machine (process list, shell history)\n  = help: set <keyyo_notify><secret> in the server file, or the environment variable {KEYYO_SECRET_ENV}");
+        return Exit::Config;
+    }
+    let env_secret = std::env::var(KEYYO_SECRET_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    // The file's notification settings, unless the environment or the
+    // command line changes them.
+    let keyyo = match (env_secret, args.keyyo_sources) {
         (None, None) => found.keyyo,
         (secret, sources) => {
             let file = found.keyyo.as_ref();
@@ -573,7 +630,7 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
                     match ctibridge::server::keyyo::KeyyoOptions::new(&secret, &sources) {
                         Ok(k) => Some(k),
                         Err(e) => {
-                            eprintln!("error: {e}");
+                            errln!("error: {e}");
                             return Exit::Config;
                         }
                     }
@@ -581,7 +638,7 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             }
         }
     };
-    if let Some(k) = &keyyo {
+    if keyyo.is_some() {
         let (base, note) = match &found.public_url {
             Some(u) => (u.clone(), ""),
             None => (
@@ -589,9 +646,10 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
                 " (replace the address with this server's public one, or set <public_url>)",
             ),
         };
-        println!(
-            "Keyyo notification URL to paste in the Keyyo manager{note}:\n{}",
-            ctibridge::server::keyyo::manager_url(&base, &k.secret)
+        // Never the secret itself: the output of a service ends up in logs.
+        outln!(
+            "Keyyo notification URL to paste in the Keyyo manager{note}, secret masked (`ctibridge check --server FILE --show-secret` shows it):\n{}",
+            ctibridge::server::keyyo::manager_url(&base, ctibridge::redact::MASK)
         );
     }
     let Some(rt) = current_thread_runtime() else {
@@ -619,7 +677,7 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     match rt.block_on(server::serve(serve_opts, None, None)) {
         Ok(()) => Exit::Ok,
         Err(e) => {
-            eprintln!("error: cannot serve on {listen}: {e}");
+            errln!("error: cannot serve on {listen}: {e}");
             Exit::Network
         }
     }
@@ -629,7 +687,7 @@ fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
     let (from, to) = match (number::parse_target(from), number::parse_target(to)) {
         (Ok(f), Ok(t)) => (f.number, t.number),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}\n  = help: nothing was sent");
+            errln!("error: {e}\n  = help: nothing was sent");
             return Exit::BadNumber;
         }
     };
@@ -638,11 +696,11 @@ fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
     };
     match rt.block_on(ctibridge::server::sim::inject(url, &from, &to, answer)) {
         Ok(resp) if resp.is_success() => {
-            println!("{}", resp.body.trim());
+            outln!("{}", resp.body.trim());
             Exit::Ok
         }
         Ok(resp) => {
-            eprintln!(
+            errln!(
                 "error: the bridge server refused: HTTP {}: {}",
                 resp.status,
                 resp.body_start()
@@ -650,7 +708,7 @@ fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
             Exit::Refused
         }
         Err(e) => {
-            eprintln!("error: cannot reach the bridge server at {url}: {e}\n  = help: start it with `ctibridge serve --sim`");
+            errln!("error: cannot reach the bridge server at {url}: {e}\n  = help: start it with `ctibridge serve --sim`");
             Exit::Network
         }
     }
@@ -661,22 +719,22 @@ fn profiles(action: Option<ProfilesAction>) -> Exit {
     match action {
         None => {
             for p in PROFILES {
-                println!("{:<8} {}", p.name, p.summary);
+                outln!("{:<8} {}", p.name, p.summary);
             }
-            println!("\n`ctibridge profiles show NAME` prints one; `<provider>NAME` in <global> uses it.");
+            outln!("\n`ctibridge profiles show NAME` prints one; `<provider>NAME` in <global> uses it.");
             Exit::Ok
         }
         Some(ProfilesAction::Show { name }) => match lookup(&name) {
             Some(p) => {
-                print!("{}", p.text);
+                out!("{}", p.text);
                 Exit::Ok
             }
             None => {
                 let guess = ctibridge::diag::did_you_mean(&name, PROFILES.iter().map(|p| p.name));
-                eprintln!("error: there is no built-in profile `{name}`");
+                errln!("error: there is no built-in profile `{name}`");
                 match guess {
-                    Some(g) => eprintln!("  = help: did you mean `{g}`?"),
-                    None => eprintln!(
+                    Some(g) => errln!("  = help: did you mean `{g}`?"),
+                    None => errln!(
                         "  = help: the built-in profiles are: {}",
                         PROFILES
                             .iter()
@@ -707,7 +765,7 @@ fn watch(opts: &LocateOptions, wopts: WatchOptions, log_file: &LogFile) -> Exit 
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = ctibridge::redact::Masking::new(std::io::stdout().lock());
     match s
         .runtime
         .block_on(watch::watch(s.config(), &wopts, &mut out, s.fallback()))
@@ -725,42 +783,42 @@ fn install_handler(print_only: bool) -> Exit {
     let plan = match ctibridge::handler::plan_for_this_platform(&exe) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Exit::Config;
         }
     };
     if print_only {
-        print!("{}", plan.describe());
+        out!("{}", plan.describe());
         return Exit::Ok;
     }
     match ctibridge::handler::install(&plan) {
         Ok(notes) => {
-            notes.iter().for_each(|n| println!("{n}"));
+            notes.iter().for_each(|n| outln!("{n}"));
             Exit::Ok
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Exit::Config
         }
     }
 }
 
 fn print_json(report: &Report) {
-    let mut out = std::io::stdout().lock();
+    let mut out = ctibridge::redact::Masking::new(std::io::stdout().lock());
     let _ = serde_json::to_writer_pretty(&mut out, report);
     let _ = writeln!(out);
 }
 
 fn demo() -> Exit {
-    let mut out = std::io::stdout().lock();
+    let mut out = ctibridge::redact::Masking::new(std::io::stdout().lock());
     match ctibridge::demo::run(&mut out) {
         Ok(summary) if summary.dialled && summary.screen_pops > 0 => Exit::Ok,
         Ok(_) => {
-            eprintln!("error: the demo did not see a call placed and popped");
+            errln!("error: the demo did not see a call placed and popped");
             Exit::Network
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Exit::Network
         }
     }

@@ -161,10 +161,10 @@ impl Values {
                 if self.user.is_empty() && self.mdp.is_empty() {
                     None
                 } else {
-                    Some(
-                        base64::engine::general_purpose::STANDARD
-                            .encode(format!("{}:{}", self.user, self.mdp)),
-                    )
+                    let auth = base64::engine::general_purpose::STANDARD
+                        .encode(format!("{}:{}", self.user, self.mdp));
+                    crate::redact::register(&auth);
+                    Some(auth)
                 }
             }
             KeywordSource::RequestKind => self.event.clone(),

@@ -56,6 +56,7 @@ impl TokenStore {
     pub fn load(&self, key: &str) -> Option<String> {
         let text = std::fs::read_to_string(self.path(key)?).ok()?;
         let token = text.trim();
+        crate::redact::register(token);
         (!token.is_empty()).then(|| token.to_owned())
     }
 
@@ -148,7 +149,10 @@ pub async fn fetch(
     };
     let span = field_span.unwrap_or(at);
     match answer::read(&resp.body, &spec.token) {
-        Ok(Some(token)) => Ok(token),
+        Ok(Some(token)) => {
+            crate::redact::register(&token);
+            Ok(token)
+        }
         Ok(None) => Err(Failure::Config(vec![Diagnostic::error(
             "token-not-found",
             span,

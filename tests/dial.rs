@@ -612,3 +612,58 @@ fn a_number_too_long_or_short_for_its_country_is_refused_before_sending() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(srv.requests()[0].target, "/d?tel=%2B336123456789012");
 }
+
+/// Secrets are values, not names: the password, the token and `$auth$` in
+/// parameters whose names look harmless, at `-vv`, in the `<debug>1` log
+/// and in an error quoting the provider's answer, are never shown.
+#[test]
+fn secrets_are_masked_by_value_everywhere() {
+    const PASSWORD: &str = "Pa55-w0rd!";
+    const TOKEN: &str = "tok-8f3a9c1e77";
+    let srv = StandIn::start(|r| {
+        if r.target.starts_with("/token") {
+            (200, format!(r#"{{"token":"{TOKEN}"}}"#))
+        } else {
+            // A provider that echoes what it was sent in its error.
+            (500, format!("cannot place the call for {}", r.target))
+        }
+    });
+    let dir = TempDir::new("dial-masked");
+    let logs = dir.path().join("logs");
+    let param = format!(
+        "<global>\n<debug>1\n<cliktocalldial>\n<url>{}?tel=$teldest$&x=$mdp$&y=$token$&z=$auth$\n<methode>GET\n<cliktocalltoken>\n<with_token>1\n<url>{}?a=$mdp$\n<json_token>token\n",
+        srv.url("/dial"),
+        srv.url("/token")
+    );
+    let p = dir.write("clicktocall_param.txt", &param);
+    let s = dir.write(
+        "station.txt",
+        &format!("<user>paul\n<mdp>{PASSWORD}\n<ident>desk1\n"),
+    );
+    let out = common::ctibridge(&dir)
+        .env("CTIBRIDGE_LOG_DIR", &logs)
+        .arg("--param")
+        .arg(p)
+        .arg("--station")
+        .arg(s)
+        .args(["-vv", "dial", "0388202020"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    // The requests did carry the secrets…
+    let reqs = srv.requests();
+    assert!(reqs.last().expect("dialled").target.contains(TOKEN));
+    let log = std::fs::read_to_string(logs.join("DhDivaltoClickToCall.log")).expect("log file");
+    let stderr = text(&out.stderr);
+    // …and the error says what the provider answered.
+    assert!(stderr.contains("cannot place the call"), "{stderr}");
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("paul:{PASSWORD}"));
+    let encoded: String = url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect();
+    for secret in [PASSWORD, encoded.as_str(), TOKEN, auth.as_str()] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+        assert!(!stderr.contains(secret), "{secret} on stderr:\n{stderr}");
+        assert!(!text(&out.stdout).contains(secret), "{secret} on stdout");
+    }
+    assert!(stderr.contains("********"), "{stderr}");
+}

@@ -16,6 +16,13 @@ fn check_server(file: &Path) -> String {
 }
 
 fn check_as(param: &Path, flag: &str) -> String {
+    // As a file holding secrets is kept (the goldens do not depend on the
+    // mode a checkout gives it; the warning is tested in tests/serve.rs).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let _ = std::fs::set_permissions(param, std::fs::Permissions::from_mode(0o600));
+    }
     let empty = std::env::temp_dir().join("ctibridge-tests-no-such-dir");
     let out = Command::new(env!("CARGO_BIN_EXE_ctibridge"))
         .arg("check")

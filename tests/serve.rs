@@ -23,7 +23,18 @@ impl Drop for Server {
 
 /// `ctibridge serve --listen ADDR ARGS…`, once it accepts connections.
 fn serve(dir: &TempDir, addr: SocketAddr, args: &[&std::ffi::OsStr]) -> Server {
+    serve_with(dir, addr, args, &[])
+}
+
+/// [`serve`] with environment variables.
+fn serve_with(
+    dir: &TempDir,
+    addr: SocketAddr,
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &str)],
+) -> Server {
     let child = ctibridge(dir)
+        .envs(env.iter().copied())
         .args(["serve", "--listen", &addr.to_string()])
         .args(args)
         .stdout(Stdio::null())
@@ -263,10 +274,11 @@ fn keyyo_notifications_reach_a_station_and_forged_ones_leave_no_trace() {
     let addr = free_addr();
     let dir = TempDir::new("serve-keyyo");
     let secret = "0123456789abcdef-secret";
-    let _srv = serve(
+    let _srv = serve_with(
         &dir,
         addr,
-        &["--sim", "--hold", "1", "--keyyo-secret", secret].map(std::ffi::OsStr::new),
+        &["--sim", "--hold", "1"].map(std::ffi::OsStr::new),
+        &[("CTIBRIDGE_KEYYO_SECRET", secret)],
     );
     let notify = |params: &str| http(addr, "GET", &format!("/keyyo/notify?{params}"), "none").0;
     let good = format!(
@@ -710,4 +722,90 @@ fn a_client_that_never_finishes_its_headers_is_cut_off() {
     // A complete request on a new connection is still served.
     let (st, _) = http(addr, "GET", "/DhDivaltoServerCTI/api/cti/gettoken", "none");
     assert_eq!(st, 200);
+}
+
+/// The Keyyo secret is never printed by `serve` (its output ends up in a
+/// service's logs) nor taken on the command line; `check --server
+/// --show-secret` shows it when asked. A server file that holds secrets and
+/// others can read is warned about; the journal is its owner's only.
+#[cfg(unix)]
+#[test]
+fn the_keyyo_secret_stays_out_of_outputs_and_the_process_list() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new("serve-secret");
+    let secret = "0123456789abcdef-very-secret";
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<simulator>1\n<journal>journal.sqlite\n<public_url>https://cti.example.com\n\
+             <keyyo_notify>\n<secret>{secret}\n<desk>\n<ident>paul\n<secret>changeme-desk\n<lines>1003\n"
+        ),
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let check = |extra: &[&str]| {
+        ctibridge(&dir)
+            .args(["check", "--server"])
+            .arg(&file)
+            .args(extra)
+            .output()
+            .expect("check")
+    };
+    let out = check(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("this file holds secrets and other users can read it"),
+        "{stderr}"
+    );
+    assert!(!text(&out.stdout).contains(secret) && !stderr.contains(secret));
+    let shown = check(&["--show-secret"]);
+    assert!(
+        text(&shown.stdout).contains(&format!("/keyyo/notify?secret={secret}&")),
+        "{}",
+        text(&shown.stdout)
+    );
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(!text(&check(&[]).stderr).contains("other users can read"));
+
+    // serve prints the URL with the secret masked.
+    let addr = free_addr();
+    let mut child = ctibridge(&dir)
+        .args(["serve", "--listen", &addr.to_string(), "--server"])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let url = lines
+        .find_map(|l| l.ok().filter(|l| l.contains("/keyyo/notify")))
+        .expect("the URL is printed");
+    assert!(
+        url.starts_with("https://cti.example.com/keyyo/notify?secret=********&"),
+        "{url}"
+    );
+    let srv = Server(child);
+    let end = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < end, "the server never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mode = std::fs::metadata(dir.path().join("journal.sqlite"))
+        .expect("journal")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "journal mode {mode:o}");
+    drop(srv);
+
+    // A secret on the command line is refused, saying where it goes.
+    let out = ctibridge(&dir)
+        .args(["serve", "--sim", "--keyyo-secret", secret])
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("CTIBRIDGE_KEYYO_SECRET"),
+        "{}",
+        text(&out.stderr)
+    );
 }

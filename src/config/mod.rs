@@ -54,8 +54,12 @@ impl<T> Setting<T> {
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret value, registered to be masked in everything printed or
+    /// logged from now on ([`crate::redact`]).
     pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
+        let s = s.into();
+        crate::redact::register(&s);
+        Secret(s)
     }
 
     /// The secret itself, for the one place that sends it.

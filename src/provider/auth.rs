@@ -10,6 +10,7 @@ use crate::request::HttpRequest;
 /// `Authorization: Basic …` from user and password.
 pub fn basic(req: &mut HttpRequest, user: &str, password: &str) {
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    crate::redact::register(&token);
     req.headers
         .push(("Authorization".to_owned(), format!("Basic {token}")));
 }
@@ -41,10 +42,19 @@ pub fn digest(
         req.body.as_deref().map(str::as_bytes),
         method,
     );
-    prompt
+    let header = prompt
         .respond(&ctx)
         .map(|h| h.to_header_string())
-        .map_err(|e| format!("cannot answer the Digest challenge: {e}"))
+        .map_err(|e| format!("cannot answer the Digest challenge: {e}"))?;
+    // The answer proves the password for this nonce: never shown.
+    if let Some(answer) = header
+        .split("response=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+    {
+        crate::redact::register(answer);
+    }
+    Ok(header)
 }
 
 /// Path and query of a URL: what Digest signs.

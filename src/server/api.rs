@@ -206,7 +206,12 @@ async fn gettoken(
             }
         }
     };
-    let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let Some(token) = new_token() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this machine's random generator failed: no token can be made",
+        );
+    };
     let mut tokens = s.tokens.lock().unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     tokens.retain(|_, (_, exp)| *exp > now);
@@ -227,6 +232,18 @@ async fn gettoken(
     }
     tokens.insert(token.clone(), (ident, now + s.opts.token_ttl));
     Json(json!({ "token": token, "expires_in": s.opts.token_ttl.as_secs() })).into_response()
+}
+
+/// A desk token: 128 bits from the operating system's generator, in hex.
+fn new_token() -> Option<String> {
+    use std::fmt::Write as _;
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).ok()?;
+    let mut token = String::with_capacity(32);
+    for b in bytes {
+        let _ = write!(token, "{b:02x}");
+    }
+    Some(token)
 }
 
 fn not_your_line(ident: &str, line: &str) -> Response {

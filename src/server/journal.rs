@@ -50,8 +50,25 @@ fn now_ms() -> i64 {
 }
 
 impl Journal {
-    /// Opens (or creates) the journal at `path`.
+    /// Opens (or creates) the journal at `path`. A new journal is readable
+    /// by its owner only (SQLite gives its write-ahead log the same mode):
+    /// it holds every caller's number.
     pub fn open(path: &Path) -> rusqlite::Result<Journal> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+            if created.is_err() && crate::load::readable_by_others(path) {
+                tracing::warn!(
+                    path = %path.display(),
+                    "the call journal can be read by other users: chmod 600 it (and its -wal and -shm files)"
+                );
+            }
+        }
         Journal::setup(Connection::open(path)?)
     }
 

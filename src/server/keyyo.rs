@@ -57,6 +57,7 @@ pub struct KeyyoOptions {
 impl KeyyoOptions {
     /// `sources` as the Keyyo manager writes them; anchored here.
     pub fn new(secret: &str, sources: &str) -> Result<KeyyoOptions, String> {
+        crate::redact::register(secret);
         if secret.len() < 16 {
             return Err("the Keyyo notification secret must have at least 16 characters".into());
         }

@@ -168,6 +168,27 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         .partition(|b| b.section.is_some_and(|s| s.def().server));
 
     let mut diags = Vec::new();
+    // A file that holds secrets should be readable by its owner only (its
+    // dialing sections' passwords are warned about as in a desk's file).
+    let first_secret = own.iter().find_map(|b| {
+        let section = b.section?;
+        b.entries.iter().find(|e| {
+            TagDef::lookup(section, &e.name).is_some_and(|d| d.secret) && e.value.is_set()
+        })
+    });
+    if let Some(e) = first_secret {
+        let path = &sources.get(id).path;
+        if crate::load::readable_by_others(path) {
+            diags.push(
+                Diagnostic::warning(
+                    "secret-readable",
+                    e.name_span,
+                    "this file holds secrets and other users can read it",
+                )
+                .with_help(format!("chmod 600 {}", path.display())),
+            );
+        }
+    }
     let mut shared: HashMap<(Section, &'static str), Entry> = HashMap::new();
     let mut desks = Vec::new();
     let mut desk_spans = Vec::new();
@@ -526,6 +547,9 @@ fn desk(
                 }
             }
         }
+    }
+    if let Some(s) = &secret {
+        crate::redact::register(s);
     }
     ok.then(|| Desk {
         ident: ident.unwrap_or_default(),

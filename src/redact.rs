@@ -1,0 +1,158 @@
+//! Secrets are values, not names: every secret value the process knows —
+//! a password, a token, `$auth$`, a Digest answer, OVH's keys, desk and
+//! Keyyo secrets — is registered here as soon as it is read or made, and
+//! replaced by [`MASK`] wherever it appears in anything printed or logged
+//! (stderr, stdout, the `<debug>1` log file, error messages quoting a
+//! provider's answer), whatever the parameter or header is called.
+//!
+//! The forms a value takes on the wire are registered with it: percent-
+//! encoded (URL query, form body) and JSON-escaped.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::sync::RwLock;
+
+/// What a secret is shown as.
+pub const MASK: &str = "********";
+
+/// Values shorter than this are not searched for in text: a very short
+/// secret would mask every occurrence of those characters in numbers and
+/// words (it is still never printed where it is known to be a secret).
+pub const MIN_LEN: usize = 4;
+
+/// Registered values, longest first (a secret containing another is
+/// masked whole).
+static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
+
+/// Registers `secret` (and its encoded forms) to be masked from now on.
+pub fn register(secret: &str) {
+    let secret = secret.trim();
+    if secret.chars().count() < MIN_LEN {
+        return;
+    }
+    let mut forms = vec![secret.to_owned()];
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    forms.push(form);
+    forms.push(
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+            .to_string(),
+    );
+    if let Ok(json) = serde_json::to_string(secret) {
+        forms.push(json.trim_matches('"').to_owned());
+    }
+    let mut all = SECRETS.write().unwrap_or_else(|p| p.into_inner());
+    for f in forms {
+        if f.len() >= MIN_LEN && !all.contains(&f) {
+            all.push(f);
+        }
+    }
+    all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// Whether any secret is registered (tests).
+pub fn is_registered(secret: &str) -> bool {
+    SECRETS
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .any(|s| s == secret)
+}
+
+/// `text` with every registered secret replaced by [`MASK`].
+pub fn mask(text: &str) -> Cow<'_, str> {
+    let secrets = SECRETS.read().unwrap_or_else(|p| p.into_inner());
+    if !secrets.iter().any(|s| text.contains(s.as_str())) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_owned();
+    for s in secrets.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A writer that masks what goes through it, a line at a time (a secret
+/// written in pieces is masked whole); the rest is written on `flush` and
+/// when it is dropped.
+pub struct Masking<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Masking<W> {
+    pub fn new(inner: W) -> Masking<W> {
+        Masking {
+            inner,
+            pending: Vec::new(),
+        }
+    }
+
+    fn write_masked(&mut self, upto: usize) -> io::Result<()> {
+        let chunk: Vec<u8> = self.pending.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&chunk);
+        self.inner.write_all(mask(&text).as_bytes())
+    }
+}
+
+impl<W: Write> Write for Masking<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if let Some(last) = self.pending.iter().rposition(|&b| b == b'\n') {
+            self.write_masked(last + 1)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            let n = self.pending.len();
+            self.write_masked(n)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Masking<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// Prints to stdout, every secret masked.
+pub fn print(text: &str) {
+    let _ = io::stdout().lock().write_all(mask(text).as_bytes());
+}
+
+/// Prints to stderr, every secret masked.
+pub fn eprint(text: &str) {
+    let _ = io::stderr().lock().write_all(mask(text).as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_every_form_of_a_registered_value() {
+        register("p@ss w0rd&more");
+        register("ab");
+        let text =
+            "GET /x?pwd=p%40ss+w0rd%26more&y=p%40ss%20w0rd%26more {\"m\":\"p@ss w0rd&more\"} ab";
+        let masked = mask(text);
+        assert!(!masked.contains("w0rd"), "{masked}");
+        assert!(
+            masked.ends_with(" ab"),
+            "short values are not searched: {masked}"
+        );
+        assert_eq!(mask("nothing here"), "nothing here");
+        let mut out = Vec::new();
+        {
+            let mut w = Masking::new(&mut out);
+            w.write_all(b"token p@ss ").unwrap();
+            w.write_all(b"w0rd&more\nnext p@ss").unwrap();
+        }
+        assert_eq!(String::from_utf8(out).unwrap(), "token ********\nnext p@ss");
+    }
+}
