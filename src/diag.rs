@@ -79,14 +79,13 @@ impl Diagnostic {
                     self.span.col.max(1)
                 );
                 let _ = writeln!(out, "{pad} |");
-                let shown = expand_tabs(text);
-                let _ = writeln!(out, "{number} | {}", shown.trim_end());
-                let before: String = text
-                    .chars()
-                    .take(self.span.col.saturating_sub(1) as usize)
-                    .collect();
+                let (shown, before, width) = window(
+                    text,
+                    self.span.col.saturating_sub(1) as usize,
+                    self.span.len.max(1) as usize,
+                );
+                let _ = writeln!(out, "{number} | {}", expand_tabs(&shown).trim_end());
                 let indent = expand_tabs(&before).chars().count();
-                let width = self.span.len.max(1) as usize;
                 let _ = writeln!(out, "{pad} | {}{}", " ".repeat(indent), "^".repeat(width));
                 if let Some(help) = &self.help {
                     let _ = writeln!(out, "{pad} = help: {help}");
@@ -133,6 +132,38 @@ pub struct JsonDiagnostic {
     pub help: Option<String>,
 }
 
+/// Characters of a source line shown at most: a long line is shown around
+/// the spot, `…` marking what is left out.
+pub const LINE_SHOWN: usize = 120;
+/// Characters shown before the spot in a long line.
+const LEAD: usize = 40;
+
+/// The part of `text` shown for a spot at character `col` (0-based) of
+/// `len` characters: the text, what precedes the spot in it, and the
+/// caret's width.
+fn window(text: &str, col: usize, len: usize) -> (String, String, usize) {
+    let total = text.chars().count();
+    if total <= LINE_SHOWN {
+        let before: String = text.chars().take(col).collect();
+        return (text.to_owned(), before, len);
+    }
+    let start = col.saturating_sub(LEAD);
+    let end = (start + LINE_SHOWN).min(total);
+    let mut shown = String::new();
+    let mut before = String::new();
+    if start > 0 {
+        shown.push('…');
+        before.push('…');
+    }
+    shown.extend(text.chars().skip(start).take(end - start));
+    before.extend(text.chars().skip(start).take(col - start));
+    if end < total {
+        shown.push('…');
+    }
+    let width = len.min(end.saturating_sub(col)).max(1);
+    (shown, before, width)
+}
+
 fn expand_tabs(s: &str) -> String {
     s.replace('\t', "    ")
 }
@@ -142,6 +173,10 @@ fn expand_tabs(s: &str) -> String {
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
 }
+
+/// Problems reported at most (every one is counted): a file with thousands
+/// of the same mistake gets a readable answer, in time linear in its size.
+pub const SHOWN: usize = 50;
 
 impl Diagnostics {
     pub fn new() -> Diagnostics {
@@ -185,11 +220,35 @@ impl Diagnostics {
     }
 
     /// Every diagnostic, rendered, blank-line separated, with a summary line.
+    /// The problems reported, in order: the first [`SHOWN`].
+    pub fn shown(&self) -> Vec<&Diagnostic> {
+        let mut all = self.sorted();
+        all.truncate(SHOWN);
+        all
+    }
+
+    /// How many problems are not reported ([`Diagnostics::shown`]).
+    pub fn not_shown(&self) -> usize {
+        self.items.len().saturating_sub(SHOWN)
+    }
+
     pub fn render(&self, sources: &SourceMap) -> String {
         let mut out = String::new();
-        for d in self.sorted() {
+        for d in self.shown() {
             out.push_str(&d.render(sources));
             out.push('\n');
+        }
+        if self.not_shown() > 0 {
+            let _ = writeln!(
+                out,
+                "… and {} more {} (only the first {SHOWN} are shown: mend these first)\n",
+                self.not_shown(),
+                if self.not_shown() == 1 {
+                    "problem"
+                } else {
+                    "problems"
+                }
+            );
         }
         let (e, w) = (self.error_count(), self.warning_count());
         if e > 0 {

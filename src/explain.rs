@@ -19,7 +19,10 @@ pub struct Report {
     pub ok: bool,
     pub errors: usize,
     pub warnings: usize,
+    /// The first [`crate::diag::SHOWN`] problems.
     pub diagnostics: Vec<JsonDiagnostic>,
+    /// Problems not in `diagnostics`.
+    pub not_shown: usize,
     /// Present when there is no error.
     pub explanation: Option<Explanation>,
 }
@@ -104,7 +107,7 @@ pub fn report(loaded: &Loaded) -> Report {
     let sources = &loaded.sources;
     let diagnostics = loaded
         .diagnostics
-        .sorted()
+        .shown()
         .into_iter()
         .map(|d| d.to_json(sources))
         .collect();
@@ -118,6 +121,7 @@ pub fn report(loaded: &Loaded) -> Report {
         ok: !loaded.has_errors(),
         errors: loaded.diagnostics.error_count(),
         warnings: loaded.diagnostics.warning_count(),
+        not_shown: loaded.diagnostics.not_shown(),
         diagnostics,
         explanation,
     }
@@ -339,7 +343,15 @@ pub fn render(e: &Explanation) -> String {
     }
     for k in &e.keywords {
         let _ = writeln!(out, "  {:<10} {}", k.keyword, k.value_from);
-        let _ = writeln!(out, "  {:<10} used at {}", "", k.used_at.join(", "));
+        // A keyword used thousands of times: the first places, then a count.
+        const PLACES: usize = 10;
+        let more = k.used_at.len().saturating_sub(PLACES);
+        let places = k.used_at[..k.used_at.len().min(PLACES)].join(", ");
+        if more > 0 {
+            let _ = writeln!(out, "  {:<10} used at {places} and {more} more places", "");
+        } else {
+            let _ = writeln!(out, "  {:<10} used at {places}", "");
+        }
     }
     let _ = writeln!(out, "\nstation:");
     let lines = if e.station.lines.is_empty() {

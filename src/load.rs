@@ -489,7 +489,7 @@ fn read(
 ) -> Option<FileId> {
     let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     tracing::debug!(role = ?role, path = %shown.display(), "reading");
-    let (status, id) = match std::fs::read(path) {
+    let (status, id) = match crate::source::read_file(path) {
         Ok(bytes) => {
             let file = SourceFile::new(path.to_path_buf(), role, &bytes);
             let encoding = file.encoding;

@@ -538,7 +538,7 @@ fn check_server(file: &std::path::Path, json: bool, show_secret: bool) -> Exit {
     if json {
         let diagnostics: Vec<_> = loaded
             .diagnostics
-            .sorted()
+            .shown()
             .into_iter()
             .map(|d| d.to_json(&loaded.sources))
             .collect();
@@ -546,6 +546,7 @@ fn check_server(file: &std::path::Path, json: bool, show_secret: bool) -> Exit {
             "ok": !loaded.has_errors(),
             "errors": loaded.diagnostics.error_count(),
             "warnings": loaded.diagnostics.warning_count(),
+            "not_shown": loaded.diagnostics.not_shown(),
             "files": loaded.files,
             "diagnostics": diagnostics,
             "explanation": loaded.settings.as_ref().map(ctibridge::server::settings::explain),

@@ -186,6 +186,36 @@ fn trim_cr(text: &str, start: usize, end: usize) -> usize {
     }
 }
 
+/// The largest param or server file read: a hand-edited file is a few
+/// kilobytes; anything this large is the wrong file (or an attack).
+pub const MAX_FILE: u64 = 1024 * 1024;
+
+/// Reads a param file, refusing one over [`MAX_FILE`] without reading it
+/// all (`InvalidData`, saying so).
+pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let too_large = |size: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the file has {size} bytes; a param file has at most {MAX_FILE} (1 MB): is it the right file?"
+            ),
+        )
+    };
+    if let Ok(m) = file.metadata() {
+        if m.is_file() && m.len() > MAX_FILE {
+            return Err(too_large(m.len().to_string()));
+        }
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(too_large(format!("more than {MAX_FILE}")));
+    }
+    Ok(bytes)
+}
+
 /// All files read for one run, so that a [`Span`] can be shown.
 #[derive(Debug, Default)]
 pub struct SourceMap {
@@ -204,7 +234,7 @@ impl SourceMap {
 
     /// Reads and decodes a file from disk.
     pub fn load(&mut self, path: &Path, role: FileRole) -> std::io::Result<FileId> {
-        let bytes = std::fs::read(path)?;
+        let bytes = read_file(path)?;
         Ok(self.add(SourceFile::new(path.to_path_buf(), role, &bytes)))
     }
 

@@ -383,3 +383,79 @@ fn install_handler_writes_the_desktop_file_and_sets_the_default() {
         "default ctibridge.desktop x-scheme-handler/tel\ndefault ctibridge.desktop x-scheme-handler/callto\n"
     );
 }
+
+/// A hostile or broken file gets a bounded answer: thousands of the same
+/// mistake on one long line are reported fifty times (each line shown
+/// around the spot), then counted; a file over 1 MB is refused unread.
+#[test]
+fn a_huge_file_gets_a_bounded_answer() {
+    let dir = std::env::temp_dir().join(format!("ctibridge-cli-huge-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    // 8 000 headers each using a token that is never requested: one error
+    // each, on one line of 135 KB (the report was 1 GB).
+    let headers: Vec<String> = (0..8000).map(|i| format!("X-H{i}: $token$")).collect();
+    let param = dir.join("many.txt");
+    std::fs::write(
+        &param,
+        format!(
+            "<cliktocalldial>\n<url>http://h/d?t=$teldest$\n<headers>{}\n",
+            headers.join("|")
+        ),
+    )
+    .expect("write");
+    let out = bin()
+        .args(["check", "--param"])
+        .arg(&param)
+        .arg("--sys-dir")
+        .arg(&dir)
+        .output()
+        .expect("check");
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert_eq!(err.matches("error: `$token$` is used").count(), 50);
+    assert!(
+        err.contains("… and 7950 more problems"),
+        "{}",
+        &err[err.len().saturating_sub(500)..]
+    );
+    assert!(err.contains("8000 errors found"));
+    assert!(
+        err.len() + out.stdout.len() < 100_000,
+        "{} bytes",
+        err.len()
+    );
+    assert!(
+        err.lines().all(|l| l.chars().count() < 200),
+        "long lines are cut"
+    );
+
+    let json = bin()
+        .args(["check", "--json", "--param"])
+        .arg(&param)
+        .arg("--sys-dir")
+        .arg(&dir)
+        .output()
+        .expect("check --json");
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["diagnostics"].as_array().map(Vec::len), Some(50));
+    assert_eq!(v["not_shown"], 7950);
+    assert_eq!(v["errors"], 8000);
+
+    let big = dir.join("big.txt");
+    std::fs::write(&big, "a".repeat(1024 * 1024 + 1)).expect("write");
+    let out = bin()
+        .args(["check", "--param"])
+        .arg(&big)
+        .arg("--sys-dir")
+        .arg(&dir)
+        .output()
+        .expect("check");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("the file has 1048577 bytes; a param file has at most 1048576 (1 MB)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

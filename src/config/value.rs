@@ -487,19 +487,19 @@ pub struct HeaderItem {
 pub fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderItem> {
     let text = value.text.as_str();
     let mut items = Vec::new();
-    let mut start = 0;
+    // Where each piece starts, in characters: counted as the pieces go by
+    // (counting from the start of the line each time would be quadratic).
+    let mut start_chars = 0;
     for piece in text.split('|') {
-        let piece_start = start;
-        start += piece.len() + 1;
+        let piece_chars = start_chars;
+        start_chars += char_len(piece) + 1;
         let trimmed = piece.trim();
         if trimmed.is_empty() {
             continue;
         }
         let lead = piece.len() - piece.trim_start().len();
-        let item_start = piece_start + lead;
-        let item_span = value
-            .span
-            .sub(char_len(&text[..item_start]), char_len(trimmed));
+        let item_chars = piece_chars + char_len(&piece[..lead]);
+        let item_span = value.span.sub(item_chars, char_len(trimmed));
         let Some(sep) = trimmed.find([':', '=']) else {
             diags.push(
                 Diagnostic::error(
@@ -512,9 +512,7 @@ pub fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderIt
             continue;
         };
         let name = trimmed[..sep].trim_end();
-        let name_span = value
-            .span
-            .sub(char_len(&text[..item_start]), char_len(name).max(1));
+        let name_span = value.span.sub(item_chars, char_len(name).max(1));
         if name.is_empty() || name.contains('$') || !name.chars().all(is_tchar) {
             let help = if name.contains('$') {
                 "keywords may be used in a header's value, not in its name"
@@ -533,10 +531,10 @@ pub fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderIt
         }
         let raw_value = &trimmed[sep + 1..];
         let value_text = raw_value.trim();
-        let value_start = item_start + sep + 1 + (raw_value.len() - raw_value.trim_start().len());
-        let value_span = value
-            .span
-            .sub(char_len(&text[..value_start]), char_len(value_text));
+        let value_lead = raw_value.len() - raw_value.trim_start().len();
+        let value_chars =
+            item_chars + char_len(&trimmed[..sep + 1]) + char_len(&raw_value[..value_lead]);
+        let value_span = value.span.sub(value_chars, char_len(value_text));
         // Keyword problems were reported when the whole value was scanned.
         let parts = scan_keywords(value_text, value_span, &mut Vec::new());
         items.push(HeaderItem {

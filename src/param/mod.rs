@@ -347,9 +347,14 @@ pub fn scan_keywords(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Vec
     let mut parts = Vec::new();
     let mut literal_start = 0;
     let mut search_from = 0;
+    // The column of `search_from`, counted as the scan goes (counting from
+    // the start of the value at each `$` would be quadratic).
+    let (mut counted_to, mut counted) = (0, 0);
     while let Some(rel) = text[search_from..].find('$') {
         let at = search_from + rel;
-        let col_offset = char_len(&text[..at]);
+        counted += char_len(&text[counted_to..at]);
+        counted_to = at;
+        let col_offset = counted;
         if let Ok((_, name)) = keyword(&text[at..]) {
             if at > literal_start {
                 parts.push(Part::Text(text[literal_start..at].to_owned()));

@@ -108,7 +108,7 @@ impl LoadedServer {
 pub fn load(path: &Path) -> LoadedServer {
     let mut sources = SourceMap::new();
     let mut diagnostics = Diagnostics::new();
-    match std::fs::read(path) {
+    match crate::source::read_file(path) {
         Ok(bytes) => {
             let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, &bytes));
             check(sources, id, diagnostics)
