@@ -55,6 +55,7 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
         journal: None,
         dialer: None,
         relay: false,
+        max_connections: server::connections::default_max(),
     };
     let server = tokio::spawn(server::serve(opts, Some(ready_tx), Some(stop_rx)));
     let addr = ready_rx

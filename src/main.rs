@@ -673,6 +673,7 @@ fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         timings: Timings::default(),
         journal: args.journal.or(found.journal),
         relay: found.relay,
+        max_connections: found.max_connections,
         dialer: found.dialer.map(std::sync::Arc::new),
     };
     match rt.block_on(server::serve(serve_opts, None, None)) {

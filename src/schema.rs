@@ -1219,6 +1219,19 @@ pub static TAGS: &[TagDef] = &[
               simulated incoming calls (`ctibridge sim call`). `--sim` does the same.",
     },
     TagDef {
+        name: "max_connections",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Count,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Connections kept open at most. Beyond, the connection idle the longest \
+              (between two requests) is closed to make room, or, when every one is in a \
+              request, the newcomer is answered 503. Default: the process's open-file \
+              limit less 64.",
+    },
+    TagDef {
         name: "tel_format",
         aliases: &[],
         sections: &[Server],

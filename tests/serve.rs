@@ -809,3 +809,161 @@ fn the_keyyo_secret_stays_out_of_outputs_and_the_process_list() {
         text(&out.stderr)
     );
 }
+
+/// A flood of idle connections (more than the server has file
+/// descriptors) does not keep a desk out: the connections idle the longest
+/// are closed to make room (that a connection in a request is never
+/// closed is tested on the registry itself, `server::connections`).
+#[cfg(unix)]
+#[test]
+fn a_flood_of_idle_connections_does_not_keep_desks_out() {
+    use std::os::unix::process::CommandExt as _;
+    let dir = TempDir::new("serve-flood");
+    let addr = free_addr();
+    let mut cmd = ctibridge(&dir);
+    cmd.args(["serve", "--sim", "--listen", &addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit(2) in the child before exec, nothing else.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 128,
+                rlim_max: 128,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let srv = Server(cmd.spawn().expect("serve"));
+    let end = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < end, "the server never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // 200 connections that say nothing (the server has 128 descriptors).
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    // Each one was accepted (and the oldest closed) before this one is.
+    for _ in 0..3 {
+        let (st, body) = http(
+            addr,
+            "GET",
+            "/DhDivaltoServerCTI/api/cti/gettoken?ident=desk",
+            "none",
+        );
+        assert_eq!(st, 200, "{body}");
+    }
+    drop(idle);
+    let mut srv = srv;
+    let _ = srv.0.kill();
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    let _ = srv
+        .0
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(!stderr.contains("Too many open files"), "{stderr}");
+}
+
+/// A flood of `gettoken` with made-up idents (any desk of this machine is
+/// welcome without `<desk>`) recycles the oldest tokens: a real desk that
+/// comes after it still gets one.
+#[test]
+fn a_flood_of_gettoken_does_not_lock_a_desk_out() {
+    use std::io::Write as _;
+
+    let dir = TempDir::new("serve-token-flood");
+    let (_srv, addr) = serve_file(&dir, "<server>\n<simulator>1\n<rate>1000000\n<hold>1\n");
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut conn = BufReader::new(stream);
+    let mut refused = 0;
+    for i in 0..10_050 {
+        let req = format!(
+            "GET /DhDivaltoServerCTI/api/cti/gettoken?ident=filler{i} HTTP/1.1\r\nHost: x\r\n\r\n"
+        );
+        conn.get_mut().write_all(req.as_bytes()).expect("send");
+        let mut status = String::new();
+        conn.read_line(&mut status).expect("status");
+        if !status.starts_with("HTTP/1.1 200") {
+            refused += 1;
+        }
+        let mut length = 0;
+        loop {
+            let mut h = String::new();
+            conn.read_line(&mut h).expect("header");
+            if h == "\r\n" {
+                break;
+            }
+            if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().expect("length");
+            }
+        }
+        let mut body = vec![0; length];
+        std::io::Read::read_exact(&mut conn, &mut body).expect("body");
+    }
+    assert_eq!(refused, 0, "no newcomer is refused");
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken?ident=accueil",
+        "none",
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/getevent?ident=accueil&telorg=1003&cursor=0",
+        &auth,
+    );
+    assert_eq!(st, 200, "{body}");
+}
+
+/// The documented 16 KB body limit holds, declared or sent in chunks.
+#[test]
+fn a_body_over_16_kb_is_refused() {
+    use std::io::{Read as _, Write as _};
+    let dir = TempDir::new("serve-body");
+    let (_srv, addr) = serve_file(&dir, "<server>\n<simulator>1\n");
+    let ask = |head: &str, body: &[u8]| {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s.write_all(head.as_bytes()).expect("head");
+        let _ = s.write_all(body);
+        let mut raw = String::new();
+        let _ = s.read_to_string(&mut raw);
+        raw.split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse::<u16>().ok())
+    };
+    let path = "/DhDivaltoServerCTI/api/cti/gettoken?ident=desk";
+    let big = vec![b'x'; 20 * 1024];
+    let declared = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        big.len()
+    );
+    assert_eq!(ask(&declared, &big), Some(413));
+    let mut chunked = format!("{:x}\r\n", big.len()).into_bytes();
+    chunked.extend_from_slice(&big);
+    chunked.extend_from_slice(b"\r\n0\r\n\r\n");
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(ask(&head, &chunked), Some(413));
+    let notify = "GET /keyyo/notify?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nConnection: close\r\n\r\n";
+    assert_eq!(ask(notify, b""), Some(413));
+    // A small body goes through.
+    let small = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(ask(&small, b"hello"), Some(200));
+}

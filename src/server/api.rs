@@ -21,8 +21,6 @@ use crate::server::sim::Sim;
 pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
 /// Events in one `getevent` answer when the station sends its cursor.
 pub const MAX_EVENTS_PER_ANSWER: usize = 100;
-/// Valid tokens one desk may hold (older ones are dropped first).
-const TOKENS_PER_DESK: usize = 8;
 /// Stations remembered by ident and line (cursor, for stations that send none).
 const MAX_STATIONS: usize = 10_000;
 
@@ -84,7 +82,7 @@ pub struct AppState {
     pub dialer: Option<Arc<crate::config::Config>>,
     /// Writes the journal; `history` waits for it to catch up.
     pub writer: Option<Arc<crate::server::journal::Writer>>,
-    tokens: Mutex<HashMap<String, (String, Instant)>>,
+    tokens: Mutex<crate::server::tokens::Tokens>,
     cursors: Mutex<HashMap<(String, String), u64>>,
     seen: Mutex<crate::server::keyyo::Seen>,
     notify_limit: crate::server::keyyo::RateLimit,
@@ -111,7 +109,7 @@ impl AppState {
             journal,
             dialer: None,
             writer: None,
-            tokens: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(crate::server::tokens::Tokens::default()),
             cursors: Mutex::new(HashMap::new()),
             seen: Mutex::new(crate::server::keyyo::Seen::default()),
         }
@@ -127,8 +125,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{CTI_PATH}/getevent"), any(getevent))
         .route(&format!("{CTI_PATH}/history"), any(history))
         .route("/sim/call", post(sim_call))
-        // Every request here is a few hundred bytes.
-        .layer(DefaultBodyLimit::max(16 * 1024))
+        // Every request here is a few hundred bytes (see also [`handle`]).
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }
 
@@ -212,25 +210,13 @@ async fn gettoken(
             "this machine's random generator failed: no token can be made",
         );
     };
-    let mut tokens = s.tokens.lock().unwrap_or_else(|p| p.into_inner());
-    let now = Instant::now();
-    tokens.retain(|_, (_, exp)| *exp > now);
-    // A desk asking again and again keeps its last few tokens only.
-    let mut own: Vec<(Instant, String)> = tokens
-        .iter()
-        .filter(|(_, (i, _))| *i == ident)
-        .map(|(t, (_, exp))| (*exp, t.clone()))
-        .collect();
-    if own.len() >= TOKENS_PER_DESK {
-        own.sort();
-        for (_, t) in &own[..=own.len() - TOKENS_PER_DESK] {
-            tokens.remove(t);
-        }
-    }
-    if tokens.len() >= MAX_STATIONS {
-        return error(StatusCode::SERVICE_UNAVAILABLE, "too many stations");
-    }
-    tokens.insert(token.clone(), (ident, now + s.opts.token_ttl));
+    s.tokens.lock().unwrap_or_else(|p| p.into_inner()).issue(
+        token.clone(),
+        &ident,
+        peer.ip(),
+        s.opts.token_ttl,
+        Instant::now(),
+    );
     Json(json!({ "token": token, "expires_in": s.opts.token_ttl.as_secs() })).into_response()
 }
 
@@ -298,8 +284,7 @@ fn authorised(s: &AppState, headers: &HeaderMap) -> Option<String> {
     let v = headers.get("authorization")?.to_str().ok()?;
     let token = v.strip_prefix("Bearer ")?.trim();
     let tokens = s.tokens.lock().unwrap_or_else(|p| p.into_inner());
-    let (ident, exp) = tokens.get(token)?;
-    (*exp > Instant::now()).then(|| ident.clone())
+    tokens.holder(token, Instant::now()).map(str::to_owned)
 }
 
 /// What every route of a desk checks first: the address's rate, the token
@@ -614,14 +599,53 @@ pub async fn handle(
     mut req: axum::http::Request<hyper::body::Incoming>,
 ) -> Response {
     use tower_service::Service as _;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return too_large();
+    }
     if req.uri().path() == crate::server::keyyo::PATH {
         return keyyo_notify(state, peer, req.uri().query()).await;
     }
     req.extensions_mut().insert(ConnectInfo(peer));
-    match app.clone().call(req.map(axum::body::Body::new)).await {
+    // A body sent in chunks says nothing of its size: read, at most the
+    // limit (the routes read none, but a body is never taken unbounded).
+    let chunked = req
+        .headers()
+        .contains_key(axum::http::header::TRANSFER_ENCODING);
+    let req = if chunked {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(axum::body::Body::new(body), MAX_BODY).await {
+            Ok(bytes) => axum::http::Request::from_parts(parts, axum::body::Body::from(bytes)),
+            Err(_) => return too_large(),
+        }
+    } else {
+        req.map(axum::body::Body::new)
+    };
+    match app.clone().call(req).await {
         Ok(r) => r,
         Err(never) => match never {},
     }
+}
+
+/// The largest request body taken: every request here is a few hundred
+/// bytes.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// 413, and the connection closed (its body is not read).
+fn too_large() -> Response {
+    let mut r = error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "request bodies are at most 16 KB",
+    );
+    r.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    r
 }
 
 /// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.

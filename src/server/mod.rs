@@ -3,6 +3,7 @@
 //! ([`sim`]) as its provider.
 
 pub mod api;
+pub mod connections;
 pub mod hub;
 pub mod ingest;
 pub mod journal;
@@ -10,6 +11,7 @@ pub mod keyyo;
 pub mod relay;
 pub mod settings;
 pub mod sim;
+pub mod tokens;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,6 +31,8 @@ pub struct ServeOptions {
     /// Poll the dialer configuration's event source once for everyone and
     /// publish what it says (the OVH relay).
     pub relay: bool,
+    /// Connections kept open at most ([`connections`]).
+    pub max_connections: usize,
 }
 
 /// One request of ctibridge's own to a bridge server (`sim call`, the
@@ -107,7 +111,8 @@ pub async fn serve(
             None => crate::events::watch::shutdown_signal().await,
         }
     };
-    accept(listener, state, app, stop, || {
+    let connections = connections::Connections::new(opts.max_connections);
+    accept(listener, state, app, connections, stop, || {
         tracing::info!("bridge server stopping");
         let _ = relay_stop.send(true);
         // Held polls answer now, so the connections close at once.
@@ -126,6 +131,21 @@ pub async fn serve(
     Ok(())
 }
 
+/// The answer to a connection that cannot be taken: 503, then closed.
+async fn refuse(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    let body = "{\"error\":\"this server has as many connections as it can keep: try again\"}";
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        stream.write_all(answer.as_bytes()),
+    )
+    .await;
+}
+
 /// How long a client may take to send a request's headers (a connection
 /// that sends nothing, or a byte now and then, is closed).
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -138,6 +158,7 @@ async fn accept(
     listener: tokio::net::TcpListener,
     state: Arc<api::AppState>,
     app: axum::Router,
+    connections: Arc<connections::Connections>,
     stop: impl std::future::Future<Output = ()>,
     stopping: impl FnOnce(),
 ) {
@@ -159,10 +180,24 @@ async fn accept(
         };
         // Answers are small and awaited: no Nagle delay.
         let _ = stream.set_nodelay(true);
+        let making_room = connections.is_full();
+        let Some(registered) = connections.admit() else {
+            tracing::debug!(%peer, "refused: every connection is in a request");
+            // Every connection is in a request: this one cannot be taken.
+            tokio::spawn(refuse(stream));
+            continue;
+        };
         let (state, app) = (state.clone(), app.clone());
+        let conn_state = registered.conn.clone();
         let service = hyper::service::service_fn(move |req| {
-            let (state, app) = (state.clone(), app.clone());
-            async move { Ok::<_, std::convert::Infallible>(api::handle(&state, &app, peer, req).await) }
+            let (state, app, conn_state) = (state.clone(), app.clone(), conn_state.clone());
+            async move {
+                tracing::trace!(%peer, "request");
+                conn_state.start();
+                let answer = api::handle(&state, &app, peer, req).await;
+                conn_state.end();
+                Ok::<_, std::convert::Infallible>(answer)
+            }
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
@@ -174,8 +209,18 @@ async fn accept(
             .serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            let _ = conn.await;
+            // Closed to make room for a newer connection: dropped here.
+            tokio::select! {
+                _ = conn => {}
+                _ = registered.conn.closed() => {}
+            }
+            drop(registered);
         });
+        if making_room {
+            // The connection told to close does so before the next accept
+            // takes another descriptor.
+            tokio::task::yield_now().await;
+        }
     }
     drop(listener);
     stopping();

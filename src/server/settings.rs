@@ -59,6 +59,8 @@ pub struct ServerSettings {
     pub country: String,
     /// `<tel_format>`: the form of the numbers desks receive.
     pub tel_format: crate::config::NumberFormat,
+    /// `<max_connections>`, or the open-file limit less a reserve.
+    pub max_connections: usize,
     /// What `setevent` dials through; `None` with the simulator or when the
     /// file says nothing about a provider.
     pub dialer: Option<Config>,
@@ -84,6 +86,7 @@ impl ServerSettings {
             desks: Vec::new(),
             country: "FR".to_owned(),
             tel_format: crate::config::NumberFormat::National,
+            max_connections: crate::server::connections::default_max(),
             dialer: None,
         }
     }
@@ -241,6 +244,12 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     let notify_rate = value::parse_count(typed(Section::KeyyoNotify, "rate")).ok();
     let token_ttl = value::parse_seconds(typed(Section::Server, "token_ttl")).ok();
     let tel_format = value::parse_number_format(typed(Section::Server, "tel_format")).ok();
+    let max_connections = match get(Section::Server, "max_connections") {
+        Some(e) => value::parse_count(e.value.text.trim())
+            .ok()
+            .map(|n| n as usize),
+        None => Some(crate::server::connections::default_max()),
+    };
     let journal = get(Section::Server, "journal").map(|e| {
         let p = PathBuf::from(e.value.text.trim());
         match sources.get(id).path.parent() {
@@ -411,6 +420,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         desks,
         country,
         tel_format: tel_format.expect("checked"),
+        max_connections: max_connections.expect("checked"),
         dialer,
     });
     LoadedServer {

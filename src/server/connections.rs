@@ -1,0 +1,172 @@
+//! The server's open connections, bounded below the process's file
+//! descriptor limit: when the bound is reached, the connection idle the
+//! longest (between two requests, or still sending its first) is closed to
+//! make room; when every connection is busy (held polls), the newcomer is
+//! refused with 503. Valid desks keep being served whatever a flood of
+//! idle connections does.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// One connection, as the registry sees it.
+pub struct Connection {
+    /// In a request (its answer not yet given): never shed.
+    busy: AtomicBool,
+    /// When it last started or ended a request (ms since the registry's
+    /// start), or was accepted.
+    last: AtomicU64,
+    /// Told to close.
+    close: tokio::sync::Notify,
+    epoch: Instant,
+}
+
+impl Connection {
+    fn now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// A request starts on it.
+    pub fn start(&self) {
+        self.busy.store(true, Ordering::SeqCst);
+        self.last.store(self.now(), Ordering::SeqCst);
+    }
+
+    /// Its request is answered.
+    pub fn end(&self) {
+        self.busy.store(false, Ordering::SeqCst);
+        self.last.store(self.now(), Ordering::SeqCst);
+    }
+
+    /// Resolves when the registry closes it to make room.
+    pub async fn closed(&self) {
+        self.close.notified().await;
+    }
+}
+
+/// The registry.
+pub struct Connections {
+    max: usize,
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<Connection>>>,
+    epoch: Instant,
+}
+
+/// Unregisters its connection when dropped.
+pub struct Registered {
+    id: u64,
+    pub conn: Arc<Connection>,
+    registry: Arc<Connections>,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.id);
+    }
+}
+
+impl Connections {
+    pub fn new(max: usize) -> Arc<Connections> {
+        Arc::new(Connections {
+            max: max.max(1),
+            next: AtomicU64::new(0),
+            open: Mutex::new(HashMap::new()),
+            epoch: Instant::now(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the bound is reached: the next [`Connections::admit`] closes
+    /// a connection (or refuses).
+    pub fn is_full(&self) -> bool {
+        self.lock().len() >= self.max
+    }
+
+    /// Room for one more: registered, after closing the connection idle
+    /// the longest if the bound is reached; `None` when every connection
+    /// is busy (the newcomer is refused).
+    pub fn admit(self: &Arc<Self>) -> Option<Registered> {
+        let mut open = self.lock();
+        if open.len() >= self.max {
+            let idle = open
+                .iter()
+                .filter(|(_, c)| !c.busy.load(Ordering::SeqCst))
+                .min_by_key(|(_, c)| c.last.load(Ordering::SeqCst))
+                .map(|(id, _)| *id)?;
+            if let Some(c) = open.remove(&idle) {
+                tracing::debug!(connection = idle, "closed to make room: idle the longest");
+                c.close.notify_one();
+            }
+        }
+        let id = self.next.fetch_add(1, Ordering::SeqCst);
+        let conn = Arc::new(Connection {
+            busy: AtomicBool::new(false),
+            last: AtomicU64::new(0),
+            close: tokio::sync::Notify::new(),
+            epoch: self.epoch,
+        });
+        conn.last.store(conn.now(), Ordering::SeqCst);
+        open.insert(id, conn.clone());
+        Some(Registered {
+            id,
+            conn,
+            registry: self.clone(),
+        })
+    }
+}
+
+/// The default bound: the process's open-file limit less a reserve for
+/// the journal, the listener and outgoing requests.
+pub fn default_max() -> usize {
+    const RESERVE: u64 = 64;
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit(2) fills the struct it is given.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0
+            && lim.rlim_cur != libc::RLIM_INFINITY
+        {
+            return usize::try_from(lim.rlim_cur.saturating_sub(RESERVE).max(16))
+                .unwrap_or(usize::MAX);
+        }
+    }
+    100_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_idle_makes_room_and_busy_ones_stay() {
+        let reg = Connections::new(2);
+        let a = reg.admit().expect("a");
+        let b = reg.admit().expect("b");
+        b.conn.start();
+        // Full: `a` (idle) is closed for `c`.
+        let c = reg.admit().expect("c");
+        assert_eq!(reg.len(), 2);
+        c.conn.start();
+        // Both busy: refused.
+        assert!(reg.admit().is_none());
+        b.conn.end();
+        let d = reg.admit().expect("b is idle again");
+        drop((a, d));
+        assert_eq!(reg.len(), 1);
+    }
+}
