@@ -192,7 +192,6 @@ async fn accept(
         let service = hyper::service::service_fn(move |req| {
             let (state, app, conn_state) = (state.clone(), app.clone(), conn_state.clone());
             async move {
-                tracing::trace!(%peer, "request");
                 conn_state.start();
                 let answer = api::handle(&state, &app, peer, req).await;
                 conn_state.end();
