@@ -11,23 +11,14 @@ mod common;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use common::{ctibridge, free_addr, TempDir};
+use common::{ctibridge, free_addr, listening, Server, TempDir};
 
 const SECRET: &str = "0123456789abcdef-secret";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn server_file(dir: &TempDir) -> std::path::PathBuf {
     dir.write(
@@ -42,19 +33,12 @@ fn server_file(dir: &TempDir) -> std::path::PathBuf {
 
 /// `serve` on `file`, once it accepts connections.
 fn start(dir: &TempDir, file: &std::path::Path, addr: SocketAddr) -> Server {
-    let child = ctibridge(dir)
-        .args(["serve", "--listen", &addr.to_string(), "--server"])
+    let mut cmd = ctibridge(dir);
+    cmd.args(["serve", "--listen", &addr.to_string(), "--server"])
         .arg(file)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let end = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < end, "the server never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server(child)
+        .stderr(Stdio::null());
+    listening(cmd, addr)
 }
 
 fn notification(callref: &str) -> String {

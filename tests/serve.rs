@@ -6,20 +6,11 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{ctibridge, free_addr, text, with_files, TempDir};
+use common::{ctibridge, free_addr, listening, text, with_files, Server, TempDir};
 use serde_json::Value;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `ctibridge serve --listen ADDR ARGS…`, once it accepts connections.
 fn serve(dir: &TempDir, addr: SocketAddr, args: &[&std::ffi::OsStr]) -> Server {
@@ -33,20 +24,13 @@ fn serve_with(
     args: &[&std::ffi::OsStr],
     env: &[(&str, &str)],
 ) -> Server {
-    let child = ctibridge(dir)
-        .envs(env.iter().copied())
+    let mut cmd = ctibridge(dir);
+    cmd.envs(env.iter().copied())
         .args(["serve", "--listen", &addr.to_string()])
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let end = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < end, "the server never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Server(child)
+        .stderr(Stdio::null());
+    listening(cmd, addr)
 }
 
 /// SIGTERM, then the exit code within 5 s (the hold time is longer: held
@@ -837,12 +821,7 @@ fn a_flood_of_idle_connections_does_not_keep_desks_out() {
             Ok(())
         });
     }
-    let srv = Server(cmd.spawn().expect("serve"));
-    let end = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < end, "the server never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let srv = listening(cmd, addr);
     // 200 connections that say nothing (the server has 128 descriptors).
     let idle: Vec<TcpStream> = (0..200)
         .map(|_| TcpStream::connect(addr).expect("connect"))

@@ -272,3 +272,25 @@ pub fn dial(dir: &TempDir, param: &str, station: &str, number: &str, extra: &[&s
         .output()
         .expect("run")
 }
+
+/// A `ctibridge serve` child, killed when dropped.
+pub struct Server(pub std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd` (a `serve`) and returns once it accepts connections on
+/// `addr`.
+pub fn listening(mut cmd: Command, addr: SocketAddr) -> Server {
+    let server = Server(cmd.spawn().expect("spawn serve"));
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(std::time::Instant::now() < end, "the server never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server
+}
