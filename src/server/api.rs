@@ -533,49 +533,69 @@ async fn history(
 /// Called for every request to [`crate::server::keyyo::PATH`], before the
 /// router (see [`handle`]).
 async fn keyyo_notify(s: &AppState, peer: SocketAddr, query: Option<&str>) -> Response {
+    // The query is read and checked before anything is awaited: what waits
+    // for the journal holds only the event (a small state, as every
+    // request's is sized to the largest: a held poll keeps its own).
+    let (event, callref, kind) = match keyyo_event(s, peer, query) {
+        Ok(Some(taken)) => taken,
+        // A repeat: already kept.
+        Ok(None) => return (StatusCode::OK, "OK").into_response(),
+        Err(refused) => return refused,
+    };
+    if let Err(why) = s.ingest.accept(event).await {
+        // Not kept: a repeat of it must be taken.
+        s.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .forget(&callref, kind);
+        tracing::warn!(%peer, "Keyyo notification refused: {why:?}");
+        return journal_unavailable();
+    }
+    (StatusCode::OK, "OK").into_response()
+}
+
+/// A notification checked, validated and deduplicated: its event and its
+/// repeat key, `None` for a repeat, or the refusal to send.
+#[allow(clippy::result_large_err)]
+fn keyyo_event(
+    s: &AppState,
+    peer: SocketAddr,
+    query: Option<&str>,
+) -> Result<Option<(LineEvent, String, crate::server::keyyo::Kind)>, Response> {
     use crate::server::keyyo::{validate, Query, Refusal};
     let Some(opts) = &s.opts.keyyo else {
-        return error(
+        return Err(error(
             StatusCode::NOT_FOUND,
             "Keyyo notifications are not configured",
-        );
+        ));
     };
     if !s.notify_limit.allow(peer.ip()) {
-        return error(StatusCode::TOO_MANY_REQUESTS, "too many notifications");
+        return Err(error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many notifications",
+        ));
     }
     let q = Query::parse(query.unwrap_or(""));
     let n = match validate(opts, peer.ip(), &q) {
         Ok(n) => n,
         Err(Refusal::Forbidden) => {
             tracing::warn!(%peer, "Keyyo notification refused: source or secret");
-            return error(StatusCode::FORBIDDEN, "forbidden");
+            return Err(error(StatusCode::FORBIDDEN, "forbidden"));
         }
         Err(Refusal::Invalid(why)) => {
             tracing::warn!(%peer, "Keyyo notification refused: {why}");
-            return error(StatusCode::BAD_REQUEST, &why);
+            return Err(error(StatusCode::BAD_REQUEST, &why));
         }
     };
     if s.ingest.is_refusing() {
-        return journal_unavailable();
+        return Err(journal_unavailable());
     }
     let first = s
         .seen
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .first_time(n.callref, n.kind);
-    if first {
-        let (callref, kind) = (n.callref.to_owned(), n.kind);
-        if let Err(why) = s.ingest.accept(n.line_event()).await {
-            // Not kept: a repeat of it must be taken.
-            s.seen
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .forget(&callref, kind);
-            tracing::warn!(%peer, "Keyyo notification refused: {why:?}");
-            return journal_unavailable();
-        }
-    }
-    (StatusCode::OK, "OK").into_response()
+    Ok(first.then(|| (n.line_event(), n.callref.to_owned(), n.kind)))
 }
 
 /// 503 with `Retry-After`: the sender tries again later.
@@ -608,7 +628,9 @@ pub async fn handle(
         return too_large();
     }
     if req.uri().path() == crate::server::keyyo::PATH {
-        return keyyo_notify(state, peer, req.uri().query()).await;
+        // Boxed: every request's state is as large as the largest, and a
+        // held poll keeps its own for the whole hold (10 000 of them).
+        return Box::pin(keyyo_notify(state, peer, req.uri().query())).await;
     }
     req.extensions_mut().insert(ConnectInfo(peer));
     // A body sent in chunks says nothing of its size: read, at most the
@@ -618,7 +640,9 @@ pub async fn handle(
         .contains_key(axum::http::header::TRANSFER_ENCODING);
     let req = if chunked {
         let (parts, body) = req.into_parts();
-        match axum::body::to_bytes(axum::body::Body::new(body), MAX_BODY).await {
+        // Boxed: the rare case does not make every request's state larger
+        // (a held poll keeps its state for its whole hold).
+        match Box::pin(axum::body::to_bytes(axum::body::Body::new(body), MAX_BODY)).await {
             Ok(bytes) => axum::http::Request::from_parts(parts, axum::body::Body::from(bytes)),
             Err(_) => return too_large(),
         }
