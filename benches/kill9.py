@@ -24,7 +24,7 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXE = os.path.join(ROOT, "target", "release", "ctibridge")
+EXE = os.environ.get("CTIBRIDGE_BIN") or os.path.join(ROOT, "target", "release", "ctibridge")
 SECRET = "0123456789abcdef-kill9"
 SERVER_FILE = """<server>
 <simulator>1
