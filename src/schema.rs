@@ -618,7 +618,9 @@ pub static TAGS: &[TagDef] = &[
         secret: false,
         ours: true,
         doc: "The shortest time between two requests of this section for one line, kept \
-              across every ctibridge process of this user (Keyyo: one request per second).",
+              across every ctibridge process of this user (Keyyo: one request per second), \
+              plus a margin of 0.15 s. With Digest the request that answers the challenge \
+              is the one paced.",
     },
     // <cliktocallevent>
     TagDef {

@@ -15,6 +15,8 @@ use crate::template::{ExpandError, Values};
 
 /// How many times a retry-safe refusal ("Come Back Later") is sent again.
 pub const MAX_RETRIES: u32 = 3;
+/// Added to `<min_interval>` between two paced requests.
+pub const PACE_MARGIN: Duration = Duration::from_millis(150);
 /// The shortest wait before sending again after a retry-safe refusal.
 pub const RETRY_WAIT: Duration = Duration::from_secs(1);
 
@@ -63,35 +65,36 @@ impl<'a> Exchange<'a> {
         timeout: Option<Duration>,
     ) -> Result<Exchanged, ExchangeError> {
         let mut retries = 0;
+        let st = &self.config.station;
+        // With Digest, the request the provider counts is the one that
+        // answers its challenge: that one is paced (the challenge round
+        // trip before it varies; pacing the first request would let two
+        // desks' counted requests come closer than the interval).
+        let digest = spec.auth.value == Auth::Digest && !st.user.value.is_empty();
+        // A provider that answered without a challenge (it trusts this
+        // address) counts the first request: paced from then on.
+        let mut pace_first = !digest;
         loop {
             let mut req = request::build(spec, values).map_err(ExchangeError::Build)?;
-            let interval = if retries > 0 {
-                spec.min_interval.value.max(RETRY_WAIT)
-            } else {
-                spec.min_interval.value
-            };
-            if !interval.is_zero() {
-                let wait = self.pacer.reserve(&pace_key(spec, values), interval);
-                if !wait.is_zero() {
-                    tracing::debug!(?wait, "waiting for the request pace");
-                    tokio::time::sleep(wait).await;
-                }
+            if pace_first {
+                self.pace(spec, values, retries).await;
             }
             self.authenticate(spec, &mut req).await?;
             let mut resp = self.send_once(&req, timeout).await?;
-            if resp.status == 401 && spec.auth.value == Auth::Digest {
-                let st = &self.config.station;
-                if !st.user.value.is_empty() && !resp.www_authenticate.is_empty() {
-                    let header = auth::digest(
-                        &req,
-                        &resp.www_authenticate,
-                        &st.user.value,
-                        st.mdp.value.expose(),
-                    )
-                    .map_err(ExchangeError::Auth)?;
-                    req.headers.push(("Authorization".to_owned(), header));
-                    resp = self.send_once(&req, timeout).await?;
-                }
+            if digest && resp.status != 401 {
+                pace_first = true;
+            }
+            if resp.status == 401 && digest && !resp.www_authenticate.is_empty() {
+                let header = auth::digest(
+                    &req,
+                    &resp.www_authenticate,
+                    &st.user.value,
+                    st.mdp.value.expose(),
+                )
+                .map_err(ExchangeError::Auth)?;
+                req.headers.push(("Authorization".to_owned(), header));
+                self.pace(spec, values, retries).await;
+                resp = self.send_once(&req, timeout).await?;
             }
             if is_retry_safe(spec, &resp) && retries < MAX_RETRIES {
                 retries += 1;
@@ -106,6 +109,27 @@ impl<'a> Exchange<'a> {
                 response: resp,
                 retries,
             });
+        }
+    }
+
+    /// Waits for this request's slot in the section's pace (`<min_interval>`,
+    /// longer for a retry), shared by every process on this machine.
+    async fn pace(&self, spec: &RequestSpec, values: &Values, retries: u32) {
+        let interval = if retries > 0 {
+            spec.min_interval.value.max(RETRY_WAIT)
+        } else {
+            spec.min_interval.value
+        };
+        if !interval.is_zero() {
+            // A margin over the provider's interval: the requests of two
+            // desks leave their machine, and reach the provider, a little
+            // later than their slots, never exactly on them.
+            let interval = interval + PACE_MARGIN;
+            let wait = self.pacer.reserve(&pace_key(spec, values), interval);
+            if !wait.is_zero() {
+                tracing::debug!(?wait, "waiting for the request pace");
+                tokio::time::sleep(wait).await;
+            }
         }
     }
 
