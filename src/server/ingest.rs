@@ -86,3 +86,96 @@ impl Ingest {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::hub::Event;
+    use crate::server::journal::{Journal, Writer};
+    use std::time::Duration;
+
+    fn event(callref: &str) -> LineEvent {
+        LineEvent {
+            seq: 0,
+            line: "+33972101010".into(),
+            event: Event::Ring,
+            tel: "+33388202020".into(),
+            called: "+33972101010".into(),
+            callref: callref.into(),
+            direction: "in",
+            replaces: None,
+        }
+    }
+
+    fn journaled(path: &std::path::Path) -> Vec<String> {
+        let db = rusqlite::Connection::open(path).expect("open");
+        let mut st = db.prepare("SELECT callref FROM events").expect("query");
+        let refs = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .expect("rows")
+            .map(|r| r.expect("row"))
+            .collect();
+        refs
+    }
+
+    /// While another process holds the journal's lock, an event is neither
+    /// journaled nor published; a relayed one (tried until it is taken) is
+    /// both once the lock goes, and nothing is published before it is
+    /// journaled.
+    #[tokio::test(flavor = "current_thread")]
+    async fn journaled_and_published_or_neither() {
+        let dir = std::env::temp_dir().join(format!("ctibridge-ingest-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("journal.sqlite");
+        let _ = std::fs::remove_file(&path);
+        let journal = Arc::new(std::sync::Mutex::new(
+            Journal::open(&path).expect("journal"),
+        ));
+        let (writer, thread) = Writer::start(journal);
+        let writer = Arc::new(writer);
+        let hub = Arc::new(Hub::new());
+        let ingest = Arc::new(Ingest::new(hub.clone(), writer.clone()));
+
+        ingest.accept(event("before")).await.expect("taken");
+        let locker = rusqlite::Connection::open(&path).expect("open");
+        locker.execute_batch("BEGIN EXCLUSIVE;").expect("lock");
+        assert_eq!(
+            ingest.accept(event("locked")).await,
+            Err(Refused::JournalUnavailable)
+        );
+        // Refused at once while the journal is down.
+        assert!(ingest.is_refusing());
+        assert_eq!(
+            ingest.accept(event("locked-2")).await,
+            Err(Refused::JournalUnavailable)
+        );
+        let surely = {
+            let ingest = ingest.clone();
+            tokio::spawn(async move {
+                ingest
+                    .accept_surely(event("relayed"), Duration::from_millis(50))
+                    .await
+            })
+        };
+        // Nothing of the refused ones reached the desks; the relayed one
+        // gets through once the lock goes (whether or not its first try
+        // came before).
+        let line = "+33972101010";
+        let first = hub.after(line, 0, 10);
+        assert_eq!(first.len(), 1, "only the first event is published");
+        locker.execute_batch("ROLLBACK;").expect("release");
+        drop(locker);
+        let got = hub
+            .wait_after(line, first[0].seq, 10, Duration::from_secs(20))
+            .await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].callref, "relayed");
+        surely.await.expect("relay task");
+        writer.finish();
+        thread.join().expect("journal thread");
+        let mut refs = journaled(&path);
+        refs.sort();
+        assert_eq!(refs, ["before", "relayed"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
