@@ -637,6 +637,10 @@ impl Writer {
                         drop(j);
                         self.last_write.store(now_ms(), SeqCst);
                         self.unsettled.fetch_add(batch.len() as u64, SeqCst);
+                        // A retry (the relay's) found the journal back.
+                        if self.down.swap(false, SeqCst) {
+                            tracing::warn!("the call journal can be written again");
+                        }
                         for p in batch {
                             p.answer(true);
                         }
