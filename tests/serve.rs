@@ -753,14 +753,14 @@ fn the_keyyo_secret_stays_out_of_outputs_and_the_process_list() {
 
     // serve prints the URL with the secret masked.
     let addr = free_addr();
-    let mut child = ctibridge(&dir)
-        .args(["serve", "--listen", &addr.to_string(), "--server"])
+    let mut cmd = ctibridge(&dir);
+    cmd.args(["serve", "--listen", &addr.to_string(), "--server"])
         .arg(&file)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        .stderr(Stdio::piped());
+    // The URL is printed before the server listens: it waits in the pipe.
+    let mut srv = listening(cmd, addr);
+    let mut lines = BufReader::new(srv.0.stdout.take().expect("stdout")).lines();
     let url = lines
         .find_map(|l| l.ok().filter(|l| l.contains("/keyyo/notify")))
         .expect("the URL is printed");
@@ -768,12 +768,6 @@ fn the_keyyo_secret_stays_out_of_outputs_and_the_process_list() {
         url.starts_with("https://cti.example.com/keyyo/notify?secret=********&"),
         "{url}"
     );
-    let srv = Server(child);
-    let end = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < end, "the server never listened");
-        std::thread::sleep(Duration::from_millis(20));
-    }
     let mode = std::fs::metadata(dir.path().join("journal.sqlite"))
         .expect("journal")
         .permissions()
