@@ -532,11 +532,12 @@ async fn history(
 /// journal cannot be written, 503 (the call is neither kept nor shown).
 /// Called for every request to [`crate::server::keyyo::PATH`], before the
 /// router (see [`handle`]).
-async fn keyyo_notify(s: &AppState, peer: SocketAddr, query: Option<&str>) -> Response {
-    // The query is read and checked before anything is awaited: what waits
-    // for the journal holds only the event (a small state, as every
-    // request's is sized to the largest: a held poll keeps its own).
-    let (event, callref, kind) = match keyyo_event(s, peer, query) {
+async fn keyyo_notify(
+    s: &AppState,
+    peer: SocketAddr,
+    checked: Result<Option<(LineEvent, String, crate::server::keyyo::Kind)>, Response>,
+) -> Response {
+    let (event, callref, kind) = match checked {
         Ok(Some(taken)) => taken,
         // A repeat: already kept.
         Ok(None) => return (StatusCode::OK, "OK").into_response(),
@@ -609,29 +610,52 @@ fn journal_unavailable() -> Response {
     r
 }
 
-/// Answers one request from `peer`. Keyyo's notifications, the one route
-/// a provider hits at its own rate, are answered here at once (no router,
-/// no extractors); everything else goes through the router.
-pub async fn handle(
+/// A request as [`take`] leaves it for [`respond`].
+pub enum Taken {
+    /// Answered already.
+    Answered(Response),
+    /// A Keyyo notification, checked: its event waits for the journal.
+    Keyyo(Result<Option<(LineEvent, String, crate::server::keyyo::Kind)>, Response>),
+    /// For the router.
+    Route(axum::http::Request<hyper::body::Incoming>),
+}
+
+/// The part of answering a request from `peer` done at once, when hyper
+/// hands it over. Keyyo's notifications, the one route a provider hits at
+/// its own rate, are read and checked here (no router, no extractors), and
+/// the request is let go before anything is awaited: held, it would keep
+/// hyper's read buffer, which hyper reads from while the answer is awaited
+/// (to see the client leave), and a new buffer would be allocated for
+/// every notification.
+pub fn take(
     state: &AppState,
-    app: &Router,
     peer: SocketAddr,
-    mut req: axum::http::Request<hyper::body::Incoming>,
-) -> Response {
-    use tower_service::Service as _;
+    req: axum::http::Request<hyper::body::Incoming>,
+) -> Taken {
     let declared = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return too_large();
+        return Taken::Answered(too_large());
     }
     if req.uri().path() == crate::server::keyyo::PATH {
+        return Taken::Keyyo(keyyo_event(state, peer, req.uri().query()));
+    }
+    Taken::Route(req)
+}
+
+/// Answers a request [`take`]n from `peer`.
+pub async fn respond(state: &AppState, app: &Router, peer: SocketAddr, taken: Taken) -> Response {
+    use tower_service::Service as _;
+    let mut req = match taken {
+        Taken::Answered(r) => return r,
         // Boxed: every request's state is as large as the largest, and a
         // held poll keeps its own for the whole hold (10 000 of them).
-        return Box::pin(keyyo_notify(state, peer, req.uri().query())).await;
-    }
+        Taken::Keyyo(checked) => return Box::pin(keyyo_notify(state, peer, checked)).await,
+        Taken::Route(req) => req,
+    };
     req.extensions_mut().insert(ConnectInfo(peer));
     // A body sent in chunks says nothing of its size: read, at most the
     // limit (the routes read none, but a body is never taken unbounded).

@@ -130,29 +130,42 @@ impl Journal {
         &self,
         events: impl IntoIterator<Item = (&'e LineEvent, i64)>,
     ) -> rusqlite::Result<()> {
-        // IMMEDIATE: the write lock is taken (or waited for, up to the busy
-        // timeout) at the start, not half-way.
-        let tx = rusqlite::Transaction::new_unchecked(
-            &self.db,
-            rusqlite::TransactionBehavior::Immediate,
-        )?;
         let events: Vec<(&LineEvent, i64)> = events.into_iter().collect();
-        // In statements of 32, 16, 8, 4, 2 and 1 rows: a batch of any size
-        // in a handful of statements, each prepared once.
-        let mut rest = &events[..];
-        for (size, sql) in RECORD_MANY.iter() {
-            let mut st = tx.prepare_cached(sql)?;
-            while rest.len() >= *size {
-                let (chunk, after) = rest.split_at(*size);
-                chunk
-                    .iter()
-                    .enumerate()
-                    .try_for_each(|(i, (ev, at))| bind_event(&mut st, i * COLUMNS, ev, *at))?;
-                st.raw_execute()?;
-                rest = after;
+        // IMMEDIATE: the write lock is taken (or waited for, up to the busy
+        // timeout) at the start, not half-way. The transaction's own
+        // statements are prepared once too (they are run for every batch).
+        self.db.prepare_cached("BEGIN IMMEDIATE")?.raw_execute()?;
+        let written = (|| {
+            // In statements of 32, 16, 8, 4, 2 and 1 rows: a batch of any
+            // size in a handful of statements, each prepared once.
+            let mut rest = &events[..];
+            for (size, sql) in RECORD_MANY.iter() {
+                if rest.len() < *size {
+                    continue;
+                }
+                let mut st = self.db.prepare_cached(sql)?;
+                while rest.len() >= *size {
+                    let (chunk, after) = rest.split_at(*size);
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .try_for_each(|(i, (ev, at))| bind_event(&mut st, i * COLUMNS, ev, *at))?;
+                    st.raw_execute()?;
+                    rest = after;
+                }
+            }
+            self.db.prepare_cached("COMMIT")?.raw_execute()
+        })();
+        match written {
+            Ok(_) => Ok(()),
+            // All of them, or (an error) none.
+            Err(e) => {
+                if !self.db.is_autocommit() {
+                    let _ = self.db.execute_batch("ROLLBACK");
+                }
+                Err(e)
             }
         }
-        tx.commit()
     }
 
     /// Whether the journal can be written: takes the write lock (waiting

@@ -191,9 +191,11 @@ async fn accept(
         let conn_state = registered.conn.clone();
         let service = hyper::service::service_fn(move |req| {
             let (state, app, conn_state) = (state.clone(), app.clone(), conn_state.clone());
+            conn_state.start();
+            // What can be done at once is, before hyper reads on.
+            let taken = api::take(&state, peer, req);
             async move {
-                conn_state.start();
-                let answer = api::handle(&state, &app, peer, req).await;
+                let answer = api::respond(&state, &app, peer, taken).await;
                 conn_state.end();
                 Ok::<_, std::convert::Infallible>(answer)
             }
