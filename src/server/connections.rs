@@ -94,6 +94,28 @@ impl Connections {
         self.lock().len() >= self.max
     }
 
+    /// Closes every connection that has been idle (between two requests,
+    /// or still sending its first) for `limit` or more: a client has that
+    /// long to send a request's headers. Called now and then (every
+    /// second), rather than a timer per request, which would cost every
+    /// request a wake-up of the runtime.
+    pub fn close_idle(&self, limit: std::time::Duration) -> usize {
+        let limit = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        let now = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut open = self.lock();
+        let before = open.len();
+        open.retain(|id, c| {
+            let idle = !c.busy.load(Ordering::SeqCst)
+                && now.saturating_sub(c.last.load(Ordering::SeqCst)) >= limit;
+            if idle {
+                tracing::debug!(connection = id, "closed: no request within the time limit");
+                c.close.notify_one();
+            }
+            !idle
+        });
+        before - open.len()
+    }
+
     /// Room for one more: registered, after closing the connection idle
     /// the longest if the bound is reached; `None` when every connection
     /// is busy (the newcomer is refused).
@@ -168,5 +190,27 @@ mod tests {
         let d = reg.admit().expect("b is idle again");
         drop((a, d));
         assert_eq!(reg.len(), 1);
+    }
+
+    #[test]
+    fn idle_ones_are_closed_past_the_limit_and_busy_ones_are_not() {
+        let reg = Connections::new(10);
+        let idle = reg.admit().expect("idle");
+        let busy = reg.admit().expect("busy");
+        busy.conn.start();
+        assert_eq!(reg.close_idle(std::time::Duration::from_secs(3600)), 0);
+        assert_eq!(reg.close_idle(std::time::Duration::ZERO), 1);
+        assert_eq!(reg.len(), 1);
+        // The one closed is told (the notice is kept until it looks).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(60), idle.conn.closed())
+                .await
+                .expect("told to close");
+        });
+        drop((idle, busy));
     }
 }
