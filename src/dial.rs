@@ -3,7 +3,6 @@
 
 use crate::config::{CalltoSpec, Config, Interface, Launch, NumberFormat, RequestSpec, Template};
 use crate::diag::Diagnostic;
-use crate::exit::Exit;
 use crate::http::{ClientOptions, HttpClient, SendError};
 use crate::number::{format_number, parse_target, NumberError};
 use crate::param::scan_keywords;
@@ -13,29 +12,7 @@ use crate::source::Span;
 use crate::template::{expand, Place, Values};
 use crate::token::{self, TokenStore};
 
-/// Why a dial did not happen, by exit code.
-#[derive(Debug)]
-pub enum Failure {
-    /// Exit 2: something in the param files.
-    Config(Vec<Diagnostic>),
-    /// Exit 3: nothing was sent.
-    BadNumber(NumberError),
-    /// Exit 4.
-    Network(Diagnostic),
-    /// Exit 5.
-    Refused(Diagnostic),
-}
-
-impl Failure {
-    pub fn exit(&self) -> Exit {
-        match self {
-            Failure::Config(_) => Exit::Config,
-            Failure::BadNumber(_) => Exit::BadNumber,
-            Failure::Network(_) => Exit::Network,
-            Failure::Refused(_) => Exit::Refused,
-        }
-    }
-}
+use crate::failure::Failure;
 
 /// What the user asked for.
 #[derive(Clone, Debug, Default)]
@@ -83,6 +60,18 @@ pub fn teldest(config: &Config, target: &str) -> Result<String, NumberError> {
     }
 }
 
+/// The values of `config` for its requests: the station's, the base
+/// addresses of `<global>`, and the station's line (`$telorg$`) put in
+/// `<number_format>` like the numbers it dials; one that cannot be read
+/// stays as written (`dial` refuses it, see [`station_line`]).
+pub fn values(config: &Config) -> Values {
+    let written = &config.station.telorg.value;
+    let g = &config.global;
+    let telorg = crate::number::line_in(written, g.number_format.value, &g.country.value)
+        .unwrap_or_else(|_| written.clone());
+    Values::from_config(config, telorg)
+}
+
 /// The station's own line (`<telorg>`) in `<number_format>`, as the
 /// provider gets it in `$telorg$`: a line that cannot be read as a number
 /// is refused at its line of the file, before anything is sent.
@@ -118,7 +107,7 @@ pub fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
 pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<Outcome, Failure> {
     let number = teldest(config, &req.target).map_err(Failure::BadNumber)?;
     station_line(config)?;
-    let mut values = Values::from_config(config);
+    let mut values = values(config);
     values.teldest = Some(number);
     values.event = Some("DIAL".to_owned());
     values.name = req.name.clone();
@@ -338,7 +327,7 @@ fn judge(
             at,
             format!(
                 "the provider did not confirm the {what}: it answered `{}`, not `{}`",
-                crate::http::excerpt(&resp.body, 80),
+                crate::diag::excerpt(&resp.body, 80),
                 spec.success_body.value
             ),
         )
@@ -381,7 +370,7 @@ pub async fn sms(
             "use a provider that sends them (`<provider>keyyo`), or write an `<sms>` section",
         )])
     })?;
-    let mut values = Values::from_config(config);
+    let mut values = values(config);
     values.teldest = Some(teldest(config, &number).map_err(Failure::BadNumber)?);
     values.message = Some(message);
     simple_request(config, spec, &values, "message", fallback).await
@@ -403,7 +392,7 @@ pub async fn forward_profile(
             "use a provider that can (`<provider>keyyo`), or write a `<forward>` section",
         )])
     })?;
-    let mut values = Values::from_config(config);
+    let mut values = values(config);
     values.profile = Some(profile);
     simple_request(config, spec, &values, "profile change", fallback).await
 }

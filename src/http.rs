@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::config::{Global, Method};
+use crate::diag::excerpt;
 use crate::request::{mask_url, HttpRequest};
 
 /// Answers larger than this are cut: a dial or token answer is small.
@@ -63,20 +64,6 @@ impl HttpResponse {
     pub fn body_start(&self) -> String {
         excerpt(&self.body, 200)
     }
-}
-
-/// The start of a text, on one line.
-pub fn excerpt(text: &str, max_chars: usize) -> String {
-    let one_line: String = text
-        .trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let mut out: String = one_line.chars().take(max_chars).collect();
-    if one_line.chars().count() > max_chars {
-        out.push('…');
-    }
-    out
 }
 
 /// Why a request got no answer.

@@ -7,6 +7,7 @@
 //! tokio or reqwest.
 
 pub mod answer;
+pub mod cache;
 pub mod config;
 pub mod demo;
 pub mod diag;
@@ -14,6 +15,7 @@ pub mod dial;
 pub mod events;
 pub mod exit;
 pub mod explain;
+pub mod failure;
 pub mod handler;
 pub mod http;
 pub mod launch;

@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use ctibridge::dial::{self, DialRequest, Failure, Outcome};
+use ctibridge::dial::{self, DialRequest, Outcome};
 use ctibridge::events::watch::{self, WatchOptions};
 use ctibridge::exit::{Exit, EXIT_CODES_HELP};
 use ctibridge::explain::{self, Report};
+use ctibridge::failure::Failure;
 use ctibridge::load::{self, LocateOptions, Locations};
 use ctibridge::logfile::LogFile;
 use ctibridge::number;

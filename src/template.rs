@@ -101,18 +101,11 @@ impl Values {
         }
     }
 
-    /// The station's values and the base addresses of `<global>`. The
-    /// station's line (`$telorg$`) is put in `<number_format>` like the
-    /// numbers it dials; one that cannot be read stays as written (`dial`
-    /// refuses it, see [`crate::dial::station_line`]).
-    pub fn from_config(config: &crate::config::Config) -> Values {
+    /// The station's values and the base addresses of `<global>`, with
+    /// `telorg` as the station's line (`$telorg$`): the dial side puts it
+    /// in `<number_format>` first (see [`crate::dial::values`]).
+    pub fn from_config(config: &crate::config::Config, telorg: String) -> Values {
         let station = Values::from_station(&config.station);
-        let telorg = crate::number::line_in(
-            &station.telorg,
-            config.global.number_format.value,
-            &config.global.country.value,
-        )
-        .unwrap_or(station.telorg.clone());
         Values {
             telorg,
             api_url: config.global.api_url.value.trim_end_matches('/').to_owned(),

@@ -4,23 +4,14 @@
 use std::path::PathBuf;
 
 use crate::answer;
+use crate::cache::{cache_dir, fnv1a};
 use crate::config::{AnswerField, TokenSpec};
-use crate::diag::Diagnostic;
-use crate::dial::Failure;
-use crate::http::{excerpt, HttpClient};
+use crate::diag::{excerpt, Diagnostic};
+use crate::failure::Failure;
+use crate::http::HttpClient;
 use crate::request;
 use crate::source::Span;
 use crate::template::Values;
-
-/// ctibridge's cache folder: `CTIBRIDGE_CACHE_DIR`, else the platform's.
-pub fn cache_dir() -> Option<PathBuf> {
-    std::env::var_os("CTIBRIDGE_CACHE_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            directories::ProjectDirs::from("", "", "ctibridge").map(|p| p.cache_dir().to_path_buf())
-        })
-}
 
 /// Where tokens are kept between launches.
 #[derive(Clone, Debug)]
@@ -97,13 +88,6 @@ fn write_private(
     f.write_all(token.as_bytes())?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
-}
-
-/// 64-bit FNV-1a: a stable file name, not a secret.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Sends the token request and reads the token from its answer.

@@ -229,7 +229,7 @@ fn jsonpath_problem(message: &str) -> String {
     match (column, what) {
         (Some(c), Some(w)) => format!("at character {c}: {w}"),
         (None, Some(w)) => w.to_owned(),
-        _ => crate::http::excerpt(message, 120),
+        _ => crate::diag::excerpt(message, 120),
     }
 }
 

@@ -208,7 +208,7 @@ fn read_text_answer(body: &str) -> Result<Answer, AnswerError> {
         if name.is_empty() {
             return Err(AnswerError::NotText(format!(
                 "the line `{}` has no event name",
-                crate::http::excerpt(line, 40)
+                crate::diag::excerpt(line, 40)
             )));
         }
         if !name
@@ -217,7 +217,7 @@ fn read_text_answer(body: &str) -> Result<Answer, AnswerError> {
         {
             return Err(AnswerError::NotText(format!(
                 "`{}` is not an event name",
-                crate::http::excerpt(name, 40)
+                crate::diag::excerpt(name, 40)
             )));
         }
         let field = |i: usize| fields.get(i).map(|s| (*s).to_owned());

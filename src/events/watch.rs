@@ -21,12 +21,13 @@ use chrono::Local;
 use tokio::time::Instant;
 
 use crate::config::{Config, EventSpec, TokenSpec};
+use crate::diag::excerpt;
 use crate::diag::Diagnostic;
-use crate::dial::Failure;
 use crate::events::call::{CallBook, EventKind, EventNames};
 use crate::events::popup::ScreenPop;
 use crate::events::read::{read_answer, Answer};
-use crate::http::{excerpt, HttpClient, SendError};
+use crate::failure::Failure;
+use crate::http::{HttpClient, SendError};
 use crate::provider::{Exchange, ExchangeError};
 use crate::request::{self, mask_url};
 use crate::source::Span;
@@ -301,7 +302,7 @@ struct Source<'a> {
 impl<'a> Source<'a> {
     fn new(config: &'a Config, spec: &'a EventSpec, fallback: Span) -> Result<Source<'a>, Failure> {
         let client = crate::dial::client(config, fallback)?;
-        let values = Values::from_config(config);
+        let values = crate::dial::values(config);
         // The token is fetched only for a source that sends it.
         let token_spec = config
             .token

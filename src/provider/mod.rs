@@ -186,7 +186,7 @@ fn pace_key(spec: &RequestSpec, values: &Values) -> String {
         values.telorg,
         values.account
     );
-    format!("{:016x}", crate::token::fnv1a(material.as_bytes()))
+    format!("{:016x}", crate::cache::fnv1a(material.as_bytes()))
 }
 
 /// A refusal that certainly placed nothing: not a success, and its body
@@ -220,8 +220,8 @@ pub mod ovh {
     /// cached in the cache folder for an hour.
     pub async fn time_offset(client: &HttpClient, api_url: &str) -> Result<i64, String> {
         let api = api_url.trim_end_matches('/');
-        let key = format!("{:016x}", crate::token::fnv1a(api.as_bytes()));
-        let file = crate::token::cache_dir().map(|d| d.join("ovh-time").join(key));
+        let key = format!("{:016x}", crate::cache::fnv1a(api.as_bytes()));
+        let file = crate::cache::cache_dir().map(|d| d.join("ovh-time").join(key));
         let now = chrono::Utc::now().timestamp();
         if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
             let mut it = text.split_whitespace().map(str::parse::<i64>);

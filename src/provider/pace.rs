@@ -19,7 +19,7 @@ impl Pacer {
     /// `CTIBRIDGE_CACHE_DIR`, else the platform's cache folder.
     pub fn from_env() -> Pacer {
         Pacer {
-            dir: crate::token::cache_dir().map(|d| d.join("pace")),
+            dir: crate::cache::cache_dir().map(|d| d.join("pace")),
         }
     }
 

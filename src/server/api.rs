@@ -17,8 +17,8 @@ use serde_json::{json, Value};
 use crate::server::hub::{Hub, LineEvent};
 use crate::server::sim::Sim;
 
-/// The path of the CTI web service.
-pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
+pub use crate::server::settings::CTI_PATH;
+
 /// Events in one `getevent` answer when the station sends its cursor.
 pub const MAX_EVENTS_PER_ANSWER: usize = 100;
 /// Stations remembered by ident and line (cursor, for stations that send none).
@@ -374,16 +374,16 @@ async fn setevent(
         Ok(_) => Json(json!({ "result": "OK" })).into_response(),
         Err(f) => {
             let (status, message) = match &f {
-                crate::dial::Failure::BadNumber(e) => (StatusCode::BAD_REQUEST, e.to_string()),
-                crate::dial::Failure::Config(ds) => (
+                crate::failure::Failure::BadNumber(e) => (StatusCode::BAD_REQUEST, e.to_string()),
+                crate::failure::Failure::Config(ds) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     ds.first().map(|d| d.message.clone()).unwrap_or_default(),
                 ),
-                crate::dial::Failure::Network(d) => (
+                crate::failure::Failure::Network(d) => (
                     StatusCode::GATEWAY_TIMEOUT,
                     format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
                 ),
-                crate::dial::Failure::Refused(d) => (
+                crate::failure::Failure::Refused(d) => (
                     StatusCode::BAD_GATEWAY,
                     format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
                 ),

@@ -161,15 +161,15 @@ pub async fn run(
     let _ = writer.await;
     if let Err(f) = result {
         let why = match &f {
-            crate::dial::Failure::Config(ds) => ds
+            crate::failure::Failure::Config(ds) => ds
                 .iter()
                 .map(|d| d.message.clone())
                 .collect::<Vec<_>>()
                 .join("; "),
-            crate::dial::Failure::Network(d) | crate::dial::Failure::Refused(d) => {
+            crate::failure::Failure::Network(d) | crate::failure::Failure::Refused(d) => {
                 d.message.clone()
             }
-            crate::dial::Failure::BadNumber(e) => e.to_string(),
+            crate::failure::Failure::BadNumber(e) => e.to_string(),
         };
         tracing::error!("relay stopped: {why}");
     }

@@ -20,6 +20,9 @@ use crate::schema::{Section, TagDef, TAGS};
 use crate::server::keyyo::KeyyoOptions;
 use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span};
 
+/// The path of the CTI web service (the Divalto sample file's).
+pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
+
 /// The file's name in the sys folder.
 pub const FILE_NAME: &str = "server_param.txt";
 /// The shortest desk secret accepted.
@@ -352,8 +355,8 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                         .url
                         .value
                         .text
-                        .contains(crate::server::api::CTI_PATH)
-                        || c.global.events_url.value.contains(crate::server::api::CTI_PATH)
+                        .contains(CTI_PATH)
+                        || c.global.events_url.value.contains(CTI_PATH)
                 }) =>
             {
                 diags.push(
