@@ -1,35 +1,19 @@
 //! ctibridge: a click-to-call bridge driven by Divalto-style param files.
 //!
-//! The pipeline, one module a step: [`source`] (decoding hand-edited files)
-//! → [`param`] (syntax tree with positions) → [`config`] (typed, layered,
-//! checked) → [`template`] (`$keyword$` expansion) → [`explain`] (`ctibridge check`). [`schema`] is the one table of
-//! sections, tags and keywords they all read. None of these layers needs
-//! tokio or reqwest.
+//! The layers are crates, each built only on those below it:
+//! [`ctibridge_lang`] (the param language: files read, checked, explained;
+//! no network), [`ctibridge_client`] (numbers, the HTTP client, dial,
+//! watch) and [`ctibridge_server`] (the bridge server). This crate is the
+//! command line; its library is those layers under one name, as the
+//! binary, the tests and the benchmarks use them.
 
-pub mod answer;
-pub mod cache;
-pub mod config;
+pub use ctibridge_client::{
+    answer, cache, dial, events, failure, handler, http, launch, logfile, number, provider,
+    request, token,
+};
+pub use ctibridge_lang::{
+    config, diag, exit, explain, load, param, profile, redact, reference, schema, source, template,
+};
+pub use ctibridge_server as server;
+
 pub mod demo;
-pub mod diag;
-pub mod dial;
-pub mod events;
-pub mod exit;
-pub mod explain;
-pub mod failure;
-pub mod handler;
-pub mod http;
-pub mod launch;
-pub mod load;
-pub mod logfile;
-pub mod number;
-pub mod param;
-pub mod profile;
-pub mod provider;
-pub mod redact;
-pub mod reference;
-pub mod request;
-pub mod schema;
-pub mod server;
-pub mod source;
-pub mod template;
-pub mod token;

@@ -485,7 +485,7 @@ fn collect(files: Vec<ParamFile>, diags: &mut Vec<Diagnostic>) -> Settings {
 /// The warning for a tag `section` does not know (it is ignored), with a
 /// "did you mean" among that section's tags when one is close; whether
 /// one was.
-pub(crate) fn unknown_tag(section: Section, entry: &Entry) -> (Diagnostic, bool) {
+pub fn unknown_tag(section: Section, entry: &Entry) -> (Diagnostic, bool) {
     let name = entry.name.as_str();
     let here = TAGS
         .iter()

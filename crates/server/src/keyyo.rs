@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use subtle::ConstantTimeEq as _;
 
-use crate::server::hub::{Event, LineEvent};
+use crate::hub::{Event, LineEvent};
 
 /// The route.
 pub const PATH: &str = "/keyyo/notify";

@@ -14,10 +14,10 @@ use std::time::Duration;
 
 use crate::config::{value, Checked, Config};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::keyyo::KeyyoOptions;
 use crate::load::{FileRead, FileStatus};
 use crate::param::{parse, Block, Entry, ParamFile, ParseOptions};
 use crate::schema::{Section, TagDef, TAGS};
-use crate::server::keyyo::KeyyoOptions;
 use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span};
 
 /// The path of the CTI web service (the Divalto sample file's).
@@ -74,7 +74,7 @@ impl ServerSettings {
     /// machine, the defaults of every tag.
     pub fn zero_config() -> ServerSettings {
         ServerSettings {
-            listen: crate::server::DEFAULT_LISTEN
+            listen: crate::DEFAULT_LISTEN
                 .parse()
                 .expect("the default address parses"),
             simulator: true,
@@ -89,7 +89,7 @@ impl ServerSettings {
             desks: Vec::new(),
             country: "FR".to_owned(),
             tel_format: crate::config::NumberFormat::National,
-            max_connections: crate::server::connections::default_max(),
+            max_connections: crate::connections::default_max(),
             dialer: None,
         }
     }
@@ -251,7 +251,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         Some(e) => value::parse_count(e.value.text.trim())
             .ok()
             .map(|n| n as usize),
-        None => Some(crate::server::connections::default_max()),
+        None => Some(crate::connections::default_max()),
     };
     let journal = get(Section::Server, "journal").map(|e| {
         let p = PathBuf::from(e.value.text.trim());
@@ -628,7 +628,7 @@ pub fn explain(s: &ServerSettings) -> String {
                 out,
                 "keyyo notify   on, from {}\n  URL for the Keyyo manager:\n  {}",
                 k.sources,
-                crate::server::keyyo::manager_url(&base, "SECRET")
+                crate::keyyo::manager_url(&base, "SECRET")
             );
         }
         None => {

@@ -14,10 +14,10 @@ use axum::routing::{any, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::server::hub::{Hub, LineEvent};
-use crate::server::sim::Sim;
+use crate::hub::{Hub, LineEvent};
+use crate::sim::Sim;
 
-pub use crate::server::settings::CTI_PATH;
+pub use crate::settings::CTI_PATH;
 
 /// Events in one `getevent` answer when the station sends its cursor.
 pub const MAX_EVENTS_PER_ANSWER: usize = 100;
@@ -39,14 +39,14 @@ pub struct ServerOptions {
     /// How long a token from `gettoken` is valid.
     pub token_ttl: Duration,
     /// Keyyo notifications: who may send them. `None`: the route is off.
-    pub keyyo: Option<crate::server::keyyo::KeyyoOptions>,
+    pub keyyo: Option<crate::keyyo::KeyyoOptions>,
     /// Requests per second per address to the CTI routes, and Keyyo
     /// notifications per second per address (bursts of twice as many).
     pub cti_rate: u32,
     pub notify_rate: u32,
     /// The desks allowed to connect. Empty: any desk on this machine,
     /// every line (the simulator's zero-configuration setup).
-    pub desks: Vec<crate::server::settings::Desk>,
+    pub desks: Vec<crate::settings::Desk>,
     /// The country a line or number without country code is read in.
     pub country: String,
     /// The form of the numbers desks receive (`<tel_format>`).
@@ -74,31 +74,30 @@ impl Default for ServerOptions {
 pub struct AppState {
     pub hub: Arc<Hub>,
     /// Where call events enter: journaled, then published.
-    pub ingest: Arc<crate::server::ingest::Ingest>,
+    pub ingest: Arc<crate::ingest::Ingest>,
     pub sim: Option<Sim>,
     pub opts: ServerOptions,
-    pub journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
+    pub journal: Option<Arc<Mutex<crate::journal::Journal>>>,
     /// The provider configuration `setevent` dials through.
     pub dialer: Option<Arc<crate::config::Config>>,
     /// Writes the journal; `history` waits for it to catch up.
-    pub writer: Option<Arc<crate::server::journal::Writer>>,
-    tokens: Mutex<crate::server::tokens::Tokens>,
+    pub writer: Option<Arc<crate::journal::Writer>>,
+    tokens: Mutex<crate::tokens::Tokens>,
     cursors: Mutex<HashMap<(String, String), u64>>,
-    seen: Mutex<crate::server::keyyo::Seen>,
-    notify_limit: crate::server::keyyo::RateLimit,
-    cti_limit: crate::server::keyyo::RateLimit,
+    seen: Mutex<crate::keyyo::Seen>,
+    notify_limit: crate::keyyo::RateLimit,
+    cti_limit: crate::keyyo::RateLimit,
 }
 
 impl AppState {
     pub fn new(
-        ingest: Arc<crate::server::ingest::Ingest>,
+        ingest: Arc<crate::ingest::Ingest>,
         sim: Option<Sim>,
         opts: ServerOptions,
-        journal: Option<Arc<Mutex<crate::server::journal::Journal>>>,
+        journal: Option<Arc<Mutex<crate::journal::Journal>>>,
     ) -> AppState {
-        let limit = |rate: u32| {
-            crate::server::keyyo::RateLimit::new(f64::from(rate), 2.0 * f64::from(rate))
-        };
+        let limit =
+            |rate: u32| crate::keyyo::RateLimit::new(f64::from(rate), 2.0 * f64::from(rate));
         AppState {
             notify_limit: limit(opts.notify_rate),
             cti_limit: limit(opts.cti_rate),
@@ -109,9 +108,9 @@ impl AppState {
             journal,
             dialer: None,
             writer: None,
-            tokens: Mutex::new(crate::server::tokens::Tokens::default()),
+            tokens: Mutex::new(crate::tokens::Tokens::default()),
             cursors: Mutex::new(HashMap::new()),
-            seen: Mutex::new(crate::server::keyyo::Seen::default()),
+            seen: Mutex::new(crate::keyyo::Seen::default()),
         }
     }
 }
@@ -530,12 +529,12 @@ async fn history(
 /// published, and only then answered 200. Keyyo does not send a
 /// notification twice: a 200 is a promise that the call is kept. While the
 /// journal cannot be written, 503 (the call is neither kept nor shown).
-/// Called for every request to [`crate::server::keyyo::PATH`], before the
+/// Called for every request to [`crate::keyyo::PATH`], before the
 /// router (see [`handle`]).
 async fn keyyo_notify(
     s: &AppState,
     peer: SocketAddr,
-    checked: Result<Option<(LineEvent, String, crate::server::keyyo::Kind)>, Response>,
+    checked: Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response>,
 ) -> Response {
     let (event, callref, kind) = match checked {
         Ok(Some(taken)) => taken,
@@ -562,8 +561,8 @@ fn keyyo_event(
     s: &AppState,
     peer: SocketAddr,
     query: Option<&str>,
-) -> Result<Option<(LineEvent, String, crate::server::keyyo::Kind)>, Response> {
-    use crate::server::keyyo::{validate, Query, Refusal};
+) -> Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response> {
+    use crate::keyyo::{validate, Query, Refusal};
     let Some(opts) = &s.opts.keyyo else {
         return Err(error(
             StatusCode::NOT_FOUND,
@@ -615,7 +614,7 @@ pub enum Taken {
     /// Answered already.
     Answered(Response),
     /// A Keyyo notification, checked: its event waits for the journal.
-    Keyyo(Result<Option<(LineEvent, String, crate::server::keyyo::Kind)>, Response>),
+    Keyyo(Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response>),
     /// For the router.
     Route(axum::http::Request<hyper::body::Incoming>),
 }
@@ -640,7 +639,7 @@ pub fn take(
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Taken::Answered(too_large());
     }
-    if req.uri().path() == crate::server::keyyo::PATH {
+    if req.uri().path() == crate::keyyo::PATH {
         return Taken::Keyyo(keyyo_event(state, peer, req.uri().query()));
     }
     Taken::Route(req)

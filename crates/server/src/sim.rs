@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::server::hub::{Event, LineEvent};
-use crate::server::ingest::Ingest;
+use crate::hub::{Event, LineEvent};
+use crate::ingest::Ingest;
 
 /// Asks the simulator of the bridge server at `base` for an incoming call.
 pub async fn inject(
@@ -17,7 +17,7 @@ pub async fn inject(
     let enc = |s: &str| {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
-    crate::server::request(
+    crate::request(
         crate::config::Method::Post,
         format!(
             "{}/sim/call?from={}&to={}&answer={}",

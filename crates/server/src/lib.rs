@@ -13,6 +13,11 @@ pub mod settings;
 pub mod sim;
 pub mod tokens;
 
+// The modules of the layers below, under the paths this crate's code
+// names them by.
+use ctibridge_client::{dial, events, failure, http, number, request};
+use ctibridge_lang::{config, diag, load, param, redact, schema, source};
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

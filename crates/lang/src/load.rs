@@ -546,7 +546,7 @@ fn warn_readable_secrets(sources: &SourceMap, checked: &Checked, diagnostics: &m
 }
 
 #[cfg(unix)]
-pub(crate) fn readable_by_others(path: &Path) -> bool {
+pub fn readable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
 }

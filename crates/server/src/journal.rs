@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use crate::server::hub::{Event, LineEvent};
+use crate::hub::{Event, LineEvent};
 
 /// One call of one line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -378,7 +378,7 @@ fn record_with(
 /// transaction per batch: a group commit), each with an acknowledgement
 /// sent once its transaction is committed or has failed. The server
 /// answers a notification, and hands an event to desks, only once it is
-/// committed ([`crate::server::ingest`]).
+/// committed ([`crate::ingest`]).
 ///
 /// The first event of a moment leads: it lets the other requests of that
 /// moment add theirs ([`Writer::commit`] yields once), then commits them

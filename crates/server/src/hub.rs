@@ -170,7 +170,7 @@ impl Hub {
     }
 
     /// Adds an event; returns its number. Events come through
-    /// [`crate::server::ingest::Ingest`], journaled first.
+    /// [`crate::ingest::Ingest`], journaled first.
     pub fn publish(&self, mut event: LineEvent) -> u64 {
         let now = Instant::now();
         let (seq, event) = {

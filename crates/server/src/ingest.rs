@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use crate::server::hub::{Hub, LineEvent};
-use crate::server::journal::{NotQueued, Writer};
+use crate::hub::{Hub, LineEvent};
+use crate::journal::{NotQueued, Writer};
 
 /// Why an event was neither journaled nor published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +90,8 @@ impl Ingest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::hub::Event;
-    use crate::server::journal::{Journal, Writer};
+    use crate::hub::Event;
+    use crate::journal::{Journal, Writer};
     use std::time::Duration;
 
     fn event(callref: &str) -> LineEvent {

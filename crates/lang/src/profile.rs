@@ -23,22 +23,22 @@ pub static PROFILES: &[Profile] = &[
     Profile {
         name: "keyyo",
         summary: "Keyyo: makecall/sendsms/setprofil with Digest or source-address authentication",
-        text: include_str!("../params/keyyo.txt"),
+        text: include_str!("../../../params/keyyo.txt"),
     },
     Profile {
         name: "ovh",
         summary: "OVH: click-to-call through the signed OVH API; incoming calls from the events v1 long poll",
-        text: include_str!("../params/ovh.txt"),
+        text: include_str!("../../../params/ovh.txt"),
     },
     Profile {
         name: "ovh-v2",
         summary: "OVH with the events v2 sessions (made, subscribed, polled, remade when dropped)",
-        text: include_str!("../params/ovh-v2.txt"),
+        text: include_str!("../../../params/ovh-v2.txt"),
     },
     Profile {
         name: "ovh-click2calluser",
         summary: "OVH with a click-to-call user's login instead of API keys on the desk",
-        text: include_str!("../params/ovh-click2calluser.txt"),
+        text: include_str!("../../../params/ovh-click2calluser.txt"),
     },
 ];
 

@@ -689,7 +689,7 @@ mod tests {
     #[test]
     fn agrees_with_libphonenumber() {
         use NumberFormat::*;
-        let fixture = include_str!("../tests/fixtures/numbers.tsv");
+        let fixture = include_str!("../../../tests/fixtures/numbers.tsv");
         let mut checked = 0;
         let mut failures = Vec::new();
         for line in fixture.lines().filter(|l| !l.starts_with('#')) {

@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::events::call::{EventKind, EventNames};
 use crate::events::read::RawEvent;
 use crate::events::watch::{follow, Stop};
-use crate::server::hub::{Event, LineEvent};
-use crate::server::ingest::Ingest;
+use crate::hub::{Event, LineEvent};
+use crate::ingest::Ingest;
 
 /// How often a relayed event the journal cannot take is tried again.
 const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);

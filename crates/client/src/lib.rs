@@ -1,0 +1,23 @@
+//! The client side of ctibridge: numbers, the plain-data request and the
+//! one HTTP client, answers, provider rules, tokens, `dial`, and the call
+//! events of `watch` with their screen pop. Built on the param language
+//! ([`ctibridge_lang`]), never on the server.
+
+pub mod answer;
+pub mod cache;
+pub mod dial;
+pub mod events;
+pub mod failure;
+pub mod handler;
+pub mod http;
+pub mod launch;
+pub mod logfile;
+pub mod number;
+pub mod provider;
+pub mod request;
+pub mod token;
+
+// The language's modules, under the paths this crate's code names them by.
+#[cfg(test)]
+use ctibridge_lang::load;
+use ctibridge_lang::{config, diag, exit, param, redact, schema, source, template};
