@@ -17,46 +17,7 @@ pub const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
 /// hub past this).
 pub const MAX_LINES: usize = 10_000;
 
-/// What happened to a call, as `getevent` names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Event {
-    /// The line calls out (the call is being set up).
-    Dial,
-    /// The line is called.
-    Ring,
-    /// The call is answered.
-    Connect,
-    /// The call ends.
-    Release,
-    /// The call ended unanswered.
-    Missed,
-}
-
-impl Event {
-    /// The event named `name` ([`Event::as_str`]).
-    pub fn parse(name: &str) -> Option<Event> {
-        [
-            Event::Dial,
-            Event::Ring,
-            Event::Connect,
-            Event::Release,
-            Event::Missed,
-        ]
-        .into_iter()
-        .find(|e| e.as_str() == name)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Event::Dial => "DIAL",
-            Event::Ring => "RING",
-            Event::Connect => "CONNECT",
-            Event::Release => "RELEASE",
-            Event::Missed => "MISSED",
-        }
-    }
-}
+pub use crate::events::model::{Direction, Event};
 
 /// One event for one line, as `getevent` answers it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -75,8 +36,7 @@ pub struct LineEvent {
     pub called: String,
     /// The call's reference.
     pub callref: String,
-    /// `in` or `out`.
-    pub direction: &'static str,
+    pub direction: Direction,
     /// The call this one replaces (picked up by a colleague, transferred:
     /// Keyyo's DREF_REPLACE).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -274,7 +234,7 @@ mod tests {
             tel: "0388202020".into(),
             called: line.into(),
             callref: "c1".into(),
-            direction: "in",
+            direction: Direction::In,
             replaces: None,
         }
     }

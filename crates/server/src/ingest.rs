@@ -102,7 +102,7 @@ mod tests {
             tel: "+33388202020".into(),
             called: "+33972101010".into(),
             callref: callref.into(),
-            direction: "in",
+            direction: crate::hub::Direction::In,
             replaces: None,
         }
     }

@@ -15,6 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
+use crate::events::model::{CallState, Direction};
 use crate::hub::{Event, LineEvent};
 
 /// One call of one line.
@@ -22,13 +23,11 @@ use crate::hub::{Event, LineEvent};
 pub struct CallRecord {
     pub callref: String,
     pub line: String,
-    /// `in` or `out`.
-    pub direction: String,
+    pub direction: Direction,
     /// The other party.
     pub tel: String,
     pub called: String,
-    /// `setup`, `connect`, `release` or `missed`.
-    pub state: String,
+    pub state: CallState,
     /// Milliseconds since 1970.
     pub setup_at: i64,
     pub connect_at: Option<i64>,
@@ -189,9 +188,9 @@ impl Journal {
         limit: usize,
     ) -> rusqlite::Result<Vec<CallRecord>> {
         let wanted = |c: &CallRecord| match kind {
-            Some("made") => c.direction == "out",
-            Some("received") => c.direction == "in" && c.state != "missed",
-            Some("missed") => c.direction == "in" && c.state == "missed",
+            Some("made") => c.direction == Direction::Out,
+            Some("received") => c.direction == Direction::In && c.state != CallState::Missed,
+            Some("missed") => c.direction == Direction::In && c.state == CallState::Missed,
             _ => true,
         };
         let mut st = self.db.prepare_cached(
@@ -215,9 +214,12 @@ impl Journal {
             let Some(event) = Event::parse(r.get_ref(1)?.as_str()?) else {
                 continue;
             };
+            let Some(direction) = Direction::parse(r.get_ref(2)?.as_str()?) else {
+                continue;
+            };
             let logged = Logged {
                 event,
-                direction: r.get(2)?,
+                direction,
                 tel: r.get(3)?,
                 called: r.get(4)?,
                 at: r.get(5)?,
@@ -274,7 +276,7 @@ pub const HISTORY_EVENTS: i64 = 200_000;
 /// One event of a call as the journal keeps it.
 struct Logged {
     event: Event,
-    direction: String,
+    direction: Direction,
     tel: String,
     called: String,
     at: i64,
@@ -286,37 +288,32 @@ struct Logged {
 /// connect → release on RELEASE. Anything else (a repeat, a "missed" after
 /// the answer: OVH's end_ringing once connected) changes nothing.
 fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
+    use crate::events::model::Transition;
     let mut chronological = newest_first.iter().rev();
     let first = chronological.next().expect("a call has an event");
-    let (mut state, mut connect_at, mut release_at) = match first.event {
-        Event::Connect => ("connect", Some(first.at), None),
-        Event::Release | Event::Missed => ("missed", None, Some(first.at)),
-        Event::Dial | Event::Ring => ("setup", None, None),
+    let mut state = CallState::first(first.event);
+    let (mut connect_at, mut release_at) = match state {
+        CallState::Connect => (Some(first.at), None),
+        CallState::Setup => (None, None),
+        CallState::Release | CallState::Missed => (None, Some(first.at)),
     };
     for e in chronological {
-        match (state, e.event) {
-            ("setup", Event::Connect) => {
-                state = "connect";
+        if let Transition::To(next) = state.after(e.event) {
+            if next == CallState::Connect {
                 connect_at = Some(e.at);
-            }
-            ("setup", Event::Release | Event::Missed) => {
-                state = "missed";
+            } else {
                 release_at = Some(e.at);
             }
-            ("connect", Event::Release) => {
-                state = "release";
-                release_at = Some(e.at);
-            }
-            _ => {}
+            state = next;
         }
     }
     CallRecord {
         callref: callref.to_owned(),
         line: line.to_owned(),
-        direction: first.direction.clone(),
+        direction: first.direction,
         tel: first.tel.clone(),
         called: first.called.clone(),
-        state: state.to_owned(),
+        state,
         setup_at: first.at,
         connect_at,
         release_at,
@@ -357,7 +354,7 @@ fn bind_event(
     st.raw_bind_parameter(first + 1, &ev.line)?;
     st.raw_bind_parameter(first + 2, &ev.callref)?;
     st.raw_bind_parameter(first + 3, ev.event.as_str())?;
-    st.raw_bind_parameter(first + 4, ev.direction)?;
+    st.raw_bind_parameter(first + 4, ev.direction.as_str())?;
     st.raw_bind_parameter(first + 5, &ev.tel)?;
     st.raw_bind_parameter(first + 6, &ev.called)?;
     st.raw_bind_parameter(first + 7, at)?;
@@ -729,7 +726,7 @@ mod tests {
             tel: "0388202020".into(),
             called: "1003".into(),
             callref: callref.into(),
-            direction,
+            direction: Direction::parse(direction).expect("in or out"),
             replaces: None,
         }
     }
@@ -822,7 +819,7 @@ mod tests {
             ["c1201", "long", "c1199"]
         );
         let long = &received[long];
-        assert_eq!(long.state, "release");
+        assert_eq!(long.state, CallState::Release);
         assert_eq!(long.talk_ms, Some(20 * HOUR - 6 * MINUTE));
         let all = j.history("1003", Some("received"), 2000).unwrap();
         assert_eq!(all.len(), 1296 + 1);

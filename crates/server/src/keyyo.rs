@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use subtle::ConstantTimeEq as _;
 
-use crate::hub::{Event, LineEvent};
+use crate::hub::{Direction, Event, LineEvent};
 
 /// The route.
 pub const PATH: &str = "/keyyo/notify";
@@ -305,7 +305,11 @@ impl Notification<'_> {
             },
             called: callee,
             callref: self.callref.to_owned(),
-            direction: if outgoing { "out" } else { "in" },
+            direction: if outgoing {
+                Direction::Out
+            } else {
+                Direction::In
+            },
             replaces: self.dref_replace.map(str::to_owned),
         }
     }
@@ -536,7 +540,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (e.event.as_str(), e.direction, e.tel.as_str()),
+            (e.event.as_str(), e.direction.as_str(), e.tel.as_str()),
             ("DIAL", "out", "+33388202020")
         );
         // Numbers in their one identity: E.164, or as written when no plan

@@ -10,10 +10,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::events::call::{EventKind, EventNames};
+use crate::events::call::EventNames;
+use crate::events::model::{CallState, Transition};
 use crate::events::read::RawEvent;
 use crate::events::watch::{follow, Stop};
-use crate::hub::{Event, LineEvent};
+use crate::hub::{Direction, Event, LineEvent};
 use crate::ingest::Ingest;
 
 /// How often a relayed event the journal cannot take is tried again.
@@ -57,24 +58,24 @@ impl Relay {
     pub fn line_event(&mut self, raw: &RawEvent) -> Option<LineEvent> {
         let kind = self.names.classify(&raw.name);
         let callref = raw.call_id.clone().unwrap_or_default();
-        let event = match kind {
-            EventKind::Ring | EventKind::Popup => Event::Ring,
-            EventKind::Connect => {
-                if !callref.is_empty() && !self.connected.contains(&callref) {
-                    if self.connected.len() >= REMEMBERED_CALLS {
-                        self.connected.pop_front();
-                    }
-                    self.connected.push_back(callref.clone());
-                }
-                Event::Connect
-            }
-            EventKind::Release => Event::Release,
-            EventKind::Missed if self.connected.contains(&callref) => return None,
-            EventKind::Missed => Event::Missed,
-            EventKind::Other => return None,
+        let event = kind.event()?;
+        // Only answered calls are remembered: any other is being set up as
+        // far as the call model is concerned.
+        let state = if !callref.is_empty() && self.connected.contains(&callref) {
+            CallState::Connect
+        } else {
+            CallState::Setup
         };
-        if kind == EventKind::Release || kind == EventKind::Missed {
-            self.connected.retain(|c| *c != callref);
+        match state.after(event) {
+            Transition::Ignored => return None,
+            Transition::To(CallState::Connect) if !callref.is_empty() => {
+                if self.connected.len() >= REMEMBERED_CALLS {
+                    self.connected.pop_front();
+                }
+                self.connected.push_back(callref.clone());
+            }
+            Transition::To(s) if s.is_ended() => self.connected.retain(|c| *c != callref),
+            _ => {}
         }
         let caller = self.identity(raw.caller.as_ref());
         let called = self.identity(raw.called.as_ref());
@@ -100,7 +101,11 @@ impl Relay {
             },
             called,
             callref,
-            direction: if outgoing { "out" } else { "in" },
+            direction: if outgoing {
+                Direction::Out
+            } else {
+                Direction::In
+            },
             replaces: None,
             line,
         })
@@ -172,5 +177,71 @@ pub async fn run(
             crate::failure::Failure::BadNumber(e) => e.to_string(),
         };
         tracing::error!("relay stopped: {why}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn relay() -> Relay {
+        let loaded = crate::load::load_text(
+            "<callto>\ncmd=callto:$teldest$\n<global>\n<event_ring>start_ringing\n\
+             <even_connect>start_calling\n<event_release>end_calling\n<event_missed>end_ringing\n",
+            None,
+        );
+        Relay::new(&loaded.checked.expect("config").config)
+    }
+
+    fn raw(name: &str, call_id: &str) -> RawEvent {
+        RawEvent {
+            name: name.into(),
+            caller: Some("0033388202020".into()),
+            called: Some("0033972101010".into()),
+            call_id: Some(call_id.into()),
+            line: Some("0033972101010".into()),
+        }
+    }
+
+    fn events(r: &mut Relay, names: &[(&str, &str)]) -> Vec<Option<Event>> {
+        names
+            .iter()
+            .map(|(n, id)| r.line_event(&raw(n, id)).map(|e| e.event))
+            .collect()
+    }
+
+    /// OVH says end_ringing when a call stops ringing, answered or not:
+    /// after the answer it ends nothing and is not published; before it,
+    /// the call is missed. Calls are told apart by their reference.
+    #[test]
+    fn a_missed_after_the_answer_is_dropped_and_before_it_is_kept() {
+        let mut r = relay();
+        let got = events(
+            &mut r,
+            &[
+                ("start_ringing", "a"),
+                ("start_calling", "a"),
+                ("end_ringing", "a"),
+                ("start_ringing", "b"),
+                ("end_ringing", "b"),
+                ("end_calling", "a"),
+                // Once the call has ended it is forgotten: a late one is kept.
+                ("end_ringing", "a"),
+                ("registered", "a"),
+            ],
+        );
+        assert_eq!(
+            got,
+            [
+                Some(Event::Ring),
+                Some(Event::Connect),
+                None,
+                Some(Event::Ring),
+                Some(Event::Missed),
+                Some(Event::Release),
+                Some(Event::Missed),
+                None,
+            ]
+        );
     }
 }

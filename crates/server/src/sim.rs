@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::hub::{Event, LineEvent};
+use crate::hub::{Direction, Event, LineEvent};
 use crate::ingest::Ingest;
 
 /// Asks the simulator of the bridge server at `base` for an incoming call.
@@ -83,8 +83,8 @@ impl Sim {
     /// sees it ring; it is answered, then hung up.
     pub fn dial(&self, line: &str, to: &str) -> String {
         let callref = Self::callref();
-        let out = Leg::new(line, to, to, &callref, "out");
-        let inc = Leg::new(to, line, to, &callref, "in");
+        let out = Leg::new(line, to, to, &callref, Direction::Out);
+        let inc = Leg::new(to, line, to, &callref, Direction::In);
         let ingest = self.ingest.clone();
         let t = self.timings;
         tokio::spawn(async move {
@@ -113,7 +113,7 @@ impl Sim {
     /// An incoming call from `from` to the line `to`; answered or not.
     pub fn incoming(&self, from: &str, to: &str, answer: bool) -> String {
         let callref = Self::callref();
-        let inc = Leg::new(to, from, to, &callref, "in");
+        let inc = Leg::new(to, from, to, &callref, Direction::In);
         let ingest = self.ingest.clone();
         let t = self.timings;
         tokio::spawn(async move {
@@ -140,11 +140,11 @@ struct Leg {
     tel: String,
     called: String,
     callref: String,
-    direction: &'static str,
+    direction: Direction,
 }
 
 impl Leg {
-    fn new(line: &str, tel: &str, called: &str, callref: &str, direction: &'static str) -> Leg {
+    fn new(line: &str, tel: &str, called: &str, callref: &str, direction: Direction) -> Leg {
         Leg {
             line: line.to_owned(),
             tel: tel.to_owned(),

@@ -37,28 +37,22 @@ impl EventKind {
             EventKind::Other => "other",
         }
     }
-}
 
-/// The state of a call after an event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CallState {
-    Setup,
-    Connect,
-    Release,
-    Missed,
-}
-
-impl CallState {
-    pub fn as_str(self) -> &'static str {
+    /// The call model's event this kind of event is (a screen-pop request
+    /// rings); `None` for any other name.
+    pub fn event(self) -> Option<Event> {
         match self {
-            CallState::Setup => "setup",
-            CallState::Connect => "connect",
-            CallState::Release => "release",
-            CallState::Missed => "missed",
+            EventKind::Ring | EventKind::Popup => Some(Event::Ring),
+            EventKind::Connect => Some(Event::Connect),
+            EventKind::Release => Some(Event::Release),
+            EventKind::Missed => Some(Event::Missed),
+            EventKind::Other => None,
         }
     }
 }
+
+pub use crate::events::model::CallState;
+use crate::events::model::{Event, Transition};
 
 /// The event names of `<global>`, compared without regard to case.
 #[derive(Clone, Debug)]
@@ -225,9 +219,10 @@ impl CallBook {
             (None, None) => "anonymous".to_owned(),
         };
         let found = self.open.iter().position(|c| c.key == key);
-        // "Ringing ended" after the answer ends nothing (OVH's end_ringing).
-        let kind = match found {
-            Some(i) if kind == EventKind::Missed && self.open[i].state == CallState::Connect => {
+        // An event the call model drops ("ringing ended" after the answer,
+        // OVH's end_ringing) is shown as any other.
+        let kind = match (found, kind.event()) {
+            (Some(i), Some(e)) if self.open[i].state.after(e) == Transition::Ignored => {
                 EventKind::Other
             }
             _ => kind,
@@ -283,23 +278,19 @@ impl CallBook {
         if call.callee.is_none() {
             call.callee.clone_from(&raw.called);
         }
+        let transition = kind
+            .event()
+            .map_or(Transition::Same, |e| call.state.after(e));
         let mut ended = false;
-        match kind {
-            EventKind::Connect if call.state == CallState::Setup => {
-                call.state = CallState::Connect;
+        if let Transition::To(state) = transition {
+            call.state = state;
+            if state == CallState::Connect {
                 call.connect_at = Some(now);
                 ev.ringing_ms = Some(ms_between(call.setup_at, now));
-            }
-            EventKind::Release | EventKind::Missed => {
-                let answered = call.state == CallState::Connect && kind == EventKind::Release;
-                call.state = if answered {
-                    CallState::Release
-                } else {
-                    CallState::Missed
-                };
+            } else if state.is_ended() {
                 ev.release_at = Some(now);
                 match call.connect_at {
-                    Some(c) if answered => {
+                    Some(c) if state == CallState::Release => {
                         ev.ringing_ms = Some(ms_between(call.setup_at, c));
                         ev.talk_ms = Some(ms_between(c, now));
                     }
@@ -307,7 +298,6 @@ impl CallBook {
                 }
                 ended = true;
             }
-            _ => {}
         }
         let pops = match self.trigger {
             PopupTrigger::Ring => matches!(kind, EventKind::Ring | EventKind::Popup),

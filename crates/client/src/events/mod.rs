@@ -1,8 +1,9 @@
-//! Call events: reading the event source's answers ([`read`]), tying events
-//! into calls ([`call`]), the screen pop ([`popup`]) and the poll loop of
+//! Call events: the one call model ([`model`]), reading the event source's
+//! answers ([`read`]), tying events into calls ([`call`]), the screen pop ([`popup`]) and the poll loop of
 //! `ctibridge watch` ([`watch`]).
 
 pub mod call;
+pub mod model;
 pub mod popup;
 pub mod read;
 pub mod watch;
