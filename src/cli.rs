@@ -1,0 +1,240 @@
+//! The command line: arguments and subcommands (clap), and the implicit
+//! `dial` of `ctibridge NUMBER`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+
+use ctibridge::exit::EXIT_CODES_HELP;
+use ctibridge::number;
+
+/// Click-to-call bridge for ERPs that drive telephony through
+/// clicktocall_param.txt (Divalto and others).
+#[derive(Parser)]
+#[command(name = "ctibridge", version, after_help = EXIT_CODES_HELP)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) files: FileArgs,
+
+    /// More log output on stderr (-v, -vv).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Args)]
+pub(crate) struct FileArgs {
+    /// The sys folder holding clicktocall_param.txt, tapi_param.txt and server_param.txt
+    /// [default: $CTIBRIDGE_SYS_DIR, else /divalto/sys]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) sys_dir: Option<PathBuf>,
+
+    /// The param file, instead of SYS_DIR/clicktocall_param.txt.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) param: Option<PathBuf>,
+
+    /// The station settings, instead of station.txt in the user's config
+    /// folder ($CTIBRIDGE_CONFIG_DIR, else the platform's).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub(crate) station: Option<PathBuf>,
+
+    /// A built-in provider profile read before the param file, whatever its
+    /// <provider> says (`ctibridge profiles` lists them).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub(crate) provider: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ProfilesAction {
+    /// Print a profile: a param file, with its comments.
+    Show {
+        /// The profile's name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum SimAction {
+    /// An incoming call from FROM to the line TO.
+    Call {
+        from: String,
+        to: String,
+        /// The bridge server.
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8082")]
+        url: String,
+        /// Let it ring out unanswered (a missed call).
+        #[arg(long)]
+        no_answer: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Read, validate and explain the param files: every problem with its
+    /// line, then what the configuration means.
+    Check {
+        /// Print the diagnostics and the explanation as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Check the bridge server's file (server_param.txt) instead.
+        #[arg(long, value_name = "FILE")]
+        server: Option<PathBuf>,
+        /// With --server: print the Keyyo notification URL with its real
+        /// secret (masked everywhere else), to paste in the Keyyo manager.
+        #[arg(long, requires = "server")]
+        show_secret: bool,
+    },
+    /// Place a call to NUMBER: a number, or a tel:, callto: or sip: URI.
+    /// `ctibridge NUMBER` and `ctibridge tel:…` do the same.
+    Dial {
+        /// The number or URI, e.g. 0388202020, "tel:+33-3-88-20-20-20",
+        /// callto://0388202020.
+        number: String,
+        /// Print the exact requests (or command) that would be sent, secrets
+        /// masked, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The name of the person called, for providers that show it ($name$).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Ring this number first and connect it to NUMBER once answered
+        /// (Keyyo's "mise en relation", $from$).
+        #[arg(long, value_name = "NUMBER")]
+        from: Option<String>,
+        /// Ask the provider to record the call ($record$ = 1).
+        #[arg(long)]
+        record: bool,
+    },
+    /// Send a text message (the `<sms>` request; Keyyo: at most 64 characters).
+    Sms {
+        /// The number to send it to.
+        number: String,
+        /// The text.
+        message: String,
+    },
+    /// Choose the line's call-forwarding profile (the `<forward>` request,
+    /// Keyyo `setprofil.html`).
+    ForwardProfile {
+        /// The profile's name as the provider knows it.
+        name: String,
+    },
+    /// List the built-in provider profiles, or print one.
+    Profiles {
+        #[command(subcommand)]
+        action: Option<ProfilesAction>,
+    },
+    /// Follow call events (`<cliktocallevent>`), print one line per call
+    /// event and run the screen pop of `<popup>`. Runs until stopped.
+    Watch {
+        /// Stop after the first call event.
+        #[arg(long)]
+        once: bool,
+        /// Stop after SECONDS.
+        #[arg(long = "for", value_name = "SECONDS", value_parser = parse_seconds_arg)]
+        duration: Option<std::time::Duration>,
+        /// One JSON object per line (the default when stdout is not a terminal).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the bridge server: the CTI web service of Divalto's sample file
+    /// (gettoken, setevent, getevent) on 127.0.0.1:8082.
+    Serve(ServeArgs),
+    /// Drive the bridge server's simulator.
+    Sim {
+        #[command(subcommand)]
+        action: SimAction,
+    },
+    /// Show ctibridge at work with no account and no file to write.
+    Demo,
+    /// Make ctibridge the desktop's handler for tel: and callto: links
+    /// (an XDG .desktop file and xdg-mime; on Windows, prints the .reg text).
+    InstallHandler {
+        /// Show what would be written and run, change nothing.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Print the param format reference (docs/param-format.md).
+    Reference,
+}
+
+/// `ctibridge serve`'s options.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ServeArgs {
+    /// The server file [default: server_param.txt in the sys folder].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) server: Option<PathBuf>,
+    /// The address to listen on [default: the server file's <listen>,
+    /// else 127.0.0.1:8082].
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<std::net::SocketAddr>,
+    /// Use the simulator as the provider. Without a server file, any
+    /// desk of this machine is accepted (no file needed).
+    #[arg(long)]
+    pub(crate) sim: bool,
+    /// How long getevent holds a poll with nothing to say [default:
+    /// <hold>, else 25].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds_arg)]
+    pub(crate) hold: Option<std::time::Duration>,
+    /// The call journal (SQLite) [default: <journal>, else in memory].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) journal: Option<PathBuf>,
+    /// No longer taken: a secret on the command line is in the process
+    /// list. The secret comes from <keyyo_notify><secret> or the
+    /// environment variable CTIBRIDGE_KEYYO_SECRET.
+    #[arg(long, value_name = "SECRET", hide = true)]
+    pub(crate) keyyo_secret: Option<String>,
+    /// The addresses Keyyo notifies from, as the Keyyo manager writes
+    /// them: a regular expression such as 62\.39\.136\.157|83\.136\.160\.79
+    /// [default: <keyyo_notify><sources>, else this machine only]
+    #[arg(long, value_name = "REGEX")]
+    pub(crate) keyyo_sources: Option<String>,
+}
+
+/// `ctibridge 0388202020` and `ctibridge tel:…` (how a desktop URL handler
+/// or an ERP launches us) mean `ctibridge dial …`.
+pub(crate) fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
+    // The subcommands and the options that take a value, as clap knows
+    // them (`help` is clap's own).
+    let command = Cli::command();
+    let is_subcommand = |a: &str| a == "help" || command.find_subcommand(a).is_some();
+    let takes_value = |a: &str| {
+        command.get_arguments().any(|arg| {
+            arg.get_action().takes_values()
+                && arg
+                    .get_long()
+                    .is_some_and(|l| a.strip_prefix("--") == Some(l))
+        })
+    };
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy().into_owned();
+        if is_subcommand(&a) || a == "--" {
+            return args;
+        }
+        if takes_value(&a) {
+            i += 2;
+            continue;
+        }
+        let looks_like_number = a.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '(');
+        if number::is_dial_uri(&a) || looks_like_number {
+            args.insert(i, OsString::from("dial"));
+            return args;
+        }
+        i += 1;
+    }
+    args
+}
+
+pub(crate) fn parse_seconds_arg(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !secs.is_finite() || secs <= 0.0 || secs > 1e9 {
+        return Err(format!("`{s}` is not a positive number of seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}

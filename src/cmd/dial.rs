@@ -1,0 +1,82 @@
+//! `ctibridge dial`, `sms` and `forward-profile`: one request each through
+//! the configured provider.
+
+use ctibridge::dial::{self, DialRequest, Outcome};
+use ctibridge::exit::Exit;
+use ctibridge::load::LocateOptions;
+use ctibridge::logfile::LogFile;
+
+use crate::session::Session;
+
+pub(crate) fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
+    let s = match Session::start(opts, log_file) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    tracing::debug!(target = %req.target, interface = s.config().interface.value.as_str(), "dial");
+    match s
+        .runtime
+        .block_on(dial::dial(s.config(), &req, s.fallback()))
+    {
+        Ok(Outcome::Placed { status }) => {
+            tracing::info!(status, "call placed");
+            Exit::Ok
+        }
+        Ok(Outcome::Launched { program }) => {
+            tracing::info!(program, "command started");
+            Exit::Ok
+        }
+        Ok(Outcome::DryRun(text)) => {
+            out!("{text}");
+            Exit::Ok
+        }
+        Err(failure) => s.fail(&failure),
+    }
+}
+
+/// Keyyo's guide limits a message to 64 characters.
+const SMS_MAX_CHARS: usize = 64;
+
+pub(crate) fn sms(
+    opts: &LocateOptions,
+    log_file: &LogFile,
+    number: String,
+    message: String,
+) -> Exit {
+    if message.chars().count() > SMS_MAX_CHARS {
+        errln!(
+            "error: the message has {} characters; at most {SMS_MAX_CHARS} can be sent\n  = help: nothing was sent",
+            message.chars().count()
+        );
+        return Exit::Config;
+    }
+    if message.trim().is_empty() {
+        errln!("error: the message is empty\n  = help: nothing was sent");
+        return Exit::Config;
+    }
+    let s = match Session::start(opts, log_file) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    match s
+        .runtime
+        .block_on(dial::sms(s.config(), number, message, s.fallback()))
+    {
+        Ok(_) => Exit::Ok,
+        Err(failure) => s.fail(&failure),
+    }
+}
+
+pub(crate) fn forward_profile(opts: &LocateOptions, log_file: &LogFile, name: String) -> Exit {
+    let s = match Session::start(opts, log_file) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    match s
+        .runtime
+        .block_on(dial::forward_profile(s.config(), name, s.fallback()))
+    {
+        Ok(_) => Exit::Ok,
+        Err(failure) => s.fail(&failure),
+    }
+}

@@ -1,0 +1,104 @@
+//! One module per subcommand; [`run`] dispatches to them.
+
+mod check;
+mod demo;
+mod dial;
+mod handler;
+mod profiles;
+mod serve;
+mod watch;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use ctibridge::dial::DialRequest;
+use ctibridge::events::watch::WatchOptions;
+use ctibridge::load::LocateOptions;
+
+use crate::cli::{Cli, Command, SimAction};
+use crate::logging::init_logging;
+use check::{check, check_server};
+use demo::demo;
+use dial::{dial, forward_profile, sms};
+use handler::install_handler;
+use profiles::profiles;
+use serve::{serve, sim_call};
+use watch::watch;
+
+/// Runs the subcommand `cli` asks for.
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    // `watch` runs all day: say when it starts and when the source comes back.
+    let quiet = if matches!(cli.command, Command::Watch { .. }) {
+        "warn,ctibridge::events=info"
+    } else {
+        "warn"
+    };
+    let log_file = init_logging(cli.verbose, quiet);
+    let opts = LocateOptions {
+        sys_dir: cli.files.sys_dir,
+        param: cli.files.param,
+        station: cli.files.station,
+        provider: cli.files.provider,
+    };
+    match cli.command {
+        Command::Check {
+            json,
+            server: Some(file),
+            show_secret,
+        } => check_server(&file, json, show_secret).into(),
+        Command::Check {
+            json, server: None, ..
+        } => check(&opts, json).into(),
+        Command::Dial {
+            number,
+            dry_run,
+            name,
+            from,
+            record,
+        } => dial(
+            &opts,
+            DialRequest {
+                target: number,
+                dry_run,
+                name,
+                from,
+                record,
+            },
+            &log_file,
+        )
+        .into(),
+        Command::Sms { number, message } => sms(&opts, &log_file, number, message).into(),
+        Command::ForwardProfile { name } => forward_profile(&opts, &log_file, name).into(),
+        Command::Profiles { action } => profiles(action).into(),
+        Command::Watch {
+            once,
+            duration,
+            json,
+        } => watch(
+            &opts,
+            WatchOptions {
+                once,
+                duration,
+                json: json || !std::io::stdout().is_terminal(),
+            },
+            &log_file,
+        )
+        .into(),
+        Command::Serve(args) => serve(&opts, args).into(),
+        Command::Sim {
+            action:
+                SimAction::Call {
+                    from,
+                    to,
+                    url,
+                    no_answer,
+                },
+        } => sim_call(&url, &from, &to, !no_answer).into(),
+        Command::Demo => demo().into(),
+        Command::InstallHandler { print } => install_handler(print).into(),
+        Command::Reference => {
+            out!("{}", ctibridge::reference::markdown());
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! `ctibridge serve` and `ctibridge sim call`.
+
+use ctibridge::exit::Exit;
+use ctibridge::load::{LocateOptions, Locations};
+use ctibridge::number;
+
+use crate::cli::ServeArgs;
+use crate::session::current_thread_runtime;
+
+/// The environment variable that gives the Keyyo notification secret
+/// (instead of the server file's `<keyyo_notify><secret>`).
+const KEYYO_SECRET_ENV: &str = "CTIBRIDGE_KEYYO_SECRET";
+
+pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
+    use ctibridge::server::{self, api::ServerOptions, settings, sim::Timings, ServeOptions};
+    // The server file: --server, else server_param.txt in the sys folder,
+    // which only --sim may do without.
+    let default_file = Locations::from_env(opts).sys_dir.join(settings::FILE_NAME);
+    let file = match (&args.server, args.sim) {
+        (Some(f), _) => Some(f.clone()),
+        (None, sim) if !sim || default_file.exists() => Some(default_file),
+        (None, _) => None,
+    };
+    let mut found = match &file {
+        Some(f) => {
+            let loaded = settings::load(f);
+            err!("{}", loaded.diagnostics.render(&loaded.sources));
+            match loaded.settings {
+                Some(s) => s,
+                None => {
+                    if args.server.is_none() && !f.exists() {
+                        errln!("note: `ctibridge serve --sim` needs no server file");
+                    }
+                    return Exit::Config;
+                }
+            }
+        }
+        None => settings::ServerSettings::zero_config(),
+    };
+    if args.sim {
+        found.simulator = true;
+        found.dialer = None;
+    }
+    let listen = args.listen.unwrap_or(found.listen);
+    if args.keyyo_secret.is_some() {
+        errln!("error: --keyyo-secret is no longer taken: a secret on the command line can be read by anyone on this machine (process list, shell history)\n  = help: set <keyyo_notify><secret> in the server file, or the environment variable {KEYYO_SECRET_ENV}");
+        return Exit::Config;
+    }
+    let env_secret = std::env::var(KEYYO_SECRET_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty());
+    // The file's notification settings, unless the environment or the
+    // command line changes them.
+    let keyyo = match (env_secret, args.keyyo_sources) {
+        (None, None) => found.keyyo,
+        (secret, sources) => {
+            let file = found.keyyo.as_ref();
+            match secret.or_else(|| file.map(|k| k.secret.clone())) {
+                None => None,
+                Some(secret) => {
+                    let sources = sources
+                        .or_else(|| file.map(|k| k.sources.clone()))
+                        .unwrap_or_else(|| settings::default_of("sources").to_owned());
+                    match ctibridge::server::keyyo::KeyyoOptions::new(&secret, &sources) {
+                        Ok(k) => Some(k),
+                        Err(e) => {
+                            errln!("error: {e}");
+                            return Exit::Config;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if keyyo.is_some() {
+        let (base, note) = match &found.public_url {
+            Some(u) => (u.clone(), ""),
+            None => (
+                format!("http://{listen}"),
+                " (replace the address with this server's public one, or set <public_url>)",
+            ),
+        };
+        // Never the secret itself: the output of a service ends up in logs.
+        outln!(
+            "Keyyo notification URL to paste in the Keyyo manager{note}, secret masked (`ctibridge check --server FILE --show-secret` shows it):\n{}",
+            ctibridge::server::keyyo::manager_url(&base, ctibridge::redact::MASK)
+        );
+    }
+    let Some(rt) = current_thread_runtime() else {
+        return Exit::Network;
+    };
+    let serve_opts = ServeOptions {
+        listen,
+        sim: found.simulator,
+        server: ServerOptions {
+            hold: args.hold.unwrap_or(found.hold),
+            token_ttl: found.token_ttl,
+            cti_rate: found.cti_rate,
+            notify_rate: found.notify_rate,
+            keyyo,
+            desks: found.desks,
+            country: found.country,
+            tel_format: found.tel_format,
+            ..ServerOptions::default()
+        },
+        timings: Timings::default(),
+        journal: args.journal.or(found.journal),
+        relay: found.relay,
+        max_connections: found.max_connections,
+        dialer: found.dialer.map(std::sync::Arc::new),
+    };
+    match rt.block_on(server::serve(serve_opts, None, None)) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            errln!("error: cannot serve on {listen}: {e}");
+            Exit::Network
+        }
+    }
+}
+
+pub(crate) fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
+    let (from, to) = match (number::parse_target(from), number::parse_target(to)) {
+        (Ok(f), Ok(t)) => (f.number, t.number),
+        (Err(e), _) | (_, Err(e)) => {
+            errln!("error: {e}\n  = help: nothing was sent");
+            return Exit::BadNumber;
+        }
+    };
+    let Some(rt) = current_thread_runtime() else {
+        return Exit::Network;
+    };
+    match rt.block_on(ctibridge::server::sim::inject(url, &from, &to, answer)) {
+        Ok(resp) if resp.is_success() => {
+            outln!("{}", resp.body.trim());
+            Exit::Ok
+        }
+        Ok(resp) => {
+            errln!(
+                "error: the bridge server refused: HTTP {}: {}",
+                resp.status,
+                resp.body_start()
+            );
+            Exit::Refused
+        }
+        Err(e) => {
+            errln!("error: cannot reach the bridge server at {url}: {e}\n  = help: start it with `ctibridge serve --sim`");
+            Exit::Network
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Logs: stderr at the level `-v` asks, and the `<debug>1` log file.
+
+use ctibridge::logfile::LogFile;
+
+/// Logs on stderr at the level `-v` asks (or `CTIBRIDGE_LOG`), and at debug
+/// level into the `<debug>1` log file once the configuration opens it.
+pub(crate) fn init_logging(verbose: u8, quiet: &'static str) -> LogFile {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::Layer as _;
+    let level = match verbose {
+        0 => quiet,
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CTIBRIDGE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let log_file = LogFile::default();
+    let writer = log_file.clone();
+    let file_layer = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(move || ctibridge::redact::Masking::new(writer.clone()))
+        .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG);
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(|| ctibridge::redact::Masking::new(std::io::stderr()))
+                .with_filter(filter),
+        )
+        .with(file_layer)
+        .try_init();
+    log_file
+}
+
+/// Opens the log file when `<debug>1`.
+pub(crate) fn open_debug_log(log_file: &LogFile, debug: bool) {
+    if debug && !log_file.is_open() {
+        match log_file.open() {
+            Ok(path) => tracing::debug!(path = %path.display(), "debug log"),
+            Err(e) => tracing::warn!("<debug>1 but the log file cannot be opened: {e}"),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! What every command that uses the param files starts with.
+
+use ctibridge::failure::Failure;
+use ctibridge::load::{self, LocateOptions, Locations};
+use ctibridge::logfile::LogFile;
+use ctibridge::source::Span;
+
+use ctibridge::exit::Exit;
+
+use crate::logging::open_debug_log;
+
+/// What every command that uses the param files starts with: the files
+/// loaded and checked (every problem printed), the `<debug>1` log opened,
+/// a current-thread runtime.
+pub(crate) struct Session {
+    pub(crate) loaded: load::Loaded,
+    pub(crate) runtime: tokio::runtime::Runtime,
+}
+
+impl Session {
+    pub(crate) fn start(opts: &LocateOptions, log_file: &LogFile) -> Result<Session, Exit> {
+        let loaded = load::load(Locations::from_env(opts));
+        let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
+            err!("{}", loaded.diagnostics.render(&loaded.sources));
+            return Err(Exit::Config);
+        };
+        open_debug_log(log_file, checked.config.global.debug.value);
+        let runtime = current_thread_runtime().ok_or(Exit::Network)?;
+        Ok(Session { loaded, runtime })
+    }
+
+    pub(crate) fn config(&self) -> &ctibridge::config::Config {
+        &self
+            .loaded
+            .checked
+            .as_ref()
+            .expect("Session::start keeps only checked configurations")
+            .config
+    }
+
+    /// Where problems with no line of their own are reported.
+    pub(crate) fn fallback(&self) -> Span {
+        Span::file(self.loaded.param_file())
+    }
+
+    /// Prints a failure at its line and gives its exit code.
+    pub(crate) fn fail(&self, failure: &Failure) -> Exit {
+        let sources = &self.loaded.sources;
+        match failure {
+            Failure::Config(ds) => ds.iter().for_each(|d| err!("{}", d.render(sources))),
+            Failure::BadNumber(e) => errln!("error: {e}\n  = help: nothing was sent"),
+            Failure::Network(d) | Failure::Refused(d) => err!("{}", d.render(sources)),
+        }
+        failure.exit()
+    }
+}
+
+pub(crate) fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            errln!("error: cannot start: {e}");
+            None
+        }
+    }
+}
