@@ -65,10 +65,14 @@ pub fn teldest(config: &Config, target: &str) -> Result<String, NumberError> {
 /// `<number_format>` like the numbers it dials; one that cannot be read
 /// stays as written (`dial` refuses it, see [`station_line`]).
 pub fn values(config: &Config) -> Values {
-    let written = &config.station.telorg.value;
+    values_on(config, &config.station.telorg.value)
+}
+
+/// [`values`] with `line` as the station's line.
+fn values_on(config: &Config, written: &str) -> Values {
     let g = &config.global;
     let telorg = crate::number::line_in(written, g.number_format.value, &g.country.value)
-        .unwrap_or_else(|_| written.clone());
+        .unwrap_or_else(|_| written.to_owned());
     Values::from_config(config, telorg)
 }
 
@@ -107,7 +111,55 @@ pub fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
 pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<Outcome, Failure> {
     let number = teldest(config, &req.target).map_err(Failure::BadNumber)?;
     station_line(config)?;
-    let mut values = values(config);
+    dial_with(config, None, values(config), number, req, fallback).await
+}
+
+/// What places the calls of many lines through one configuration: its
+/// HTTP client is built once (the bridge server's, for `setevent`), and
+/// each call names the line it is placed from.
+pub struct Dialer {
+    config: std::sync::Arc<Config>,
+    client: HttpClient,
+}
+
+impl Dialer {
+    /// The dialer of `config`; a bad `<cafile>` is reported at its line.
+    pub fn new(config: std::sync::Arc<Config>) -> Result<Dialer, Failure> {
+        let fallback = Span::file(crate::source::FileId(0));
+        let client = client(&config, fallback)?;
+        Ok(Dialer { config, client })
+    }
+
+    /// Places the call of `req` from `line` (any form a number is written
+    /// in: the provider gets it in `<number_format>`).
+    pub async fn dial(&self, line: &str, req: &DialRequest) -> Result<Outcome, Failure> {
+        let c = &self.config;
+        let number = teldest(c, &req.target).map_err(Failure::BadNumber)?;
+        crate::number::line_in(line, c.global.number_format.value, &c.global.country.value)
+            .map_err(Failure::BadNumber)?;
+        let fallback = Span::file(crate::source::FileId(0));
+        dial_with(
+            c,
+            Some(&self.client),
+            values_on(c, line),
+            number,
+            req,
+            fallback,
+        )
+        .await
+    }
+}
+
+/// Places the call to `number` (`$teldest$`) with the station's `values`,
+/// through `client` (else one built for this call).
+async fn dial_with(
+    config: &Config,
+    client: Option<&HttpClient>,
+    mut values: Values,
+    number: String,
+    req: &DialRequest,
+    fallback: Span,
+) -> Result<Outcome, Failure> {
     values.teldest = Some(number);
     values.event = Some("DIAL".to_owned());
     values.name = req.name.clone();
@@ -124,7 +176,7 @@ pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<
                 .ok_or_else(|| no_interface(fallback))?;
             callto_launch(callto, &values, req.dry_run)
         }
-        Interface::ClickToCall => web_dial(config, values, req.dry_run, fallback).await,
+        Interface::ClickToCall => web_dial(config, client, values, req.dry_run, fallback).await,
     }
 }
 
@@ -138,6 +190,7 @@ fn no_interface(at: Span) -> Failure {
 
 async fn web_dial(
     config: &Config,
+    client: Option<&HttpClient>,
     mut values: Values,
     dry_run: bool,
     fallback: Span,
@@ -169,7 +222,14 @@ async fn web_dial(
         out.push_str(&rules_note(spec));
         return Ok(Outcome::DryRun(out));
     }
-    let client = client(config, fallback)?;
+    let built;
+    let client = match client {
+        Some(c) => c,
+        None => {
+            built = self::client(config, fallback)?;
+            &built
+        }
+    };
     let store = TokenStore::from_env();
     let mut from_cache = false;
     let mut key = None;
@@ -181,14 +241,14 @@ async fn web_dial(
                 Some(cached)
             }
             None => {
-                let fresh = token::fetch(&client, t, &values, fallback).await?;
+                let fresh = token::fetch(client, t, &values, fallback).await?;
                 store.store(&k, &fresh);
                 Some(fresh)
             }
         };
         key = Some(k);
     }
-    let exchange = Exchange::new(&client, config);
+    let exchange = Exchange::new(client, config);
     let mut done = send_request(&exchange, spec, &values, "call", fallback).await?;
     if matches!(done.response.status, 401 | 403) && from_cache {
         // The cached token is stale; the call was refused, not placed.
@@ -200,7 +260,7 @@ async fn web_dial(
             "token refused: fetching a new one"
         );
         store.forget(k);
-        let fresh = token::fetch(&client, t, &values, fallback).await?;
+        let fresh = token::fetch(client, t, &values, fallback).await?;
         store.store(k, &fresh);
         values.token = Some(fresh);
         done = send_request(&exchange, spec, &values, "call", fallback).await?;

@@ -79,7 +79,7 @@ pub struct AppState {
     pub opts: ServerOptions,
     pub journal: Option<Arc<Mutex<crate::journal::Journal>>>,
     /// The provider configuration `setevent` dials through.
-    pub dialer: Option<Arc<crate::config::Config>>,
+    pub dialer: Option<Result<crate::dialer::DialThread, Arc<crate::failure::Failure>>>,
     /// Writes the journal; `history` waits for it to catch up.
     pub writer: Option<Arc<crate::journal::Writer>>,
     tokens: Mutex<crate::tokens::Tokens>,
@@ -353,44 +353,61 @@ async fn setevent(
         let callref = sim.dial(&line, &callee);
         return Json(json!({ "result": "OK", "callref": callref })).into_response();
     }
-    let Some(dialer) = &s.dialer else {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no provider to dial through",
-        );
+    let dialer = match &s.dialer {
+        Some(Ok(dialer)) => dialer,
+        Some(Err(f)) => return dial_failed(&line, f),
+        None => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no provider to dial through",
+            )
+        }
     };
-    // The provider's settings, for the line the station asked for (the
-    // dial engine puts it in the provider's form of numbers: OVH wants
-    // 0033…, Keyyo 33…).
-    let mut config = (**dialer).clone();
-    config.station.telorg.value = line.clone();
+    // Placed from the line the station asked for (the dial engine puts it
+    // in the provider's form of numbers: OVH wants 0033…, Keyyo 33…), on
+    // the dial thread.
     let req = crate::dial::DialRequest {
         target: tel.to_owned(),
         ..crate::dial::DialRequest::default()
     };
-    let fallback = crate::source::Span::file(crate::source::FileId(0));
-    match crate::dial::dial(&config, &req, fallback).await {
-        Ok(_) => Json(json!({ "result": "OK" })).into_response(),
-        Err(f) => {
-            let (status, message) = match &f {
-                crate::failure::Failure::BadNumber(e) => (StatusCode::BAD_REQUEST, e.to_string()),
-                crate::failure::Failure::Config(ds) => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    ds.first().map(|d| d.message.clone()).unwrap_or_default(),
-                ),
-                crate::failure::Failure::Network(d) => (
-                    StatusCode::GATEWAY_TIMEOUT,
-                    format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
-                ),
-                crate::failure::Failure::Refused(d) => (
-                    StatusCode::BAD_GATEWAY,
-                    format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
-                ),
-            };
-            tracing::warn!(line, "dial through the provider failed: {message}");
-            error(status, &message)
+    let placed = match dialer.dial(line.clone(), req).await {
+        Ok(placed) => placed,
+        Err(crate::dialer::NotDialled::Busy) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many calls being placed: try again",
+            )
         }
+        Err(crate::dialer::NotDialled::Stopped) => {
+            return error(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
+        }
+    };
+    match placed {
+        Ok(_) => Json(json!({ "result": "OK" })).into_response(),
+        Err(f) => dial_failed(&line, &f),
     }
+}
+
+/// The answer to a dial the provider side could not place.
+fn dial_failed(line: &str, f: &crate::failure::Failure) -> Response {
+    use crate::failure::Failure;
+    let (status, message) = match f {
+        Failure::BadNumber(e) => (StatusCode::BAD_REQUEST, e.to_string()),
+        Failure::Config(ds) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ds.first().map(|d| d.message.clone()).unwrap_or_default(),
+        ),
+        Failure::Network(d) => (
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
+        ),
+        Failure::Refused(d) => (
+            StatusCode::BAD_GATEWAY,
+            format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
+        ),
+    };
+    tracing::warn!(line, "dial through the provider failed: {message}");
+    error(status, &message)
 }
 
 /// A phone number or extension as a station sends it: digits, maybe `+`,

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod connections;
+pub mod dialer;
 pub mod hub;
 pub mod ingest;
 pub mod journal;
@@ -85,7 +86,13 @@ pub async fn serve(
         .sim
         .then(|| sim::Sim::new(ingest.clone(), opts.timings));
     let mut state = api::AppState::new(ingest, sim, opts.server.clone(), Some(journal));
-    state.dialer = opts.dialer.clone();
+    // Built once; a client that cannot be set up (a bad <cafile>) is
+    // told to each setevent, as a dial of its own would be.
+    state.dialer = opts
+        .dialer
+        .clone()
+        .filter(|_| !opts.sim)
+        .map(|config| dialer::DialThread::start(config).map_err(Arc::new));
     state.writer = Some(writer.clone());
     let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
