@@ -162,7 +162,7 @@ fn latency(addr: SocketAddr, secret: &str, line: &str, n: usize, idle: usize) {
             tokio::time::sleep(Duration::from_millis(3)).await;
             let t0 = Instant::now();
             let notify = format!(
-                "/keyyo/notify?secret={secret}&account={line}&caller=33388202020&callee={line}&callref=b{k}&type=SETUP&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
+                "/keyyo/notify?secret={secret}&account={line}&caller=33388202020&callee={line}&callref=b{line}-{k}&type=SETUP&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
             );
             let req = format!("GET {notify} HTTP/1.1\r\nHost: b\r\n\r\n");
             notifier.write_all(req.as_bytes()).await.expect("notify");
