@@ -4,6 +4,7 @@
 //! file written (the token cache goes to a temporary folder, removed at the
 //! end), nothing left running.
 
+use crate::context::Context;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,17 +32,17 @@ pub struct Summary {
 pub fn run(out: &mut dyn Write) -> Result<Summary, String> {
     let cache = std::env::temp_dir().join(format!("ctibridge-demo-{}", std::process::id()));
     // Tokens of the demo station go to a folder removed at the end.
-    std::env::set_var("CTIBRIDGE_CACHE_DIR", &cache);
+    let context = Context::with_cache_dir(cache.clone());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start: {e}"))?;
-    let result = rt.block_on(run_async(out));
+    let result = rt.block_on(run_async(&context, out));
     let _ = std::fs::remove_dir_all(&cache);
     result
 }
 
-async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
+async fn run_async(context: &Context, out: &mut dyn Write) -> Result<Summary, String> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let opts = ServeOptions {
@@ -56,6 +57,7 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
         dialer: None,
         relay: false,
         max_connections: server::connections::default_max(),
+        context: context.clone(),
     };
     let server = tokio::spawn(server::serve(opts, Some(ready_tx), Some(stop_rx)));
     let addr = ready_rx
@@ -88,6 +90,7 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
         "1. paul clicks 03 88 20 20 20 in the ERP: ctibridge dial 0388202020",
     );
     match dial::dial(
+        context,
         config,
         &DialRequest {
             target: "0388202020".to_owned(),
@@ -129,7 +132,7 @@ async fn run_async(out: &mut dyn Write) -> Result<Summary, String> {
         pops: 0,
         partial: Vec::new(),
     };
-    let watched = watch::watch(config, &wopts, &mut lines, fallback).await;
+    let watched = watch::watch(context, config, &wopts, &mut lines, fallback).await;
     summary.events = lines.events;
     summary.screen_pops = lines.pops;
     let injected = inject.await.map_err(|e| e.to_string())?;

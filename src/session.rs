@@ -15,6 +15,8 @@ use crate::logging::open_debug_log;
 pub(crate) struct Session {
     pub(crate) loaded: load::Loaded,
     pub(crate) runtime: tokio::runtime::Runtime,
+    /// What the client side takes from the environment (the cache folder).
+    pub(crate) context: ctibridge::context::Context,
 }
 
 impl Session {
@@ -26,7 +28,11 @@ impl Session {
         };
         open_debug_log(log_file, checked.config.global.debug.value);
         let runtime = current_thread_runtime().ok_or(Exit::Network)?;
-        Ok(Session { loaded, runtime })
+        Ok(Session {
+            loaded,
+            runtime,
+            context: ctibridge::context::Context::from_env(),
+        })
     }
 
     pub(crate) fn config(&self) -> &ctibridge::config::Config {

@@ -16,7 +16,7 @@ pub(crate) fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -
     tracing::debug!(target = %req.target, interface = s.config().interface.value.as_str(), "dial");
     match s
         .runtime
-        .block_on(dial::dial(s.config(), &req, s.fallback()))
+        .block_on(dial::dial(&s.context, s.config(), &req, s.fallback()))
     {
         Ok(Outcome::Placed { status }) => {
             tracing::info!(status, "call placed");
@@ -58,10 +58,13 @@ pub(crate) fn sms(
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    match s
-        .runtime
-        .block_on(dial::sms(s.config(), number, message, s.fallback()))
-    {
+    match s.runtime.block_on(dial::sms(
+        &s.context,
+        s.config(),
+        number,
+        message,
+        s.fallback(),
+    )) {
         Ok(_) => Exit::Ok,
         Err(failure) => s.fail(&failure),
     }
@@ -72,10 +75,12 @@ pub(crate) fn forward_profile(opts: &LocateOptions, log_file: &LogFile, name: St
         Ok(s) => s,
         Err(exit) => return exit,
     };
-    match s
-        .runtime
-        .block_on(dial::forward_profile(s.config(), name, s.fallback()))
-    {
+    match s.runtime.block_on(dial::forward_profile(
+        &s.context,
+        s.config(),
+        name,
+        s.fallback(),
+    )) {
         Ok(_) => Exit::Ok,
         Err(failure) => s.fail(&failure),
     }

@@ -108,6 +108,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         relay: found.relay,
         max_connections: found.max_connections,
         dialer: found.dialer.map(std::sync::Arc::new),
+        context: ctibridge::context::Context::from_env(),
     };
     match rt.block_on(server::serve(serve_opts, None, None)) {
         Ok(()) => Exit::Ok,

@@ -13,10 +13,13 @@ pub(crate) fn watch(opts: &LocateOptions, wopts: WatchOptions, log_file: &LogFil
         Err(exit) => return exit,
     };
     let mut out = ctibridge::redact::Masking::new(std::io::stdout().lock());
-    match s
-        .runtime
-        .block_on(watch::watch(s.config(), &wopts, &mut out, s.fallback()))
-    {
+    match s.runtime.block_on(watch::watch(
+        &s.context,
+        s.config(),
+        &wopts,
+        &mut out,
+        s.fallback(),
+    )) {
         Ok(stop) => {
             tracing::info!(?stop, "watch stopped");
             Exit::Ok

@@ -1,17 +1,5 @@
-//! ctibridge's cache folder (tokens, pacing, the OVH clock offset) and the
-//! short names of the files kept there.
-
-use std::path::PathBuf;
-
-/// ctibridge's cache folder: `CTIBRIDGE_CACHE_DIR`, else the platform's.
-pub fn cache_dir() -> Option<PathBuf> {
-    std::env::var_os("CTIBRIDGE_CACHE_DIR")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            directories::ProjectDirs::from("", "", "ctibridge").map(|p| p.cache_dir().to_path_buf())
-        })
-}
+//! The short names of the files kept in the cache folder
+//! ([`crate::context::Context::cache_dir`]).
 
 /// 64-bit FNV-1a: a stable file name, not a secret.
 pub fn fnv1a(bytes: &[u8]) -> u64 {

@@ -12,6 +12,7 @@ use crate::source::Span;
 use crate::template::{expand, Place, Values};
 use crate::token::{self, TokenStore};
 
+use crate::context::Context;
 use crate::failure::Failure;
 
 /// What the user asked for.
@@ -108,10 +109,20 @@ pub fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
 
 /// Places the call. `fallback` is where problems with no line of their own
 /// are reported (the param file).
-pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<Outcome, Failure> {
+/// `context` gives the cache folder (tokens, the shared pace).
+pub async fn dial(
+    context: &Context,
+    config: &Config,
+    req: &DialRequest,
+    fallback: Span,
+) -> Result<Outcome, Failure> {
     let number = teldest(config, &req.target).map_err(Failure::BadNumber)?;
     station_line(config)?;
-    dial_with(config, None, values(config), number, req, fallback).await
+    let calls = Calls {
+        context,
+        client: None,
+    };
+    dial_with(config, calls, values(config), number, req, fallback).await
 }
 
 /// What places the calls of many lines through one configuration: its
@@ -120,14 +131,19 @@ pub async fn dial(config: &Config, req: &DialRequest, fallback: Span) -> Result<
 pub struct Dialer {
     config: std::sync::Arc<Config>,
     client: HttpClient,
+    context: Context,
 }
 
 impl Dialer {
     /// The dialer of `config`; a bad `<cafile>` is reported at its line.
-    pub fn new(config: std::sync::Arc<Config>) -> Result<Dialer, Failure> {
+    pub fn new(config: std::sync::Arc<Config>, context: Context) -> Result<Dialer, Failure> {
         let fallback = Span::file(crate::source::FileId(0));
         let client = client(&config, fallback)?;
-        Ok(Dialer { config, client })
+        Ok(Dialer {
+            config,
+            client,
+            context,
+        })
     }
 
     /// Places the call of `req` from `line` (any form a number is written
@@ -138,23 +154,27 @@ impl Dialer {
         crate::number::line_in(line, c.global.number_format.value, &c.global.country.value)
             .map_err(Failure::BadNumber)?;
         let fallback = Span::file(crate::source::FileId(0));
-        dial_with(
-            c,
-            Some(&self.client),
-            values_on(c, line),
-            number,
-            req,
-            fallback,
-        )
-        .await
+        let calls = Calls {
+            context: &self.context,
+            client: Some(&self.client),
+        };
+        dial_with(c, calls, values_on(c, line), number, req, fallback).await
     }
 }
 
 /// Places the call to `number` (`$teldest$`) with the station's `values`,
 /// through `client` (else one built for this call).
+/// What a call is placed with: the context, and a client built before
+/// (else one is built for this call).
+#[derive(Clone, Copy)]
+struct Calls<'a> {
+    context: &'a Context,
+    client: Option<&'a HttpClient>,
+}
+
 async fn dial_with(
     config: &Config,
-    client: Option<&HttpClient>,
+    client: Calls<'_>,
     mut values: Values,
     number: String,
     req: &DialRequest,
@@ -190,7 +210,7 @@ fn no_interface(at: Span) -> Failure {
 
 async fn web_dial(
     config: &Config,
-    client: Option<&HttpClient>,
+    calls: Calls<'_>,
     mut values: Values,
     dry_run: bool,
     fallback: Span,
@@ -223,14 +243,14 @@ async fn web_dial(
         return Ok(Outcome::DryRun(out));
     }
     let built;
-    let client = match client {
+    let client = match calls.client {
         Some(c) => c,
         None => {
             built = self::client(config, fallback)?;
             &built
         }
     };
-    let store = TokenStore::from_env();
+    let store = calls.context.tokens();
     let mut from_cache = false;
     let mut key = None;
     if let Some(t) = token_spec {
@@ -248,7 +268,7 @@ async fn web_dial(
         };
         key = Some(k);
     }
-    let exchange = Exchange::new(client, config);
+    let exchange = Exchange::new(client, config, calls.context);
     let mut done = send_request(&exchange, spec, &values, "call", fallback).await?;
     if matches!(done.response.status, 401 | 403) && from_cache {
         // The cached token is stale; the call was refused, not placed.
@@ -415,6 +435,7 @@ fn judge(
 
 /// `ctibridge sms NUMBER MESSAGE` through `<sms>`.
 pub async fn sms(
+    context: &Context,
     config: &Config,
     number: String,
     message: String,
@@ -433,11 +454,12 @@ pub async fn sms(
     let mut values = values(config);
     values.teldest = Some(teldest(config, &number).map_err(Failure::BadNumber)?);
     values.message = Some(message);
-    simple_request(config, spec, &values, "message", fallback).await
+    simple_request(context, config, spec, &values, "message", fallback).await
 }
 
 /// `ctibridge forward-profile NAME` through `<forward>`.
 pub async fn forward_profile(
+    context: &Context,
     config: &Config,
     profile: String,
     fallback: Span,
@@ -454,10 +476,11 @@ pub async fn forward_profile(
     })?;
     let mut values = values(config);
     values.profile = Some(profile);
-    simple_request(config, spec, &values, "profile change", fallback).await
+    simple_request(context, config, spec, &values, "profile change", fallback).await
 }
 
 async fn simple_request(
+    context: &Context,
     config: &Config,
     spec: &RequestSpec,
     values: &Values,
@@ -465,7 +488,7 @@ async fn simple_request(
     fallback: Span,
 ) -> Result<Outcome, Failure> {
     let client = client(config, fallback)?;
-    let exchange = Exchange::new(&client, config);
+    let exchange = Exchange::new(&client, config, context);
     let done = send_request(&exchange, spec, values, what, fallback).await?;
     judge(spec, config, &done, what, fallback)
 }

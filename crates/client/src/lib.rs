@@ -5,6 +5,7 @@
 
 pub mod answer;
 pub mod cache;
+pub mod context;
 pub mod dial;
 pub mod events;
 pub mod failure;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::answer;
-use crate::cache::{cache_dir, fnv1a};
+use crate::cache::fnv1a;
 use crate::config::{AnswerField, TokenSpec};
 use crate::diag::{excerpt, Diagnostic};
 use crate::failure::Failure;
@@ -20,11 +20,9 @@ pub struct TokenStore {
 }
 
 impl TokenStore {
-    /// `CTIBRIDGE_CACHE_DIR`, else the platform's cache folder.
-    pub fn from_env() -> TokenStore {
-        TokenStore {
-            dir: cache_dir().map(|d| d.join("tokens")),
-        }
+    /// A store that keeps nothing (no cache folder).
+    pub fn nowhere() -> TokenStore {
+        TokenStore { dir: None }
     }
 
     pub fn at(dir: PathBuf) -> TokenStore {

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Config;
+use crate::context::Context;
 use crate::dial::{DialRequest, Dialer, Outcome};
 use crate::failure::Failure;
 
@@ -41,8 +42,8 @@ impl DialThread {
     /// Builds the dialer of `config` and starts its thread; a bad
     /// `<cafile>` is reported at once. The thread ends once the
     /// [`DialThread`] is dropped and the calls in flight are done.
-    pub fn start(config: Arc<Config>) -> Result<DialThread, Failure> {
-        let dialer = Arc::new(Dialer::new(config)?);
+    pub fn start(config: Arc<Config>, context: Context) -> Result<DialThread, Failure> {
+        let dialer = Arc::new(Dialer::new(config, context)?);
         let (jobs, mut queue) = mpsc::channel::<Job>(QUEUE);
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

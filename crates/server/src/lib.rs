@@ -16,7 +16,7 @@ pub mod tokens;
 
 // The modules of the layers below, under the paths this crate's code
 // names them by.
-use ctibridge_client::{dial, events, failure, http, number, request};
+use ctibridge_client::{context, dial, events, failure, http, number, request};
 use ctibridge_lang::{config, diag, load, param, redact, schema, source};
 
 use std::net::SocketAddr;
@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub relay: bool,
     /// Connections kept open at most ([`connections`]).
     pub max_connections: usize,
+    /// The cache folder of the provider side (tokens, the shared pace).
+    pub context: ctibridge_client::context::Context,
 }
 
 /// One request of ctibridge's own to a bridge server (`sim call`, the
@@ -88,11 +90,10 @@ pub async fn serve(
     let mut state = api::AppState::new(ingest, sim, opts.server.clone(), Some(journal));
     // Built once; a client that cannot be set up (a bad <cafile>) is
     // told to each setevent, as a dial of its own would be.
-    state.dialer = opts
-        .dialer
-        .clone()
-        .filter(|_| !opts.sim)
-        .map(|config| dialer::DialThread::start(config).map_err(Arc::new));
+    state.dialer =
+        opts.dialer.clone().filter(|_| !opts.sim).map(|config| {
+            dialer::DialThread::start(config, opts.context.clone()).map_err(Arc::new)
+        });
     state.writer = Some(writer.clone());
     let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind(opts.listen).await?;
@@ -108,9 +109,15 @@ pub async fn serve(
         if let Some(config) = opts.dialer.clone() {
             let ingest = state.ingest.clone();
             let mut rx = relay_stopped.clone();
-            relaying = Some(tokio::spawn(relay::run(config, ingest, async move {
-                let _ = rx.wait_for(|s| *s).await;
-            })));
+            let context = opts.context.clone();
+            relaying = Some(tokio::spawn(relay::run(
+                context,
+                config,
+                ingest,
+                async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                },
+            )));
         }
     }
     let hub = state.hub.clone();

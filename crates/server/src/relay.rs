@@ -115,6 +115,7 @@ impl Relay {
 /// Polls until `stop` resolves. A configuration problem is logged and ends
 /// the relay (the server goes on serving).
 pub async fn run(
+    context: crate::context::Context,
     config: Arc<Config>,
     ingest: Arc<Ingest>,
     stop: impl std::future::Future<Output = ()>,
@@ -138,6 +139,7 @@ pub async fn run(
     });
     let fallback = crate::source::Span::file(crate::source::FileId(0));
     let result = follow(
+        &context,
         &config,
         spec,
         fallback,

@@ -21,6 +21,7 @@ use chrono::Local;
 use tokio::time::Instant;
 
 use crate::config::{Config, EventSpec, TokenSpec};
+use crate::context::Context;
 use crate::diag::excerpt;
 use crate::diag::Diagnostic;
 use crate::events::call::{CallBook, EventKind, EventNames};
@@ -67,6 +68,7 @@ pub enum Stop {
 /// Follows the events until told to stop. Errors are configuration
 /// problems found before or while polling; the source failing is not one.
 pub async fn watch(
+    context: &Context,
     config: &Config,
     opts: &WatchOptions,
     out: &mut dyn Write,
@@ -92,6 +94,7 @@ pub async fn watch(
         tracing::info!("no <popup> section: call events are printed only");
     }
     follow(
+        context,
         config,
         spec,
         fallback,
@@ -127,13 +130,14 @@ pub async fn watch(
 /// server's relay. Errors are configuration problems; the source failing
 /// is not one (it is retried with back-off).
 pub async fn follow(
+    context: &Context,
     config: &Config,
     spec: &EventSpec,
     fallback: Span,
     stop: impl std::future::Future<Output = Stop>,
     mut handle: impl FnMut(Answer) -> Option<Stop>,
 ) -> Result<Stop, Failure> {
-    let mut source = Source::new(config, spec, fallback)?;
+    let mut source = Source::new(context, config, spec, fallback)?;
     // A value that cannot go where its template puts it is found now, not
     // at the first poll.
     source.build_request(true)?;
@@ -288,6 +292,7 @@ enum PollError {
 /// The event source as the param file describes it, with the token and
 /// the cursor it needs from one poll to the next.
 struct Source<'a> {
+    context: &'a Context,
     config: &'a Config,
     spec: &'a EventSpec,
     token_spec: Option<&'a TokenSpec>,
@@ -300,7 +305,12 @@ struct Source<'a> {
 }
 
 impl<'a> Source<'a> {
-    fn new(config: &'a Config, spec: &'a EventSpec, fallback: Span) -> Result<Source<'a>, Failure> {
+    fn new(
+        context: &'a Context,
+        config: &'a Config,
+        spec: &'a EventSpec,
+        fallback: Span,
+    ) -> Result<Source<'a>, Failure> {
         let client = crate::dial::client(config, fallback)?;
         let values = crate::dial::values(config);
         // The token is fetched only for a source that sends it.
@@ -310,11 +320,12 @@ impl<'a> Source<'a> {
             .filter(|_| config.sends("token", crate::schema::Section::Event));
         let token_key = token_spec.map(|t| TokenStore::key(&t.request.url.value.text, &values));
         Ok(Source {
+            context,
             config,
             spec,
             token_spec,
             client,
-            store: TokenStore::from_env(),
+            store: context.tokens(),
             token_key,
             values,
             read_timeout: config.global.timeout3.value,
@@ -449,7 +460,7 @@ impl<'a> Source<'a> {
         &self,
         spec: &crate::config::RequestSpec,
     ) -> Result<crate::http::HttpResponse, PollError> {
-        let exchange = Exchange::new(&self.client, self.config);
+        let exchange = Exchange::new(&self.client, self.config, self.context);
         match exchange
             .send(spec, &self.values, Some(self.read_timeout))
             .await

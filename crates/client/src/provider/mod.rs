@@ -45,14 +45,20 @@ pub struct Exchange<'a> {
     pub client: &'a HttpClient,
     pub config: &'a Config,
     pub pacer: pace::Pacer,
+    pub context: &'a crate::context::Context,
 }
 
 impl<'a> Exchange<'a> {
-    pub fn new(client: &'a HttpClient, config: &'a Config) -> Exchange<'a> {
+    pub fn new(
+        client: &'a HttpClient,
+        config: &'a Config,
+        context: &'a crate::context::Context,
+    ) -> Exchange<'a> {
         Exchange {
             client,
             config,
-            pacer: pace::Pacer::from_env(),
+            pacer: context.pacer(),
+            context,
         }
     }
 
@@ -163,9 +169,13 @@ impl<'a> Exchange<'a> {
                     app_secret: st.app_secret.value.expose(),
                     consumer_key: st.consumer_key.value.expose(),
                 };
-                let offset = ovh::time_offset(self.client, &self.config.global.api_url.value)
-                    .await
-                    .map_err(ExchangeError::Auth)?;
+                let offset = ovh::time_offset(
+                    self.client,
+                    &self.config.global.api_url.value,
+                    self.context.cache_dir(),
+                )
+                .await
+                .map_err(ExchangeError::Auth)?;
                 let now = chrono::Utc::now().timestamp();
                 auth::ovh_sign(req, &keys, now + offset);
                 Ok(())
@@ -218,10 +228,14 @@ pub mod ovh {
 
     /// Server time minus local time, in seconds, from `GET {api}/auth/time`,
     /// cached in the cache folder for an hour.
-    pub async fn time_offset(client: &HttpClient, api_url: &str) -> Result<i64, String> {
+    pub async fn time_offset(
+        client: &HttpClient,
+        api_url: &str,
+        cache_dir: Option<&std::path::Path>,
+    ) -> Result<i64, String> {
         let api = api_url.trim_end_matches('/');
         let key = format!("{:016x}", crate::cache::fnv1a(api.as_bytes()));
-        let file = crate::cache::cache_dir().map(|d| d.join("ovh-time").join(key));
+        let file = cache_dir.map(|d| d.join("ovh-time").join(key));
         let now = chrono::Utc::now().timestamp();
         if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
             let mut it = text.split_whitespace().map(str::parse::<i64>);

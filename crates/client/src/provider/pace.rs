@@ -17,10 +17,9 @@ pub struct Pacer {
 
 impl Pacer {
     /// `CTIBRIDGE_CACHE_DIR`, else the platform's cache folder.
-    pub fn from_env() -> Pacer {
-        Pacer {
-            dir: crate::cache::cache_dir().map(|d| d.join("pace")),
-        }
+    /// A pace kept within this process only (no cache folder).
+    pub fn nowhere() -> Pacer {
+        Pacer { dir: None }
     }
 
     pub fn at(dir: PathBuf) -> Pacer {
