@@ -178,17 +178,37 @@ fn the_journal_survives_a_restart_and_a_station_resumes_with_its_cursor() {
     let dir = TempDir::new("serve-journal");
     let journal = dir.path().join("journal.sqlite");
     // Empty polls held 10 s: longer than a stop may take.
-    let start = |dir: &TempDir| {
-        let args: [&std::ffi::OsStr; 5] = [
-            "--sim".as_ref(),
-            "--hold".as_ref(),
-            "10".as_ref(),
-            "--journal".as_ref(),
-            journal.as_os_str(),
-        ];
-        serve(dir, addr, &args)
+    let args: [&std::ffi::OsStr; 5] = [
+        "--sim".as_ref(),
+        "--hold".as_ref(),
+        "10".as_ref(),
+        "--journal".as_ref(),
+        journal.as_os_str(),
+    ];
+    let start = |dir: &TempDir| serve(dir, addr, &args);
+    // This first server tells on stderr (-vv) when a poll waits.
+    let (srv, waiting) = {
+        use std::io::BufRead as _;
+        let mut cmd = ctibridge(&dir);
+        cmd.args(["-vv", "serve", "--listen", &addr.to_string()])
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut srv = common::listening(cmd, addr);
+        let stderr = srv.0.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("getevent: waiting for events") && line.contains("cursor=999999") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        (srv, rx)
     };
-    let srv = start(&dir);
     let auth = token(addr);
     let ev = "/DhDivaltoServerCTI/api/cti/getevent?ident=paul&telorg=1003";
     // A station that sends its cursor: 0 on a new server.
@@ -225,7 +245,10 @@ fn the_journal_survives_a_restart_and_a_station_resumes_with_its_cursor() {
         let (st, _) = http(addr, "GET", &format!("{ev}&cursor=999999"), &held_auth);
         (st, t.elapsed())
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // Once the server holds it.
+    waiting
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the poll is held");
     let stopped = stop_gracefully(srv);
     assert_eq!(stopped, Some(0), "serve exits 0 on SIGTERM");
     let (st, took) = held.join().expect("held poll");

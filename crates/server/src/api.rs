@@ -457,6 +457,7 @@ async fn getevent(
             (start, 1, s.opts.short_hold)
         }
     };
+    tracing::debug!(%line, cursor, "getevent: waiting for events");
     let events = s.hub.wait_after(&line, cursor, max, hold).await;
     let next = events.last().map_or(cursor, |e| e.seq);
     {
