@@ -55,7 +55,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         (None, None) => found.keyyo,
         (secret, sources) => {
             let file = found.keyyo.as_ref();
-            match secret.or_else(|| file.map(|k| k.secret.clone())) {
+            match secret.or_else(|| file.map(|k| k.secret.expose().to_owned())) {
                 None => None,
                 Some(secret) => {
                     let sources = sources

@@ -12,6 +12,7 @@ use crate::source::Span;
 use crate::template::{expand, Place, Values};
 use crate::token::{self, TokenStore};
 
+use crate::config::Secret;
 use crate::context::Context;
 use crate::failure::Failure;
 
@@ -232,7 +233,7 @@ async fn web_dial(
                     .render_masked(),
             );
             out.push('\n');
-            shown.token = Some(String::new());
+            shown.token = Some(Secret::default());
         }
         out.push_str(
             &request::build(spec, &shown)
@@ -258,12 +259,12 @@ async fn web_dial(
         values.token = match store.load(&k) {
             Some(cached) => {
                 from_cache = true;
-                Some(cached)
+                Some(Secret::new(cached))
             }
             None => {
                 let fresh = token::fetch(client, t, &values, fallback).await?;
                 store.store(&k, &fresh);
-                Some(fresh)
+                Some(Secret::new(fresh))
             }
         };
         key = Some(k);
@@ -282,7 +283,7 @@ async fn web_dial(
         store.forget(k);
         let fresh = token::fetch(client, t, &values, fallback).await?;
         store.store(k, &fresh);
-        values.token = Some(fresh);
+        values.token = Some(Secret::new(fresh));
         done = send_request(&exchange, spec, &values, "call", fallback).await?;
     }
     judge(spec, config, &done, "call", fallback)

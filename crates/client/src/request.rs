@@ -199,7 +199,7 @@ mod tests {
     fn values() -> Values {
         Values {
             user: "paul".into(),
-            mdp: "secret".into(),
+            mdp: crate::config::Secret::new("secret"),
             teldest: Some("0388202020".into()),
             event: Some("DIAL".to_owned()),
             ..Values::default()

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::config::{Station, Template};
+use crate::config::{Secret, Station, Template};
 use crate::diag::Diagnostic;
 use crate::param::Part;
 use crate::schema::{KeywordDef, KeywordSource};
@@ -50,20 +50,21 @@ impl BodyKind {
 #[derive(Clone, Debug, Default)]
 pub struct Values {
     pub user: String,
-    pub mdp: String,
+    /// Secrets stay [`Secret`]s (never shown by `Debug`) until expanded.
+    pub mdp: Secret,
     pub telorg: String,
     pub ident: String,
     /// The number to call, prefix and format applied (`$teldest$`).
     pub teldest: Option<String>,
     /// `$token$`, once fetched.
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// `$event$`: `DIAL` for the dial request, the event's name in a popup.
     pub event: Option<String>,
     /// `$cursor$`: read from the last event answer.
     pub cursor: Option<String>,
     /// `$account$`, `$eventtoken$`: station settings for providers.
     pub account: String,
-    pub event_token: String,
+    pub event_token: Secret,
     /// `$api$`, `$events$`: `<api_url>`, `<events_url>`.
     pub api_url: String,
     pub events_url: String,
@@ -92,11 +93,11 @@ impl Values {
     pub fn from_station(station: &Station) -> Values {
         Values {
             user: station.user.value.clone(),
-            mdp: station.mdp.value.expose().to_owned(),
+            mdp: station.mdp.value.clone(),
             telorg: station.telorg.value.clone(),
             ident: station.ident.value.clone(),
             account: station.account.value.clone(),
-            event_token: station.event_token.value.expose().to_owned(),
+            event_token: station.event_token.value.clone(),
             ..Values::default()
         }
     }
@@ -142,20 +143,23 @@ impl Values {
         let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_owned());
         match kw.source {
             KeywordSource::Station("user") => nonempty(&self.user),
-            KeywordSource::Station("mdp") => nonempty(&self.mdp),
+            KeywordSource::Station("mdp") => nonempty(self.mdp.expose()),
             KeywordSource::Station("telorg") => nonempty(&self.telorg),
             KeywordSource::Station("ident") => nonempty(&self.ident),
             KeywordSource::Station("account") => nonempty(&self.account),
-            KeywordSource::Station("event_token") => nonempty(&self.event_token),
+            KeywordSource::Station("event_token") => nonempty(self.event_token.expose()),
             KeywordSource::Station(_) => None,
             KeywordSource::Dialled => self.teldest.clone(),
-            KeywordSource::TokenAnswer => self.token.clone(),
+            KeywordSource::TokenAnswer => self.token.as_ref().map(|t| t.expose().to_owned()),
             KeywordSource::UserAndPassword => {
                 if self.user.is_empty() && self.mdp.is_empty() {
                     None
                 } else {
-                    let auth = base64::engine::general_purpose::STANDARD
-                        .encode(format!("{}:{}", self.user, self.mdp));
+                    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
+                        "{}:{}",
+                        self.user,
+                        self.mdp.expose()
+                    ));
                     crate::redact::register(&auth);
                     Some(auth)
                 }
@@ -418,16 +422,25 @@ mod tests {
     fn values() -> Values {
         Values {
             user: "paul".into(),
-            mdp: "p@ss word".into(),
+            mdp: Secret::new("p@ss word"),
             telorg: "1003".into(),
             ident: "desk 1&x".into(),
             teldest: Some("0388202020".into()),
-            token: Some("t0k\"en".into()),
+            token: Some(Secret::new("t0k\"en")),
             event: Some("DIAL".to_owned()),
             name: None,
             masked: false,
             ..Values::default()
         }
+    }
+
+    /// Secrets stay typed until expanded: `Debug` of the values shows
+    /// neither the password nor the token.
+    #[test]
+    fn values_do_not_show_their_secrets_in_debug() {
+        let shown = format!("{:?}", values());
+        assert!(!shown.contains("p@ss") && !shown.contains("t0k"), "{shown}");
+        assert!(shown.contains("paul"), "{shown}");
     }
 
     #[test]
@@ -503,7 +516,7 @@ mod tests {
         assert!(expand(&tpl("$token$"), Place::Url, &v).is_err());
         assert!(expand(&tpl("$token$"), Place::Url, &v.masked()).is_err());
         // A secret with no value is as unset masked (--dry-run) as sent.
-        v.mdp.clear();
+        v.mdp = Secret::default();
         assert!(expand(&tpl("$mdp$"), Place::Url, &v).is_err());
         assert!(expand(&tpl("$mdp$"), Place::Url, &v.masked()).is_err());
     }

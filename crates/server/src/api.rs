@@ -252,7 +252,8 @@ impl AppState {
     fn desk_proven(&self, ident: &str, secret: &str) -> Option<String> {
         use subtle::ConstantTimeEq as _;
         let desk = self.opts.desks.iter().find(|d| d.ident == ident)?;
-        bool::from(desk.secret.as_bytes().ct_eq(secret.as_bytes())).then(|| desk.ident.clone())
+        bool::from(desk.secret.expose().as_bytes().ct_eq(secret.as_bytes()))
+            .then(|| desk.ident.clone())
     }
 
     /// Whether desk `ident` may follow and dial from `line`.

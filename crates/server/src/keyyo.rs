@@ -47,7 +47,7 @@ pub fn manager_url(base: &str, secret: &str) -> String {
 /// Who may send notifications.
 #[derive(Clone, Debug)]
 pub struct KeyyoOptions {
-    pub secret: String,
+    pub secret: crate::config::Secret,
     /// Source addresses as written (`62\.39\.136\.157|83\.136\.160\.79`).
     pub sources: String,
     /// The same, anchored: matched against the whole address.
@@ -57,14 +57,16 @@ pub struct KeyyoOptions {
 impl KeyyoOptions {
     /// `sources` as the Keyyo manager writes them; anchored here.
     pub fn new(secret: &str, sources: &str) -> Result<KeyyoOptions, String> {
-        crate::redact::register(secret);
-        if secret.len() < 16 {
+        // Registered to be masked before anything can print it.
+        let secret = crate::config::Secret::new(secret);
+        let secret_len = secret.expose().len();
+        if secret_len < 16 {
             return Err("the Keyyo notification secret must have at least 16 characters".into());
         }
         let re = regex::Regex::new(&format!("^(?:{sources})$"))
             .map_err(|e| format!("the allowed sources are not a regular expression: {e}"))?;
         Ok(KeyyoOptions {
-            secret: secret.to_owned(),
+            secret,
             sources: sources.to_owned(),
             sources_re: re,
         })
@@ -206,7 +208,7 @@ pub fn validate<'q>(
         return Err(Refusal::Forbidden);
     }
     let secret = &q.values[SECRET];
-    if !bool::from(secret.as_bytes().ct_eq(opts.secret.as_bytes())) {
+    if !bool::from(secret.as_bytes().ct_eq(opts.secret.expose().as_bytes())) {
         return Err(Refusal::Forbidden);
     }
     if let Some(key) = &q.unknown {

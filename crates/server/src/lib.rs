@@ -17,7 +17,7 @@ pub mod tokens;
 // The modules of the layers below, under the paths this crate's code
 // names them by.
 use ctibridge_client::{context, dial, events, failure, http, number, request};
-use ctibridge_lang::{config, diag, load, param, redact, schema, source};
+use ctibridge_lang::{config, diag, load, param, schema, source};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -32,7 +32,7 @@ pub const MIN_DESK_SECRET: usize = 8;
 #[derive(Clone, Debug)]
 pub struct Desk {
     pub ident: String,
-    pub secret: String,
+    pub secret: crate::config::Secret,
     /// The lines it may follow and dial from, each in its one identity
     /// ([`crate::number::identity`]: E.164, or an extension as written).
     pub lines: Vec<String>,
@@ -561,12 +561,12 @@ fn desk(
             }
         }
     }
-    if let Some(s) = &secret {
-        crate::redact::register(s);
-    }
+    // Registered to be masked in everything printed or logged, the
+    // diagnostics of this very desk included.
+    let secret = crate::config::Secret::new(secret.unwrap_or_default());
     ok.then(|| Desk {
         ident: ident.unwrap_or_default(),
-        secret: secret.unwrap_or_default(),
+        secret,
         lines,
         lines_span: values.get("lines").map(|e| value::trimmed_span(&e.value)),
     })

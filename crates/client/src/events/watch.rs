@@ -20,6 +20,7 @@ use std::time::Duration;
 use chrono::Local;
 use tokio::time::Instant;
 
+use crate::config::Secret;
 use crate::config::{Config, EventSpec, TokenSpec};
 use crate::context::Context;
 use crate::diag::excerpt;
@@ -336,7 +337,7 @@ impl<'a> Source<'a> {
     fn build_request(&self, check_only: bool) -> Result<request::HttpRequest, Failure> {
         let mut values = self.values.clone();
         if check_only && self.token_spec.is_some() {
-            values.token.get_or_insert_with(String::new);
+            values.token.get_or_insert_with(Secret::default);
         }
         if check_only && self.spec.session.is_some() {
             values.session.get_or_insert_with(String::new);
@@ -511,13 +512,13 @@ impl<'a> Source<'a> {
             self.store.forget(key);
             self.values.token = None;
         } else if let Some(t) = self.store.load(key) {
-            self.values.token = Some(t);
+            self.values.token = Some(Secret::new(t));
             return Ok(());
         }
         match token::fetch(&self.client, spec, &self.values, self.fallback).await {
             Ok(t) => {
                 self.store.store(key, &t);
-                self.values.token = Some(t);
+                self.values.token = Some(Secret::new(t));
                 Ok(())
             }
             Err(f) => {
