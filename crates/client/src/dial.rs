@@ -138,7 +138,7 @@ pub struct Dialer {
 impl Dialer {
     /// The dialer of `config`; a bad `<cafile>` is reported at its line.
     pub fn new(config: std::sync::Arc<Config>, context: Context) -> Result<Dialer, Failure> {
-        let fallback = Span::file(crate::source::FileId(0));
+        let fallback = Span::first_file();
         let client = client(&config, fallback)?;
         Ok(Dialer {
             config,
@@ -154,7 +154,7 @@ impl Dialer {
         let number = teldest(c, &req.target).map_err(Failure::BadNumber)?;
         crate::number::line_in(line, c.global.number_format.value, &c.global.country.value)
             .map_err(Failure::BadNumber)?;
-        let fallback = Span::file(crate::source::FileId(0));
+        let fallback = Span::first_file();
         let calls = Calls {
             context: &self.context,
             client: Some(&self.client),
@@ -497,10 +497,7 @@ async fn simple_request(
 /// Expands `cmd=` word by word (split as a shell would, never run by one)
 /// and starts it, or hands the URI to the desktop opener.
 fn callto_launch(callto: &CalltoSpec, values: &Values, dry_run: bool) -> Result<Outcome, Failure> {
-    let span = callto
-        .cmd
-        .span()
-        .unwrap_or(Span::file(crate::source::FileId(0)));
+    let span = callto.cmd.span().unwrap_or(Span::first_file());
     let template = &callto.cmd.value;
     let words: Vec<String> = match callto.launch.value {
         Launch::Open => vec![expand_word(template.text.trim(), span, values)?],

@@ -87,6 +87,13 @@ impl Span {
         }
     }
 
+    /// The first file read (the param file) as a whole: where a problem is
+    /// reported that has neither a line nor a file of its own (a request
+    /// built by the server, not read from a desk's files).
+    pub fn first_file() -> Span {
+        Span::file(FileId(0))
+    }
+
     /// The span of `len` characters starting `offset` characters after this
     /// span's start, on the same line.
     pub fn sub(self, offset: u32, len: u32) -> Span {

@@ -33,6 +33,15 @@ pub enum NotDialled {
     Stopped,
 }
 
+/// A thread or runtime that cannot be had.
+fn cannot_start(e: std::io::Error) -> Failure {
+    Failure::Network(crate::diag::Diagnostic::error(
+        "runtime",
+        crate::source::Span::first_file(),
+        format!("the dial thread cannot start: {e}"),
+    ))
+}
+
 /// The server's side of the dial thread.
 pub struct DialThread {
     jobs: mpsc::Sender<Job>,
@@ -48,13 +57,7 @@ impl DialThread {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| {
-                Failure::Network(crate::diag::Diagnostic::error(
-                    "runtime",
-                    crate::source::Span::file(crate::source::FileId(0)),
-                    format!("the dial thread cannot start: {e}"),
-                ))
-            })?;
+            .map_err(cannot_start)?;
         std::thread::Builder::new()
             .name("dialer".into())
             .spawn(move || {
@@ -72,13 +75,7 @@ impl DialThread {
                     while calls.join_next().await.is_some() {}
                 });
             })
-            .map_err(|e| {
-                Failure::Network(crate::diag::Diagnostic::error(
-                    "runtime",
-                    crate::source::Span::file(crate::source::FileId(0)),
-                    format!("the dial thread cannot start: {e}"),
-                ))
-            })?;
+            .map_err(cannot_start)?;
         Ok(DialThread { jobs })
     }
 

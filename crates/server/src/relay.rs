@@ -137,7 +137,7 @@ pub async fn run(
             waiting.fetch_sub(1, Ordering::SeqCst);
         }
     });
-    let fallback = crate::source::Span::file(crate::source::FileId(0));
+    let fallback = crate::source::Span::first_file();
     let result = follow(
         &context,
         &config,
