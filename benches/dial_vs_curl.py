@@ -34,7 +34,7 @@ NUMBER = sys.argv[3] if len(sys.argv) > 3 else "0388202020"
 EXPECTED = {"asdialled": None, "national": "0388202020", "e164": "%2B33388202020",
             "international": "33388202020", "international00": "0033388202020"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "ctibridge")
+BIN = os.environ.get("CTIBRIDGE_BIN") or os.path.join(ROOT, "target", "release", "ctibridge")
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

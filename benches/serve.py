@@ -32,7 +32,7 @@ import time
 import urllib.request
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-EXE = os.path.join(ROOT, "target", "release", "ctibridge")
+EXE = os.environ.get("CTIBRIDGE_BIN") or os.path.join(ROOT, "target", "release", "ctibridge")
 TOOL = os.path.join(ROOT, "target", "release", "examples", "serve_bench")
 SECRET = "0123456789abcdef-bench"
 LINE = "33972101010"

@@ -23,7 +23,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-EXE = os.path.join(os.path.dirname(__file__), "..", "target", "release", "ctibridge")
+EXE = os.environ.get("CTIBRIDGE_BIN") or os.path.join(os.path.dirname(__file__), "..", "target", "release", "ctibridge")
 
 
 class Source:
