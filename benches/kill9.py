@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 
+from benchnet import free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXE = os.environ.get("CTIBRIDGE_BIN") or os.path.join(ROOT, "target", "release", "ctibridge")
 SECRET = "0123456789abcdef-kill9"
@@ -36,13 +38,6 @@ SERVER_FILE = """<server>
 <rate>1000000
 """ % SECRET
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def sender(port, name, acked, lock, stop):

@@ -28,6 +28,8 @@ import sys
 import tempfile
 import time
 
+from benchnet import free_port, wait_listening
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 EXE = os.environ.get("CTIBRIDGE_BIN") or os.path.join(ROOT, "target", "release", "ctibridge")
 TOOL = os.path.join(ROOT, "target", "release", "examples", "serve_bench")
@@ -37,22 +39,6 @@ LINE2 = "33972101011"
 CTI = "/DhDivaltoServerCTI/api/cti"
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_listening(port):
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("nothing listens on %d" % port)
 
 
 async def read_answer(reader):
