@@ -500,10 +500,11 @@ async fn history(
         Ok(found) => found,
         Err(refused) => return refused,
     };
-    let kind = param(&q, "kind");
-    if !matches!(kind, None | Some("made" | "received" | "missed")) {
-        return error(StatusCode::BAD_REQUEST, "kind is made, received or missed");
-    }
+    let kind = match param(&q, "kind").map(crate::journal::HistoryKind::parse) {
+        None => None,
+        Some(Some(k)) => Some(k),
+        Some(None) => return error(StatusCode::BAD_REQUEST, "kind is made, received or missed"),
+    };
     let limit = param(&q, "limit")
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(100)
@@ -516,10 +517,10 @@ async fn history(
     }
     // Read on a blocking thread: a long history does not hold up the
     // other requests, which this runtime serves on one thread.
-    let (journal, owned_line, kind) = (journal.clone(), line.clone(), kind.map(str::to_owned));
+    let (journal, owned_line) = (journal.clone(), line.clone());
     let read = tokio::task::spawn_blocking(move || {
         let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-        j.history(&owned_line, kind.as_deref(), limit)
+        j.history(&owned_line, kind, limit)
     })
     .await;
     let read = read

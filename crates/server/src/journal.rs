@@ -38,6 +38,39 @@ pub struct CallRecord {
     pub replaces: Option<String>,
 }
 
+/// Which calls a history keeps: `made`, `received` or `missed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryKind {
+    /// Outgoing calls.
+    Made,
+    /// Incoming calls answered (or still ringing).
+    Received,
+    /// Incoming calls that ended unanswered.
+    Missed,
+}
+
+impl HistoryKind {
+    /// The kind named `name` (`made`, `received`, `missed`).
+    pub fn parse(name: &str) -> Option<HistoryKind> {
+        match name {
+            "made" => Some(HistoryKind::Made),
+            "received" => Some(HistoryKind::Received),
+            "missed" => Some(HistoryKind::Missed),
+            _ => None,
+        }
+    }
+
+    /// Whether `call` is of this kind.
+    pub fn keeps(self, call: &CallRecord) -> bool {
+        let missed = call.state == CallState::Missed;
+        match self {
+            HistoryKind::Made => call.direction == Direction::Out,
+            HistoryKind::Received => call.direction == Direction::In && !missed,
+            HistoryKind::Missed => call.direction == Direction::In && missed,
+        }
+    }
+}
+
 pub struct Journal {
     db: Connection,
 }
@@ -184,15 +217,10 @@ impl Journal {
     pub fn history(
         &self,
         line: &str,
-        kind: Option<&str>,
+        kind: Option<HistoryKind>,
         limit: usize,
     ) -> rusqlite::Result<Vec<CallRecord>> {
-        let wanted = |c: &CallRecord| match kind {
-            Some("made") => c.direction == Direction::Out,
-            Some("received") => c.direction == Direction::In && c.state != CallState::Missed,
-            Some("missed") => c.direction == Direction::In && c.state == CallState::Missed,
-            _ => true,
-        };
+        let wanted = |c: &CallRecord| kind.is_none_or(|k| k.keeps(c));
         let mut st = self.db.prepare_cached(
             "SELECT callref, event, direction, tel, called, at, replaces
              FROM events WHERE line = ?1 ORDER BY seq DESC LIMIT ?2",
@@ -763,10 +791,20 @@ mod tests {
         let a = &all[2];
         assert_eq!((a.ringing_ms, a.talk_ms), (Some(4_000), Some(60_000)));
         assert_eq!(all[1].ringing_ms, Some(20_000));
-        assert_eq!(j.history("1003", Some("missed"), 10).unwrap().len(), 1);
-        assert_eq!(j.history("1003", Some("made"), 10).unwrap()[0].callref, "c");
         assert_eq!(
-            j.history("1003", Some("received"), 10).unwrap()[0].callref,
+            j.history("1003", HistoryKind::parse("missed"), 10)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(
+            j.history("1003", HistoryKind::parse("made"), 10).unwrap()[0].callref,
+            "c"
+        );
+        assert_eq!(
+            j.history("1003", HistoryKind::parse("received"), 10)
+                .unwrap()[0]
+                .callref,
             "a"
         );
         assert!(j.history("1004", None, 10).unwrap().is_empty());
@@ -807,12 +845,14 @@ mod tests {
         };
         let last = j.history("1003", None, 3).unwrap();
         assert_eq!(refs(&last), ["c1439", "c1438", "c1437"]);
-        let missed = j.history("1003", Some("missed"), 2).unwrap();
+        let missed = j.history("1003", HistoryKind::parse("missed"), 2).unwrap();
         assert_eq!(refs(&missed), ["c1430", "c1420"]);
         assert_eq!(missed[0].ringing_ms, Some(60_000));
         // Set up twenty hours before it ends: folded whole all the same,
         // among the calls set up around it.
-        let received = j.history("1003", Some("received"), 300).unwrap();
+        let received = j
+            .history("1003", HistoryKind::parse("received"), 300)
+            .unwrap();
         let long = received.iter().position(|c| c.callref == "long").unwrap();
         assert_eq!(
             refs(&received[long - 1..=long + 1]),
@@ -821,7 +861,9 @@ mod tests {
         let long = &received[long];
         assert_eq!(long.state, CallState::Release);
         assert_eq!(long.talk_ms, Some(20 * HOUR - 6 * MINUTE));
-        let all = j.history("1003", Some("received"), 2000).unwrap();
+        let all = j
+            .history("1003", HistoryKind::parse("received"), 2000)
+            .unwrap();
         assert_eq!(all.len(), 1296 + 1);
     }
 
