@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::dial::{self, DialRequest, Outcome};
 use crate::events::watch::{self, WatchOptions};
 use crate::load;
-use crate::server::{self, api::ServerOptions, sim::Timings, ServeOptions};
+use crate::server::{self, ServeOptions, ServerOptions, Timings};
 use crate::source::{FileRole, SourceFile, SourceMap, Span};
 
 /// The built-in sample files.
@@ -56,7 +56,7 @@ async fn run_async(context: &Context, out: &mut dyn Write) -> Result<Summary, St
         journal: None,
         dialer: None,
         relay: false,
-        max_connections: server::connections::default_max(),
+        max_connections: server::default_max_connections(),
         context: context.clone(),
     };
     let server = tokio::spawn(server::serve(opts, Some(ready_tx), Some(stop_rx)));
@@ -244,7 +244,7 @@ async fn request(
 }
 
 async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
-    let resp = server::sim::inject(&format!("http://{addr}"), "0612345678", "1003", true)
+    let resp = server::inject(&format!("http://{addr}"), "0612345678", "1003", true)
         .await
         .map_err(|e| e.to_string())?;
     if resp.is_success() {
@@ -260,7 +260,7 @@ async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
 /// The journal of line 1003, one line per call, oldest first.
 async fn journal_lines(addr: std::net::SocketAddr) -> Result<Vec<String>, String> {
     use crate::config::Method;
-    let cti = format!("http://{addr}{}", crate::server::api::CTI_PATH);
+    let cti = format!("http://{addr}{}", crate::server::CTI_PATH);
     let token = request(
         Method::Get,
         format!("{cti}/gettoken?ident=demo"),

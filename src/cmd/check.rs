@@ -33,10 +33,7 @@ pub(crate) fn check_server(file: &std::path::Path, json: bool, show_secret: bool
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", s.listen));
-        Some(ctibridge::server::keyyo::manager_url(
-            &base,
-            k.secret.expose(),
-        ))
+        Some(ctibridge::server::manager_url(&base, k.secret.expose()))
     };
     if json {
         let diagnostics: Vec<_> = loaded

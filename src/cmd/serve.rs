@@ -12,7 +12,7 @@ use crate::session::current_thread_runtime;
 const KEYYO_SECRET_ENV: &str = "CTIBRIDGE_KEYYO_SECRET";
 
 pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
-    use ctibridge::server::{self, api::ServerOptions, settings, sim::Timings, ServeOptions};
+    use ctibridge::server::{self, settings, ServeOptions, ServerOptions, Timings};
     // The server file: --server, else server_param.txt in the sys folder,
     // which only --sim may do without.
     let default_file = Locations::from_env(opts).sys_dir.join(settings::FILE_NAME);
@@ -61,7 +61,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
                     let sources = sources
                         .or_else(|| file.map(|k| k.sources.clone()))
                         .unwrap_or_else(|| settings::default_of("sources").to_owned());
-                    match ctibridge::server::keyyo::KeyyoOptions::new(&secret, &sources) {
+                    match ctibridge::server::KeyyoOptions::new(&secret, &sources) {
                         Ok(k) => Some(k),
                         Err(e) => {
                             errln!("error: {e}");
@@ -83,7 +83,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         // Never the secret itself: the output of a service ends up in logs.
         outln!(
             "Keyyo notification URL to paste in the Keyyo manager{note}, secret masked (`ctibridge check --server FILE --show-secret` shows it):\n{}",
-            ctibridge::server::keyyo::manager_url(&base, ctibridge::redact::MASK)
+            ctibridge::server::manager_url(&base, ctibridge::redact::MASK)
         );
     }
     let Some(rt) = current_thread_runtime() else {
@@ -130,7 +130,7 @@ pub(crate) fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
     let Some(rt) = current_thread_runtime() else {
         return Exit::Network;
     };
-    match rt.block_on(ctibridge::server::sim::inject(url, &from, &to, answer)) {
+    match rt.block_on(ctibridge::server::inject(url, &from, &to, answer)) {
         Ok(resp) if resp.is_success() => {
             outln!("{}", resp.body.trim());
             Exit::Ok

@@ -80,12 +80,9 @@ impl Connections {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Whether the bound is reached: the next [`Connections::admit`] closes

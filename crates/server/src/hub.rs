@@ -212,7 +212,8 @@ impl Hub {
         }
     }
 
-    /// Lines followed and events kept, for limits and tests.
+    /// Lines followed and events kept, for tests.
+    #[cfg(test)]
     pub fn size(&self) -> (usize, usize) {
         let inner = self.lock();
         (

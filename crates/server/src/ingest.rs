@@ -52,7 +52,7 @@ impl Ingest {
             .await
             .map_err(|e| match e {
                 NotQueued::Closed => Refused::Stopping,
-                NotQueued::Down | NotQueued::Full => Refused::JournalUnavailable,
+                NotQueued::Down => Refused::JournalUnavailable,
             })?;
         Ok(self.hub.publish(event))
     }

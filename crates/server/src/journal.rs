@@ -152,6 +152,7 @@ impl Journal {
     }
 
     /// Records an event of a call, at `at` (ms since 1970).
+    #[cfg(test)]
     pub fn record(&self, ev: &LineEvent, at: i64) -> rusqlite::Result<()> {
         record_with(&mut self.db.prepare_cached(RECORD)?, ev, at)
     }
@@ -352,6 +353,7 @@ fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
 }
 
 /// Appends a call event to the log.
+#[cfg(test)]
 const RECORD: &str =
     "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
@@ -389,6 +391,7 @@ fn bind_event(
     st.raw_bind_parameter(first + 8, &ev.replaces)
 }
 
+#[cfg(test)]
 fn record_with(
     st: &mut rusqlite::CachedStatement<'_>,
     ev: &LineEvent,
@@ -458,8 +461,6 @@ enum Message {
 pub enum NotQueued {
     /// The journal cannot be written at the moment.
     Down,
-    /// [`QUEUE`] batches already wait for the thread.
-    Full,
     /// The writer has stopped.
     Closed,
 }

@@ -2,17 +2,23 @@
 //! sample file ([`api`]) on an event hub ([`hub`]), with the simulator
 //! ([`sim`]) as its provider.
 
-pub mod api;
-pub mod connections;
-pub mod dialer;
-pub mod hub;
-pub mod ingest;
-pub mod journal;
-pub mod keyyo;
-pub mod relay;
+mod api;
+mod connections;
+mod dialer;
+mod hub;
+mod ingest;
+mod journal;
+mod keyyo;
+mod relay;
 pub mod settings;
-pub mod sim;
-pub mod tokens;
+mod sim;
+mod tokens;
+
+// What the command line and the demo use; the rest stays inside.
+pub use api::{ServerOptions, CTI_PATH};
+pub use connections::default_max as default_max_connections;
+pub use keyyo::{manager_url, KeyyoOptions};
+pub use sim::{inject, Timings};
 
 // The modules of the layers below, under the paths this crate's code
 // names them by.

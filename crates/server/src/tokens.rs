@@ -84,12 +84,9 @@ impl Tokens {
         (i.expires > now).then_some(i.ident.as_str())
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.issued.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.issued.is_empty()
     }
 
     fn remove(&mut self, seq: u64) {
