@@ -193,12 +193,23 @@ pub(crate) struct ServeArgs {
     pub(crate) keyyo_sources: Option<String>,
 }
 
+/// The command line `args`, with the implicit `dial` of
+/// [`with_implicit_dial`]; clap's command is built once for both (every
+/// click starts a process). Help, version and usage errors exit as
+/// `Cli::parse_from` does.
+pub(crate) fn parse(args: Vec<OsString>) -> Cli {
+    use clap::FromArgMatches as _;
+    let command = Cli::command();
+    let args = with_implicit_dial(&command, args);
+    let mut matches = command.get_matches_from(args);
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit())
+}
+
 /// `ctibridge 0388202020` and `ctibridge tel:…` (how a desktop URL handler
 /// or an ERP launches us) mean `ctibridge dial …`.
-pub(crate) fn with_implicit_dial(mut args: Vec<OsString>) -> Vec<OsString> {
+fn with_implicit_dial(command: &clap::Command, mut args: Vec<OsString>) -> Vec<OsString> {
     // The subcommands and the options that take a value, as clap knows
     // them (`help` is clap's own).
-    let command = Cli::command();
     let is_subcommand = |a: &str| a == "help" || command.find_subcommand(a).is_some();
     let takes_value = |a: &str| {
         command.get_arguments().any(|arg| {

@@ -10,14 +10,12 @@ mod session;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory as _, Parser as _};
+use clap::CommandFactory as _;
 
 fn main() -> ExitCode {
     if std::env::args_os().len() <= 1 {
         let _ = cli::Cli::command().print_help();
         return ExitCode::SUCCESS;
     }
-    cmd::run(cli::Cli::parse_from(cli::with_implicit_dial(
-        std::env::args_os().collect(),
-    )))
+    cmd::run(cli::parse(std::env::args_os().collect()))
 }

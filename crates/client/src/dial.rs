@@ -67,14 +67,10 @@ pub fn teldest(config: &Config, target: &str) -> Result<String, NumberError> {
 /// `<number_format>` like the numbers it dials; one that cannot be read
 /// stays as written (`dial` refuses it, see [`station_line`]).
 pub fn values(config: &Config) -> Values {
-    values_on(config, &config.station.telorg.value)
-}
-
-/// [`values`] with `line` as the station's line.
-fn values_on(config: &Config, written: &str) -> Values {
+    let written = &config.station.telorg.value;
     let g = &config.global;
     let telorg = crate::number::line_in(written, g.number_format.value, &g.country.value)
-        .unwrap_or_else(|_| written.to_owned());
+        .unwrap_or_else(|_| written.clone());
     Values::from_config(config, telorg)
 }
 
@@ -152,14 +148,23 @@ impl Dialer {
     pub async fn dial(&self, line: &str, req: &DialRequest) -> Result<Outcome, Failure> {
         let c = &self.config;
         let number = teldest(c, &req.target).map_err(Failure::BadNumber)?;
-        crate::number::line_in(line, c.global.number_format.value, &c.global.country.value)
-            .map_err(Failure::BadNumber)?;
+        let telorg =
+            crate::number::line_in(line, c.global.number_format.value, &c.global.country.value)
+                .map_err(Failure::BadNumber)?;
         let fallback = Span::first_file();
         let calls = Calls {
             context: &self.context,
             client: Some(&self.client),
         };
-        dial_with(c, calls, values_on(c, line), number, req, fallback).await
+        dial_with(
+            c,
+            calls,
+            Values::from_config(c, telorg),
+            number,
+            req,
+            fallback,
+        )
+        .await
     }
 }
 
