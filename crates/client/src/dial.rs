@@ -2,7 +2,7 @@
 //! `<cliktocalldial>` (with its token), or the command of `<callto>`.
 
 use crate::config::{CalltoSpec, Config, Interface, Launch, NumberFormat, RequestSpec, Template};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::http::{ClientOptions, HttpClient, SendError};
 use crate::number::{format_number, parse_target, NumberError};
 use crate::param::scan_keywords;
@@ -83,7 +83,7 @@ pub fn station_line(config: &Config) -> Result<String, Failure> {
     crate::number::line_in(&telorg.value, g.number_format.value, &g.country.value).map_err(|e| {
         match telorg.span() {
             Some(at) => Failure::Config(vec![Diagnostic::error(
-                "bad-telorg",
+                Code::BadTelorg,
                 at,
                 format!("this station's line cannot be dialled from: {e}"),
             )]),
@@ -97,7 +97,7 @@ pub fn station_line(config: &Config) -> Result<String, Failure> {
 pub fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
     HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
         Failure::Config(vec![Diagnostic::error(
-            "http-setup",
+            Code::HttpSetup,
             config.global.cafile.span().unwrap_or(fallback),
             e.to_string(),
         )])
@@ -208,7 +208,7 @@ async fn dial_with(
 
 fn no_interface(at: Span) -> Failure {
     Failure::Config(vec![Diagnostic::error(
-        "no-interface",
+        Code::NoInterface,
         at,
         "this file can place no call",
     )])
@@ -350,7 +350,7 @@ async fn send_request(
         .map_err(|e| match e {
             ExchangeError::Build(e) => Failure::Config(vec![e.diagnostic]),
             ExchangeError::Auth(msg) => Failure::Refused(
-                Diagnostic::error("auth-failed", spec.auth.span().unwrap_or(at), msg)
+                Diagnostic::error(Code::AuthFailed, spec.auth.span().unwrap_or(at), msg)
                     .with_help(format!("the {what} was not made")),
             ),
             ExchangeError::Send(e) => {
@@ -360,9 +360,9 @@ async fn send_request(
                     format!("the request left: the {what} may or may not have been made, so it was not sent again")
                 };
                 let code = if matches!(e, SendError::Setup(_)) {
-                    "http-setup"
+                    Code::HttpSetup
                 } else {
-                    "dial-unreachable"
+                    Code::DialUnreachable
                 };
                 Failure::Network(
                     Diagnostic::error(code, at, format!("the request failed: {e}")).with_help(help),
@@ -389,7 +389,7 @@ fn judge(
     let answered = format!("the server answered: {}", resp.body_start());
     let d = if provider::is_retry_safe(spec, resp) {
         Diagnostic::error(
-            "come-back-later",
+            Code::ComeBackLater,
             at,
             format!(
                 "the provider asked {} times to come back later: the {what} was not made",
@@ -402,14 +402,14 @@ fn judge(
         && config.station.user.value.is_empty()
     {
         Diagnostic::error(
-            "auth-needed",
+            Code::AuthNeeded,
             spec.auth.span().unwrap_or(at),
             "the provider wants credentials: HTTP 401",
         )
         .with_help("set `<user>` and `<mdp>` (the line's SIP login) in the station settings, or allow this computer's address in the provider's manager")
     } else if resp.is_success() {
         Diagnostic::error(
-            "not-confirmed",
+            Code::NotConfirmed,
             at,
             format!(
                 "the provider did not confirm the {what}: it answered `{}`, not `{}`",
@@ -430,7 +430,7 @@ fn judge(
             answered
         };
         Diagnostic::error(
-            "dial-refused",
+            Code::DialRefused,
             at,
             format!("the provider refused the {what}: HTTP {}", resp.status),
         )
@@ -449,7 +449,7 @@ pub async fn sms(
 ) -> Result<Outcome, Failure> {
     let spec = config.sms.as_ref().ok_or_else(|| {
         Failure::Config(vec![Diagnostic::error(
-            "no-sms",
+            Code::NoSms,
             fallback,
             "this configuration cannot send text messages: `<sms>` has no `<url>`",
         )
@@ -472,7 +472,7 @@ pub async fn forward_profile(
 ) -> Result<Outcome, Failure> {
     let spec = config.forward.as_ref().ok_or_else(|| {
         Failure::Config(vec![Diagnostic::error(
-            "no-forward",
+            Code::NoForward,
             fallback,
             "this configuration cannot change the forwarding profile: `<forward>` has no `<url>`",
         )
@@ -509,7 +509,7 @@ fn callto_launch(callto: &CalltoSpec, values: &Values, dry_run: bool) -> Result<
         Launch::Run => {
             let raw = shell_words::split(&template.text).map_err(|e| {
                 Failure::Config(vec![Diagnostic::error(
-                    "bad-command",
+                    Code::BadCommand,
                     span,
                     format!("the command cannot be split into words: {e}"),
                 )
@@ -526,7 +526,7 @@ fn callto_launch(callto: &CalltoSpec, values: &Values, dry_run: bool) -> Result<
             Some((p, rest)) => (p.clone(), rest.to_vec()),
             None => {
                 return Err(Failure::Config(vec![Diagnostic::error(
-                    "bad-command",
+                    Code::BadCommand,
                     span,
                     "the command is empty",
                 )]))
@@ -545,7 +545,7 @@ fn callto_launch(callto: &CalltoSpec, values: &Values, dry_run: bool) -> Result<
         .spawn()
         .map_err(|e| {
             Failure::Config(vec![Diagnostic::error(
-                "cannot-launch",
+                Code::CannotLaunch,
                 span,
                 format!("cannot start `{program}`: {e}"),
             )])

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use crate::answer;
 use crate::cache::fnv1a;
 use crate::config::{AnswerField, TokenSpec};
-use crate::diag::{excerpt, Diagnostic};
+use crate::diag::{excerpt, Code, Diagnostic};
 use crate::failure::Failure;
 use crate::http::HttpClient;
 use crate::request;
@@ -101,7 +101,7 @@ pub async fn fetch(
     let resp = client.send(&req).await.map_err(|e| {
         Failure::Network(
             Diagnostic::error(
-                "token-unreachable",
+                Code::TokenUnreachable,
                 at,
                 format!("the token request failed: {e}"),
             )
@@ -111,7 +111,7 @@ pub async fn fetch(
     if !resp.is_success() {
         return Err(Failure::Refused(
             Diagnostic::error(
-                "token-refused",
+                Code::TokenRefused,
                 at,
                 format!("the token request was refused: HTTP {}", resp.status),
             )
@@ -136,7 +136,7 @@ pub async fn fetch(
             Ok(token)
         }
         Ok(None) => Err(Failure::Config(vec![Diagnostic::error(
-            "token-not-found",
+            Code::TokenNotFound,
             span,
             format!("no token in the answer: the {what} is absent"),
         )
@@ -145,7 +145,7 @@ pub async fn fetch(
             excerpt(&resp.body, 120)
         ))])),
         Err(e) => Err(Failure::Config(vec![Diagnostic::error(
-            "token-not-found",
+            Code::TokenNotFound,
             span,
             format!("no token in the answer: {e}"),
         )

@@ -15,20 +15,149 @@ pub enum Severity {
     Error,
 }
 
+/// Declares [`Code`]: each kind of problem and its stable kebab-case name.
+macro_rules! codes {
+    ($($variant:ident = $name:literal,)*) => {
+        /// The kind of a problem: a stable kebab-case name (`unknown-tag`)
+        /// in `--json` and in tests, an enum in the code (a misspelt code
+        /// does not compile).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            /// Every code, in the order of their names.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// Its name in `--json`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+codes! {
+    AuthFailed = "auth-failed",
+    AuthKeysMissing = "auth-keys-missing",
+    AuthNeeded = "auth-needed",
+    AuthUserUnset = "auth-user-unset",
+    BadAddress = "bad-address",
+    BadAuth = "bad-auth",
+    BadBool = "bad-bool",
+    BadCommand = "bad-command",
+    BadCount = "bad-count",
+    BadCountry = "bad-country",
+    BadHeader = "bad-header",
+    BadInterface = "bad-interface",
+    BadJsonpath = "bad-jsonpath",
+    BadMethod = "bad-method",
+    BadNumber = "bad-number",
+    BadNumberFormat = "bad-number-format",
+    BadPrefix = "bad-prefix",
+    BadRegex = "bad-regex",
+    BadReturnType = "bad-return-type",
+    BadShellexecute = "bad-shellexecute",
+    BadTagName = "bad-tag-name",
+    BadTelorg = "bad-telorg",
+    BadTrigger = "bad-trigger",
+    BadUrl = "bad-url",
+    BadXmlName = "bad-xml-name",
+    BodyIgnored = "body-ignored",
+    CannotLaunch = "cannot-launch",
+    CannotRead = "cannot-read",
+    ComeBackLater = "come-back-later",
+    CursorUnset = "cursor-unset",
+    DeskIncomplete = "desk-incomplete",
+    DeskLine = "desk-line",
+    DeskSecretShort = "desk-secret-short",
+    DialRefused = "dial-refused",
+    DialUnreachable = "dial-unreachable",
+    DuplicateDesk = "duplicate-desk",
+    DuplicateTag = "duplicate-tag",
+    EmptyTag = "empty-tag",
+    HttpSetup = "http-setup",
+    KeyValueForm = "key-value-form",
+    KeywordAlias = "keyword-alias",
+    KeywordNotAvailable = "keyword-not-available",
+    KeywordUnset = "keyword-unset",
+    KeyyoNoSecret = "keyyo-no-secret",
+    KeyyoSecret = "keyyo-secret",
+    MissingTag = "missing-tag",
+    NoDesk = "no-desk",
+    NoEventSource = "no-event-source",
+    NoForward = "no-forward",
+    NoInterface = "no-interface",
+    NoLineMatches = "no-line-matches",
+    NoProvider = "no-provider",
+    NoSms = "no-sms",
+    NotConfirmed = "not-confirmed",
+    NotifyOff = "notify-off",
+    PopupEmpty = "popup-empty",
+    RelayToItself = "relay-to-itself",
+    RelayWithoutEvents = "relay-without-events",
+    Runtime = "runtime",
+    SecretReadable = "secret-readable",
+    ServerSection = "server-section",
+    SimulatorIgnores = "simulator-ignores",
+    StrayLine = "stray-line",
+    TagOutsideSection = "tag-outside-section",
+    TapiBadTag = "tapi-bad-tag",
+    TapiExtraLine = "tapi-extra-line",
+    TapiStrayText = "tapi-stray-text",
+    TapiUnclosedTag = "tapi-unclosed-tag",
+    TextAfterSection = "text-after-section",
+    TokenNotFound = "token-not-found",
+    TokenRefused = "token-refused",
+    TokenUnreachable = "token-unreachable",
+    TokenUnused = "token-unused",
+    TokenWithoutWithToken = "token-without-with-token",
+    UnclosedKeyword = "unclosed-keyword",
+    UnclosedTag = "unclosed-tag",
+    UnknownKeyword = "unknown-keyword",
+    UnknownProvider = "unknown-provider",
+    UnknownSection = "unknown-section",
+    UnknownTag = "unknown-tag",
+    UnsafeValue = "unsafe-value",
+    UnusedTag = "unused-tag",
+    WrongSection = "wrong-section",
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Code {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// A problem found in something the user wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
     pub severity: Severity,
     /// A stable, kebab-case name of the kind of problem (`unknown-tag`),
     /// for tests and for `--json` consumers.
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub span: Span,
     pub help: Option<String>,
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn error(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -38,7 +167,7 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn warning(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             severity: Severity::Warning,
             code,
@@ -120,7 +249,7 @@ impl Diagnostic {
 #[derive(Debug, Serialize)]
 pub struct JsonDiagnostic {
     pub severity: Severity,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub file: String,
     /// 1-based; 0 when the problem is about the file as a whole.
@@ -307,6 +436,25 @@ mod tests {
     use crate::source::{FileRole, SourceFile, TextEncoding};
 
     #[test]
+    fn every_code_has_its_own_kebab_case_name() {
+        let names: std::collections::BTreeSet<_> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), Code::ALL.len());
+        for name in names {
+            assert!(
+                !name.is_empty()
+                    && name.split('-').all(|w| !w.is_empty()
+                        && w.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            serde_json::to_string(&Code::UnknownTag).expect("json"),
+            "\"unknown-tag\""
+        );
+    }
+
+    #[test]
     fn renders_rustc_style() {
         let mut sm = SourceMap::new();
         let id = sm.add(SourceFile::from_text(
@@ -316,7 +464,7 @@ mod tests {
             TextEncoding::Utf8,
         ));
         let d = Diagnostic::error(
-            "bad-method",
+            Code::BadMethod,
             Span {
                 file: id,
                 line: 2,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::config::{self, Checked, Inputs};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::param::tapi::parse_tapi;
 use crate::param::{parse, ParseOptions};
 use crate::schema::Section;
@@ -170,7 +170,7 @@ pub fn load(locations: Locations) -> Loaded {
         };
         diagnostics.push(
             Diagnostic::error(
-                "cannot-read",
+                Code::CannotRead,
                 Span::file(id),
                 format!("cannot read the param file: {reason}"),
             )
@@ -217,7 +217,7 @@ pub fn load(locations: Locations) -> Loaded {
                     TextEncoding::Utf8,
                 ));
                 diagnostics.push(Diagnostic::warning(
-                    "cannot-read",
+                    Code::CannotRead,
                     Span::file(id),
                     format!("cannot read the station settings: {reason}"),
                 ));
@@ -389,7 +389,7 @@ pub fn check_tree(
             if let (Some(h), Some(s)) = (&block.header, block.section) {
                 if !matches!(s, Section::Station | Section::Popup) {
                     diagnostics.push(
-                        Diagnostic::error("wrong-section", h.span, format!("`<{}>` does not belong in station settings", s.name()))
+                        Diagnostic::error(Code::WrongSection, h.span, format!("`<{}>` does not belong in station settings", s.name()))
                             .with_help("station.txt holds only station tags (user, mdp, telorg, ident, prefix, lines, interface) and a `<popup>` section"),
                     );
                 }
@@ -458,7 +458,7 @@ fn chosen_profile(
         let found = crate::profile::lookup(name);
         if found.is_none() {
             let mut d = Diagnostic::error(
-                "unknown-provider",
+                Code::UnknownProvider,
                 Span::file(param),
                 format!("--provider {name}: there is no built-in profile of that name"),
             );
@@ -535,7 +535,7 @@ fn warn_readable_secrets(sources: &SourceMap, checked: &Checked, diagnostics: &m
         if readable_by_others(path) {
             diagnostics.push(
                 Diagnostic::warning(
-                    "secret-readable",
+                    Code::SecretReadable,
                     v.entry.name_span,
                     "this file holds a password and other users can read it",
                 )

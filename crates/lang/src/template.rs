@@ -6,7 +6,7 @@ use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::config::{Secret, Station, Template};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::param::Part;
 use crate::schema::{KeywordDef, KeywordSource};
 use crate::source::Span;
@@ -301,7 +301,7 @@ fn keyword_value(name: &str, span: Span, values: &Values) -> Result<String, Expa
     let Some((kw, _)) = KeywordDef::lookup(name) else {
         return Err(ExpandError {
             diagnostic: Diagnostic::error(
-                "unknown-keyword",
+                Code::UnknownKeyword,
                 span,
                 format!("unknown keyword `${name}$`"),
             ),
@@ -309,7 +309,7 @@ fn keyword_value(name: &str, span: Span, values: &Values) -> Result<String, Expa
     };
     values.get(kw).ok_or_else(|| ExpandError {
         diagnostic: Diagnostic::error(
-            "keyword-unset",
+            Code::KeywordUnset,
             span,
             format!("`${}$` has no value", kw.name),
         )
@@ -361,7 +361,7 @@ fn check_value(value: &str, name: &str, span: Span, place: Place) -> Result<(), 
     if forbidden {
         return Err(ExpandError {
             diagnostic: Diagnostic::error(
-                "unsafe-value",
+                Code::UnsafeValue,
                 span,
                 format!("the value of `${name}$` holds a line break or NUL byte and cannot be sent here"),
             )

@@ -36,7 +36,7 @@ pub enum NotDialled {
 /// A thread or runtime that cannot be had.
 fn cannot_start(e: std::io::Error) -> Failure {
     Failure::Network(crate::diag::Diagnostic::error(
-        "runtime",
+        crate::diag::Code::Runtime,
         crate::source::Span::first_file(),
         format!("the dial thread cannot start: {e}"),
     ))

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{value, Checked, Config};
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::keyyo::KeyyoOptions;
 use crate::load::{FileRead, FileStatus};
 use crate::param::{parse, Block, Entry, ParamFile, ParseOptions};
@@ -123,7 +123,7 @@ pub fn load(path: &Path) -> LoadedServer {
             let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, b""));
             diagnostics.push(
                 Diagnostic::error(
-                    "cannot-read",
+                    Code::CannotRead,
                     Span::file(id),
                     format!("cannot read the server file: {e}"),
                 )
@@ -187,7 +187,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         if crate::load::readable_by_others(path) {
             diags.push(
                 Diagnostic::warning(
-                    "secret-readable",
+                    Code::SecretReadable,
                     e.name_span,
                     "this file holds secrets and other users can read it",
                 )
@@ -215,7 +215,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         if let Some(j) = desks[..i].iter().position(|e| e.ident == d.ident) {
             diags.push(
                 Diagnostic::error(
-                    "duplicate-desk",
+                    Code::DuplicateDesk,
                     desk_spans[i],
                     format!("two `<desk>` sections have the ident `{}`", d.ident),
                 )
@@ -270,7 +270,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         let Some(secret) = get(Section::KeyyoNotify, "secret") else {
             diags.push(
                 Diagnostic::error(
-                    "keyyo-no-secret",
+                    Code::KeyyoNoSecret,
                     header,
                     "`<keyyo_notify>` has no `<secret>`",
                 )
@@ -283,7 +283,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             Ok(k) => Some(k),
             Err(e) => {
                 diags.push(
-                    Diagnostic::error("keyyo-secret", value::trimmed_span(&secret.value), e)
+                    Diagnostic::error(Code::KeyyoSecret, value::trimmed_span(&secret.value), e)
                         .with_help("a long random secret: `openssl rand -hex 16` makes one"),
                 );
                 None
@@ -300,7 +300,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         if let Some(h) = dialing.iter().find_map(|b| b.header.as_ref()) {
             diags.push(
                 Diagnostic::warning(
-                    "simulator-ignores",
+                    Code::SimulatorIgnores,
                     h.span,
                     format!(
                         "`<{}>` is not used: `<simulator>1` dials through the simulator",
@@ -339,7 +339,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     } else {
         diags.push(
             Diagnostic::warning(
-                "no-provider",
+                Code::NoProvider,
                 Span::file(id),
                 "the server dials through nothing: `setevent` will answer 503",
             )
@@ -361,7 +361,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             {
                 diags.push(
                     Diagnostic::error(
-                        "relay-to-itself",
+                        Code::RelayToItself,
                         span,
                         "`<relay>1` would poll this bridge server itself",
                     )
@@ -371,7 +371,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             Some(c) if c.event.is_some() => {}
             _ => diags.push(
                 Diagnostic::error(
-                    "relay-without-events",
+                    Code::RelayWithoutEvents,
                     span,
                     "`<relay>1` but this file has no event source to relay",
                 )
@@ -381,7 +381,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     }
     if desks.is_empty() && !own.is_empty() && !simulator {
         diags.push(
-            Diagnostic::warning("no-desk", Span::file(id), "no `<desk>`: only desks on this machine are accepted, with any ident and every line")
+            Diagnostic::warning(Code::NoDesk, Span::file(id), "no `<desk>`: only desks on this machine are accepted, with any ident and every line")
                 .with_help("add one `<desk>` section per desk: `<ident>`, `<secret>` and `<lines>`"),
         );
     }
@@ -397,7 +397,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                 Ok(line) => read.push(line),
                 Err(e) => diags.push(
                     Diagnostic::error(
-                        "desk-line",
+                        Code::DeskLine,
                         d.lines_span.unwrap_or(Span::file(id)),
                         format!("line `{l}` of desk `{}` cannot be read as a number: {e}", d.ident),
                     )
@@ -448,7 +448,7 @@ fn block_values(
             let (mut d, guessed) = crate::config::unknown_tag(section, entry);
             if !guessed && TagDef::lookup_any(name).next().is_some() {
                 d = Diagnostic::error(
-                    "wrong-section",
+                    Code::WrongSection,
                     entry.name_span,
                     format!("`<{name}>` does not belong in `<{}>`", section.name()),
                 )
@@ -472,7 +472,7 @@ fn block_values(
         if let Some(prev) = values.get(def.name) {
             diags.push(
                 Diagnostic::warning(
-                    "duplicate-tag",
+                    Code::DuplicateTag,
                     entry.name_span,
                     format!(
                         "`<{}>` is set twice in `<{}>`; the last one wins",
@@ -497,7 +497,7 @@ fn desk(
     let text = |name: &str| values.get(name).map(|e| e.value.text.trim().to_owned());
     let missing = |what: &str, help: &str| {
         Diagnostic::error(
-            "desk-incomplete",
+            Code::DeskIncomplete,
             header,
             format!("this `<desk>` has no `<{what}>`"),
         )
@@ -517,7 +517,7 @@ fn desk(
         (Some(s), Some(e)) if s.chars().count() < MIN_DESK_SECRET => {
             diags.push(
                 Diagnostic::error(
-                    "desk-secret-short",
+                    Code::DeskSecretShort,
                     value::trimmed_span(&e.value),
                     format!("a desk secret has at least {MIN_DESK_SECRET} characters"),
                 )
@@ -548,7 +548,7 @@ fn desk(
                 if let Err(why) = crate::number::parse_target(l) {
                     diags.push(
                         Diagnostic::error(
-                            "desk-line",
+                            Code::DeskLine,
                             value::trimmed_span(&e.value),
                             format!("`{l}` is not a line number: {why}"),
                         )

@@ -3,7 +3,7 @@
 //! and never waited for: the poll loop goes on at once.
 
 use crate::config::{Config, PopupSpec, Template};
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::events::call::CallEvent;
 use crate::launch::{opener, spawn_detached};
 use crate::param::scan_keywords;
@@ -104,7 +104,7 @@ fn split_command(cmd: &crate::config::Setting<Template>) -> Result<Vec<Template>
     let span = cmd.span().unwrap_or(Span::first_file());
     let words = shell_words::split(&cmd.value.text).map_err(|e| {
         Diagnostic::error(
-            "bad-command",
+            Code::BadCommand,
             span,
             format!("the command cannot be split into words: {e}"),
         )
@@ -112,7 +112,7 @@ fn split_command(cmd: &crate::config::Setting<Template>) -> Result<Vec<Template>
     })?;
     if words.is_empty() {
         return Err(Diagnostic::error(
-            "bad-command",
+            Code::BadCommand,
             span,
             "the command is empty",
         ));

@@ -24,7 +24,7 @@ use crate::config::Secret;
 use crate::config::{Config, EventSpec, TokenSpec};
 use crate::context::Context;
 use crate::diag::excerpt;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::events::call::{CallBook, EventKind, EventNames};
 use crate::events::popup::ScreenPop;
 use crate::events::read::{read_answer, Answer};
@@ -77,7 +77,7 @@ pub async fn watch(
 ) -> Result<Stop, Failure> {
     let spec = config.event.as_ref().ok_or_else(|| {
         Failure::Config(vec![Diagnostic::error(
-            "no-event-source",
+            Code::NoEventSource,
             fallback,
             "there are no events to watch: `<cliktocallevent>` has no `<with_event>1`",
         )

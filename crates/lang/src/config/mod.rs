@@ -13,7 +13,7 @@ pub use value::{
     Auth, HeaderItem, Interface, Launch, Method, NumberFormat, PopupTrigger, ReturnType,
 };
 
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::param::tapi::{select_line, TapiFile, DEFAULT_CONNECTOR};
 use crate::param::{keyword_names, Entry, EntryForm, ParamFile, Part, Value};
 use crate::schema::{KeywordDef, KeywordSource, Kind, Section, TagDef, TAGS};
@@ -464,7 +464,7 @@ fn collect(files: Vec<ParamFile>, diags: &mut Vec<Diagnostic>) -> Settings {
                 if s.def().server {
                     diags.push(
                         Diagnostic::error(
-                            "server-section",
+                            Code::ServerSection,
                             h.span,
                             format!("`<{}>` is a section of the bridge server's file", s.name()),
                         )
@@ -492,7 +492,7 @@ pub fn unknown_tag(section: Section, entry: &Entry) -> (Diagnostic, bool) {
         .filter(|t| t.sections.contains(&section))
         .map(|t| t.name);
     let d = Diagnostic::warning(
-        "unknown-tag",
+        Code::UnknownTag,
         entry.name_span,
         format!(
             "unknown tag `<{name}>` in `<{}>` is ignored",
@@ -524,7 +524,7 @@ fn place(
     };
     let Some(section) = section else {
         let mut d = Diagnostic::error(
-            "tag-outside-section",
+            Code::TagOutsideSection,
             entry.name_span,
             format!("`<{name}>` comes before any section header"),
         );
@@ -539,7 +539,7 @@ fn place(
     if entry.form == EntryForm::KeyValue && !matches!(section, Section::Callto | Section::Station) {
         diags.push(
             Diagnostic::warning(
-                "key-value-form",
+                Code::KeyValueForm,
                 entry.name_span,
                 format!("`{name}=` lines are read only in `<callto>`; this line is ignored"),
             )
@@ -551,7 +551,7 @@ fn place(
         if TagDef::lookup_any(name).next().is_some() {
             diags.push(
                 Diagnostic::error(
-                    "wrong-section",
+                    Code::WrongSection,
                     entry.name_span,
                     format!("`<{name}>` does not belong in `<{}>`", section.name()),
                 )
@@ -591,7 +591,7 @@ fn place(
         if prev.entry.value.span.file == entry.value.span.file {
             diags.push(
                 Diagnostic::warning(
-                    "duplicate-tag",
+                    Code::DuplicateTag,
                     entry.name_span,
                     format!(
                         "`<{}>` is set twice in `<{}>`; the last one wins",
@@ -643,7 +643,7 @@ fn typed_config(
         if !station.lines.value.is_empty() {
             diags.push(
                 Diagnostic::warning(
-                    "no-line-matches",
+                    Code::NoLineMatches,
                     span,
                     format!(
                         "the line-name model `{}` matches none of the station's lines",
@@ -684,7 +684,7 @@ fn typed_config(
         if let Some(h) = s.header(Dial) {
             diags.push(
                 Diagnostic::warning(
-                    "missing-tag",
+                    Code::MissingTag,
                     h,
                     "`<cliktocalldial>` has no `<url>`, so it is not used",
                 )
@@ -759,7 +759,7 @@ fn typed_config(
             if !set && active(u.section) {
                 diags.push(
                     Diagnostic::error(
-                        "keyword-unset",
+                        Code::KeywordUnset,
                         u.span,
                         format!("`${}$` has no value: `<{tag}>` is not set", u.keyword.name),
                     )
@@ -788,7 +788,7 @@ fn typed_config(
             if u.keyword.source == KeywordSource::Cursor && !cursor_readable {
                 diags.push(
                     Diagnostic::warning(
-                        "cursor-unset",
+                        Code::CursorUnset,
                         u.span,
                         "`$cursor$` is always empty: no answer field gives it",
                     )
@@ -804,7 +804,7 @@ fn typed_config(
     {
         diags.push(
             Diagnostic::warning(
-                "token-unused",
+                Code::TokenUnused,
                 s.span_of(Token, "with_token").unwrap_or(Span::file(main_file)),
                 "a token is requested but no request sends `$token$`",
             )
@@ -836,7 +836,7 @@ fn session(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<SessionSpec> {
         for tag in ["json_session", "subscribe_url", "session_lost"] {
             if let Some(span) = s.span_of(Event, tag) {
                 diags.push(Diagnostic::warning(
-                    "unused-tag",
+                    Code::UnusedTag,
                     span,
                     format!("`<{tag}>` is not used: `<session_url>` is not set"),
                 ));
@@ -847,7 +847,7 @@ fn session(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<SessionSpec> {
     if !s.is_set(Event, "json_session") {
         diags.push(
             Diagnostic::error(
-                "missing-tag",
+                Code::MissingTag,
                 s.span_of(Event, "session_url").expect("set"),
                 "`<session_url>` is set but `<json_session>` is not",
             )
@@ -895,7 +895,7 @@ fn check_auth(
             if !missing.is_empty() {
                 diags.push(
                     Diagnostic::error(
-                        "auth-keys-missing",
+                        Code::AuthKeysMissing,
                         at,
                         format!(
                             "`<auth>ovh` in `<{}>` needs the OVH API keys: {} not set",
@@ -913,7 +913,7 @@ fn check_auth(
             if global.api_url.value.is_empty() {
                 diags.push(
                     Diagnostic::error(
-                        "auth-keys-missing",
+                        Code::AuthKeysMissing,
                         at,
                         "`<auth>ovh` needs `<api_url>`: the signature's time comes from its /auth/time",
                     )
@@ -923,7 +923,7 @@ fn check_auth(
         }
         Auth::Basic if station.user.value.is_empty() => diags.push(
             Diagnostic::warning(
-                "auth-user-unset",
+                Code::AuthUserUnset,
                 at,
                 format!(
                     "`<auth>basic` in `<{}>` but the station settings have no `<user>`",
@@ -950,7 +950,7 @@ fn popup(s: &Settings, global: &Global, diags: &mut Vec<Diagnostic>) -> Option<P
     if let (true, Some(span)) = (notify.value && global.noshowwindow.value, notify.span()) {
         diags.push(
             Diagnostic::warning(
-                "notify-off",
+                Code::NotifyOff,
                 span,
                 "no notification is shown: `<noshowwindow>1` turns them off",
             )
@@ -960,7 +960,7 @@ fn popup(s: &Settings, global: &Global, diags: &mut Vec<Diagnostic>) -> Option<P
     if command.is_none() && open_url.is_none() && !notify.value {
         if let Some(h) = s.header(Popup) {
             diags.push(
-                Diagnostic::warning("popup-empty", h, "`<popup>` does nothing")
+                Diagnostic::warning(Code::PopupEmpty, h, "`<popup>` does nothing")
                     .with_help("set `<command>`, `<open_url>` or `<notify>1`"),
             );
         }
@@ -988,7 +988,7 @@ fn events_list(
     for tag in other {
         if let Some(span) = s.span_of(Section::Event, tag) {
             diags.push(Diagnostic::warning(
-                "unused-tag",
+                Code::UnusedTag,
                 span,
                 format!(
                     "`<{tag}>` is not used: `<type_return>` is {}",
@@ -1033,7 +1033,7 @@ fn optional_answer_field(
             rt => format!("`<type_return>` is {}", rt.as_str()),
         };
         diags.push(Diagnostic::warning(
-            "unused-tag",
+            Code::UnusedTag,
             span,
             format!("`<{tag}>` is not used: {why}"),
         ));
@@ -1085,7 +1085,7 @@ fn required_request(
         let span = s.span_of(section, switch).expect("the switch is set");
         diags.push(
             Diagnostic::error(
-                "missing-tag",
+                Code::MissingTag,
                 span,
                 format!("`<{switch}>1` but `<{}>` has no `<url>`", section.name()),
             )
@@ -1124,7 +1124,7 @@ fn answer_field(
             };
             diags.push(
                 Diagnostic::error(
-                    "missing-tag",
+                    Code::MissingTag,
                     span,
                     format!(
                         "the answer is {rt} but `<{tag}>` is not set in `<{}>`",
@@ -1141,7 +1141,7 @@ fn answer_field(
         for tag in tags {
             if let Some(span) = s.span_of(section, tag) {
                 diags.push(Diagnostic::warning(
-                    "unused-tag",
+                    Code::UnusedTag,
                     span,
                     format!(
                         "`<{tag}>` is not used: `<type_return>` is not {}",
@@ -1174,7 +1174,7 @@ fn answer_field(
                     let span = in_attrib.span().expect("set to 1");
                     diags.push(
                         Diagnostic::error(
-                            "missing-tag",
+                            Code::MissingTag,
                             span,
                             format!("`<{in_attrib_tag}>1` but `<{attrib_tag}>` is not set"),
                         )
@@ -1188,7 +1188,7 @@ fn answer_field(
                 if let Some(span) = s.span_of(section, &attrib_tag) {
                     diags.push(
                         Diagnostic::warning(
-                            "unused-tag",
+                            Code::UnusedTag,
                             span,
                             format!(
                                 "`<{attrib_tag}>` is not used while `<{in_attrib_tag}>` is not 1"
@@ -1221,7 +1221,7 @@ fn body_on_get(s: &Settings, spec: &RequestSpec, diags: &mut Vec<Diagnostic>) {
         if let Some(span) = s.span_of(spec.section, tag) {
             diags.push(
                 Diagnostic::warning(
-                    "body-ignored",
+                    Code::BodyIgnored,
                     span,
                     format!("`<{tag}>` is not sent: a GET request has no body"),
                 )
@@ -1251,7 +1251,7 @@ fn choose_interface(
             match interface {
                 Interface::ClickToCall if !has_dial => diags.push(
                     Diagnostic::error(
-                        "missing-tag",
+                        Code::MissingTag,
                         span,
                         "the clicktocall interface needs `<url>` in `<cliktocalldial>`",
                     )
@@ -1261,7 +1261,7 @@ fn choose_interface(
                 ),
                 Interface::Callto if !has_callto => diags.push(
                     Diagnostic::error(
-                        "missing-tag",
+                        Code::MissingTag,
                         span,
                         "the callto interface needs `cmd=` in `<callto>`",
                     )
@@ -1292,13 +1292,13 @@ fn choose_interface(
         // probably unfinished.
         let d = if watch_only {
             Diagnostic::warning(
-                "no-interface",
+                Code::NoInterface,
                 Span::file(main_file),
                 "this file can place no call, only follow events: it has no usable dial section and no callto section",
             )
         } else {
             Diagnostic::error(
-                "no-interface",
+                Code::NoInterface,
                 Span::file(main_file),
                 "this file can place no call: it has no usable dial section and no callto section",
             )
@@ -1408,7 +1408,7 @@ fn check_keywords(
         for (name, span) in v.entry.value.keywords() {
             let Some((kw, alias)) = KeywordDef::lookup(name) else {
                 let mut d = Diagnostic::error(
-                    "unknown-keyword",
+                    Code::UnknownKeyword,
                     span,
                     format!("unknown keyword `${name}$`"),
                 );
@@ -1428,7 +1428,7 @@ fn check_keywords(
             if alias {
                 diags.push(
                     Diagnostic::warning(
-                        "keyword-alias",
+                        Code::KeywordAlias,
                         span,
                         format!("`${name}$` is read as `${}$`", kw.name),
                     )
@@ -1457,7 +1457,7 @@ fn check_keywords(
                 };
                 diags.push(
                     Diagnostic::error(
-                        "keyword-not-available",
+                        Code::KeywordNotAvailable,
                         span,
                         format!("`${}$` has no value in `<{}>`", kw.name, v.section.name()),
                     )
@@ -1467,14 +1467,14 @@ fn check_keywords(
             }
             if kw.source == KeywordSource::TokenAnswer && !with_token {
                 diags.push(
-                    Diagnostic::error("token-without-with-token", span, "`$token$` is used but no token is requested")
+                    Diagnostic::error(Code::TokenWithoutWithToken, span, "`$token$` is used but no token is requested")
                         .with_help("set `<with_token>1` in `<cliktocalltoken>` with the `<url>` that gives the token"),
                 );
             }
             for tag in unset_station_tags(kw, station) {
                 diags.push(
                     Diagnostic::warning(
-                        "keyword-unset",
+                        Code::KeywordUnset,
                         span,
                         format!(
                             "`${}$` has no value: the station settings have no `<{tag}>`",

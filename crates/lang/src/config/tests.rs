@@ -39,7 +39,7 @@ fn codes(param: &str) -> Vec<(&'static str, u32, u32, u32)> {
         .diags
         .sorted()
         .iter()
-        .map(|d| (d.code, d.span.line, d.span.col, d.span.len))
+        .map(|d| (d.code.as_str(), d.span.line, d.span.col, d.span.len))
         .collect()
 }
 
@@ -154,7 +154,7 @@ fn station_file_overrides_station_section_tag_by_tag() {
         .diags
         .sorted()
         .iter()
-        .map(|d| (d.code, d.span.col))
+        .map(|d| (d.code.as_str(), d.span.col))
         .collect();
     assert_eq!(got, vec![("keyword-unset", 28)]);
     let st = &r.checked.config.station;
@@ -177,7 +177,7 @@ fn unset_station_keywords_warn() {
         .diags
         .sorted()
         .iter()
-        .map(|d| (d.code, d.span.col))
+        .map(|d| (d.code.as_str(), d.span.col))
         .collect();
     assert_eq!(
         got,
@@ -248,7 +248,7 @@ fn station_file_refuses_other_sections() {
         .diags
         .sorted()
         .iter()
-        .map(|d| (d.code, d.span.line))
+        .map(|d| (d.code.as_str(), d.span.line))
         .collect();
     assert_eq!(got, vec![("wrong-section", 2)]);
     assert_eq!(
@@ -272,7 +272,7 @@ fn line_model_matching_nothing_is_warned() {
         .diags
         .sorted()
         .iter()
-        .map(|d| (d.code, d.span.line, d.span.col, d.span.len))
+        .map(|d| (d.code.as_str(), d.span.line, d.span.col, d.span.len))
         .collect();
     assert_eq!(got, vec![("no-line-matches", 1, 1, 4)]);
     assert_eq!(r.checked.config.station.selected_line, None);

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::param::{scan_keywords, Part, Value};
 use crate::schema::{Kind, TagDef};
 use crate::source::{char_len, Span};
@@ -105,7 +105,7 @@ pub fn parse_auth(s: &str) -> Result<Auth, KindError> {
         "digest" => Ok(Auth::Digest),
         "ovh" => Ok(Auth::Ovh),
         _ => Err(kind_error(
-            "bad-auth",
+            Code::BadAuth,
             format!("`{t}` is not an authentication scheme"),
             "write none, basic, digest or ovh",
         )),
@@ -130,7 +130,7 @@ pub fn check_provider(s: &str) -> Result<(), KindError> {
         ),
     };
     Err(kind_error(
-        "unknown-provider",
+        Code::UnknownProvider,
         format!("there is no built-in profile `{t}`"),
         &help,
     ))
@@ -174,7 +174,7 @@ pub fn parse_number_format(s: &str) -> Result<NumberFormat, KindError> {
         "international" | "33" => Ok(NumberFormat::International),
         "international00" | "0033" | "00" => Ok(NumberFormat::International00),
         _ => Err(kind_error(
-            "bad-number-format",
+            Code::BadNumberFormat,
             format!("`{t}` is not a number format"),
             "write asdialled, national, e164, international (33…) or international00 (0033…)",
         )),
@@ -188,7 +188,7 @@ pub fn parse_popup_trigger(s: &str) -> Result<PopupTrigger, KindError> {
         "popup" => Ok(PopupTrigger::Popup),
         "connect" => Ok(PopupTrigger::Connect),
         _ => Err(kind_error(
-            "bad-trigger",
+            Code::BadTrigger,
             format!("`{t}` is not an event that can run the screen pop"),
             "write ring (the first ring or popup event), popup or connect",
         )),
@@ -205,7 +205,7 @@ pub fn check_json_field(s: &str) -> Result<(), KindError> {
         .map(drop)
         .map_err(|e| {
             kind_error(
-                "bad-jsonpath",
+                Code::BadJsonpath,
                 format!("this JSONPath cannot be read: {}", jsonpath_problem(&e.to_string())),
                 "write a field name (`tel`), a dotted path (`data.tel`) or a JSONPath such as `$.data.tel`",
             )
@@ -251,12 +251,12 @@ pub fn check_page_url(value: &Value) -> Result<(), KindError> {
     match url::Url::parse(filled.trim()) {
         Ok(_) => Ok(()),
         Err(url::ParseError::RelativeUrlWithoutBase) => Err(kind_error(
-            "bad-url",
+            Code::BadUrl,
             "this is not an absolute URL".to_owned(),
             "start it with a scheme, e.g. https://erp.example/tiers?tel=$tel$",
         )),
         Err(e) => Err(kind_error(
-            "bad-url",
+            Code::BadUrl,
             format!("this cannot be a URL: {e}"),
             "check the server name and port",
         )),
@@ -269,7 +269,7 @@ pub fn parse_country(s: &str) -> Result<String, KindError> {
         Ok(t.to_ascii_uppercase())
     } else {
         Err(kind_error(
-            "bad-country",
+            Code::BadCountry,
             format!("`{t}` is not a country code"),
             "write two letters, such as FR or BE",
         ))
@@ -279,12 +279,12 @@ pub fn parse_country(s: &str) -> Result<String, KindError> {
 /// A value that did not fit its kind.
 #[derive(Debug)]
 pub struct KindError {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub help: Option<String>,
 }
 
-fn kind_error(code: &'static str, message: String, help: impl Into<String>) -> KindError {
+fn kind_error(code: Code, message: String, help: impl Into<String>) -> KindError {
     KindError {
         code,
         message,
@@ -297,7 +297,7 @@ pub fn parse_bool(s: &str) -> Result<bool, KindError> {
         "0" => Ok(false),
         "1" => Ok(true),
         other => Err(kind_error(
-            "bad-bool",
+            Code::BadBool,
             format!("`{other}` is not 0 or 1"),
             "write 1 to turn it on, 0 to turn it off",
         )),
@@ -311,14 +311,14 @@ pub fn parse_seconds(s: &str) -> Result<Duration, KindError> {
     let t = s.trim();
     let n: f64 = t.replace(',', ".").parse().map_err(|_| {
         kind_error(
-            "bad-number",
+            Code::BadNumber,
             format!("`{t}` is not a number of seconds"),
             "write a number such as 1 or 0.5",
         )
     })?;
     if !(0.0..=MAX_SECONDS).contains(&n) || !n.is_finite() {
         return Err(kind_error(
-            "bad-number",
+            Code::BadNumber,
             format!("`{t}` seconds is out of range"),
             "a timeout is between 0 and 86400 seconds",
         ));
@@ -331,7 +331,7 @@ pub fn parse_count(s: &str) -> Result<u32, KindError> {
     let t = s.trim();
     t.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
         kind_error(
-            "bad-count",
+            Code::BadCount,
             format!("`{t}` is not a whole number of 1 or more"),
             "write a number such as 200",
         )
@@ -343,7 +343,7 @@ pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, KindError> {
     let t = s.trim();
     t.parse().map_err(|_| {
         kind_error(
-            "bad-address",
+            Code::BadAddress,
             format!("`{t}` is not an address and port to listen on"),
             "write an IP address and a port: 127.0.0.1:8082, 0.0.0.0:8082 or [::]:8082",
         )
@@ -357,7 +357,7 @@ pub fn parse_sources(s: &str) -> Result<regex::Regex, KindError> {
         let why = e.to_string();
         let last = why.lines().last().unwrap_or("").trim().to_owned();
         kind_error(
-            "bad-regex",
+            Code::BadRegex,
             format!("`{t}` is not a regular expression ({last})"),
             r"write the addresses as the Keyyo manager does: 62\.39\.136\.157|83\.136\.160\.79",
         )
@@ -379,7 +379,7 @@ pub fn parse_method(s: &str) -> Result<Method, KindError> {
                 None => "the methods are GET, PUT and POST".to_owned(),
             };
             Err(kind_error(
-                "bad-method",
+                Code::BadMethod,
                 format!("`{t}` is not a method ctibridge can send"),
                 help,
             ))
@@ -394,7 +394,7 @@ pub fn parse_return_type(s: &str) -> Result<ReturnType, KindError> {
         "xml" => Ok(ReturnType::Xml),
         "text" | "txt" => Ok(ReturnType::Text),
         _ => Err(kind_error(
-            "bad-return-type",
+            Code::BadReturnType,
             format!("`{t}` is not an answer format"),
             "write json, xml or text",
         )),
@@ -409,7 +409,7 @@ pub fn parse_launch(s: &str) -> Result<Launch, KindError> {
         Ok(Launch::Open)
     } else {
         Err(kind_error(
-            "bad-shellexecute",
+            Code::BadShellexecute,
             format!("`{t}` is not a way to launch the command"),
             "write OPEN to hand it to the desktop opener, or leave it empty to run it as a program",
         ))
@@ -422,7 +422,7 @@ pub fn parse_interface(s: &str) -> Result<Interface, KindError> {
         "clicktocall" | "cliktocall" | "clictocall" => Ok(Interface::ClickToCall),
         "callto" | "tel" => Ok(Interface::Callto),
         _ => Err(kind_error(
-            "bad-interface",
+            Code::BadInterface,
             format!("`{t}` is not an interface"),
             "write clicktocall or callto",
         )),
@@ -437,7 +437,7 @@ fn check_prefix(s: &str) -> Result<(), KindError> {
         Ok(())
     } else {
         Err(kind_error(
-            "bad-prefix",
+            Code::BadPrefix,
             format!("`{t}` is not an outside-line prefix"),
             "a prefix is digits, such as 0",
         ))
@@ -456,7 +456,7 @@ fn check_xml_name(s: &str) -> Result<(), KindError> {
         Ok(())
     } else {
         Err(kind_error(
-            "bad-xml-name",
+            Code::BadXmlName,
             format!("`{t}` is not an XML name"),
             "write the element or attribute name only, without `<`, `>` or spaces",
         ))
@@ -503,7 +503,7 @@ pub fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderIt
         let Some(sep) = trimmed.find([':', '=']) else {
             diags.push(
                 Diagnostic::error(
-                    "bad-header",
+                    Code::BadHeader,
                     item_span,
                     format!("header `{trimmed}` has no `:` or `=` between name and value"),
                 )
@@ -521,7 +521,7 @@ pub fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderIt
             };
             diags.push(
                 Diagnostic::error(
-                    "bad-header",
+                    Code::BadHeader,
                     name_span,
                     format!("`{name}` is not a header name"),
                 )
@@ -574,13 +574,13 @@ pub fn check_url(value: &Value) -> Result<(), KindError> {
         Ok(u) if matches!(u.scheme(), "http" | "https") => match u.host_str() {
             Some(h) if !h.is_empty() => Ok(()),
             _ => Err(kind_error(
-                "bad-url",
+                Code::BadUrl,
                 "this URL names no server".to_owned(),
                 help_scheme,
             )),
         },
         Ok(u) => Err(kind_error(
-            "bad-url",
+            Code::BadUrl,
             format!(
                 "`{}:` URLs cannot be sent; ctibridge speaks http and https",
                 u.scheme()
@@ -588,12 +588,12 @@ pub fn check_url(value: &Value) -> Result<(), KindError> {
             help_scheme,
         )),
         Err(url::ParseError::RelativeUrlWithoutBase) => Err(kind_error(
-            "bad-url",
+            Code::BadUrl,
             "this is not an absolute URL".to_owned(),
             help_scheme,
         )),
         Err(e) => Err(kind_error(
-            "bad-url",
+            Code::BadUrl,
             format!("this cannot be a URL: {e}"),
             "check the server name and port",
         )),

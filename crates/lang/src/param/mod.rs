@@ -14,7 +14,7 @@ use nom::character::complete::{char, space0};
 use nom::sequence::{delimited, terminated};
 use nom::{IResult, Parser};
 
-use crate::diag::{did_you_mean, Diagnostic};
+use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::schema::{KeywordDef, Section, TagDef, KEYWORDS, SECTIONS};
 use crate::source::{char_len, FileId, SourceFile, Span};
 
@@ -139,7 +139,7 @@ pub fn parse(
                     let value_start = line.len() - rest.len();
                     if name.is_empty() {
                         diags.push(
-                            Diagnostic::error("empty-tag", name_span, "empty tag `<>`")
+                            Diagnostic::error(Code::EmptyTag, name_span, "empty tag `<>`")
                                 .with_help("a value line is `<tag>value`"),
                         );
                         continue;
@@ -147,7 +147,7 @@ pub fn parse(
                     if !name.chars().all(is_name_char) {
                         diags.push(
                             Diagnostic::error(
-                                "bad-tag-name",
+                                Code::BadTagName,
                                 name_span,
                                 format!("`<{name}>` is not a tag name"),
                             )
@@ -162,7 +162,7 @@ pub fn parse(
                         {
                             diags.push(
                                 Diagnostic::warning(
-                                    "text-after-section",
+                                    Code::TextAfterSection,
                                     at(
                                         value_start + (rest.len() - rest.trim_start().len()),
                                         char_len(trailing),
@@ -194,7 +194,7 @@ pub fn parse(
                 Err(_) => {
                     diags.push(
                         Diagnostic::error(
-                            "unclosed-tag",
+                            Code::UnclosedTag,
                             at(indent, char_len(trimmed.trim_end())),
                             "`<` opens a tag that is never closed by `>`",
                         )
@@ -220,7 +220,7 @@ pub fn parse(
             continue;
         }
         let mut d = Diagnostic::warning(
-            "stray-line",
+            Code::StrayLine,
             at(indent, char_len(trimmed.trim_end())),
             "line ignored: it is not a `<tag>value`, a `;` comment or a `<section>`",
         );
@@ -303,7 +303,7 @@ fn section_of_header(
     let guess = did_you_mean(name, names)?;
     diags.push(
         Diagnostic::error(
-            "unknown-section",
+            Code::UnknownSection,
             span,
             format!("unknown section `<{name}>`"),
         )
@@ -375,7 +375,7 @@ pub fn scan_keywords(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Vec
         if !word.is_empty() && KeywordDef::lookup(&word).is_some() {
             diags.push(
                 Diagnostic::warning(
-                    "unclosed-keyword",
+                    Code::UnclosedKeyword,
                     span.sub(col_offset, char_len(&word) + 1),
                     format!("`${word}` is missing its closing `$` and is sent as literal text"),
                 )

@@ -6,7 +6,7 @@
 //!    (`<image>null`);
 //! 3. the connector's name (default `DhDivaltoTapi.dll`).
 
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::source::{char_len, FileId, SourceFile, Span};
 
 /// The connector Divalto loads when line 3 is empty.
@@ -56,7 +56,7 @@ pub fn parse_tapi(file_id: FileId, file: &SourceFile) -> (TapiFile, Vec<Diagnost
         if !text.trim().is_empty() {
             diags.push(
                 Diagnostic::warning(
-                    "tapi-extra-line",
+                    Code::TapiExtraLine,
                     line_span(n, text),
                     "tapi_param.txt has three lines; this one is ignored",
                 )
@@ -91,7 +91,7 @@ fn parse_params(file_id: FileId, line: &str, diags: &mut Vec<Diagnostic>) -> Vec
             let start = pos + (line[pos..].len() - line[pos..].trim_start().len());
             diags.push(
                 Diagnostic::warning(
-                    "tapi-stray-text",
+                    Code::TapiStrayText,
                     span_of(start, start + before.len()),
                     "text outside a `<tag>value` is ignored",
                 )
@@ -100,7 +100,7 @@ fn parse_params(file_id: FileId, line: &str, diags: &mut Vec<Diagnostic>) -> Vec
         }
         let Some(close) = line[open..].find('>').map(|i| open + i) else {
             diags.push(Diagnostic::warning(
-                "tapi-unclosed-tag",
+                Code::TapiUnclosedTag,
                 span_of(open, line.trim_end().len().max(open + 1)),
                 "`<` opens a parameter that is never closed by `>`",
             ));
@@ -112,7 +112,7 @@ fn parse_params(file_id: FileId, line: &str, diags: &mut Vec<Diagnostic>) -> Vec
             .map_or(line.len(), |i| close + 1 + i);
         if name.is_empty() || name.contains(char::is_whitespace) {
             diags.push(Diagnostic::warning(
-                "tapi-bad-tag",
+                Code::TapiBadTag,
                 span_of(open, close + 1),
                 format!("`<{name}>` is not a parameter name"),
             ));
@@ -130,7 +130,7 @@ fn parse_params(file_id: FileId, line: &str, diags: &mut Vec<Diagnostic>) -> Vec
         let start = pos + (line[pos..].len() - line[pos..].trim_start().len());
         diags.push(
             Diagnostic::warning(
-                "tapi-stray-text",
+                Code::TapiStrayText,
                 span_of(start, start + tail.len()),
                 "text outside a `<tag>value` is ignored",
             )
@@ -267,9 +267,9 @@ mod tests {
         assert!(d.is_empty());
         let (_, d) = parse_text("\n\n\nextra\n");
         assert_eq!(d.len(), 1);
-        assert_eq!((d[0].code, d[0].span.line), ("tapi-extra-line", 4));
+        assert_eq!((d[0].code.as_str(), d[0].span.line), ("tapi-extra-line", 4));
         let (_, d) = parse_text("\nnoise <image>null <broken\n");
-        let codes: Vec<_> = d.iter().map(|d| d.code).collect();
+        let codes: Vec<_> = d.iter().map(|d| d.code.as_str()).collect();
         assert_eq!(codes, vec!["tapi-stray-text", "tapi-unclosed-tag"]);
     }
 }

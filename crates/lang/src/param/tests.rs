@@ -25,7 +25,7 @@ fn diag_positions(text: &str) -> Vec<(&'static str, u32, u32, u32)> {
     parse_str(text, None)
         .1
         .iter()
-        .map(|d| (d.code, d.span.line, d.span.col, d.span.len))
+        .map(|d| (d.code.as_str(), d.span.line, d.span.col, d.span.len))
         .collect()
 }
 
