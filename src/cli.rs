@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 
-use ctibridge::exit::EXIT_CODES_HELP;
+use ctibridge::exit::{Exit, EXIT_CODES_HELP};
 use ctibridge::number;
 
 /// Click-to-call bridge for ERPs that drive telephony through
@@ -201,8 +201,21 @@ pub(crate) fn parse(args: Vec<OsString>) -> Cli {
     use clap::FromArgMatches as _;
     let command = Cli::command();
     let args = with_implicit_dial(&command, args);
-    let mut matches = command.get_matches_from(args);
-    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.format(&mut Cli::command()).exit())
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|mut m| Cli::from_arg_matches_mut(&mut m));
+    parsed.unwrap_or_else(|e| usage_error(e.format(&mut Cli::command())))
+}
+
+/// Help and version as clap prints them (exit 0); a wrong command line
+/// exits [`Exit::Usage`], not the configuration error's 2.
+fn usage_error(e: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit()
+    }
+    let _ = e.print();
+    std::process::exit(Exit::Usage as i32)
 }
 
 /// `ctibridge 0388202020` and `ctibridge tel:…` (how a desktop URL handler

@@ -7,6 +7,7 @@ use ctibridge::source::Span;
 
 use ctibridge::exit::Exit;
 
+use crate::exit::{EndsWith as _, NoRuntime};
 use crate::logging::open_debug_log;
 
 /// What every command that uses the param files starts with: the files
@@ -27,7 +28,7 @@ impl Session {
             return Err(Exit::Config);
         };
         open_debug_log(log_file, checked.config.global.debug.value);
-        let runtime = current_thread_runtime().ok_or(Exit::Network)?;
+        let runtime = current_thread_runtime().map_err(|e| e.exit())?;
         Ok(Session {
             loaded,
             runtime,
@@ -61,15 +62,13 @@ impl Session {
     }
 }
 
-pub(crate) fn current_thread_runtime() -> Option<tokio::runtime::Runtime> {
-    match tokio::runtime::Builder::new_current_thread()
+/// A runtime for the command (the error is printed).
+pub(crate) fn current_thread_runtime() -> Result<tokio::runtime::Runtime, NoRuntime> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => Some(r),
-        Err(e) => {
+        .map_err(|e| {
             errln!("error: cannot start: {e}");
-            None
-        }
-    }
+            NoRuntime
+        })
 }

@@ -154,6 +154,45 @@ fn broken_file_as_json_has_positions() {
 }
 
 #[test]
+fn a_wrong_command_line_is_a_usage_error_not_a_configuration_error() {
+    for args in [
+        &["check", "--no-such-option"][..],
+        &["watch", "--duration"],
+        &["serve", "--listen", "nowhere"],
+    ] {
+        let out = bin().args(args).output().expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(64),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(
+            text(&out.stderr).contains("error:"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // Help is no error.
+    let out = bin().args(["check", "--help"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn a_journal_that_cannot_be_opened_is_the_system_refusing() {
+    let dir = TempDir::new("journal-unopenable");
+    let out = bin()
+        .args(["serve", "--sim", "--listen", "127.0.0.1:0", "--journal"])
+        .arg(dir.0.join("no-such-folder").join("journal.sqlite"))
+        .output()
+        .expect("run");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: the call journal"), "{err}");
+    assert!(err.contains("no-such-folder"), "{err}");
+}
+
+#[test]
 fn missing_param_file_is_a_configuration_error() {
     let out = bin()
         .args(["check", "--sys-dir", "/nonexistent/sys"])

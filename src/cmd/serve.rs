@@ -5,6 +5,7 @@ use ctibridge::load::{LocateOptions, Locations};
 use ctibridge::number;
 
 use crate::cli::ServeArgs;
+use crate::exit::EndsWith as _;
 use crate::session::current_thread_runtime;
 
 /// The environment variable that gives the Keyyo notification secret
@@ -86,8 +87,9 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             ctibridge::server::manager_url(&base, ctibridge::redact::MASK)
         );
     }
-    let Some(rt) = current_thread_runtime() else {
-        return Exit::Network;
+    let rt = match current_thread_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return e.exit(),
     };
     let serve_opts = ServeOptions {
         listen,
@@ -113,8 +115,8 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     match rt.block_on(server::serve(serve_opts, None, None)) {
         Ok(()) => Exit::Ok,
         Err(e) => {
-            errln!("error: cannot serve on {listen}: {e}");
-            Exit::Network
+            errln!("error: {e}");
+            e.exit()
         }
     }
 }
@@ -127,8 +129,9 @@ pub(crate) fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
             return Exit::BadNumber;
         }
     };
-    let Some(rt) = current_thread_runtime() else {
-        return Exit::Network;
+    let rt = match current_thread_runtime() {
+        Ok(rt) => rt,
+        Err(e) => return e.exit(),
     };
     match rt.block_on(ctibridge::server::inject(url, &from, &to, answer)) {
         Ok(resp) if resp.is_success() => {

@@ -21,4 +21,4 @@ pub mod token;
 // The language's modules, under the paths this crate's code names them by.
 #[cfg(test)]
 use ctibridge_lang::load;
-use ctibridge_lang::{config, diag, exit, param, redact, schema, source, template};
+use ctibridge_lang::{config, diag, param, redact, schema, source, template};

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 pub enum Exit {
     /// The command did what was asked (for `dial`: the call was placed).
     Ok = 0,
+    /// The machine refused what the command needs: a runtime or a thread
+    /// cannot start, the call journal cannot be opened.
+    System = 1,
     /// A configuration error: a param file is missing or wrong.
     Config = 2,
     /// The number to call is not a phone number; nothing was sent.
@@ -15,6 +18,9 @@ pub enum Exit {
     Network = 4,
     /// The provider refused the request.
     Refused = 5,
+    /// The command line is wrong (an unknown option, a missing value):
+    /// sysexits' `EX_USAGE`, apart from the configuration's 2.
+    Usage = 64,
 }
 
 impl From<Exit> for ExitCode {
@@ -26,7 +32,9 @@ impl From<Exit> for ExitCode {
 /// The table shown by `--help` and README.md.
 pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  done (dial: the call was placed)
+  1  the system refused (a runtime, a thread or the call journal cannot start)
   2  configuration error (a param file is missing or wrong)
   3  bad number (nothing was sent)
   4  network failure
-  5  the provider refused";
+  5  the provider refused
+ 64  usage error (the command line is wrong)";

@@ -394,10 +394,7 @@ fn dial_failed(line: &str, f: &crate::failure::Failure) -> Response {
     use crate::failure::Failure;
     let (status, message) = match f {
         Failure::BadNumber(e) => (StatusCode::BAD_REQUEST, e.to_string()),
-        Failure::Config(ds) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ds.first().map(|d| d.message.clone()).unwrap_or_default(),
-        ),
+        Failure::Config(_) => (StatusCode::INTERNAL_SERVER_ERROR, f.to_string()),
         Failure::Network(d) => (
             StatusCode::GATEWAY_TIMEOUT,
             format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),

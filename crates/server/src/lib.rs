@@ -79,12 +79,15 @@ pub async fn serve(
     opts: ServeOptions,
     ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     stop: Option<tokio::sync::oneshot::Receiver<()>>,
-) -> std::io::Result<()> {
+) -> Result<(), ServeError> {
     let journal = match &opts.journal {
         Some(path) => journal::Journal::open(path),
         None => journal::Journal::in_memory(),
     }
-    .map_err(|e| std::io::Error::other(format!("the call journal cannot be opened: {e}")))?;
+    .map_err(|cause| ServeError::Journal {
+        path: opts.journal.clone(),
+        cause,
+    })?;
     let journal = Arc::new(std::sync::Mutex::new(journal));
     let (writer, writing) = journal::Writer::start(journal.clone());
     let writer = Arc::new(writer);
@@ -102,8 +105,14 @@ pub async fn serve(
         });
     state.writer = Some(writer.clone());
     let state = Arc::new(state);
-    let listener = tokio::net::TcpListener::bind(opts.listen).await?;
-    let addr = listener.local_addr()?;
+    let listen = |cause| ServeError::Listen {
+        addr: opts.listen,
+        cause,
+    };
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(listen)?;
+    let addr = listener.local_addr().map_err(listen)?;
     tracing::info!(%addr, sim = opts.sim, "bridge server listening");
     if let Some(r) = ready {
         let _ = r.send(addr);
@@ -154,6 +163,49 @@ pub async fn serve(
         tracing::error!("the journal thread failed");
     }
     Ok(())
+}
+
+/// Why [`serve`] could not start; the cause as it came.
+#[derive(Debug)]
+pub enum ServeError {
+    /// The call journal (a file, or in memory without one) cannot be opened.
+    Journal {
+        path: Option<std::path::PathBuf>,
+        cause: rusqlite::Error,
+    },
+    /// The address cannot be listened on (in use, not this machine's).
+    Listen {
+        addr: SocketAddr,
+        cause: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Journal {
+                path: Some(path),
+                cause,
+            } => write!(
+                f,
+                "the call journal {} cannot be opened: {cause}",
+                path.display()
+            ),
+            ServeError::Journal { path: None, cause } => {
+                write!(f, "the call journal cannot be opened: {cause}")
+            }
+            ServeError::Listen { addr, cause } => write!(f, "cannot serve on {addr}: {cause}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServeError::Journal { cause, .. } => Some(cause),
+            ServeError::Listen { cause, .. } => Some(cause),
+        }
+    }
 }
 
 /// The answer to a connection that cannot be taken: 503, then closed.

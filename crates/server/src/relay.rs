@@ -167,18 +167,7 @@ pub async fn run(
     drop(to_journal);
     let _ = writer.await;
     if let Err(f) = result {
-        let why = match &f {
-            crate::failure::Failure::Config(ds) => ds
-                .iter()
-                .map(|d| d.message.clone())
-                .collect::<Vec<_>>()
-                .join("; "),
-            crate::failure::Failure::Network(d) | crate::failure::Failure::Refused(d) => {
-                d.message.clone()
-            }
-            crate::failure::Failure::BadNumber(e) => e.to_string(),
-        };
-        tracing::error!("relay stopped: {why}");
+        tracing::error!("relay stopped: {f}");
     }
 }
 

@@ -521,16 +521,7 @@ impl<'a> Source<'a> {
                 self.values.token = Some(Secret::new(t));
                 Ok(())
             }
-            Err(f) => {
-                let text = match &f {
-                    Failure::Config(ds) => {
-                        ds.first().map(|d| d.message.clone()).unwrap_or_default()
-                    }
-                    Failure::Network(d) | Failure::Refused(d) => d.message.clone(),
-                    Failure::BadNumber(e) => e.to_string(),
-                };
-                Err(PollError::Fault(Fault::Token(text)))
-            }
+            Err(f) => Err(PollError::Fault(Fault::Token(f.to_string()))),
         }
     }
 }
