@@ -150,8 +150,140 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Params {
     }
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(json!({ "error": message }))).into_response()
+/// Why a route did not do what was asked, as data; [`IntoResponse`]
+/// below is the one place that says which status and `{"error": …}`
+/// each gets.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A parameter is missing or wrong (400).
+    Invalid(String),
+    /// No valid bearer token (401).
+    NoToken,
+    /// `gettoken`: no such desk, or not its secret (401, with the Basic
+    /// challenge).
+    WrongSecret,
+    /// Refused to this address or sender (403).
+    Forbidden(&'static str),
+    /// A desk asked for a line that is not one of its `<lines>` (403).
+    NotYourLine { ident: String, written: String },
+    /// What the request names is not set up here (404).
+    Off(&'static str),
+    /// The body is over [`MAX_BODY`] (413; the connection is closed).
+    TooLarge,
+    /// Over the address's rate (429).
+    TooMany(&'static str),
+    /// The journal cannot be read (500).
+    JournalUnreadable,
+    /// The provider side could not place the call.
+    DialFailed(DialFailure),
+    /// The journal cannot be written at the moment (503, `Retry-After`).
+    JournalUnavailable,
+    /// Not now: try again (503).
+    Busy(&'static str),
+}
+
+/// How a dial through the provider failed (the cause's text as the
+/// station reads it).
+#[derive(Debug)]
+pub enum DialFailure {
+    /// 400: the number.
+    BadNumber(String),
+    /// 500: the server's own param file.
+    Config(String),
+    /// 504: the provider could not be reached.
+    Unreachable(String),
+    /// 502: the provider refused.
+    Refused(String),
+}
+
+impl From<&crate::failure::Failure> for DialFailure {
+    fn from(f: &crate::failure::Failure) -> DialFailure {
+        use crate::failure::Failure;
+        let with_help = |d: &crate::diag::Diagnostic| {
+            format!("{} ({})", d.message, d.help.clone().unwrap_or_default())
+        };
+        match f {
+            Failure::BadNumber(e) => DialFailure::BadNumber(e.to_string()),
+            Failure::Config(_) => DialFailure::Config(f.to_string()),
+            Failure::Network(d) => DialFailure::Unreachable(with_help(d)),
+            Failure::Refused(d) => DialFailure::Refused(with_help(d)),
+        }
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(_) | ApiError::DialFailed(DialFailure::BadNumber(_)) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::NoToken | ApiError::WrongSecret => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) | ApiError::NotYourLine { .. } => StatusCode::FORBIDDEN,
+            ApiError::Off(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::JournalUnreadable | ApiError::DialFailed(DialFailure::Config(_)) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            ApiError::DialFailed(DialFailure::Refused(_)) => StatusCode::BAD_GATEWAY,
+            ApiError::DialFailed(DialFailure::Unreachable(_)) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::JournalUnavailable | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Invalid(m) => f.write_str(m),
+            ApiError::NoToken => f.write_str("no valid token"),
+            ApiError::WrongSecret => f.write_str("unknown desk or wrong secret"),
+            ApiError::Forbidden(m)
+            | ApiError::Off(m)
+            | ApiError::TooMany(m)
+            | ApiError::Busy(m) => f.write_str(m),
+            ApiError::NotYourLine { ident, written } => write!(
+                f,
+                "desk {ident} does not have line {written}: see its <lines> in the server file"
+            ),
+            ApiError::TooLarge => f.write_str("request bodies are at most 16 KB"),
+            ApiError::JournalUnreadable => f.write_str("the journal cannot be read"),
+            ApiError::DialFailed(
+                DialFailure::BadNumber(m)
+                | DialFailure::Config(m)
+                | DialFailure::Unreachable(m)
+                | DialFailure::Refused(m),
+            ) => f.write_str(m),
+            ApiError::JournalUnavailable => {
+                f.write_str("the call journal cannot be written at the moment: send it again later")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        use axum::http::{header, HeaderValue};
+        let status = self.status();
+        let mut r = (status, Json(json!({ "error": self.to_string() }))).into_response();
+        let headers = r.headers_mut();
+        match self {
+            ApiError::WrongSecret => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"ctibridge\""),
+                );
+            }
+            ApiError::JournalUnavailable => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::TooLarge => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            _ => {}
+        }
+        r
+    }
 }
 
 fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
@@ -169,16 +301,15 @@ async fn gettoken(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Params(q): Params,
-) -> Response {
+) -> Result<Response, ApiError> {
     if !s.cti_limit.allow(peer.ip()) {
-        return too_many();
+        return Err(too_many());
     }
     let ident = if s.opts.desks.is_empty() {
         if !peer.ip().is_loopback() {
-            return error(
-                StatusCode::FORBIDDEN,
+            return Err(ApiError::Forbidden(
                 "this server accepts desks from this machine only: its server file names no <desk>",
-            );
+            ));
         }
         param(&q, "ident")
             .map(str::to_owned)
@@ -194,20 +325,14 @@ async fn gettoken(
             Some(ident) => ident,
             None => {
                 tracing::warn!(%peer, "gettoken refused: unknown desk or wrong secret");
-                let mut r = error(StatusCode::UNAUTHORIZED, "unknown desk or wrong secret");
-                r.headers_mut().insert(
-                    "www-authenticate",
-                    axum::http::HeaderValue::from_static("Basic realm=\"ctibridge\""),
-                );
-                return r;
+                return Err(ApiError::WrongSecret);
             }
         }
     };
     let Some(token) = new_token() else {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
+        return Err(ApiError::Busy(
             "this machine's random generator failed: no token can be made",
-        );
+        ));
     };
     s.tokens.lock().unwrap_or_else(|p| p.into_inner()).issue(
         token.clone(),
@@ -216,7 +341,7 @@ async fn gettoken(
         s.opts.token_ttl,
         Instant::now(),
     );
-    Json(json!({ "token": token, "expires_in": s.opts.token_ttl.as_secs() })).into_response()
+    Ok(Json(json!({ "token": token, "expires_in": s.opts.token_ttl.as_secs() })).into_response())
 }
 
 /// A desk token: 128 bits from the operating system's generator, in hex.
@@ -231,19 +356,8 @@ fn new_token() -> Option<String> {
     Some(token)
 }
 
-fn not_your_line(ident: &str, line: &str) -> Response {
-    tracing::warn!(ident, line, "a desk asked for a line that is not its own");
-    error(
-        StatusCode::FORBIDDEN,
-        &format!("desk {ident} does not have line {line}: see its <lines> in the server file"),
-    )
-}
-
-fn too_many() -> Response {
-    error(
-        StatusCode::TOO_MANY_REQUESTS,
-        "too many requests from this address",
-    )
+fn too_many() -> ApiError {
+    ApiError::TooMany("too many requests from this address")
 }
 
 impl AppState {
@@ -287,82 +401,82 @@ fn authorised(s: &AppState, headers: &HeaderMap) -> Option<String> {
     tokens.holder(token, Instant::now()).map(str::to_owned)
 }
 
-/// What every route of a desk checks first: the address's rate, the token
-/// (the desk it was given to), and `telorg`, a line of that desk, returned
-/// in its one identity (E.164: the desk may write it in any form).
-// The refusal is the answer sent as it is, once per request: no gain in
-// boxing it.
-#[allow(clippy::result_large_err)]
-fn desk_line(
-    s: &AppState,
-    peer: SocketAddr,
-    headers: &HeaderMap,
-    q: &HashMap<String, String>,
-) -> Result<(String, String), Response> {
-    if !s.cti_limit.allow(peer.ip()) {
-        return Err(too_many());
+/// This desk, with this token, on this line: what every route of a desk
+/// checks first — the address's rate, the bearer token (the desk it was
+/// given to), and `telorg`, a line of that desk, in its one identity
+/// (E.164: the desk may write it in any form) — and the request's
+/// parameters.
+struct DeskLine {
+    ident: String,
+    line: String,
+    q: HashMap<String, String>,
+}
+
+impl axum::extract::FromRequestParts<Arc<AppState>> for DeskLine {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        s: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        // Every request has its peer ([`respond`] puts it there).
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            .ok_or(ApiError::Forbidden("forbidden"))?;
+        let Ok(Params(q)) = Params::from_request_parts(parts, s).await;
+        if !s.cti_limit.allow(peer.ip()) {
+            return Err(too_many());
+        }
+        let ident = authorised(s, &parts.headers).ok_or(ApiError::NoToken)?;
+        let written = param(&q, "telorg").ok_or_else(|| {
+            ApiError::Invalid("telorg is required: the line, a phone number".into())
+        })?;
+        let line = match crate::number::identity(written, &s.opts.country) {
+            Ok(line) if is_number(&line) => line,
+            Ok(_) => return Err(ApiError::Invalid("telorg: not a line number".into())),
+            Err(e) => return Err(ApiError::Invalid(format!("telorg: {e}"))),
+        };
+        if !s.sees(&ident, &line) {
+            tracing::warn!(
+                ident,
+                line = written,
+                "a desk asked for a line that is not its own"
+            );
+            return Err(ApiError::NotYourLine {
+                written: written.to_owned(),
+                ident,
+            });
+        }
+        Ok(DeskLine { ident, line, q })
     }
-    let Some(ident) = authorised(s, headers) else {
-        return Err(error(StatusCode::UNAUTHORIZED, "no valid token"));
-    };
-    let Some(written) = param(q, "telorg") else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "telorg is required: the line, a phone number",
-        ));
-    };
-    let line = match crate::number::identity(written, &s.opts.country) {
-        Ok(line) if is_number(&line) => line,
-        Ok(_) => return Err(error(StatusCode::BAD_REQUEST, "telorg: not a line number")),
-        Err(e) => return Err(error(StatusCode::BAD_REQUEST, &format!("telorg: {e}"))),
-    };
-    if !s.sees(&ident, &line) {
-        return Err(not_your_line(&ident, written));
-    }
-    Ok((ident, line))
 }
 
 /// `setevent?ident&telorg&tel&cmdevent=DIAL`: places a call.
 async fn setevent(
     State(s): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Params(q): Params,
-) -> Response {
-    let (_, line) = match desk_line(&s, peer, &headers, &q) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+    DeskLine { line, q, .. }: DeskLine,
+) -> Result<Response, ApiError> {
     // The number as a person writes it (`03 88 20 20 20`, `+33 3…`, a
     // `tel:` link): the dial engine's own reading.
-    let Some(tel) = param(&q, "tel") else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "tel is required: the phone number to call",
-        );
-    };
-    let target = match crate::number::parse_target(tel) {
-        Ok(t) => t,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("tel: {e}")),
-    };
+    let tel = param(&q, "tel")
+        .ok_or_else(|| ApiError::Invalid("tel is required: the phone number to call".into()))?;
+    let target =
+        crate::number::parse_target(tel).map_err(|e| ApiError::Invalid(format!("tel: {e}")))?;
     let cmd = param(&q, "cmdevent").unwrap_or("DIAL");
     if !cmd.eq_ignore_ascii_case("DIAL") {
-        return error(StatusCode::BAD_REQUEST, "the only cmdevent is DIAL");
+        return Err(ApiError::Invalid("the only cmdevent is DIAL".into()));
     }
     if let Some(sim) = &s.sim {
         let callee = crate::number::identity(tel, &s.opts.country).unwrap_or(target.number);
         let callref = sim.dial(&line, &callee);
-        return Json(json!({ "result": "OK", "callref": callref })).into_response();
+        return Ok(Json(json!({ "result": "OK", "callref": callref })).into_response());
     }
     let dialer = match &s.dialer {
         Some(Ok(dialer)) => dialer,
-        Some(Err(f)) => return dial_failed(&line, f),
-        None => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "no provider to dial through",
-            )
-        }
+        Some(Err(f)) => return Err(dial_failed(&line, f)),
+        None => return Err(ApiError::Busy("no provider to dial through")),
     };
     // Placed from the line the station asked for (the dial engine puts it
     // in the provider's form of numbers: OVH wants 0033…, Keyyo 33…), on
@@ -374,38 +488,23 @@ async fn setevent(
     let placed = match dialer.dial(line.clone(), req).await {
         Ok(placed) => placed,
         Err(crate::dialer::NotDialled::Busy) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many calls being placed: try again",
-            )
+            return Err(ApiError::Busy("too many calls being placed: try again"))
         }
         Err(crate::dialer::NotDialled::Stopped) => {
-            return error(StatusCode::SERVICE_UNAVAILABLE, "the server is stopping")
+            return Err(ApiError::Busy("the server is stopping"))
         }
     };
     match placed {
-        Ok(_) => Json(json!({ "result": "OK" })).into_response(),
-        Err(f) => dial_failed(&line, &f),
+        Ok(_) => Ok(Json(json!({ "result": "OK" })).into_response()),
+        Err(f) => Err(dial_failed(&line, &f)),
     }
 }
 
-/// The answer to a dial the provider side could not place.
-fn dial_failed(line: &str, f: &crate::failure::Failure) -> Response {
-    use crate::failure::Failure;
-    let (status, message) = match f {
-        Failure::BadNumber(e) => (StatusCode::BAD_REQUEST, e.to_string()),
-        Failure::Config(_) => (StatusCode::INTERNAL_SERVER_ERROR, f.to_string()),
-        Failure::Network(d) => (
-            StatusCode::GATEWAY_TIMEOUT,
-            format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
-        ),
-        Failure::Refused(d) => (
-            StatusCode::BAD_GATEWAY,
-            format!("{} ({})", d.message, d.help.clone().unwrap_or_default()),
-        ),
-    };
-    tracing::warn!(line, "dial through the provider failed: {message}");
-    error(status, &message)
+/// The refusal of a dial the provider side could not place (logged).
+fn dial_failed(line: &str, f: &crate::failure::Failure) -> ApiError {
+    let e = ApiError::DialFailed(f.into());
+    tracing::warn!(line, "dial through the provider failed: {e}");
+    e
 }
 
 /// A phone number or extension as a station sends it: digits, maybe `+`,
@@ -425,23 +524,16 @@ pub(crate) fn is_number(s: &str) -> bool {
 /// level, where the sample file reads them.
 async fn getevent(
     State(s): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Params(q): Params,
-) -> Response {
-    let (ident, line) = match desk_line(&s, peer, &headers, &q) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+    DeskLine { ident, line, q }: DeskLine,
+) -> Result<Response, ApiError> {
     let key = (ident, line.clone());
     let (cursor, max, hold) = match param(&q, "cursor") {
         Some(c) => match c.parse::<u64>() {
             Ok(c) => (c, MAX_EVENTS_PER_ANSWER, s.opts.hold),
             Err(_) => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "cursor is the value of the last answer",
-                )
+                return Err(ApiError::Invalid(
+                    "cursor is the value of the last answer".into(),
+                ))
             }
         },
         None => {
@@ -464,7 +556,7 @@ async fn getevent(
             *c = (*c).max(next);
         }
     }
-    Json(answer(&s.opts, &events, next)).into_response()
+    Ok(Json(answer(&s.opts, &events, next)).into_response())
 }
 
 /// A number of the server (E.164) in the form desks receive.
@@ -489,26 +581,18 @@ fn answer(opts: &ServerOptions, events: &[Arc<LineEvent>], cursor: u64) -> Value
 /// a line, newest first.
 async fn history(
     State(s): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Params(q): Params,
-) -> Response {
-    let (_, line) = match desk_line(&s, peer, &headers, &q) {
-        Ok(found) => found,
-        Err(refused) => return refused,
-    };
+    DeskLine { line, q, .. }: DeskLine,
+) -> Result<Response, ApiError> {
     let kind = match param(&q, "kind").map(crate::journal::HistoryKind::parse) {
         None => None,
         Some(Some(k)) => Some(k),
-        Some(None) => return error(StatusCode::BAD_REQUEST, "kind is made, received or missed"),
+        Some(None) => return Err(ApiError::Invalid("kind is made, received or missed".into())),
     };
     let limit = param(&q, "limit")
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(100)
         .min(1000);
-    let Some(journal) = &s.journal else {
-        return error(StatusCode::NOT_FOUND, "no journal");
-    };
+    let journal = s.journal.as_ref().ok_or(ApiError::Off("no journal"))?;
     if let Some(w) = &s.writer {
         w.flush().await;
     }
@@ -530,14 +614,11 @@ async fn history(
                 c.tel = for_desks(&s.opts, &c.tel);
                 c.called = for_desks(&s.opts, &c.called);
             }
-            Json(json!({ "line": for_desks(&s.opts, &line), "calls": calls })).into_response()
+            Ok(Json(json!({ "line": for_desks(&s.opts, &line), "calls": calls })).into_response())
         }
         Err(e) => {
             tracing::error!("journal: {e}");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the journal cannot be read",
-            )
+            Err(ApiError::JournalUnreadable)
         }
     }
 }
@@ -566,7 +647,7 @@ async fn keyyo_notify(
             .unwrap_or_else(|p| p.into_inner())
             .forget(&callref, kind);
         tracing::warn!(%peer, "Keyyo notification refused: {why:?}");
-        return journal_unavailable();
+        return ApiError::JournalUnavailable.into_response();
     }
     (StatusCode::OK, "OK").into_response()
 }
@@ -581,31 +662,25 @@ fn keyyo_event(
 ) -> Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response> {
     use crate::keyyo::{validate, Query, Refusal};
     let Some(opts) = &s.opts.keyyo else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            "Keyyo notifications are not configured",
-        ));
+        return Err(ApiError::Off("Keyyo notifications are not configured").into_response());
     };
     if !s.notify_limit.allow(peer.ip()) {
-        return Err(error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many notifications",
-        ));
+        return Err(ApiError::TooMany("too many notifications").into_response());
     }
     let q = Query::parse(query.unwrap_or(""));
     let n = match validate(opts, peer.ip(), &q) {
         Ok(n) => n,
         Err(Refusal::Forbidden) => {
             tracing::warn!(%peer, "Keyyo notification refused: source or secret");
-            return Err(error(StatusCode::FORBIDDEN, "forbidden"));
+            return Err(ApiError::Forbidden("forbidden").into_response());
         }
         Err(Refusal::Invalid(why)) => {
             tracing::warn!(%peer, "Keyyo notification refused: {why}");
-            return Err(error(StatusCode::BAD_REQUEST, &why));
+            return Err(ApiError::Invalid(why).into_response());
         }
     };
     if s.ingest.is_refusing() {
-        return Err(journal_unavailable());
+        return Err(ApiError::JournalUnavailable.into_response());
     }
     let first = s
         .seen
@@ -613,17 +688,6 @@ fn keyyo_event(
         .unwrap_or_else(|p| p.into_inner())
         .first_time(n.callref, n.kind);
     Ok(first.then(|| (n.line_event(), n.callref.to_owned(), n.kind)))
-}
-
-/// 503 with `Retry-After`: the sender tries again later.
-fn journal_unavailable() -> Response {
-    let mut r = error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the call journal cannot be written at the moment: send it again later",
-    );
-    r.headers_mut()
-        .insert("retry-after", axum::http::HeaderValue::from_static("1"));
-    r
 }
 
 /// A request as [`take`] leaves it for [`respond`].
@@ -701,15 +765,7 @@ pub const MAX_BODY: usize = 16 * 1024;
 
 /// 413, and the connection closed (its body is not read).
 fn too_large() -> Response {
-    let mut r = error(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "request bodies are at most 16 KB",
-    );
-    r.headers_mut().insert(
-        axum::http::header::CONNECTION,
-        axum::http::HeaderValue::from_static("close"),
-    );
-    r
+    ApiError::TooLarge.into_response()
 }
 
 /// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.
@@ -717,15 +773,16 @@ async fn sim_call(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Params(q): Params,
-) -> Response {
-    let Some(sim) = &s.sim else {
-        return error(StatusCode::NOT_FOUND, "the simulator is off");
-    };
+) -> Result<Response, ApiError> {
+    let sim = s
+        .sim
+        .as_ref()
+        .ok_or(ApiError::Off("the simulator is off"))?;
     if !peer.ip().is_loopback() {
-        return error(StatusCode::FORBIDDEN, "only from this machine");
+        return Err(ApiError::Forbidden("only from this machine"));
     }
     let (Some(from), Some(to)) = (param(&q, "from"), param(&q, "to")) else {
-        return error(StatusCode::BAD_REQUEST, "from and to are required");
+        return Err(ApiError::Invalid("from and to are required".into()));
     };
     let read = |n: &str| {
         crate::number::identity(n, &s.opts.country)
@@ -733,9 +790,9 @@ async fn sim_call(
             .filter(|n| is_number(n))
     };
     let (Some(from), Some(to)) = (read(from), read(to)) else {
-        return error(StatusCode::BAD_REQUEST, "from and to are phone numbers");
+        return Err(ApiError::Invalid("from and to are phone numbers".into()));
     };
     let answer = param(&q, "answer") != Some("0");
     let callref = sim.incoming(&from, &to, answer);
-    Json(json!({ "result": "OK", "callref": callref })).into_response()
+    Ok(Json(json!({ "result": "OK", "callref": callref })).into_response())
 }
