@@ -61,7 +61,9 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
                 Some(secret) => {
                     let sources = sources
                         .or_else(|| file.map(|k| k.sources.clone()))
-                        .unwrap_or_else(|| settings::default_of("sources").to_owned());
+                        .unwrap_or_else(|| {
+                            settings::default_of(ctibridge::schema::Tag::SOURCES).to_owned()
+                        });
                     match ctibridge::server::KeyyoOptions::new(&secret, &sources) {
                         Ok(k) => Some(k),
                         Err(e) => {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::config::{shown, Config, Origin, Settings};
 use crate::diag::JsonDiagnostic;
 use crate::load::{FileRead, FileStatus, Loaded};
-use crate::schema::{KeywordSource, Section, SECTIONS, TAGS};
+use crate::schema::{KeywordSource, Section, Tag, SECTIONS, TAGS};
 use crate::source::{SourceMap, Span};
 
 /// Everything `check --json` prints.
@@ -131,7 +131,7 @@ pub fn report(loaded: &Loaded) -> Report {
 /// answer type: an xml flag is noise in a json section.
 fn answer_type_matches(settings: &Settings, section: Section, tag: &str) -> bool {
     let answer_type = settings
-        .effective(section, "type_return")
+        .effective(section, Tag::TYPE_RETURN)
         .map(|v| v.entry.value.text.trim().to_ascii_lowercase())
         .unwrap_or_else(|| "json".to_owned());
     if tag.starts_with("xml_") {
@@ -161,7 +161,7 @@ fn explain(
             values: TAGS
                 .iter()
                 .filter(|t| t.sections.contains(&d.section))
-                .filter_map(|t| match settings.effective(d.section, t.name) {
+                .filter_map(|t| match settings.effective(d.section, t.tag()) {
                     Some(v) => Some(ValueView {
                         tag: t.name,
                         value: shown(t, v.entry.value.text.trim()),

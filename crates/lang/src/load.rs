@@ -11,7 +11,7 @@ use crate::config::{self, Checked, Inputs};
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::param::tapi::parse_tapi;
 use crate::param::{parse, ParseOptions};
-use crate::schema::Section;
+use crate::schema::{Section, Tag};
 use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span, TextEncoding};
 
 pub const PARAM_FILE: &str = "clicktocall_param.txt";
@@ -440,6 +440,7 @@ pub fn check_tree(
         params,
         tapi: tapi_trees.iter().collect(),
         main_file: param,
+        line_per_request: server.is_some(),
     });
     diagnostics.extend(checked.diagnostics.iter().cloned());
     checked
@@ -530,7 +531,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 
 /// A file that holds a password should be readable by its owner only.
 fn warn_readable_secrets(sources: &SourceMap, checked: &Checked, diagnostics: &mut Diagnostics) {
-    for v in checked.settings.all(Section::Station, "mdp") {
+    for v in checked.settings.all(Section::Station, Tag::MDP) {
         let path = &sources.get(v.entry.value.span.file).path;
         if readable_by_others(path) {
             diagnostics.push(

@@ -1390,6 +1390,207 @@ pub static TAGS: &[TagDef] = &[
     },
 ];
 
+/// A tag of [`TAGS`] as the code names it: `Tag::TIMEOUT1`, never the
+/// string `"timeout1"` — a misspelt constant does not compile, and
+/// `every_tag_constant_is_a_row` checks each against the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Tag(&'static str);
+
+macro_rules! tags {
+    ($($constant:ident = $name:literal,)*) => {
+        #[allow(missing_docs)]
+        impl Tag {
+            $(pub const $constant: Tag = Tag($name);)*
+            /// Every tag constant.
+            pub const ALL: &'static [Tag] = &[$(Tag::$constant,)*];
+        }
+    };
+}
+
+tags! {
+    ACCOUNT = "account",
+    API_URL = "api_url",
+    APP_KEY = "app_key",
+    APP_SECRET = "app_secret",
+    AUTH = "auth",
+    CAFILE = "cafile",
+    CMD = "cmd",
+    CMDSHELLEXECUTE = "cmdshellexecute",
+    COMMAND = "command",
+    CONSUMER_KEY = "consumer_key",
+    CONTENTTYPE = "contenttype",
+    COUNTRY = "country",
+    DATA = "data",
+    DATAENCODE = "dataencode",
+    DEBUG = "debug",
+    EVEN_CONNECT = "even_connect",
+    EVENT_MISSED = "event_missed",
+    EVENT_POPUP = "event_popup",
+    EVENT_RELEASE = "event_release",
+    EVENT_RING = "event_ring",
+    EVENT_TOKEN = "event_token",
+    EVENTS_URL = "events_url",
+    HEADERS = "headers",
+    HOLD = "hold",
+    IDENT = "ident",
+    INSECURE = "insecure",
+    INTERFACE = "interface",
+    JOURNAL = "journal",
+    JSON_CALLED = "json_called",
+    JSON_CALLID = "json_callid",
+    JSON_CURSOR = "json_cursor",
+    JSON_EVENT = "json_event",
+    JSON_EVENTS = "json_events",
+    JSON_LINE = "json_line",
+    JSON_SESSION = "json_session",
+    JSON_TEL = "json_tel",
+    JSON_TOKEN = "json_token",
+    LINES = "lines",
+    LISTEN = "listen",
+    MAX_CONNECTIONS = "max_connections",
+    MDP = "mdp",
+    METHODE = "methode",
+    MIN_INTERVAL = "min_interval",
+    NOSHOWWINDOW = "noshowwindow",
+    NOTIFY = "notify",
+    NUMBER_FORMAT = "number_format",
+    OPEN_URL = "open_url",
+    PREFIX = "prefix",
+    PROVIDER = "provider",
+    PUBLIC_URL = "public_url",
+    RATE = "rate",
+    RELAY = "relay",
+    RETRY_BODY = "retry_body",
+    SECRET = "secret",
+    SESSION_LOST = "session_lost",
+    SESSION_URL = "session_url",
+    SIMULATOR = "simulator",
+    SOURCES = "sources",
+    SUBSCRIBE_URL = "subscribe_url",
+    SUCCESS_BODY = "success_body",
+    TEL_FORMAT = "tel_format",
+    TELORG = "telorg",
+    TIMEOUT1 = "timeout1",
+    TIMEOUT2 = "timeout2",
+    TIMEOUT3 = "timeout3",
+    TOKEN_TTL = "token_ttl",
+    TRIGGER = "trigger",
+    TYPE_RETURN = "type_return",
+    URL = "url",
+    USER = "user",
+    WITH_EVENT = "with_event",
+    WITH_TOKEN = "with_token",
+    XML_CALLED = "xml_called",
+    XML_CALLED_ATTRIB = "xml_called_attrib",
+    XML_CALLID = "xml_callid",
+    XML_CALLID_ATTRIB = "xml_callid_attrib",
+    XML_CURSOR = "xml_cursor",
+    XML_CURSOR_ATTRIB = "xml_cursor_attrib",
+    XML_EVENT = "xml_event",
+    XML_EVENT_ATTRIB = "xml_event_attrib",
+    XML_EVENTS = "xml_events",
+    XML_LINE = "xml_line",
+    XML_LINE_ATTRIB = "xml_line_attrib",
+    XML_RESULT_CALLED_IN_ATTRIB = "xml_result_called_in_attrib",
+    XML_RESULT_CALLID_IN_ATTRIB = "xml_result_callid_in_attrib",
+    XML_RESULT_CURSOR_IN_ATTRIB = "xml_result_cursor_in_attrib",
+    XML_RESULT_EVENT_IN_ATTRIB = "xml_result_event_in_attrib",
+    XML_RESULT_LINE_IN_ATTRIB = "xml_result_line_in_attrib",
+    XML_RESULT_TEL_IN_ATTRIB = "xml_result_tel_in_attrib",
+    XML_RESULT_TOKEN_IN_ATTRIB = "xml_result_token_in_attrib",
+    XML_TEL = "xml_tel",
+    XML_TEL_ATTRIB = "xml_tel_attrib",
+    XML_TOKEN = "xml_token",
+    XML_TOKEN_ATTRIB = "xml_token_attrib",
+}
+
+impl Tag {
+    /// Its name in the table (and in param files).
+    pub fn name(self) -> &'static str {
+        self.0
+    }
+
+    /// Its row for `section`, if it is a tag of that section.
+    pub fn def(self, section: Section) -> Option<&'static TagDef> {
+        TAGS.iter()
+            .find(|t| t.name == self.0 && t.sections.contains(&section))
+    }
+}
+
+impl std::fmt::Display for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// A field read in a provider's answer, and the tags that say where: one
+/// for JSON, three for XML.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Tel,
+    Event,
+    Token,
+    Callid,
+    Line,
+    Called,
+    Cursor,
+}
+
+impl Field {
+    /// As the tags spell it (`tel` in `<json_tel>`).
+    pub fn name(self) -> &'static str {
+        self.tags()[0].0.trim_start_matches("json_")
+    }
+
+    /// `<json_…>`, `<xml_…>`, `<xml_result_…_in_attrib>`, `<xml_…_attrib>`.
+    pub fn tags(self) -> [Tag; 4] {
+        match self {
+            Field::Tel => [
+                Tag::JSON_TEL,
+                Tag::XML_TEL,
+                Tag::XML_RESULT_TEL_IN_ATTRIB,
+                Tag::XML_TEL_ATTRIB,
+            ],
+            Field::Event => [
+                Tag::JSON_EVENT,
+                Tag::XML_EVENT,
+                Tag::XML_RESULT_EVENT_IN_ATTRIB,
+                Tag::XML_EVENT_ATTRIB,
+            ],
+            Field::Token => [
+                Tag::JSON_TOKEN,
+                Tag::XML_TOKEN,
+                Tag::XML_RESULT_TOKEN_IN_ATTRIB,
+                Tag::XML_TOKEN_ATTRIB,
+            ],
+            Field::Callid => [
+                Tag::JSON_CALLID,
+                Tag::XML_CALLID,
+                Tag::XML_RESULT_CALLID_IN_ATTRIB,
+                Tag::XML_CALLID_ATTRIB,
+            ],
+            Field::Line => [
+                Tag::JSON_LINE,
+                Tag::XML_LINE,
+                Tag::XML_RESULT_LINE_IN_ATTRIB,
+                Tag::XML_LINE_ATTRIB,
+            ],
+            Field::Called => [
+                Tag::JSON_CALLED,
+                Tag::XML_CALLED,
+                Tag::XML_RESULT_CALLED_IN_ATTRIB,
+                Tag::XML_CALLED_ATTRIB,
+            ],
+            Field::Cursor => [
+                Tag::JSON_CURSOR,
+                Tag::XML_CURSOR,
+                Tag::XML_RESULT_CURSOR_IN_ATTRIB,
+                Tag::XML_CURSOR_ATTRIB,
+            ],
+        }
+    }
+}
+
 impl TagDef {
     /// The row of tag `name` (any spelling, case-insensitive) in `section`.
     pub fn lookup(section: Section, name: &str) -> Option<&'static TagDef> {
@@ -1400,6 +1601,11 @@ impl TagDef {
     /// Every row of tag `name`, whatever its section.
     pub fn lookup_any(name: &str) -> impl Iterator<Item = &'static TagDef> + '_ {
         TAGS.iter().filter(move |t| t.is_named(name))
+    }
+
+    /// Its [`Tag`].
+    pub fn tag(&self) -> Tag {
+        Tag(self.name)
     }
 
     pub fn is_named(&self, name: &str) -> bool {
@@ -1692,6 +1898,32 @@ impl KeywordDef {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_tag_constant_is_a_row() {
+        let constants: std::collections::BTreeSet<&str> =
+            Tag::ALL.iter().map(|t| t.name()).collect();
+        let rows: std::collections::BTreeSet<&str> = TAGS.iter().map(|t| t.name).collect();
+        assert_eq!(constants, rows);
+        for f in [
+            Field::Tel,
+            Field::Event,
+            Field::Token,
+            Field::Callid,
+            Field::Line,
+            Field::Called,
+            Field::Cursor,
+        ] {
+            let [json, xml, in_attrib, attrib] = f.tags();
+            assert_eq!(json.name(), format!("json_{}", f.name()));
+            assert_eq!(xml.name(), format!("xml_{}", f.name()));
+            assert_eq!(
+                in_attrib.name(),
+                format!("xml_result_{}_in_attrib", f.name())
+            );
+            assert_eq!(attrib.name(), format!("xml_{}_attrib", f.name()));
+        }
+    }
 
     #[test]
     fn every_tag_is_reachable_and_unique_per_section() {

@@ -17,7 +17,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::keyyo::KeyyoOptions;
 use crate::load::{FileRead, FileStatus};
 use crate::param::{parse, Block, Entry, ParamFile, ParseOptions};
-use crate::schema::{Section, TagDef, TAGS};
+use crate::schema::{Section, Tag, TagDef, TAGS};
 use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span};
 
 /// The path of the CTI web service (the Divalto sample file's).
@@ -227,47 +227,42 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         }
     }
 
-    let get =
-        |section: Section, name: &'static str| -> Option<&Entry> { shared.get(&(section, name)) };
-    let typed = |section: Section, name: &'static str| -> &str {
-        get(section, name).map_or_else(
-            || {
-                TagDef::lookup(section, name)
-                    .map(|d| d.default)
-                    .unwrap_or("")
-            },
+    let get = |section: Section, tag: Tag| -> Option<&Entry> { shared.get(&(section, tag.name())) };
+    let typed = |section: Section, tag: Tag| -> &str {
+        get(section, tag).map_or_else(
+            || tag.def(section).map(|d| d.default).unwrap_or(""),
             |e| e.value.text.trim(),
         )
     };
-    let listen = value::parse_listen(typed(Section::Server, "listen")).ok();
-    let simulator = value::parse_bool(typed(Section::Server, "simulator")).unwrap_or(false);
-    let relay = value::parse_bool(typed(Section::Server, "relay")).unwrap_or(false);
-    let hold = value::parse_seconds(typed(Section::Server, "hold")).ok();
-    let cti_rate = value::parse_count(typed(Section::Server, "rate")).ok();
-    let notify_rate = value::parse_count(typed(Section::KeyyoNotify, "rate")).ok();
-    let token_ttl = value::parse_seconds(typed(Section::Server, "token_ttl")).ok();
-    let tel_format = value::parse_number_format(typed(Section::Server, "tel_format")).ok();
-    let max_connections = match get(Section::Server, "max_connections") {
+    let listen = value::parse_listen(typed(Section::Server, Tag::LISTEN)).ok();
+    let simulator = value::parse_bool(typed(Section::Server, Tag::SIMULATOR)).unwrap_or(false);
+    let relay = value::parse_bool(typed(Section::Server, Tag::RELAY)).unwrap_or(false);
+    let hold = value::parse_seconds(typed(Section::Server, Tag::HOLD)).ok();
+    let cti_rate = value::parse_count(typed(Section::Server, Tag::RATE)).ok();
+    let notify_rate = value::parse_count(typed(Section::KeyyoNotify, Tag::RATE)).ok();
+    let token_ttl = value::parse_seconds(typed(Section::Server, Tag::TOKEN_TTL)).ok();
+    let tel_format = value::parse_number_format(typed(Section::Server, Tag::TEL_FORMAT)).ok();
+    let max_connections = match get(Section::Server, Tag::MAX_CONNECTIONS) {
         Some(e) => value::parse_count(e.value.text.trim())
             .ok()
             .map(|n| n as usize),
         None => Some(crate::connections::default_max()),
     };
-    let journal = get(Section::Server, "journal").map(|e| {
+    let journal = get(Section::Server, Tag::JOURNAL).map(|e| {
         let p = PathBuf::from(e.value.text.trim());
         match sources.get(id).path.parent() {
             Some(dir) if p.is_relative() => dir.join(p),
             _ => p,
         }
     });
-    let public_url = get(Section::Server, "public_url").map(|e| e.value.text.trim().to_owned());
+    let public_url = get(Section::Server, Tag::PUBLIC_URL).map(|e| e.value.text.trim().to_owned());
 
     let keyyo_header = own
         .iter()
         .find(|b| b.section == Some(Section::KeyyoNotify))
         .and_then(|b| b.header.as_ref().map(|h| h.span));
     let keyyo = keyyo_header.and_then(|header| {
-        let Some(secret) = get(Section::KeyyoNotify, "secret") else {
+        let Some(secret) = get(Section::KeyyoNotify, Tag::SECRET) else {
             diags.push(
                 Diagnostic::error(
                     Code::KeyyoNoSecret,
@@ -278,7 +273,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             );
             return None;
         };
-        let sources = typed(Section::KeyyoNotify, "sources");
+        let sources = typed(Section::KeyyoNotify, Tag::SOURCES);
         match KeyyoOptions::new(secret.value.text.trim(), sources) {
             Ok(k) => Some(k),
             Err(e) => {
@@ -327,14 +322,8 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             &mut found,
         );
         // The line is the one each desk dials from (`setevent`'s telorg):
-        // the server's own `<station>` needs none.
-        diagnostics.extend(
-            found
-                .sorted()
-                .into_iter()
-                .filter(|d| !(d.code == "keyword-unset" && d.message.starts_with("`$telorg$`")))
-                .cloned(),
-        );
+        // the server's own `<station>` needs none (`check_tree` knows).
+        diagnostics.extend(found.sorted().into_iter().cloned());
         dialer = Some(checked.config);
     } else {
         diags.push(
@@ -347,7 +336,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         );
     }
     if relay {
-        let span = get(Section::Server, "relay").map_or(Span::file(id), |e| e.name_span);
+        let span = get(Section::Server, Tag::RELAY).map_or(Span::file(id), |e| e.name_span);
         match &dialer {
             Some(c)
                 if c.event.as_ref().is_some_and(|e| {
@@ -494,7 +483,11 @@ fn desk(
     values: &HashMap<&'static str, Entry>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Desk> {
-    let text = |name: &str| values.get(name).map(|e| e.value.text.trim().to_owned());
+    let text = |tag: Tag| {
+        values
+            .get(tag.name())
+            .map(|e| e.value.text.trim().to_owned())
+    };
     let missing = |what: &str, help: &str| {
         Diagnostic::error(
             Code::DeskIncomplete,
@@ -504,7 +497,7 @@ fn desk(
         .with_help(help.to_owned())
     };
     let mut ok = true;
-    let ident = text("ident");
+    let ident = text(Tag::IDENT);
     if ident.is_none() {
         diags.push(missing(
             "ident",
@@ -512,8 +505,8 @@ fn desk(
         ));
         ok = false;
     }
-    let secret = text("secret");
-    match (&secret, values.get("secret")) {
+    let secret = text(Tag::SECRET);
+    match (&secret, values.get(Tag::SECRET.name())) {
         (Some(s), Some(e)) if s.chars().count() < MIN_DESK_SECRET => {
             diags.push(
                 Diagnostic::error(
@@ -535,7 +528,7 @@ fn desk(
         _ => {}
     }
     let mut lines = Vec::new();
-    match values.get("lines") {
+    match values.get(Tag::LINES.name()) {
         None => {
             diags.push(missing(
                 "lines",
@@ -568,13 +561,15 @@ fn desk(
         ident: ident.unwrap_or_default(),
         secret,
         lines,
-        lines_span: values.get("lines").map(|e| value::trimmed_span(&e.value)),
+        lines_span: values
+            .get(Tag::LINES.name())
+            .map(|e| value::trimmed_span(&e.value)),
     })
 }
 
 /// The default of a `<keyyo_notify>` tag, from the schema.
-pub fn default_of(tag: &str) -> &'static str {
-    TagDef::lookup(Section::KeyyoNotify, tag).map_or("", |d| d.default)
+pub fn default_of(tag: Tag) -> &'static str {
+    tag.def(Section::KeyyoNotify).map_or("", |d| d.default)
 }
 
 /// What `check --server` prints after the diagnostics.

@@ -16,7 +16,7 @@ pub use value::{
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::param::tapi::{select_line, TapiFile, DEFAULT_CONNECTOR};
 use crate::param::{keyword_names, Entry, EntryForm, ParamFile, Part, Value};
-use crate::schema::{KeywordDef, KeywordSource, Kind, Section, TagDef, TAGS};
+use crate::schema::{Field, KeywordDef, KeywordSource, Kind, Section, Tag, TagDef, TAGS};
 use crate::source::{FileId, Span};
 use value::{split_headers, KindError};
 
@@ -346,14 +346,32 @@ pub struct Settings {
 
 impl Settings {
     /// The winning value of a tag, if any layer sets it.
-    pub fn effective(&self, section: Section, name: &str) -> Option<&SetValue> {
-        let def = TagDef::lookup(section, name)?;
-        self.values.get(&(section, def.name)).and_then(|v| v.last())
+    /// `None` too when `tag` is not a tag of `section`.
+    pub fn effective(&self, section: Section, tag: Tag) -> Option<&SetValue> {
+        self.values
+            .get(&(section, tag.def(section)?.name))
+            .and_then(|v| v.last())
+    }
+
+    /// [`Settings::effective`] for the configuration's own reads, which
+    /// name only tags of the section.
+    fn read(&self, section: Section, tag: Tag) -> Option<&SetValue> {
+        self.values
+            .get(&(section, Settings::row(section, tag)?.name))
+            .and_then(|v| v.last())
+    }
+
+    /// The row of `tag` in `section`: a tag the code reads in a section
+    /// it is not a tag of is a bug, caught by any test that reads it.
+    fn row(section: Section, tag: Tag) -> Option<&'static TagDef> {
+        let def = tag.def(section);
+        debug_assert!(def.is_some(), "<{tag}> is no tag of <{}>", section.name());
+        def
     }
 
     /// Every set value of a tag, lowest layer first.
-    pub fn all(&self, section: Section, name: &str) -> &[SetValue] {
-        TagDef::lookup(section, name)
+    pub fn all(&self, section: Section, tag: Tag) -> &[SetValue] {
+        Settings::row(section, tag)
             .and_then(|def| self.values.get(&(section, def.name)))
             .map_or(&[], |v| v.as_slice())
     }
@@ -368,12 +386,12 @@ impl Settings {
         self.headers.get(&section).copied()
     }
 
-    fn text(&self, section: Section, name: &str) -> Setting<String> {
-        self.typed(section, name, |s| Ok(s.trim().to_owned()))
+    fn text(&self, section: Section, tag: Tag) -> Setting<String> {
+        self.typed(section, tag, |s| Ok(s.trim().to_owned()))
     }
 
-    fn template(&self, section: Section, name: &str) -> Setting<Template> {
-        match self.effective(section, name) {
+    fn template(&self, section: Section, tag: Tag) -> Setting<Template> {
+        match self.read(section, tag) {
             Some(v) => Setting {
                 value: Template::from_value(&v.entry.value),
                 origin: Origin::File(v.entry.value.span),
@@ -393,10 +411,10 @@ impl Settings {
     fn typed<T>(
         &self,
         section: Section,
-        name: &str,
+        tag: Tag,
         parse: impl Fn(&str) -> Result<T, KindError>,
     ) -> Setting<T> {
-        if let Some(v) = self.effective(section, name) {
+        if let Some(v) = self.read(section, tag) {
             if let Ok(value) = parse(&v.entry.value.text) {
                 return Setting {
                     value,
@@ -404,21 +422,21 @@ impl Settings {
                 };
             }
         }
-        let default = TagDef::lookup(section, name).map_or("", |d| d.default);
+        let default = Settings::row(section, tag).map_or("", |d| d.default);
         Setting {
             value: parse(default).unwrap_or_else(|_| {
-                panic!("default of <{name}> in <{}> must parse", section.name())
+                panic!("default of <{tag}> in <{}> must parse", section.name())
             }),
             origin: Origin::Default,
         }
     }
 
-    fn is_set(&self, section: Section, name: &str) -> bool {
-        self.effective(section, name).is_some()
+    fn is_set(&self, section: Section, tag: Tag) -> bool {
+        self.read(section, tag).is_some()
     }
 
-    fn span_of(&self, section: Section, name: &str) -> Option<Span> {
-        self.effective(section, name).map(|v| v.entry.value.span)
+    fn span_of(&self, section: Section, tag: Tag) -> Option<Span> {
+        self.read(section, tag).map(|v| v.entry.value.span)
     }
 }
 
@@ -431,6 +449,9 @@ pub struct Inputs<'a> {
     pub tapi: Vec<&'a TapiFile>,
     /// The file that "no interface" problems are reported against.
     pub main_file: FileId,
+    /// Each request brings its own line (the bridge server's `setevent`
+    /// telorg): `$telorg$` needs no `<telorg>` in the files.
+    pub line_per_request: bool,
 }
 
 /// The outcome of checking: the configuration (meaningful when
@@ -445,8 +466,9 @@ pub struct Checked {
 /// problems become diagnostics.
 pub fn build(inputs: Inputs) -> Checked {
     let mut diags = Vec::new();
-    let settings = collect(inputs.params, &mut diags);
-    let config = typed_config(&settings, &inputs.tapi, inputs.main_file, &mut diags);
+    let mut inputs = inputs;
+    let settings = collect(std::mem::take(&mut inputs.params), &mut diags);
+    let config = typed_config(&settings, &inputs, &mut diags);
     Checked {
         config,
         settings,
@@ -611,31 +633,31 @@ fn place(
 }
 
 /// Pass 2: typed values and the checks that need several of them.
-fn typed_config(
-    s: &Settings,
-    tapi: &[&TapiFile],
-    main_file: FileId,
-    diags: &mut Vec<Diagnostic>,
-) -> Config {
+fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Config {
+    let (tapi, main_file) = (&inputs.tapi[..], inputs.main_file);
     use Section::{Callto, Dial, Event, Token};
     let global = Global {
-        timeout1: s.typed(Section::Global, "timeout1", value::parse_seconds),
-        timeout2: s.typed(Section::Global, "timeout2", value::parse_seconds),
-        timeout3: s.typed(Section::Global, "timeout3", value::parse_seconds),
-        event_ring: s.text(Section::Global, "event_ring"),
-        event_popup: s.text(Section::Global, "event_popup"),
-        event_connect: s.text(Section::Global, "even_connect"),
-        event_release: s.text(Section::Global, "event_release"),
-        event_missed: s.text(Section::Global, "event_missed"),
-        noshowwindow: s.typed(Section::Global, "noshowwindow", value::parse_bool),
-        debug: s.typed(Section::Global, "debug", value::parse_bool),
-        cafile: s.text(Section::Global, "cafile"),
-        insecure: s.typed(Section::Global, "insecure", value::parse_bool),
-        number_format: s.typed(Section::Global, "number_format", value::parse_number_format),
-        country: s.typed(Section::Global, "country", value::parse_country),
-        provider: s.text(Section::Global, "provider"),
-        api_url: s.text(Section::Global, "api_url"),
-        events_url: s.text(Section::Global, "events_url"),
+        timeout1: s.typed(Section::Global, Tag::TIMEOUT1, value::parse_seconds),
+        timeout2: s.typed(Section::Global, Tag::TIMEOUT2, value::parse_seconds),
+        timeout3: s.typed(Section::Global, Tag::TIMEOUT3, value::parse_seconds),
+        event_ring: s.text(Section::Global, Tag::EVENT_RING),
+        event_popup: s.text(Section::Global, Tag::EVENT_POPUP),
+        event_connect: s.text(Section::Global, Tag::EVEN_CONNECT),
+        event_release: s.text(Section::Global, Tag::EVENT_RELEASE),
+        event_missed: s.text(Section::Global, Tag::EVENT_MISSED),
+        noshowwindow: s.typed(Section::Global, Tag::NOSHOWWINDOW, value::parse_bool),
+        debug: s.typed(Section::Global, Tag::DEBUG, value::parse_bool),
+        cafile: s.text(Section::Global, Tag::CAFILE),
+        insecure: s.typed(Section::Global, Tag::INSECURE, value::parse_bool),
+        number_format: s.typed(
+            Section::Global,
+            Tag::NUMBER_FORMAT,
+            value::parse_number_format,
+        ),
+        country: s.typed(Section::Global, Tag::COUNTRY, value::parse_country),
+        provider: s.text(Section::Global, Tag::PROVIDER),
+        api_url: s.text(Section::Global, Tag::API_URL),
+        events_url: s.text(Section::Global, Tag::EVENTS_URL),
     };
     let tapi = merge_tapi(tapi);
     let station = station(s, &tapi);
@@ -658,18 +680,18 @@ fn typed_config(
         }
     }
 
-    let with_event = s.typed(Event, "with_event", value::parse_bool);
-    let with_token = s.typed(Token, "with_token", value::parse_bool);
-    let dial = s.is_set(Dial, "url").then(|| request(s, Dial));
+    let with_event = s.typed(Event, Tag::WITH_EVENT, value::parse_bool);
+    let with_token = s.typed(Token, Tag::WITH_TOKEN, value::parse_bool);
+    let dial = s.is_set(Dial, Tag::URL).then(|| request(s, Dial));
     let sms = s
-        .is_set(Section::Sms, "url")
+        .is_set(Section::Sms, Tag::URL)
         .then(|| request(s, Section::Sms));
     let forward = s
-        .is_set(Section::Forward, "url")
+        .is_set(Section::Forward, Tag::URL)
         .then(|| request(s, Section::Forward));
-    let callto = s.is_set(Callto, "cmd").then(|| CalltoSpec {
-        cmd: s.template(Callto, "cmd"),
-        launch: s.typed(Callto, "cmdshellexecute", value::parse_launch),
+    let callto = s.is_set(Callto, Tag::CMD).then(|| CalltoSpec {
+        cmd: s.template(Callto, Tag::CMD),
+        launch: s.typed(Callto, Tag::CMDSHELLEXECUTE, value::parse_launch),
     });
 
     let (interface, interface_reason) = choose_interface(
@@ -694,18 +716,18 @@ fn typed_config(
     }
 
     let event = with_event.value.then(|| {
-        let request = required_request(s, Event, "with_event", diags);
-        let return_type = s.typed(Event, "type_return", value::parse_return_type);
+        let request = required_request(s, Event, Tag::WITH_EVENT, diags);
+        let return_type = s.typed(Event, Tag::TYPE_RETURN, value::parse_return_type);
         let rt = return_type.value;
-        let tel = answer_field(s, Event, rt, "tel", diags);
-        let event = answer_field(s, Event, rt, "event", diags);
+        let tel = answer_field(s, Event, rt, Field::Tel, diags);
+        let event = answer_field(s, Event, rt, Field::Event, diags);
         EventSpec {
             events: events_list(s, rt, diags),
-            callid: optional_answer_field(s, Event, rt, "callid", diags),
-            line: optional_answer_field(s, Event, rt, "line", diags),
-            called: optional_answer_field(s, Event, rt, "called", diags),
-            cursor: optional_answer_field(s, Event, rt, "cursor", diags),
-            tel_format: s.typed(Event, "tel_format", value::parse_number_format),
+            callid: optional_answer_field(s, Event, rt, Field::Callid, diags),
+            line: optional_answer_field(s, Event, rt, Field::Line, diags),
+            called: optional_answer_field(s, Event, rt, Field::Called, diags),
+            cursor: optional_answer_field(s, Event, rt, Field::Cursor, diags),
+            tel_format: s.typed(Event, Tag::TEL_FORMAT, value::parse_number_format),
             session: session(s, diags),
             request,
             return_type,
@@ -715,9 +737,9 @@ fn typed_config(
     });
     let popup = popup(s, &global, diags);
     let token = with_token.value.then(|| {
-        let request = required_request(s, Token, "with_token", diags);
-        let return_type = s.typed(Token, "type_return", value::parse_return_type);
-        let token = answer_field(s, Token, return_type.value, "token", diags);
+        let request = required_request(s, Token, Tag::WITH_TOKEN, diags);
+        let return_type = s.typed(Token, Tag::TYPE_RETURN, value::parse_return_type);
+        let token = answer_field(s, Token, return_type.value, Field::Token, diags);
         TokenSpec {
             request,
             return_type,
@@ -748,7 +770,14 @@ fn typed_config(
         Section::Global | Section::Station => false,
         Section::Server | Section::KeyyoNotify | Section::Desk => false,
     };
-    let keyword_uses = check_keywords(s, &station, with_token.value, &active, diags);
+    let keyword_uses = check_keywords(
+        s,
+        &station,
+        with_token.value,
+        inputs.line_per_request,
+        &active,
+        diags,
+    );
     for u in &keyword_uses {
         if let KeywordSource::BaseUrl(tag) = u.keyword.source {
             let set = if tag == "api_url" {
@@ -805,7 +834,7 @@ fn typed_config(
         diags.push(
             Diagnostic::warning(
                 Code::TokenUnused,
-                s.span_of(Token, "with_token").unwrap_or(Span::file(main_file)),
+                s.span_of(Token, Tag::WITH_TOKEN).unwrap_or(Span::file(main_file)),
                 "a token is requested but no request sends `$token$`",
             )
             .with_help("use `$token$` in the `<url>`, `<data>` or `<headers>` of the requests that need it"),
@@ -832,8 +861,8 @@ fn typed_config(
 /// `<session_url>`, which needs `<json_session>`.
 fn session(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<SessionSpec> {
     use Section::Event;
-    if !s.is_set(Event, "session_url") {
-        for tag in ["json_session", "subscribe_url", "session_lost"] {
+    if !s.is_set(Event, Tag::SESSION_URL) {
+        for tag in [Tag::JSON_SESSION, Tag::SUBSCRIBE_URL, Tag::SESSION_LOST] {
             if let Some(span) = s.span_of(Event, tag) {
                 diags.push(Diagnostic::warning(
                     Code::UnusedTag,
@@ -844,11 +873,11 @@ fn session(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<SessionSpec> {
         }
         return None;
     }
-    if !s.is_set(Event, "json_session") {
+    if !s.is_set(Event, Tag::JSON_SESSION) {
         diags.push(
             Diagnostic::error(
                 Code::MissingTag,
-                s.span_of(Event, "session_url").expect("set"),
+                s.span_of(Event, Tag::SESSION_URL).expect("set"),
                 "`<session_url>` is set but `<json_session>` is not",
             )
             .with_help(
@@ -857,13 +886,13 @@ fn session(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<SessionSpec> {
         );
     }
     Some(SessionSpec {
-        url: s.template(Event, "session_url"),
-        id_field: s.text(Event, "json_session"),
+        url: s.template(Event, Tag::SESSION_URL),
+        id_field: s.text(Event, Tag::JSON_SESSION),
         subscribe: s
-            .is_set(Event, "subscribe_url")
-            .then(|| s.template(Event, "subscribe_url")),
+            .is_set(Event, Tag::SUBSCRIBE_URL)
+            .then(|| s.template(Event, Tag::SUBSCRIBE_URL)),
         lost: s
-            .text(Event, "session_lost")
+            .text(Event, Tag::SESSION_LOST)
             .value
             .split('|')
             .map(str::trim)
@@ -940,13 +969,13 @@ fn check_auth(
 fn popup(s: &Settings, global: &Global, diags: &mut Vec<Diagnostic>) -> Option<PopupSpec> {
     use Section::Popup;
     let command = s
-        .is_set(Popup, "command")
-        .then(|| s.template(Popup, "command"));
+        .is_set(Popup, Tag::COMMAND)
+        .then(|| s.template(Popup, Tag::COMMAND));
     let open_url = s
-        .is_set(Popup, "open_url")
-        .then(|| s.template(Popup, "open_url"));
-    let notify = s.typed(Popup, "notify", value::parse_bool);
-    let trigger = s.typed(Popup, "trigger", value::parse_popup_trigger);
+        .is_set(Popup, Tag::OPEN_URL)
+        .then(|| s.template(Popup, Tag::OPEN_URL));
+    let notify = s.typed(Popup, Tag::NOTIFY, value::parse_bool);
+    let trigger = s.typed(Popup, Tag::TRIGGER, value::parse_popup_trigger);
     if let (true, Some(span)) = (notify.value && global.noshowwindow.value, notify.span()) {
         diags.push(
             Diagnostic::warning(
@@ -981,9 +1010,9 @@ fn events_list(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Setting<String>> {
     let (used, other) = match return_type {
-        ReturnType::Json => (Some("json_events"), vec!["xml_events"]),
-        ReturnType::Xml => (Some("xml_events"), vec!["json_events"]),
-        ReturnType::Text => (None, vec!["json_events", "xml_events"]),
+        ReturnType::Json => (Some(Tag::JSON_EVENTS), vec![Tag::XML_EVENTS]),
+        ReturnType::Xml => (Some(Tag::XML_EVENTS), vec![Tag::JSON_EVENTS]),
+        ReturnType::Text => (None, vec![Tag::JSON_EVENTS, Tag::XML_EVENTS]),
     };
     for tag in other {
         if let Some(span) = s.span_of(Section::Event, tag) {
@@ -1008,28 +1037,25 @@ fn optional_answer_field(
     s: &Settings,
     section: Section,
     return_type: ReturnType,
-    what: &str,
+    field: Field,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<AnswerField> {
-    let json_tag = format!("json_{what}");
-    let xml_tag = format!("xml_{what}");
+    let [json_tag, xml_tag, ..] = field.tags();
     let set = match return_type {
-        ReturnType::Json => s.is_set(section, &json_tag),
-        ReturnType::Xml => s.is_set(section, &xml_tag),
+        ReturnType::Json => s.is_set(section, json_tag),
+        ReturnType::Xml => s.is_set(section, xml_tag),
         ReturnType::Text => false,
     };
     if set {
-        return Some(answer_field(s, section, return_type, what, diags));
+        return Some(answer_field(s, section, return_type, field, diags));
     }
-    let in_attrib_tag = format!("xml_result_{what}_in_attrib");
-    let attrib_tag = format!("xml_{what}_attrib");
-    for tag in [&json_tag, &xml_tag, &in_attrib_tag, &attrib_tag] {
+    for tag in field.tags() {
         let Some(span) = s.span_of(section, tag) else {
             continue;
         };
         let why = match return_type {
-            ReturnType::Json if tag == &json_tag => continue,
-            ReturnType::Xml if tag != &json_tag => format!("`<{xml_tag}>` is not set"),
+            ReturnType::Json if tag == json_tag => continue,
+            ReturnType::Xml if tag != json_tag => format!("`<{xml_tag}>` is not set"),
             rt => format!("`<type_return>` is {}", rt.as_str()),
         };
         diags.push(Diagnostic::warning(
@@ -1042,7 +1068,7 @@ fn optional_answer_field(
 }
 
 fn request(s: &Settings, section: Section) -> RequestSpec {
-    let headers = match s.effective(section, "headers") {
+    let headers = match s.effective(section, Tag::HEADERS) {
         Some(v) => Setting {
             // Problems in the items were reported when the value was read.
             value: split_headers(&v.entry.value, &mut Vec::new()),
@@ -1055,22 +1081,22 @@ fn request(s: &Settings, section: Section) -> RequestSpec {
     };
     RequestSpec {
         section,
-        url: s.template(section, "url"),
-        method: s.typed(section, "methode", value::parse_method),
-        data: s.template(section, "data"),
-        dataencode: s.template(section, "dataencode"),
+        url: s.template(section, Tag::URL),
+        method: s.typed(section, Tag::METHODE, value::parse_method),
+        data: s.template(section, Tag::DATA),
+        dataencode: s.template(section, Tag::DATAENCODE),
         headers,
-        content_type: s.text(section, "contenttype"),
-        auth: s.typed(section, "auth", value::parse_auth),
-        success_body: s.text(section, "success_body"),
-        retry_body: s.typed(section, "retry_body", |t| {
+        content_type: s.text(section, Tag::CONTENTTYPE),
+        auth: s.typed(section, Tag::AUTH, value::parse_auth),
+        success_body: s.text(section, Tag::SUCCESS_BODY),
+        retry_body: s.typed(section, Tag::RETRY_BODY, |t| {
             Ok(t.split('|')
                 .map(str::trim)
                 .filter(|x| !x.is_empty())
                 .map(str::to_owned)
                 .collect())
         }),
-        min_interval: s.typed(section, "min_interval", value::parse_seconds),
+        min_interval: s.typed(section, Tag::MIN_INTERVAL, value::parse_seconds),
     }
 }
 
@@ -1078,10 +1104,10 @@ fn request(s: &Settings, section: Section) -> RequestSpec {
 fn required_request(
     s: &Settings,
     section: Section,
-    switch: &str,
+    switch: Tag,
     diags: &mut Vec<Diagnostic>,
 ) -> RequestSpec {
-    if !s.is_set(section, "url") {
+    if !s.is_set(section, Tag::URL) {
         let span = s.span_of(section, switch).expect("the switch is set");
         diags.push(
             Diagnostic::error(
@@ -1104,18 +1130,16 @@ fn answer_field(
     s: &Settings,
     section: Section,
     return_type: ReturnType,
-    what: &str,
+    field: Field,
     diags: &mut Vec<Diagnostic>,
 ) -> AnswerField {
-    let json_tag = format!("json_{what}");
-    let xml_tag = format!("xml_{what}");
-    let in_attrib_tag = format!("xml_result_{what}_in_attrib");
-    let attrib_tag = format!("xml_{what}_attrib");
+    let what = field.name();
+    let [json_tag, xml_tag, in_attrib_tag, attrib_tag] = field.tags();
     let type_span = s
-        .span_of(section, "type_return")
+        .span_of(section, Tag::TYPE_RETURN)
         .or(s.header(section))
-        .or_else(|| s.span_of(section, "url"));
-    let missing = |tag: &str, diags: &mut Vec<Diagnostic>| {
+        .or_else(|| s.span_of(section, Tag::URL));
+    let missing = |tag: Tag, diags: &mut Vec<Diagnostic>| {
         if let Some(span) = type_span {
             let rt = match return_type {
                 ReturnType::Json => "json",
@@ -1137,15 +1161,15 @@ fn answer_field(
             );
         }
     };
-    let unused = |tags: &[&str], diags: &mut Vec<Diagnostic>| {
+    let unused = |tags: &[Tag], diags: &mut Vec<Diagnostic>| {
         for tag in tags {
-            if let Some(span) = s.span_of(section, tag) {
+            if let Some(span) = s.span_of(section, *tag) {
                 diags.push(Diagnostic::warning(
                     Code::UnusedTag,
                     span,
                     format!(
                         "`<{tag}>` is not used: `<type_return>` is not {}",
-                        if tag.starts_with("json") {
+                        if tag.name().starts_with("json") {
                             "json"
                         } else {
                             "xml"
@@ -1157,20 +1181,20 @@ fn answer_field(
     };
     match return_type {
         ReturnType::Json => {
-            unused(&[&xml_tag, &attrib_tag], diags);
-            if !s.is_set(section, &json_tag) {
-                missing(&json_tag, diags);
+            unused(&[xml_tag, attrib_tag], diags);
+            if !s.is_set(section, json_tag) {
+                missing(json_tag, diags);
             }
-            AnswerField::Json(s.text(section, &json_tag))
+            AnswerField::Json(s.text(section, json_tag))
         }
         ReturnType::Xml => {
-            unused(&[&json_tag], diags);
-            if !s.is_set(section, &xml_tag) {
-                missing(&xml_tag, diags);
+            unused(&[json_tag], diags);
+            if !s.is_set(section, xml_tag) {
+                missing(xml_tag, diags);
             }
-            let in_attrib = s.typed(section, &in_attrib_tag, value::parse_bool);
+            let in_attrib = s.typed(section, in_attrib_tag, value::parse_bool);
             let attribute = if in_attrib.value {
-                if !s.is_set(section, &attrib_tag) {
+                if !s.is_set(section, attrib_tag) {
                     let span = in_attrib.span().expect("set to 1");
                     diags.push(
                         Diagnostic::error(
@@ -1183,9 +1207,9 @@ fn answer_field(
                         )),
                     );
                 }
-                Some(s.text(section, &attrib_tag))
+                Some(s.text(section, attrib_tag))
             } else {
-                if let Some(span) = s.span_of(section, &attrib_tag) {
+                if let Some(span) = s.span_of(section, attrib_tag) {
                     diags.push(
                         Diagnostic::warning(
                             Code::UnusedTag,
@@ -1202,12 +1226,12 @@ fn answer_field(
                 None
             };
             AnswerField::Xml {
-                element: s.text(section, &xml_tag),
+                element: s.text(section, xml_tag),
                 attribute,
             }
         }
         ReturnType::Text => {
-            unused(&[&json_tag, &xml_tag, &attrib_tag], diags);
+            unused(&[json_tag, xml_tag, attrib_tag], diags);
             AnswerField::Text
         }
     }
@@ -1217,7 +1241,7 @@ fn body_on_get(s: &Settings, spec: &RequestSpec, diags: &mut Vec<Diagnostic>) {
     if spec.method.value != Method::Get {
         return;
     }
-    for tag in ["data", "dataencode"] {
+    for tag in [Tag::DATA, Tag::DATAENCODE] {
         if let Some(span) = s.span_of(spec.section, tag) {
             diags.push(
                 Diagnostic::warning(
@@ -1243,8 +1267,8 @@ fn choose_interface(
     diags: &mut Vec<Diagnostic>,
 ) -> (Setting<Interface>, &'static str) {
     let explicit = s
-        .effective(Section::Station, "interface")
-        .or_else(|| s.effective(Section::Global, "interface"));
+        .effective(Section::Station, Tag::INTERFACE)
+        .or_else(|| s.effective(Section::Global, Tag::INTERFACE));
     if let Some(v) = explicit {
         if let Ok(interface) = value::parse_interface(&v.entry.value.text) {
             let span = v.entry.value.span;
@@ -1319,10 +1343,10 @@ fn choose_interface(
 
 fn station(s: &Settings, tapi: &Tapi) -> Station {
     use Section::Station as S;
-    let lines = s.typed(S, "lines", |t| Ok(value::split_lines(t)));
+    let lines = s.typed(S, Tag::LINES, |t| Ok(value::split_lines(t)));
     let model = (!tapi.model.value.is_empty()).then_some(tapi.model.value.as_str());
     let selected_line = select_line(model, &lines.value);
-    let mut telorg = s.text(S, "telorg");
+    let mut telorg = s.text(S, Tag::TELORG);
     let mut telorg_from_line = false;
     if telorg.is_default() {
         if let Some(i) = selected_line {
@@ -1334,19 +1358,19 @@ fn station(s: &Settings, tapi: &Tapi) -> Station {
         }
     }
     Station {
-        user: s.text(S, "user"),
-        mdp: s.typed(S, "mdp", |t| Ok(Secret::new(t.trim()))),
+        user: s.text(S, Tag::USER),
+        mdp: s.typed(S, Tag::MDP, |t| Ok(Secret::new(t.trim()))),
         telorg,
         telorg_from_line,
-        ident: s.text(S, "ident"),
-        prefix: s.text(S, "prefix"),
+        ident: s.text(S, Tag::IDENT),
+        prefix: s.text(S, Tag::PREFIX),
         lines,
         selected_line,
-        account: s.text(S, "account"),
-        event_token: s.typed(S, "event_token", |t| Ok(Secret::new(t.trim()))),
-        app_key: s.text(S, "app_key"),
-        app_secret: s.typed(S, "app_secret", |t| Ok(Secret::new(t.trim()))),
-        consumer_key: s.typed(S, "consumer_key", |t| Ok(Secret::new(t.trim()))),
+        account: s.text(S, Tag::ACCOUNT),
+        event_token: s.typed(S, Tag::EVENT_TOKEN, |t| Ok(Secret::new(t.trim()))),
+        app_key: s.text(S, Tag::APP_KEY),
+        app_secret: s.typed(S, Tag::APP_SECRET, |t| Ok(Secret::new(t.trim()))),
+        consumer_key: s.typed(S, Tag::CONSUMER_KEY, |t| Ok(Secret::new(t.trim()))),
     }
 }
 
@@ -1396,6 +1420,7 @@ fn check_keywords(
     s: &Settings,
     station: &Station,
     with_token: bool,
+    line_per_request: bool,
     active: &dyn Fn(Section) -> bool,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<KeywordUse> {
@@ -1471,7 +1496,11 @@ fn check_keywords(
                         .with_help("set `<with_token>1` in `<cliktocalltoken>` with the `<url>` that gives the token"),
                 );
             }
-            for tag in unset_station_tags(kw, station) {
+            let per_request = line_per_request && kw.source == KeywordSource::Station("telorg");
+            for tag in unset_station_tags(kw, station)
+                .into_iter()
+                .filter(|_| !per_request)
+            {
                 diags.push(
                     Diagnostic::warning(
                         Code::KeywordUnset,

@@ -254,7 +254,7 @@ fn station_file_refuses_other_sections() {
     assert_eq!(
         r.checked
             .settings
-            .effective(Section::Dial, "url")
+            .effective(Section::Dial, Tag::URL)
             .map(|v| v.entry.value.text.as_str()),
         Some("http://cti:8080/dial?tel=$teldest$")
     );
