@@ -234,14 +234,14 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             |e| e.value.text.trim(),
         )
     };
-    let listen = value::parse_listen(typed(Section::Server, Tag::LISTEN)).ok();
-    let simulator = value::parse_bool(typed(Section::Server, Tag::SIMULATOR)).unwrap_or(false);
-    let relay = value::parse_bool(typed(Section::Server, Tag::RELAY)).unwrap_or(false);
-    let hold = value::parse_seconds(typed(Section::Server, Tag::HOLD)).ok();
-    let cti_rate = value::parse_count(typed(Section::Server, Tag::RATE)).ok();
-    let notify_rate = value::parse_count(typed(Section::KeyyoNotify, Tag::RATE)).ok();
-    let token_ttl = value::parse_seconds(typed(Section::Server, Tag::TOKEN_TTL)).ok();
-    let tel_format = value::parse_number_format(typed(Section::Server, Tag::TEL_FORMAT)).ok();
+    let listen = read::<std::net::SocketAddr>(&shared, Section::Server, Tag::LISTEN);
+    let simulator = read::<bool>(&shared, Section::Server, Tag::SIMULATOR).unwrap_or(false);
+    let relay = read::<bool>(&shared, Section::Server, Tag::RELAY).unwrap_or(false);
+    let hold = read::<std::time::Duration>(&shared, Section::Server, Tag::HOLD);
+    let cti_rate = read::<u32>(&shared, Section::Server, Tag::RATE);
+    let notify_rate = read::<u32>(&shared, Section::KeyyoNotify, Tag::RATE);
+    let token_ttl = read::<std::time::Duration>(&shared, Section::Server, Tag::TOKEN_TTL);
+    let tel_format = read::<crate::config::NumberFormat>(&shared, Section::Server, Tag::TEL_FORMAT);
     let max_connections = match get(Section::Server, Tag::MAX_CONNECTIONS) {
         Some(e) => value::parse_count(e.value.text.trim())
             .ok()
@@ -565,6 +565,25 @@ fn desk(
             .get(Tag::LINES.name())
             .map(|e| value::trimmed_span(&e.value)),
     })
+}
+
+/// The value of `tag` in `section` (its default when unset) read as its
+/// kind's type; `None` when invalid (reported when the file was checked).
+fn read<T: value::FromKind>(
+    shared: &HashMap<(Section, &'static str), Entry>,
+    section: Section,
+    tag: Tag,
+) -> Option<T> {
+    let def = tag.def(section);
+    debug_assert!(
+        def.is_some_and(|d| d.kind == T::KIND),
+        "<{tag}> is not read as {:?}",
+        T::KIND
+    );
+    let text = shared
+        .get(&(section, tag.name()))
+        .map_or_else(|| def.map_or("", |d| d.default), |e| e.value.text.trim());
+    T::from_text(text).ok()
 }
 
 /// The default of a `<keyyo_notify>` tag, from the schema.

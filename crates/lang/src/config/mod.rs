@@ -16,7 +16,7 @@ pub use value::{
 use crate::diag::{did_you_mean, Code, Diagnostic};
 use crate::param::tapi::{select_line, TapiFile, DEFAULT_CONNECTOR};
 use crate::param::{keyword_names, Entry, EntryForm, ParamFile, Part, Value};
-use crate::schema::{Field, KeywordDef, KeywordSource, Kind, Section, Tag, TagDef, TAGS};
+use crate::schema::{Field, KeywordDef, KeywordSource, Section, Tag, TagDef, TAGS};
 use crate::source::{FileId, Span};
 use value::{split_headers, KindError};
 
@@ -387,7 +387,7 @@ impl Settings {
     }
 
     fn text(&self, section: Section, tag: Tag) -> Setting<String> {
-        self.typed(section, tag, |s| Ok(s.trim().to_owned()))
+        self.typed_with(section, tag, |s| Ok(s.trim().to_owned()))
     }
 
     fn template(&self, section: Section, tag: Tag) -> Setting<Template> {
@@ -406,9 +406,19 @@ impl Settings {
         }
     }
 
-    /// The typed value of a tag; its default when unset or invalid (invalid
-    /// values were reported when they were read).
-    fn typed<T>(
+    /// The value of a tag read as its kind's type ([`value::FromKind`]).
+    fn typed<T: value::FromKind>(&self, section: Section, tag: Tag) -> Setting<T> {
+        debug_assert!(
+            Settings::row(section, tag).is_none_or(|d| d.kind == T::KIND),
+            "<{tag}> is not read as {:?}",
+            T::KIND
+        );
+        self.typed_with(section, tag, T::from_text)
+    }
+
+    /// The value of a tag read with `parse`; its default when unset or
+    /// invalid (invalid values were reported when they were read).
+    fn typed_with<T>(
         &self,
         section: Section,
         tag: Tag,
@@ -637,24 +647,20 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
     let (tapi, main_file) = (&inputs.tapi[..], inputs.main_file);
     use Section::{Callto, Dial, Event, Token};
     let global = Global {
-        timeout1: s.typed(Section::Global, Tag::TIMEOUT1, value::parse_seconds),
-        timeout2: s.typed(Section::Global, Tag::TIMEOUT2, value::parse_seconds),
-        timeout3: s.typed(Section::Global, Tag::TIMEOUT3, value::parse_seconds),
+        timeout1: s.typed(Section::Global, Tag::TIMEOUT1),
+        timeout2: s.typed(Section::Global, Tag::TIMEOUT2),
+        timeout3: s.typed(Section::Global, Tag::TIMEOUT3),
         event_ring: s.text(Section::Global, Tag::EVENT_RING),
         event_popup: s.text(Section::Global, Tag::EVENT_POPUP),
         event_connect: s.text(Section::Global, Tag::EVEN_CONNECT),
         event_release: s.text(Section::Global, Tag::EVENT_RELEASE),
         event_missed: s.text(Section::Global, Tag::EVENT_MISSED),
-        noshowwindow: s.typed(Section::Global, Tag::NOSHOWWINDOW, value::parse_bool),
-        debug: s.typed(Section::Global, Tag::DEBUG, value::parse_bool),
+        noshowwindow: s.typed(Section::Global, Tag::NOSHOWWINDOW),
+        debug: s.typed(Section::Global, Tag::DEBUG),
         cafile: s.text(Section::Global, Tag::CAFILE),
-        insecure: s.typed(Section::Global, Tag::INSECURE, value::parse_bool),
-        number_format: s.typed(
-            Section::Global,
-            Tag::NUMBER_FORMAT,
-            value::parse_number_format,
-        ),
-        country: s.typed(Section::Global, Tag::COUNTRY, value::parse_country),
+        insecure: s.typed(Section::Global, Tag::INSECURE),
+        number_format: s.typed(Section::Global, Tag::NUMBER_FORMAT),
+        country: s.typed_with(Section::Global, Tag::COUNTRY, value::parse_country),
         provider: s.text(Section::Global, Tag::PROVIDER),
         api_url: s.text(Section::Global, Tag::API_URL),
         events_url: s.text(Section::Global, Tag::EVENTS_URL),
@@ -680,8 +686,8 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         }
     }
 
-    let with_event = s.typed(Event, Tag::WITH_EVENT, value::parse_bool);
-    let with_token = s.typed(Token, Tag::WITH_TOKEN, value::parse_bool);
+    let with_event = s.typed::<bool>(Event, Tag::WITH_EVENT);
+    let with_token = s.typed::<bool>(Token, Tag::WITH_TOKEN);
     let dial = s.is_set(Dial, Tag::URL).then(|| request(s, Dial));
     let sms = s
         .is_set(Section::Sms, Tag::URL)
@@ -691,7 +697,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         .then(|| request(s, Section::Forward));
     let callto = s.is_set(Callto, Tag::CMD).then(|| CalltoSpec {
         cmd: s.template(Callto, Tag::CMD),
-        launch: s.typed(Callto, Tag::CMDSHELLEXECUTE, value::parse_launch),
+        launch: s.typed(Callto, Tag::CMDSHELLEXECUTE),
     });
 
     let (interface, interface_reason) = choose_interface(
@@ -717,7 +723,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
 
     let event = with_event.value.then(|| {
         let request = required_request(s, Event, Tag::WITH_EVENT, diags);
-        let return_type = s.typed(Event, Tag::TYPE_RETURN, value::parse_return_type);
+        let return_type = s.typed::<ReturnType>(Event, Tag::TYPE_RETURN);
         let rt = return_type.value;
         let tel = answer_field(s, Event, rt, Field::Tel, diags);
         let event = answer_field(s, Event, rt, Field::Event, diags);
@@ -727,7 +733,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
             line: optional_answer_field(s, Event, rt, Field::Line, diags),
             called: optional_answer_field(s, Event, rt, Field::Called, diags),
             cursor: optional_answer_field(s, Event, rt, Field::Cursor, diags),
-            tel_format: s.typed(Event, Tag::TEL_FORMAT, value::parse_number_format),
+            tel_format: s.typed(Event, Tag::TEL_FORMAT),
             session: session(s, diags),
             request,
             return_type,
@@ -738,7 +744,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
     let popup = popup(s, &global, diags);
     let token = with_token.value.then(|| {
         let request = required_request(s, Token, Tag::WITH_TOKEN, diags);
-        let return_type = s.typed(Token, Tag::TYPE_RETURN, value::parse_return_type);
+        let return_type = s.typed::<ReturnType>(Token, Tag::TYPE_RETURN);
         let token = answer_field(s, Token, return_type.value, Field::Token, diags);
         TokenSpec {
             request,
@@ -974,8 +980,8 @@ fn popup(s: &Settings, global: &Global, diags: &mut Vec<Diagnostic>) -> Option<P
     let open_url = s
         .is_set(Popup, Tag::OPEN_URL)
         .then(|| s.template(Popup, Tag::OPEN_URL));
-    let notify = s.typed(Popup, Tag::NOTIFY, value::parse_bool);
-    let trigger = s.typed(Popup, Tag::TRIGGER, value::parse_popup_trigger);
+    let notify = s.typed::<bool>(Popup, Tag::NOTIFY);
+    let trigger = s.typed::<PopupTrigger>(Popup, Tag::TRIGGER);
     if let (true, Some(span)) = (notify.value && global.noshowwindow.value, notify.span()) {
         diags.push(
             Diagnostic::warning(
@@ -1082,21 +1088,21 @@ fn request(s: &Settings, section: Section) -> RequestSpec {
     RequestSpec {
         section,
         url: s.template(section, Tag::URL),
-        method: s.typed(section, Tag::METHODE, value::parse_method),
+        method: s.typed(section, Tag::METHODE),
         data: s.template(section, Tag::DATA),
         dataencode: s.template(section, Tag::DATAENCODE),
         headers,
         content_type: s.text(section, Tag::CONTENTTYPE),
-        auth: s.typed(section, Tag::AUTH, value::parse_auth),
+        auth: s.typed(section, Tag::AUTH),
         success_body: s.text(section, Tag::SUCCESS_BODY),
-        retry_body: s.typed(section, Tag::RETRY_BODY, |t| {
+        retry_body: s.typed_with(section, Tag::RETRY_BODY, |t| {
             Ok(t.split('|')
                 .map(str::trim)
                 .filter(|x| !x.is_empty())
                 .map(str::to_owned)
                 .collect())
         }),
-        min_interval: s.typed(section, Tag::MIN_INTERVAL, value::parse_seconds),
+        min_interval: s.typed(section, Tag::MIN_INTERVAL),
     }
 }
 
@@ -1192,7 +1198,7 @@ fn answer_field(
             if !s.is_set(section, xml_tag) {
                 missing(xml_tag, diags);
             }
-            let in_attrib = s.typed(section, in_attrib_tag, value::parse_bool);
+            let in_attrib = s.typed::<bool>(section, in_attrib_tag);
             let attribute = if in_attrib.value {
                 if !s.is_set(section, attrib_tag) {
                     let span = in_attrib.span().expect("set to 1");
@@ -1343,7 +1349,7 @@ fn choose_interface(
 
 fn station(s: &Settings, tapi: &Tapi) -> Station {
     use Section::Station as S;
-    let lines = s.typed(S, Tag::LINES, |t| Ok(value::split_lines(t)));
+    let lines = s.typed_with(S, Tag::LINES, |t| Ok(value::split_lines(t)));
     let model = (!tapi.model.value.is_empty()).then_some(tapi.model.value.as_str());
     let selected_line = select_line(model, &lines.value);
     let mut telorg = s.text(S, Tag::TELORG);
@@ -1359,7 +1365,7 @@ fn station(s: &Settings, tapi: &Tapi) -> Station {
     }
     Station {
         user: s.text(S, Tag::USER),
-        mdp: s.typed(S, Tag::MDP, |t| Ok(Secret::new(t.trim()))),
+        mdp: s.typed_with(S, Tag::MDP, |t| Ok(Secret::new(t.trim()))),
         telorg,
         telorg_from_line,
         ident: s.text(S, Tag::IDENT),
@@ -1367,10 +1373,10 @@ fn station(s: &Settings, tapi: &Tapi) -> Station {
         lines,
         selected_line,
         account: s.text(S, Tag::ACCOUNT),
-        event_token: s.typed(S, Tag::EVENT_TOKEN, |t| Ok(Secret::new(t.trim()))),
+        event_token: s.typed_with(S, Tag::EVENT_TOKEN, |t| Ok(Secret::new(t.trim()))),
         app_key: s.text(S, Tag::APP_KEY),
-        app_secret: s.typed(S, Tag::APP_SECRET, |t| Ok(Secret::new(t.trim()))),
-        consumer_key: s.typed(S, Tag::CONSUMER_KEY, |t| Ok(Secret::new(t.trim()))),
+        app_secret: s.typed_with(S, Tag::APP_SECRET, |t| Ok(Secret::new(t.trim()))),
+        consumer_key: s.typed_with(S, Tag::CONSUMER_KEY, |t| Ok(Secret::new(t.trim()))),
     }
 }
 
@@ -1538,19 +1544,8 @@ fn unset_station_tags(kw: &KeywordDef, station: &Station) -> Vec<&'static str> {
 /// The default of every tag parses as its kind: a test, and documentation
 /// that a default is a value like any other.
 pub fn check_defaults() -> Result<(), String> {
-    for t in TAGS {
-        let r = match t.kind {
-            Kind::Bool => value::parse_bool(t.default).map(drop),
-            Kind::Seconds => value::parse_seconds(t.default).map(drop),
-            Kind::Method => value::parse_method(t.default).map(drop),
-            Kind::ReturnType => value::parse_return_type(t.default).map(drop),
-            Kind::ShellExecute => value::parse_launch(t.default).map(drop),
-            Kind::NumberFormat => value::parse_number_format(t.default).map(drop),
-            Kind::Country => value::parse_country(t.default).map(drop),
-            Kind::PopupTrigger => value::parse_popup_trigger(t.default).map(drop),
-            Kind::Auth => value::parse_auth(t.default).map(drop),
-            _ => Ok(()),
-        };
+    for t in TAGS.iter().filter(|t| !t.default.is_empty()) {
+        let r = value::check_text(t.kind, t.default).unwrap_or(Ok(()));
         r.map_err(|e| format!("<{}>: {}", t.name, e.message))?;
     }
     Ok(())

@@ -600,36 +600,74 @@ pub fn check_url(value: &Value) -> Result<(), KindError> {
     }
 }
 
+/// A type read from the values of one [`Kind`] of tag.
+pub trait FromKind: Sized {
+    /// The kind of tag it is read from.
+    const KIND: Kind;
+    fn from_text(text: &str) -> Result<Self, KindError>;
+}
+
+/// Declares which type and parser each kind of tag is read with — the one
+/// place — as [`FromKind`] impls and as [`check_text`].
+macro_rules! read_as {
+    ($($kind:ident => $ty:ty = $parse:path,)*) => {
+        $(impl FromKind for $ty {
+            const KIND: Kind = Kind::$kind;
+            fn from_text(text: &str) -> Result<Self, KindError> {
+                $parse(text)
+            }
+        })*
+
+        /// Checks `text` as a value of `kind`, for the kinds read from
+        /// their text alone (the others need the value's place: see
+        /// [`validate`]); `None` for those.
+        pub fn check_text(kind: Kind, text: &str) -> Option<Result<(), KindError>> {
+            match kind {
+                $(Kind::$kind => Some($parse(text).map(drop)),)*
+                Kind::Country => Some(parse_country(text).map(drop)),
+                Kind::Prefix => Some(check_prefix(text)),
+                Kind::XmlName => Some(check_xml_name(text)),
+                Kind::Provider => Some(check_provider(text)),
+                Kind::JsonField => Some(check_json_field(text)),
+                Kind::Text | Kind::Template | Kind::LineList => Some(Ok(())),
+                Kind::Url | Kind::PageUrl | Kind::BaseUrl | Kind::Headers => None,
+            }
+        }
+    };
+}
+
+read_as! {
+    Bool => bool = parse_bool,
+    Seconds => Duration = parse_seconds,
+    Method => Method = parse_method,
+    ReturnType => ReturnType = parse_return_type,
+    ShellExecute => Launch = parse_launch,
+    Interface => Interface = parse_interface,
+    NumberFormat => NumberFormat = parse_number_format,
+    PopupTrigger => PopupTrigger = parse_popup_trigger,
+    Auth => Auth = parse_auth,
+    Listen => std::net::SocketAddr = parse_listen,
+    Regex => regex::Regex = parse_sources,
+    Count => u32 = parse_count,
+}
+
+/// `text` read as `T` (a tag of `T`'s kind).
+pub fn read<T: FromKind>(text: &str) -> Result<T, KindError> {
+    T::from_text(text)
+}
+
 /// Checks a set value against its tag's kind. Keyword checks are done
 /// later, once it is known which values win.
 pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
     let text = value.text.as_str();
-    let result = match def.kind {
-        Kind::Bool => parse_bool(text).map(drop),
-        Kind::Seconds => parse_seconds(text).map(drop),
-        Kind::Method => parse_method(text).map(drop),
-        Kind::ReturnType => parse_return_type(text).map(drop),
-        Kind::ShellExecute => parse_launch(text).map(drop),
-        Kind::Interface => parse_interface(text).map(drop),
-        Kind::Prefix => check_prefix(text),
-        Kind::NumberFormat => parse_number_format(text).map(drop),
-        Kind::Country => parse_country(text).map(drop),
-        Kind::XmlName => check_xml_name(text),
-        Kind::Url => check_url(value),
-        Kind::PageUrl => check_page_url(value),
-        Kind::BaseUrl => check_url(value),
-        Kind::Auth => parse_auth(text).map(drop),
-        Kind::Provider => check_provider(text),
-        Kind::Listen => parse_listen(text).map(drop),
-        Kind::Regex => parse_sources(text).map(drop),
-        Kind::Count => parse_count(text).map(drop),
-        Kind::PopupTrigger => parse_popup_trigger(text).map(drop),
-        Kind::JsonField => check_json_field(text),
-        Kind::Headers => {
+    let result = match (def.kind, check_text(def.kind, text)) {
+        (_, Some(checked)) => checked,
+        (Kind::Url | Kind::BaseUrl, None) => check_url(value),
+        (Kind::PageUrl, None) => check_page_url(value),
+        (_, None) => {
             split_headers(value, diags);
             Ok(())
         }
-        Kind::Text | Kind::Template | Kind::LineList => Ok(()),
     };
     if let Err(e) = result {
         let span = trimmed_span(value);
