@@ -33,10 +33,10 @@ pub(crate) fn init_logging(verbose: u8, quiet: &'static str) -> LogFile {
     log_file
 }
 
-/// Opens the log file when `<debug>1`.
-pub(crate) fn open_debug_log(log_file: &LogFile, debug: bool) {
+/// Opens the log file, in `dir` (the context's log folder), when `<debug>1`.
+pub(crate) fn open_debug_log(log_file: &LogFile, dir: Option<&std::path::Path>, debug: bool) {
     if debug && !log_file.is_open() {
-        match log_file.open() {
+        match log_file.open(dir) {
             Ok(path) => tracing::debug!(path = %path.display(), "debug log"),
             Err(e) => tracing::warn!("<debug>1 but the log file cannot be opened: {e}"),
         }

@@ -16,7 +16,8 @@ use crate::logging::open_debug_log;
 pub(crate) struct Session {
     pub(crate) loaded: load::Loaded,
     pub(crate) runtime: tokio::runtime::Runtime,
-    /// What the client side takes from the environment (the cache folder).
+    /// What the client side takes from the environment (cache and log
+    /// folders, the opener), read once here.
     pub(crate) context: ctibridge::context::Context,
 }
 
@@ -27,12 +28,17 @@ impl Session {
             err!("{}", loaded.diagnostics.render(&loaded.sources));
             return Err(Exit::Config);
         };
-        open_debug_log(log_file, checked.config.global.debug.value);
+        let context = ctibridge::context::Context::from_env();
+        open_debug_log(
+            log_file,
+            context.log_dir(),
+            checked.config.global.debug.value,
+        );
         let runtime = current_thread_runtime().map_err(|e| e.exit())?;
         Ok(Session {
             loaded,
             runtime,
-            context: ctibridge::context::Context::from_env(),
+            context,
         })
     }
 

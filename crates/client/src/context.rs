@@ -1,36 +1,94 @@
 //! What the client side takes from its surroundings, handed down by the
 //! binary (or the demo, or a test) rather than read from the environment
-//! deep inside: for now the cache folder (tokens, the request pace shared
-//! by the processes of this machine, OVH's clock offset).
+//! deep inside: the cache folder (tokens, the request pace shared by the
+//! processes of this machine, OVH's clock offset), the log folder of
+//! `<debug>1`, and the desktop's opener.
 
 use std::path::{Path, PathBuf};
 
 use crate::provider::pace::Pacer;
 use crate::token::TokenStore;
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Context {
     cache_dir: Option<PathBuf>,
+    log_dir: Option<PathBuf>,
+    opener: String,
+}
+
+impl Default for Context {
+    /// No cache or log folder; the platform's opener.
+    fn default() -> Context {
+        Context {
+            cache_dir: None,
+            log_dir: None,
+            opener: platform_opener().to_owned(),
+        }
+    }
+}
+
+/// The desktop's opener for a URI on this platform.
+fn platform_opener() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        // Not `cmd /c start`: that would be a shell.
+        "explorer.exe"
+    } else {
+        "xdg-open"
+    }
+}
+
+/// An environment variable that is set and not empty.
+fn env(name: &str) -> Option<std::ffi::OsString> {
+    std::env::var_os(name).filter(|v| !v.is_empty())
 }
 
 impl Context {
-    /// The cache folder `CTIBRIDGE_CACHE_DIR`, else the platform's.
+    /// The cache folder `CTIBRIDGE_CACHE_DIR`, else the platform's; the
+    /// log folder `CTIBRIDGE_LOG_DIR`, else the platform's state (or local
+    /// data) folder's `logs`; the opener `CTIBRIDGE_OPENER`, else the
+    /// platform's. Read once, by the binary.
     pub fn from_env() -> Context {
-        let cache_dir = std::env::var_os("CTIBRIDGE_CACHE_DIR")
-            .filter(|v| !v.is_empty())
+        let dirs = directories::ProjectDirs::from("", "", "ctibridge");
+        let cache_dir = env("CTIBRIDGE_CACHE_DIR")
             .map(PathBuf::from)
-            .or_else(|| {
-                directories::ProjectDirs::from("", "", "ctibridge")
-                    .map(|p| p.cache_dir().to_path_buf())
-            });
-        Context { cache_dir }
+            .or_else(|| dirs.as_ref().map(|p| p.cache_dir().to_path_buf()));
+        let log_dir = env("CTIBRIDGE_LOG_DIR").map(PathBuf::from).or_else(|| {
+            dirs.as_ref().map(|p| {
+                p.state_dir()
+                    .unwrap_or_else(|| p.data_local_dir())
+                    .join("logs")
+            })
+        });
+        let opener = env("CTIBRIDGE_OPENER").map_or_else(
+            || platform_opener().to_owned(),
+            |o| o.to_string_lossy().into_owned(),
+        );
+        Context {
+            cache_dir,
+            log_dir,
+            opener,
+        }
     }
 
-    /// A context whose cache folder is `dir`.
+    /// A context whose cache folder is `dir` (nothing else set).
     pub fn with_cache_dir(dir: PathBuf) -> Context {
         Context {
             cache_dir: Some(dir),
+            ..Context::default()
         }
+    }
+
+    /// Where `<debug>1` writes its trace; none when the platform has none.
+    pub fn log_dir(&self) -> Option<&Path> {
+        self.log_dir.as_deref()
+    }
+
+    /// The desktop's opener for a URI (`<cmdshellexecute>OPEN`, a
+    /// screen pop's page).
+    pub fn opener(&self) -> &str {
+        &self.opener
     }
 
     /// ctibridge's cache folder; none when the platform has none.

@@ -200,7 +200,7 @@ async fn dial_with(
                 .callto
                 .as_ref()
                 .ok_or_else(|| no_interface(fallback))?;
-            callto_launch(callto, &values, req.dry_run)
+            callto_launch(client.context, callto, &values, req.dry_run)
         }
         Interface::ClickToCall => web_dial(config, client, values, req.dry_run, fallback).await,
     }
@@ -501,7 +501,12 @@ async fn simple_request(
 
 /// Expands `cmd=` word by word (split as a shell would, never run by one)
 /// and starts it, or hands the URI to the desktop opener.
-fn callto_launch(callto: &CalltoSpec, values: &Values, dry_run: bool) -> Result<Outcome, Failure> {
+fn callto_launch(
+    context: &Context,
+    callto: &CalltoSpec,
+    values: &Values,
+    dry_run: bool,
+) -> Result<Outcome, Failure> {
     let span = callto.cmd.span().unwrap_or(Span::first_file());
     let template = &callto.cmd.value;
     let words: Vec<String> = match callto.launch.value {
@@ -521,7 +526,7 @@ fn callto_launch(callto: &CalltoSpec, values: &Values, dry_run: bool) -> Result<
         }
     };
     let (program, args) = match callto.launch.value {
-        Launch::Open => (crate::launch::opener(), words),
+        Launch::Open => (context.opener().to_owned(), words),
         Launch::Run => match words.split_first() {
             Some((p, rest)) => (p.clone(), rest.to_vec()),
             None => {

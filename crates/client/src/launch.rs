@@ -3,21 +3,6 @@
 
 use std::process::{Command, Stdio};
 
-/// The desktop's opener for a URI: `CTIBRIDGE_OPENER` when set.
-pub fn opener() -> String {
-    if let Some(o) = std::env::var_os("CTIBRIDGE_OPENER").filter(|o| !o.is_empty()) {
-        return o.to_string_lossy().into_owned();
-    }
-    if cfg!(target_os = "macos") {
-        "open".to_owned()
-    } else if cfg!(windows) {
-        // Not `cmd /c start`: that would be a shell.
-        "explorer.exe".to_owned()
-    } else {
-        "xdg-open".to_owned()
-    }
-}
-
 /// Starts `program` with `args` and returns at once. A small thread reaps
 /// it and logs a failure (`what` says which program it was). Its output goes
 /// to our stderr: stdout belongs to `watch`'s event lines.

@@ -4,24 +4,11 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// The file name Divalto uses for its own trace.
 pub const LOG_FILE: &str = "DhDivaltoClickToCall.log";
-
-/// `CTIBRIDGE_LOG_DIR`, else the platform's state (or local data) folder.
-pub fn log_dir() -> Option<PathBuf> {
-    if let Some(d) = std::env::var_os("CTIBRIDGE_LOG_DIR").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(d));
-    }
-    let p = directories::ProjectDirs::from("", "", "ctibridge")?;
-    Some(
-        p.state_dir()
-            .unwrap_or_else(|| p.data_local_dir())
-            .join("logs"),
-    )
-}
 
 /// A log writer that writes nowhere until [`LogFile::open`] is called:
 /// logging starts before the configuration says whether to trace.
@@ -29,12 +16,13 @@ pub fn log_dir() -> Option<PathBuf> {
 pub struct LogFile(Arc<Mutex<Option<File>>>);
 
 impl LogFile {
-    /// Opens (appending) the log file; returns its path.
-    pub fn open(&self) -> io::Result<PathBuf> {
-        let dir = log_dir().ok_or_else(|| {
+    /// Opens (appending) the log file in `dir` (the context's log
+    /// folder); returns its path.
+    pub fn open(&self, dir: Option<&Path>) -> io::Result<PathBuf> {
+        let dir = dir.ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, "no log folder on this platform")
         })?;
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(dir)?;
         let path = dir.join(LOG_FILE);
         let mut opts = OpenOptions::new();
         opts.create(true).append(true);

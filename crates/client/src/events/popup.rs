@@ -5,7 +5,7 @@
 use crate::config::{Config, PopupSpec, Template};
 use crate::diag::{Code, Diagnostic};
 use crate::events::call::CallEvent;
-use crate::launch::{opener, spawn_detached};
+use crate::launch::spawn_detached;
 use crate::param::scan_keywords;
 use crate::source::Span;
 use crate::template::{expand, Place, Values};
@@ -20,6 +20,8 @@ pub struct ScreenPop {
     /// The station's keywords.
     station: Values,
     notifier: Notifier,
+    /// The desktop's opener, for `<open_url>`.
+    opener: String,
 }
 
 /// What a screen pop started, for the log.
@@ -32,7 +34,8 @@ pub struct Started {
 
 impl ScreenPop {
     /// Splits the command into words. `None` when there is no `<popup>`.
-    pub fn new(config: &Config) -> Result<Option<ScreenPop>, Diagnostic> {
+    /// Pages are handed to `opener` (the context's).
+    pub fn new(config: &Config, opener: &str) -> Result<Option<ScreenPop>, Diagnostic> {
         let Some(spec) = &config.popup else {
             return Ok(None);
         };
@@ -42,6 +45,7 @@ impl ScreenPop {
             notify: notify_on(spec, config),
             station: Values::from_station(&config.station),
             notifier: Notifier::default(),
+            opener: opener.to_owned(),
         }))
     }
 
@@ -77,7 +81,7 @@ impl ScreenPop {
         if let Some(url) = &self.open_url {
             match expand(url, Place::Url, &values) {
                 Ok(url) => {
-                    let program = opener();
+                    let program = self.opener.clone();
                     match spawn_detached(&program, &[url], "page opener") {
                         Ok(()) => started.opened = true,
                         Err(e) => {
