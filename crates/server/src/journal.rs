@@ -478,14 +478,29 @@ const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// Batches waiting for the thread at most; beyond, new ones are refused.
 const QUEUE: usize = 4096;
 
-/// Commits `batch` in one transaction and tells each waiter.
-fn write_batch(journal: &Journal, batch: Vec<Pending>) -> rusqlite::Result<()> {
+/// Commits `batch` in one transaction and tells each waiter — a failure
+/// only once `down` says so: whoever is told "not kept" sees new events
+/// refused.
+fn write_batch(
+    journal: &Journal,
+    batch: Vec<Pending>,
+    down: &std::sync::atomic::AtomicBool,
+) -> Result<(), Unwritten> {
     let written = journal.record_all(batch.iter().map(|p| (&p.event, p.at)));
-    let committed = written.is_ok();
+    let written = written.map_err(|cause| Unwritten {
+        cause,
+        was_down: down.swap(true, std::sync::atomic::Ordering::SeqCst),
+    });
     for p in batch {
-        p.answer(committed);
+        p.answer(written.is_ok());
     }
     written
+}
+
+/// A batch not committed: why, and whether the journal was down already.
+struct Unwritten {
+    cause: rusqlite::Error,
+    was_down: bool,
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
@@ -538,8 +553,13 @@ impl Writer {
                         Ok(Message::Batch(batch)) => {
                             let n = batch.len();
                             let mut batch = Some(batch);
+                            let mut unwritten = None;
                             let written = patiently(&lock(), &mut |j| {
-                                write_batch(j, batch.take().unwrap_or_default())
+                                write_batch(j, batch.take().unwrap_or_default(), &is_down)
+                                    .map_err(|u| {
+                                        unwritten = Some(u.was_down);
+                                        u.cause
+                                    })
                             });
                             match written {
                                 Ok(()) => {
@@ -550,7 +570,9 @@ impl Writer {
                                     }
                                 }
                                 Err(e) => {
-                                    if !is_down.swap(true, SeqCst) {
+                                    // `down` is set (before the waiters
+                                    // were told); said once.
+                                    if unwritten == Some(false) {
                                         tracing::error!(
                                             "the call journal cannot be written ({e}): {n} call events refused; new notifications are answered 503 until it can"
                                         );

@@ -17,7 +17,7 @@ use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::keyyo::KeyyoOptions;
 use crate::load::{FileRead, FileStatus};
 use crate::param::{parse, Block, Entry, ParamFile, ParseOptions};
-use crate::schema::{Section, Tag, TagDef, TAGS};
+use crate::schema::{Section, Tag, TagDef};
 use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span};
 
 /// The path of the CTI web service (the Divalto sample file's).
@@ -432,32 +432,12 @@ fn block_values(
 ) -> HashMap<&'static str, Entry> {
     let mut values: HashMap<&'static str, Entry> = HashMap::new();
     for entry in &block.entries {
-        let name = entry.name.as_str();
-        let Some(def) = TagDef::lookup(section, name) else {
-            let (mut d, guessed) = crate::config::unknown_tag(section, entry);
-            if !guessed && TagDef::lookup_any(name).next().is_some() {
-                d = Diagnostic::error(
-                    Code::WrongSection,
-                    entry.name_span,
-                    format!("`<{name}>` does not belong in `<{}>`", section.name()),
-                )
-                .with_help(format!(
-                    "`<{}>` takes: {}",
-                    section.name(),
-                    TAGS.iter()
-                        .filter(|t| t.sections.contains(&section))
-                        .map(|t| format!("`<{}>`", t.name))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            diags.push(d);
+        // Checked as a desk's lines are (the same messages).
+        let Some(def) =
+            crate::config::row_of(Some(section), entry, crate::config::FileKind::Server, diags)
+        else {
             continue;
         };
-        if !entry.value.is_set() {
-            continue;
-        }
-        value::validate(def, &entry.value, diags);
         if let Some(prev) = values.get(def.name) {
             diags.push(
                 Diagnostic::warning(

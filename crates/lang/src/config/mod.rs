@@ -537,12 +537,25 @@ pub fn unknown_tag(section: Section, entry: &Entry) -> (Diagnostic, bool) {
     }
 }
 
-fn place(
-    settings: &mut Settings,
+/// Where a value line may be written in a file: `key=value` lines are
+/// read in `<callto>` and `<station>` of a desk's file, and in every
+/// section of the bridge server's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Desk,
+    Server,
+}
+
+/// The row a value line sets, its value checked against the row's kind;
+/// `None` (reported) for a line outside a section, a misplaced or unknown
+/// tag, a `key=value` line where it is not read, and an empty value. The
+/// one check of a value line, for a desk's files and the server's.
+pub fn row_of(
     section: Option<Section>,
-    entry: Entry,
+    entry: &Entry,
+    file: FileKind,
     diags: &mut Vec<Diagnostic>,
-) {
+) -> Option<&'static TagDef> {
     let name = entry.name.as_str();
     let homes = || {
         let mut v: Vec<&str> = TagDef::lookup_any(name)
@@ -566,9 +579,12 @@ fn place(
             d.with_help("a param file starts with a section header such as `<global>`")
         };
         diags.push(d);
-        return;
+        return None;
     };
-    if entry.form == EntryForm::KeyValue && !matches!(section, Section::Callto | Section::Station) {
+    if entry.form == EntryForm::KeyValue
+        && file == FileKind::Desk
+        && !matches!(section, Section::Callto | Section::Station)
+    {
         diags.push(
             Diagnostic::warning(
                 Code::KeyValueForm,
@@ -577,7 +593,7 @@ fn place(
             )
             .with_help(format!("write `<{name}>{}`", entry.value.text.trim())),
         );
-        return;
+        return None;
     }
     let Some(def) = TagDef::lookup(section, name) else {
         if TagDef::lookup_any(name).next().is_some() {
@@ -587,11 +603,23 @@ fn place(
                     entry.name_span,
                     format!("`<{name}>` does not belong in `<{}>`", section.name()),
                 )
-                .with_help(format!("move it under {}", homes())),
+                .with_help(match file {
+                    FileKind::Desk => format!("move it under {}", homes()),
+                    // A server section takes a handful of tags: say which.
+                    FileKind::Server => format!(
+                        "`<{}>` takes: {}",
+                        section.name(),
+                        TAGS.iter()
+                            .filter(|t| t.sections.contains(&section))
+                            .map(|t| format!("`<{}>`", t.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                }),
             );
-            return;
+            return None;
         }
-        let (mut d, guessed) = unknown_tag(section, &entry);
+        let (mut d, guessed) = unknown_tag(section, entry);
         // Otherwise: a close tag of another section, or the usual slip in
         // a request section.
         let elsewhere = (!guessed)
@@ -612,12 +640,29 @@ fn place(
             );
         }
         diags.push(d);
-        return;
+        return None;
     };
     if !entry.value.is_set() {
-        return;
+        return None;
     }
     value::validate(def, &entry.value, diags);
+    Some(def)
+}
+
+/// Layers a value line of a desk's files into `settings` (a repeat in
+/// the same file warned about).
+fn place(
+    settings: &mut Settings,
+    section: Option<Section>,
+    entry: Entry,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(def) = row_of(section, &entry, FileKind::Desk, diags) else {
+        return;
+    };
+    let Some(section) = section else {
+        return;
+    };
     let list = settings.values.entry((section, def.name)).or_default();
     if let Some(prev) = list.last() {
         if prev.entry.value.span.file == entry.value.span.file {
