@@ -477,6 +477,8 @@ const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 /// Batches waiting for the thread at most; beyond, new ones are refused.
 const QUEUE: usize = 4096;
+/// Events the thread gathers into one transaction at most.
+const MAX_GATHERED: usize = 4096;
 
 /// Commits `batch` in one transaction and tells each waiter — a failure
 /// only once `down` says so: whoever is told "not kept" sees new events
@@ -543,14 +545,34 @@ impl Writer {
                 };
                 // The last write the write-ahead log was copied after.
                 let mut settled = 0;
+                // A message taken while gathering batches, for the next turn.
+                let mut held: Option<Message> = None;
                 loop {
                     let wait = if is_down.load(SeqCst) {
                         PROBE_EVERY
                     } else {
                         SETTLE_AFTER
                     };
-                    match rx.recv_timeout(wait) {
-                        Ok(Message::Batch(batch)) => {
+                    let next = match held.take() {
+                        Some(m) => Ok(m),
+                        None => rx.recv_timeout(wait),
+                    };
+                    match next {
+                        Ok(Message::Batch(mut batch)) => {
+                            // Every batch waiting behind it goes in the same
+                            // transaction (in their order): a thread that
+                            // fell behind catches up at once, and the
+                            // server commits on the spot again.
+                            while batch.len() < MAX_GATHERED {
+                                match rx.try_recv() {
+                                    Ok(Message::Batch(more)) => batch.extend(more),
+                                    Ok(other) => {
+                                        held = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
                             let n = batch.len();
                             let mut batch = Some(batch);
                             let mut unwritten = None;
