@@ -691,45 +691,10 @@ fn place(
 fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> Config {
     let (tapi, main_file) = (&inputs.tapi[..], inputs.main_file);
     use Section::{Callto, Dial, Event, Token};
-    let global = Global {
-        timeout1: s.typed(Section::Global, Tag::TIMEOUT1),
-        timeout2: s.typed(Section::Global, Tag::TIMEOUT2),
-        timeout3: s.typed(Section::Global, Tag::TIMEOUT3),
-        event_ring: s.text(Section::Global, Tag::EVENT_RING),
-        event_popup: s.text(Section::Global, Tag::EVENT_POPUP),
-        event_connect: s.text(Section::Global, Tag::EVEN_CONNECT),
-        event_release: s.text(Section::Global, Tag::EVENT_RELEASE),
-        event_missed: s.text(Section::Global, Tag::EVENT_MISSED),
-        noshowwindow: s.typed(Section::Global, Tag::NOSHOWWINDOW),
-        debug: s.typed(Section::Global, Tag::DEBUG),
-        cafile: s.text(Section::Global, Tag::CAFILE),
-        insecure: s.typed(Section::Global, Tag::INSECURE),
-        number_format: s.typed(Section::Global, Tag::NUMBER_FORMAT),
-        country: s.typed_with(Section::Global, Tag::COUNTRY, value::parse_country),
-        provider: s.text(Section::Global, Tag::PROVIDER),
-        api_url: s.text(Section::Global, Tag::API_URL),
-        events_url: s.text(Section::Global, Tag::EVENTS_URL),
-    };
+    let global = global(s);
     let tapi = merge_tapi(tapi);
     let station = station(s, &tapi);
-    if let (None, Some(span)) = (station.selected_line, tapi.model.span()) {
-        if !station.lines.value.is_empty() {
-            diags.push(
-                Diagnostic::warning(
-                    Code::NoLineMatches,
-                    span,
-                    format!(
-                        "the line-name model `{}` matches none of the station's lines",
-                        tapi.model.value
-                    ),
-                )
-                .with_help(format!(
-                    "the station declares: {}",
-                    station.lines.value.join(" | ")
-                )),
-            );
-        }
-    }
+    check_line_model(&station, &tapi, diags);
 
     let with_event = s.typed::<bool>(Event, Tag::WITH_EVENT);
     let with_token = s.typed::<bool>(Token, Tag::WITH_TOKEN);
@@ -766,37 +731,9 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         }
     }
 
-    let event = with_event.value.then(|| {
-        let request = required_request(s, Event, Tag::WITH_EVENT, diags);
-        let return_type = s.typed::<ReturnType>(Event, Tag::TYPE_RETURN);
-        let rt = return_type.value;
-        let tel = answer_field(s, Event, rt, Field::Tel, diags);
-        let event = answer_field(s, Event, rt, Field::Event, diags);
-        EventSpec {
-            events: events_list(s, rt, diags),
-            callid: optional_answer_field(s, Event, rt, Field::Callid, diags),
-            line: optional_answer_field(s, Event, rt, Field::Line, diags),
-            called: optional_answer_field(s, Event, rt, Field::Called, diags),
-            cursor: optional_answer_field(s, Event, rt, Field::Cursor, diags),
-            tel_format: s.typed(Event, Tag::TEL_FORMAT),
-            session: session(s, diags),
-            request,
-            return_type,
-            tel,
-            event,
-        }
-    });
+    let event = with_event.value.then(|| event_spec(s, diags));
     let popup = popup(s, &global, diags);
-    let token = with_token.value.then(|| {
-        let request = required_request(s, Token, Tag::WITH_TOKEN, diags);
-        let return_type = s.typed::<ReturnType>(Token, Tag::TYPE_RETURN);
-        let token = answer_field(s, Token, return_type.value, Field::Token, diags);
-        TokenSpec {
-            request,
-            return_type,
-            token,
-        }
-    });
+    let token = with_token.value.then(|| token_spec(s, diags));
     for spec in [
         dial.as_ref(),
         event.as_ref().map(|e| &e.request),
@@ -809,7 +746,6 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
     {
         body_on_get(s, spec, diags);
     }
-
     let active = |section: Section| match section {
         Dial => interface.value == Interface::ClickToCall,
         Callto => interface.value == Interface::Callto,
@@ -829,27 +765,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         &active,
         diags,
     );
-    for u in &keyword_uses {
-        if let KeywordSource::BaseUrl(tag) = u.keyword.source {
-            let set = if tag == "api_url" {
-                !global.api_url.value.is_empty()
-            } else {
-                !global.events_url.value.is_empty()
-            };
-            if !set && active(u.section) {
-                diags.push(
-                    Diagnostic::error(
-                        Code::KeywordUnset,
-                        u.span,
-                        format!("`${}$` has no value: `<{tag}>` is not set", u.keyword.name),
-                    )
-                    .with_help(format!(
-                        "set `<{tag}>` in `<global>` to the server's address, e.g. https://api.example.com"
-                    )),
-                );
-            }
-        }
-    }
+    check_base_urls(&keyword_uses, &global, &active, diags);
     for spec in [
         dial.as_ref().filter(|_| active(Dial)),
         event.as_ref().map(|e| &e.request),
@@ -863,19 +779,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         check_auth(spec, &station, &global, main_file, diags);
     }
     if let Some(e) = &event {
-        let cursor_readable = e.cursor.is_some() || e.return_type.value == ReturnType::Text;
-        for u in &keyword_uses {
-            if u.keyword.source == KeywordSource::Cursor && !cursor_readable {
-                diags.push(
-                    Diagnostic::warning(
-                        Code::CursorUnset,
-                        u.span,
-                        "`$cursor$` is always empty: no answer field gives it",
-                    )
-                    .with_help("set `<json_cursor>` or `<xml_cursor>` to the field the source sends back (OVH: `Session`)"),
-                );
-            }
-        }
+        check_cursor(e, &keyword_uses, diags);
     }
     if with_token.value
         && !keyword_uses
@@ -906,6 +810,136 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         station,
         tapi,
         keyword_uses,
+    }
+}
+
+/// `$api_url$`/`$events_url$` used in a request that runs, with its base
+/// URL unset.
+fn check_base_urls(
+    keyword_uses: &[KeywordUse],
+    global: &Global,
+    active: &dyn Fn(Section) -> bool,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for u in keyword_uses {
+        if let KeywordSource::BaseUrl(tag) = u.keyword.source {
+            let set = if tag == "api_url" {
+                !global.api_url.value.is_empty()
+            } else {
+                !global.events_url.value.is_empty()
+            };
+            if !set && active(u.section) {
+                diags.push(
+                    Diagnostic::error(
+                        Code::KeywordUnset,
+                        u.span,
+                        format!("`${}$` has no value: `<{tag}>` is not set", u.keyword.name),
+                    )
+                    .with_help(format!(
+                        "set `<{tag}>` in `<global>` to the server's address, e.g. https://api.example.com"
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// `$cursor$` used while no answer field gives it.
+fn check_cursor(e: &EventSpec, keyword_uses: &[KeywordUse], diags: &mut Vec<Diagnostic>) {
+    let cursor_readable = e.cursor.is_some() || e.return_type.value == ReturnType::Text;
+    for u in keyword_uses {
+        if u.keyword.source == KeywordSource::Cursor && !cursor_readable {
+            diags.push(
+                Diagnostic::warning(
+                    Code::CursorUnset,
+                    u.span,
+                    "`$cursor$` is always empty: no answer field gives it",
+                )
+                .with_help("set `<json_cursor>` or `<xml_cursor>` to the field the source sends back (OVH: `Session`)"),
+            );
+        }
+    }
+}
+
+/// `<global>`, typed.
+fn global(s: &Settings) -> Global {
+    Global {
+        timeout1: s.typed(Section::Global, Tag::TIMEOUT1),
+        timeout2: s.typed(Section::Global, Tag::TIMEOUT2),
+        timeout3: s.typed(Section::Global, Tag::TIMEOUT3),
+        event_ring: s.text(Section::Global, Tag::EVENT_RING),
+        event_popup: s.text(Section::Global, Tag::EVENT_POPUP),
+        event_connect: s.text(Section::Global, Tag::EVEN_CONNECT),
+        event_release: s.text(Section::Global, Tag::EVENT_RELEASE),
+        event_missed: s.text(Section::Global, Tag::EVENT_MISSED),
+        noshowwindow: s.typed(Section::Global, Tag::NOSHOWWINDOW),
+        debug: s.typed(Section::Global, Tag::DEBUG),
+        cafile: s.text(Section::Global, Tag::CAFILE),
+        insecure: s.typed(Section::Global, Tag::INSECURE),
+        number_format: s.typed(Section::Global, Tag::NUMBER_FORMAT),
+        country: s.typed_with(Section::Global, Tag::COUNTRY, value::parse_country),
+        provider: s.text(Section::Global, Tag::PROVIDER),
+        api_url: s.text(Section::Global, Tag::API_URL),
+        events_url: s.text(Section::Global, Tag::EVENTS_URL),
+    }
+}
+
+/// A `tapi_param.txt` line-name model that picks none of the station's
+/// lines.
+fn check_line_model(station: &Station, tapi: &Tapi, diags: &mut Vec<Diagnostic>) {
+    if let (None, Some(span)) = (station.selected_line, tapi.model.span()) {
+        if !station.lines.value.is_empty() {
+            diags.push(
+                Diagnostic::warning(
+                    Code::NoLineMatches,
+                    span,
+                    format!(
+                        "the line-name model `{}` matches none of the station's lines",
+                        tapi.model.value
+                    ),
+                )
+                .with_help(format!(
+                    "the station declares: {}",
+                    station.lines.value.join(" | ")
+                )),
+            );
+        }
+    }
+}
+
+/// `<cliktocallevent>`, turned on by `<with_event>1`.
+fn event_spec(s: &Settings, diags: &mut Vec<Diagnostic>) -> EventSpec {
+    use Section::Event;
+    let request = required_request(s, Event, Tag::WITH_EVENT, diags);
+    let return_type = s.typed::<ReturnType>(Event, Tag::TYPE_RETURN);
+    let rt = return_type.value;
+    let tel = answer_field(s, Event, rt, Field::Tel, diags);
+    let event = answer_field(s, Event, rt, Field::Event, diags);
+    EventSpec {
+        events: events_list(s, rt, diags),
+        callid: optional_answer_field(s, Event, rt, Field::Callid, diags),
+        line: optional_answer_field(s, Event, rt, Field::Line, diags),
+        called: optional_answer_field(s, Event, rt, Field::Called, diags),
+        cursor: optional_answer_field(s, Event, rt, Field::Cursor, diags),
+        tel_format: s.typed(Event, Tag::TEL_FORMAT),
+        session: session(s, diags),
+        request,
+        return_type,
+        tel,
+        event,
+    }
+}
+
+/// `<cliktocalltoken>`, turned on by `<with_token>1`.
+fn token_spec(s: &Settings, diags: &mut Vec<Diagnostic>) -> TokenSpec {
+    use Section::Token;
+    let request = required_request(s, Token, Tag::WITH_TOKEN, diags);
+    let return_type = s.typed::<ReturnType>(Token, Tag::TYPE_RETURN);
+    let token = answer_field(s, Token, return_type.value, Field::Token, diags);
+    TokenSpec {
+        request,
+        return_type,
+        token,
     }
 }
 
