@@ -365,8 +365,12 @@ static RECORD_MANY: std::sync::LazyLock<Vec<(usize, String)>> = std::sync::LazyL
     [32, 16, 8, 4, 2, 1]
         .into_iter()
         .map(|n| {
+            // OR ROLLBACK: a row that cannot be written ends the whole
+            // transaction, as `record_all` wants (all or none), so SQLite
+            // keeps no statement journal (a 64 KB copy of every page
+            // touched, per statement).
             let sql = format!(
-                "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces) VALUES {}",
+                "INSERT OR ROLLBACK INTO events (line, callref, event, direction, tel, called, at, replaces) VALUES {}",
                 vec![row.as_str(); n].join(", ")
             );
             (n, sql)
