@@ -20,19 +20,8 @@ pub(crate) fn profiles(action: Option<ProfilesAction>) -> Exit {
                 Exit::Ok
             }
             None => {
-                let guess = ctibridge::diag::did_you_mean(&name, PROFILES.iter().map(|p| p.name));
                 errln!("error: there is no built-in profile `{name}`");
-                match guess {
-                    Some(g) => errln!("  = help: did you mean `{g}`?"),
-                    None => errln!(
-                        "  = help: the built-in profiles are: {}",
-                        PROFILES
-                            .iter()
-                            .map(|p| p.name)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                }
+                errln!("  = help: {}", ctibridge::profile::help_for_unknown(&name));
                 Exit::Config
             }
         },

@@ -261,17 +261,10 @@ async fn web_dial(
     let mut key = None;
     if let Some(t) = token_spec {
         let k = TokenStore::key(&t.request.url.value.text, &values);
-        values.token = match store.load(&k) {
-            Some(cached) => {
-                from_cache = true;
-                Some(Secret::new(cached))
-            }
-            None => {
-                let fresh = token::fetch(client, t, &values, fallback).await?;
-                store.store(&k, &fresh);
-                Some(Secret::new(fresh))
-            }
-        };
+        let (token, obtained) =
+            token::obtain(&store, &k, client, t, &values, fallback, false).await?;
+        from_cache = obtained == token::Obtained::Cached;
+        values.token = Some(token);
         key = Some(k);
     }
     let exchange = Exchange::new(client, config, calls.context);
@@ -285,10 +278,8 @@ async fn web_dial(
             status = done.response.status,
             "token refused: fetching a new one"
         );
-        store.forget(k);
-        let fresh = token::fetch(client, t, &values, fallback).await?;
-        store.store(k, &fresh);
-        values.token = Some(Secret::new(fresh));
+        let (token, _) = token::obtain(&store, k, client, t, &values, fallback, true).await?;
+        values.token = Some(token);
         done = send_request(&exchange, spec, &values, "call", fallback).await?;
     }
     judge(spec, config, &done, "call", fallback)

@@ -88,6 +88,41 @@ fn write_private(
     std::fs::rename(&tmp, path)
 }
 
+/// Where a token came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Obtained {
+    /// Kept from an earlier launch: it may have expired.
+    Cached,
+    Fetched,
+}
+
+/// The token kept under `key`, or (none kept, or `refresh`: the kept one
+/// was refused, and is forgotten) a new one fetched and kept — the one
+/// cache → fetch → forget dance of `dial` and `watch`. `values.token` is
+/// left out of the token request.
+pub async fn obtain(
+    store: &TokenStore,
+    key: &str,
+    client: &HttpClient,
+    spec: &TokenSpec,
+    values: &Values,
+    fallback: Span,
+    refresh: bool,
+) -> Result<(crate::config::Secret, Obtained), Failure> {
+    if refresh {
+        store.forget(key);
+    } else if let Some(t) = store.load(key) {
+        return Ok((crate::config::Secret::new(t), Obtained::Cached));
+    }
+    let values = Values {
+        token: None,
+        ..values.clone()
+    };
+    let fresh = fetch(client, spec, &values, fallback).await?;
+    store.store(key, &fresh);
+    Ok((crate::config::Secret::new(fresh), Obtained::Fetched))
+}
+
 /// Sends the token request and reads the token from its answer.
 pub async fn fetch(
     client: &HttpClient,

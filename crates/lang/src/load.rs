@@ -463,11 +463,7 @@ fn chosen_profile(
                 Span::file(param),
                 format!("--provider {name}: there is no built-in profile of that name"),
             );
-            if let Some(g) =
-                crate::diag::did_you_mean(name, crate::profile::PROFILES.iter().map(|p| p.name))
-            {
-                d = d.with_help(format!("did you mean `{g}`?"));
-            }
+            d = d.with_help(crate::profile::help_for_unknown(name));
             diagnostics.push(d);
         }
         return found;

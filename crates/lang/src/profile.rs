@@ -42,6 +42,22 @@ pub static PROFILES: &[Profile] = &[
     },
 ];
 
+/// What to say of a profile name that is none: the closest name, else
+/// the list of them.
+pub fn help_for_unknown(name: &str) -> String {
+    match crate::diag::did_you_mean(name.trim(), PROFILES.iter().map(|p| p.name)) {
+        Some(g) => format!("did you mean `{g}`?"),
+        None => format!(
+            "the built-in profiles are: {}",
+            PROFILES
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// A profile by name, case-insensitively.
 pub fn lookup(name: &str) -> Option<&'static Profile> {
     PROFILES

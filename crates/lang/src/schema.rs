@@ -1876,6 +1876,12 @@ pub static KEYWORDS: &[KeywordDef] = &[
 ];
 
 impl KeywordDef {
+    /// Whether `name` is a keyword that gives a server's base address
+    /// (`$api_url$`, `$events_url$`).
+    pub fn is_base_url(name: &str) -> bool {
+        KeywordDef::lookup(name).is_some_and(|(k, _)| matches!(k.source, KeywordSource::BaseUrl(_)))
+    }
+
     /// Finds a keyword by exact name or alias. Returns the row and whether an
     /// alias was used.
     pub fn lookup(name: &str) -> Option<(&'static KeywordDef, bool)> {

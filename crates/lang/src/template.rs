@@ -225,7 +225,7 @@ pub fn expand(t: &Template, place: Place, values: &Values) -> Result<String, Exp
 }
 
 fn is_base_url(name: &str) -> bool {
-    KeywordDef::lookup(name).is_some_and(|(k, _)| matches!(k.source, KeywordSource::BaseUrl(_)))
+    KeywordDef::is_base_url(name)
 }
 
 /// Names of the URL query parameters written `NAME=$kw$` with an optional

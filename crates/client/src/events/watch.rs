@@ -508,20 +508,25 @@ impl<'a> Source<'a> {
         let (Some(spec), Some(key)) = (self.token_spec, &self.token_key) else {
             return Ok(());
         };
-        if refresh {
-            self.store.forget(key);
-            self.values.token = None;
-        } else if let Some(t) = self.store.load(key) {
-            self.values.token = Some(Secret::new(t));
-            return Ok(());
-        }
-        match token::fetch(&self.client, spec, &self.values, self.fallback).await {
-            Ok(t) => {
-                self.store.store(key, &t);
-                self.values.token = Some(Secret::new(t));
+        let obtained = token::obtain(
+            &self.store,
+            key,
+            &self.client,
+            spec,
+            &self.values,
+            self.fallback,
+            refresh,
+        )
+        .await;
+        match obtained {
+            Ok((t, _)) => {
+                self.values.token = Some(t);
                 Ok(())
             }
-            Err(f) => Err(PollError::Fault(Fault::Token(f.to_string()))),
+            Err(f) => {
+                self.values.token = None;
+                Err(PollError::Fault(Fault::Token(f.to_string())))
+            }
         }
     }
 }

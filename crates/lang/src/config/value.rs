@@ -118,17 +118,7 @@ pub fn check_provider(s: &str) -> Result<(), KindError> {
     if crate::profile::lookup(t).is_some() {
         return Ok(());
     }
-    let help = match did_you_mean(t, crate::profile::PROFILES.iter().map(|p| p.name)) {
-        Some(g) => format!("did you mean `{g}`?"),
-        None => format!(
-            "the built-in profiles are: {}",
-            crate::profile::PROFILES
-                .iter()
-                .map(|p| p.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    };
+    let help = crate::profile::help_for_unknown(t);
     Err(kind_error(
         Code::UnknownProvider,
         format!("there is no built-in profile `{t}`"),
@@ -234,8 +224,7 @@ fn jsonpath_problem(message: &str) -> String {
 }
 
 fn is_base_url(keyword: &str) -> bool {
-    crate::schema::KeywordDef::lookup(keyword)
-        .is_some_and(|(k, _)| matches!(k.source, crate::schema::KeywordSource::BaseUrl(_)))
+    crate::schema::KeywordDef::is_base_url(keyword)
 }
 
 /// A page to open: an absolute URL of any scheme once keywords are filled.
