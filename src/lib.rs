@@ -8,8 +8,7 @@
 //! binary, the tests and the benchmarks use them.
 
 pub use ctibridge_client::{
-    answer, cache, context, dial, events, failure, handler, http, launch, logfile, number,
-    provider, request, token,
+    answer, context, dial, events, failure, handler, http, logfile, number, request,
 };
 pub use ctibridge_lang::{
     config, diag, exit, explain, load, param, profile, redact, reference, schema, source, template,

@@ -4,19 +4,19 @@
 //! ([`ctibridge_lang`]), never on the server.
 
 pub mod answer;
-pub mod cache;
+mod cache;
 pub mod context;
 pub mod dial;
 pub mod events;
 pub mod failure;
 pub mod handler;
 pub mod http;
-pub mod launch;
+mod launch;
 pub mod logfile;
 pub mod number;
-pub mod provider;
+mod provider;
 pub mod request;
-pub mod token;
+mod token;
 
 // The language's modules, under the paths this crate's code names them by.
 #[cfg(test)]

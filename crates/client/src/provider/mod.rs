@@ -23,7 +23,6 @@ pub const RETRY_WAIT: Duration = Duration::from_secs(1);
 /// An answer, and how many times a retry-safe refusal was sent again.
 #[derive(Debug)]
 pub struct Exchanged {
-    pub request: HttpRequest,
     pub response: HttpResponse,
     pub retries: u32,
 }
@@ -111,7 +110,6 @@ impl<'a> Exchange<'a> {
                 continue;
             }
             return Ok(Exchanged {
-                request: req,
                 response: resp,
                 retries,
             });
