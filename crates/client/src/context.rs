@@ -2,7 +2,7 @@
 //! binary (or the demo, or a test) rather than read from the environment
 //! deep inside: the cache folder (tokens, the request pace shared by the
 //! processes of this machine, OVH's clock offset), the log folder of
-//! `<debug>1`, and the desktop's opener.
+//! `<debug>1`, the desktop's opener, and the wall clock.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +14,34 @@ pub struct Context {
     cache_dir: Option<PathBuf>,
     log_dir: Option<PathBuf>,
     opener: String,
+    clock: Clock,
+}
+
+/// The wall clock the client side reads: the time OVH requests are signed
+/// with, the slots of the request pace, a call event's time. The system's,
+/// or (tests) one that stands still.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Clock {
+    fixed: Option<std::time::SystemTime>,
+}
+
+impl Clock {
+    /// A clock that always says `at`.
+    pub fn fixed(at: std::time::SystemTime) -> Clock {
+        Clock { fixed: Some(at) }
+    }
+
+    pub fn now(&self) -> std::time::SystemTime {
+        self.fixed.unwrap_or_else(std::time::SystemTime::now)
+    }
+
+    /// Seconds since 1970 (negative before).
+    pub fn unix_secs(&self) -> i64 {
+        match self.now().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_secs() as i64,
+            Err(e) => -(e.duration().as_secs() as i64),
+        }
+    }
 }
 
 impl Default for Context {
@@ -23,6 +51,7 @@ impl Default for Context {
             cache_dir: None,
             log_dir: None,
             opener: platform_opener().to_owned(),
+            clock: Clock::default(),
         }
     }
 }
@@ -69,7 +98,17 @@ impl Context {
             cache_dir,
             log_dir,
             opener,
+            clock: Clock::default(),
         }
+    }
+
+    /// This context with `clock` instead of the system's.
+    pub fn with_clock(self, clock: Clock) -> Context {
+        Context { clock, ..self }
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
     }
 
     /// A context whose cache folder is `dir` (nothing else set).
@@ -107,8 +146,8 @@ impl Context {
     /// The request pace shared by the processes of this machine.
     pub fn pacer(&self) -> Pacer {
         match &self.cache_dir {
-            Some(d) => Pacer::at(d.join("pace")),
-            None => Pacer::nowhere(),
+            Some(d) => Pacer::at(d.join("pace"), self.clock),
+            None => Pacer::nowhere(self.clock),
         }
     }
 }

@@ -101,7 +101,7 @@ pub async fn watch(
         fallback,
         stop_signal(opts.duration),
         |answer| {
-            let now = Local::now();
+            let now = chrono::DateTime::<Local>::from(context.clock().now());
             for raw in &answer.events {
                 let ev = book.apply(raw, now);
                 if ev.screen_pop {

@@ -167,14 +167,11 @@ impl<'a> Exchange<'a> {
                     app_secret: st.app_secret.value.expose(),
                     consumer_key: st.consumer_key.value.expose(),
                 };
-                let offset = ovh::time_offset(
-                    self.client,
-                    &self.config.global.api_url.value,
-                    self.context.cache_dir(),
-                )
-                .await
-                .map_err(ExchangeError::Auth)?;
-                let now = chrono::Utc::now().timestamp();
+                let offset =
+                    ovh::time_offset(self.client, &self.config.global.api_url.value, self.context)
+                        .await
+                        .map_err(ExchangeError::Auth)?;
+                let now = self.context.clock().unix_secs();
                 auth::ovh_sign(req, &keys, now + offset);
                 Ok(())
             }
@@ -229,12 +226,12 @@ pub mod ovh {
     pub async fn time_offset(
         client: &HttpClient,
         api_url: &str,
-        cache_dir: Option<&std::path::Path>,
+        context: &crate::context::Context,
     ) -> Result<i64, String> {
         let api = api_url.trim_end_matches('/');
         let key = format!("{:016x}", crate::cache::fnv1a(api.as_bytes()));
-        let file = cache_dir.map(|d| d.join("ovh-time").join(key));
-        let now = chrono::Utc::now().timestamp();
+        let file = context.cache_dir().map(|d| d.join("ovh-time").join(key));
+        let now = context.clock().unix_secs();
         if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
             let mut it = text.split_whitespace().map(str::parse::<i64>);
             if let (Some(Ok(offset)), Some(Ok(at))) = (it.next(), it.next()) {
@@ -260,7 +257,7 @@ pub mod ovh {
             .trim()
             .parse()
             .map_err(|_| format!("the OVH API time is not a number: {}", resp.body_start()))?;
-        let offset = server - chrono::Utc::now().timestamp();
+        let offset = server - context.clock().unix_secs();
         if let Some(f) = file {
             if let Some(dir) = f.parent() {
                 let _ = std::fs::create_dir_all(dir);
@@ -268,5 +265,44 @@ pub mod ovh {
             let _ = std::fs::write(&f, format!("{offset} {now}"));
         }
         Ok(offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::context::{Clock, Context};
+    use crate::http::{ClientOptions, HttpClient};
+
+    /// The OVH time offset kept in the cache folder is fresh or stale by
+    /// the context's clock, not the machine's.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_ovh_time_offset_ages_by_the_contexts_clock() {
+        let dir = std::env::temp_dir().join(format!("ctibridge-ovh-clock-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        // Nothing listens there: a fetch fails at once.
+        let api = "http://127.0.0.1:9/1.0";
+        let key = format!("{:016x}", crate::cache::fnv1a(api.as_bytes()));
+        let file = dir.join("ovh-time").join(key);
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        let then = 1_700_000_000i64;
+        std::fs::write(&file, format!("5 {}", then - 10)).expect("write");
+        let client = HttpClient::new(&ClientOptions::plain()).expect("client");
+
+        let at = |secs: i64| {
+            Context::with_cache_dir(dir.clone())
+                .with_clock(Clock::fixed(UNIX_EPOCH + Duration::from_secs(secs as u64)))
+        };
+        // Measured 10 s before the clock's now: trusted.
+        assert_eq!(
+            super::ovh::time_offset(&client, api, &at(then)).await,
+            Ok(5)
+        );
+        // Two hours later by the clock: measured again (and the API is not there).
+        assert!(super::ovh::time_offset(&client, api, &at(then + 7200))
+            .await
+            .is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

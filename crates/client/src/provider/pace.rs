@@ -10,27 +10,33 @@ use std::io::{Read as _, Seek as _, Write as _};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::context::Clock;
+
 #[derive(Clone, Debug)]
 pub struct Pacer {
     dir: Option<PathBuf>,
+    clock: Clock,
 }
 
 impl Pacer {
-    /// `CTIBRIDGE_CACHE_DIR`, else the platform's cache folder.
     /// A pace kept within this process only (no cache folder).
-    pub fn nowhere() -> Pacer {
-        Pacer { dir: None }
+    pub fn nowhere(clock: Clock) -> Pacer {
+        Pacer { dir: None, clock }
     }
 
-    pub fn at(dir: PathBuf) -> Pacer {
-        Pacer { dir: Some(dir) }
+    /// A pace kept in `dir`, its slots read on `clock`.
+    pub fn at(dir: PathBuf, clock: Clock) -> Pacer {
+        Pacer {
+            dir: Some(dir),
+            clock,
+        }
     }
 
     /// Reserves the first slot at least `interval` after the last one of
     /// `key` and returns how long to wait for it. Without a usable cache
     /// folder, pacing holds only within this process (a warning says so).
     pub fn reserve(&self, key: &str, interval: Duration) -> Duration {
-        let now = SystemTime::now();
+        let now = self.clock.now();
         match self.reserve_in_file(key, interval, now) {
             Ok(slot) => slot.duration_since(now).unwrap_or_default(),
             Err(e) => {
@@ -89,18 +95,13 @@ mod tests {
     #[test]
     fn slots_are_spaced_by_the_interval() {
         let dir = std::env::temp_dir().join(format!("ctibridge-pace-{}", std::process::id()));
-        let p = Pacer::at(dir.clone());
+        // A clock that stands still: each slot is exactly one interval
+        // after the last.
+        let clock = Clock::fixed(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let p = Pacer::at(dir.clone(), clock);
         let i = Duration::from_millis(1000);
         let waits: Vec<Duration> = (0..3).map(|_| p.reserve("line", i)).collect();
-        assert_eq!(waits[0], Duration::ZERO);
-        assert!(
-            waits[1] > Duration::from_millis(900) && waits[1] <= i,
-            "{waits:?}"
-        );
-        assert!(
-            waits[2] > Duration::from_millis(1900) && waits[2] <= 2 * i,
-            "{waits:?}"
-        );
+        assert_eq!(waits, [Duration::ZERO, i, 2 * i]);
         // Another line is not held up.
         assert_eq!(p.reserve("other", i), Duration::ZERO);
         let _ = std::fs::remove_dir_all(dir);
