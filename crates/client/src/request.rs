@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::config::{Method, RequestSpec};
-use crate::schema::Section;
 use crate::source::Span;
 use crate::template::{
     drop_empty_params, expand, form_urlencode, optional_params, BodyKind, ExpandError, Place,
@@ -15,7 +14,6 @@ use crate::template::{
 /// What is sent.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HttpRequest {
-    pub section: Section,
     pub method: Method,
     pub url: String,
     pub headers: Vec<(String, String)>,
@@ -66,7 +64,6 @@ pub fn build(spec: &RequestSpec, values: &Values) -> Result<HttpRequest, ExpandE
         }
     };
     Ok(HttpRequest {
-        section: spec.section,
         method,
         url,
         headers,

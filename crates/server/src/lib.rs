@@ -60,7 +60,6 @@ pub async fn request(
     let client = HttpClient::new(&ClientOptions::plain())?;
     let req = crate::request::HttpRequest {
         // Not from a section; the field only names one for messages.
-        section: crate::schema::Section::Dial,
         method,
         url,
         headers,

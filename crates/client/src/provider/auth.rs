@@ -104,11 +104,9 @@ pub fn ovh_sign(req: &mut HttpRequest, keys: &OvhKeys, timestamp: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Section;
 
     fn req(method: Method, url: &str, body: Option<&str>) -> HttpRequest {
         HttpRequest {
-            section: Section::Dial,
             method,
             url: url.to_owned(),
             headers: Vec::new(),

@@ -241,7 +241,6 @@ pub mod ovh {
             }
         }
         let req = HttpRequest {
-            section: crate::schema::Section::Dial,
             method: crate::config::Method::Get,
             url: format!("{api}/auth/time"),
             headers: Vec::new(),
