@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 
-from benchnet import free_port
+from benchnet import free_port, wait_listening
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXE = os.environ.get("CTIBRIDGE_BIN") or os.path.join(ROOT, "target", "release", "ctibridge")
@@ -89,12 +89,7 @@ def main():
             proc = subprocess.Popen([EXE, "serve", "--server", server_file,
                                      "--listen", "127.0.0.1:%d" % port],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for _ in range(400):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.025)
+            wait_listening(port)
             stop = threading.Event()
             before = len(acked)
             want = before + random.randint(2_000, 20_000)

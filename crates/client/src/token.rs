@@ -114,11 +114,19 @@ pub async fn obtain(
     } else if let Some(t) = store.load(key) {
         return Ok((crate::config::Secret::new(t), Obtained::Cached));
     }
-    let values = Values {
-        token: None,
-        ..values.clone()
+    // Copied only to leave out a token it holds.
+    let without;
+    let values = match values.token {
+        Some(_) => {
+            without = Values {
+                token: None,
+                ..values.clone()
+            };
+            &without
+        }
+        None => values,
     };
-    let fresh = fetch(client, spec, &values, fallback).await?;
+    let fresh = fetch(client, spec, values, fallback).await?;
     store.store(key, &fresh);
     Ok((crate::config::Secret::new(fresh), Obtained::Fetched))
 }

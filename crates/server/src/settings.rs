@@ -228,12 +228,6 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     }
 
     let get = |section: Section, tag: Tag| -> Option<&Entry> { shared.get(&(section, tag.name())) };
-    let typed = |section: Section, tag: Tag| -> &str {
-        get(section, tag).map_or_else(
-            || tag.def(section).map(|d| d.default).unwrap_or(""),
-            |e| e.value.text.trim(),
-        )
-    };
     let listen = read::<std::net::SocketAddr>(&shared, Section::Server, Tag::LISTEN);
     let simulator = read::<bool>(&shared, Section::Server, Tag::SIMULATOR).unwrap_or(false);
     let relay = read::<bool>(&shared, Section::Server, Tag::RELAY).unwrap_or(false);
@@ -273,7 +267,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             );
             return None;
         };
-        let sources = typed(Section::KeyyoNotify, Tag::SOURCES);
+        let sources = text_of(&shared, Section::KeyyoNotify, Tag::SOURCES);
         match KeyyoOptions::new(secret.value.text.trim(), sources) {
             Ok(k) => Some(k),
             Err(e) => {
@@ -554,16 +548,24 @@ fn read<T: value::FromKind>(
     section: Section,
     tag: Tag,
 ) -> Option<T> {
-    let def = tag.def(section);
     debug_assert!(
-        def.is_some_and(|d| d.kind == T::KIND),
+        tag.def(section).is_some_and(|d| d.kind == T::KIND),
         "<{tag}> is not read as {:?}",
         T::KIND
     );
-    let text = shared
-        .get(&(section, tag.name()))
-        .map_or_else(|| def.map_or("", |d| d.default), |e| e.value.text.trim());
-    T::from_text(text).ok()
+    T::from_text(text_of(shared, section, tag)).ok()
+}
+
+/// The text of `tag` in `section`, its default when unset.
+fn text_of<'a>(
+    shared: &'a HashMap<(Section, &'static str), Entry>,
+    section: Section,
+    tag: Tag,
+) -> &'a str {
+    shared.get(&(section, tag.name())).map_or_else(
+        || tag.def(section).map_or("", |d| d.default),
+        |e| e.value.text.trim(),
+    )
 }
 
 /// The default of a `<keyyo_notify>` tag, from the schema.

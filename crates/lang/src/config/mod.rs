@@ -348,17 +348,17 @@ impl Settings {
     /// The winning value of a tag, if any layer sets it.
     /// `None` too when `tag` is not a tag of `section`.
     pub fn effective(&self, section: Section, tag: Tag) -> Option<&SetValue> {
-        self.values
-            .get(&(section, tag.def(section)?.name))
-            .and_then(|v| v.last())
+        self.winner(section, tag.def(section)?)
     }
 
     /// [`Settings::effective`] for the configuration's own reads, which
     /// name only tags of the section.
     fn read(&self, section: Section, tag: Tag) -> Option<&SetValue> {
-        self.values
-            .get(&(section, Settings::row(section, tag)?.name))
-            .and_then(|v| v.last())
+        self.winner(section, Settings::row(section, tag)?)
+    }
+
+    fn winner(&self, section: Section, def: &TagDef) -> Option<&SetValue> {
+        self.values.get(&(section, def.name)).and_then(|v| v.last())
     }
 
     /// The row of `tag` in `section`: a tag the code reads in a section
