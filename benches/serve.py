@@ -7,7 +7,9 @@
    call reference, so each is validated, published and journaled) from 32
    connections for SECONDS, next to a bare hyper hello-world
    (examples/serve_bench.rs, on a current-thread runtime as `serve` runs)
-   measured the same way in the same run.
+   measured the same way in the same run; and the CPU time each server
+   process spends per request (less noisy than a rate on a shared machine:
+   the ratio of rates is bounded by it, each server answering on one thread).
 3. Notification → waiting station: with POLLS idle long polls held on other
    lines, one station waits on its line, one notification for that line is
    sent; time until the station has read its answer; N times; p99.
@@ -111,6 +113,13 @@ async def idle_memory(server_file, polls):
         stop(proc)
 
 
+def cpu_seconds(pid):
+    """User and system CPU time of process `pid` (all its threads), in s."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def tool(*args):
     out = subprocess.run([TOOL, *map(str, args)], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
@@ -125,10 +134,14 @@ def ingest(server_file, seconds):
         path = ("/keyyo/notify?secret=%s&account=%s&caller=33388202020&callee=%s&type=SETUP"
                 "&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
                 "&callref=" % (SECRET, LINE, LINE))
+        c = cpu_seconds(hello.pid)
         h = tool("load", "127.0.0.1:%d" % hello_port, "/hello?", 32, seconds)
+        h_cpu = (cpu_seconds(hello.pid) - c) / h["requests"] * 1e6
+        c = cpu_seconds(proc.pid)
         n = tool("load", "127.0.0.1:%d" % port, path, 32, seconds)
+        n_cpu = (cpu_seconds(proc.pid) - c) / n["requests"] * 1e6
         assert n["not_200"] == 0, n
-        return h["rate"], n["rate"]
+        return h["rate"], n["rate"], h_cpu, n_cpu
     finally:
         stop(proc)
         hello.terminate()
@@ -155,16 +168,19 @@ def main():
         server_file = os.path.join(d, "server_param.txt")
         with open(server_file, "w") as f:
             f.write(SERVER_FILE)
-        mem, rates, lats = [], [], []
+        mem, rates, cpus, lats = [], [], [], []
         for r in range(runs):
             idle, held = asyncio.run(idle_memory(server_file, polls))
             mem.append(held)
             print("run %d: %d idle long polls: VmRSS %.1f MB (idle server %.1f MB)"
                   % (r + 1, polls, held / 1024, idle / 1024), flush=True)
-            hello, notify = ingest(server_file, seconds)
+            hello, notify, hello_cpu, notify_cpu = ingest(server_file, seconds)
             rates.append((hello, notify))
+            cpus.append((hello_cpu, notify_cpu))
             print("run %d: ingest %.0f notifications/s, hyper hello-world %.0f requests/s: %.2fx"
-                  % (r + 1, notify, hello, notify / hello), flush=True)
+                  " (server CPU per request %.1f us, hello-world's %.1f us: %.2fx)"
+                  % (r + 1, notify, hello, notify / hello, notify_cpu, hello_cpu,
+                     hello_cpu / notify_cpu), flush=True)
             lat = latency(server_file, polls, n)
             lats.append(lat)
             print("run %d: notification -> waiting station (%d idle polls on other lines, %d notifications):"
@@ -177,6 +193,9 @@ def main():
         notify = statistics.median(x for _, x in rates)
         print("  ingest %.0f/s vs hyper hello-world %.0f/s: %.2fx (goal >= 0.6x)"
               % (notify, hello, statistics.median(x / h for h, x in rates)))
+        print("  server CPU per notification %.1f us vs per hello-world request %.1f us: %.2fx"
+              % (statistics.median(n for _, n in cpus), statistics.median(h for h, _ in cpus),
+                 statistics.median(h / n for h, n in cpus)))
         print("  notification -> station p99 %.2f ms (median %.2f ms; goal < 20 ms)"
               % (statistics.median(l["p99_ms"] for l in lats),
                  statistics.median(l["median_ms"] for l in lats)))
