@@ -712,7 +712,10 @@ impl Writer {
             // in no batch yet, and its request leads the next.
             let mut queue = self.lock_queue();
             self.leading.store(false, SeqCst);
-            std::mem::take(&mut *queue)
+            // The next batch starts as large as this one: not grown an
+            // event at a time.
+            let room = queue.len();
+            std::mem::replace(&mut *queue, Vec::with_capacity(room))
         };
         if batch.is_empty() {
             return;

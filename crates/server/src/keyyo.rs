@@ -101,19 +101,29 @@ impl<'a> Query<'a> {
             values: Default::default(),
             unknown: None,
         };
-        for pair in query.split('&') {
-            // Keyyo's values are digits and references: nothing to decode,
-            // borrowed as they are; a pair with `%` or `+` is decoded.
-            let bytes = pair.as_bytes();
+        // One pass over the bytes: each pair's end, its first `=`, and
+        // whether it needs decoding (as `split('&')` then a scan of each
+        // pair would, reading everything twice).
+        let all = query.as_bytes();
+        let mut start = 0;
+        while start <= all.len() {
+            let mut end = start;
             let mut equals = None;
             let mut encoded = false;
-            for (i, b) in bytes.iter().enumerate() {
+            while let Some(&b) = all.get(end) {
                 match b {
-                    b'=' if equals.is_none() => equals = Some(i),
+                    b'&' => break,
+                    b'=' if equals.is_none() => equals = Some(end - start),
                     b'%' | b'+' => encoded = true,
                     _ => {}
                 }
+                end += 1;
             }
+            let pair = &query[start..end];
+            start = end + 1;
+            // Keyyo's values are digits and references: nothing to decode,
+            // borrowed as they are; a pair with `%` or `+` is decoded.
+            let bytes = pair.as_bytes();
             let (name, value) = if encoded {
                 match url::form_urlencoded::parse(bytes).next() {
                     Some(decoded) => decoded,
@@ -199,12 +209,43 @@ fn allowed_source(opts: &KeyyoOptions, peer: IpAddr) -> bool {
 }
 
 /// Checks source, secret and fields; nothing is kept from a refusal.
+#[cfg(test)]
 pub fn validate<'q>(
     opts: &KeyyoOptions,
     peer: IpAddr,
     q: &'q Query<'_>,
 ) -> Result<Notification<'q>, Refusal> {
-    if !allowed_source(opts, peer) {
+    validate_from(opts, &Source::new(peer), q)
+}
+
+/// Where a connection comes from, and whether Keyyo's notifications are
+/// allowed from there: matched against the allowed sources once per
+/// connection (its address does not change), not once per notification.
+pub struct Source {
+    peer: IpAddr,
+    allowed: std::sync::OnceLock<bool>,
+}
+
+impl Source {
+    pub fn new(peer: IpAddr) -> Source {
+        Source {
+            peer,
+            allowed: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn allowed(&self, opts: &KeyyoOptions) -> bool {
+        *self.allowed.get_or_init(|| allowed_source(opts, self.peer))
+    }
+}
+
+/// [`validate`], for a notification from `source`.
+pub fn validate_from<'q>(
+    opts: &KeyyoOptions,
+    source: &Source,
+    q: &'q Query<'_>,
+) -> Result<Notification<'q>, Refusal> {
+    if !source.allowed(opts) {
         return Err(Refusal::Forbidden);
     }
     let secret = &q.values[SECRET];
@@ -588,6 +629,42 @@ mod tests {
         assert_eq!(q.get("type"), "SETUP");
         assert_eq!(q.get("callee"), "");
         assert_eq!(q.unknown.as_deref(), Some("zz"));
+    }
+
+    /// Query strings read in one pass as `url`'s form reader reads them
+    /// (pair by pair, the last value of a name winning), empty pairs,
+    /// names without `=` and values with `=` included.
+    #[test]
+    fn the_query_reads_pairs_as_the_form_reader_does() {
+        let cases = [
+            "",
+            "&",
+            "&&account=1&&",
+            "account",
+            "account=",
+            "=1",
+            "account=1=2&caller=3",
+            "caller=+33%20&callee=%",
+            "secret=s&extra=1&other=2",
+            "type=SETUP&type=RELEASE&",
+            "callref=a%26b&dref=x",
+        ];
+        for case in cases {
+            let q = Query::parse(case);
+            let mut want: Vec<String> = vec![String::new(); KEYWORDS.len() + 1];
+            let mut unknown = None;
+            for (name, value) in url::form_urlencoded::parse(case.as_bytes()) {
+                match slot(&name) {
+                    Some(i) => want[i] = value.into_owned(),
+                    None => {
+                        unknown.get_or_insert(name.into_owned());
+                    }
+                }
+            }
+            let got: Vec<&str> = q.values.iter().map(|v| v.as_ref()).collect();
+            assert_eq!(got, want, "{case:?}");
+            assert_eq!(q.unknown.as_deref(), unknown.as_deref(), "{case:?}");
+        }
     }
 
     #[test]
