@@ -657,11 +657,11 @@ async fn keyyo_notify(
 #[allow(clippy::result_large_err)]
 fn keyyo_event(
     s: &AppState,
-    peer: SocketAddr,
     source: &crate::keyyo::Source,
     query: Option<&str>,
 ) -> Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response> {
-    use crate::keyyo::{validate_from, Query, Refusal};
+    use crate::keyyo::{validate, Query, Refusal};
+    let peer = source.peer();
     let Some(opts) = &s.opts.keyyo else {
         return Err(ApiError::Off("Keyyo notifications are not configured").into_response());
     };
@@ -669,7 +669,7 @@ fn keyyo_event(
         return Err(ApiError::TooMany("too many notifications").into_response());
     }
     let q = Query::parse(query.unwrap_or(""));
-    let n = match validate_from(opts, source, &q) {
+    let n = match validate(opts, source, &q) {
         Ok(n) => n,
         Err(Refusal::Forbidden) => {
             tracing::warn!(%peer, "Keyyo notification refused: source or secret");
@@ -707,11 +707,10 @@ pub enum Taken {
 /// the request is let go before anything is awaited: held, it would keep
 /// hyper's read buffer, which hyper reads from while the answer is awaited
 /// (to see the client leave), and a new buffer would be allocated for
-/// every notification. `source` is the connection's (`peer`'s), checked
+/// every notification. `source` is the connection's: its address, checked
 /// once against Keyyo's allowed sources.
 pub fn take(
     state: &AppState,
-    peer: SocketAddr,
     source: &crate::keyyo::Source,
     req: axum::http::Request<hyper::body::Incoming>,
 ) -> Taken {
@@ -724,7 +723,7 @@ pub fn take(
         return Taken::Answered(too_large());
     }
     if req.uri().path() == crate::keyyo::PATH {
-        return Taken::Keyyo(keyyo_event(state, peer, source, req.uri().query()));
+        return Taken::Keyyo(keyyo_event(state, source, req.uri().query()));
     }
     Taken::Route(req)
 }

@@ -7,7 +7,7 @@
 //! `http(s)://SERVER/keyyo/notify?secret=SECRET&account=_ACCOUNT_&caller=_CALLER_&callee=_CALLEE_&callref=_CALLREF_&type=_N_TYPE_&version=_N_VERSION_&dref=_DREF_&dref_replace=_DREF_REPLACE_&session=_SESSION_ID_&is_acd=_IS_ACD_&redirecting=_REDIRECTING_NUMBER_&tsms=_TSMS_`
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -208,39 +208,36 @@ fn allowed_source(opts: &KeyyoOptions, peer: IpAddr) -> bool {
     std::str::from_utf8(&buf[..len]).is_ok_and(|a| opts.sources_re.is_match(a))
 }
 
-/// Checks source, secret and fields; nothing is kept from a refusal.
-#[cfg(test)]
-pub fn validate<'q>(
-    opts: &KeyyoOptions,
-    peer: IpAddr,
-    q: &'q Query<'_>,
-) -> Result<Notification<'q>, Refusal> {
-    validate_from(opts, &Source::new(peer), q)
-}
-
 /// Where a connection comes from, and whether Keyyo's notifications are
 /// allowed from there: matched against the allowed sources once per
 /// connection (its address does not change), not once per notification.
 pub struct Source {
-    peer: IpAddr,
+    peer: SocketAddr,
     allowed: std::sync::OnceLock<bool>,
 }
 
 impl Source {
-    pub fn new(peer: IpAddr) -> Source {
+    pub fn new(peer: SocketAddr) -> Source {
         Source {
             peer,
             allowed: std::sync::OnceLock::new(),
         }
     }
 
+    /// The connection's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
     fn allowed(&self, opts: &KeyyoOptions) -> bool {
-        *self.allowed.get_or_init(|| allowed_source(opts, self.peer))
+        *self
+            .allowed
+            .get_or_init(|| allowed_source(opts, self.peer.ip()))
     }
 }
 
-/// [`validate`], for a notification from `source`.
-pub fn validate_from<'q>(
+/// Checks source, secret and fields; nothing is kept from a refusal.
+pub fn validate<'q>(
     opts: &KeyyoOptions,
     source: &Source,
     q: &'q Query<'_>,
@@ -521,7 +518,7 @@ mod tests {
     fn v(o: &KeyyoOptions, ip: IpAddr, pairs: &[(&str, &str)]) -> Result<LineEvent, Refusal> {
         let text = q(pairs);
         let query = Query::parse(&text);
-        validate(o, ip, &query).map(|n| n.line_event())
+        validate(o, &Source::new(SocketAddr::new(ip, 0)), &query).map(|n| n.line_event())
     }
 
     #[test]

@@ -278,12 +278,12 @@ async fn accept(
         };
         let (state, app) = (state.clone(), app.clone());
         let conn_state = registered.conn.clone();
-        let source = crate::keyyo::Source::new(peer.ip());
+        let source = crate::keyyo::Source::new(peer);
         let service = hyper::service::service_fn(move |req| {
             let (state, app, conn_state) = (state.clone(), app.clone(), conn_state.clone());
             conn_state.start();
             // What can be done at once is, before hyper reads on.
-            let taken = api::take(&state, peer, &source, req);
+            let taken = api::take(&state, &source, req);
             async move {
                 let answer = api::respond(&state, &app, peer, taken).await;
                 conn_state.end();
