@@ -2,23 +2,117 @@
 //! one HTTP client, answers, provider rules, tokens, `dial`, and the call
 //! events of `watch` with their screen pop. Built on the param language
 //! ([`ctibridge_lang`]), never on the server.
+//!
+//! The surface is small: the modules themselves are private (`imp`), and
+//! each module below names what the crates above may use of it. Inside
+//! this crate the same paths reach everything (`pub(crate) use …::*`).
 
-pub mod answer;
 mod cache;
-pub mod context;
-pub mod dial;
-pub mod events;
-pub mod failure;
-pub mod handler;
-pub mod http;
+mod imp;
 mod launch;
-pub mod logfile;
-pub mod number;
 mod provider;
-pub mod request;
 mod token;
 
 // The language's modules, under the paths this crate's code names them by.
 #[cfg(test)]
 use ctibridge_lang::load;
 use ctibridge_lang::{config, diag, param, redact, schema, source, template};
+
+/// A value read out of a provider's answer.
+pub mod answer {
+    pub use crate::imp::answer::read_json;
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::answer::*;
+}
+
+/// What the client takes from its surroundings (folders, opener, clock).
+pub mod context {
+    pub use crate::imp::context::Context;
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::context::*;
+}
+
+/// Placing a call: `ctibridge dial`, and the server's dialer.
+pub mod dial {
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::dial::*;
+    pub use crate::imp::dial::{dial, forward_profile, sms, DialRequest, Dialer, Outcome};
+}
+
+/// Call events: the one call model, reading event answers, `watch`.
+pub mod events {
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::events::*;
+
+    /// Event names of the param file's event source.
+    pub mod call {
+        pub use crate::imp::events::call::EventNames;
+        #[allow(unused_imports)]
+        pub(crate) use crate::imp::events::call::*;
+    }
+
+    /// The one call model: events, directions, states.
+    pub mod model {
+        #[allow(unused_imports)]
+        pub(crate) use crate::imp::events::model::*;
+        pub use crate::imp::events::model::{CallState, Direction, Event, Transition};
+    }
+
+    /// Reading the event source's answers.
+    pub mod read {
+        #[allow(unused_imports)]
+        pub(crate) use crate::imp::events::read::*;
+        pub use crate::imp::events::read::{read_answer, RawEvent};
+    }
+
+    /// `ctibridge watch`: the poll loop.
+    pub mod watch {
+        #[allow(unused_imports)]
+        pub(crate) use crate::imp::events::watch::*;
+        pub use crate::imp::events::watch::{follow, shutdown_signal, watch, Stop, WatchOptions};
+    }
+}
+
+/// Why a request of the dial side did not happen.
+pub mod failure {
+    pub use crate::imp::failure::Failure;
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::failure::*;
+}
+
+/// `ctibridge install-handler`.
+pub mod handler {
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::handler::*;
+    pub use crate::imp::handler::{install, plan_for_this_platform};
+}
+
+/// The one HTTP client.
+pub mod http {
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::http::*;
+    pub use crate::imp::http::{ClientOptions, HttpClient, HttpResponse, SendError, MAX_BODY};
+}
+
+/// `<debug>1`'s log file.
+pub mod logfile {
+    pub use crate::imp::logfile::LogFile;
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::logfile::*;
+}
+
+/// Numbers: what the user clicked, and a line's one identity.
+pub mod number {
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::number::*;
+    pub use crate::imp::number::{
+        identity, identity_in, identity_of_international, is_dial_uri, parse_target,
+    };
+}
+
+/// A request as plain data.
+pub mod request {
+    pub use crate::imp::request::HttpRequest;
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::request::*;
+}

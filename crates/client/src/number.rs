@@ -181,16 +181,6 @@ pub struct E164 {
 }
 
 impl E164 {
-    /// The country calling code (`33`).
-    pub fn code(&self) -> u16 {
-        self.code
-    }
-
-    /// The national significant number (`388202020`).
-    pub fn national_significant(&self) -> &str {
-        &self.national
-    }
-
     /// `number` put in `format` for someone dialling from `country`.
     pub fn format(&self, format: NumberFormat, country: &str) -> String {
         use NumberFormat::*;

@@ -348,7 +348,7 @@ pub struct ServerUse {
     pub relay: bool,
 }
 
-/// [`check_sources_with`] on a param file already parsed (the bridge
+/// `check_sources_with` on a param file already parsed (the bridge
 /// server's file, whose own sections are taken out first).
 pub fn check_tree(
     sources: &mut SourceMap,

@@ -49,15 +49,6 @@ pub fn register(secret: &str) {
     all.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
-/// Whether any secret is registered (tests).
-pub fn is_registered(secret: &str) -> bool {
-    SECRETS
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .any(|s| s == secret)
-}
-
 /// `text` with every registered secret replaced by [`MASK`].
 pub fn mask(text: &str) -> Cow<'_, str> {
     let secrets = SECRETS.read().unwrap_or_else(|p| p.into_inner());

@@ -104,7 +104,7 @@ impl Values {
 
     /// The station's values and the base addresses of `<global>`, with
     /// `telorg` as the station's line (`$telorg$`): the dial side puts it
-    /// in `<number_format>` first (see [`crate::dial::values`]).
+    /// in `<number_format>` first (see the client's `dial::values`).
     pub fn from_config(config: &crate::config::Config, telorg: String) -> Values {
         let station = Values::from_station(&config.station);
         Values {

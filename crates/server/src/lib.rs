@@ -1,6 +1,6 @@
 //! `ctibridge serve`: the bridge server. The CTI web service of the Divalto
-//! sample file ([`api`]) on an event hub ([`hub`]), with the simulator
-//! ([`sim`]) as its provider.
+//! sample file (`api`) on an event hub (`hub`), with the simulator
+//! (`sim`) as its provider.
 
 mod api;
 mod connections;
@@ -43,7 +43,7 @@ pub struct ServeOptions {
     /// Poll the dialer configuration's event source once for everyone and
     /// publish what it says (the OVH relay).
     pub relay: bool,
-    /// Connections kept open at most ([`connections`]).
+    /// Connections kept open at most (`connections`).
     pub max_connections: usize,
     /// The cache folder of the provider side (tokens, the shared pace).
     pub context: ctibridge_client::context::Context,

@@ -205,6 +205,7 @@ impl CallBook {
     }
 
     /// Calls not ended yet.
+    #[cfg(test)]
     pub fn open_calls(&self) -> usize {
         self.open.len()
     }

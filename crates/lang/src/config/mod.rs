@@ -1622,6 +1622,7 @@ fn unset_station_tags(kw: &KeywordDef, station: &Station) -> Vec<&'static str> {
 
 /// The default of every tag parses as its kind: a test, and documentation
 /// that a default is a value like any other.
+#[cfg(test)]
 pub fn check_defaults() -> Result<(), String> {
     for t in TAGS.iter().filter(|t| !t.default.is_empty()) {
         let r = value::check_text(t.kind, t.default).unwrap_or(Ok(()));

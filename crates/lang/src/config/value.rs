@@ -640,11 +640,6 @@ read_as! {
     Count => u32 = parse_count,
 }
 
-/// `text` read as `T` (a tag of `T`'s kind).
-pub fn read<T: FromKind>(text: &str) -> Result<T, KindError> {
-    T::from_text(text)
-}
-
 /// Checks a set value against its tag's kind. Keyword checks are done
 /// later, once it is known which values win.
 pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
