@@ -33,16 +33,18 @@ pub fn run(out: &mut dyn Write) -> Result<Summary, String> {
     let cache = std::env::temp_dir().join(format!("ctibridge-demo-{}", std::process::id()));
     // Tokens of the demo station go to a folder removed at the end.
     let context = Context::with_cache_dir(cache.clone());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start: {e}"))?;
-    let result = rt.block_on(run_async(&context, out));
+    let idle = server::Idle::default();
+    let rt = server::runtime(&idle).map_err(|e| format!("cannot start: {e}"))?;
+    let result = rt.block_on(run_async(&context, idle, out));
     let _ = std::fs::remove_dir_all(&cache);
     result
 }
 
-async fn run_async(context: &Context, out: &mut dyn Write) -> Result<Summary, String> {
+async fn run_async(
+    context: &Context,
+    idle: server::Idle,
+    out: &mut dyn Write,
+) -> Result<Summary, String> {
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
     let opts = ServeOptions {
@@ -58,6 +60,7 @@ async fn run_async(context: &Context, out: &mut dyn Write) -> Result<Summary, St
         relay: false,
         max_connections: server::default_max_connections(),
         context: context.clone(),
+        idle: Some(idle),
     };
     let server = tokio::spawn(server::serve(opts, Some(ready_tx), Some(stop_rx)));
     let addr = ready_rx

@@ -89,9 +89,13 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             ctibridge::server::manager_url(&base, ctibridge::redact::MASK)
         );
     }
-    let rt = match current_thread_runtime() {
+    let idle = server::Idle::default();
+    let rt = match server::runtime(&idle) {
         Ok(rt) => rt,
-        Err(e) => return e.exit(),
+        Err(e) => {
+            errln!("error: cannot start: {e}");
+            return crate::exit::NoRuntime.exit();
+        }
     };
     let serve_opts = ServeOptions {
         listen,
@@ -113,6 +117,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         max_connections: found.max_connections,
         dialer: found.dialer.map(std::sync::Arc::new),
         context: ctibridge::context::Context::from_env(),
+        idle: Some(idle),
     };
     match rt.block_on(server::serve(serve_opts, None, None)) {
         Ok(()) => Exit::Ok,

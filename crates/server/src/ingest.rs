@@ -131,7 +131,7 @@ mod tests {
         let journal = Arc::new(std::sync::Mutex::new(
             Journal::open(&path).expect("journal"),
         ));
-        let (writer, thread) = Writer::start(journal);
+        let (writer, thread) = Writer::start(journal, None);
         let writer = Arc::new(writer);
         let hub = Arc::new(Hub::new());
         let ingest = Arc::new(Ingest::new(hub.clone(), writer.clone()));

@@ -407,37 +407,60 @@ fn record_with(
 }
 
 /// The journal's writing side: events committed in batches (one
-/// transaction per batch: a group commit), each with an acknowledgement
-/// sent once its transaction is committed or has failed. The server
-/// answers a notification, and hands an event to desks, only once it is
-/// committed ([`crate::ingest`]).
+/// transaction per batch: a group commit) on the journal's own thread,
+/// each with an acknowledgement sent once its transaction is committed or
+/// has failed. The server answers a notification, and hands an event to
+/// desks, only once it is committed ([`crate::ingest`]); its runtime never
+/// touches the disk.
 ///
-/// The first event of a moment leads: it lets the other requests of that
-/// moment add theirs ([`Writer::commit`] yields once), then commits them
-/// all on the spot — no thread to wake and wait for. When the journal is
-/// busy (a history being read, a checkpoint, another process's lock) the
-/// batch goes to the journal's thread instead, which waits for the lock up
-/// to [`BUSY_TIMEOUT`]; until it is through, later batches follow it there,
-/// so events are written in the order they came. The thread also copies
-/// the write-ahead log into the journal, and, while the journal cannot be
-/// written, tries it again every [`PROBE_EVERY`].
+/// A batch is what the server gathered before it ran out of work: the
+/// runtime tells the writer when it is about to wait ([`Idle`]), and the
+/// thread then takes every event queued. Without that signal (a runtime
+/// built elsewhere: the tests) the thread is woken by the first event,
+/// and takes what came meanwhile. The thread waits for another process's
+/// lock up to [`BUSY_TIMEOUT`]; it also copies the write-ahead log into the
+/// journal, and, while the journal cannot be written, tries it again every
+/// [`PROBE_EVERY`].
 pub struct Writer {
-    journal: std::sync::Arc<std::sync::Mutex<Journal>>,
-    tx: std::sync::mpsc::SyncSender<Message>,
+    shared: std::sync::Arc<Shared>,
+}
+
+/// What the server's tasks and the journal's thread share.
+struct Shared {
+    queue: std::sync::Mutex<Queue>,
+    /// The thread waits on it for work.
+    wake: std::sync::Condvar,
     /// Set while the journal cannot be written (a commit failed, and no
     /// probe has succeeded since): new notifications are refused at once.
-    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// Events of the moment, waiting for their leader.
-    queue: std::sync::Mutex<Vec<Pending>>,
-    /// Whether a leader is gathering the queue.
-    leading: std::sync::atomic::AtomicBool,
-    /// Events handed to the thread and not yet written.
-    handed_off: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-    /// When an event was last committed (ms since 1970), for the thread's
-    /// checkpoints in quiet times.
-    last_write: std::sync::Arc<std::sync::atomic::AtomicI64>,
-    /// Events committed since the write-ahead log was last copied.
-    unsettled: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    down: std::sync::atomic::AtomicBool,
+    /// Whether the runtime says when it is idle ([`Idle`]); if not, the
+    /// first event of a batch wakes the thread.
+    told_idle: std::sync::atomic::AtomicBool,
+    /// Events written (or not), whose waiters are told by a task on the
+    /// runtime: one wake-up of the runtime per batch, not one per event.
+    done: std::sync::Mutex<Vec<(Pending, bool)>>,
+    written: tokio::sync::Notify,
+    /// The thread has ended: nothing more is written.
+    ended: std::sync::atomic::AtomicBool,
+    /// How long an event waits for the runtime to be idle at most.
+    hold: std::time::Duration,
+    /// Batches taken when the runtime said it was idle.
+    idle_batches: std::sync::atomic::AtomicU64,
+}
+
+/// The events waiting for the thread, and what else it is asked.
+#[derive(Default)]
+struct Queue {
+    events: Vec<Pending>,
+    /// The thread may take the events now.
+    go: bool,
+    /// Asked to say when everything queued before is written.
+    flushes: Vec<tokio::sync::oneshot::Sender<()>>,
+    stop: bool,
+    /// When the oldest event waiting was queued.
+    since: Option<std::time::Instant>,
+    /// `go` was said by the idle runtime.
+    idle: bool,
 }
 
 /// An event, its time, and who waits for its commit (and gets the event
@@ -452,12 +475,6 @@ impl Pending {
     fn answer(self, committed: bool) {
         let _ = self.ack.send((committed, self.event));
     }
-}
-
-enum Message {
-    Batch(Vec<Pending>),
-    Flush(tokio::sync::oneshot::Sender<()>),
-    Stop,
 }
 
 /// Why an event was not journaled.
@@ -479,218 +496,269 @@ const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 /// into the journal (a checkpoint): in quiet times rather than in the
 /// middle of a burst of calls.
 const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
-/// Batches waiting for the thread at most; beyond, new ones are refused.
-const QUEUE: usize = 4096;
-/// Events the thread gathers into one transaction at most.
-const MAX_GATHERED: usize = 4096;
+/// Events waiting for the thread at most; beyond, new ones are refused.
+const QUEUE: usize = 65_536;
+/// Events that make a batch whether or not the runtime is idle.
+const FULL_BATCH: usize = 1024;
+/// How long an event waits for the runtime to be idle at most: a runtime
+/// that never runs out of work still has its events written.
+const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(2);
+
+/// Tells the journal's writer that the server's runtime has nothing left
+/// to do and is about to wait: the events queued so far are the batch.
+/// Called from the runtime's park hook ([`crate::runtime`]); until a
+/// writer is bound to it, does nothing.
+#[derive(Clone, Default)]
+pub struct Idle(std::sync::Arc<std::sync::OnceLock<std::sync::Weak<Shared>>>);
+
+impl Idle {
+    /// The runtime is about to wait.
+    pub fn now(&self) {
+        if let Some(shared) = self.0.get().and_then(std::sync::Weak::upgrade) {
+            let mut q = shared.lock_queue();
+            if !q.events.is_empty() && !q.go {
+                q.go = true;
+                q.idle = true;
+                shared.wake.notify_one();
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Idle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Idle")
+    }
+}
+
+impl Shared {
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// Commits `batch` in one transaction and tells each waiter — a failure
 /// only once `down` says so: whoever is told "not kept" sees new events
 /// refused.
-fn write_batch(
-    journal: &Journal,
-    batch: Vec<Pending>,
-    down: &std::sync::atomic::AtomicBool,
-) -> Result<(), Unwritten> {
-    let written = journal.record_all(batch.iter().map(|p| (&p.event, p.at)));
-    let written = written.map_err(|cause| Unwritten {
-        cause,
-        was_down: down.swap(true, std::sync::atomic::Ordering::SeqCst),
-    });
-    for p in batch {
-        p.answer(written.is_ok());
-    }
-    written
-}
-
-/// A batch not committed: why, and whether the journal was down already.
-struct Unwritten {
-    cause: rusqlite::Error,
-    was_down: bool,
-}
-
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
+fn write_batch(journal: &Journal, batch: Vec<Pending>, shared: &Shared) {
+    use std::sync::atomic::Ordering::SeqCst;
+    let n = batch.len();
+    let written = match journal.record_all(batch.iter().map(|p| (&p.event, p.at))) {
+        Ok(()) => {
+            if shared.down.swap(false, SeqCst) {
+                tracing::warn!("the call journal can be written again");
+            }
+            true
+        }
+        Err(e) => {
+            if !shared.down.swap(true, SeqCst) {
+                tracing::error!(
+                    "the call journal cannot be written ({e}): {n} call events refused; new notifications are answered 503 until it can"
+                );
+            }
+            false
+        }
+    };
+    shared
+        .done
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .extend(batch.into_iter().map(|p| (p, written)));
+    shared.written.notify_one();
 }
 
 impl Writer {
-    /// Starts the journal's thread on `journal` (shared with the readers).
+    /// Starts the journal's thread on `journal` (shared with the readers);
+    /// `idle`, when given, is the runtime's signal that a batch is
+    /// complete.
     pub fn start(
         journal: std::sync::Arc<std::sync::Mutex<Journal>>,
+        idle: Option<&Idle>,
+    ) -> (Writer, std::thread::JoinHandle<()>) {
+        Writer::start_holding(journal, idle, MAX_HOLD)
+    }
+
+    /// [`Writer::start`], an event waiting for the runtime's idle moment
+    /// `hold` at most.
+    fn start_holding(
+        journal: std::sync::Arc<std::sync::Mutex<Journal>>,
+        idle: Option<&Idle>,
+        hold: std::time::Duration,
     ) -> (Writer, std::thread::JoinHandle<()>) {
         use std::sync::atomic::Ordering::SeqCst;
-        use std::sync::mpsc::RecvTimeoutError;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Message>(QUEUE);
-        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let handed_off = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let last_write = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
-        let unsettled = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (is_down, in_thread, written_at, in_log) = (
-            down.clone(),
-            handed_off.clone(),
-            last_write.clone(),
-            unsettled.clone(),
-        );
-        let shared = journal.clone();
+        let shared = std::sync::Arc::new(Shared {
+            queue: std::sync::Mutex::new(Queue::default()),
+            wake: std::sync::Condvar::new(),
+            down: std::sync::atomic::AtomicBool::new(false),
+            told_idle: std::sync::atomic::AtomicBool::new(false),
+            done: std::sync::Mutex::new(Vec::new()),
+            written: tokio::sync::Notify::new(),
+            ended: std::sync::atomic::AtomicBool::new(false),
+            hold,
+            idle_batches: std::sync::atomic::AtomicU64::new(0),
+        });
+        // Tells the waiters of each batch written, on the runtime; ends
+        // once the thread has ended and its last batch is told.
+        let teller = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                teller.written.notified().await;
+                let ended = teller.ended.load(SeqCst);
+                let done =
+                    std::mem::take(&mut *teller.done.lock().unwrap_or_else(|p| p.into_inner()));
+                for (p, written) in done {
+                    p.answer(written);
+                }
+                if ended {
+                    break;
+                }
+            }
+        });
+        if let Some(idle) = idle {
+            if idle.0.set(std::sync::Arc::downgrade(&shared)).is_ok() {
+                shared.told_idle.store(true, SeqCst);
+            }
+        }
+        let inner = shared.clone();
         let handle = std::thread::Builder::new()
             .name("journal".into())
             .spawn(move || {
-                let journal = shared;
+                let shared = inner;
                 let lock = || journal.lock().unwrap_or_else(|p| p.into_inner());
-                // With the lock held, waiting for another process's lock.
-                let patiently = |j: &Journal, f: &mut dyn FnMut(&Journal) -> rusqlite::Result<()>| {
-                    let _ = j.db.busy_timeout(BUSY_TIMEOUT);
-                    let r = f(j);
-                    let _ = j.db.busy_timeout(std::time::Duration::ZERO);
-                    r
-                };
-                // The last write the write-ahead log was copied after.
-                let mut settled = 0;
-                // A message taken while gathering batches, for the next turn.
-                let mut held: Option<Message> = None;
+                let _ = lock().db.busy_timeout(BUSY_TIMEOUT);
+                // Events written since the write-ahead log was last copied,
+                // and when the last of them was.
+                let mut unsettled: u64 = 0;
+                let mut last_write = std::time::Instant::now();
+                let mut room = 64;
                 loop {
-                    let wait = if is_down.load(SeqCst) {
-                        PROBE_EVERY
-                    } else {
-                        SETTLE_AFTER
-                    };
-                    let next = match held.take() {
-                        Some(m) => Ok(m),
-                        None => rx.recv_timeout(wait),
-                    };
-                    match next {
-                        Ok(Message::Batch(mut batch)) => {
-                            // Every batch waiting behind it goes in the same
-                            // transaction (in their order): a thread that
-                            // fell behind catches up at once, and the
-                            // server commits on the spot again.
-                            while batch.len() < MAX_GATHERED {
-                                match rx.try_recv() {
-                                    Ok(Message::Batch(more)) => batch.extend(more),
-                                    Ok(other) => {
-                                        held = Some(other);
-                                        break;
-                                    }
-                                    Err(_) => break,
-                                }
+                    let (batch, flushes, stop) = {
+                        let mut q = shared.lock_queue();
+                        let wait = if shared.down.load(SeqCst) {
+                            PROBE_EVERY
+                        } else {
+                            SETTLE_AFTER
+                        };
+                        let since = std::time::Instant::now();
+                        while !(q.go || q.stop || !q.flushes.is_empty()) {
+                            let left = match q.since {
+                                Some(first) => shared.hold.saturating_sub(first.elapsed()),
+                                None => wait.saturating_sub(since.elapsed()),
+                            };
+                            if left.is_zero() {
+                                break;
                             }
-                            let n = batch.len();
-                            let mut batch = Some(batch);
-                            let mut unwritten = None;
-                            let written = patiently(&lock(), &mut |j| {
-                                write_batch(j, batch.take().unwrap_or_default(), &is_down)
-                                    .map_err(|u| {
-                                        unwritten = Some(u.was_down);
-                                        u.cause
-                                    })
-                            });
-                            match written {
-                                Ok(()) => {
-                                    written_at.store(now_ms(), SeqCst);
-                                    in_log.fetch_add(n as u64, SeqCst);
-                                    if is_down.swap(false, SeqCst) {
-                                        tracing::warn!("the call journal can be written again");
-                                    }
-                                }
-                                Err(e) => {
-                                    // `down` is set (before the waiters
-                                    // were told); said once.
-                                    if unwritten == Some(false) {
-                                        tracing::error!(
-                                            "the call journal cannot be written ({e}): {n} call events refused; new notifications are answered 503 until it can"
-                                        );
-                                    }
-                                }
-                            }
-                            in_thread.fetch_sub(n, SeqCst);
+                            q = shared
+                                .wake
+                                .wait_timeout(q, left)
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0;
                         }
-                        Ok(Message::Flush(done)) => {
-                            let _ = done.send(());
+                        if std::mem::take(&mut q.idle) && !q.events.is_empty() {
+                            shared.idle_batches.fetch_add(1, SeqCst);
                         }
-                        Ok(Message::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-                        Err(RecvTimeoutError::Timeout) => {
-                            let j = lock();
-                            if is_down.load(SeqCst) {
-                                if patiently(&j, &mut |j| j.probe()).is_ok() {
-                                    tracing::warn!("the call journal can be written again");
-                                    is_down.store(false, SeqCst);
-                                }
-                            } else {
-                                let last = written_at.load(SeqCst);
-                                let quiet =
-                                    now_ms() - last >= SETTLE_AFTER.as_millis() as i64;
-                                let long = in_log.load(SeqCst) >= WAL_EVENTS;
-                                if last > settled && (quiet || long) {
-                                    // Commits meanwhile go to this thread's
-                                    // queue: the server does not wait.
-                                    if let Err(e) = j.settle() {
-                                        tracing::warn!("journal checkpoint: {e}");
-                                    }
-                                    in_log.store(0, SeqCst);
-                                    settled = last;
-                                }
+                        q.go = false;
+                        q.since = None;
+                        // The next batch starts as large as the largest
+                        // so far: not grown an event at a time.
+                        room = room.max(q.events.len());
+                        let batch = if q.events.is_empty() {
+                            Vec::new()
+                        } else {
+                            std::mem::replace(&mut q.events, Vec::with_capacity(room))
+                        };
+                        (batch, std::mem::take(&mut q.flushes), q.stop)
+                    };
+                    if !batch.is_empty() {
+                        let n = batch.len() as u64;
+                        write_batch(&lock(), batch, &shared);
+                        if !shared.down.load(SeqCst) {
+                            unsettled += n;
+                            last_write = std::time::Instant::now();
+                        }
+                    } else if flushes.is_empty() && !stop {
+                        // Quiet (or down) for a while.
+                        let j = lock();
+                        if shared.down.load(SeqCst) {
+                            if j.probe().is_ok() {
+                                tracing::warn!("the call journal can be written again");
+                                shared.down.store(false, SeqCst);
                             }
+                        } else if unsettled > 0 && last_write.elapsed() >= SETTLE_AFTER {
+                            if let Err(e) = j.settle() {
+                                tracing::warn!("journal checkpoint: {e}");
+                            }
+                            unsettled = 0;
                         }
                     }
+                    if unsettled >= WAL_EVENTS {
+                        // A long burst: the log is copied without waiting
+                        // for a quiet moment.
+                        if let Err(e) = lock().settle() {
+                            tracing::warn!("journal checkpoint: {e}");
+                        }
+                        unsettled = 0;
+                    }
+                    for done in flushes {
+                        let _ = done.send(());
+                    }
+                    if stop {
+                        break;
+                    }
                 }
-                // A checkpoint for the road.
-                if written_at.load(SeqCst) > settled {
+                // Whatever came with the stop, then a checkpoint for the road.
+                let rest = std::mem::take(&mut shared.lock_queue().events);
+                if !rest.is_empty() {
+                    write_batch(&lock(), rest, &shared);
+                    unsettled += 1;
+                }
+                if unsettled > 0 {
                     let _ = lock().settle();
                 }
+                shared.ended.store(true, SeqCst);
+                shared.written.notify_one();
             })
             .expect("the journal thread starts");
-        {
-            // Commits on the spot never wait for a lock: a busy journal
-            // sends the batch to the thread, which does.
-            let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = j.db.busy_timeout(std::time::Duration::ZERO);
-        }
-        (
-            Writer {
-                journal,
-                tx,
-                down,
-                queue: std::sync::Mutex::new(Vec::new()),
-                leading: std::sync::atomic::AtomicBool::new(false),
-                handed_off,
-                last_write,
-                unsettled,
-            },
-            handle,
-        )
+        (Writer { shared }, handle)
     }
 
     /// Whether the journal cannot be written at the moment.
     pub fn is_down(&self) -> bool {
-        self.down.load(std::sync::atomic::Ordering::SeqCst)
+        self.shared.down.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Journals `event` (its time taken now) with the other events of the
     /// moment; resolves to the event once its transaction is committed.
-    /// Never blocks the caller's thread on the disk's lock. While the
-    /// journal is down a new event is refused at once; a retry
-    /// (`retrying`, the relay's) goes through, to find out whether it is
-    /// back.
+    /// Never touches the disk on the caller's thread. While the journal is
+    /// down a new event is refused at once; a retry (`retrying`, the
+    /// relay's) goes through, to find out whether it is back.
     pub async fn commit(&self, event: LineEvent, retrying: bool) -> Result<LineEvent, NotQueued> {
         use std::sync::atomic::Ordering::SeqCst;
         if !retrying && self.is_down() {
             return Err(NotQueued::Down);
         }
         let (ack, committed) = tokio::sync::oneshot::channel();
-        self.lock_queue().push(Pending {
-            event,
-            at: now_ms(),
-            ack,
-        });
-        if !self.leading.swap(true, SeqCst) {
-            // This event leads: the requests of this moment add theirs,
-            // then one transaction takes them all.
-            let lead = Lead(self);
-            tokio::task::yield_now().await;
-            drop(lead);
+        {
+            let mut q = self.shared.lock_queue();
+            if q.stop {
+                return Err(NotQueued::Closed);
+            }
+            if q.events.len() >= QUEUE {
+                return Err(NotQueued::Down);
+            }
+            if q.events.is_empty() {
+                q.since = Some(std::time::Instant::now());
+            }
+            q.events.push(Pending {
+                event,
+                at: now_ms(),
+                ack,
+            });
+            let told_idle = self.shared.told_idle.load(SeqCst);
+            if !q.go && (!told_idle || q.events.len() >= FULL_BATCH) {
+                q.go = true;
+                self.shared.wake.notify_one();
+            }
         }
         match committed.await {
             Ok((true, event)) => Ok(event),
@@ -699,98 +767,26 @@ impl Writer {
         }
     }
 
-    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Writes the queue: on the spot when the journal is free and nothing
-    /// waits in the thread, else through the thread.
-    fn write_queue(&self) {
-        use std::sync::atomic::Ordering::SeqCst;
-        let batch = {
-            // Taken and the lead let go at once: an event added after is
-            // in no batch yet, and its request leads the next.
-            let mut queue = self.lock_queue();
-            self.leading.store(false, SeqCst);
-            // The next batch starts as large as this one: not grown an
-            // event at a time.
-            let room = queue.len();
-            std::mem::replace(&mut *queue, Vec::with_capacity(room))
-        };
-        if batch.is_empty() {
-            return;
-        }
-        let batch = match self.journal.try_lock() {
-            Ok(j) if self.handed_off.load(SeqCst) == 0 => {
-                match j.record_all(batch.iter().map(|p| (&p.event, p.at))) {
-                    Ok(()) => {
-                        drop(j);
-                        self.last_write.store(now_ms(), SeqCst);
-                        self.unsettled.fetch_add(batch.len() as u64, SeqCst);
-                        // A retry (the relay's) found the journal back.
-                        if self.down.swap(false, SeqCst) {
-                            tracing::warn!("the call journal can be written again");
-                        }
-                        for p in batch {
-                            p.answer(true);
-                        }
-                        return;
-                    }
-                    // Locked by another: the thread waits for it.
-                    Err(e) if is_busy(&e) => batch,
-                    Err(e) => {
-                        drop(j);
-                        if !self.down.swap(true, SeqCst) {
-                            tracing::error!(
-                                "the call journal cannot be written ({e}): {} call events refused; new notifications are answered 503 until it can",
-                                batch.len()
-                            );
-                        }
-                        for p in batch {
-                            p.answer(false);
-                        }
-                        return;
-                    }
-                }
-            }
-            _ => batch,
-        };
-        let n = batch.len();
-        self.handed_off.fetch_add(n, SeqCst);
-        if let Err(e) = self.tx.try_send(Message::Batch(batch)) {
-            self.handed_off.fetch_sub(n, SeqCst);
-            if let std::sync::mpsc::TrySendError::Full(Message::Batch(batch))
-            | std::sync::mpsc::TrySendError::Disconnected(Message::Batch(batch)) = e
-            {
-                for p in batch {
-                    p.answer(false);
-                }
-            }
-        }
-    }
-
     /// Writes what waits and stops the thread (join its handle to wait).
     pub fn finish(&self) {
-        self.write_queue();
-        let _ = self.tx.send(Message::Stop);
+        let mut q = self.shared.lock_queue();
+        q.stop = true;
+        self.shared.wake.notify_one();
     }
 
-    /// Resolves once every event handed to the thread before is written.
+    /// Resolves once every event queued before is written.
     pub async fn flush(&self) {
         let (done, wait) = tokio::sync::oneshot::channel();
-        if self.tx.try_send(Message::Flush(done)).is_ok() {
-            let _ = wait.await;
+        {
+            let mut q = self.shared.lock_queue();
+            if q.stop {
+                return;
+            }
+            q.go = true;
+            q.flushes.push(done);
+            self.shared.wake.notify_one();
         }
-    }
-}
-
-/// The leader of a batch: when it is dropped — after its yield, or before
-/// if its request goes away (the client left) — the batch is written.
-struct Lead<'w>(&'w Writer);
-
-impl Drop for Lead<'_> {
-    fn drop(&mut self) {
-        self.0.write_queue();
+        let _ = wait.await;
     }
 }
 
@@ -809,6 +805,77 @@ mod tests {
             direction: Direction::parse(direction).expect("in or out"),
             replaces: None,
         }
+    }
+
+    /// Commits `n` events from as many tasks at once, on `journal` with a
+    /// commit hook; the names of the threads each commit ran on.
+    async fn commit_from_tasks(n: usize, idle: Option<&Idle>) -> (Vec<Option<String>>, u64) {
+        let journal = Journal::in_memory().expect("journal");
+        let threads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = threads.clone();
+        journal.db.commit_hook(Some(move || {
+            let name = std::thread::current().name().map(str::to_owned);
+            seen.lock().expect("threads").push(name);
+            false
+        }));
+        let journal = std::sync::Arc::new(std::sync::Mutex::new(journal));
+        // An event would wait a minute for an idle moment that does not
+        // come: no batch here is taken because time passed.
+        let (writer, thread) =
+            Writer::start_holding(journal.clone(), idle, std::time::Duration::from_secs(60));
+        let writer = std::sync::Arc::new(writer);
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move {
+                    w.commit(ev(&format!("c{i}"), Event::Ring, "in"), false)
+                        .await
+                })
+            })
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            let event = t.await.expect("task").expect("committed");
+            assert_eq!(event.callref, format!("c{i}"));
+        }
+        let idle_batches = writer
+            .shared
+            .idle_batches
+            .load(std::sync::atomic::Ordering::SeqCst);
+        writer.finish();
+        thread.join().expect("journal thread");
+        let j = journal.lock().expect("journal");
+        let rows: i64 =
+            j.db.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+                .expect("count");
+        assert_eq!(rows, n as i64, "every event written once");
+        let names = threads.lock().expect("threads").clone();
+        (names, idle_batches)
+    }
+
+    /// The runtime that serves requests never writes the journal itself:
+    /// every commit runs on the journal's thread.
+    #[tokio::test(flavor = "current_thread")]
+    async fn commits_run_on_the_journals_thread_never_the_runtimes() {
+        let (names, _) = commit_from_tasks(50, None).await;
+        assert!(!names.is_empty());
+        assert!(
+            names.iter().all(|n| n.as_deref() == Some("journal")),
+            "{names:?}"
+        );
+    }
+
+    /// On the server's runtime, which says when it is idle, the events
+    /// gathered are written when it is (by the journal's thread).
+    #[test]
+    fn on_the_servers_runtime_a_batch_is_written_when_it_is_idle() {
+        let idle = Idle::default();
+        let rt = crate::runtime(&idle).expect("runtime");
+        let (names, idle_batches) = rt.block_on(commit_from_tasks(50, Some(&idle)));
+        assert!(idle_batches >= 1, "no batch taken at an idle moment");
+        assert!(
+            names.iter().all(|n| n.as_deref() == Some("journal")),
+            "{names:?}"
+        );
     }
 
     #[test]

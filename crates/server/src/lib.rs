@@ -17,6 +17,7 @@ mod tokens;
 // What the command line and the demo use; the rest stays inside.
 pub use api::{ServerOptions, CTI_PATH};
 pub use connections::default_max as default_max_connections;
+pub use journal::Idle;
 pub use keyyo::{manager_url, KeyyoOptions};
 pub use sim::{inject, Timings};
 
@@ -47,6 +48,21 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// The cache folder of the provider side (tokens, the shared pace).
     pub context: ctibridge_client::context::Context,
+    /// The runtime's word that it ran out of work ([`runtime`]): the
+    /// journal then writes the events gathered meanwhile in one
+    /// transaction. `None` (a runtime built elsewhere): the journal's
+    /// thread is woken by each first event and takes what came meanwhile.
+    pub idle: Option<Idle>,
+}
+
+/// The runtime `serve` runs on: one thread, which tells `idle` each time
+/// it has nothing left to do (before it waits for the network).
+pub fn runtime(idle: &Idle) -> std::io::Result<tokio::runtime::Runtime> {
+    let idle = idle.clone();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_park(move || idle.now())
+        .build()
 }
 
 /// One request of ctibridge's own to a bridge server (`sim call`, the
@@ -88,7 +104,7 @@ pub async fn serve(
         cause,
     })?;
     let journal = Arc::new(std::sync::Mutex::new(journal));
-    let (writer, writing) = journal::Writer::start(journal.clone());
+    let (writer, writing) = journal::Writer::start(journal.clone(), opts.idle.as_ref());
     let writer = Arc::new(writer);
     let hub = Arc::new(hub::Hub::new());
     let ingest = Arc::new(ingest::Ingest::new(hub.clone(), writer.clone()));
