@@ -95,10 +95,14 @@ pub async fn serve(
     ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     stop: Option<tokio::sync::oneshot::Receiver<()>>,
 ) -> Result<(), ServeError> {
-    let journal = match &opts.journal {
+    // Opened off the runtime's thread, as every later write is.
+    let path = opts.journal.clone();
+    let journal = tokio::task::spawn_blocking(move || match &path {
         Some(path) => journal::Journal::open(path),
         None => journal::Journal::in_memory(),
-    }
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
     .map_err(|cause| ServeError::Journal {
         path: opts.journal.clone(),
         cause,

@@ -232,7 +232,16 @@ pub mod ovh {
         let key = format!("{:016x}", crate::cache::fnv1a(api.as_bytes()));
         let file = context.cache_dir().map(|d| d.join("ovh-time").join(key));
         let now = context.clock().unix_secs();
-        if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
+        // The file is read and written off the runtime's thread (the bridge
+        // server's relay polls on it).
+        let cached = match file.clone() {
+            Some(f) => tokio::task::spawn_blocking(move || std::fs::read_to_string(f).ok())
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        if let Some(text) = cached {
             let mut it = text.split_whitespace().map(str::parse::<i64>);
             if let (Some(Ok(offset)), Some(Ok(at))) = (it.next(), it.next()) {
                 if (0..FRESH_SECS).contains(&(now - at)) {
@@ -258,10 +267,13 @@ pub mod ovh {
             .map_err(|_| format!("the OVH API time is not a number: {}", resp.body_start()))?;
         let offset = server - context.clock().unix_secs();
         if let Some(f) = file {
-            if let Some(dir) = f.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            let _ = std::fs::write(&f, format!("{offset} {now}"));
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = f.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let _ = std::fs::write(&f, format!("{offset} {now}"));
+            })
+            .await;
         }
         Ok(offset)
     }
