@@ -68,6 +68,10 @@ pub(crate) enum SimAction {
         /// Let it ring out unanswered (a missed call).
         #[arg(long)]
         no_answer: bool,
+        /// Certificate authorities (PEM) to trust for an https URL, besides
+        /// the built-in ones.
+        #[arg(long, value_name = "FILE")]
+        cafile: Option<PathBuf>,
     },
 }
 

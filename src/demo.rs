@@ -60,6 +60,7 @@ async fn run_async(
         relay: false,
         max_connections: server::default_max_connections(),
         context: context.clone(),
+        tls: None,
         idle: Some(idle),
     };
     let server = tokio::spawn(server::serve(opts, Some(ready_tx), Some(stop_rx)));
@@ -232,7 +233,7 @@ async fn request(
     url: String,
     headers: Vec<(String, String)>,
 ) -> Result<crate::http::HttpResponse, String> {
-    let resp = server::request(method, url, headers)
+    let resp = server::request(method, url, headers, None)
         .await
         .map_err(|e| e.to_string())?;
     if resp.is_success() {
@@ -247,7 +248,7 @@ async fn request(
 }
 
 async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
-    let resp = server::inject(&format!("http://{addr}"), "0612345678", "1003", true)
+    let resp = server::inject(&format!("http://{addr}"), "0612345678", "1003", true, None)
         .await
         .map_err(|e| e.to_string())?;
     if resp.is_success() {

@@ -29,6 +29,8 @@ impl EndsWith for ServeError {
             ServeError::Journal { .. } => Exit::System,
             // The address is in use or not this machine's.
             ServeError::Listen { .. } => Exit::Network,
+            // The certificate the server file names cannot be served.
+            ServeError::Tls(_) => Exit::Config,
         }
     }
 }

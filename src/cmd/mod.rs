@@ -92,8 +92,9 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                     to,
                     url,
                     no_answer,
+                    cafile,
                 },
-        } => sim_call(&url, &from, &to, !no_answer).into(),
+        } => sim_call(&url, &from, &to, !no_answer, cafile.as_deref()).into(),
         Command::Demo => demo().into(),
         Command::InstallHandler { print } => install_handler(print).into(),
         Command::Reference => {

@@ -117,6 +117,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         max_connections: found.max_connections,
         dialer: found.dialer.map(std::sync::Arc::new),
         context: ctibridge::context::Context::from_env(),
+        tls: found.tls,
         idle: Some(idle),
     };
     match rt.block_on(server::serve(serve_opts, None, None)) {
@@ -128,7 +129,13 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     }
 }
 
-pub(crate) fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
+pub(crate) fn sim_call(
+    url: &str,
+    from: &str,
+    to: &str,
+    answer: bool,
+    cafile: Option<&std::path::Path>,
+) -> Exit {
     let (from, to) = match (number::parse_target(from), number::parse_target(to)) {
         (Ok(f), Ok(t)) => (f.number, t.number),
         (Err(e), _) | (_, Err(e)) => {
@@ -140,7 +147,7 @@ pub(crate) fn sim_call(url: &str, from: &str, to: &str, answer: bool) -> Exit {
         Ok(rt) => rt,
         Err(e) => return e.exit(),
     };
-    match rt.block_on(ctibridge::server::inject(url, &from, &to, answer)) {
+    match rt.block_on(ctibridge::server::inject(url, &from, &to, answer, cafile)) {
         Ok(resp) if resp.is_success() => {
             outln!("{}", resp.body.trim());
             Exit::Ok

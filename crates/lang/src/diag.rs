@@ -108,6 +108,8 @@ codes! {
     TapiBadTag = "tapi-bad-tag",
     TapiExtraLine = "tapi-extra-line",
     TapiStrayText = "tapi-stray-text",
+    Tls = "tls",
+    TlsHalf = "tls-half",
     TapiUnclosedTag = "tapi-unclosed-tag",
     TextAfterSection = "text-after-section",
     TokenNotFound = "token-not-found",

@@ -1293,6 +1293,30 @@ pub static TAGS: &[TagDef] = &[
               for the Keyyo notification URL that `serve` and `check --server` print.",
     },
     TagDef {
+        name: "tls_cert",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "HTTPS: the server's certificate chain, a PEM file (relative to the server \
+              file's folder; the server's certificate first, then the intermediates), with \
+              `<tls_key>`. Unset: plain HTTP. Read again, without dropping a connection, when \
+              the files change or on SIGHUP.",
+    },
+    TagDef {
+        name: "tls_key",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "HTTPS: the private key of `<tls_cert>`, a PEM file (PKCS#8, PKCS#1 or SEC1; \
+              readable by the server only).",
+    },
+    TagDef {
         name: "relay",
         aliases: &[],
         sections: &[Server],
@@ -1473,6 +1497,8 @@ tags! {
     TIMEOUT1 = "timeout1",
     TIMEOUT2 = "timeout2",
     TIMEOUT3 = "timeout3",
+    TLS_CERT = "tls_cert",
+    TLS_KEY = "tls_key",
     TOKEN_TTL = "token_ttl",
     TRIGGER = "trigger",
     TYPE_RETURN = "type_return",

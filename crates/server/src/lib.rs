@@ -12,6 +12,7 @@ mod keyyo;
 mod relay;
 pub mod settings;
 mod sim;
+mod tls;
 mod tokens;
 
 // What the command line and the demo use; the rest stays inside.
@@ -20,6 +21,7 @@ pub use connections::default_max as default_max_connections;
 pub use journal::Idle;
 pub use keyyo::{manager_url, KeyyoOptions};
 pub use sim::{inject, Timings};
+pub use tls::TlsFiles;
 
 // The modules of the layers below, under the paths this crate's code
 // names them by.
@@ -48,6 +50,8 @@ pub struct ServeOptions {
     pub max_connections: usize,
     /// The cache folder of the provider side (tokens, the shared pace).
     pub context: ctibridge_client::context::Context,
+    /// `<tls_cert>`/`<tls_key>`: HTTPS; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
     /// The runtime's word that it ran out of work ([`runtime`]): the
     /// journal then writes the events gathered meanwhile in one
     /// transaction. `None` (a runtime built elsewhere): the journal's
@@ -71,9 +75,13 @@ pub async fn request(
     method: crate::config::Method,
     url: String,
     headers: Vec<(String, String)>,
+    ca_file: Option<&std::path::Path>,
 ) -> Result<crate::http::HttpResponse, crate::http::SendError> {
     use crate::http::{ClientOptions, HttpClient};
-    let client = HttpClient::new(&ClientOptions::plain())?;
+    let client = HttpClient::new(&ClientOptions {
+        ca_file: ca_file.map(|p| p.display().to_string()),
+        ..ClientOptions::plain()
+    })?;
     let req = crate::request::HttpRequest {
         // Not from a section; the field only names one for messages.
         method,
@@ -124,6 +132,17 @@ pub async fn serve(
         });
     state.writer = Some(writer.clone());
     let state = Arc::new(state);
+    // The certificate, checked before anyone connects, then kept fresh.
+    let tls = match opts.tls.clone() {
+        Some(files) => {
+            let current = tokio::task::spawn_blocking(move || tls::Current::new(files))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+                .map_err(ServeError::Tls)?;
+            Some(Arc::new(current))
+        }
+        None => None,
+    };
     let listen = |cause| ServeError::Listen {
         addr: opts.listen,
         cause,
@@ -132,7 +151,10 @@ pub async fn serve(
         .await
         .map_err(listen)?;
     let addr = listener.local_addr().map_err(listen)?;
-    tracing::info!(%addr, sim = opts.sim, "bridge server listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(%addr, scheme, sim = opts.sim, "bridge server listening");
+    let refreshing = tls.clone().map(|t| tokio::spawn(tls::keep_fresh(t)));
+    let acceptor = tls.as_ref().map(|t| t.acceptor());
     if let Some(r) = ready {
         let _ = r.send(addr);
     }
@@ -165,7 +187,7 @@ pub async fn serve(
         }
     };
     let connections = connections::Connections::new(opts.max_connections);
-    accept(listener, state, app, connections, stop, || {
+    accept(listener, acceptor, state, app, connections, stop, || {
         tracing::info!("bridge server stopping");
         let _ = relay_stop.send(true);
         // Held polls answer now, so the connections close at once.
@@ -175,6 +197,9 @@ pub async fn serve(
     // The relay hands what it has to the journal before it ends.
     if let Some(r) = relaying {
         let _ = tokio::time::timeout(STOP_GRACE, r).await;
+    }
+    if let Some(r) = refreshing {
+        r.abort();
     }
     // Every event queued so far is written before `serve` returns.
     writer.finish();
@@ -197,6 +222,8 @@ pub enum ServeError {
         addr: SocketAddr,
         cause: std::io::Error,
     },
+    /// The certificate or its key cannot be served.
+    Tls(tls::TlsError),
 }
 
 impl std::fmt::Display for ServeError {
@@ -214,6 +241,7 @@ impl std::fmt::Display for ServeError {
                 write!(f, "the call journal cannot be opened: {cause}")
             }
             ServeError::Listen { addr, cause } => write!(f, "cannot serve on {addr}: {cause}"),
+            ServeError::Tls(e) => write!(f, "HTTPS cannot be served: {e}"),
         }
     }
 }
@@ -223,6 +251,7 @@ impl std::error::Error for ServeError {
         match self {
             ServeError::Journal { cause, .. } => Some(cause),
             ServeError::Listen { cause, .. } => Some(cause),
+            ServeError::Tls(e) => Some(e),
         }
     }
 }
@@ -249,17 +278,54 @@ pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// How long the stop waits for connections to finish their answer.
 const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Serves HTTP/1.1 on `io` until it closes, the server stops, or the
+/// connection is closed to make room for a newer one.
+async fn drive<I, S>(
+    io: I,
+    service: S,
+    watcher: hyper_util::server::graceful::Watcher,
+    registered: connections::Registered,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        // Not hyper's header_read_timeout: its timer, set anew for
+        // every request, wakes the runtime each time (an eventfd write
+        // per request, measured); the registry's sweep does the same
+        // job once a second.
+        .header_read_timeout(None)
+        // Answers are a few hundred bytes: copied into one buffer and
+        // written with one write() (measured: ~4 % more notifications
+        // per second than a writev of head and body).
+        .writev(false)
+        .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    let conn = watcher.watch(conn);
+    tokio::select! {
+        _ = conn => {}
+        // Closed to make room for a newer connection: dropped here.
+        _ = registered.conn.closed() => {}
+    }
+    drop(registered);
+}
+
 /// Accepts connections until `stop` resolves, runs `stopping` (which
 /// answers held polls), then lets the open connections finish.
 async fn accept(
     listener: tokio::net::TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     state: Arc<api::AppState>,
     app: axum::Router,
     connections: Arc<connections::Connections>,
     stop: impl std::future::Future<Output = ()>,
     stopping: impl FnOnce(),
 ) {
-    use hyper_util::rt::TokioIo;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut stop = std::pin::pin!(stop);
     // The header time limit: idle connections closed once a second.
@@ -310,26 +376,30 @@ async fn accept(
                 Ok::<_, std::convert::Infallible>(answer)
             }
         });
-        let conn = hyper::server::conn::http1::Builder::new()
-            // Not hyper's header_read_timeout: its timer, set anew for
-            // every request, wakes the runtime each time (an eventfd write
-            // per request, measured); the registry's sweep does the same
-            // job once a second.
-            .header_read_timeout(None)
-            // Answers are a few hundred bytes: copied into one buffer and
-            // written with one write() (measured: ~4 % more notifications
-            // per second than a writev of head and body).
-            .writev(false)
-            .serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            // Closed to make room for a newer connection: dropped here.
-            tokio::select! {
-                _ = conn => {}
-                _ = registered.conn.closed() => {}
+        let watcher = graceful.watcher();
+        match &tls {
+            None => {
+                tokio::spawn(drive(stream, service, watcher, registered));
             }
-            drop(registered);
-        });
+            Some(acceptor) => {
+                let handshake = acceptor.accept(stream);
+                tokio::spawn(async move {
+                    // The handshake within the header time limit.
+                    let stream = tokio::select! {
+                        done = tokio::time::timeout(HEADER_READ_TIMEOUT, handshake) => match done {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => return,
+                        },
+                        _ = registered.conn.closed() => return,
+                    };
+                    drive(stream, service, watcher, registered).await;
+                });
+            }
+        }
         if making_room {
             // The connection told to close does so before the next accept
             // takes another descriptor.

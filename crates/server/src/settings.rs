@@ -49,6 +49,8 @@ pub struct ServerSettings {
     pub token_ttl: Duration,
     pub journal: Option<PathBuf>,
     pub public_url: Option<String>,
+    /// `<tls_cert>` and `<tls_key>`: HTTPS. `None`: plain HTTP.
+    pub tls: Option<crate::tls::TlsFiles>,
     pub relay: bool,
     /// Requests per second per address: CTI routes, Keyyo notifications.
     pub cti_rate: u32,
@@ -82,6 +84,7 @@ impl ServerSettings {
             token_ttl: Duration::from_secs(3600),
             journal: None,
             public_url: None,
+            tls: None,
             relay: false,
             cti_rate: 200,
             notify_rate: 200,
@@ -242,13 +245,54 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             .map(|n| n as usize),
         None => Some(crate::connections::default_max()),
     };
-    let journal = get(Section::Server, Tag::JOURNAL).map(|e| {
+    // A path of the file, relative to its folder.
+    let path_of = |e: &Entry| {
         let p = PathBuf::from(e.value.text.trim());
         match sources.get(id).path.parent() {
             Some(dir) if p.is_relative() => dir.join(p),
             _ => p,
         }
-    });
+    };
+    let journal = get(Section::Server, Tag::JOURNAL).map(path_of);
+    let tls = match (
+        get(Section::Server, Tag::TLS_CERT),
+        get(Section::Server, Tag::TLS_KEY),
+    ) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => {
+            let files = crate::tls::TlsFiles {
+                cert: path_of(cert),
+                key: path_of(key),
+            };
+            if let Err(e) = crate::tls::load(&files, crate::tls::unix_now()) {
+                let at = match e {
+                    crate::tls::TlsError::Unreadable(ref p, _)
+                    | crate::tls::TlsError::NoKey(ref p, _)
+                        if *p == files.key =>
+                    {
+                        value::trimmed_span(&key.value)
+                    }
+                    _ => value::trimmed_span(&cert.value),
+                };
+                diags.push(
+                    Diagnostic::error(Code::Tls, at, format!("HTTPS cannot be served: {e}"))
+                        .with_help("`<tls_cert>` is the certificate chain in PEM (the server's certificate first) and `<tls_key>` its private key in PEM, both readable by the server; renew an expired certificate"),
+                );
+            }
+            Some(files)
+        }
+        (Some(one), None) | (None, Some(one)) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::TlsHalf,
+                    one.name_span,
+                    "HTTPS needs both `<tls_cert>` and `<tls_key>`",
+                )
+                .with_help("set the certificate chain (`<tls_cert>`) and its private key (`<tls_key>`), or neither for plain HTTP"),
+            );
+            None
+        }
+    };
     let public_url = get(Section::Server, Tag::PUBLIC_URL).map(|e| e.value.text.trim().to_owned());
 
     let keyyo_header = own
@@ -399,6 +443,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         token_ttl: token_ttl.expect("checked"),
         journal,
         public_url,
+        tls,
         relay,
         cti_rate: cti_rate.expect("checked"),
         notify_rate: notify_rate.expect("checked"),
@@ -578,6 +623,14 @@ pub fn explain(s: &ServerSettings) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(out, "listens on     {}", s.listen);
+    if let Some(t) = &s.tls {
+        let _ = writeln!(
+            out,
+            "https          certificate {}, key {}",
+            t.cert.display(),
+            t.key.display()
+        );
+    }
     let dials = if s.simulator {
         "the simulator".to_owned()
     } else {

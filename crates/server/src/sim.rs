@@ -13,6 +13,7 @@ pub async fn inject(
     from: &str,
     to: &str,
     answer: bool,
+    ca_file: Option<&std::path::Path>,
 ) -> Result<crate::http::HttpResponse, crate::http::SendError> {
     let enc = |s: &str| {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -27,6 +28,7 @@ pub async fn inject(
             u8::from(answer)
         ),
         Vec::new(),
+        ca_file,
     )
     .await
 }

@@ -1,0 +1,291 @@
+//! `ctibridge serve` over HTTPS, with certificate authorities made for the
+//! test (rcgen): a desk that trusts its authority (`<cafile>`) dials and
+//! watches through the bridge; a certificate replaced on disk is served to
+//! the next connection without a restart (on SIGHUP, and when the files
+//! change); a certificate that cannot be served is refused before anyone
+//! connects, at `check --server` and at start.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::Stdio;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use common::{ctibridge, free_addr, listening, text, Server, TempDir};
+use serde_json::Value;
+
+/// A certificate authority of the test.
+fn authority(name: &str) -> rcgen::CertifiedIssuer<'static, rcgen::KeyPair> {
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    rcgen::CertifiedIssuer::self_signed(params, rcgen::KeyPair::generate().expect("key"))
+        .expect("authority")
+}
+
+/// A server certificate for localhost and 127.0.0.1 signed by `ca`, valid
+/// until `until` (year): its PEM and its key's PEM.
+fn server_cert(
+    ca: &rcgen::CertifiedIssuer<'static, rcgen::KeyPair>,
+    until: i32,
+) -> (String, String) {
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "ctibridge test server");
+    params.not_before = rcgen::date_time_ymd(2000, 1, 1);
+    params.not_after = rcgen::date_time_ymd(until, 1, 1);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.signed_by(&key, ca).expect("signed");
+    (cert.pem(), key.serialize_pem())
+}
+
+/// `serve` on `file`, its stderr read line by line into the receiver.
+fn serve(dir: &TempDir, file: &std::path::Path, addr: SocketAddr) -> (Server, Receiver<String>) {
+    let mut cmd = ctibridge(dir);
+    cmd.args(["serve", "--server"])
+        .arg(file)
+        .args(["--listen", &addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut srv = listening(cmd, addr);
+    let stderr = srv.0.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    (srv, rx)
+}
+
+/// Waits (20 s at most) for a line of the server's log that contains
+/// `what`.
+fn logged(log: &Receiver<String>, what: &str) {
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = end.saturating_duration_since(std::time::Instant::now());
+        match log.recv_timeout(left) {
+            Ok(l) if l.contains(what) => return,
+            Ok(_) => {}
+            Err(e) => panic!("the server never logged {what:?}: {e}"),
+        }
+    }
+}
+
+/// The repository's sample files pointed at `https://localhost:PORT`,
+/// trusting the authority in `cafile`.
+fn sample_sys(dir: &TempDir, addr: SocketAddr, cafile: &std::path::Path) -> std::path::PathBuf {
+    let sys = dir.path().join("sys");
+    std::fs::create_dir_all(&sys).expect("mkdir");
+    let param = std::fs::read_to_string("samples/clicktocall_param.txt").expect("sample");
+    let param = param
+        .replace(
+            "http://localhost:8082",
+            &format!("https://localhost:{}", addr.port()),
+        )
+        .replacen(
+            "\n<global>\n",
+            &format!("\n<global>\n<cafile>{}\n", cafile.display()),
+            1,
+        );
+    std::fs::write(sys.join("clicktocall_param.txt"), param).expect("write");
+    std::fs::copy("samples/tapi_param.txt", sys.join("tapi_param.txt")).expect("copy");
+    sys
+}
+
+/// `dial 0388202020` from the sample station with `sys`'s files.
+fn dial(dir: &TempDir, sys: &std::path::Path) -> std::process::Output {
+    ctibridge(dir)
+        .arg("--sys-dir")
+        .arg(sys)
+        .arg("--station")
+        .arg("samples/station.txt")
+        .args(["dial", "0388202020"])
+        .output()
+        .expect("dial")
+}
+
+#[test]
+fn a_desk_dials_and_watches_over_https_and_a_new_certificate_needs_no_restart() {
+    let dir = TempDir::new("https");
+    let (ca1, ca2) = (
+        authority("ctibridge test CA 1"),
+        authority("ctibridge test CA 2"),
+    );
+    let ca1_file = dir.write("ca1.pem", &ca1.pem());
+    let ca2_file = dir.write("ca2.pem", &ca2.pem());
+    let (cert, key) = server_cert(&ca1, 2999);
+    dir.write("cert.pem", &cert);
+    dir.write("key.pem", &key);
+    let file = dir.write(
+        "server_param.txt",
+        "<server>\n<simulator>1\n<tls_cert>cert.pem\n<tls_key>key.pem\n",
+    );
+    let addr = free_addr();
+    let (_srv, log) = serve(&dir, &file, addr);
+    let url = format!("https://localhost:{}", addr.port());
+
+    // An incoming call, sent over HTTPS by a client trusting the CA.
+    let out = ctibridge(&dir)
+        .args([
+            "sim",
+            "call",
+            "03 88 20 20 20",
+            "1003",
+            "--url",
+            &url,
+            "--cafile",
+        ])
+        .arg(&ca1_file)
+        .output()
+        .expect("sim call");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // Without trusting it: refused by the client, nothing sent.
+    let out = ctibridge(&dir)
+        .args(["sim", "call", "03 88 20 20 20", "1003", "--url", &url])
+        .output()
+        .expect("sim call");
+    assert_ne!(out.status.code(), Some(0), "a certificate nobody trusts");
+
+    // The sample desk, trusting CA 1, sees the call and dials.
+    let sys = sample_sys(&dir, addr, &ca1_file);
+    let out = ctibridge(&dir)
+        .arg("--sys-dir")
+        .arg(&sys)
+        .arg("--station")
+        .arg("samples/station.txt")
+        .args(["watch", "--json", "--once"])
+        .output()
+        .expect("watch");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let ev: Value =
+        serde_json::from_str(text(&out.stdout).lines().next().expect("an event")).expect("json");
+    assert_eq!(ev["kind"], "ring");
+    assert_eq!(ev["caller"], "0388202020");
+    let out = dial(&dir, &sys);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // A certificate of CA 2 replaces it on disk; SIGHUP: the next
+    // connection gets it (a desk trusting only CA 2 dials, one trusting
+    // only CA 1 no longer can), and the server never restarted.
+    let (cert, key) = server_cert(&ca2, 2999);
+    dir.write("cert.pem", &cert);
+    dir.write("key.pem", &key);
+    // SAFETY: kill(2) on the pid of our own child.
+    unsafe {
+        libc::kill(_srv.0.id() as i32, libc::SIGHUP);
+    }
+    logged(&log, "TLS certificate read again");
+    let out = dial(&dir, &sample_sys(&dir, addr, &ca2_file));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = dial(&dir, &sample_sys(&dir, addr, &ca1_file));
+    assert_ne!(
+        out.status.code(),
+        Some(0),
+        "the old authority no longer works"
+    );
+
+    // Back to CA 1 with no signal: the change of the files is seen.
+    let (cert, key) = server_cert(&ca1, 2998);
+    dir.write("cert.pem", &cert);
+    dir.write("key.pem", &key);
+    logged(&log, "TLS certificate read again");
+    let out = dial(&dir, &sample_sys(&dir, addr, &ca1_file));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_certificate_that_cannot_be_served_is_refused_up_front() {
+    let dir = TempDir::new("https-bad");
+    let ca = authority("ctibridge test CA");
+    let (cert, key) = server_cert(&ca, 2999);
+    let (expired, expired_key) = server_cert(&ca, 2001);
+    let (_, other_key) = server_cert(&ca, 2999);
+    dir.write("cert.pem", &cert);
+    dir.write("key.pem", &key);
+    dir.write("expired.pem", &expired);
+    dir.write("expired-key.pem", &expired_key);
+    dir.write("other-key.pem", &other_key);
+    // The certificate file, the key file, what is said, on which line
+    // (3: `<tls_cert>`, 4: `<tls_key>`).
+    let cases = [
+        ("missing.pem", "key.pem", "missing.pem cannot be read", 3),
+        ("cert.pem", "missing.pem", "missing.pem cannot be read", 4),
+        ("key.pem", "key.pem", "holds no certificate", 3),
+        ("cert.pem", "cert.pem", "holds no private key", 4),
+        (
+            "cert.pem",
+            "other-key.pem",
+            "does not belong to the certificate",
+            3,
+        ),
+        (
+            "expired.pem",
+            "expired-key.pem",
+            "the certificate expired on",
+            3,
+        ),
+    ];
+    for (cert, key, says, line) in cases {
+        let file = dir.write(
+            "server_param.txt",
+            &format!("<server>\n<simulator>1\n<tls_cert>{cert}\n<tls_key>{key}\n"),
+        );
+        let out = ctibridge(&dir)
+            .args(["check", "--json", "--server"])
+            .arg(&file)
+            .output()
+            .expect("check");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{cert}/{key}: {}",
+            text(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
+        assert_eq!(diagnostics.len(), 1, "{report}");
+        assert_eq!(diagnostics[0]["code"], "tls", "{report}");
+        assert_eq!(diagnostics[0]["line"], line, "{report}");
+        let message = diagnostics[0]["message"].as_str().expect("message");
+        assert!(message.contains(says), "{cert}/{key}: {message}");
+        // And the server does not start on it.
+        let out = ctibridge(&dir)
+            .args(["serve", "--server"])
+            .arg(&file)
+            .args(["--listen", &free_addr().to_string()])
+            .output()
+            .expect("serve");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{cert}/{key}: {}",
+            text(&out.stderr)
+        );
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+    // Only one of the two.
+    let file = dir.write("server_param.txt", "<server>\n<tls_cert>cert.pem\n");
+    let out = ctibridge(&dir)
+        .args(["check", "--server"])
+        .arg(&file)
+        .output()
+        .expect("check");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("needs both `<tls_cert>` and `<tls_key>`"),
+        "{err}"
+    );
+}
