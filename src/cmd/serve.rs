@@ -43,6 +43,12 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         found.dialer = None;
     }
     let listen = args.listen.unwrap_or(found.listen);
+    if found.desks.is_empty() {
+        if let Some(why) = settings::open_without_desks(listen) {
+            errln!("error: {why}\n  = help: add `<desk>` sections to the server file, or listen on 127.0.0.1 for desks of this machine only");
+            return Exit::Config;
+        }
+    }
     if args.keyyo_secret.is_some() {
         errln!("error: --keyyo-secret is no longer taken: a secret on the command line can be read by anyone on this machine (process list, shell history)\n  = help: set <keyyo_notify><secret> in the server file, or the environment variable {KEYYO_SECRET_ENV}");
         return Exit::Config;
@@ -109,6 +115,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             desks: found.desks,
             country: found.country,
             tel_format: found.tel_format,
+            trusted_proxies: found.trusted_proxies,
             ..ServerOptions::default()
         },
         timings: Timings::default(),

@@ -1317,6 +1317,21 @@ pub static TAGS: &[TagDef] = &[
               readable by the server only).",
     },
     TagDef {
+        name: "trusted_proxies",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The reverse proxies in front of the server (nginx, Caddy): addresses or \
+              ranges (`127.0.0.1, 10.0.0.0/8`). Only for a connection from one of them, the \
+              client's address is taken from `Forwarded` or `X-Forwarded-For` (the rightmost \
+              hop that is not a trusted proxy) and the scheme from `X-Forwarded-Proto`; \
+              Keyyo's `<sources>`, rate limits and \"this machine\" use that address. From \
+              anyone else those headers are ignored.",
+    },
+    TagDef {
         name: "relay",
         aliases: &[],
         sections: &[Server],
@@ -1499,6 +1514,7 @@ tags! {
     TIMEOUT3 = "timeout3",
     TLS_CERT = "tls_cert",
     TLS_KEY = "tls_key",
+    TRUSTED_PROXIES = "trusted_proxies",
     TOKEN_TTL = "token_ttl",
     TRIGGER = "trigger",
     TYPE_RETURN = "type_return",

@@ -51,6 +51,8 @@ pub struct ServerOptions {
     pub country: String,
     /// The form of the numbers desks receive (`<tel_format>`).
     pub tel_format: crate::config::NumberFormat,
+    /// `<trusted_proxies>`: whose forwarded headers name the client.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
 }
 
 impl Default for ServerOptions {
@@ -66,6 +68,7 @@ impl Default for ServerOptions {
             desks: Vec::new(),
             country: "FR".to_owned(),
             tel_format: crate::config::NumberFormat::National,
+            trusted_proxies: Default::default(),
         }
     }
 }
@@ -658,10 +661,10 @@ async fn keyyo_notify(
 fn keyyo_event(
     s: &AppState,
     source: &crate::keyyo::Source,
+    peer: SocketAddr,
     query: Option<&str>,
 ) -> Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response> {
     use crate::keyyo::{validate, Query, Refusal};
-    let peer = source.peer();
     let Some(opts) = &s.opts.keyyo else {
         return Err(ApiError::Off("Keyyo notifications are not configured").into_response());
     };
@@ -669,7 +672,7 @@ fn keyyo_event(
         return Err(ApiError::TooMany("too many notifications").into_response());
     }
     let q = Query::parse(query.unwrap_or(""));
-    let n = match validate(opts, source, &q) {
+    let n = match validate(opts, source, peer.ip(), &q) {
         Ok(n) => n,
         Err(Refusal::Forbidden) => {
             tracing::warn!(%peer, "Keyyo notification refused: source or secret");
@@ -695,10 +698,14 @@ fn keyyo_event(
 pub enum Taken {
     /// Answered already.
     Answered(Response),
-    /// A Keyyo notification, checked: its event waits for the journal.
-    Keyyo(Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response>),
-    /// For the router.
-    Route(axum::http::Request<hyper::body::Incoming>),
+    /// A Keyyo notification from this client, checked: its event waits
+    /// for the journal.
+    Keyyo(
+        SocketAddr,
+        Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response>,
+    ),
+    /// For the router, from this client.
+    Route(axum::http::Request<hyper::body::Incoming>, SocketAddr),
 }
 
 /// The part of answering a request from `peer` done at once, when hyper
@@ -722,23 +729,40 @@ pub fn take(
     if declared.is_some_and(|n| n > MAX_BODY as u64) {
         return Taken::Answered(too_large());
     }
+    // The client: this connection's peer, or the one a trusted proxy
+    // names.
+    let client = if source.is_proxy() {
+        state
+            .opts
+            .trusted_proxies
+            .client(source.peer(), req.headers(), source.is_https())
+            .addr
+    } else {
+        source.peer()
+    };
     if req.uri().path() == crate::keyyo::PATH {
-        return Taken::Keyyo(keyyo_event(state, source, req.uri().query()));
+        return Taken::Keyyo(
+            client,
+            keyyo_event(state, source, client, req.uri().query()),
+        );
     }
-    Taken::Route(req)
+    Taken::Route(req, client)
 }
 
-/// Answers a request [`take`]n from `peer`.
-pub async fn respond(state: &AppState, app: &Router, peer: SocketAddr, taken: Taken) -> Response {
+/// Answers a request [`take`]n.
+pub async fn respond(state: &AppState, app: &Router, taken: Taken) -> Response {
     use tower_service::Service as _;
-    let mut req = match taken {
+    let (mut req, client) = match taken {
         Taken::Answered(r) => return r,
         // Boxed: every request's state is as large as the largest, and a
         // held poll keeps its own for the whole hold (10 000 of them).
-        Taken::Keyyo(checked) => return Box::pin(keyyo_notify(state, peer, checked)).await,
-        Taken::Route(req) => req,
+        Taken::Keyyo(client, checked) => {
+            return Box::pin(keyyo_notify(state, client, checked)).await
+        }
+        Taken::Route(req, client) => (req, client),
     };
-    req.extensions_mut().insert(ConnectInfo(peer));
+    // The routes see the client (a trusted proxy's, the one it names).
+    req.extensions_mut().insert(ConnectInfo(client));
     // A body sent in chunks says nothing of its size: read, at most the
     // limit (the routes read none, but a body is never taken unbounded).
     let chunked = req

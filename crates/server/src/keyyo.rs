@@ -210,16 +210,24 @@ fn allowed_source(opts: &KeyyoOptions, peer: IpAddr) -> bool {
 
 /// Where a connection comes from, and whether Keyyo's notifications are
 /// allowed from there: matched against the allowed sources once per
-/// connection (its address does not change), not once per notification.
+/// connection (its address does not change), not once per notification —
+/// unless the connection is a trusted proxy's, whose requests each say
+/// which client they carry.
 pub struct Source {
     peer: SocketAddr,
+    /// The connection is a trusted proxy's.
+    proxy: bool,
+    /// The connection is HTTPS.
+    https: bool,
     allowed: std::sync::OnceLock<bool>,
 }
 
 impl Source {
-    pub fn new(peer: SocketAddr) -> Source {
+    pub fn new(peer: SocketAddr, proxy: bool, https: bool) -> Source {
         Source {
             peer,
+            proxy,
+            https,
             allowed: std::sync::OnceLock::new(),
         }
     }
@@ -229,7 +237,22 @@ impl Source {
         self.peer
     }
 
-    fn allowed(&self, opts: &KeyyoOptions) -> bool {
+    /// Whether the connection is a trusted proxy's.
+    pub fn is_proxy(&self) -> bool {
+        self.proxy
+    }
+
+    /// Whether the connection is HTTPS.
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
+    /// Whether notifications from `client` (this connection's peer, or
+    /// the client a trusted proxy names) are allowed.
+    fn allowed(&self, opts: &KeyyoOptions, client: std::net::IpAddr) -> bool {
+        if self.proxy {
+            return allowed_source(opts, client);
+        }
         *self
             .allowed
             .get_or_init(|| allowed_source(opts, self.peer.ip()))
@@ -240,9 +263,10 @@ impl Source {
 pub fn validate<'q>(
     opts: &KeyyoOptions,
     source: &Source,
+    client: std::net::IpAddr,
     q: &'q Query<'_>,
 ) -> Result<Notification<'q>, Refusal> {
-    if !source.allowed(opts) {
+    if !source.allowed(opts, client) {
         return Err(Refusal::Forbidden);
     }
     let secret = &q.values[SECRET];
@@ -518,7 +542,7 @@ mod tests {
     fn v(o: &KeyyoOptions, ip: IpAddr, pairs: &[(&str, &str)]) -> Result<LineEvent, Refusal> {
         let text = q(pairs);
         let query = Query::parse(&text);
-        validate(o, &Source::new(SocketAddr::new(ip, 0)), &query).map(|n| n.line_event())
+        validate(o, &Source::new(SocketAddr::new(ip, 0), false, false), ip, &query).map(|n| n.line_event())
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod hub;
 mod ingest;
 mod journal;
 mod keyyo;
+mod proxies;
 mod relay;
 pub mod settings;
 mod sim;
@@ -21,6 +22,7 @@ pub use connections::default_max as default_max_connections;
 pub use journal::Idle;
 pub use keyyo::{manager_url, KeyyoOptions};
 pub use sim::{inject, Timings};
+pub use proxies::TrustedProxies;
 pub use tls::TlsFiles;
 
 // The modules of the layers below, under the paths this crate's code
@@ -364,14 +366,18 @@ async fn accept(
         };
         let (state, app) = (state.clone(), app.clone());
         let conn_state = registered.conn.clone();
-        let source = crate::keyyo::Source::new(peer);
+        let source = crate::keyyo::Source::new(
+            peer,
+            state.opts.trusted_proxies.trusts(peer.ip()),
+            tls.is_some(),
+        );
         let service = hyper::service::service_fn(move |req| {
             let (state, app, conn_state) = (state.clone(), app.clone(), conn_state.clone());
             conn_state.start();
             // What can be done at once is, before hyper reads on.
             let taken = api::take(&state, &source, req);
             async move {
-                let answer = api::respond(&state, &app, peer, taken).await;
+                let answer = api::respond(&state, &app, taken).await;
                 conn_state.end();
                 Ok::<_, std::convert::Infallible>(answer)
             }

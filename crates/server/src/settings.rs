@@ -51,6 +51,8 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// `<tls_cert>` and `<tls_key>`: HTTPS. `None`: plain HTTP.
     pub tls: Option<crate::tls::TlsFiles>,
+    /// `<trusted_proxies>`.
+    pub trusted_proxies: crate::proxies::TrustedProxies,
     pub relay: bool,
     /// Requests per second per address: CTI routes, Keyyo notifications.
     pub cti_rate: u32,
@@ -85,6 +87,7 @@ impl ServerSettings {
             journal: None,
             public_url: None,
             tls: None,
+            trusted_proxies: Default::default(),
             relay: false,
             cti_rate: 200,
             notify_rate: 200,
@@ -294,6 +297,19 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         }
     };
     let public_url = get(Section::Server, Tag::PUBLIC_URL).map(|e| e.value.text.trim().to_owned());
+    let trusted_proxies = match get(Section::Server, Tag::TRUSTED_PROXIES) {
+        None => Default::default(),
+        Some(e) => match crate::proxies::TrustedProxies::parse(&e.value.text) {
+            Ok(p) => p,
+            Err(why) => {
+                diags.push(
+                    Diagnostic::error(Code::TrustedProxies, value::trimmed_span(&e.value), why)
+                        .with_help("write the proxies' addresses or ranges, separated by commas: `127.0.0.1, 10.0.0.0/8`"),
+                );
+                Default::default()
+            }
+        },
+    };
 
     let keyyo_header = own
         .iter()
@@ -406,6 +422,28 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             ),
         }
     }
+    if let Some(addr) = listen.filter(|_| desks.is_empty()) {
+        if let Some(why) = open_without_desks(addr) {
+            let span = get(Section::Server, Tag::LISTEN).map_or(Span::file(id), |e| value::trimmed_span(&e.value));
+            diags.push(
+                Diagnostic::error(Code::NoDesk, span, why)
+                    .with_help("add one `<desk>` section per desk (`<ident>`, `<secret>`, `<lines>`), or listen on 127.0.0.1 for desks of this machine only"),
+            );
+        }
+    }
+    if let Some(addr) = listen.filter(|a| !a.ip().is_loopback()) {
+        if tls.is_none() && trusted_proxies.is_empty() {
+            let span = get(Section::Server, Tag::LISTEN).map_or(Span::file(id), |e| value::trimmed_span(&e.value));
+            diags.push(
+                Diagnostic::warning(
+                    Code::ListenInClear,
+                    span,
+                    format!("{addr} is reachable from the network in plain HTTP: desk secrets, tokens and Keyyo's secret would cross it in clear"),
+                )
+                .with_help("serve HTTPS (`<tls_cert>` and `<tls_key>`), or put a reverse proxy that does in front and name it in `<trusted_proxies>`"),
+            );
+        }
+    }
     if desks.is_empty() && !own.is_empty() && !simulator {
         diags.push(
             Diagnostic::warning(Code::NoDesk, Span::file(id), "no `<desk>`: only desks on this machine are accepted, with any ident and every line")
@@ -444,6 +482,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         journal,
         public_url,
         tls,
+        trusted_proxies,
         relay,
         cti_rate: cti_rate.expect("checked"),
         notify_rate: notify_rate.expect("checked"),
@@ -460,6 +499,15 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         diagnostics,
         settings,
     }
+}
+
+/// Why a server without `<desk>` cannot listen on `addr`: it gives tokens
+/// to any desk of this machine, and on an address other than loopback
+/// anyone who reaches it would look like one. `None`: it may.
+pub fn open_without_desks(addr: SocketAddr) -> Option<String> {
+    (!addr.ip().is_loopback()).then(|| {
+        format!("no `<desk>`, and {addr} is not this machine's loopback: every desk that reaches it would be given tokens")
+    })
 }
 
 /// The value lines of one block of a server section, each checked against
