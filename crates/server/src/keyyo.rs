@@ -542,7 +542,13 @@ mod tests {
     fn v(o: &KeyyoOptions, ip: IpAddr, pairs: &[(&str, &str)]) -> Result<LineEvent, Refusal> {
         let text = q(pairs);
         let query = Query::parse(&text);
-        validate(o, &Source::new(SocketAddr::new(ip, 0), false, false), ip, &query).map(|n| n.line_event())
+        validate(
+            o,
+            &Source::new(SocketAddr::new(ip, 0), false, false),
+            ip,
+            &query,
+        )
+        .map(|n| n.line_event())
     }
 
     #[test]

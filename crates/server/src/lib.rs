@@ -21,8 +21,8 @@ pub use api::{ServerOptions, CTI_PATH};
 pub use connections::default_max as default_max_connections;
 pub use journal::Idle;
 pub use keyyo::{manager_url, KeyyoOptions};
-pub use sim::{inject, Timings};
 pub use proxies::TrustedProxies;
+pub use sim::{inject, Timings};
 pub use tls::TlsFiles;
 
 // The modules of the layers below, under the paths this crate's code

@@ -196,13 +196,25 @@ mod tests {
     fn forwarded_headers_from_anyone_else_are_ignored() {
         let p = proxies("127.0.0.1");
         let from: SocketAddr = "203.0.113.9:5000".parse().unwrap();
-        let h = headers(&[("x-forwarded-for", "62.39.136.157"), ("x-forwarded-proto", "https")]);
-        assert_eq!(p.client(from, &h, false), Client { addr: from, https: false });
+        let h = headers(&[
+            ("x-forwarded-for", "62.39.136.157"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        assert_eq!(
+            p.client(from, &h, false),
+            Client {
+                addr: from,
+                https: false
+            }
+        );
         // No proxy trusted: the same, even from loopback.
         let local: SocketAddr = PROXY.parse().unwrap();
         assert_eq!(
             TrustedProxies::default().client(local, &h, false),
-            Client { addr: local, https: false }
+            Client {
+                addr: local,
+                https: false
+            }
         );
     }
 
@@ -219,10 +231,16 @@ mod tests {
             ("x-forwarded-for", "62.39.136.157"),
             ("x-forwarded-for", "10.9.9.9"),
         ]);
-        assert_eq!(p.client(peer, &h, false).addr.ip(), "62.39.136.157".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            p.client(peer, &h, false).addr.ip(),
+            "62.39.136.157".parse::<IpAddr>().unwrap()
+        );
         // Every hop trusted: the leftmost.
         let h = headers(&[("x-forwarded-for", "10.0.0.5, 10.0.0.6")]);
-        assert_eq!(p.client(peer, &h, false).addr.ip(), "10.0.0.5".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            p.client(peer, &h, false).addr.ip(),
+            "10.0.0.5".parse::<IpAddr>().unwrap()
+        );
         // No header: the proxy itself.
         assert_eq!(p.client(peer, &HeaderMap::new(), false).addr, peer);
     }
@@ -239,7 +257,10 @@ mod tests {
             ("x-forwarded-for", "62.39.136.157"),
         ]);
         let c = p.client(peer, &h, false);
-        assert_eq!(c.addr, "[2001:db8:cafe::17]:4711".parse::<SocketAddr>().unwrap());
+        assert_eq!(
+            c.addr,
+            "[2001:db8:cafe::17]:4711".parse::<SocketAddr>().unwrap()
+        );
         assert!(c.https);
         // An unnamed hop is nobody: not this machine, not a source.
         let h = headers(&[("forwarded", "for=unknown")]);
@@ -252,7 +273,10 @@ mod tests {
     fn the_scheme_comes_from_x_forwarded_proto() {
         let p = proxies("::1 127.0.0.0/8");
         let peer: SocketAddr = "[::ffff:127.0.0.1]:1".parse().unwrap();
-        let h = headers(&[("x-forwarded-for", "62.39.136.157"), ("x-forwarded-proto", "https")]);
+        let h = headers(&[
+            ("x-forwarded-for", "62.39.136.157"),
+            ("x-forwarded-proto", "https"),
+        ]);
         let c = p.client(peer, &h, false);
         assert!(c.https);
         assert_eq!(c.addr.ip(), "62.39.136.157".parse::<IpAddr>().unwrap());

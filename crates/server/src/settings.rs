@@ -424,7 +424,8 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     }
     if let Some(addr) = listen.filter(|_| desks.is_empty()) {
         if let Some(why) = open_without_desks(addr) {
-            let span = get(Section::Server, Tag::LISTEN).map_or(Span::file(id), |e| value::trimmed_span(&e.value));
+            let span = get(Section::Server, Tag::LISTEN)
+                .map_or(Span::file(id), |e| value::trimmed_span(&e.value));
             diags.push(
                 Diagnostic::error(Code::NoDesk, span, why)
                     .with_help("add one `<desk>` section per desk (`<ident>`, `<secret>`, `<lines>`), or listen on 127.0.0.1 for desks of this machine only"),
@@ -433,7 +434,8 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     }
     if let Some(addr) = listen.filter(|a| !a.ip().is_loopback()) {
         if tls.is_none() && trusted_proxies.is_empty() {
-            let span = get(Section::Server, Tag::LISTEN).map_or(Span::file(id), |e| value::trimmed_span(&e.value));
+            let span = get(Section::Server, Tag::LISTEN)
+                .map_or(Span::file(id), |e| value::trimmed_span(&e.value));
             diags.push(
                 Diagnostic::warning(
                     Code::ListenInClear,
