@@ -22,12 +22,17 @@ pub(crate) fn init_logging(verbose: u8, quiet: &'static str) -> LogFile {
         .with_ansi(false)
         .with_writer(move || ctibridge::redact::Masking::new(writer.clone()))
         .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG);
+    // Under systemd, stderr goes to the journal, which times each line
+    // itself: no second time stamp.
+    let stderr = tracing_subscriber::fmt::layer()
+        .with_writer(|| ctibridge::redact::Masking::new(std::io::stderr()));
+    let stderr = if std::env::var_os("JOURNAL_STREAM").is_some() {
+        stderr.without_time().with_filter(filter).boxed()
+    } else {
+        stderr.with_filter(filter).boxed()
+    };
     let _ = tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(|| ctibridge::redact::Masking::new(std::io::stderr()))
-                .with_filter(filter),
-        )
+        .with(stderr)
         .with(file_layer)
         .try_init();
     log_file

@@ -133,7 +133,9 @@ fn a_desk_dials_and_watches_over_https_and_a_new_certificate_needs_no_restart() 
         "<server>\n<simulator>1\n<tls_cert>cert.pem\n<tls_key>key.pem\n",
     );
     let addr = free_addr();
-    let (_srv, log) = serve(&dir, &file, addr);
+    let (srv, log) = serve(&dir, &file, addr);
+    // One line at the default verbosity says where and how it serves.
+    logged(&log, &format!("listening on https://{addr}: dials through the simulator, any desk of this machine, journal in memory"));
     let url = format!("https://localhost:{}", addr.port());
 
     // An incoming call, sent over HTTPS by a client trusting the CA.
@@ -184,7 +186,7 @@ fn a_desk_dials_and_watches_over_https_and_a_new_certificate_needs_no_restart() 
     dir.write("key.pem", &key);
     // SAFETY: kill(2) on the pid of our own child.
     unsafe {
-        libc::kill(_srv.0.id() as i32, libc::SIGHUP);
+        libc::kill(srv.0.id() as i32, libc::SIGHUP);
     }
     logged(&log, "TLS certificate read again");
     let out = dial(&dir, &sample_sys(&dir, addr, &ca2_file));
@@ -203,6 +205,13 @@ fn a_desk_dials_and_watches_over_https_and_a_new_certificate_needs_no_restart() 
     logged(&log, "TLS certificate read again");
     let out = dial(&dir, &sample_sys(&dir, addr, &ca1_file));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // And one line when it stops.
+    // SAFETY: kill(2) on the pid of our own child.
+    unsafe {
+        libc::kill(srv.0.id() as i32, libc::SIGTERM);
+    }
+    logged(&log, "stopped");
 }
 
 #[test]

@@ -28,10 +28,11 @@ use watch::watch;
 /// Runs the subcommand `cli` asks for.
 pub(crate) fn run(cli: Cli) -> ExitCode {
     // `watch` runs all day: say when it starts and when the source comes back.
-    let quiet = if matches!(cli.command, Command::Watch { .. }) {
-        "warn,ctibridge::events=info"
-    } else {
-        "warn"
+    // `serve` too: one line when it starts, one when it stops.
+    let quiet = match cli.command {
+        Command::Watch { .. } => "warn,ctibridge::events=info",
+        Command::Serve(_) => "warn,ctibridge::serve=info",
+        _ => "warn",
     };
     let log_file = init_logging(cli.verbose, quiet);
     let opts = LocateOptions {

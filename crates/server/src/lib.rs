@@ -154,7 +154,7 @@ pub async fn serve(
         .map_err(listen)?;
     let addr = listener.local_addr().map_err(listen)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(%addr, scheme, sim = opts.sim, "bridge server listening");
+    tracing::info!(target: LIFECYCLE, "{}", startup_line(&opts, scheme, addr));
     let refreshing = tls.clone().map(|t| tokio::spawn(tls::keep_fresh(t)));
     let acceptor = tls.as_ref().map(|t| t.acceptor());
     if let Some(r) = ready {
@@ -190,7 +190,7 @@ pub async fn serve(
     };
     let connections = connections::Connections::new(opts.max_connections);
     accept(listener, acceptor, state, app, connections, stop, || {
-        tracing::info!("bridge server stopping");
+        tracing::debug!(target: LIFECYCLE, "stopping: held polls answered, open connections finishing");
         let _ = relay_stop.send(true);
         // Held polls answer now, so the connections close at once.
         hub.close();
@@ -208,7 +208,51 @@ pub async fn serve(
     if writing.join().is_err() {
         tracing::error!("the journal thread failed");
     }
+    tracing::info!(target: LIFECYCLE, "stopped");
     Ok(())
+}
+
+/// The log target of the server's start and stop lines, which the command
+/// line shows at its default verbosity (one line each, for journald).
+pub const LIFECYCLE: &str = "ctibridge::serve";
+
+/// What the server says when it starts: where, how, through what, for
+/// whom, and where its journal is.
+fn startup_line(opts: &ServeOptions, scheme: &str, addr: SocketAddr) -> String {
+    let dials = if opts.sim {
+        "the simulator".to_owned()
+    } else {
+        match opts.dialer.as_deref() {
+            Some(c) if !c.global.provider.value.is_empty() => {
+                format!("provider {}", c.global.provider.value)
+            }
+            Some(_) => "the server file's <cliktocalldial>".to_owned(),
+            None => "no provider (setevent answers 503)".to_owned(),
+        }
+    };
+    let desks = match opts.server.desks.len() {
+        0 => "any desk of this machine".to_owned(),
+        1 => "1 desk".to_owned(),
+        n => format!("{n} desks"),
+    };
+    let journal = opts
+        .journal
+        .as_ref()
+        .map_or("in memory".to_owned(), |p| p.display().to_string());
+    let mut line = format!(
+        "ctibridge {} listening on {scheme}://{addr}: dials through {dials}, {desks}, journal {journal}",
+        env!("CARGO_PKG_VERSION")
+    );
+    if opts.server.keyyo.is_some() {
+        line.push_str(", Keyyo notifications on");
+    }
+    if opts.relay {
+        line.push_str(", relay on");
+    }
+    if !opts.server.trusted_proxies.is_empty() {
+        line.push_str(", behind trusted proxies");
+    }
+    line
 }
 
 /// Why [`serve`] could not start; the cause as it came.
