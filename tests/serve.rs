@@ -450,6 +450,28 @@ fn setevent_dials_through_the_keyyo_profile_exactly_once() {
     assert_eq!(st, 200, "{body}");
     assert_eq!(placed.load(Ordering::SeqCst), 1);
     assert_eq!(keyyo.requests().len(), 1);
+    // The health report reaches the provider's host (a connection, no
+    // request), and the dial is counted.
+    let (st, body) = get_with(addr, "/healthz", "");
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let host = keyyo
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    assert_eq!(
+        v["provider"]["detail"],
+        format!("{host} reachable"),
+        "{body}"
+    );
+    assert_eq!(keyyo.requests().len(), 1, "the health check places nothing");
+    let (_, text) = get_with(addr, "/metrics", "");
+    assert_eq!(
+        sample(&text, "ctibridge_dials_total{outcome=\"placed\"}"),
+        Some(1.0),
+        "{text}"
+    );
     // No token, no dial.
     let (st, _) = http(
         addr,
@@ -962,4 +984,131 @@ fn a_body_over_16_kb_is_refused() {
         "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\n"
     );
     assert_eq!(ask(&small, b"hello"), Some(200));
+}
+
+/// A raw GET with extra header lines; status and body.
+fn get_with(addr: SocketAddr, target: &str, headers: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
+}
+
+/// The value of the sample `name` (with its labels) in Prometheus text.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[test]
+fn health_and_metrics_say_what_the_server_does_to_whom_may_ask() {
+    let dir = TempDir::new("serve-health");
+    let secret = "0123456789abcdef-health";
+    let (_srv, addr) = serve_file(
+        &dir,
+        &format!(
+            "<server>\n<simulator>1\n<journal>journal.sqlite\n<trusted_proxies>127.0.0.1\n\
+             <monitoring>198.51.100.0/24\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n"
+        ),
+    );
+    let good = format!(
+        "secret={secret}&account=33972101010&caller=33388202020&callee=33972101010&callref=901&type=SETUP&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
+    );
+    let notify = |q: &str| get_with(addr, &format!("/keyyo/notify?{q}"), "").0;
+    assert_eq!(notify(&good), 200);
+    assert_eq!(notify(&good), 200);
+    assert_eq!(notify(&good.replace(secret, "not-the-secret-at-all")), 403);
+    assert_eq!(notify(&good.replace("type=SETUP", "type=RINGING")), 400);
+    let _ = token(addr);
+
+    let (status, text) = get_with(addr, "/metrics", "");
+    assert_eq!(status, 200, "{text}");
+    let count = |name: &str| sample(&text, name).unwrap_or_else(|| panic!("{name}: {text}"));
+    assert_eq!(
+        count("ctibridge_notifications_total{outcome=\"accepted\"}"),
+        1.0
+    );
+    assert_eq!(
+        count("ctibridge_notifications_total{outcome=\"repeat\"}"),
+        1.0
+    );
+    assert_eq!(
+        count("ctibridge_notifications_total{outcome=\"forbidden\"}"),
+        1.0
+    );
+    assert_eq!(
+        count("ctibridge_notifications_total{outcome=\"invalid\"}"),
+        1.0
+    );
+    assert_eq!(
+        count("ctibridge_events_published_total{source=\"keyyo\"}"),
+        1.0
+    );
+    assert_eq!(count("ctibridge_desks_connected"), 1.0);
+    assert_eq!(count("ctibridge_held_polls"), 0.0);
+    assert!(
+        count("ctibridge_journal_commit_seconds_count") >= 1.0,
+        "{text}"
+    );
+    assert!(text.ends_with("# EOF\n"), "{text}");
+
+    // Only this machine and <monitoring>: a client the proxy names from
+    // elsewhere is refused, one from the monitoring range is not.
+    let (status, _) = get_with(addr, "/metrics", "X-Forwarded-For: 203.0.113.9\r\n");
+    assert_eq!(status, 403);
+    let (status, _) = get_with(addr, "/healthz", "X-Forwarded-For: 203.0.113.9\r\n");
+    assert_eq!(status, 403);
+    let (status, _) = get_with(addr, "/metrics", "X-Forwarded-For: 198.51.100.7\r\n");
+    assert_eq!(status, 200);
+
+    let (status, body) = get_with(addr, "/healthz", "");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["status"], "ok", "{body}");
+    assert_eq!(v["journal"]["ok"], true);
+    assert_eq!(v["provider"]["detail"], "the simulator");
+    assert_eq!(v["relay"]["detail"], "off");
+
+    // Another process holds the journal's lock: a notification is refused,
+    // and the health says the journal cannot be written, until it can.
+    let locker = rusqlite::Connection::open(dir.path().join("journal.sqlite")).expect("open");
+    locker.execute_batch("BEGIN EXCLUSIVE;").expect("lock");
+    assert_eq!(notify(&good.replace("callref=901", "callref=902")), 503);
+    let (status, body) = get_with(addr, "/healthz", "");
+    assert_eq!(status, 503, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["status"], "failing", "{body}");
+    assert_eq!(v["journal"]["ok"], false, "{body}");
+    locker.execute_batch("ROLLBACK;").expect("release");
+    drop(locker);
+    // Back once the server's probe finds it (it tries every 250 ms).
+    let end = Instant::now() + Duration::from_secs(20);
+    while get_with(addr, "/healthz", "").0 != 200 {
+        assert!(Instant::now() < end, "the journal never came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, text) = get_with(addr, "/metrics", "");
+    assert_eq!(
+        sample(
+            &text,
+            "ctibridge_notifications_total{outcome=\"journal_unavailable\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
 }

@@ -116,6 +116,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             country: found.country,
             tel_format: found.tel_format,
             trusted_proxies: found.trusted_proxies,
+            monitoring: found.monitoring,
             ..ServerOptions::default()
         },
         timings: Timings::default(),

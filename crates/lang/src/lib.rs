@@ -84,7 +84,7 @@ pub mod profile {
 pub mod redact {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::redact::*;
-    pub use crate::imp::redact::{eprint, print, register, Masking, MASK};
+    pub use crate::imp::redact::{eprint, mask, print, register, Masking, MASK};
 }
 
 /// The format reference, generated from the table.

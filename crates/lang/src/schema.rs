@@ -1317,6 +1317,19 @@ pub static TAGS: &[TagDef] = &[
               readable by the server only).",
     },
     TagDef {
+        name: "monitoring",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Who besides this machine may read `/healthz` and `/metrics` (a Prometheus \
+              server, a load balancer): addresses or ranges (`10.0.0.0/8`), as \
+              `<trusted_proxies>` is written. Behind a trusted proxy, the client it names \
+              is checked.",
+    },
+    TagDef {
         name: "trusted_proxies",
         aliases: &[],
         sections: &[Server],
@@ -1515,6 +1528,7 @@ tags! {
     TLS_CERT = "tls_cert",
     TLS_KEY = "tls_key",
     TRUSTED_PROXIES = "trusted_proxies",
+    MONITORING = "monitoring",
     TOKEN_TTL = "token_ttl",
     TRIGGER = "trigger",
     TYPE_RETURN = "type_return",

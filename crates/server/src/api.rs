@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -53,6 +53,9 @@ pub struct ServerOptions {
     pub tel_format: crate::config::NumberFormat,
     /// `<trusted_proxies>`: whose forwarded headers name the client.
     pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// `<monitoring>`: who besides this machine may read `/healthz` and
+    /// `/metrics` (addresses and ranges, read as `<trusted_proxies>` is).
+    pub monitoring: crate::proxies::TrustedProxies,
 }
 
 impl Default for ServerOptions {
@@ -69,6 +72,7 @@ impl Default for ServerOptions {
             country: "FR".to_owned(),
             tel_format: crate::config::NumberFormat::National,
             trusted_proxies: Default::default(),
+            monitoring: Default::default(),
         }
     }
 }
@@ -85,6 +89,10 @@ pub struct AppState {
     pub dialer: Option<Result<crate::dialer::DialThread, Arc<crate::failure::Failure>>>,
     /// Writes the journal; `history` waits for it to catch up.
     pub writer: Option<Arc<crate::journal::Writer>>,
+    /// The provider's host and port (`/healthz` tries a connection).
+    pub provider_host: Option<(String, u16)>,
+    /// The relay's last answer, when it runs (`/healthz`).
+    pub relay_status: Option<Arc<crate::health::RelayStatus>>,
     tokens: Mutex<crate::tokens::Tokens>,
     cursors: Mutex<HashMap<(String, String), u64>>,
     seen: Mutex<crate::keyyo::Seen>,
@@ -111,6 +119,8 @@ impl AppState {
             journal,
             dialer: None,
             writer: None,
+            provider_host: None,
+            relay_status: None,
             tokens: Mutex::new(crate::tokens::Tokens::default()),
             cursors: Mutex::new(HashMap::new()),
             seen: Mutex::new(crate::keyyo::Seen::default()),
@@ -127,6 +137,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{CTI_PATH}/getevent"), any(getevent))
         .route(&format!("{CTI_PATH}/history"), any(history))
         .route("/sim/call", post(sim_call))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         // Every request here is a few hundred bytes (see also [`handle`]).
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
@@ -497,9 +509,16 @@ async fn setevent(
             return Err(ApiError::Busy("the server is stopping"))
         }
     };
+    use crate::metrics::Dialled;
     match placed {
-        Ok(_) => Ok(Json(json!({ "result": "OK" })).into_response()),
-        Err(f) => Err(dial_failed(&line, &f)),
+        Ok(_) => {
+            s.ingest.metrics().dialled(Dialled::placed);
+            Ok(Json(json!({ "result": "OK" })).into_response())
+        }
+        Err(f) => {
+            s.ingest.metrics().dialled(Dialled::refused);
+            Err(dial_failed(&line, &f))
+        }
     }
 }
 
@@ -551,7 +570,19 @@ async fn getevent(
         }
     };
     tracing::debug!(%line, cursor, "getevent: waiting for events");
-    let events = s.hub.wait_after(&line, cursor, max, hold).await;
+    let events = {
+        // Counted while held, however it ends (the desk may leave).
+        let held = &s.ingest.metrics().held_polls;
+        held.inc();
+        struct Held<'g>(&'g prometheus_client::metrics::gauge::Gauge);
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                self.0.dec();
+            }
+        }
+        let _held = Held(held);
+        s.hub.wait_after(&line, cursor, max, hold).await
+    };
     let next = events.last().map_or(cursor, |e| e.seq);
     {
         let mut cursors = s.cursors.lock().unwrap_or_else(|p| p.into_inner());
@@ -632,16 +663,20 @@ async fn history(
 /// journal cannot be written, 503 (the call is neither kept nor shown).
 /// Called for every request to [`crate::keyyo::PATH`], before the
 /// router (see [`handle`]).
-async fn keyyo_notify(
-    s: &AppState,
-    peer: SocketAddr,
-    checked: Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response>,
-) -> Response {
+async fn keyyo_notify(s: &AppState, peer: SocketAddr, checked: Checked) -> Response {
+    use crate::metrics::Notified;
+    let metrics = s.ingest.metrics();
     let (event, callref, kind) = match checked {
         Ok(Some(taken)) => taken,
         // A repeat: already kept.
-        Ok(None) => return (StatusCode::OK, "OK").into_response(),
-        Err(refused) => return refused,
+        Ok(None) => {
+            metrics.notified(Notified::repeat);
+            return (StatusCode::OK, "OK").into_response();
+        }
+        Err((outcome, refused)) => {
+            metrics.notified(outcome);
+            return refused;
+        }
     };
     if let Err(why) = s.ingest.accept(event).await {
         // Not kept: a repeat of it must be taken.
@@ -650,8 +685,14 @@ async fn keyyo_notify(
             .unwrap_or_else(|p| p.into_inner())
             .forget(&callref, kind);
         tracing::warn!(%peer, "Keyyo notification refused: {why:?}");
+        metrics.notified(match why {
+            crate::ingest::Refused::JournalUnavailable => Notified::journal_unavailable,
+            crate::ingest::Refused::Stopping => Notified::not_taken,
+        });
         return ApiError::JournalUnavailable.into_response();
     }
+    metrics.notified(Notified::accepted);
+    metrics.published(crate::metrics::Origin::keyyo);
     (StatusCode::OK, "OK").into_response()
 }
 
@@ -663,28 +704,41 @@ fn keyyo_event(
     source: &crate::keyyo::Source,
     peer: SocketAddr,
     query: Option<&str>,
-) -> Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response> {
+) -> Checked {
     use crate::keyyo::{validate, Query, Refusal};
+    use crate::metrics::Notified;
     let Some(opts) = &s.opts.keyyo else {
-        return Err(ApiError::Off("Keyyo notifications are not configured").into_response());
+        return Err((
+            Notified::not_taken,
+            ApiError::Off("Keyyo notifications are not configured").into_response(),
+        ));
     };
     if !s.notify_limit.allow(peer.ip()) {
-        return Err(ApiError::TooMany("too many notifications").into_response());
+        return Err((
+            Notified::rate_limited,
+            ApiError::TooMany("too many notifications").into_response(),
+        ));
     }
     let q = Query::parse(query.unwrap_or(""));
     let n = match validate(opts, source, peer.ip(), &q) {
         Ok(n) => n,
         Err(Refusal::Forbidden) => {
             tracing::warn!(%peer, "Keyyo notification refused: source or secret");
-            return Err(ApiError::Forbidden("forbidden").into_response());
+            return Err((
+                Notified::forbidden,
+                ApiError::Forbidden("forbidden").into_response(),
+            ));
         }
         Err(Refusal::Invalid(why)) => {
             tracing::warn!(%peer, "Keyyo notification refused: {why}");
-            return Err(ApiError::Invalid(why).into_response());
+            return Err((Notified::invalid, ApiError::Invalid(why).into_response()));
         }
     };
     if s.ingest.is_refusing() {
-        return Err(ApiError::JournalUnavailable.into_response());
+        return Err((
+            Notified::journal_unavailable,
+            ApiError::JournalUnavailable.into_response(),
+        ));
     }
     let first = s
         .seen
@@ -694,16 +748,18 @@ fn keyyo_event(
     Ok(first.then(|| (n.line_event(), n.callref.to_owned(), n.kind)))
 }
 
+/// A notification checked: its event and repeat key, `None` for a repeat,
+/// or the refusal to send and how it is counted.
+type Checked =
+    Result<Option<(LineEvent, String, crate::keyyo::Kind)>, (crate::metrics::Notified, Response)>;
+
 /// A request as [`take`] leaves it for [`respond`].
 pub enum Taken {
     /// Answered already.
     Answered(Response),
     /// A Keyyo notification from this client, checked: its event waits
     /// for the journal.
-    Keyyo(
-        SocketAddr,
-        Result<Option<(LineEvent, String, crate::keyyo::Kind)>, Response>,
-    ),
+    Keyyo(SocketAddr, Checked),
     /// For the router, from this client.
     Route(axum::http::Request<hyper::body::Incoming>, SocketAddr),
 }
@@ -792,6 +848,70 @@ pub const MAX_BODY: usize = 16 * 1024;
 /// 413, and the connection closed (its body is not read).
 fn too_large() -> Response {
     ApiError::TooLarge.into_response()
+}
+
+/// Whether `client` may read `/healthz` and `/metrics`: this machine, or
+/// `<monitoring>`.
+fn may_monitor(s: &AppState, client: SocketAddr) -> Result<(), ApiError> {
+    if client.ip().is_loopback() || s.opts.monitoring.trusts(client.ip()) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only this machine and <monitoring> may read the server's health",
+        ))
+    }
+}
+
+/// `GET /healthz`: the journal, the provider, the relay; 200 when all are
+/// in place, 503 otherwise, with what is wrong.
+async fn healthz(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiError> {
+    use crate::health::Provider;
+    may_monitor(&s, client)?;
+    let provider = if s.sim.is_some() {
+        Provider::Simulator
+    } else {
+        match (&s.dialer, &s.provider_host) {
+            (None, _) => Provider::None,
+            (Some(Err(f)), _) => Provider::Broken(crate::redact::mask(&f.to_string()).into_owned()),
+            (Some(Ok(_)), Some((host, port))) => Provider::At(host, *port),
+            (Some(Ok(_)), None) => Provider::Broken(
+                "the provider's address cannot be read from the dial request".into(),
+            ),
+        }
+    };
+    let (ok, report) =
+        crate::health::report(!s.ingest.is_refusing(), provider, s.relay_status.as_deref()).await;
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+/// `GET /metrics`: the Prometheus text.
+async fn metrics(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiError> {
+    may_monitor(&s, client)?;
+    let desks = s
+        .tokens
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .desks_holding(Instant::now());
+    let text = s.ingest.metrics().render(desks, s.ingest.queued());
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE,
+        )],
+        text,
+    )
+        .into_response())
 }
 
 /// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.

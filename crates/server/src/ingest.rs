@@ -23,15 +23,34 @@ pub enum Refused {
 pub struct Ingest {
     hub: Arc<Hub>,
     writer: Arc<Writer>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Ingest {
-    pub fn new(hub: Arc<Hub>, writer: Arc<Writer>) -> Ingest {
-        Ingest { hub, writer }
+    pub fn new(
+        hub: Arc<Hub>,
+        writer: Arc<Writer>,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Ingest {
+        Ingest {
+            hub,
+            writer,
+            metrics,
+        }
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// What the server counts (`/metrics`).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
+    /// Events waiting for the journal's next commit.
+    pub fn queued(&self) -> usize {
+        self.writer.queued()
     }
 
     /// Whether new events would be refused at once (the journal is down).
@@ -131,10 +150,10 @@ mod tests {
         let journal = Arc::new(std::sync::Mutex::new(
             Journal::open(&path).expect("journal"),
         ));
-        let (writer, thread) = Writer::start(journal, None);
+        let (writer, thread) = Writer::start(journal, None, Default::default());
         let writer = Arc::new(writer);
         let hub = Arc::new(Hub::new());
-        let ingest = Arc::new(Ingest::new(hub.clone(), writer.clone()));
+        let ingest = Arc::new(Ingest::new(hub.clone(), writer.clone(), Default::default()));
 
         ingest.accept(event("before")).await.expect("taken");
         let locker = rusqlite::Connection::open(&path).expect("open");

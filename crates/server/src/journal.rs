@@ -446,6 +446,8 @@ struct Shared {
     hold: std::time::Duration,
     /// Batches taken when the runtime said it was idle.
     idle_batches: std::sync::atomic::AtomicU64,
+    /// Commit times, the queue's length: `/metrics`.
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 /// The events waiting for the thread, and what else it is asked.
@@ -543,7 +545,13 @@ impl Shared {
 fn write_batch(journal: &Journal, batch: Vec<Pending>, shared: &Shared) {
     use std::sync::atomic::Ordering::SeqCst;
     let n = batch.len();
-    let written = match journal.record_all(batch.iter().map(|p| (&p.event, p.at))) {
+    let started = std::time::Instant::now();
+    let recorded = journal.record_all(batch.iter().map(|p| (&p.event, p.at)));
+    shared
+        .metrics
+        .commit_seconds
+        .observe(started.elapsed().as_secs_f64());
+    let written = match recorded {
         Ok(()) => {
             if shared.down.swap(false, SeqCst) {
                 tracing::warn!("the call journal can be written again");
@@ -574,8 +582,9 @@ impl Writer {
     pub fn start(
         journal: std::sync::Arc<std::sync::Mutex<Journal>>,
         idle: Option<&Idle>,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> (Writer, std::thread::JoinHandle<()>) {
-        Writer::start_holding(journal, idle, MAX_HOLD)
+        Writer::start_holding(journal, idle, MAX_HOLD, metrics)
     }
 
     /// [`Writer::start`], an event waiting for the runtime's idle moment
@@ -584,6 +593,7 @@ impl Writer {
         journal: std::sync::Arc<std::sync::Mutex<Journal>>,
         idle: Option<&Idle>,
         hold: std::time::Duration,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
     ) -> (Writer, std::thread::JoinHandle<()>) {
         use std::sync::atomic::Ordering::SeqCst;
         let shared = std::sync::Arc::new(Shared {
@@ -596,6 +606,7 @@ impl Writer {
             ended: std::sync::atomic::AtomicBool::new(false),
             hold,
             idle_batches: std::sync::atomic::AtomicU64::new(0),
+            metrics,
         });
         // Tells the waiters of each batch written, on the runtime; ends
         // once the thread has ended and its last batch is told.
@@ -722,6 +733,11 @@ impl Writer {
         (Writer { shared }, handle)
     }
 
+    /// Events waiting for the next commit.
+    pub fn queued(&self) -> usize {
+        self.shared.lock_queue().events.len()
+    }
+
     /// Whether the journal cannot be written at the moment.
     pub fn is_down(&self) -> bool {
         self.shared.down.load(std::sync::atomic::Ordering::SeqCst)
@@ -821,8 +837,12 @@ mod tests {
         let journal = std::sync::Arc::new(std::sync::Mutex::new(journal));
         // An event would wait a minute for an idle moment that does not
         // come: no batch here is taken because time passed.
-        let (writer, thread) =
-            Writer::start_holding(journal.clone(), idle, std::time::Duration::from_secs(60));
+        let (writer, thread) = Writer::start_holding(
+            journal.clone(),
+            idle,
+            std::time::Duration::from_secs(60),
+            Default::default(),
+        );
         let writer = std::sync::Arc::new(writer);
         let tasks: Vec<_> = (0..n)
             .map(|i| {

@@ -5,10 +5,12 @@
 mod api;
 mod connections;
 mod dialer;
+mod health;
 mod hub;
 mod ingest;
 mod journal;
 mod keyyo;
+mod metrics;
 mod proxies;
 mod relay;
 pub mod settings;
@@ -28,7 +30,7 @@ pub use tls::TlsFiles;
 // The modules of the layers below, under the paths this crate's code
 // names them by.
 use ctibridge_client::{context, dial, events, failure, http, number, request};
-use ctibridge_lang::{config, diag, load, param, schema, source};
+use ctibridge_lang::{config, diag, load, param, redact, schema, source, template};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -118,10 +120,12 @@ pub async fn serve(
         cause,
     })?;
     let journal = Arc::new(std::sync::Mutex::new(journal));
-    let (writer, writing) = journal::Writer::start(journal.clone(), opts.idle.as_ref());
+    let metrics = Arc::new(metrics::Metrics::default());
+    let (writer, writing) =
+        journal::Writer::start(journal.clone(), opts.idle.as_ref(), metrics.clone());
     let writer = Arc::new(writer);
     let hub = Arc::new(hub::Hub::new());
-    let ingest = Arc::new(ingest::Ingest::new(hub.clone(), writer.clone()));
+    let ingest = Arc::new(ingest::Ingest::new(hub.clone(), writer.clone(), metrics));
     let sim = opts
         .sim
         .then(|| sim::Sim::new(ingest.clone(), opts.timings));
@@ -133,6 +137,15 @@ pub async fn serve(
             dialer::DialThread::start(config, opts.context.clone()).map_err(Arc::new)
         });
     state.writer = Some(writer.clone());
+    state.provider_host = opts
+        .dialer
+        .as_deref()
+        .filter(|_| !opts.sim)
+        .and_then(health::provider_host);
+    let relay_status = Arc::new(health::RelayStatus::default());
+    if opts.relay && opts.dialer.is_some() {
+        state.relay_status = Some(relay_status.clone());
+    }
     let state = Arc::new(state);
     // The certificate, checked before anyone connects, then kept fresh.
     let tls = match opts.tls.clone() {
@@ -172,6 +185,7 @@ pub async fn serve(
                 context,
                 config,
                 ingest,
+                relay_status,
                 async move {
                     let _ = rx.wait_for(|s| *s).await;
                 },

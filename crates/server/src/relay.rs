@@ -118,6 +118,7 @@ pub async fn run(
     context: crate::context::Context,
     config: Arc<Config>,
     ingest: Arc<Ingest>,
+    status: Arc<crate::health::RelayStatus>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     let Some(spec) = config.event.as_ref() else {
@@ -134,6 +135,7 @@ pub async fn run(
     let writer = tokio::spawn(async move {
         while let Some(ev) = journal_side.recv().await {
             ingest.accept_surely(ev, RETRY_PAUSE).await;
+            ingest.metrics().published(crate::metrics::Origin::relay);
             waiting.fetch_sub(1, Ordering::SeqCst);
         }
     });
@@ -148,6 +150,7 @@ pub async fn run(
             Stop::Signal
         },
         |answer| {
+            status.answered();
             for raw in &answer.events {
                 if let Some(ev) = relay.line_event(raw) {
                     tracing::debug!(line = %ev.line, event = ev.event.as_str(), "relayed");

@@ -53,6 +53,8 @@ pub struct ServerSettings {
     pub tls: Option<crate::tls::TlsFiles>,
     /// `<trusted_proxies>`.
     pub trusted_proxies: crate::proxies::TrustedProxies,
+    /// `<monitoring>`.
+    pub monitoring: crate::proxies::TrustedProxies,
     pub relay: bool,
     /// Requests per second per address: CTI routes, Keyyo notifications.
     pub cti_rate: u32,
@@ -88,6 +90,7 @@ impl ServerSettings {
             public_url: None,
             tls: None,
             trusted_proxies: Default::default(),
+            monitoring: Default::default(),
             relay: false,
             cti_rate: 200,
             notify_rate: 200,
@@ -297,19 +300,23 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         }
     };
     let public_url = get(Section::Server, Tag::PUBLIC_URL).map(|e| e.value.text.trim().to_owned());
-    let trusted_proxies = match get(Section::Server, Tag::TRUSTED_PROXIES) {
+    let mut ranges = |tag: Tag| match get(Section::Server, tag) {
         None => Default::default(),
-        Some(e) => match crate::proxies::TrustedProxies::parse(&e.value.text) {
-            Ok(p) => p,
-            Err(why) => {
-                diags.push(
+        Some(e) => {
+            match crate::proxies::TrustedProxies::parse(&e.value.text) {
+                Ok(p) => p,
+                Err(why) => {
+                    diags.push(
                     Diagnostic::error(Code::TrustedProxies, value::trimmed_span(&e.value), why)
-                        .with_help("write the proxies' addresses or ranges, separated by commas: `127.0.0.1, 10.0.0.0/8`"),
+                        .with_help("write addresses or ranges, separated by commas: `127.0.0.1, 10.0.0.0/8`"),
                 );
-                Default::default()
+                    Default::default()
+                }
             }
-        },
+        }
     };
+    let trusted_proxies = ranges(Tag::TRUSTED_PROXIES);
+    let monitoring = ranges(Tag::MONITORING);
 
     let keyyo_header = own
         .iter()
@@ -485,6 +492,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         public_url,
         tls,
         trusted_proxies,
+        monitoring,
         relay,
         cti_rate: cti_rate.expect("checked"),
         notify_rate: notify_rate.expect("checked"),

@@ -67,6 +67,9 @@ async fn play(ingest: &Ingest, events: impl IntoIterator<Item = LineEvent>) -> b
             );
             return false;
         }
+        ingest
+            .metrics()
+            .published(crate::metrics::Origin::simulator);
     }
     true
 }

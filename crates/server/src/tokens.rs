@@ -84,6 +84,16 @@ impl Tokens {
         (i.expires > now).then_some(i.ident.as_str())
     }
 
+    /// How many desks hold a valid token at `now`.
+    pub fn desks_holding(&self, now: Instant) -> usize {
+        self.issued
+            .values()
+            .filter(|i| i.expires > now)
+            .map(|i| i.ident.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.issued.len()

@@ -126,8 +126,8 @@ pub async fn watch(
     .await
 }
 
-/// Polls `spec` until `stop` resolves or `handle`, given every answer that
-/// holds events, says to stop: the loop of `watch` and of the bridge
+/// Polls `spec` until `stop` resolves or `handle`, given every answer
+/// (with events or without), says to stop: the loop of `watch` and of the bridge
 /// server's relay. Errors are configuration problems; the source failing
 /// is not one (it is retried with back-off).
 pub async fn follow(
@@ -181,6 +181,10 @@ pub async fn follow(
         health.succeeded();
         backoff.reset();
         if answer.events.is_empty() {
+            // Told too: the source answers (the relay's health).
+            if let Some(s) = handle(answer) {
+                return Ok(s);
+            }
             next_start = next_start.max(Instant::now() + empty_pause);
             if !told_fast_empty
                 && started.elapsed() < MIN_INTERVAL

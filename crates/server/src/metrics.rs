@@ -1,0 +1,189 @@
+//! `GET /metrics`: what the server did, in the Prometheus text format —
+//! notifications accepted and refused (by reason), events published (by
+//! source), polls held, desks connected, dials placed and refused, the
+//! journal's queue and commit time. The counters of the busy paths are
+//! plain atomic handles made once; the gauges of state the server keeps
+//! anyway (desks, queue) are read when scraped.
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+/// What became of a Keyyo notification.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Notified {
+    /// Journaled and published.
+    accepted,
+    /// A repeat of one already kept: answered 200, nothing new.
+    repeat,
+    /// Wrong source or secret (403).
+    forbidden,
+    /// A field missing or malformed (400).
+    invalid,
+    /// Over the rate of its address (429).
+    rate_limited,
+    /// The journal cannot be written (503).
+    journal_unavailable,
+    /// The server is stopping, or notifications are not configured.
+    not_taken,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: Notified,
+}
+
+/// Where a published event came from.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Origin {
+    keyyo,
+    relay,
+    simulator,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OriginLabel {
+    source: Origin,
+}
+
+/// What became of a `setevent` dial.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum Dialled {
+    placed,
+    refused,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DialLabel {
+    outcome: Dialled,
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    /// Each label's counter, made once: counting is one atomic add.
+    notifications: [Counter; 7],
+    published: [Counter; 3],
+    dials: [Counter; 2],
+    /// Polls held at the moment.
+    pub held_polls: Gauge,
+    desks: Gauge,
+    journal_queue: Gauge,
+    /// Seconds each journal commit took (a batch of events).
+    pub commit_seconds: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        let mut registry = Registry::with_prefix("ctibridge");
+        let notifications = Family::<OutcomeLabel, Counter>::default();
+        let published = Family::<OriginLabel, Counter>::default();
+        let dials = Family::<DialLabel, Counter>::default();
+        let held_polls = Gauge::default();
+        let desks = Gauge::default();
+        let journal_queue = Gauge::default();
+        // 50 µs to about 3 s.
+        let commit_seconds = Histogram::new(exponential_buckets(0.000_05, 3.0, 11));
+        registry.register(
+            "notifications",
+            "Keyyo notifications received, by what became of them",
+            notifications.clone(),
+        );
+        registry.register(
+            "events_published",
+            "Call events journaled and handed to desks, by where they came from",
+            published.clone(),
+        );
+        registry.register(
+            "dials",
+            "setevent dials, placed by the provider or refused",
+            dials.clone(),
+        );
+        registry.register(
+            "held_polls",
+            "getevent polls held at the moment",
+            held_polls.clone(),
+        );
+        registry.register(
+            "desks_connected",
+            "Desks holding a valid token",
+            desks.clone(),
+        );
+        registry.register(
+            "journal_queue",
+            "Call events waiting for the journal's next commit",
+            journal_queue.clone(),
+        );
+        registry.register(
+            "journal_commit_seconds",
+            "Time each journal commit (one batch of events) took",
+            commit_seconds.clone(),
+        );
+        use Notified::*;
+        let notifications = [
+            accepted,
+            repeat,
+            forbidden,
+            invalid,
+            rate_limited,
+            journal_unavailable,
+            not_taken,
+        ]
+        .map(|outcome| {
+            notifications
+                .get_or_create(&OutcomeLabel { outcome })
+                .clone()
+        });
+        let published = [Origin::keyyo, Origin::relay, Origin::simulator]
+            .map(|source| published.get_or_create(&OriginLabel { source }).clone());
+        let dials = [Dialled::placed, Dialled::refused]
+            .map(|outcome| dials.get_or_create(&DialLabel { outcome }).clone());
+        Metrics {
+            registry,
+            notifications,
+            published,
+            dials,
+            held_polls,
+            desks,
+            journal_queue,
+            commit_seconds,
+        }
+    }
+}
+
+impl Metrics {
+    /// A notification's outcome, counted.
+    pub fn notified(&self, outcome: Notified) {
+        self.notifications[outcome as usize].inc();
+    }
+
+    /// An event published, counted.
+    pub fn published(&self, source: Origin) {
+        self.published[source as usize].inc();
+    }
+
+    /// A dial's outcome, counted.
+    pub fn dialled(&self, outcome: Dialled) {
+        self.dials[outcome as usize].inc();
+    }
+
+    /// The text Prometheus reads, with the gauges read now.
+    pub fn render(&self, desks: usize, journal_queue: usize) -> String {
+        self.desks.set(i64::try_from(desks).unwrap_or(i64::MAX));
+        self.journal_queue
+            .set(i64::try_from(journal_queue).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        // Writing into a String does not fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// The content type of [`Metrics::render`]'s text.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
