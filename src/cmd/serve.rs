@@ -95,6 +95,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             ctibridge::server::manager_url(&base, ctibridge::redact::MASK)
         );
     }
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let idle = server::Idle::default();
     let rt = match server::runtime(&idle) {
         Ok(rt) => rt,
@@ -128,12 +129,48 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         tls: found.tls,
         idle: Some(idle),
     };
-    match rt.block_on(server::serve(serve_opts, None, None)) {
+    let served = rt.block_on(under_systemd(
+        server::serve(serve_opts, Some(ready_tx), None),
+        ready_rx,
+    ));
+    // systemd (Type=notify) learns that the service is going away.
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
+    match served {
         Ok(()) => Exit::Ok,
         Err(e) => {
             errln!("error: {e}");
             e.exit()
         }
+    }
+}
+
+/// Runs `serving`; under systemd (`Type=notify`, `$NOTIFY_SOCKET`) says
+/// READY once the server listens (`ready`), then, when the unit has a
+/// watchdog, pings it at half its interval from the server's own runtime
+/// thread — a stuck runtime misses the pings and systemd restarts it.
+/// Outside systemd this sends nothing.
+async fn under_systemd<T>(
+    serving: impl std::future::Future<Output = T>,
+    ready: tokio::sync::oneshot::Receiver<std::net::SocketAddr>,
+) -> T {
+    use sd_notify::NotifyState;
+    let telling = async {
+        if let Ok(addr) = ready.await {
+            let status = format!("listening on {addr}");
+            let _ = sd_notify::notify(&[NotifyState::Ready, NotifyState::Status(&status)]);
+            if let Some(every) = sd_notify::watchdog_enabled() {
+                let mut tick = tokio::time::interval(every / 2);
+                loop {
+                    tick.tick().await;
+                    let _ = sd_notify::notify(&[NotifyState::Watchdog]);
+                }
+            }
+        }
+        std::future::pending::<std::convert::Infallible>().await
+    };
+    tokio::select! {
+        done = serving => done,
+        never = telling => match never {},
     }
 }
 

@@ -168,7 +168,12 @@ pub async fn serve(
     let addr = listener.local_addr().map_err(listen)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(target: LIFECYCLE, "{}", startup_line(&opts, scheme, addr));
-    let refreshing = tls.clone().map(|t| tokio::spawn(tls::keep_fresh(t)));
+    let refreshing = match tls.clone() {
+        Some(t) => tokio::spawn(tls::keep_fresh(t)),
+        // SIGHUP (systemd's reload) must not end a server with nothing to
+        // read again.
+        None => tokio::spawn(tls::hangups_ignored()),
+    };
     let acceptor = tls.as_ref().map(|t| t.acceptor());
     if let Some(r) = ready {
         let _ = r.send(addr);
@@ -214,9 +219,7 @@ pub async fn serve(
     if let Some(r) = relaying {
         let _ = tokio::time::timeout(STOP_GRACE, r).await;
     }
-    if let Some(r) = refreshing {
-        r.abort();
-    }
+    refreshing.abort();
     // Every event queued so far is written before `serve` returns.
     writer.finish();
     if writing.join().is_err() {

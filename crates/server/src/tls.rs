@@ -230,3 +230,17 @@ pub async fn keep_fresh(current: Arc<Current>) {
         }
     }
 }
+
+/// Without a certificate, SIGHUP is said to have nothing to read again
+/// (rather than end the process, its default). Runs until dropped.
+pub async fn hangups_ignored() {
+    #[cfg(unix)]
+    if let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        while hangup.recv().await.is_some() {
+            tracing::warn!(
+                "SIGHUP: no certificate to read again (the server file is read at start only)"
+            );
+        }
+    }
+    std::future::pending::<()>().await
+}
