@@ -162,6 +162,17 @@ pub(crate) enum Command {
     },
     /// Print the param format reference (docs/param-format.md).
     Reference,
+    /// Print the completion script of a shell (bash, zsh, fish, elvish,
+    /// powershell): `ctibridge completions bash > /etc/bash_completion.d/ctibridge`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages (ctibridge.1, and one per subcommand) into DIR.
+    Man {
+        /// The folder to write them into (made if missing).
+        dir: PathBuf,
+    },
 }
 
 /// `ctibridge serve`'s options.

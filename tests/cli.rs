@@ -498,3 +498,80 @@ fn a_huge_file_gets_a_bounded_answer() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every subcommand, as `ctibridge --help` lists them.
+fn subcommands() -> Vec<String> {
+    let out = bin().arg("--help").output().expect("help");
+    let help = text(&out.stdout);
+    let commands = help
+        .split_once("Commands:")
+        .expect("a list of commands")
+        .1
+        .split("\n\n")
+        .next()
+        .expect("commands");
+    commands
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn completions_and_man_pages_cover_every_subcommand() {
+    let commands = subcommands();
+    assert!(commands.len() >= 12, "{commands:?}");
+    for shell in ["bash", "zsh", "fish"] {
+        let out = bin()
+            .args(["completions", shell])
+            .output()
+            .expect("completions");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        for c in &commands {
+            assert!(script.contains(c.as_str()), "{shell}: no {c}");
+        }
+    }
+    let out = bin()
+        .args(["completions", "tcsh"])
+        .output()
+        .expect("completions");
+    assert_eq!(
+        out.status.code(),
+        Some(64),
+        "an unknown shell is a usage error"
+    );
+
+    let dir = std::env::temp_dir().join(format!("ctibridge-man-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = bin().arg("man").arg(&dir).output().expect("man");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let mut pages = vec![dir.join("ctibridge.1")];
+    pages.extend(
+        commands
+            .iter()
+            .map(|c| dir.join(format!("ctibridge-{c}.1"))),
+    );
+    for page in &pages {
+        let roff =
+            std::fs::read_to_string(page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+        assert!(
+            roff.starts_with(".ie") || roff.contains(".TH"),
+            "{}",
+            page.display()
+        );
+        // Rendered by man itself where it is installed.
+        if Path::new("/usr/bin/man").exists() {
+            let shown = Command::new("/usr/bin/man")
+                .args(["-l", "-P", "cat"])
+                .arg(page)
+                .env("MANWIDTH", "80")
+                .output()
+                .expect("man -l");
+            assert_eq!(shown.status.code(), Some(0), "{}", text(&shown.stderr));
+            assert!(text(&shown.stdout).contains("NAME"), "{}", page.display());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

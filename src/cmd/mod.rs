@@ -98,9 +98,36 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         } => sim_call(&url, &from, &to, !no_answer, cafile.as_deref()).into(),
         Command::Demo => demo().into(),
         Command::InstallHandler { print } => install_handler(print).into(),
+        Command::Completions { shell } => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "ctibridge", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man { dir } => man_pages(&dir).into(),
         Command::Reference => {
             out!("{}", ctibridge::reference::markdown());
             ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Writes ctibridge.1 and a page per subcommand into `dir`.
+fn man_pages(dir: &std::path::Path) -> ctibridge::exit::Exit {
+    use clap::CommandFactory as _;
+    use ctibridge::exit::Exit;
+    let written = std::fs::create_dir_all(dir)
+        .and_then(|()| clap_mangen::generate_to(crate::cli::Cli::command(), dir));
+    match written {
+        Ok(()) => {
+            outln!("man pages written to {}", dir.display());
+            Exit::Ok
+        }
+        Err(e) => {
+            errln!(
+                "error: cannot write the man pages to {}: {e}",
+                dir.display()
+            );
+            Exit::System
         }
     }
 }
