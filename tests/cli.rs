@@ -575,3 +575,36 @@ fn completions_and_man_pages_cover_every_subcommand() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Each profile's header tells the user what to write, with its own name.
+#[test]
+fn every_profile_header_names_its_own_provider() {
+    for entry in std::fs::read_dir("params").expect("params") {
+        let path = entry.expect("entry").path();
+        if path.extension().and_then(|e| e.to_str()) != Some("txt") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .expect("name")
+            .to_owned();
+        let text = std::fs::read_to_string(&path).expect("profile");
+        let header: String = text
+            .lines()
+            .take_while(|l| l.starts_with(';'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(header.contains("needs two lines:"), "{name}: {header}");
+        assert!(
+            header.contains(&format!(";   <provider>{name}\n")),
+            "{name}: {header}"
+        );
+        // And the profile is there to show.
+        let out = bin()
+            .args(["profiles", "show", &name])
+            .output()
+            .expect("profiles show");
+        assert_eq!(out.status.code(), Some(0), "{name}");
+    }
+}
