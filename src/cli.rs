@@ -183,7 +183,7 @@ pub(crate) struct ServeArgs {
     pub(crate) server: Option<PathBuf>,
     /// The address to listen on [default: the server file's <listen>,
     /// else 127.0.0.1:8082].
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_arg)]
     pub(crate) listen: Option<std::net::SocketAddr>,
     /// Use the simulator as the provider. Without a server file, any
     /// desk of this machine is accepted (no file needed).
@@ -265,6 +265,14 @@ fn with_implicit_dial(command: &clap::Command, mut args: Vec<OsString>) -> Vec<O
         i += 1;
     }
     args
+}
+
+/// `--listen`, read as `<listen>` is (the same messages).
+fn parse_listen_arg(s: &str) -> Result<std::net::SocketAddr, String> {
+    ctibridge::config::value::parse_listen(s).map_err(|e| match e.help {
+        Some(help) => format!("{}; {help}", e.message),
+        None => e.message,
+    })
 }
 
 pub(crate) fn parse_seconds_arg(s: &str) -> Result<std::time::Duration, String> {

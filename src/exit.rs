@@ -15,7 +15,7 @@ impl EndsWith for Failure {
     fn exit(&self) -> Exit {
         match self {
             Failure::Config(_) => Exit::Config,
-            Failure::BadNumber(_) => Exit::BadNumber,
+            Failure::BadNumber(_) => Exit::BadInput,
             Failure::Network(_) => Exit::Network,
             Failure::Refused(_) => Exit::Refused,
         }

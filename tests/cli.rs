@@ -608,3 +608,34 @@ fn every_profile_header_names_its_own_provider() {
         assert_eq!(out.status.code(), Some(0), "{name}");
     }
 }
+
+/// `--listen` written as a port alone or with a name says what it wants;
+/// a port in use says which.
+#[test]
+fn listen_addresses_are_explained() {
+    for (given, says) in [
+        ("8082", "`8082` is a port alone"),
+        ("localhost:8083", "`localhost` is a name: the address to listen on is an IP address (`127.0.0.1:8083` for this machine)"),
+    ] {
+        let out = bin().args(["serve", "--sim", "--listen", given]).output().expect("serve");
+        assert_eq!(out.status.code(), Some(64), "{given}");
+        let err = text(&out.stderr);
+        assert!(err.contains(says), "{given}: {err}");
+        assert!(err.contains("127.0.0.1:8082 (this machine)"), "{err}");
+    }
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr");
+    let out = bin()
+        .args(["serve", "--sim", "--listen", &addr.to_string()])
+        .output()
+        .expect("serve");
+    assert_eq!(out.status.code(), Some(4));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot serve on {addr}: another program listens on port {} already",
+            addr.port()
+        )),
+        "{err}"
+    );
+}

@@ -48,11 +48,11 @@ pub(crate) fn sms(
             "error: the message has {} characters; at most {SMS_MAX_CHARS} can be sent\n  = help: nothing was sent",
             message.chars().count()
         );
-        return Exit::Config;
+        return Exit::BadInput;
     }
     if message.trim().is_empty() {
         errln!("error: the message is empty\n  = help: nothing was sent");
-        return Exit::Config;
+        return Exit::BadInput;
     }
     let s = match Session::start(opts, log_file) {
         Ok(s) => s,

@@ -185,7 +185,7 @@ pub(crate) fn sim_call(
         (Ok(f), Ok(t)) => (f.number, t.number),
         (Err(e), _) | (_, Err(e)) => {
             errln!("error: {e}\n  = help: nothing was sent");
-            return Exit::BadNumber;
+            return Exit::BadInput;
         }
     };
     let rt = match current_thread_runtime() {

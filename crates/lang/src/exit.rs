@@ -12,8 +12,9 @@ pub enum Exit {
     System = 1,
     /// A configuration error: a param file is missing or wrong.
     Config = 2,
-    /// The number to call is not a phone number; nothing was sent.
-    BadNumber = 3,
+    /// What to send is not sendable — a number that is not a phone number,
+    /// an SMS that is too long or empty; nothing was sent.
+    BadInput = 3,
     /// The provider could not be reached.
     Network = 4,
     /// The provider refused the request.
@@ -34,7 +35,7 @@ pub const EXIT_CODES_HELP: &str = "Exit codes:
   0  done (dial: the call was placed)
   1  the system refused (a runtime, a thread or the call journal cannot start)
   2  configuration error (a param file is missing or wrong)
-  3  bad number (nothing was sent)
+  3  bad input: not a number, or an SMS too long or empty (nothing was sent)
   4  network failure
   5  the provider refused
  64  usage error (the command line is wrong)";

@@ -303,6 +303,14 @@ impl std::fmt::Display for ServeError {
             ServeError::Journal { path: None, cause } => {
                 write!(f, "the call journal cannot be opened: {cause}")
             }
+            ServeError::Listen { addr, cause } if cause.kind() == std::io::ErrorKind::AddrInUse => {
+                write!(
+                    f,
+                    "cannot serve on {addr}: another program listens on port {} already (`ss -ltnp 'sport = :{}'` names it; another `ctibridge serve`?)",
+                    addr.port(),
+                    addr.port()
+                )
+            }
             ServeError::Listen { addr, cause } => write!(f, "cannot serve on {addr}: {cause}"),
             ServeError::Tls(e) => write!(f, "HTTPS cannot be served: {e}"),
         }

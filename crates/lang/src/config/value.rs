@@ -330,12 +330,23 @@ pub fn parse_count(s: &str) -> Result<u32, KindError> {
 /// `<listen>`: an address and a port.
 pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, KindError> {
     let t = s.trim();
+    let help = "write an IP address and a port: 127.0.0.1:8082 (this machine), 0.0.0.0:8082 or [::]:8082 (every address)";
     t.parse().map_err(|_| {
-        kind_error(
-            Code::BadAddress,
-            format!("`{t}` is not an address and port to listen on"),
-            "write an IP address and a port: 127.0.0.1:8082, 0.0.0.0:8082 or [::]:8082",
-        )
+        let message = if t.parse::<u16>().is_ok() {
+            format!("`{t}` is a port alone: the address to listen on goes before it")
+        } else if let Some((host, port)) = t.rsplit_once(':').filter(|(h, p)| {
+            p.parse::<u16>().is_ok() && !h.is_empty() && h.parse::<std::net::IpAddr>().is_err()
+        }) {
+            let local = if host.eq_ignore_ascii_case("localhost") {
+                format!(" (`127.0.0.1:{port}` for this machine)")
+            } else {
+                String::new()
+            };
+            format!("`{host}` is a name: the address to listen on is an IP address{local}")
+        } else {
+            format!("`{t}` is not an address and port to listen on")
+        };
+        kind_error(Code::BadAddress, message, help)
     })
 }
 
