@@ -639,3 +639,17 @@ fn listen_addresses_are_explained() {
         "{err}"
     );
 }
+
+/// A station file named with --station that does not exist is an error
+/// (dial would fail for want of its settings), not "not used".
+#[test]
+fn a_named_station_file_that_does_not_exist_is_an_error() {
+    let out = check_with_station(Path::new("/nonexistent/station.txt"), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error: the station settings named with --station do not exist"),
+        "{err}"
+    );
+    assert!(err.contains("/nonexistent/station.txt"), "{err}");
+}

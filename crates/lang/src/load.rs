@@ -50,6 +50,8 @@ pub struct Locations {
     pub config_dir: Option<PathBuf>,
     pub param: PathBuf,
     pub station: Option<PathBuf>,
+    /// The station file was named (`--station`): it must exist.
+    pub station_named: bool,
     pub tapi_global: PathBuf,
     pub tapi_local: Option<PathBuf>,
     /// `--provider`.
@@ -79,6 +81,7 @@ impl Locations {
                 .station
                 .clone()
                 .or_else(|| config_dir.as_ref().map(|d| d.join(STATION_FILE))),
+            station_named: opts.station.is_some(),
             tapi_global: sys_dir.join(TAPI_FILE),
             tapi_local: config_dir.as_ref().map(|d| d.join(TAPI_FILE)),
             provider: opts.provider.clone(),
@@ -208,6 +211,24 @@ pub fn load(locations: Locations) -> Loaded {
         }
     }
     for f in &mut files {
+        if f.role == FileRole::Station && f.id.is_none() && locations.station_named {
+            if let FileStatus::NotFound = &f.status {
+                let id = sources.add(SourceFile::from_text(
+                    f.path.clone(),
+                    FileRole::Station,
+                    String::new(),
+                    TextEncoding::Utf8,
+                ));
+                diagnostics.push(
+                    Diagnostic::error(
+                        Code::CannotRead,
+                        Span::file(id),
+                        "the station settings named with --station do not exist",
+                    )
+                    .with_help("name an existing file, or leave --station out to use station.txt of the user's config folder"),
+                );
+            }
+        }
         if f.role == FileRole::Station && f.id.is_none() {
             if let FileStatus::Unreadable { reason } = &f.status {
                 let id = sources.add(SourceFile::from_text(
