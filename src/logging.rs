@@ -24,7 +24,10 @@ pub(crate) fn init_logging(verbose: u8, quiet: &'static str) -> LogFile {
         .with_filter(tracing_subscriber::filter::LevelFilter::DEBUG);
     // Under systemd, stderr goes to the journal, which times each line
     // itself: no second time stamp.
+    // Where a line comes from in the code is for -vv; a person reads the
+    // message.
     let stderr = tracing_subscriber::fmt::layer()
+        .with_target(verbose >= 2)
         .with_writer(|| ctibridge::redact::Masking::new(std::io::stderr()));
     let stderr = if std::env::var_os("JOURNAL_STREAM").is_some() {
         stderr.without_time().with_filter(filter).boxed()

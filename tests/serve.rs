@@ -1112,3 +1112,39 @@ fn health_and_metrics_say_what_the_server_does_to_whom_may_ask() {
         "{text}"
     );
 }
+
+/// `watch` with a desk secret the server does not take stops after a few
+/// refusals, with exit 5 and the server's reason, instead of retrying for
+/// ever with exit 0.
+#[test]
+fn watch_with_a_wrong_desk_secret_stops_and_says_why() {
+    let dir = TempDir::new("serve-wrong-secret");
+    let (_srv, addr) = serve_file(
+        &dir,
+        "<server>\n<simulator>1\n<desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n",
+    );
+    dir.write(
+        "clicktocall_param.txt",
+        &format!(
+            "<global>\n<provider>keyyo\n<events_url>http://{addr}/DhDivaltoServerCTI/api/cti\n"
+        ),
+    );
+    dir.write(
+        "station.txt",
+        "<telorg>33972101010\n<ident>paul\n<event_token>not-the-secret\n",
+    );
+    let out = with_files(&dir)
+        .args(["watch", "--json", "--for", "120"])
+        .output()
+        .expect("watch");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("error: the event source refused us 5 times in a row"),
+        "{err}"
+    );
+    assert!(
+        err.contains("unknown desk or wrong secret"),
+        "the server's reason: {err}"
+    );
+}

@@ -213,6 +213,8 @@ fn json_single_event_pops_once_with_the_caller() {
         rec.display()
     );
     let mut w = Watch::start(&dir, &param, &["--once"], &[]);
+    // At the default verbosity, watch says what it watches.
+    w.wait_stderr("watching call events");
     let e = w.event();
     assert_eq!(e["kind"], "ring");
     assert_eq!(e["state"], "setup");

@@ -30,7 +30,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     // `watch` runs all day: say when it starts and when the source comes back.
     // `serve` too: one line when it starts, one when it stops.
     let quiet = match cli.command {
-        Command::Watch { .. } => "warn,ctibridge::events=info",
+        Command::Watch { .. } => "warn,ctibridge::watch=info",
         Command::Serve(_) => "warn,ctibridge::serve=info",
         _ => "warn",
     };

@@ -69,7 +69,9 @@ pub mod events {
     pub mod watch {
         #[allow(unused_imports)]
         pub(crate) use crate::imp::events::watch::*;
-        pub use crate::imp::events::watch::{follow, shutdown_signal, watch, Stop, WatchOptions};
+        pub use crate::imp::events::watch::{
+            follow, shutdown_signal, watch, Stop, WatchOptions, LOG_TARGET,
+        };
     }
 }
 

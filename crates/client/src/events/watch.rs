@@ -14,6 +14,11 @@
 //! by a pause that doubles up to [`MAX_BACKOFF`], with jitter; the source
 //! going away and coming back are logged once each.
 
+/// The log target of what `watch` tells a person at the default
+/// verbosity: that it watches, that the source answers fast, a session
+/// made.
+pub const LOG_TARGET: &str = "ctibridge::watch";
+
 use std::io::Write;
 use std::time::Duration;
 
@@ -92,7 +97,7 @@ pub async fn watch(
         .map_or(crate::config::PopupTrigger::Ring, |p| p.trigger.value);
     let mut book = CallBook::new(EventNames::from_global(&config.global), trigger);
     if pop.is_none() {
-        tracing::info!("no <popup> section: call events are printed only");
+        tracing::info!(target: LOG_TARGET, "no <popup> section: call events are printed only");
     }
     follow(
         context,
@@ -146,6 +151,7 @@ pub async fn follow(
     let interval = g.timeout1.value.max(MIN_INTERVAL);
     let empty_pause = g.timeout2.value;
     tracing::info!(
+        target: LOG_TARGET,
         method = spec.request.method.value.as_str(),
         url = %mask_url(&spec.request.url.value.text),
         every = ?interval,
@@ -158,6 +164,9 @@ pub async fn follow(
     let mut backoff = Backoff::new(interval);
     let mut next_start = Instant::now();
     let mut told_fast_empty = false;
+    // Refusals in a row (401/403, of the source or of the token): a wrong
+    // secret does not mend itself, so after a few the loop ends, saying why.
+    let mut refusals = 0;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next_start) => {}
@@ -173,11 +182,28 @@ pub async fn follow(
             Ok(a) => a,
             Err(PollError::Fatal(f)) => return Err(f),
             Err(PollError::Fault(fault)) => {
+                if fault.is_refusal() {
+                    refusals += 1;
+                    if refusals >= MAX_REFUSALS {
+                        let at = spec.request.url.span().unwrap_or(fallback);
+                        return Err(Failure::Refused(
+                            crate::diag::Diagnostic::error(
+                                crate::diag::Code::AuthFailed,
+                                at,
+                                format!("the event source refused us {MAX_REFUSALS} times in a row: {fault}"),
+                            )
+                            .with_help("check the credentials the source takes: the station's <ident> and <event_token> (the desk's secret on a bridge server), or <user>/<mdp>"),
+                        ));
+                    }
+                } else {
+                    refusals = 0;
+                }
                 health.failed(&fault, g.timeout3.value);
                 next_start = Instant::now() + backoff.next_delay();
                 continue;
             }
         };
+        refusals = 0;
         health.succeeded();
         backoff.reset();
         if answer.events.is_empty() {
@@ -192,6 +218,7 @@ pub async fn follow(
             {
                 told_fast_empty = true;
                 tracing::info!(
+                    target: LOG_TARGET,
                     "the event source answers at once with no event: polling at most every {:?} (raise <timeout2> to poll less)",
                     MIN_INTERVAL
                 );
@@ -265,12 +292,28 @@ pub enum Fault {
     Status(u16, String),
     /// An answer that is not of the configured type.
     Garbage(String),
-    /// The token could not be obtained.
-    Token(String),
+    /// The token could not be obtained: why, and whether it was refused
+    /// (the credentials) rather than not fetched.
+    Token(String, bool),
     /// Anything else on the way.
     Failed(String),
     /// The event session is gone (404, `<session_lost>`): a new one is made.
     SessionLost(String),
+}
+
+/// Refusals in a row after which `follow` gives up.
+pub const MAX_REFUSALS: u32 = 5;
+
+impl Fault {
+    /// A refusal of who we are (401/403, of the source or of the token
+    /// request): retrying will not change it.
+    fn is_refusal(&self) -> bool {
+        match self {
+            Fault::Status(s, _) => matches!(s, 401 | 403),
+            Fault::Token(_, refused) => *refused,
+            _ => false,
+        }
+    }
 }
 
 impl std::fmt::Display for Fault {
@@ -280,7 +323,7 @@ impl std::fmt::Display for Fault {
             Fault::NoAnswer => write!(f, "no answer within <timeout3>"),
             Fault::Status(s, body) => write!(f, "HTTP {s}: {body}"),
             Fault::Garbage(e) => write!(f, "{e}"),
-            Fault::Token(e) => write!(f, "no token: {e}"),
+            Fault::Token(e, _) => write!(f, "no token: {e}"),
             Fault::Failed(e) => write!(f, "{e}"),
             Fault::SessionLost(e) => write!(f, "the event session ended ({e}); a new one is made"),
         }
@@ -359,6 +402,7 @@ impl<'a> Source<'a> {
         let mut resp = self.send().await?;
         if matches!(resp.status, 401 | 403) && self.token_spec.is_some() && !fresh_token {
             tracing::info!(
+                target: LOG_TARGET,
                 status = resp.status,
                 "event source refused the token: fetching a new one"
             );
@@ -444,7 +488,7 @@ impl<'a> Source<'a> {
                 )));
             }
         }
-        tracing::info!("event session made");
+        tracing::info!(target: LOG_TARGET, "event session made");
         Ok(())
     }
 
@@ -529,7 +573,18 @@ impl<'a> Source<'a> {
             }
             Err(f) => {
                 self.values.token = None;
-                Err(PollError::Fault(Fault::Token(f.to_string())))
+                // The server's reason (the answer's start) goes with it.
+                let fault = match &f {
+                    Failure::Refused(d) => Fault::Token(
+                        match &d.help {
+                            Some(why) => format!("{} ({why})", d.message),
+                            None => d.message.clone(),
+                        },
+                        true,
+                    ),
+                    other => Fault::Token(other.to_string(), false),
+                };
+                Err(PollError::Fault(fault))
             }
         }
     }
