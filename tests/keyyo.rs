@@ -260,11 +260,27 @@ fn source_address_mode_needs_no_credentials_and_digest_says_what_is_missing() {
     let dir = setup(&k, true);
     dir.write(
         "station.txt",
-        &format!("<telorg>{LINE}\n<user>{LINE}\n<mdp>wrong\n"),
+        &format!("<telorg>{LINE}\n<user>{LINE}\n<mdp>not-the-password-7q\n"),
     );
     let out = run(&dir, &["dial", "0388202020"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
     assert_eq!(k.srv.requests().len(), 2);
+    // Said as what it is: the station's credentials, and what they are.
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "the provider refused the credentials of `<user>` {LINE}: HTTP 401 after the Digest answer"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("`<user>` is the line in international form without +"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not-the-password-7q"),
+        "the password never shown: {err}"
+    );
 }
 
 #[test]

@@ -398,6 +398,18 @@ fn judge(
             "the provider wants credentials: HTTP 401",
         )
         .with_help("set `<user>` and `<mdp>` (the line's SIP login) in the station settings, or allow this computer's address in the provider's manager")
+    } else if resp.status == 401 && spec.auth.value == crate::config::Auth::Digest {
+        // The challenge was answered with the station's credentials, and
+        // those were refused.
+        Diagnostic::error(
+            Code::AuthFailed,
+            config.station.user.span().unwrap_or(at),
+            format!(
+                "the provider refused the credentials of `<user>` {}: HTTP 401 after the Digest answer",
+                config.station.user.value
+            ),
+        )
+        .with_help("check `<user>` and `<mdp>` in the station settings: `<user>` is the line in international form without + (33972101010), `<mdp>` its SIP password as the provider's manager shows it; nothing was dialled")
     } else if resp.is_success() {
         Diagnostic::error(
             Code::NotConfirmed,
