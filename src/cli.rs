@@ -118,12 +118,18 @@ pub(crate) enum Command {
         number: String,
         /// The text.
         message: String,
+        /// Print the exact request, secrets masked, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Choose the line's call-forwarding profile (the `<forward>` request,
     /// Keyyo `setprofil.html`).
     ForwardProfile {
         /// The profile's name as the provider knows it.
         name: String,
+        /// Print the exact request, secrets masked, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// List the built-in provider profiles, or print one.
     Profiles {

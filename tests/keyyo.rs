@@ -382,8 +382,30 @@ fn sms_and_forwarding_profile() {
     let out = run(&dir, &["forward-profile", "Absent"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(k.accepted("setprofil.html")[0]["PROFIL"], "Absent");
+
+    // --dry-run: the exact request, and nothing sent.
+    let requests = k.srv.requests().len();
+    let out = run(&dir, &["sms", "--dry-run", "06 11 22 33 44", "Rappel 10h"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!(
+            "/sendsms.html?ACCOUNT={LINE}&CALLEE=33611223344&MSG=Rappel%2010h"
+        )),
+        "{shown}"
+    );
+    let out = run(&dir, &["forward-profile", "--dry-run", "Bureau"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!("/setprofil.html?ACCOUNT={LINE}&PROFIL=Bureau")),
+        "{shown}"
+    );
+    assert!(!shown.contains(PASSWORD), "{shown}");
+    assert_eq!(k.srv.requests().len(), requests, "a dry run sends nothing");
     // sms and forward-profile sent nothing else.
     assert_eq!(k.accepted("sendsms.html").len(), 1);
+    assert_eq!(k.accepted("setprofil.html").len(), 1);
 }
 
 #[test]

@@ -42,6 +42,7 @@ pub(crate) fn sms(
     log_file: &LogFile,
     number: String,
     message: String,
+    dry_run: bool,
 ) -> Exit {
     if message.chars().count() > SMS_MAX_CHARS {
         errln!(
@@ -64,13 +65,23 @@ pub(crate) fn sms(
         number,
         message,
         s.fallback(),
+        dry_run,
     )) {
+        Ok(Outcome::DryRun(text)) => {
+            out!("{text}");
+            Exit::Ok
+        }
         Ok(_) => Exit::Ok,
         Err(failure) => s.fail(&failure),
     }
 }
 
-pub(crate) fn forward_profile(opts: &LocateOptions, log_file: &LogFile, name: String) -> Exit {
+pub(crate) fn forward_profile(
+    opts: &LocateOptions,
+    log_file: &LogFile,
+    name: String,
+    dry_run: bool,
+) -> Exit {
     let s = match Session::start(opts, log_file) {
         Ok(s) => s,
         Err(exit) => return exit,
@@ -80,7 +91,12 @@ pub(crate) fn forward_profile(opts: &LocateOptions, log_file: &LogFile, name: St
         s.config(),
         name,
         s.fallback(),
+        dry_run,
     )) {
+        Ok(Outcome::DryRun(text)) => {
+            out!("{text}");
+            Exit::Ok
+        }
         Ok(_) => Exit::Ok,
         Err(failure) => s.fail(&failure),
     }

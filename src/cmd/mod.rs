@@ -68,8 +68,14 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
             &log_file,
         )
         .into(),
-        Command::Sms { number, message } => sms(&opts, &log_file, number, message).into(),
-        Command::ForwardProfile { name } => forward_profile(&opts, &log_file, name).into(),
+        Command::Sms {
+            number,
+            message,
+            dry_run,
+        } => sms(&opts, &log_file, number, message, dry_run).into(),
+        Command::ForwardProfile { name, dry_run } => {
+            forward_profile(&opts, &log_file, name, dry_run).into()
+        }
         Command::Profiles { action } => profiles(action).into(),
         Command::Watch {
             once,

@@ -449,6 +449,7 @@ pub async fn sms(
     number: String,
     message: String,
     fallback: Span,
+    dry_run: bool,
 ) -> Result<Outcome, Failure> {
     let spec = config.sms.as_ref().ok_or_else(|| {
         Failure::Config(vec![Diagnostic::error(
@@ -463,7 +464,7 @@ pub async fn sms(
     let mut values = values(config);
     values.teldest = Some(teldest(config, &number).map_err(Failure::BadNumber)?);
     values.message = Some(message);
-    simple_request(context, config, spec, &values, "message", fallback).await
+    simple_request(context, config, spec, &values, "message", fallback, dry_run).await
 }
 
 /// `ctibridge forward-profile NAME` through `<forward>`.
@@ -472,6 +473,7 @@ pub async fn forward_profile(
     config: &Config,
     profile: String,
     fallback: Span,
+    dry_run: bool,
 ) -> Result<Outcome, Failure> {
     let spec = config.forward.as_ref().ok_or_else(|| {
         Failure::Config(vec![Diagnostic::error(
@@ -485,7 +487,16 @@ pub async fn forward_profile(
     })?;
     let mut values = values(config);
     values.profile = Some(profile);
-    simple_request(context, config, spec, &values, "profile change", fallback).await
+    simple_request(
+        context,
+        config,
+        spec,
+        &values,
+        "profile change",
+        fallback,
+        dry_run,
+    )
+    .await
 }
 
 async fn simple_request(
@@ -495,7 +506,16 @@ async fn simple_request(
     values: &Values,
     what: What,
     fallback: Span,
+    dry_run: bool,
 ) -> Result<Outcome, Failure> {
+    if dry_run {
+        // What would be sent, secrets masked; nothing is.
+        let mut out = request::build(spec, &values.masked())
+            .map_err(|e| Failure::Config(vec![e.diagnostic]))?
+            .render_masked();
+        out.push_str(&rules_note(spec));
+        return Ok(Outcome::DryRun(out));
+    }
     let client = client(config, fallback)?;
     let exchange = Exchange::new(&client, config, context);
     let done = send_request(&exchange, spec, values, what, fallback).await?;
