@@ -653,3 +653,35 @@ fn a_named_station_file_that_does_not_exist_is_an_error() {
     );
     assert!(err.contains("/nonexistent/station.txt"), "{err}");
 }
+
+/// `check --server --json` explains the server file as data, like `check
+/// --json` does a desk's, and no secret is in it.
+#[test]
+fn check_server_json_is_structured() {
+    let out = bin()
+        .args(["check", "--json", "--server", "samples/server_param.txt"])
+        .output()
+        .expect("check");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let e = &v["explanation"];
+    assert_eq!(e["listen"], "127.0.0.1:8082", "{e}");
+    assert_eq!(e["scheme"], "http");
+    assert_eq!(e["trusted_proxies"][0], "127.0.0.1/32");
+    assert_eq!(e["dials"]["provider"], "keyyo");
+    assert_eq!(e["desks"][0]["ident"], "accueil");
+    assert_eq!(e["desks"][0]["lines"][0], "+33388202020");
+    assert!(e["keyyo_notify"]["url"]
+        .as_str()
+        .expect("url")
+        .contains("secret=SECRET&"));
+    let sample = std::fs::read_to_string("samples/server_param.txt").expect("sample");
+    for secret in sample
+        .lines()
+        .filter_map(|l| l.strip_prefix("<secret>"))
+        .filter(|s| !s.is_empty())
+    {
+        assert!(!stdout.contains(secret), "a secret in the output: {secret}");
+    }
+}

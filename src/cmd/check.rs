@@ -49,7 +49,7 @@ pub(crate) fn check_server(file: &std::path::Path, json: bool, show_secret: bool
             "not_shown": loaded.diagnostics.not_shown(),
             "files": loaded.files,
             "diagnostics": diagnostics,
-            "explanation": loaded.settings.as_ref().map(ctibridge::server::settings::explain),
+            "explanation": loaded.settings.as_ref().map(ctibridge::server::settings::explain_json),
         });
         outln!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {

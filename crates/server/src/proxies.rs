@@ -57,6 +57,11 @@ impl TrustedProxies {
         self.0.is_empty()
     }
 
+    /// The addresses and ranges, as written back (`127.0.0.1/32`).
+    pub fn ranges(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+
     /// Whether `ip` is one of the trusted proxies.
     pub fn trusts(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);

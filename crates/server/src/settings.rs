@@ -677,6 +677,54 @@ pub fn default_of(tag: Tag) -> &'static str {
 }
 
 /// What `check --server` prints after the diagnostics.
+/// What [`explain`] says, as data (`check --server --json`). Secrets are
+/// not in it; the Keyyo URL carries `SECRET` in their place.
+pub fn explain_json(s: &ServerSettings) -> serde_json::Value {
+    use serde_json::json;
+    let dials = if s.simulator {
+        json!({ "through": "simulator" })
+    } else {
+        match &s.dialer {
+            Some(c) if c.dial.is_some() => match c.global.provider.value.as_str() {
+                "" => json!({ "through": "cliktocalldial" }),
+                p => json!({ "through": "profile", "provider": p }),
+            },
+            _ => json!({ "through": "nothing" }),
+        }
+    };
+    let base = s
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", s.listen));
+    json!({
+        "listen": s.listen.to_string(),
+        "scheme": if s.tls.is_some() { "https" } else { "http" },
+        "tls": s.tls.as_ref().map(|t| json!({
+            "cert": t.cert.display().to_string(),
+            "key": t.key.display().to_string(),
+        })),
+        "trusted_proxies": s.trusted_proxies.ranges(),
+        "monitoring": s.monitoring.ranges(),
+        "dials": dials,
+        "hold_seconds": s.hold.as_secs_f64(),
+        "token_ttl_seconds": s.token_ttl.as_secs(),
+        "journal": s.journal.as_ref().map(|p| p.display().to_string()),
+        "relay": s.relay,
+        "keyyo_notify": s.keyyo.as_ref().map(|k| json!({
+            "sources": k.sources,
+            "url": crate::keyyo::manager_url(&base, "SECRET"),
+        })),
+        "public_url": s.public_url,
+        "desks": s.desks.iter().map(|d| json!({
+            "ident": d.ident,
+            "lines": d.lines,
+        })).collect::<Vec<_>>(),
+        "max_connections": s.max_connections,
+        "rate": { "cti": s.cti_rate, "keyyo_notify": s.notify_rate },
+        "tel_format": s.tel_format,
+    })
+}
+
 pub fn explain(s: &ServerSettings) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
