@@ -7,13 +7,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use common::{ctibridge, free_addr, listening, text, Server, TempDir};
+use common::{ctibridge, free_addr, text, Server, TempDir};
 use serde_json::Value;
 
 /// A certificate authority of the test.
@@ -58,15 +57,7 @@ fn serve(dir: &TempDir, file: &std::path::Path, addr: SocketAddr) -> (Server, Re
         .args(["--listen", &addr.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut srv = listening(cmd, addr);
-    let stderr = srv.0.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    (srv, rx)
+    common::listening_logged(cmd, addr)
 }
 
 /// Waits (20 s at most) for a line of the server's log that contains

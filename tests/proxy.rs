@@ -13,7 +13,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -35,19 +34,7 @@ fn http_from(from: &str, addr: SocketAddr, request: &str) -> (u16, String) {
     let local: SocketAddr = format!("{from}:0").parse().expect("address");
     socket.bind(&local.into()).expect("bind");
     socket.connect(&addr.into()).expect("connect");
-    let mut s: std::net::TcpStream = socket.into();
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    s.write_all(request.as_bytes()).expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    (status, body)
+    common::exchange(socket.into(), request)
 }
 
 fn get(from: &str, addr: SocketAddr, target: &str, headers: &str) -> (u16, String) {
@@ -104,15 +91,7 @@ fn serve(dir: &TempDir, file: &Path, addr: SocketAddr) -> (Server, Receiver<Stri
         .args(["--listen", &addr.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut srv = listening(cmd, addr);
-    let stderr = srv.0.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    (srv, rx)
+    common::listening_logged(cmd, addr)
 }
 
 /// Caddy on `listen`, proxying to `upstream` with the recipe.

@@ -128,24 +128,12 @@ fn the_sample_file_dials_and_watches_through_the_simulator() {
 
 /// A plain HTTP/1.1 request; returns status and body.
 fn http(addr: SocketAddr, method: &str, target: &str, auth: &str) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        s,
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    common::exchange(
+        TcpStream::connect(addr).expect("connect"),
+        &format!(
+            "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
     )
-    .expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    (status, body)
 }
 
 /// A server started on `text` as its server file (`server_param.txt`).
@@ -988,24 +976,10 @@ fn a_body_over_16_kb_is_refused() {
 
 /// A raw GET with extra header lines; status and body.
 fn get_with(addr: SocketAddr, target: &str, headers: &str) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"
+    common::exchange(
+        TcpStream::connect(addr).expect("connect"),
+        &format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"),
     )
-    .expect("send");
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read");
-    let status = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
-    (status, body)
 }
 
 /// The value of the sample `name` (with its labels) in Prometheus text.

@@ -294,3 +294,42 @@ pub fn listening(mut cmd: Command, addr: SocketAddr) -> Server {
     }
     server
 }
+
+/// Sends `request` (an HTTP/1.1 request with `Connection: close`) on `s`
+/// and reads the answer to its end (60 s at most): status and body.
+pub fn exchange(mut s: std::net::TcpStream, request: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("timeout");
+    s.write_all(request.as_bytes()).expect("send");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
+}
+
+/// [`listening`], with the server's stderr read line by line into the
+/// receiver (`cmd` must pipe it).
+pub fn listening_logged(
+    cmd: Command,
+    addr: SocketAddr,
+) -> (Server, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead as _;
+    let mut srv = listening(cmd, addr);
+    let stderr = srv.0.stderr.take().expect("stderr piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(l);
+        }
+    });
+    (srv, rx)
+}
