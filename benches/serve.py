@@ -78,8 +78,8 @@ def stop(proc):
     proc.wait(timeout=30)
 
 
-async def idle_poll(port, token, i, ready):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+async def idle_poll(port, token, i, ready, tls=None):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
     writer.write((
         "GET /DhDivaltoServerCTI/api/cti/getevent?ident=d%d&telorg=09%08d&cursor=0 HTTP/1.1\r\n"
         "Host: x\r\nAuthorization: Bearer %s\r\n\r\n" % (i, i, token)).encode())
@@ -91,15 +91,16 @@ async def idle_poll(port, token, i, ready):
         writer.close()
 
 
-async def idle_memory(server_file, polls):
+async def idle_memory(server_file, polls, tls=None):
+    """`tls`: an ssl context, for a server file that serves HTTPS."""
     proc, port = start_server(server_file)
     try:
-        base = "http://127.0.0.1:%d/DhDivaltoServerCTI/api/cti" % port
-        token = json.load(urllib.request.urlopen(base + "/gettoken?ident=b"))["token"]
+        base = "%s://127.0.0.1:%d/DhDivaltoServerCTI/api/cti" % ("https" if tls else "http", port)
+        token = json.load(urllib.request.urlopen(base + "/gettoken?ident=b", context=tls))["token"]
         idle = rss_kb(proc.pid)
         ready, tasks = [], []
         for i in range(polls):
-            tasks.append(asyncio.create_task(idle_poll(port, token, i, ready)))
+            tasks.append(asyncio.create_task(idle_poll(port, token, i, ready, tls)))
             if i % 500 == 499:
                 await asyncio.sleep(0.05)
         while len(ready) < polls:
@@ -125,7 +126,8 @@ def tool(*args):
     return json.loads(out.stdout)
 
 
-def ingest(server_file, seconds):
+def ingest(server_file, seconds, cafile=None):
+    """`cafile`: the authority of a server file that serves HTTPS."""
     hello_port = free_port()
     hello = subprocess.Popen([TOOL, "hello", "127.0.0.1:%d" % hello_port])
     wait_listening(hello_port)
@@ -138,7 +140,7 @@ def ingest(server_file, seconds):
         h = tool("load", "127.0.0.1:%d" % hello_port, "/hello?", 32, seconds)
         h_cpu = (cpu_seconds(hello.pid) - c) / h["requests"] * 1e6
         c = cpu_seconds(proc.pid)
-        n = tool("load", "127.0.0.1:%d" % port, path, 32, seconds)
+        n = tool("load", "127.0.0.1:%d" % port, path, 32, seconds, *([cafile] if cafile else []))
         n_cpu = (cpu_seconds(proc.pid) - c) / n["requests"] * 1e6
         assert n["not_200"] == 0, n
         return h["rate"], n["rate"], h_cpu, n_cpu

@@ -3,9 +3,10 @@
 //! - `hello ADDR [multi]`: a bare hyper HTTP/1.1 hello-world, on a
 //!   current-thread runtime or (`multi`) on every core as `ctibridge serve`
 //!   runs: the anchor of the ingest rate;
-//! - `load ADDR PATH CONNS SECONDS`: keep-alive GETs of `PATH` followed by
-//!   a request counter, from CONNS connections for SECONDS; prints
-//!   `{"requests", "seconds", "rate", "not_200"}`;
+//! - `load ADDR PATH CONNS SECONDS [CAFILE]`: keep-alive GETs of `PATH`
+//!   followed by a request counter, from CONNS connections for SECONDS,
+//!   over HTTPS trusting CAFILE when given; prints `{"requests", "seconds",
+//!   "rate", "not_200"}`;
 //! - `latency ADDR SECRET LINE N IDLE`: IDLE long polls held on other lines,
 //!   then N times: one station waits on LINE, one Keyyo notification for
 //!   LINE is sent, and the time from sending it to the station reading its
@@ -14,7 +15,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 fn main() {
@@ -29,6 +30,7 @@ fn main() {
             &args[2],
             args[3].parse().expect("CONNS"),
             args[4].parse().expect("SECONDS"),
+            args.get(5).map(String::as_str),
         ),
         Some("latency") => latency(
             args[1].parse().expect("ADDR"),
@@ -69,28 +71,66 @@ fn hello(addr: SocketAddr, multi: bool) {
     });
 }
 
+/// A TLS client trusting the authorities of `cafile` (PEM).
+fn tls_client(cafile: &str) -> tokio_rustls::TlsConnector {
+    use rustls_pki_types::pem::PemObject as _;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(cafile).expect("cafile") {
+        roots.add(cert.expect("certificate")).expect("root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// A connection, plain or TLS.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+async fn connect(addr: SocketAddr, tls: Option<&tokio_rustls::TlsConnector>) -> Box<dyn Stream> {
+    let s = TcpStream::connect(addr).await.expect("connect");
+    s.set_nodelay(true).expect("nodelay");
+    match tls {
+        None => Box::new(s),
+        Some(t) => {
+            let name = rustls_pki_types::ServerName::IpAddress(addr.ip().into());
+            Box::new(t.connect(name, s).await.expect("TLS handshake"))
+        }
+    }
+}
+
 /// One keep-alive request and its answer: status and body.
-async fn request(s: &mut TcpStream, buf: &mut Vec<u8>, target: &str) -> (u16, String) {
+async fn request<S: AsyncRead + AsyncWrite + Unpin + ?Sized>(
+    s: &mut S,
+    buf: &mut Vec<u8>,
+    target: &str,
+) -> (u16, String) {
     let req = format!("GET {target} HTTP/1.1\r\nHost: bench\r\n\r\n");
     s.write_all(req.as_bytes()).await.expect("write");
     read_answer(s, buf).await
 }
 
-fn load(addr: SocketAddr, path: &str, conns: usize, seconds: f64) {
+fn load(addr: SocketAddr, path: &str, conns: usize, seconds: f64, cafile: Option<&str>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let path = path.to_owned();
+    let tls = cafile.map(tls_client);
     let (total, bad, took) = rt.block_on(async move {
         let start = Instant::now();
         let end = start + Duration::from_secs_f64(seconds);
         let tasks: Vec<_> = (0..conns)
             .map(|c| {
                 let path = path.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let mut s = TcpStream::connect(addr).await.expect("connect");
-                    s.set_nodelay(true).expect("nodelay");
+                    let mut s = connect(addr, tls.as_ref()).await;
                     let mut buf = Vec::new();
                     let (mut n, mut bad) = (0u64, 0u64);
                     while Instant::now() < end {
@@ -187,7 +227,7 @@ fn latency(addr: SocketAddr, secret: &str, line: &str, n: usize, idle: usize) {
 }
 
 /// The next answer on `s`: status and body (Content-Length framed).
-async fn read_answer(s: &mut TcpStream, buf: &mut Vec<u8>) -> (u16, String) {
+async fn read_answer<S: AsyncRead + Unpin + ?Sized>(s: &mut S, buf: &mut Vec<u8>) -> (u16, String) {
     buf.clear();
     let mut chunk = [0u8; 4096];
     loop {
