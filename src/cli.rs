@@ -165,6 +165,11 @@ pub(crate) enum Command {
         /// Show what would be written and run, change nothing.
         #[arg(long)]
         print: bool,
+        /// Point the links at this binary even inside a build folder
+        /// (target/debug, target/release), which a rebuild or a clean
+        /// replaces.
+        #[arg(long)]
+        force: bool,
     },
     /// Print the param format reference (docs/param-format.md).
     Reference,

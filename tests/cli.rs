@@ -389,10 +389,24 @@ fn install_handler_writes_the_desktop_file_and_sets_the_default() {
         std::env::var("PATH").unwrap_or_default()
     );
 
-    let printed = bin()
+    // This binary is a build (target/debug): refused without --force.
+    let refused = bin()
         .env("XDG_DATA_HOME", &data)
         .env("PATH", &path)
         .args(["install-handler", "--print"])
+        .output()
+        .expect("run");
+    assert_eq!(refused.status.code(), Some(64));
+    assert!(
+        text(&refused.stderr).contains("is a build: links pointing at it stop working"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let printed = bin()
+        .env("XDG_DATA_HOME", &data)
+        .env("PATH", &path)
+        .args(["install-handler", "--print", "--force"])
         .output()
         .expect("run");
     assert_eq!(printed.status.code(), Some(0));
@@ -404,17 +418,25 @@ fn install_handler_writes_the_desktop_file_and_sets_the_default() {
         "--print changed something"
     );
 
+    // The files named on its command line are the ones a click reads.
+    let sys = dir.0.join("sys");
     let out = bin()
         .env("XDG_DATA_HOME", &data)
         .env("PATH", &path)
-        .arg("install-handler")
+        .arg("--sys-dir")
+        .arg(&sys)
+        .args(["install-handler", "--force"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let desktop =
         std::fs::read_to_string(data.join("applications/ctibridge.desktop")).expect("desktop file");
     assert!(
-        desktop.contains(&format!("Exec={} %u", env!("CARGO_BIN_EXE_ctibridge"))),
+        desktop.contains(&format!(
+            "Exec={} --sys-dir {} %u",
+            env!("CARGO_BIN_EXE_ctibridge"),
+            sys.display()
+        )),
         "{desktop}"
     );
     assert_eq!(

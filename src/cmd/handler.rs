@@ -3,10 +3,34 @@
 use std::path::PathBuf;
 
 use ctibridge::exit::Exit;
+use ctibridge::load::LocateOptions;
 
-pub(crate) fn install_handler(print_only: bool) -> Exit {
+pub(crate) fn install_handler(opts: &LocateOptions, print_only: bool, force: bool) -> Exit {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("ctibridge"));
-    let plan = match ctibridge::handler::plan_for_this_platform(&exe) {
+    if ctibridge::handler::in_build_folder(&exe) && !force {
+        errln!(
+            "error: {} is a build: links pointing at it stop working when the build folder is rebuilt or cleaned\n  = help: install it first (`cargo install --path .`, or the Debian package) and run `ctibridge install-handler` from there, or add --force",
+            exe.display()
+        );
+        return Exit::Usage;
+    }
+    // The files this command was told to read are the ones a click reads.
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let mut args = Vec::new();
+    for (flag, path) in [
+        ("--sys-dir", &opts.sys_dir),
+        ("--param", &opts.param),
+        ("--station", &opts.station),
+    ] {
+        if let Some(p) = path {
+            args.push(flag.to_owned());
+            args.push(absolute(p).display().to_string());
+        }
+    }
+    if let Some(name) = &opts.provider {
+        args.extend(["--provider".to_owned(), name.clone()]);
+    }
+    let plan = match ctibridge::handler::plan_for_this_platform(&exe, &args) {
         Ok(p) => p,
         Err(e) => {
             errln!("error: {e}");

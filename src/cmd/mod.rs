@@ -103,7 +103,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                 },
         } => sim_call(&url, &from, &to, !no_answer, cafile.as_deref()).into(),
         Command::Demo => demo().into(),
-        Command::InstallHandler { print } => install_handler(print).into(),
+        Command::InstallHandler { print, force } => install_handler(&opts, print, force).into(),
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ctibridge", &mut std::io::stdout());

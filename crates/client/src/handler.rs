@@ -44,7 +44,11 @@ impl Plan {
 /// The plan for an XDG desktop (Linux, BSD): a `.desktop` file in
 /// `$XDG_DATA_HOME/applications` (default `~/.local/share/applications`),
 /// then `xdg-mime default` for each scheme.
-pub fn xdg_plan(exe: &Path, env: impl Fn(&str) -> Option<OsString>) -> Result<Plan, String> {
+pub fn xdg_plan(
+    exe: &Path,
+    args: &[String],
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Plan, String> {
     let data_home = match env("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from(
@@ -60,7 +64,11 @@ pub fn xdg_plan(exe: &Path, env: impl Fn(&str) -> Option<OsString>) -> Result<Pl
         .collect();
     let desktop = format!(
         "[Desktop Entry]\nType=Application\nName=ctibridge\nComment=Dial tel: and callto: links through the telephony provider\nExec={} %u\nTerminal=false\nNoDisplay=true\nMimeType={mime}\n",
-        desktop_quote(&exe.to_string_lossy())
+        std::iter::once(exe.to_string_lossy().into_owned())
+            .chain(args.iter().cloned())
+            .map(|a| desktop_quote(&a))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     let commands = SCHEMES
         .iter()
@@ -84,27 +92,47 @@ pub fn xdg_plan(exe: &Path, env: impl Fn(&str) -> Option<OsString>) -> Result<Pl
 }
 
 /// The `.reg` text that registers the schemes for the current Windows user.
-pub fn windows_reg(exe: &str) -> String {
-    let exe = exe.replace('\\', "\\\\").replace('"', "\\\"");
+pub fn windows_reg(exe: &str, args: &[String]) -> String {
+    // The command line, each word quoted, then escaped for the .reg text.
+    let command = std::iter::once(exe.to_owned())
+        .chain(args.iter().cloned())
+        .chain(std::iter::once("%1".to_owned()))
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
     let mut out = String::from("Windows Registry Editor Version 5.00\n");
     for s in SCHEMES {
         let _ = write!(
             out,
-            "\n[HKEY_CURRENT_USER\\Software\\Classes\\{s}]\n@=\"URL:{s}\"\n\"URL Protocol\"=\"\"\n\n[HKEY_CURRENT_USER\\Software\\Classes\\{s}\\shell\\open\\command]\n@=\"\\\"{exe}\\\" \\\"%1\\\"\"\n"
+            "\n[HKEY_CURRENT_USER\\Software\\Classes\\{s}]\n@=\"URL:{s}\"\n\"URL Protocol\"=\"\"\n\n[HKEY_CURRENT_USER\\Software\\Classes\\{s}\\shell\\open\\command]\n@=\"{command}\"\n"
         );
     }
     out
 }
 
+/// Whether `exe` lies in a Cargo build folder (`target/debug`,
+/// `target/release`): a link handler pointing there stops working when the
+/// folder is cleaned or rebuilt.
+pub fn in_build_folder(exe: &Path) -> bool {
+    let parts: Vec<_> = exe.components().map(|c| c.as_os_str().to_owned()).collect();
+    parts
+        .windows(2)
+        .any(|w| w[0] == "target" && (w[1] == "debug" || w[1] == "release"))
+}
+
 /// The plan for this platform.
-pub fn plan_for_this_platform(exe: &Path) -> Result<Plan, String> {
+/// `args` go before the link (`--sys-dir`, `--param`, `--station`: the
+/// files the handler's dials read).
+pub fn plan_for_this_platform(exe: &Path, args: &[String]) -> Result<Plan, String> {
     if cfg!(windows) {
         Ok(Plan {
             files: Vec::new(),
             commands: Vec::new(),
             manual: Some(format!(
                 "; save as ctibridge.reg and open it\n{}",
-                windows_reg(&exe.to_string_lossy())
+                windows_reg(&exe.to_string_lossy(), args)
             )),
         })
     } else if cfg!(target_os = "macos") {
@@ -113,7 +141,7 @@ pub fn plan_for_this_platform(exe: &Path) -> Result<Plan, String> {
                 .to_owned(),
         )
     } else {
-        xdg_plan(exe, |k| std::env::var_os(k))
+        xdg_plan(exe, args, |k| std::env::var_os(k))
     }
 }
 
@@ -177,7 +205,7 @@ mod tests {
             "XDG_DATA_HOME" => Some(OsString::from("/home/u/.data")),
             _ => None,
         };
-        let plan = xdg_plan(Path::new("/opt/cti bridge/ctibridge"), env).unwrap();
+        let plan = xdg_plan(Path::new("/opt/cti bridge/ctibridge"), &[], env).unwrap();
         let (path, text) = &plan.files[0];
         assert_eq!(
             path,
@@ -202,19 +230,45 @@ mod tests {
         );
         let home = |k: &str| (k == "HOME").then(|| OsString::from("/home/u"));
         assert_eq!(
-            xdg_plan(Path::new("/b"), home).unwrap().files[0].0,
+            xdg_plan(Path::new("/b"), &[], home).unwrap().files[0].0,
             Path::new("/home/u/.local/share/applications/ctibridge.desktop")
         );
-        assert!(xdg_plan(Path::new("/b"), |_| None).is_err());
+        assert!(xdg_plan(Path::new("/b"), &[], |_| None).is_err());
+        // The files a dial reads go before the link, each quoted.
+        let args = ["--sys-dir".to_owned(), "/srv/divalto sys".to_owned()];
+        let plan = xdg_plan(Path::new("/usr/bin/ctibridge"), &args, env).unwrap();
+        assert!(
+            plan.files[0]
+                .1
+                .contains("Exec=/usr/bin/ctibridge --sys-dir \"/srv/divalto sys\" %u\n"),
+            "{}",
+            plan.files[0].1
+        );
+    }
+
+    #[test]
+    fn a_build_folder_is_recognised() {
+        assert!(in_build_folder(Path::new(
+            "/home/u/ctibridge/target/debug/ctibridge"
+        )));
+        assert!(in_build_folder(Path::new("/w/target/release/ctibridge")));
+        assert!(!in_build_folder(Path::new("/usr/bin/ctibridge")));
+        assert!(!in_build_folder(Path::new("/home/u/.cargo/bin/ctibridge")));
     }
 
     #[test]
     fn windows_registry_text() {
-        let reg = windows_reg(r"C:\Program Files\ctibridge\ctibridge.exe");
+        let reg = windows_reg(r"C:\Program Files\ctibridge\ctibridge.exe", &[]);
         assert!(reg.starts_with("Windows Registry Editor Version 5.00\n"));
         assert!(reg.contains("[HKEY_CURRENT_USER\\Software\\Classes\\tel]\n@=\"URL:tel\"\n\"URL Protocol\"=\"\"\n"), "{reg}");
         assert!(
             reg.contains(r#"@="\"C:\\Program Files\\ctibridge\\ctibridge.exe\" \"%1\"""#),
+            "{reg}"
+        );
+        let args = ["--sys-dir".to_owned(), r"C:\Divalto\Sys".to_owned()];
+        let reg = windows_reg(r"C:\ctibridge.exe", &args);
+        assert!(
+            reg.contains(r#"@="\"C:\\ctibridge.exe\" \"--sys-dir\" \"C:\\Divalto\\Sys\" \"%1\"""#),
             "{reg}"
         );
     }

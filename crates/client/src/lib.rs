@@ -86,7 +86,7 @@ pub mod failure {
 pub mod handler {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::handler::*;
-    pub use crate::imp::handler::{install, plan_for_this_platform};
+    pub use crate::imp::handler::{in_build_folder, install, plan_for_this_platform};
 }
 
 /// The one HTTP client.
