@@ -45,7 +45,10 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     let listen = args.listen.unwrap_or(found.listen);
     if found.desks.is_empty() {
         if let Some(why) = settings::open_without_desks(listen) {
-            errln!("error: {why}\n  = help: add `<desk>` sections to the server file, or listen on 127.0.0.1 for desks of this machine only");
+            errln!(
+                "error: {why}\n  = help: {}",
+                settings::OPEN_WITHOUT_DESKS_HELP
+            );
             return Exit::Config;
         }
     }

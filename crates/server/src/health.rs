@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::journal::now_ms;
+
 /// The relay's last answer from its source.
 #[derive(Debug, Default)]
 pub struct RelayStatus {
@@ -48,12 +50,6 @@ impl RelayStatus {
             (true, "connected".into())
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Where the provider is: the host and port of the dial request.

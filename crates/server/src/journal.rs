@@ -75,7 +75,8 @@ pub struct Journal {
     db: Connection,
 }
 
-fn now_ms() -> i64 {
+/// Milliseconds since 1970, now.
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

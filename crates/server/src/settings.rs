@@ -434,8 +434,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             let span = get(Section::Server, Tag::LISTEN)
                 .map_or(Span::file(id), |e| value::trimmed_span(&e.value));
             diags.push(
-                Diagnostic::error(Code::NoDesk, span, why)
-                    .with_help("add one `<desk>` section per desk (`<ident>`, `<secret>`, `<lines>`), or listen on 127.0.0.1 for desks of this machine only"),
+                Diagnostic::error(Code::NoDesk, span, why).with_help(OPEN_WITHOUT_DESKS_HELP),
             );
         }
     }
@@ -510,6 +509,9 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         settings,
     }
 }
+
+/// What to do about [`open_without_desks`].
+pub const OPEN_WITHOUT_DESKS_HELP: &str = "add one `<desk>` section per desk (`<ident>`, `<secret>`, `<lines>`), or listen on 127.0.0.1 for desks of this machine only";
 
 /// Why a server without `<desk>` cannot listen on `addr`: it gives tokens
 /// to any desk of this machine, and on an address other than loopback
