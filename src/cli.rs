@@ -91,6 +91,43 @@ pub(crate) enum Command {
         #[arg(long, requires = "server")]
         show_secret: bool,
     },
+    /// Check, without placing a call, that everything a dial and a screen
+    /// pop need is in place: the files, the servers' certificates, the
+    /// token, the event source, the provider's credentials (OVH keys and
+    /// clock, a Digest challenge). One line per check; exit 0 only when
+    /// all are in place.
+    Doctor {
+        /// Check the bridge server's file (server_param.txt) and what it
+        /// needs instead: its certificate, address, journal and provider.
+        #[arg(long, value_name = "FILE")]
+        server: Option<PathBuf>,
+    },
+    /// The calls of a line, newest first: from the bridge server with this
+    /// desk's credentials, or straight from a call journal (--journal).
+    History {
+        /// The line [default: the station's <telorg>; with --journal, every
+        /// line].
+        #[arg(long, value_name = "NUMBER")]
+        line: Option<String>,
+        /// Only these calls.
+        #[arg(long, value_name = "KIND", value_parser = ["made", "received", "missed"])]
+        kind: Option<String>,
+        /// Only calls set up since then: a date (2026-12-01), a date and
+        /// time (2026-12-01T08:30), `today`, `yesterday`, or a span back
+        /// from now (90m, 8h, 7d).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// At most this many calls.
+        #[arg(long, value_name = "N", default_value_t = 50)]
+        limit: usize,
+        /// Read this call journal (the server's SQLite file) instead of
+        /// asking the bridge server.
+        #[arg(long, value_name = "FILE")]
+        journal: Option<PathBuf>,
+        /// One JSON object per call.
+        #[arg(long)]
+        json: bool,
+    },
     /// Place a call to NUMBER: a number, or a tel:, callto: or sip: URI.
     /// `ctibridge NUMBER` and `ctibridge tel:…` do the same.
     Dial {

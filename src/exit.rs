@@ -22,6 +22,18 @@ impl EndsWith for Failure {
     }
 }
 
+impl EndsWith for ctibridge::doctor::Failing {
+    fn exit(&self) -> Exit {
+        use ctibridge::doctor::Failing;
+        match self {
+            Failing::Config => Exit::Config,
+            Failing::System => Exit::System,
+            Failing::Network => Exit::Network,
+            Failing::Refused => Exit::Refused,
+        }
+    }
+}
+
 impl EndsWith for ServeError {
     fn exit(&self) -> Exit {
         match self {

@@ -106,6 +106,11 @@ fn keyyo(mode: Mode, ledger: &Mutex<Ledger>, r: &Recorded) -> Reply {
     if account != LINE {
         return Reply::new(200, "KO: unknown account");
     }
+    // A dial with nothing to call places nothing (`doctor` sends one to see
+    // its credentials accepted).
+    if page == "makecall.html" && q.get("CALLEE").is_none_or(|c| c.is_empty()) {
+        return Reply::new(200, "KO: CALLEE missing");
+    }
     if !l.forced.is_empty() {
         let forced = l.forced.remove(0);
         if forced.body.contains("Come Back Later") {
@@ -446,4 +451,59 @@ fn check_shows_what_comes_from_the_profile_and_profiles_lists_them() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// `doctor` answers Keyyo's Digest challenge on a dial with no number:
+/// accepted credentials, refused ones (exit 5, with what to check), and an
+/// account that trusts the source address. No call is ever placed.
+#[test]
+fn doctor_answers_the_digest_challenge_and_places_nothing() {
+    let no_events = "<cliktocallevent>\n<with_event>0\n";
+    let k = Keyyo::start(Mode::Digest("SHA-256"));
+    let dir = setup(&k, true);
+    let user = std::fs::read_to_string(dir.path().join("clicktocall_param.txt")).expect("read");
+    dir.write("clicktocall_param.txt", &format!("{user}{no_events}"));
+    let out = run(&dir, &["doctor"]);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
+    assert!(
+        shown.contains("ok    digest       the Digest challenge was answered and the credentials accepted (to a dial with no number, which places nothing, the provider answered HTTP 200 \"KO: CALLEE missing\")"),
+        "{shown}"
+    );
+    assert!(shown.contains("skip  events"), "{shown}");
+
+    // A wrong SIP password.
+    dir.write(
+        "station.txt",
+        &format!("<telorg>{LINE}\n<user>{LINE}\n<mdp>wrong-password\n"),
+    );
+    let out = run(&dir, &["doctor"]);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{shown}");
+    assert!(
+        shown.contains("FAIL  digest       the credentials were refused after the Digest answer"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("<user> is the line in international form"),
+        "{shown}"
+    );
+    assert!(!shown.contains("wrong-password") && !text(&out.stderr).contains("wrong-password"));
+    assert!(k.accepted("makecall.html").is_empty());
+
+    // The Keyyo manager allows this address: no challenge at all.
+    let k = Keyyo::start(Mode::SourceAddress);
+    let dir = setup(&k, false);
+    let user = std::fs::read_to_string(dir.path().join("clicktocall_param.txt")).expect("read");
+    dir.write("clicktocall_param.txt", &format!("{user}{no_events}"));
+    let out = run(&dir, &["doctor"]);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
+    assert!(
+        shown.contains(
+            "ok    digest       no challenge: the provider trusts this computer's address"
+        ),
+        "{shown}"
+    );
+    assert!(k.accepted("makecall.html").is_empty());
 }

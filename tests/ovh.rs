@@ -355,3 +355,79 @@ fn events_v2_sessions_are_made_subscribed_and_remade() {
         ]
     );
 }
+
+/// `doctor` on the OVH profile: the API's clock read, the keys accepted by
+/// `GET /auth/currentCredential` with rules that allow the dial, the event
+/// source answering; with a wrong consumer key the keys check fails, says
+/// what to do, and the command exits 5. No call is placed either way.
+#[test]
+fn doctor_checks_the_ovh_keys_clock_and_events_without_a_call() {
+    let a = api();
+    let events = StandIn::start(|r: &Recorded| {
+        if !r.target.starts_with(&format!("/?token={EVENT_TOKEN}")) {
+            return (403, "Invalid token".into());
+        }
+        (200, r#"{"Session":"s-1","Message":"","Events":[]}"#.into())
+    });
+    let dir = setup(&format!(
+        "<global>\n<provider>ovh\n<api_url>{}\n<events_url>{}\n",
+        a.srv.url("/1.0"),
+        events.url("")
+    ));
+    let out = run(&dir, &["doctor"]);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
+    // The stand-in's clock is 1000 s ahead: corrected, and worth a warning.
+    assert!(
+        shown.contains("warn  ovh-time     OVH's clock is 1000 s ahead of this machine's"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "ok    ovh-keys     the keys are accepted and allow POST /telephony/{ACCOUNT}/line/{LINE}/click2Call"
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("ok    events"), "{shown}");
+    assert!(shown.contains("everything a dial and a screen pop need is in place"));
+    assert_eq!(a.dials.load(Ordering::SeqCst), 0);
+
+    // A consumer key OVH does not know.
+    dir.write(
+        "station.txt",
+        &station().replace(CK, "consumer-key-unknown"),
+    );
+    let out = run(&dir, &["doctor"]);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{shown}");
+    assert!(
+        shown.contains(
+            "FAIL  ovh-keys     the OVH API refused the keys: HTTP 403: Invalid credential"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("→ check <app_key>, <app_secret> and <consumer_key>"),
+        "{shown}"
+    );
+    // The secrets are never shown.
+    let all = format!("{shown}{}", text(&out.stderr));
+    assert!(
+        !all.contains(AS) && !all.contains("consumer-key-unknown"),
+        "{all}"
+    );
+
+    // The event source refuses the token.
+    dir.write(
+        "station.txt",
+        &station().replace(EVENT_TOKEN, "evt-token-wrong"),
+    );
+    let out = run(&dir, &["doctor"]);
+    let shown = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(5), "{shown}");
+    assert!(
+        shown.contains("FAIL  events       HTTP 403: Invalid token"),
+        "{shown}"
+    );
+    assert_eq!(a.dials.load(Ordering::SeqCst), 0);
+}

@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod dial;
+mod doctor;
 mod handler;
 mod profiles;
 mod serve;
@@ -20,6 +21,7 @@ use crate::logging::init_logging;
 use check::{check, check_server};
 use demo::demo;
 use dial::{dial, forward_profile, sms};
+use doctor::{doctor, doctor_server};
 use handler::install_handler;
 use profiles::profiles;
 use serve::{serve, sim_call};
@@ -50,6 +52,9 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Check {
             json, server: None, ..
         } => check(&opts, json).into(),
+        Command::Doctor { server: Some(file) } => doctor_server(&file).into(),
+        Command::Doctor { server: None } => doctor(&opts).into(),
+        Command::History { .. } => todo!(),
         Command::Dial {
             number,
             dry_run,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod ovh;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -50,26 +50,15 @@ pub fn api() -> Api {
             t.fetch_add(1, Ordering::SeqCst);
             return (200, (now() + SKEW).to_string());
         }
+        if r.target == "/1.0/auth/currentCredential" {
+            return current_credential(r, &b.lock().expect("base"));
+        }
         let expected_path = format!("/1.0/telephony/{ACCOUNT}/line/{LINE}/click2Call");
         if r.method != "POST" || r.target != expected_path {
             return (404, r#"{"message":"Got an invalid (or empty) URL"}"#.into());
         }
-        let h = |n: &str| r.header(n).unwrap_or_default().to_owned();
-        if h("X-Ovh-Application") != AK || h("X-Ovh-Consumer") != CK {
-            return (403, r#"{"message":"Invalid application key"}"#.into());
-        }
-        let ts: i64 = h("X-Ovh-Timestamp").parse().unwrap_or(0);
-        if (ts - (now() + SKEW)).abs() > 5 {
-            return (400, r#"{"message":"Query out of time"}"#.into());
-        }
-        let full_url = format!("{}{}", b.lock().expect("base"), r.target);
-        let material = format!("{AS}+{CK}+POST+{full_url}+{}+{ts}", r.body);
-        let sig: String = Sha1::digest(material.as_bytes())
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect();
-        if h("X-Ovh-Signature") != format!("$1${sig}") {
-            return (400, r#"{"message":"Invalid signature"}"#.into());
+        if let Err(refused) = signed(r, &b.lock().expect("base")) {
+            return refused;
         }
         let body: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
         if body["calledNumber"] != "0033388202020" || body["callingNumber"] != LINE {
@@ -80,4 +69,50 @@ pub fn api() -> Api {
     });
     *base.lock().expect("base") = format!("http://{}", srv.addr);
     Api { srv, dials, times }
+}
+
+/// The signature of `r` as the OVH API checks it, or its refusal.
+fn signed(r: &Recorded, base: &str) -> Result<(), (u16, String)> {
+    let h = |n: &str| r.header(n).unwrap_or_default().to_owned();
+    if h("X-Ovh-Application") != AK {
+        return Err((403, r#"{"message":"Invalid application key"}"#.into()));
+    }
+    if h("X-Ovh-Consumer") != CK {
+        return Err((403, r#"{"message":"Invalid credential"}"#.into()));
+    }
+    let ts: i64 = h("X-Ovh-Timestamp").parse().unwrap_or(0);
+    if (ts - (now() + SKEW)).abs() > 5 {
+        return Err((400, r#"{"message":"Query out of time"}"#.into()));
+    }
+    let material = format!("{AS}+{CK}+{}+{base}{}+{}+{ts}", r.method, r.target, r.body);
+    let sig: String = Sha1::digest(material.as_bytes())
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect();
+    if h("X-Ovh-Signature") != format!("$1${sig}") {
+        return Err((400, r#"{"message":"Invalid signature"}"#.into()));
+    }
+    Ok(())
+}
+
+/// `GET /auth/currentCredential`: the consumer key's state and rules.
+fn current_credential(r: &Recorded, base: &str) -> (u16, String) {
+    if let Err(refused) = signed(r, base) {
+        return refused;
+    }
+    let cred = serde_json::json!({
+        "credentialId": 1234,
+        "applicationId": 42,
+        "status": "validated",
+        "creation": "2026-01-01T00:00:00+01:00",
+        "expiration": null,
+        "lastUse": null,
+        "ovhSupport": false,
+        "allowedIPs": null,
+        "rules": [
+            {"method": "GET", "path": "/telephony/*"},
+            {"method": "POST", "path": "/telephony/*/line/*/click2Call"}
+        ]
+    });
+    (200, cred.to_string())
 }

@@ -103,33 +103,9 @@ pub struct HttpClient {
 
 impl HttpClient {
     pub fn new(opts: &ClientOptions) -> Result<HttpClient, SendError> {
-        let mut b = reqwest::Client::builder()
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.timeout)
-            .user_agent(concat!("ctibridge/", env!("CARGO_PKG_VERSION")))
-            // A redirect could carry credentials elsewhere; a provider that
-            // redirects a dial is misconfigured.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy();
-        if let Some(path) = &opts.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
-            if certs.is_empty() {
-                return Err(SendError::Setup(format!(
-                    "<cafile> {path} holds no PEM certificate"
-                )));
-            }
-            for cert in certs {
-                b = b.add_root_certificate(cert);
-            }
-        }
-        if opts.insecure {
-            tracing::warn!("<insecure>1: https certificates are not verified");
-            b = b.danger_accept_invalid_certs(true);
-        }
-        let client = b.build().map_err(|e| SendError::Setup(e.to_string()))?;
+        let client = builder(opts)?
+            .build()
+            .map_err(|e| SendError::Setup(e.to_string()))?;
         Ok(HttpClient { client })
     }
 
@@ -193,6 +169,56 @@ impl HttpClient {
             www_authenticate,
         })
     }
+}
+
+/// A client builder with the limits and TLS settings of `opts`.
+fn builder(opts: &ClientOptions) -> Result<reqwest::ClientBuilder, SendError> {
+    let mut b = reqwest::Client::builder()
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.timeout)
+        .user_agent(concat!("ctibridge/", env!("CARGO_PKG_VERSION")))
+        // A redirect could carry credentials elsewhere; a provider that
+        // redirects a dial is misconfigured.
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
+    if let Some(path) = &opts.ca_file {
+        let pem =
+            std::fs::read(path).map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
+        if certs.is_empty() {
+            return Err(SendError::Setup(format!(
+                "<cafile> {path} holds no PEM certificate"
+            )));
+        }
+        for cert in certs {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    if opts.insecure {
+        tracing::warn!("<insecure>1: https certificates are not verified");
+        b = b.danger_accept_invalid_certs(true);
+    }
+    Ok(b)
+}
+
+/// The certificate `url`'s server shows (DER), once its chain is checked
+/// with the trust of `opts` (`doctor`). Any answer will do; the request is
+/// a `GET` of `url`.
+pub async fn peer_certificate(
+    opts: &ClientOptions,
+    url: &str,
+) -> Result<Option<Vec<u8>>, SendError> {
+    let client = builder(opts)?
+        .tls_info(true)
+        .build()
+        .map_err(|e| SendError::Setup(e.to_string()))?;
+    let resp = client.get(url).send().await.map_err(classify)?;
+    Ok(resp
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|i| i.peer_certificate())
+        .map(<[u8]>::to_vec))
 }
 
 fn classify(e: reqwest::Error) -> SendError {

@@ -8,6 +8,8 @@ pub mod answer;
 pub mod context;
 #[path = "dial.rs"]
 pub mod dial;
+#[path = "doctor.rs"]
+pub mod doctor;
 #[path = "events/mod.rs"]
 pub mod events;
 #[path = "failure.rs"]

@@ -39,6 +39,15 @@ pub mod dial {
     pub use crate::imp::dial::{dial, forward_profile, sms, DialRequest, Dialer, Outcome};
 }
 
+/// `ctibridge doctor`: the provider's side, checked without a call.
+pub mod doctor {
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::doctor::*;
+    pub use crate::imp::doctor::{
+        first_failure, provider, Check, Failing, Scope, Status, CERT_WARN_DAYS, EVENTS_LIMIT,
+    };
+}
+
 /// Call events: the one call model, reading event answers, `watch`.
 pub mod events {
     #[allow(unused_imports)]
@@ -70,7 +79,7 @@ pub mod events {
         #[allow(unused_imports)]
         pub(crate) use crate::imp::events::watch::*;
         pub use crate::imp::events::watch::{
-            follow, shutdown_signal, watch, Stop, WatchOptions, LOG_TARGET,
+            follow, probe, shutdown_signal, watch, Fault, Probe, Stop, WatchOptions, LOG_TARGET,
         };
     }
 }

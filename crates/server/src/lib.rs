@@ -5,6 +5,7 @@
 mod api;
 mod connections;
 mod dialer;
+pub mod doctor;
 mod health;
 mod hub;
 mod ingest;

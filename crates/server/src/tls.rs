@@ -109,6 +109,16 @@ fn check_dates(leaf: &CertificateDer<'_>, now: i64) -> Result<(), TlsError> {
     Ok(())
 }
 
+/// When the server's certificate of `files` expires: the date, and in
+/// seconds since 1970 (`doctor`).
+pub fn not_after(files: &TlsFiles) -> Option<(String, i64)> {
+    let pem = std::fs::read(&files.cert).ok()?;
+    let leaf = CertificateDer::pem_slice_iter(&pem).find_map(Result::ok)?;
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
+    let t = cert.validity().not_after;
+    Some((t.to_datetime().date().to_string(), t.timestamp()))
+}
+
 /// Seconds since 1970, now.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

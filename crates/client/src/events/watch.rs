@@ -231,6 +231,47 @@ pub async fn follow(
     }
 }
 
+/// What one poll of the event source gave (`doctor`).
+#[derive(Debug)]
+pub enum Probe {
+    /// An answer was read: how many events it held.
+    Answered(usize),
+    /// No answer within the doctor's limit, which is shorter than
+    /// `<timeout3>`: a long poll held open, as it should be.
+    Held(Duration),
+    /// The source failed the way `watch` would see it fail.
+    Failed(Fault),
+    /// The configuration cannot work.
+    Broken(Failure),
+}
+
+/// One poll of the event source as `watch` makes it (token, session,
+/// request), waiting at most `limit` for the answer.
+pub async fn probe(context: &Context, config: &Config, fallback: Span, limit: Duration) -> Probe {
+    let Some(spec) = config.event.as_ref() else {
+        return Probe::Broken(Failure::Config(vec![Diagnostic::error(
+            Code::NoEventSource,
+            fallback,
+            "there is no event source: `<cliktocallevent>` has no `<with_event>1`",
+        )]));
+    };
+    let mut source = match Source::new(context, config, spec, fallback) {
+        Ok(s) => s,
+        Err(f) => return Probe::Broken(f),
+    };
+    if let Err(f) = source.build_request(true) {
+        return Probe::Broken(f);
+    }
+    let held = limit < source.read_timeout;
+    source.read_timeout = source.read_timeout.min(limit);
+    match source.poll().await {
+        Ok(answer) => Probe::Answered(answer.events.len()),
+        Err(PollError::Fatal(f)) => Probe::Broken(f),
+        Err(PollError::Fault(Fault::NoAnswer)) if held => Probe::Held(limit),
+        Err(PollError::Fault(f)) => Probe::Failed(f),
+    }
+}
+
 fn print(
     out: &mut dyn Write,
     ev: &crate::events::call::CallEvent,

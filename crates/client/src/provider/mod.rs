@@ -118,7 +118,7 @@ impl<'a> Exchange<'a> {
 
     /// Waits for this request's slot in the section's pace (`<min_interval>`,
     /// longer for a retry), shared by every process on this machine.
-    async fn pace(&self, spec: &RequestSpec, values: &Values, retries: u32) {
+    pub(crate) async fn pace(&self, spec: &RequestSpec, values: &Values, retries: u32) {
         let interval = if retries > 0 {
             spec.min_interval.value.max(RETRY_WAIT)
         } else {

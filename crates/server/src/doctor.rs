@@ -1,0 +1,165 @@
+//! `ctibridge doctor --server`: what the bridge server needs, checked
+//! without starting it — its certificate, its address, its journal's
+//! file — then its provider as a desk's is (`ctibridge_client::doctor`).
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use ctibridge_client::doctor::{Check, Failing, Scope};
+
+use crate::settings::ServerSettings;
+use crate::source::Span;
+
+/// The server's checks, in order: certificate, address, journal, provider.
+pub async fn checks(
+    settings: &ServerSettings,
+    context: &crate::context::Context,
+    fallback: Span,
+) -> Vec<Check> {
+    let now = context.clock().unix_secs();
+    let mut checks = vec![
+        certificate(settings, now),
+        listen(settings.listen),
+        journal(settings.journal.as_deref()),
+    ];
+    match &settings.dialer {
+        _ if settings.simulator => checks.push(Check::skip(
+            "provider",
+            "the simulator places and rings the calls: no provider to check",
+        )),
+        None => checks.push(Check::fail(
+            "provider",
+            Failing::Config,
+            "the server file names no provider: desks' dials (setevent) are refused",
+            "add <provider> and the station settings of the account (<station>) to the server file, or <simulator>1",
+        )),
+        Some(config) => {
+            let scope = Scope {
+                token: true,
+                events: settings.relay,
+                dial: true,
+            };
+            checks.extend(ctibridge_client::doctor::provider(config, context, fallback, scope).await);
+        }
+    }
+    checks
+}
+
+fn certificate(settings: &ServerSettings, now: i64) -> Check {
+    let Some(files) = &settings.tls else {
+        let public = !settings.listen.ip().is_loopback();
+        return if public && settings.trusted_proxies.is_empty() {
+            Check::warn(
+                "certificate",
+                format!("no <tls_cert>: plain HTTP on {}", settings.listen),
+                "set <tls_cert> and <tls_key>, or listen on 127.0.0.1 behind a proxy that serves HTTPS (<trusted_proxies>): desks' secrets and tokens cross the network in clear",
+            )
+        } else {
+            Check::skip("certificate", "no <tls_cert>: plain HTTP")
+        };
+    };
+    match crate::tls::load(files, now) {
+        Ok(_) => match crate::tls::not_after(files) {
+            Some((until, secs)) => {
+                let days = (secs - now).div_euclid(86_400);
+                let detail = format!(
+                    "{}: valid until {until} ({days} days), its key matches",
+                    files.cert.display()
+                );
+                if days < ctibridge_client::doctor::CERT_WARN_DAYS {
+                    Check::warn("certificate", detail, "renew the certificate: the server reads the new files without a restart")
+                } else {
+                    Check::ok("certificate", detail)
+                }
+            }
+            None => Check::ok("certificate", format!("{}: valid, its key matches", files.cert.display())),
+        },
+        Err(e) => Check::fail(
+            "certificate",
+            Failing::Config,
+            e.to_string(),
+            "give <tls_cert> the certificate chain (PEM, the server's certificate first) and <tls_key> its private key; the service's user must be able to read both",
+        ),
+    }
+}
+
+fn listen(addr: SocketAddr) -> Check {
+    match std::net::TcpListener::bind(addr) {
+        Ok(_) => Check::ok("listen", format!("{addr} is free")),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Check::warn(
+            "listen",
+            format!("{addr} is in use"),
+            "if the server is running, that is expected; otherwise another program holds the port: pick another <listen>",
+        ),
+        Err(e) => Check::fail(
+            "listen",
+            Failing::System,
+            format!("cannot listen on {addr}: {e}"),
+            "<listen> must be an address of this machine (0.0.0.0 for all), and ports under 1024 need the right to bind them",
+        ),
+    }
+}
+
+/// The journal's file can be written, without opening it as a database (a
+/// root `doctor` must not leave files the service's user cannot write).
+fn journal(path: Option<&Path>) -> Check {
+    let Some(path) = path else {
+        return Check::warn(
+            "journal",
+            "no <journal>: calls are kept in memory and lost at a restart",
+            "set <journal> to a file in a folder the service can write (the package uses /var/lib/ctibridge/journal.sqlite)",
+        );
+    };
+    let shown = path.display();
+    if path.exists() {
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path);
+        let mut head = [0u8; 16];
+        match opened.and_then(|mut f| std::io::Read::read(&mut f, &mut head)) {
+            Ok(n) if n == 0 || head.starts_with(b"SQLite format 3\0") => {
+                Check::ok("journal", format!("{shown} can be written"))
+            }
+            Ok(_) => Check::fail(
+                "journal",
+                Failing::Config,
+                format!("{shown} is not an SQLite database"),
+                "point <journal> at a new file (the server creates it) or at the server's journal",
+            ),
+            Err(e) => Check::fail(
+                "journal",
+                Failing::System,
+                format!("{shown} cannot be written: {e}"),
+                "the service's user must own the journal (and its -wal and -shm files)",
+            ),
+        }
+    } else {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match probe_dir(dir) {
+            Ok(()) => Check::ok(
+                "journal",
+                format!("{shown} does not exist yet: the server creates it in a folder it can write"),
+            ),
+            Err(e) => Check::fail(
+                "journal",
+                Failing::System,
+                format!("{shown} cannot be created in {}: {e}", dir.display()),
+                "create the folder and give it to the service's user (the unit's StateDirectory makes it when the service starts)",
+            ),
+        }
+    }
+}
+
+/// A file can be created in `dir` (one is, then removed).
+fn probe_dir(dir: &Path) -> std::io::Result<()> {
+    let probe = dir.join(format!(".ctibridge-doctor-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)?;
+    std::fs::remove_file(&probe)
+}
