@@ -52,8 +52,8 @@ async fn run_async(
         sim: true,
         server: ServerOptions::default(),
         timings: Timings {
-            ring: Duration::from_millis(1200),
-            talk: Duration::from_millis(1500),
+            ring: Duration::from_secs(1),
+            talk: Duration::from_secs(2),
         },
         journal: None,
         dialer: None,
@@ -283,34 +283,11 @@ async fn journal_lines(addr: std::net::SocketAddr) -> Result<Vec<String>, String
     .await?;
     let v: serde_json::Value =
         serde_json::from_str(&history.body).map_err(|e| format!("history: {e}"))?;
-    let secs = |k: &str, c: &serde_json::Value| {
-        c[k].as_i64()
-            .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
-    };
     let calls = v["calls"].as_array().cloned().unwrap_or_default();
     Ok(calls
-        .iter()
+        .into_iter()
         .rev()
-        .map(|c| {
-            let dir = if c["direction"] == "out" {
-                "made    "
-            } else {
-                "received"
-            };
-            let state = match c["state"].as_str() {
-                Some("release") => "answered",
-                Some("missed") => "missed",
-                Some("connect") => "in progress",
-                _ => "ringing",
-            };
-            let mut line = format!("{dir}  {}  {state}", c["tel"].as_str().unwrap_or("?"));
-            if let Some(r) = secs("ringing_ms", c) {
-                line.push_str(&format!(", rang {r}"));
-            }
-            if let Some(t) = secs("talk_ms", c) {
-                line.push_str(&format!(", talked {t}"));
-            }
-            line
-        })
+        .filter_map(|c| serde_json::from_value::<crate::calls::Call>(c).ok())
+        .map(|c| c.readable("%H:%M:%S"))
         .collect())
 }

@@ -15,4 +15,5 @@ pub use ctibridge_lang::{
 };
 pub use ctibridge_server as server;
 
+pub mod calls;
 pub mod demo;

@@ -57,13 +57,17 @@ impl Session {
     }
 
     /// Prints a failure at its line and gives its exit code.
+    /// With `<debug>1` the failure goes to the log file too (a click's
+    /// stderr goes nowhere).
     pub(crate) fn fail(&self, failure: &Failure) -> Exit {
         let sources = &self.loaded.sources;
-        match failure {
-            Failure::Config(ds) => ds.iter().for_each(|d| err!("{}", d.render(sources))),
-            Failure::BadNumber(e) => errln!("error: {e}\n  = help: nothing was sent"),
-            Failure::Network(d) | Failure::Refused(d) => err!("{}", d.render(sources)),
-        }
+        let shown = match failure {
+            Failure::Config(ds) => ds.iter().map(|d| d.render(sources)).collect(),
+            Failure::BadNumber(e) => format!("error: {e}\n  = help: nothing was sent\n"),
+            Failure::Network(d) | Failure::Refused(d) => d.render(sources),
+        };
+        err!("{shown}");
+        tracing::debug!(target: "ctibridge::failure", "{}", shown.trim_end());
         failure.exit()
     }
 }

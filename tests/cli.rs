@@ -64,7 +64,7 @@ fn samples_pass_and_are_explained() {
         "timeout1                    1  [default]",
         "json_tel                    tel  [samples/clicktocall_param.txt:56]",
         "mdp                         ********  [samples/station.txt:6]",
-        "$teldest$  the number to call, after the outside-line prefix 0",
+        "$teldest$  the number to call (command line or ERP)",
         "selected     Cisco Line:[Paul] (1003)",
         "line model   paul  [samples/tapi_param.txt:1]",
     ] {
@@ -270,10 +270,11 @@ fn password_readable_by_others_is_warned() {
 fn windows_1252_station_file() {
     let dir = TempDir::new("cp1252");
     let station = dir.0.join("station.txt");
-    // "; poste de Hélène" then her user name, in Windows-1252.
+    // "; poste de Hélène" then her user name, in Windows-1252, and what
+    // else the sample's requests send.
     std::fs::write(
         &station,
-        b"; poste de H\xe9l\xe8ne\r\n<user>h\xe9l\xe8ne\r\n",
+        b"; poste de H\xe9l\xe8ne\r\n<user>h\xe9l\xe8ne\r\n<ident>poste-h\xe9l\xe8ne\r\n<telorg>1004\r\n",
     )
     .expect("write");
     let stdout = text(&check_with_station(&station, &[]).stdout);
@@ -330,14 +331,24 @@ fn demo_dials_and_pops_a_call_through_the_simulator_and_stops() {
     );
     assert!(stdout.contains("summary: dial placed"), "{stdout}");
     // The journal has both calls.
-    assert!(
-        stdout.contains("made      00388202020  answered"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("received  0612345678  answered"),
-        "{stdout}"
-    );
+    // Each call as the person saw it, with the same durations in watch's
+    // lines and the journal's.
+    let shown = |what: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no {what:?} line: {stdout}"))
+            .to_owned()
+    };
+    shown("dial     1003 → 0388202020");
+    let durations = |l: &str| l[l.find("rang").expect("rang")..].to_owned();
+    let made = shown("made      1003 → 0388202020  answered");
+    let released_out = shown("release  1003 → 0388202020");
+    assert_eq!(durations(&made), durations(&released_out), "{stdout}");
+    let received = shown("received  0612345678 → 1003  answered");
+    let released_in = shown("release  0612345678 → 1003");
+    assert_eq!(durations(&received), durations(&released_in), "{stdout}");
+    assert!(!stdout.contains(" → ?"), "{stdout}");
     // The screen pop's command ran (its output goes to stderr).
     assert!(
         text(&out.stderr)

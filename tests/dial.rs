@@ -667,3 +667,95 @@ fn secrets_are_masked_by_value_everywhere() {
     }
     assert!(stderr.contains("********"), "{stderr}");
 }
+
+/// A link clicked on the desktop (`ctibridge tel:…`, stderr going nowhere)
+/// that fails is shown as a desktop notification saying why, and with
+/// `<debug>1` the error is in the log file; no secret in either.
+#[test]
+fn a_failed_click_is_shown_on_the_desktop_and_logged() {
+    let srv = StandIn::start(|_| (403, "forbidden: s3cret is not the password".into()));
+    let dir = TempDir::new("dial-click-fails");
+    let logs = dir.path().join("logs");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    // The desktop's notifier: records its arguments, one run per line.
+    let notified = dir.path().join("notified");
+    let script = bin.join("notify-send");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\037' \"$a\" >> '{0}'; done\necho >> '{0}'\n",
+            notified.display()
+        ),
+    )
+    .expect("write");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let p = dir.write(
+        "clicktocall_param.txt",
+        &format!(
+            "<global>\n<debug>1\n<cliktocalldial>\n<url>{}?tel=$teldest$&auth=$auth$\n",
+            srv.url("/dial")
+        ),
+    );
+    let s = dir.write("station.txt", STATION);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = common::ctibridge(&dir)
+        .env("CTIBRIDGE_LOG_DIR", &logs)
+        .env("PATH", &path)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .arg("--param")
+        .arg(&p)
+        .arg("--station")
+        .arg(&s)
+        .arg("tel:+33-3-88-20-20-20")
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    // The notifier ran before ctibridge exited.
+    let shown = std::fs::read_to_string(&notified).expect("a notification");
+    let args: Vec<&str> = shown.trim_end().split('\u{1f}').collect();
+    assert!(
+        args.contains(&"ctibridge: the call to +33388202020 failed"),
+        "{shown}"
+    );
+    assert!(
+        args.iter()
+            .any(|a| a.contains("the provider refused the call: HTTP 403")),
+        "{shown}"
+    );
+    let log = std::fs::read_to_string(logs.join("DhDivaltoClickToCall.log")).expect("log file");
+    assert!(
+        log.contains("the provider refused the call: HTTP 403"),
+        "{log}"
+    );
+    for (name, t) in [
+        ("notification", &shown),
+        ("log", &log),
+        ("stderr", &text(&out.stderr)),
+    ] {
+        assert!(!t.contains("s3cret"), "the password in the {name}:\n{t}");
+        assert!(!t.contains("cGF1bDpzM2NyZXQ"), "$auth$ in the {name}:\n{t}");
+    }
+
+    // The same number dialled at a terminal-less `dial NUMBER` (a script,
+    // not a click): no notification.
+    std::fs::remove_file(&notified).expect("rm");
+    let out = common::ctibridge(&dir)
+        .env("PATH", &path)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .arg("--param")
+        .arg(&p)
+        .arg("--station")
+        .arg(&s)
+        .args(["dial", "0388202020"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(5));
+    assert!(!notified.exists());
+}

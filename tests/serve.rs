@@ -1137,3 +1137,150 @@ fn watch_with_a_wrong_desk_secret_stops_and_says_why() {
         "the server's reason: {err}"
     );
 }
+
+/// `ctibridge history`: a desk's calls from the bridge server with its own
+/// credentials (a wrong secret refused), filtered by kind and time, as
+/// lines or JSON; and the same calls straight from the journal's file,
+/// read only, while the server runs and after it stopped.
+#[test]
+fn history_from_the_server_and_from_the_journal_file() {
+    let dir = TempDir::new("serve-history");
+    let secret = "0123456789abcdef-secret";
+    let (srv, addr) = serve_file(
+        &dir,
+        &format!(
+            "<server>\n<simulator>1\n<journal>journal.sqlite\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>changeme-desk\n<lines>03 88 20 20 20\n"
+        ),
+    );
+    let line = "33388202020";
+    // An answered incoming call, a missed one, an answered outgoing one:
+    // each notification is journaled before its 200.
+    let calls = [
+        (
+            "1",
+            "33612345678",
+            line,
+            &["SETUP", "CONNECT", "RELEASE"][..],
+        ),
+        ("2", "33611111111", line, &["SETUP", "RELEASE"][..]),
+        (
+            "3",
+            line,
+            "33144445555",
+            &["SETUP", "CONNECT", "RELEASE"][..],
+        ),
+    ];
+    for (callref, caller, callee, kinds) in calls {
+        for kind in kinds {
+            let target = format!(
+                "/keyyo/notify?secret={secret}&account={line}&caller={caller}&callee={callee}&callref={callref}&type={kind}&version=1&tsms=1700000000000"
+            );
+            assert_eq!(http(addr, "GET", &target, "none").0, 200, "{target}");
+        }
+    }
+    dir.write(
+        "clicktocall_param.txt",
+        &format!(
+            "<global>\n<provider>keyyo\n<events_url>http://{addr}/DhDivaltoServerCTI/api/cti\n"
+        ),
+    );
+    dir.write(
+        "station.txt",
+        &format!("<ident>paul\n<event_token>changeme-desk\n<telorg>{line}\n"),
+    );
+    let history = |args: &[&str]| {
+        let out = with_files(&dir)
+            .arg("history")
+            .args(args)
+            .output()
+            .expect("history");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, shown, err) = history(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = shown.lines().collect();
+    assert_eq!(lines.len(), 3, "{shown}");
+    // Newest first, local times, the desk's number form, readable durations.
+    assert!(
+        lines[0].contains("  made      0388202020 → 0144445555  answered  rang 0:00  talked 0:00"),
+        "{shown}"
+    );
+    assert!(
+        lines[1].contains("  missed    0611111111 → 0388202020  missed  rang 0:00"),
+        "{shown}"
+    );
+    assert!(
+        lines[2].contains("  received  0612345678 → 0388202020  answered  rang 0:00  talked 0:00"),
+        "{shown}"
+    );
+    let date = chrono::Local::now().format("%Y-%m-%d ").to_string();
+    assert!(lines.iter().all(|l| l.starts_with(&date)), "{shown}");
+
+    let (code, shown, _) = history(&["--kind", "missed"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(shown.lines().count(), 1, "{shown}");
+    assert!(shown.contains("0611111111"), "{shown}");
+    let (_, shown, _) = history(&["--since", "today", "--json"]);
+    let kinds: Vec<String> = shown
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["kind"]
+                .as_str()
+                .expect("kind")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["made", "missed", "received"]);
+    let (_, shown, _) = history(&["--since", "2999-01-01"]);
+    assert_eq!(shown, "no calls\n");
+    let (code, _, err) = history(&["--since", "last week"]);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("expected a date"), "{err}");
+
+    // Straight from the journal, read only, while the server runs.
+    let journal = dir.path().join("journal.sqlite");
+    let from_file = |args: &[&str]| {
+        let out = ctibridge(&dir)
+            .arg("history")
+            .arg("--journal")
+            .arg(&journal)
+            .args(args)
+            .output()
+            .expect("history");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, shown, err) = from_file(&["--line", "03 88 20 20 20"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(shown.lines().count(), 3, "{shown}");
+    assert!(
+        shown.contains("  received  0612345678 → 0388202020  answered"),
+        "{shown}"
+    );
+
+    // A wrong desk secret (and no token kept from before): refused,
+    // saying so (exit 5).
+    let _ = std::fs::remove_dir_all(dir.path().join("cache"));
+    dir.write(
+        "station.txt",
+        &format!("<ident>paul\n<event_token>not-the-secret\n<telorg>{line}\n"),
+    );
+    let (code, _, err) = history(&[]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("refused"), "{err}");
+    assert!(!err.contains("not-the-secret"), "{err}");
+
+    // After the server stopped: the same calls, and the file is unchanged.
+    assert_eq!(stop_gracefully(srv), Some(0));
+    let before = std::fs::read(&journal).expect("journal");
+    let (code, shown, err) = from_file(&["--kind", "made"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(shown.lines().count(), 1, "{shown}");
+    assert!(
+        shown.contains("made      0388202020 → 0144445555"),
+        "{shown}"
+    );
+    assert_eq!(std::fs::read(&journal).expect("journal"), before);
+    let (code, _, err) = from_file(&["--line", "not a number"]);
+    assert_eq!(code, Some(3), "{err}");
+}

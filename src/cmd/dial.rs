@@ -9,9 +9,21 @@ use ctibridge::logfile::LogFile;
 use crate::session::Session;
 
 pub(crate) fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -> Exit {
+    // A link clicked (or a `callto:` the ERP launched): nobody sees stderr,
+    // so a failure is also shown as a desktop notification.
+    let from_link = ctibridge::number::is_dial_uri(&req.target)
+        && !std::io::IsTerminal::is_terminal(&std::io::stderr());
     let s = match Session::start(opts, log_file) {
         Ok(s) => s,
-        Err(exit) => return exit,
+        Err(exit) => {
+            if from_link {
+                tell_desktop(
+                    &req.target,
+                    "the param files have errors: run `ctibridge check`",
+                );
+            }
+            return exit;
+        }
     };
     tracing::debug!(target = %req.target, interface = s.config().interface.value.as_str(), "dial");
     match s
@@ -30,7 +42,25 @@ pub(crate) fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -
             out!("{text}");
             Exit::Ok
         }
-        Err(failure) => s.fail(&failure),
+        Err(failure) => {
+            let exit = s.fail(&failure);
+            if from_link {
+                tell_desktop(&req.target, &failure.to_string());
+            }
+            exit
+        }
+    }
+}
+
+/// A desktop notification that the call to `target` failed, and why
+/// (secrets masked); the log says when none can be shown.
+fn tell_desktop(target: &str, why: &str) {
+    let number =
+        ctibridge::number::parse_target(target).map_or_else(|_| target.to_owned(), |t| t.number);
+    let title = format!("ctibridge: the call to {number} failed");
+    let body = ctibridge::redact::mask(why).into_owned();
+    if let Err(e) = ctibridge::handler::notify_now(&title, &body) {
+        tracing::warn!("the failure could not be shown on the desktop: {e}");
     }
 }
 

@@ -5,6 +5,7 @@ mod demo;
 mod dial;
 mod doctor;
 mod handler;
+mod history;
 mod profiles;
 mod serve;
 mod watch;
@@ -54,7 +55,26 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         } => check(&opts, json).into(),
         Command::Doctor { server: Some(file) } => doctor_server(&file).into(),
         Command::Doctor { server: None } => doctor(&opts).into(),
-        Command::History { .. } => todo!(),
+        Command::History {
+            line,
+            kind,
+            since,
+            limit,
+            journal,
+            json,
+        } => history::history(
+            &opts,
+            &log_file,
+            history::HistoryArgs {
+                line,
+                kind,
+                since,
+                limit,
+                journal,
+                json,
+            },
+        )
+        .into(),
         Command::Dial {
             number,
             dry_run,

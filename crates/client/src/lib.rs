@@ -36,7 +36,7 @@ pub mod context {
 pub mod dial {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::dial::*;
-    pub use crate::imp::dial::{dial, forward_profile, sms, DialRequest, Dialer, Outcome};
+    pub use crate::imp::dial::{dial, forward_profile, sms, values, DialRequest, Dialer, Outcome};
 }
 
 /// `ctibridge doctor`: the provider's side, checked without a call.
@@ -55,9 +55,9 @@ pub mod events {
 
     /// Event names of the param file's event source.
     pub mod call {
-        pub use crate::imp::events::call::EventNames;
         #[allow(unused_imports)]
         pub(crate) use crate::imp::events::call::*;
+        pub use crate::imp::events::call::{duration, EventNames};
     }
 
     /// The one call model: events, directions, states.
@@ -79,7 +79,8 @@ pub mod events {
         #[allow(unused_imports)]
         pub(crate) use crate::imp::events::watch::*;
         pub use crate::imp::events::watch::{
-            follow, probe, shutdown_signal, watch, Fault, Probe, Stop, WatchOptions, LOG_TARGET,
+            ask_bridge, follow, probe, shutdown_signal, watch, Fault, Probe, Stop, WatchOptions,
+            LOG_TARGET,
         };
     }
 }
@@ -93,6 +94,7 @@ pub mod failure {
 
 /// `ctibridge install-handler`.
 pub mod handler {
+    pub use crate::imp::events::popup::notify_now;
     #[allow(unused_imports)]
     pub(crate) use crate::imp::handler::*;
     pub use crate::imp::handler::{in_build_folder, install, plan_for_this_platform};

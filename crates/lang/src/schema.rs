@@ -379,6 +379,17 @@ pub static TAGS: &[TagDef] = &[
               before it was answered is missed.",
     },
     TagDef {
+        name: "event_dial",
+        aliases: &[],
+        sections: &[Global],
+        kind: Kind::Text,
+        default: "DIAL",
+        secret: false,
+        ours: true,
+        doc: "One or more names, `|`-separated. Event name that means the line is calling out (an outgoing \
+              call being set up): the number the event gives is the one called.",
+    },
+    TagDef {
         name: "event_missed",
         aliases: &[],
         sections: &[Global],
@@ -1476,6 +1487,7 @@ tags! {
     DATAENCODE = "dataencode",
     DEBUG = "debug",
     EVEN_CONNECT = "even_connect",
+    EVENT_DIAL = "event_dial",
     EVENT_MISSED = "event_missed",
     EVENT_POPUP = "event_popup",
     EVENT_RELEASE = "event_release",

@@ -105,6 +105,26 @@ impl Journal {
         Journal::setup(Connection::open(path)?)
     }
 
+    /// An existing journal, read only (`ctibridge history --journal`): no
+    /// file is created or changed, so a root shell may read the service's.
+    pub fn open_read_only(path: &Path) -> rusqlite::Result<Journal> {
+        let db = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        db.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Journal { db })
+    }
+
+    /// Every line the journal has events of.
+    pub fn lines(&self) -> rusqlite::Result<Vec<String>> {
+        let mut st = self
+            .db
+            .prepare("SELECT DISTINCT line FROM events ORDER BY line")?;
+        let lines = st.query_map([], |r| r.get(0))?;
+        lines.collect()
+    }
+
     /// A journal that lives as long as the process (`serve --sim` without
     /// `--journal`).
     pub fn in_memory() -> rusqlite::Result<Journal> {

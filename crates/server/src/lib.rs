@@ -22,7 +22,7 @@ mod tokens;
 // What the command line and the demo use; the rest stays inside.
 pub use api::{ServerOptions, CTI_PATH};
 pub use connections::default_max as default_max_connections;
-pub use journal::Idle;
+pub use journal::{CallRecord, HistoryKind, Idle};
 pub use keyyo::{manager_url, KeyyoOptions};
 pub use proxies::TrustedProxies;
 pub use sim::{inject, Timings};
@@ -96,6 +96,35 @@ pub async fn request(
         url_span: None,
     };
     client.send(&req).await
+}
+
+/// The calls of a call journal's file, newest first (`ctibridge history
+/// --journal`): of `line` (its one identity), or of every line; `kind`
+/// filters them. Read only.
+pub fn journal_history(
+    path: &std::path::Path,
+    line: Option<&str>,
+    kind: Option<journal::HistoryKind>,
+    limit: usize,
+) -> Result<Vec<journal::CallRecord>, String> {
+    if !path.exists() {
+        return Err(format!("{} does not exist", path.display()));
+    }
+    let read = || -> rusqlite::Result<Vec<journal::CallRecord>> {
+        let j = journal::Journal::open_read_only(path)?;
+        let lines = match line {
+            Some(l) => vec![l.to_owned()],
+            None => j.lines()?,
+        };
+        let mut calls = Vec::new();
+        for l in lines {
+            calls.extend(j.history(&l, kind, limit)?);
+        }
+        calls.sort_by_key(|c| std::cmp::Reverse(c.setup_at));
+        calls.truncate(limit);
+        Ok(calls)
+    };
+    read().map_err(|e| format!("{} cannot be read as a call journal: {e}", path.display()))
 }
 
 /// The address `serve` listens on by default: the port of the seed's sample.

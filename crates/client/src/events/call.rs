@@ -14,6 +14,8 @@ use crate::events::read::RawEvent;
 pub enum EventKind {
     /// `<event_ring>`: an incoming call rings.
     Ring,
+    /// `<event_dial>`: the line calls out.
+    Dial,
     /// `<event_popup>`: the source asks for a screen pop.
     Popup,
     /// `<even_connect>`: the call was answered.
@@ -30,6 +32,7 @@ impl EventKind {
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Ring => "ring",
+            EventKind::Dial => "dial",
             EventKind::Popup => "popup",
             EventKind::Connect => "connect",
             EventKind::Release => "release",
@@ -43,6 +46,7 @@ impl EventKind {
     pub fn event(self) -> Option<Event> {
         match self {
             EventKind::Ring | EventKind::Popup => Some(Event::Ring),
+            EventKind::Dial => Some(Event::Dial),
             EventKind::Connect => Some(Event::Connect),
             EventKind::Release => Some(Event::Release),
             EventKind::Missed => Some(Event::Missed),
@@ -52,7 +56,7 @@ impl EventKind {
 }
 
 pub use crate::events::model::CallState;
-use crate::events::model::{Event, Transition};
+use crate::events::model::{Direction, Event, Transition};
 
 /// The event names of `<global>`, compared without regard to case.
 #[derive(Clone, Debug)]
@@ -68,6 +72,7 @@ impl EventNames {
             (&g.event_connect.value, EventKind::Connect),
             (&g.event_release.value, EventKind::Release),
             (&g.event_missed.value, EventKind::Missed),
+            (&g.event_dial.value, EventKind::Dial),
         ]
         .into_iter()
         // Several names may mean the same: `start_ringing|member-queue-start`.
@@ -96,8 +101,13 @@ pub struct CallEvent {
     pub state: Option<CallState>,
     /// The source's call identifier.
     pub call_id: Option<String>,
+    /// Who called whom: for an outgoing call the caller is this desk's
+    /// line; for an incoming one with no called number, the callee is.
     pub caller: Option<String>,
     pub callee: Option<String>,
+    /// `in` (the line is called), `out` (it calls), or null when the
+    /// events do not say.
+    pub direction: Option<Direction>,
     /// The event name as the source wrote it.
     pub event: String,
     /// When ctibridge received the event.
@@ -160,8 +170,10 @@ impl CallEvent {
     }
 }
 
-fn duration(ms: u64) -> String {
-    let s = ms / 1000;
+/// A duration as a person reads it, `m:ss` or `h:mm:ss`, to the nearest
+/// second: the one form of `watch`, `history` and the demo.
+pub fn duration(ms: u64) -> String {
+    let s = (ms + 500) / 1000;
     if s >= 3600 {
         format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
     } else {
@@ -176,6 +188,7 @@ struct Call {
     call_id: Option<String>,
     caller: Option<String>,
     callee: Option<String>,
+    direction: Option<Direction>,
     state: CallState,
     setup_at: DateTime<Local>,
     connect_at: Option<DateTime<Local>>,
@@ -191,6 +204,9 @@ pub struct CallBook {
     names: EventNames,
     trigger: PopupTrigger,
     open: Vec<Call>,
+    /// This desk's line as the station writes it: the caller of its
+    /// outgoing calls, the callee of incoming ones that do not say.
+    own_line: Option<String>,
 }
 
 impl CallBook {
@@ -201,7 +217,15 @@ impl CallBook {
             names,
             trigger,
             open: Vec::new(),
+            own_line: None,
         }
+    }
+
+    /// With this desk's line (`<telorg>` as written), shown as the caller
+    /// of its outgoing calls and the callee of incoming ones.
+    pub fn with_line(mut self, line: &str) -> CallBook {
+        self.own_line = Some(line.trim().to_owned()).filter(|l| !l.is_empty());
+        self
     }
 
     /// Calls not ended yet.
@@ -234,6 +258,7 @@ impl CallBook {
             call_id: raw.call_id.clone(),
             caller: raw.caller.clone(),
             callee: raw.called.clone(),
+            direction: None,
             event: raw.name.clone(),
             at: now,
             setup_at: None,
@@ -258,11 +283,27 @@ impl CallBook {
             (_, Some(i)) => &mut self.open[i],
             (_, None) => {
                 self.make_room();
+                // The number an event gives is the other party's: the
+                // caller of an incoming call, the callee of an outgoing one.
+                let (caller, callee, direction) = match kind {
+                    EventKind::Dial => (
+                        self.own_line.clone(),
+                        raw.called.clone().or_else(|| raw.caller.clone()),
+                        Some(Direction::Out),
+                    ),
+                    EventKind::Ring | EventKind::Popup => (
+                        raw.caller.clone(),
+                        raw.called.clone().or_else(|| self.own_line.clone()),
+                        Some(Direction::In),
+                    ),
+                    _ => (raw.caller.clone(), raw.called.clone(), None),
+                };
                 self.open.push(Call {
                     key,
                     call_id: raw.call_id.clone(),
-                    caller: raw.caller.clone(),
-                    callee: raw.called.clone(),
+                    caller,
+                    callee,
+                    direction,
                     state: CallState::Setup,
                     setup_at: now,
                     connect_at: None,
@@ -273,11 +314,15 @@ impl CallBook {
             }
         };
         call.last_seen = now;
-        if call.caller.is_none() {
-            call.caller.clone_from(&raw.caller);
-        }
-        if call.callee.is_none() {
-            call.callee.clone_from(&raw.called);
+        if call.direction != Some(Direction::Out) {
+            if call.caller.is_none() {
+                call.caller.clone_from(&raw.caller);
+            }
+            if call.callee.is_none() {
+                call.callee.clone_from(&raw.called);
+            }
+        } else if call.callee.is_none() {
+            call.callee = raw.called.clone().or_else(|| raw.caller.clone());
         }
         let transition = kind
             .event()
@@ -313,6 +358,7 @@ impl CallBook {
         ev.call_id.clone_from(&call.call_id);
         ev.caller.clone_from(&call.caller);
         ev.callee.clone_from(&call.callee);
+        ev.direction = call.direction;
         ev.setup_at = Some(call.setup_at);
         ev.connect_at = call.connect_at;
         if ended {
@@ -525,6 +571,7 @@ mod tests {
             "call_id",
             "caller",
             "callee",
+            "direction",
             "event",
             "at",
             "setup_at",
@@ -538,9 +585,56 @@ mod tests {
         expected.sort_unstable();
         assert_eq!(keys, expected);
         assert_eq!(v["kind"], "ring");
+        assert_eq!(v["direction"], "in");
         assert_eq!(v["state"], "setup");
         assert_eq!(v["connect_at"], serde_json::Value::Null);
         let at = v["at"].as_str().unwrap();
         assert_eq!(DateTime::parse_from_rfc3339(at).unwrap(), t0(), "{at}");
+    }
+
+    /// An outgoing call is shown as the desk saw it: its own line calling
+    /// the number dialled, whatever field of the event holds that number,
+    /// with the durations of the one form.
+    #[test]
+    fn an_outgoing_call_is_this_line_calling_the_number_dialled() {
+        let mut b = book(PopupTrigger::Ring).with_line("1003");
+        let t = |ms: i64| t0() + chrono::Duration::milliseconds(ms);
+        // The bridge server's events: `tel` is the other party.
+        let ev = |name: &str| RawEvent {
+            name: name.into(),
+            caller: Some("0388202020".into()),
+            called: None,
+            call_id: Some("c9".into()),
+            line: None,
+        };
+        let e = b.apply(&ev("DIAL"), t(0));
+        assert_eq!(e.kind, EventKind::Dial);
+        assert_eq!(
+            (e.caller.as_deref(), e.callee.as_deref()),
+            (Some("1003"), Some("0388202020"))
+        );
+        assert_eq!(e.direction, Some(Direction::Out));
+        assert!(!e.screen_pop, "no screen pop for a call the desk makes");
+        b.apply(&ev("CONNECT"), t(1_200));
+        let e = b.apply(&ev("RELEASE"), t(2_700));
+        assert!(
+            e.readable()
+                .ends_with("release  1003 → 0388202020  call c9  rang 0:01  talked 0:02"),
+            "{}",
+            e.readable()
+        );
+        // An incoming call whose events do not name the number called.
+        let e = b.apply(
+            &RawEvent {
+                called: None,
+                ..raw("RING", "0612345678", Some("c10"))
+            },
+            t(0),
+        );
+        assert_eq!(
+            (e.caller.as_deref(), e.callee.as_deref()),
+            (Some("0612345678"), Some("1003"))
+        );
+        assert_eq!(e.direction, Some(Direction::In));
     }
 }

@@ -178,6 +178,30 @@ impl Notifier {
     }
 }
 
+/// Shows a desktop notification now, and waits (5 s at most) until the
+/// notifier took it: for a process about to exit (a failed click).
+pub fn notify_now(title: &str, body: &str) -> Result<(), String> {
+    use std::process::{Command, Stdio};
+    let (program, args) = notification_command(title, body)?;
+    let mut child = Command::new(&program)
+        .args(&args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(5)) {
+        Ok(Ok(status)) if status.success() => Ok(()),
+        Ok(Ok(status)) => Err(format!("`{program}` failed: {status}")),
+        Ok(Err(e)) => Err(format!("`{program}`: {e}")),
+        Err(_) => Err(format!("`{program}` did not return within 5 s")),
+    }
+}
+
 #[cfg(target_os = "macos")]
 fn notification_command(title: &str, body: &str) -> Result<(String, Vec<String>), String> {
     // AppleScript string literals: escape backslashes and quotes.

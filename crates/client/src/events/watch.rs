@@ -95,7 +95,8 @@ pub async fn watch(
         .popup
         .as_ref()
         .map_or(crate::config::PopupTrigger::Ring, |p| p.trigger.value);
-    let mut book = CallBook::new(EventNames::from_global(&config.global), trigger);
+    let mut book = CallBook::new(EventNames::from_global(&config.global), trigger)
+        .with_line(&config.station.telorg.value);
     if pop.is_none() {
         tracing::info!(target: LOG_TARGET, "no <popup> section: call events are printed only");
     }
@@ -269,6 +270,80 @@ pub async fn probe(context: &Context, config: &Config, fallback: Span, limit: Du
         Err(PollError::Fatal(f)) => Probe::Broken(f),
         Err(PollError::Fault(Fault::NoAnswer)) if held => Probe::Held(limit),
         Err(PollError::Fault(f)) => Probe::Failed(f),
+    }
+}
+
+/// A `GET` of `route` with `query` on the bridge server the event source
+/// is: the event request's URL up to `/getevent`, with its headers and
+/// token (fetched again once if refused). For `ctibridge history`.
+pub async fn ask_bridge(
+    context: &Context,
+    config: &Config,
+    fallback: Span,
+    route: &str,
+    query: &[(&str, &str)],
+) -> Result<crate::http::HttpResponse, Failure> {
+    let spec = config.event.as_ref().ok_or_else(|| {
+        Failure::Config(vec![Diagnostic::error(
+            Code::NoEventSource,
+            fallback,
+            "this desk follows no bridge server: `<cliktocallevent>` has no `<with_event>1`",
+        )
+        .with_help("read the server's journal instead: --journal FILE")])
+    })?;
+    let at = spec.request.url.span().unwrap_or(fallback);
+    let mut source = Source::new(context, config, spec, fallback)?;
+    let token_failure = |fault: PollError| match fault {
+        PollError::Fatal(f) => f,
+        PollError::Fault(Fault::Token(why, true)) => Failure::Refused(Diagnostic::error(
+            Code::TokenRefused,
+            at,
+            format!("the bridge server refused this desk: {why}"),
+        )),
+        PollError::Fault(f) => {
+            Failure::Network(Diagnostic::error(Code::TokenUnreachable, at, f.to_string()))
+        }
+    };
+    let mut refresh = false;
+    loop {
+        source.renew_token(refresh).await.map_err(token_failure)?;
+        let mut req = source.build_request(false)?;
+        let Some(cut) = req.url.find("/getevent") else {
+            return Err(Failure::Config(vec![Diagnostic::error(
+                Code::NotABridge,
+                at,
+                "the event <url> is not a bridge server's `…/getevent`",
+            )
+            .with_help("read the server's journal instead: --journal FILE")]));
+        };
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(query)
+            .finish();
+        req.url = format!("{}/{route}?{query}", &req.url[..cut]);
+        req.method = crate::config::Method::Get;
+        req.body = None;
+        let resp = source.client.send(&req).await.map_err(|e| {
+            Failure::Network(Diagnostic::error(
+                Code::BridgeUnreachable,
+                at,
+                format!("the bridge server cannot be reached: {e}"),
+            ))
+        })?;
+        if matches!(resp.status, 401 | 403) && !refresh && source.token_spec.is_some() {
+            refresh = true;
+            continue;
+        }
+        if !resp.is_success() {
+            return Err(Failure::Refused(
+                Diagnostic::error(
+                    Code::BridgeRefused,
+                    at,
+                    format!("the bridge server refused: HTTP {}", resp.status),
+                )
+                .with_help(format!("the server answered: {}", resp.body_start())),
+            ));
+        }
+        return Ok(resp);
     }
 }
 

@@ -113,6 +113,7 @@ pub struct Global {
     pub event_connect: Setting<String>,
     pub event_release: Setting<String>,
     pub event_missed: Setting<String>,
+    pub event_dial: Setting<String>,
     pub noshowwindow: Setting<bool>,
     pub debug: Setting<bool>,
     pub cafile: Setting<String>,
@@ -872,6 +873,7 @@ fn global(s: &Settings) -> Global {
         event_connect: s.text(Section::Global, Tag::EVEN_CONNECT),
         event_release: s.text(Section::Global, Tag::EVENT_RELEASE),
         event_missed: s.text(Section::Global, Tag::EVENT_MISSED),
+        event_dial: s.text(Section::Global, Tag::EVENT_DIAL),
         noshowwindow: s.typed(Section::Global, Tag::NOSHOWWINDOW),
         debug: s.typed(Section::Global, Tag::DEBUG),
         cafile: s.text(Section::Global, Tag::CAFILE),
@@ -1510,6 +1512,21 @@ fn check_keywords(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<KeywordUse> {
     let mut uses = Vec::new();
+    // The sections `dial` sends: its own, and the token's when it sends
+    // `$token$`. A keyword with no value there is an error (every dial
+    // would be refused); elsewhere (events, pop, sms) a warning, as `dial`
+    // still works.
+    let dial_sends_token = s.values.values().filter_map(|l| l.last()).any(|v| {
+        v.section == Section::Dial
+            && v.def.kind.has_keywords()
+            && v.entry
+                .value
+                .keywords()
+                .any(|(n, _)| KeywordDef::lookup(n).is_some_and(|(k, _)| k.name == "token"))
+    });
+    let dial_sends = |section: Section| {
+        section == Section::Dial || (section == Section::Token && dial_sends_token)
+    };
     for list in s.values.values() {
         let Some(v) = list.last() else { continue };
         if !v.def.kind.has_keywords() {
@@ -1582,23 +1599,27 @@ fn check_keywords(
                 );
             }
             let per_request = line_per_request && kw.source == KeywordSource::Station("telorg");
-            for tag in unset_station_tags(kw, station)
-                .into_iter()
-                .filter(|_| !per_request)
-            {
-                diags.push(
-                    Diagnostic::warning(
-                        Code::KeywordUnset,
-                        span,
-                        format!(
-                            "`${}$` has no value: the station settings have no `<{tag}>`",
-                            kw.name
-                        ),
-                    )
-                    .with_help(format!(
-                        "set `<{tag}>` in `<station>` or in the user's station.txt"
-                    )),
+            let unset = unset_station_tags(kw, station);
+            // A request of a section that runs refuses to go with a keyword
+            // that has no value: `$auth$` needs one of user and password.
+            let refused = dial_sends(v.section)
+                && match kw.source {
+                    KeywordSource::UserAndPassword => unset.len() == 2,
+                    _ => !unset.is_empty(),
+                };
+            for tag in unset.into_iter().filter(|_| !per_request) {
+                let message = format!(
+                    "`${}$` has no value: the station settings have no `<{tag}>`",
+                    kw.name
                 );
+                let d = if refused {
+                    Diagnostic::error(Code::KeywordUnset, span, message)
+                } else {
+                    Diagnostic::warning(Code::KeywordUnset, span, message)
+                };
+                diags.push(d.with_help(format!(
+                    "set `<{tag}>` in `<station>` or in the user's station.txt"
+                )));
             }
         }
     }

@@ -166,10 +166,45 @@ fn station_file_overrides_station_section_tag_by_tag() {
     assert!(st.telorg.value.is_empty());
 }
 
+/// In the request `dial` sends, a keyword the station leaves empty is an
+/// error (every dial would be refused); `$auth$` needs only one of user and
+/// password. In a section `dial` does not send (the events), a warning.
 #[test]
-fn unset_station_keywords_warn() {
+fn unset_station_keywords_are_errors_where_dial_sends_them() {
     let r = run(
         "<cliktocalldial>\n<url>http://h/d?i=$ident$&a=$auth$\n",
+        None,
+        &[],
+    );
+    let got: Vec<_> = r
+        .diags
+        .sorted()
+        .iter()
+        .map(|d| (d.code.as_str(), d.severity == crate::diag::Severity::Error))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("keyword-unset", true),
+            ("keyword-unset", true),
+            ("keyword-unset", true)
+        ]
+    );
+    let r = run(
+        "<cliktocalldial>\n<url>http://h/d?a=$auth$\n",
+        Some("<user>paul\n"),
+        &[],
+    );
+    assert!(
+        !r.diags.has_errors(),
+        "a user without a password is a warning"
+    );
+}
+
+#[test]
+fn unset_station_keywords_warn_where_dial_does_not_send_them() {
+    let r = run(
+        "<callto>\ncmd=callto:$teldest$\n<cliktocallevent>\n<with_event>1\n<url>http://h/d?i=$ident$&a=$auth$\n<json_tel>t\n<json_event>e\n",
         None,
         &[],
     );
