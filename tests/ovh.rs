@@ -397,7 +397,7 @@ fn doctor_checks_the_ovh_keys_clock_and_events_without_a_call() {
         "station.txt",
         &station().replace(CK, "consumer-key-unknown"),
     );
-    let out = run(&dir, &["doctor"]);
+    let out = run(&dir, &["-vv", "doctor"]);
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(5), "{shown}");
     assert!(
