@@ -65,7 +65,7 @@ pub fn teldest(config: &Config, target: &str) -> Result<String, NumberError> {
 /// The values of `config` for its requests: the station's, the base
 /// addresses of `<global>`, and the station's line (`$telorg$`) put in
 /// `<number_format>` like the numbers it dials; one that cannot be read
-/// stays as written (`dial` refuses it, see [`station_line`]).
+/// stays as written (`dial` refuses it, at its line of the file).
 pub fn values(config: &Config) -> Values {
     let written = &config.station.telorg.value;
     let g = &config.global;
