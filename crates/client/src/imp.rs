@@ -20,6 +20,8 @@ pub mod handler;
 pub mod http;
 #[path = "logfile.rs"]
 pub mod logfile;
+#[path = "names.rs"]
+pub mod names;
 #[path = "number.rs"]
 pub mod number;
 #[path = "request.rs"]

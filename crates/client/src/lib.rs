@@ -114,6 +114,13 @@ pub mod logfile {
     pub(crate) use crate::imp::logfile::*;
 }
 
+/// Names for numbers: the local directory and the matching rule.
+pub mod names {
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::names::*;
+    pub use crate::imp::names::{key_of, Directory, LineProblem, Person};
+}
+
 /// Numbers: what the user clicked, and a line's one identity.
 pub mod number {
     #[allow(unused_imports)]
