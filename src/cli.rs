@@ -128,6 +128,23 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Who NUMBER belongs to, as a lookup finds it: for now in a local
+    /// directory (a CSV file of names, companies, numbers and records),
+    /// with the time it took and the file's problems by line.
+    Lookup {
+        /// The number, in any form (0388202020, +33 3 88 20 20 20, 33388202020).
+        number: String,
+        /// The CSV directory: a header row naming the columns (name/nom,
+        /// company/société, record/fiche, and phone/téléphone/mobile…).
+        #[arg(long, value_name = "FILE")]
+        directory: PathBuf,
+        /// Numbers without a country code are of this country.
+        #[arg(long, value_name = "CC", default_value = "FR")]
+        country: String,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Place a call to NUMBER: a number, or a tel:, callto: or sip: URI.
     /// `ctibridge NUMBER` and `ctibridge tel:…` do the same.
     Dial {

@@ -6,6 +6,7 @@ mod dial;
 mod doctor;
 mod handler;
 mod history;
+mod lookup;
 mod profiles;
 mod serve;
 mod watch;
@@ -75,6 +76,12 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
             },
         )
         .into(),
+        Command::Lookup {
+            number,
+            directory,
+            country,
+            json,
+        } => lookup::lookup(&number, &directory, &country, json).into(),
         Command::Dial {
             number,
             dry_run,

@@ -126,16 +126,23 @@ impl Directory {
                 });
                 continue;
             }
-            let index = dir.people.len();
-            dir.people.push(person);
+            let mut keys = Vec::new();
             for n in numbers {
                 match key_of(n, country) {
-                    Some(id) => dir.add(id, index, line, &mut problems),
+                    Some(id) => keys.push(id),
                     None => problems.push(LineProblem {
                         line,
                         message: format!("`{n}` is not a phone number: skipped"),
                     }),
                 }
+            }
+            if keys.is_empty() {
+                continue;
+            }
+            let index = dir.people.len();
+            dir.people.push(person);
+            for id in keys {
+                dir.add(id, index, line, &mut problems);
             }
         }
         (dir, problems)
@@ -345,7 +352,8 @@ mod tests {
     #[test]
     fn numbers_in_any_form_are_read_once_and_bad_lines_say_where() {
         let (d, problems) = directory();
-        assert_eq!(d.len(), 6, "{problems:?}");
+        // Bad has no readable number: not an entry.
+        assert_eq!(d.len(), 5, "{problems:?}");
         assert_eq!(
             problems,
             vec![LineProblem {
