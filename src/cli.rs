@@ -129,13 +129,15 @@ pub(crate) enum Command {
         json: bool,
     },
     /// Who NUMBER belongs to, as a lookup finds it: for now in a local
-    /// directory (a CSV file of names, companies, numbers and records),
+    /// directory (a vCard or CSV file of names, companies, numbers and
+    /// records),
     /// with the time it took and the file's problems by line.
     Lookup {
         /// The number, in any form (0388202020, +33 3 88 20 20 20, 33388202020).
         number: String,
-        /// The CSV directory: a header row naming the columns (name/nom,
-        /// company/société, record/fiche, and phone/téléphone/mobile…).
+        /// The directory: a vCard file (.vcf), or a CSV file with a header
+        /// row naming the columns (name/nom, company/société, record/fiche,
+        /// and phone/téléphone/mobile…).
         #[arg(long, value_name = "FILE")]
         directory: PathBuf,
         /// Numbers without a country code are of this country.

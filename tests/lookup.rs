@@ -77,3 +77,24 @@ fn a_caller_in_any_form_is_found_in_a_csv_directory() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("the directory cannot be read"), "{err}");
 }
+
+#[test]
+fn a_vcard_directory_is_read_too() {
+    let dir = TempDir::new("lookup-vcf");
+    dir.write(
+        "contacts.vcf",
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Marie Dupont\r\nORG:Dupont SA\r\nTEL;TYPE=WORK:+33 3 88 20 20 20\r\nURL:https://erp.example/tiers/T0001\r\nEND:VCARD\r\n",
+    );
+    let out = ctibridge(&dir)
+        .args(["lookup", "33388202020", "--directory"])
+        .arg(dir.path().join("contacts.vcf"))
+        .output()
+        .expect("lookup");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("→ Marie Dupont (Dupont SA), record https://erp.example/tiers/T0001"),
+        "{}",
+        text(&out.stdout)
+    );
+}

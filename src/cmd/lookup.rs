@@ -11,7 +11,7 @@ pub(crate) fn lookup(number: &str, file: &std::path::Path, country: &str, json: 
         return Exit::BadInput;
     };
     let loaded = Instant::now();
-    let (directory, problems) = match Directory::from_csv(file, country) {
+    let (directory, problems) = match Directory::from_file(file, country) {
         Ok(d) => d,
         Err(e) => {
             errln!("error: the directory cannot be read: {e}");

@@ -108,44 +108,141 @@ impl Directory {
                 company: field(columns.company),
                 record: field(columns.record),
             };
-            let numbers: Vec<&str> = columns
+            let numbers: Vec<(usize, String)> = columns
                 .numbers
                 .iter()
                 .filter_map(|&i| record.get(i))
                 .flat_map(|cell| cell.split('|'))
                 .map(str::trim)
                 .filter(|n| !n.is_empty())
+                .map(|n| (line, n.to_owned()))
                 .collect();
-            if numbers.is_empty() {
-                continue;
-            }
-            if person.name.is_empty() && person.company.is_empty() {
-                problems.push(LineProblem {
-                    line,
-                    message: "no name and no company: skipped".to_owned(),
-                });
-                continue;
-            }
-            let mut keys = Vec::new();
-            for n in numbers {
-                match key_of(n, country) {
-                    Some(id) => keys.push(id),
-                    None => problems.push(LineProblem {
-                        line,
-                        message: format!("`{n}` is not a phone number: skipped"),
-                    }),
-                }
-            }
-            if keys.is_empty() {
-                continue;
-            }
-            let index = dir.people.len();
-            dir.people.push(person);
-            for id in keys {
-                dir.add(id, index, line, &mut problems);
-            }
+            dir.take(person, numbers, line, country, &mut problems);
         }
         (dir, problems)
+    }
+
+    /// A file by its extension: vCard (`.vcf`, `.vcard`), else CSV.
+    pub fn from_file(path: &Path, country: &str) -> Result<(Directory, Vec<LineProblem>), String> {
+        let vcard = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("vcf") || e.eq_ignore_ascii_case("vcard"));
+        if vcard {
+            let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(Directory::from_vcard_text(&decode(&bytes), country))
+        } else {
+            Directory::from_csv(path, country)
+        }
+    }
+
+    /// The cards of a vCard file (2.1, 3.0 or 4.0): `FN` (else `N`) the
+    /// name, `ORG` the company, every `TEL` a number, `UID` or `URL` the
+    /// record. Folded lines are unfolded; the line of a problem is the
+    /// line the property starts on.
+    pub fn from_vcard_text(text: &str, country: &str) -> (Directory, Vec<LineProblem>) {
+        let mut dir = Directory::default();
+        let mut problems = Vec::new();
+        // Unfolded properties with the line each starts on.
+        let mut props: Vec<(usize, String)> = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            match (
+                raw.strip_prefix(' ').or_else(|| raw.strip_prefix('\t')),
+                props.last_mut(),
+            ) {
+                (Some(rest), Some((_, last))) => last.push_str(rest),
+                _ => props.push((i + 1, raw.to_owned())),
+            }
+        }
+        // The card being read: the line it starts on, who, and its numbers
+        // with their lines.
+        type Card = (usize, Person, Vec<(usize, String)>);
+        let mut card: Option<Card> = None;
+        for (line, prop) in props {
+            let Some((head, value)) = prop.split_once(':') else {
+                continue;
+            };
+            let name = head.split(';').next().unwrap_or("").to_ascii_uppercase();
+            // `item1.TEL` (Apple's groups): the property's own name.
+            let name = name.rsplit('.').next().unwrap_or("").to_owned();
+            let value = unescape(value.trim());
+            match (name.as_str(), card.as_mut()) {
+                ("BEGIN", _) if value.eq_ignore_ascii_case("VCARD") => {
+                    card = Some((line, Person::default(), Vec::new()));
+                }
+                ("END", Some(_)) if value.eq_ignore_ascii_case("VCARD") => {
+                    let (start, person, numbers) = card.take().expect("a card is open");
+                    dir.take(person, numbers, start, country, &mut problems);
+                }
+                ("FN", Some((_, p, _))) => p.name = value,
+                ("N", Some((_, p, _))) if p.name.is_empty() => {
+                    let parts: Vec<&str> = value.split(';').collect();
+                    let (family, given) = (
+                        parts.first().copied().unwrap_or(""),
+                        parts.get(1).copied().unwrap_or(""),
+                    );
+                    p.name = format!("{given} {family}").trim().to_owned();
+                }
+                ("ORG", Some((_, p, _))) => {
+                    p.company = value.split(';').next().unwrap_or("").trim().to_owned()
+                }
+                ("UID" | "URL", Some((_, p, _))) if p.record.is_empty() => p.record = value,
+                ("TEL", Some((_, _, numbers))) => {
+                    let n = value
+                        .strip_prefix("tel:")
+                        .map_or(value.clone(), str::to_owned);
+                    numbers.push((line, n));
+                }
+                _ => {}
+            }
+        }
+        if let Some((start, _, _)) = card {
+            problems.push(LineProblem {
+                line: start,
+                message: "this card has no END:VCARD: skipped".to_owned(),
+            });
+        }
+        (dir, problems)
+    }
+
+    /// One entry and its numbers (each read into its identity; a number
+    /// that cannot be read is named at its line).
+    fn take(
+        &mut self,
+        person: Person,
+        numbers: Vec<(usize, String)>,
+        start: usize,
+        country: &str,
+        problems: &mut Vec<LineProblem>,
+    ) {
+        if numbers.is_empty() {
+            return;
+        }
+        if person.name.is_empty() && person.company.is_empty() {
+            problems.push(LineProblem {
+                line: start,
+                message: "no name and no company: skipped".to_owned(),
+            });
+            return;
+        }
+        let mut keys = Vec::new();
+        for (line, n) in numbers {
+            match key_of(&n, country) {
+                Some(id) => keys.push((line, id)),
+                None => problems.push(LineProblem {
+                    line,
+                    message: format!("`{n}` is not a phone number: skipped"),
+                }),
+            }
+        }
+        if keys.is_empty() {
+            return;
+        }
+        let index = self.people.len();
+        self.people.push(person);
+        for (line, id) in keys {
+            self.add(id, index, line, problems);
+        }
     }
 
     fn add(&mut self, id: String, index: usize, line: usize, problems: &mut Vec<LineProblem>) {
@@ -326,6 +423,23 @@ fn without_extension(number: &str) -> &str {
     n
 }
 
+/// A vCard value's escapes (`\\,` `\\;` `\\n` `\\\\`).
+fn unescape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut chars = v.chars();
+    while let Some(c) = chars.next() {
+        match (c, c == '\\') {
+            (_, true) => match chars.next() {
+                Some('n' | 'N') => out.push(' '),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
 /// The last nine digits of an identity with at least that many.
 fn tail(id: &str) -> Option<String> {
     let digits: Vec<char> = id.chars().filter(char::is_ascii_digit).collect();
@@ -437,6 +551,46 @@ mod tests {
         assert_eq!(
             d.find("0388202020", "FR").map(|p| p.name.as_str()),
             Some("Hélène")
+        );
+    }
+
+    #[test]
+    fn vcards_of_any_version_are_read() {
+        let vcf = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Marie Dupont\r\nORG:Dupont SA;Ventes\r\n\
+            TEL;TYPE=WORK,VOICE:+33 3 88 20 20 20\r\nitem1.TEL:06 12 34\r\n  56 78\r\nUID:T0001\r\nEND:VCARD\r\n\
+            BEGIN:VCARD\nVERSION:4.0\nN:Martin;Jean;;;\nTEL;VALUE=uri:tel:+33-1-44-55-66-77;ext=12\nTEL:inconnu\nEND:VCARD\n\
+            BEGIN:VCARD\nFN:Sans fin\nTEL:0491000000\n";
+        let (d, problems) = Directory::from_vcard_text(vcf, "FR");
+        assert_eq!(d.len(), 2, "{problems:?}");
+        let marie = d.find("0612345678", "FR").expect("a folded TEL");
+        assert_eq!(
+            (
+                marie.name.as_str(),
+                marie.company.as_str(),
+                marie.record.as_str()
+            ),
+            ("Marie Dupont", "Dupont SA", "T0001")
+        );
+        assert_eq!(
+            d.find("33388202020", "FR").map(|p| p.name.as_str()),
+            Some("Marie Dupont")
+        );
+        assert_eq!(
+            d.find("0144556677", "FR").map(|p| p.name.as_str()),
+            Some("Jean Martin")
+        );
+        assert_eq!(
+            problems,
+            vec![
+                LineProblem {
+                    line: 14,
+                    message: "`inconnu` is not a phone number: skipped".to_owned()
+                },
+                LineProblem {
+                    line: 16,
+                    message: "this card has no END:VCARD: skipped".to_owned()
+                },
+            ]
         );
     }
 }
