@@ -9,21 +9,10 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use common::tls::{authority, server_cert};
-use common::{ctibridge, free_addr, text, Recorded, Server, StandIn, TempDir};
-
-/// `serve` on `file` (logged lines read until it listens).
-fn serve(dir: &TempDir, file: &Path, addr: SocketAddr) -> Server {
-    let mut cmd = ctibridge(dir);
-    cmd.args(["serve", "--server"])
-        .arg(file)
-        .args(["--listen", &addr.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    common::listening_logged(cmd, addr).0
-}
+use common::{ctibridge, free_addr, text, Recorded, StandIn, TempDir};
 
 /// The repository's sample desk pointed at `https://localhost:PORT`, with
 /// `cafile` as its `<cafile>` when given.
@@ -81,7 +70,7 @@ fn a_desk_of_the_bridge_server_over_https() {
          <desk>\n<ident>paul\n<secret>changeme\n<lines>1003\n",
     );
     let addr = free_addr();
-    let _srv = serve(&dir, &file, addr);
+    let _srv = common::serve_file_logged(&dir, &file, addr);
     let station = Path::new("samples/station.txt");
 
     // Everything in place.
@@ -253,7 +242,7 @@ fn the_servers_certificate_address_and_journal() {
 
     // The server runs: its journal exists and its address is taken —
     // expected, so a warning, not a failure.
-    let srv = serve(&dir, &file, addr);
+    let srv = common::serve_file_logged(&dir, &file, addr);
     let out = run(&file);
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}");

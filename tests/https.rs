@@ -8,24 +8,12 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use common::tls::{authority, server_cert};
-use common::{ctibridge, free_addr, text, Server, TempDir};
+use common::{ctibridge, free_addr, text, TempDir};
 use serde_json::Value;
-
-/// `serve` on `file`, its stderr read line by line into the receiver.
-fn serve(dir: &TempDir, file: &std::path::Path, addr: SocketAddr) -> (Server, Receiver<String>) {
-    let mut cmd = ctibridge(dir);
-    cmd.args(["serve", "--server"])
-        .arg(file)
-        .args(["--listen", &addr.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    common::listening_logged(cmd, addr)
-}
 
 /// Waits (20 s at most) for a line of the server's log that contains
 /// `what`.
@@ -91,7 +79,7 @@ fn a_desk_dials_and_watches_over_https_and_a_new_certificate_needs_no_restart() 
         "<server>\n<simulator>1\n<tls_cert>cert.pem\n<tls_key>key.pem\n",
     );
     let addr = free_addr();
-    let (srv, log) = serve(&dir, &file, addr);
+    let (srv, log) = common::serve_file_logged(&dir, &file, addr);
     // One line at the default verbosity says where and how it serves.
     logged(&log, &format!("listening on https://{addr}: dials through the simulator, any desk of this machine, journal in memory"));
     let url = format!("https://localhost:{}", addr.port());

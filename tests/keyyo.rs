@@ -458,11 +458,18 @@ fn check_shows_what_comes_from_the_profile_and_profiles_lists_them() {
 /// account that trusts the source address. No call is ever placed.
 #[test]
 fn doctor_answers_the_digest_challenge_and_places_nothing() {
-    let no_events = "<cliktocallevent>\n<with_event>0\n";
+    // The profile's event source (a bridge server) is not part of this.
+    let without_events = |k: &Keyyo, with_credentials: bool| {
+        let dir = setup(k, with_credentials);
+        let user = std::fs::read_to_string(dir.path().join("clicktocall_param.txt")).expect("read");
+        dir.write(
+            "clicktocall_param.txt",
+            &format!("{user}<cliktocallevent>\n<with_event>0\n"),
+        );
+        dir
+    };
     let k = Keyyo::start(Mode::Digest("SHA-256"));
-    let dir = setup(&k, true);
-    let user = std::fs::read_to_string(dir.path().join("clicktocall_param.txt")).expect("read");
-    dir.write("clicktocall_param.txt", &format!("{user}{no_events}"));
+    let dir = without_events(&k, true);
     let out = run(&dir, &["doctor"]);
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));
@@ -493,9 +500,7 @@ fn doctor_answers_the_digest_challenge_and_places_nothing() {
 
     // The Keyyo manager allows this address: no challenge at all.
     let k = Keyyo::start(Mode::SourceAddress);
-    let dir = setup(&k, false);
-    let user = std::fs::read_to_string(dir.path().join("clicktocall_param.txt")).expect("read");
-    dir.write("clicktocall_param.txt", &format!("{user}{no_events}"));
+    let dir = without_events(&k, false);
     let out = run(&dir, &["doctor"]);
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}{}", text(&out.stderr));

@@ -334,3 +334,19 @@ pub fn listening_logged(
     });
     (srv, rx)
 }
+
+/// `ctibridge serve --server FILE --listen ADDR`, once it accepts
+/// connections, its stderr read line by line into the receiver.
+pub fn serve_file_logged(
+    dir: &TempDir,
+    file: &Path,
+    addr: SocketAddr,
+) -> (Server, std::sync::mpsc::Receiver<String>) {
+    let mut cmd = ctibridge(dir);
+    cmd.args(["serve", "--server"])
+        .arg(file)
+        .args(["--listen", &addr.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    listening_logged(cmd, addr)
+}

@@ -388,29 +388,6 @@ async fn dial_checks(
     }
 }
 
-/// `GET {api}/auth/time`, not cached: OVH's clock minus this machine's.
-async fn ovh_offset(client: &HttpClient, api: &str, context: &Context) -> Result<i64, String> {
-    let req = HttpRequest {
-        method: crate::config::Method::Get,
-        url: format!("{}/auth/time", api.trim_end_matches('/')),
-        headers: Vec::new(),
-        body: None,
-        url_span: None,
-    };
-    let resp = client
-        .send(&req)
-        .await
-        .map_err(|e| format!("GET /auth/time: {e}"))?;
-    let server: i64 = resp.body.trim().parse().map_err(|_| {
-        format!(
-            "GET /auth/time answered HTTP {}: {}",
-            resp.status,
-            resp.body_start()
-        )
-    })?;
-    Ok(server - context.clock().unix_secs())
-}
-
 async fn ovh_checks(
     config: &Config,
     context: &Context,
@@ -419,7 +396,7 @@ async fn ovh_checks(
     values: &Values,
 ) -> Vec<Check> {
     let api = config.global.api_url.value.trim_end_matches('/');
-    let offset = match ovh_offset(client, api, context).await {
+    let offset = match crate::provider::ovh::fetch_offset(client, api, context).await {
         Ok(o) => o,
         Err(e) => {
             return vec![Check::fail(
@@ -671,19 +648,13 @@ async fn digest_check(
 
 /// A failure's message and help on one line.
 fn failure_text(f: &Failure) -> String {
+    let one = |d: &crate::diag::Diagnostic| match &d.help {
+        Some(h) => format!("{} ({h})", d.message),
+        None => d.message.clone(),
+    };
     match f {
-        Failure::Config(ds) => ds
-            .iter()
-            .map(|d| match &d.help {
-                Some(h) => format!("{} ({h})", d.message),
-                None => d.message.clone(),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        Failure::Network(d) | Failure::Refused(d) => match &d.help {
-            Some(h) => format!("{} ({h})", d.message),
-            None => d.message.clone(),
-        },
+        Failure::Config(ds) => ds.iter().map(one).collect::<Vec<_>>().join("; "),
+        Failure::Network(d) | Failure::Refused(d) => one(d),
         Failure::BadNumber(e) => e.to_string(),
     }
 }

@@ -249,9 +249,29 @@ pub mod ovh {
                 }
             }
         }
+        let offset = fetch_offset(client, api, context).await?;
+        if let Some(f) = file {
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(dir) = f.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let _ = std::fs::write(&f, format!("{offset} {now}"));
+            })
+            .await;
+        }
+        Ok(offset)
+    }
+
+    /// `GET {api}/auth/time`, now (not cached): OVH's clock minus this
+    /// machine's, in seconds.
+    pub async fn fetch_offset(
+        client: &HttpClient,
+        api: &str,
+        context: &crate::context::Context,
+    ) -> Result<i64, String> {
         let req = HttpRequest {
             method: crate::config::Method::Get,
-            url: format!("{api}/auth/time"),
+            url: format!("{}/auth/time", api.trim_end_matches('/')),
             headers: Vec::new(),
             body: None,
             url_span: None,
@@ -265,17 +285,7 @@ pub mod ovh {
             .trim()
             .parse()
             .map_err(|_| format!("the OVH API time is not a number: {}", resp.body_start()))?;
-        let offset = server - context.clock().unix_secs();
-        if let Some(f) = file {
-            let _ = tokio::task::spawn_blocking(move || {
-                if let Some(dir) = f.parent() {
-                    let _ = std::fs::create_dir_all(dir);
-                }
-                let _ = std::fs::write(&f, format!("{offset} {now}"));
-            })
-            .await;
-        }
-        Ok(offset)
+        Ok(server - context.clock().unix_secs())
     }
 }
 
