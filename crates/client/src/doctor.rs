@@ -180,7 +180,11 @@ pub async fn provider(
         });
     }
     if scope.dial {
-        checks.extend(dial_checks(config, context, &client, &values, token_spec.is_some()).await);
+        // The token check stands for the dial's credentials only when the
+        // dial itself sends the token.
+        let dial_sends_token =
+            token_spec.is_some() && config.sends("token", crate::schema::Section::Dial);
+        checks.extend(dial_checks(config, context, &client, &values, dial_sends_token).await);
     }
     checks
 }
