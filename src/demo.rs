@@ -287,7 +287,7 @@ async fn journal_lines(addr: std::net::SocketAddr) -> Result<Vec<String>, String
     Ok(calls
         .into_iter()
         .rev()
-        .filter_map(|c| serde_json::from_value::<crate::calls::Call>(c).ok())
-        .map(|c| c.readable("%H:%M:%S"))
+        .filter_map(|c| serde_json::from_value::<crate::server::CallRecord>(c).ok())
+        .map(|c| crate::calls::readable(&c, "%H:%M:%S"))
         .collect())
 }

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone as _};
 
-use ctibridge::calls::Call;
 use ctibridge::exit::Exit;
 use ctibridge::load::{self, LocateOptions, Locations};
 use ctibridge::logfile::LogFile;
+use ctibridge::server::{CallRecord, HistoryKind};
 
 use crate::session::{current_thread_runtime, Session};
 
@@ -43,14 +43,14 @@ pub(crate) fn history(opts: &LocateOptions, log_file: &LogFile, args: HistoryArg
     if args.json {
         for c in &calls {
             let mut v = serde_json::to_value(c).unwrap_or_default();
-            v["kind"] = serde_json::json!(c.kind());
+            v["kind"] = serde_json::json!(HistoryKind::of(c).as_str());
             outln!("{v}");
         }
     } else if calls.is_empty() {
         outln!("no calls");
     } else {
         for c in &calls {
-            outln!("{}", c.readable("%Y-%m-%d %H:%M:%S"));
+            outln!("{}", ctibridge::calls::readable(c, "%Y-%m-%d %H:%M:%S"));
         }
     }
     Exit::Ok
@@ -62,7 +62,7 @@ fn from_journal(
     opts: &LocateOptions,
     path: &std::path::Path,
     args: &HistoryArgs,
-) -> Result<Vec<Call>, Exit> {
+) -> Result<Vec<CallRecord>, Exit> {
     let loaded = load::load(Locations::from_env(opts));
     let country = loaded.checked.as_ref().map_or_else(
         || "FR".to_owned(),
@@ -78,10 +78,7 @@ fn from_journal(
             }
         },
     };
-    let kind = args
-        .kind
-        .as_deref()
-        .and_then(ctibridge::server::HistoryKind::parse);
+    let kind = args.kind.as_deref().and_then(HistoryKind::parse);
     let records = ctibridge::server::journal_history(path, line.as_deref(), kind, args.limit)
         .map_err(|e| {
             errln!("error: {e}");
@@ -92,7 +89,6 @@ fn from_journal(
     };
     Ok(records
         .into_iter()
-        .filter_map(|r| serde_json::from_value::<Call>(serde_json::to_value(r).ok()?).ok())
         .map(|mut c| {
             c.line = national(&c.line);
             c.tel = national(&c.tel);
@@ -107,7 +103,7 @@ fn from_server(
     opts: &LocateOptions,
     log_file: &LogFile,
     args: &HistoryArgs,
-) -> Result<Vec<Call>, Exit> {
+) -> Result<Vec<CallRecord>, Exit> {
     let session = Session::start(opts, log_file)?;
     let config = session.config();
     let values = ctibridge::dial::values(config);
@@ -142,7 +138,7 @@ fn from_server(
     };
     Ok(calls
         .iter()
-        .filter_map(|c| serde_json::from_value::<Call>(c.clone()).ok())
+        .filter_map(|c| serde_json::from_value::<CallRecord>(c.clone()).ok())
         .collect())
 }
 

@@ -13,13 +13,13 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::events::model::{CallState, Direction};
 use crate::hub::{Event, LineEvent};
 
 /// One call of one line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallRecord {
     pub callref: String,
     pub line: String,
@@ -60,13 +60,26 @@ impl HistoryKind {
         }
     }
 
+    /// The kind `call` is of.
+    pub fn of(call: &CallRecord) -> HistoryKind {
+        match (call.direction, call.state) {
+            (Direction::Out, _) => HistoryKind::Made,
+            (Direction::In, CallState::Missed) => HistoryKind::Missed,
+            (Direction::In, _) => HistoryKind::Received,
+        }
+    }
+
     /// Whether `call` is of this kind.
     pub fn keeps(self, call: &CallRecord) -> bool {
-        let missed = call.state == CallState::Missed;
+        HistoryKind::of(call) == self
+    }
+
+    /// `made`, `received`, `missed`.
+    pub fn as_str(self) -> &'static str {
         match self {
-            HistoryKind::Made => call.direction == Direction::Out,
-            HistoryKind::Received => call.direction == Direction::In && !missed,
-            HistoryKind::Missed => call.direction == Direction::In && missed,
+            HistoryKind::Made => "made",
+            HistoryKind::Received => "received",
+            HistoryKind::Missed => "missed",
         }
     }
 }

@@ -6,7 +6,7 @@
 //! SETUP/CONNECT/RELEASE, OVH's start_ringing…) are translated into it
 //! where they come in.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What happened to a call, as `getevent` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -50,7 +50,7 @@ impl Event {
 }
 
 /// Which way a call goes, seen from the line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// The line is called.
@@ -79,7 +79,7 @@ impl Direction {
 
 /// The state of a call: SETUP → CONNECT → RELEASE, or SETUP → MISSED when
 /// it ends unanswered (the Keyyo CTI states).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CallState {
     Setup,
