@@ -81,14 +81,10 @@ pub async fn watch(
     fallback: Span,
 ) -> Result<Stop, Failure> {
     let spec = config.event.as_ref().ok_or_else(|| {
-        Failure::Config(vec![Diagnostic::error(
-            Code::NoEventSource,
+        no_event_source(
             fallback,
-            "there are no events to watch: `<cliktocallevent>` has no `<with_event>1`",
-        )
-        .with_help(
             "set `<with_event>1` and the `<url>` of the events in `<cliktocallevent>`",
-        )])
+        )
     })?;
     let mut pop = ScreenPop::new(config, context.opener()).map_err(|d| Failure::Config(vec![d]))?;
     let trigger = config
@@ -232,6 +228,16 @@ pub async fn follow(
     }
 }
 
+/// The configuration has no event source (`<with_event>` is not 1).
+fn no_event_source(at: Span, help: &str) -> Failure {
+    Failure::Config(vec![Diagnostic::error(
+        Code::NoEventSource,
+        at,
+        "there are no events to watch: `<cliktocallevent>` has no `<with_event>1`",
+    )
+    .with_help(help)])
+}
+
 /// What one poll of the event source gave (`doctor`).
 #[derive(Debug)]
 pub enum Probe {
@@ -250,11 +256,10 @@ pub enum Probe {
 /// request), waiting at most `limit` for the answer.
 pub async fn probe(context: &Context, config: &Config, fallback: Span, limit: Duration) -> Probe {
     let Some(spec) = config.event.as_ref() else {
-        return Probe::Broken(Failure::Config(vec![Diagnostic::error(
-            Code::NoEventSource,
+        return Probe::Broken(no_event_source(
             fallback,
-            "there is no event source: `<cliktocallevent>` has no `<with_event>1`",
-        )]));
+            "set `<with_event>1` and the `<url>` of the events in `<cliktocallevent>`",
+        ));
     };
     let mut source = match Source::new(context, config, spec, fallback) {
         Ok(s) => s,
@@ -284,12 +289,10 @@ pub async fn ask_bridge(
     query: &[(&str, &str)],
 ) -> Result<crate::http::HttpResponse, Failure> {
     let spec = config.event.as_ref().ok_or_else(|| {
-        Failure::Config(vec![Diagnostic::error(
-            Code::NoEventSource,
+        no_event_source(
             fallback,
-            "this desk follows no bridge server: `<cliktocallevent>` has no `<with_event>1`",
+            "read the server's journal instead: --journal FILE",
         )
-        .with_help("read the server's journal instead: --journal FILE")])
     })?;
     let at = spec.request.url.span().unwrap_or(fallback);
     let mut source = Source::new(context, config, spec, fallback)?;
