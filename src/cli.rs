@@ -128,21 +128,26 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Who NUMBER belongs to, as a lookup finds it: for now in a local
-    /// directory (a vCard or CSV file of names, companies, numbers and
-    /// records),
-    /// with the time it took and the file's problems by line.
+    /// Who NUMBER belongs to, as the `<lookup>` of the param files finds
+    /// it (a directory file or the ERP's web request), or as a directory
+    /// file given here finds it; with the time it took.
     Lookup {
         /// The number, in any form (0388202020, +33 3 88 20 20 20, 33388202020).
         number: String,
-        /// The directory: a vCard file (.vcf), or a CSV file with a header
-        /// row naming the columns (name/nom, company/société, record/fiche,
-        /// and phone/téléphone/mobile…).
+        /// Look in this directory instead of the `<lookup>` of the files: a
+        /// vCard file (.vcf), or a CSV file with a header row naming the
+        /// columns (name/nom, company/société, record/fiche, and
+        /// phone/téléphone/mobile…).
         #[arg(long, value_name = "FILE")]
-        directory: PathBuf,
-        /// Numbers without a country code are of this country.
+        directory: Option<PathBuf>,
+        /// With --directory: numbers without a country code are of this
+        /// country.
         #[arg(long, value_name = "CC", default_value = "FR")]
         country: String,
+        /// Print the request the lookup would send, secrets masked, and
+        /// send nothing.
+        #[arg(long)]
+        dry_run: bool,
         /// One JSON object.
         #[arg(long)]
         json: bool,

@@ -98,3 +98,134 @@ fn a_vcard_directory_is_read_too() {
         text(&out.stdout)
     );
 }
+
+/// The `<lookup>` of a param file: a stand-in ERP answering JSON or XML
+/// with the caller's number in each form the section can send; "not found"
+/// (404, or an answer without the fields) is an unknown caller; an ERP
+/// slower than `<lookup_timeout>` is a failure saying so; `--dry-run`
+/// shows the request with its secret masked; a `<directory>` works the
+/// same way.
+#[test]
+fn the_lookup_section_asks_the_erp_or_reads_the_directory() {
+    use common::{with_files, Recorded, StandIn};
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = std::sync::Mutex::new(held);
+    let erp = StandIn::start(move |r: &Recorded| {
+        if r.header("Authorization") != Some("Bearer erp-key-123") {
+            return (401, "no".into());
+        }
+        let (path, query) = r.target.split_once('?').unwrap_or((&r.target, ""));
+        match (path, query) {
+            ("/json", "tel=0388202020&e164=%2B33388202020&last9=388202020") => (
+                200,
+                r#"{"contact":{"name":"Marie Dupont","company":"Dupont SA"},"id":"T0001"}"#.into(),
+            ),
+            ("/json", _) => (200, r#"{"contact":null}"#.into()),
+            ("/xml", "tel=0388202020&e164=%2B33388202020&last9=388202020") => (
+                200,
+                r#"<tiers ref="T0001"><nom>Marie Dupont</nom><societe>Dupont SA</societe></tiers>"#
+                    .into(),
+            ),
+            ("/xml", _) => (404, "<error>not found</error>".into()),
+            ("/slow", _) => {
+                let _ = held
+                    .lock()
+                    .expect("held")
+                    .recv_timeout(std::time::Duration::from_secs(60));
+                (200, "{}".into())
+            }
+            _ => (404, "no such page".into()),
+        }
+    });
+    let dir = TempDir::new("lookup-section");
+    dir.write("station.txt", "<user>erp-key-123\n<telorg>1003\n");
+    let param = |path: &str, answer: &str| {
+        dir.write(
+            "clicktocall_param.txt",
+            &format!(
+                "<callto>\ncmd=callto:$teldest$\n<lookup>\n<url>{}?tel=$tel$&e164=$tele164$&last9=$tel9$\n<headers>Authorization: Bearer $user$\n<lookup_timeout>0.5\n{answer}",
+                erp.url(path)
+            ),
+        );
+    };
+    let lookup = |args: &[&str]| {
+        let out = with_files(&dir)
+            .arg("lookup")
+            .args(args)
+            .output()
+            .expect("lookup");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+
+    param(
+        "/json",
+        "<json_name>contact.name\n<json_company>contact.company\n<json_record>id\n",
+    );
+    for number in ["33388202020", "+33 3 88 20 20 20", "0388202020"] {
+        let (code, out, err) = lookup(&[number]);
+        assert_eq!(code, Some(0), "{err}");
+        assert!(
+            out.contains("→ Marie Dupont (Dupont SA), record T0001"),
+            "{number}: {out}"
+        );
+    }
+    let (code, out, _) = lookup(&["0611111111"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("→ unknown caller"), "{out}");
+    // What would be sent, the key masked.
+    let (code, out, _) = lookup(&["--dry-run", "0388202020"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("/json?tel=0388202020&e164=%2B33388202020&last9=388202020"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("erp-key-123") && out.contains("Bearer ********"),
+        "{out}"
+    );
+
+    param(
+        "/xml",
+        "<type_return>xml\n<xml_name>nom\n<xml_company>societe\n<xml_record>tiers\n<xml_result_record_in_attrib>1\n<xml_record_attrib>ref\n",
+    );
+    let (_, out, err) = lookup(&["0388202020"]);
+    assert!(
+        out.contains("→ Marie Dupont (Dupont SA), record T0001"),
+        "{out}{err}"
+    );
+    let (code, out, _) = lookup(&["0611111111"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("→ unknown caller"), "{out}");
+
+    // An ERP slower than <lookup_timeout>: a failure that says so.
+    param("/slow", "<json_name>name\n");
+    let (code, _, err) = lookup(&["0388202020"]);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(
+        err.contains("no answer within <lookup_timeout> (500 ms)"),
+        "{err}"
+    );
+    drop(release);
+
+    // The same section with a directory file.
+    dir.write(
+        "directory.csv",
+        "name;phone;record\nMarie Dupont;+33 3 88 20 20 20;T0001\n",
+    );
+    dir.write(
+        "clicktocall_param.txt",
+        &format!(
+            "<callto>\ncmd=callto:$teldest$\n<lookup>\n<directory>{}\n",
+            dir.path().join("directory.csv").display()
+        ),
+    );
+    let (code, out, err) = lookup(&["33388202020"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("→ Marie Dupont, record T0001"), "{out}");
+
+    // No <lookup> at all: a configuration error that says what to add.
+    dir.write("clicktocall_param.txt", "<callto>\ncmd=callto:$teldest$\n");
+    let (code, _, err) = lookup(&["0388202020"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("the param files have no `<lookup>`"), "{err}");
+}

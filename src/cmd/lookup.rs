@@ -1,11 +1,84 @@
-//! `ctibridge lookup NUMBER --directory FILE`: who a number belongs to.
+//! `ctibridge lookup NUMBER`: who a number belongs to, as the `<lookup>`
+//! of the param files finds it, or in a directory file (`--directory`).
 
 use std::time::Instant;
 
 use ctibridge::exit::Exit;
-use ctibridge::names::Directory;
+use ctibridge::load::LocateOptions;
+use ctibridge::logfile::LogFile;
+use ctibridge::names::{Directory, Found, LineProblem, Lookup, Person};
 
-pub(crate) fn lookup(number: &str, file: &std::path::Path, country: &str, json: bool) -> Exit {
+use crate::session::Session;
+
+/// With the `<lookup>` of the param files.
+pub(crate) fn lookup(
+    opts: &LocateOptions,
+    log_file: &LogFile,
+    number: &str,
+    dry_run: bool,
+    json: bool,
+) -> Exit {
+    let s = match Session::start(opts, log_file) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let country = &s.config().global.country.value;
+    let Some(key) = ctibridge::names::key_of(number, country) else {
+        errln!("error: `{number}` is not a phone number\n  = help: nothing was looked up");
+        return Exit::BadInput;
+    };
+    let loaded = Instant::now();
+    let (lookup, problems) = match Lookup::new(s.config(), &s.context, s.fallback()) {
+        Ok(Some(l)) => l,
+        Ok(None) => {
+            errln!("error: the param files have no `<lookup>`\n  = help: add a `<lookup>` section with a `<directory>` or the `<url>` of the ERP's request, or give `--directory FILE`");
+            return Exit::Config;
+        }
+        Err(f) => return s.fail(&f),
+    };
+    let load_ms = loaded.elapsed().as_secs_f64() * 1000.0;
+    warn_problems("the directory", &problems);
+    if dry_run {
+        return match lookup.dry_run(number) {
+            Ok(text) => {
+                outln!("{text}");
+                Exit::Ok
+            }
+            Err(e) => {
+                errln!("error: {e}");
+                Exit::Config
+            }
+        };
+    }
+    let started = Instant::now();
+    let found = s.runtime.block_on(lookup.find(number));
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match found {
+        Ok(found) => {
+            let person = match &found {
+                Found::Known(p) => Some(p),
+                Found::Unknown => None,
+            };
+            let how = serde_json::json!({ "lookup_ms": took_ms, "setup_ms": load_ms });
+            show(number, &key, person, json, how, || {
+                format!("  looked up in {took_ms:.1} ms (set up in {load_ms:.1} ms)")
+            });
+            Exit::Ok
+        }
+        Err(e) => {
+            errln!("error: the lookup failed after {took_ms:.0} ms: {e}");
+            Exit::Network
+        }
+    }
+}
+
+/// In a directory file given on the command line.
+pub(crate) fn lookup_in_directory(
+    number: &str,
+    file: &std::path::Path,
+    country: &str,
+    json: bool,
+) -> Exit {
     let Some(key) = ctibridge::names::key_of(number, country) else {
         errln!("error: `{number}` is not a phone number\n  = help: nothing was looked up");
         return Exit::BadInput;
@@ -19,41 +92,65 @@ pub(crate) fn lookup(number: &str, file: &std::path::Path, country: &str, json: 
         }
     };
     let load_ms = loaded.elapsed().as_secs_f64() * 1000.0;
-    for p in &problems {
-        errln!("warning: {}:{}: {}", file.display(), p.line, p.message);
-    }
+    warn_problems(&file.display().to_string(), &problems);
     let started = Instant::now();
     let found = directory.find(number, country);
     let find_us = started.elapsed().as_secs_f64() * 1e6;
-    if json {
-        let v = serde_json::json!({
-            "number": number,
-            "identity": key,
-            "found": found,
-            "directory": file.display().to_string(),
-            "people": directory.len(),
-            "problems": problems.len(),
-            "load_ms": load_ms,
-            "lookup_us": find_us,
-        });
-        outln!("{v}");
-    } else {
-        match found {
-            Some(p) => {
-                let record = if p.record.is_empty() {
-                    String::new()
-                } else {
-                    format!(", record {}", p.record)
-                };
-                outln!("{number} ({key}) → {}{record}", p.display());
-            }
-            None => outln!("{number} ({key}) → unknown caller"),
-        }
-        outln!(
+    let how = serde_json::json!({
+        "directory": file.display().to_string(),
+        "people": directory.len(),
+        "problems": problems.len(),
+        "load_ms": load_ms,
+        "lookup_us": find_us,
+    });
+    show(number, &key, found, json, how, || {
+        format!(
             "  {} people in {} (read in {load_ms:.1} ms), looked up in {find_us:.0} µs",
             directory.len(),
             file.display()
-        );
-    }
+        )
+    });
     Exit::Ok
+}
+
+fn warn_problems(file: &str, problems: &[LineProblem]) {
+    for p in problems {
+        errln!("warning: {file}:{}: {}", p.line, p.message);
+    }
+}
+
+/// The answer: a line (and how it was found), or one JSON object with
+/// the fields of `how_json` too.
+fn show(
+    number: &str,
+    key: &str,
+    found: Option<&Person>,
+    json: bool,
+    how_json: serde_json::Value,
+    how: impl FnOnce() -> String,
+) {
+    if json {
+        let mut v = serde_json::json!({
+            "number": number,
+            "identity": key,
+            "found": found,
+        });
+        if let (Some(v), serde_json::Value::Object(extra)) = (v.as_object_mut(), how_json) {
+            v.extend(extra);
+        }
+        outln!("{v}");
+        return;
+    }
+    match found {
+        Some(p) => {
+            let record = if p.record.is_empty() {
+                String::new()
+            } else {
+                format!(", record {}", p.record)
+            };
+            outln!("{number} ({key}) → {}{record}", p.display());
+        }
+        None => outln!("{number} ({key}) → unknown caller"),
+    }
+    outln!("{}", how());
 }

@@ -78,10 +78,18 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         .into(),
         Command::Lookup {
             number,
-            directory,
+            directory: Some(directory),
             country,
             json,
-        } => lookup::lookup(&number, &directory, &country, json).into(),
+            ..
+        } => lookup::lookup_in_directory(&number, &directory, &country, json).into(),
+        Command::Lookup {
+            number,
+            directory: None,
+            dry_run,
+            json,
+            ..
+        } => lookup::lookup(&opts, &log_file, &number, dry_run, json).into(),
         Command::Dial {
             number,
             dry_run,

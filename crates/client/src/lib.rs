@@ -118,7 +118,7 @@ pub mod logfile {
 pub mod names {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::names::*;
-    pub use crate::imp::names::{key_of, Directory, LineProblem, Person};
+    pub use crate::imp::names::{key_of, Directory, Found, LineProblem, Lookup, Person};
 }
 
 /// Numbers: what the user clicked, and a line's one identity.

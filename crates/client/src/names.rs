@@ -300,6 +300,167 @@ impl Person {
     }
 }
 
+/// What a lookup found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Found {
+    Known(Person),
+    /// No entry for the number: not an error.
+    Unknown,
+}
+
+/// The `<lookup>` of a configuration, ready: its directory read once, or
+/// its web request with the client that sends it.
+pub struct Lookup<'a> {
+    config: &'a crate::config::Config,
+    spec: &'a crate::config::LookupSpec,
+    directory: Option<Directory>,
+    client: Option<crate::http::HttpClient>,
+    context: &'a crate::context::Context,
+    country: String,
+}
+
+impl<'a> Lookup<'a> {
+    /// The lookup of `config`, if it has one; a directory file is read now
+    /// (its problems by line are given back).
+    pub fn new(
+        config: &'a crate::config::Config,
+        context: &'a crate::context::Context,
+        fallback: crate::source::Span,
+    ) -> Result<Option<(Lookup<'a>, Vec<LineProblem>)>, crate::failure::Failure> {
+        use crate::config::LookupSource;
+        let Some(spec) = config.lookup.as_ref() else {
+            return Ok(None);
+        };
+        let country = config.global.country.value.clone();
+        let mut problems = Vec::new();
+        let (directory, client) = match &spec.source {
+            LookupSource::Directory(path) => {
+                let (d, p) =
+                    Directory::from_file(Path::new(&path.value), &country).map_err(|e| {
+                        crate::failure::Failure::Config(vec![crate::diag::Diagnostic::error(
+                            crate::diag::Code::CannotRead,
+                            path.span().unwrap_or(fallback),
+                            format!("the directory cannot be read: {e}"),
+                        )])
+                    })?;
+                problems = p;
+                (Some(d), None)
+            }
+            LookupSource::Request { .. } => (None, Some(crate::dial::client(config, fallback)?)),
+        };
+        Ok(Some((
+            Lookup {
+                config,
+                spec,
+                directory,
+                client,
+                context,
+                country,
+            },
+            problems,
+        )))
+    }
+
+    /// The values of the lookup's request for `number`: `$tel$` as the
+    /// ERP stores it (national), `$tele164$`, `$tel9$`.
+    pub fn values(&self, number: &str) -> crate::template::Values {
+        let mut v = crate::dial::values(self.config);
+        let key = key_of(number, &self.country);
+        v.caller = Some(
+            key.as_deref()
+                .map(|k| {
+                    crate::number::identity_in(
+                        k,
+                        crate::config::NumberFormat::National,
+                        &self.country,
+                    )
+                })
+                .unwrap_or_else(|| number.trim().to_owned()),
+        );
+        v.caller_e164 = key.clone().filter(|k| k.starts_with('+'));
+        v.caller_tail = key.as_deref().and_then(tail);
+        v
+    }
+
+    /// Who `number` belongs to, within `<lookup_timeout>`.
+    pub async fn find(&self, number: &str) -> Result<Found, String> {
+        use crate::config::LookupSource;
+        if let Some(d) = &self.directory {
+            return Ok(d
+                .find(number, &self.country)
+                .map_or(Found::Unknown, |p| Found::Known(p.clone())));
+        }
+        let (LookupSource::Request(asked), Some(client)) = (&self.spec.source, &self.client) else {
+            return Ok(Found::Unknown);
+        };
+        let crate::config::LookupRequest {
+            request,
+            name,
+            company,
+            record,
+            ..
+        } = asked.as_ref();
+        let limit = self.spec.timeout.value;
+        let values = self.values(number);
+        let exchange = crate::provider::Exchange::new(client, self.config, self.context);
+        let sent = tokio::time::timeout(limit, exchange.send(request, &values, Some(limit))).await;
+        let late = || {
+            format!(
+                "no answer within <lookup_timeout> ({} ms)",
+                limit.as_millis()
+            )
+        };
+        let resp = match sent {
+            Err(_)
+            | Ok(Err(crate::provider::ExchangeError::Send(crate::http::SendError::Timeout(_)))) => {
+                return Err(late())
+            }
+            Ok(Err(crate::provider::ExchangeError::Build(e))) => return Err(e.diagnostic.message),
+            Ok(Err(crate::provider::ExchangeError::Auth(e))) => return Err(e),
+            Ok(Err(crate::provider::ExchangeError::Send(e))) => return Err(e.to_string()),
+            Ok(Ok(done)) => done.response,
+        };
+        // An ERP that answers "not found" for a number it does not know.
+        if resp.status == 404 {
+            return Ok(Found::Unknown);
+        }
+        if !resp.is_success() {
+            return Err(format!("HTTP {}: {}", resp.status, resp.body_start()));
+        }
+        let read = |f: &Option<crate::config::AnswerField>| -> Result<String, String> {
+            match f {
+                None => Ok(String::new()),
+                Some(f) => crate::answer::read(&resp.body, f)
+                    .map(|v| v.map(|v| v.trim().to_owned()).unwrap_or_default())
+                    .map_err(|e| format!("{e}; the answer starts with: {}", resp.body_start())),
+            }
+        };
+        let person = Person {
+            name: read(name)?,
+            company: read(company)?,
+            record: read(record)?,
+        };
+        Ok(if person.name.is_empty() && person.company.is_empty() {
+            Found::Unknown
+        } else {
+            Found::Known(person)
+        })
+    }
+
+    /// What `find` would send for `number`, secrets masked (`--dry-run`).
+    pub fn dry_run(&self, number: &str) -> Result<String, String> {
+        use crate::config::LookupSource;
+        match &self.spec.source {
+            LookupSource::Directory(path) => Ok(format!("reads the directory {}", path.value)),
+            LookupSource::Request(r) => {
+                crate::request::build(&r.request, &self.values(number).masked())
+                    .map(|r| r.render_masked())
+                    .map_err(|e| e.diagnostic.message)
+            }
+        }
+    }
+}
+
 /// Which columns hold what.
 #[derive(Debug, Default)]
 struct Columns {

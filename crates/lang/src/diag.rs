@@ -89,6 +89,7 @@ codes! {
     KeyyoNoSecret = "keyyo-no-secret",
     KeyyoSecret = "keyyo-secret",
     ListenInClear = "listen-in-clear",
+    LookupSource = "lookup-source",
     MissingTag = "missing-tag",
     NoDesk = "no-desk",
     NoEventSource = "no-event-source",

@@ -23,8 +23,8 @@ pub mod config {
     pub(crate) use crate::imp::config::*;
     pub use crate::imp::config::{
         row_of, AnswerField, Auth, CalltoSpec, Checked, Config, EventSpec, FileKind, Global,
-        Interface, Launch, Method, NumberFormat, PopupSpec, PopupTrigger, RequestSpec, ReturnType,
-        Secret, Setting, Template, TokenSpec,
+        Interface, Launch, LookupRequest, LookupSource, LookupSpec, Method, NumberFormat,
+        PopupSpec, PopupTrigger, RequestSpec, ReturnType, Secret, Setting, Template, TokenSpec,
     };
 
     /// How a tag's text is read, for the server file's own tags.

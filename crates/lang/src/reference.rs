@@ -152,6 +152,9 @@ pub fn markdown() -> String {
             KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
                 "the call being popped".to_owned()
             }
+            KeywordSource::CallerE164 | KeywordSource::CallerTail => {
+                "the caller looked up".to_owned()
+            }
             KeywordSource::BaseUrl(tag) => format!("`<{tag}>` of `<global>`"),
             KeywordSource::From => "`dial --from`".to_owned(),
             KeywordSource::Record => "`dial --record`".to_owned(),

@@ -19,6 +19,8 @@ pub enum Section {
     Popup,
     Sms,
     Forward,
+    /// Who a number belongs to: a directory file or the ERP's web API.
+    Lookup,
     /// The bridge server's own settings (`server_param.txt`).
     Server,
     KeyyoNotify,
@@ -120,6 +122,18 @@ pub static SECTIONS: &[SectionDef] = &[
               forwarding profile (Keyyo `setprofil.html`).",
     },
     SectionDef {
+        section: Section::Lookup,
+        name: "lookup",
+        aliases: &[],
+        ours: true,
+        server: false,
+        doc: "Who a caller is: `<directory>` (a vCard or CSV file of names, companies, \
+              numbers and records) or a web request to the ERP (`<url>` and the other request \
+              tags, with the caller's number in `$tel$`, `$tele164$` or `$tel9$`) whose answer \
+              gives `<json_name>`, `<json_company>` and `<json_record>` (or their xml forms). \
+              `ctibridge lookup NUMBER` runs it.",
+    },
+    SectionDef {
         section: Section::Server,
         name: "server",
         aliases: &[],
@@ -181,7 +195,12 @@ impl Section {
     pub fn is_request(self) -> bool {
         matches!(
             self,
-            Section::Dial | Section::Event | Section::Token | Section::Sms | Section::Forward
+            Section::Dial
+                | Section::Event
+                | Section::Token
+                | Section::Sms
+                | Section::Forward
+                | Section::Lookup
         )
     }
 }
@@ -298,10 +317,11 @@ pub struct TagDef {
 }
 
 use Section::{
-    Callto, Desk, Dial, Event, Forward, Global, KeyyoNotify, Popup, Server, Sms, Station, Token,
+    Callto, Desk, Dial, Event, Forward, Global, KeyyoNotify, Lookup, Popup, Server, Sms, Station,
+    Token,
 };
 
-const REQUEST: &[Section] = &[Dial, Event, Token, Sms, Forward];
+const REQUEST: &[Section] = &[Dial, Event, Token, Sms, Forward, Lookup];
 
 pub static TAGS: &[TagDef] = &[
     // <global>
@@ -536,7 +556,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "methode",
         aliases: &[],
-        sections: &[Event, Token, Sms, Forward],
+        sections: &[Event, Token, Sms, Forward, Lookup],
         kind: Kind::Method,
         default: "GET",
         secret: false,
@@ -647,7 +667,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "type_return",
         aliases: &[],
-        sections: &[Event, Token],
+        sections: &[Event, Token, Lookup],
         kind: Kind::ReturnType,
         default: "json",
         secret: false,
@@ -811,6 +831,148 @@ pub static TAGS: &[TagDef] = &[
               (the default, as a French ERP stores them) turns OVH's `0033388202020` and \
               Keyyo's `33388202020` into `0388202020`; `asdialled` keeps them as received \
               (separators removed); the others as in `<number_format>`.",
+    },
+    TagDef {
+        name: "directory",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "A local directory instead of a web request: a vCard file (`.vcf`) or a CSV file \
+              whose header row names its columns (name/nom, company/société, record/fiche, \
+              phone/téléphone/mobile…). Its numbers may be in any form; they are read once.",
+    },
+    TagDef {
+        name: "lookup_timeout",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::Seconds,
+        default: "0.4",
+        secret: false,
+        ours: true,
+        doc: "The longest a lookup may take, in seconds: past it the caller is unknown.",
+    },
+    TagDef {
+        name: "json_name",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "JSON answer: the field holding the caller's name (e.g. `contact.name`).",
+    },
+    TagDef {
+        name: "xml_name",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "XML answer: the element holding the caller's name.",
+    },
+    TagDef {
+        name: "xml_result_name_in_attrib",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: that value is an attribute of `<xml_name>`.",
+    },
+    TagDef {
+        name: "xml_name_attrib",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The attribute holding it, with `<xml_result_name_in_attrib>1`.",
+    },
+    TagDef {
+        name: "json_company",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "JSON answer: the field holding the caller's company (e.g. `company.name`).",
+    },
+    TagDef {
+        name: "xml_company",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "XML answer: the element holding the caller's company.",
+    },
+    TagDef {
+        name: "xml_result_company_in_attrib",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: that value is an attribute of `<xml_company>`.",
+    },
+    TagDef {
+        name: "xml_company_attrib",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The attribute holding it, with `<xml_result_company_in_attrib>1`.",
+    },
+    TagDef {
+        name: "json_record",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::JsonField,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "JSON answer: the field holding the caller's record in the ERP, an id or a URL (e.g. `id`).",
+    },
+    TagDef {
+        name: "xml_record",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "XML answer: the element holding the caller's record in the ERP, an id or a URL.",
+    },
+    TagDef {
+        name: "xml_result_record_in_attrib",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::Bool,
+        default: "0",
+        secret: false,
+        ours: true,
+        doc: "1: that value is an attribute of `<xml_record>`.",
+    },
+    TagDef {
+        name: "xml_record_attrib",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::XmlName,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The attribute holding it, with `<xml_result_record_in_attrib>1`.",
     },
     TagDef {
         name: "json_callid",
@@ -1488,6 +1650,20 @@ tags! {
     DEBUG = "debug",
     EVEN_CONNECT = "even_connect",
     EVENT_DIAL = "event_dial",
+    DIRECTORY = "directory",
+    LOOKUP_TIMEOUT = "lookup_timeout",
+    JSON_NAME = "json_name",
+    XML_NAME = "xml_name",
+    XML_RESULT_NAME_IN_ATTRIB = "xml_result_name_in_attrib",
+    XML_NAME_ATTRIB = "xml_name_attrib",
+    JSON_COMPANY = "json_company",
+    XML_COMPANY = "xml_company",
+    XML_RESULT_COMPANY_IN_ATTRIB = "xml_result_company_in_attrib",
+    XML_COMPANY_ATTRIB = "xml_company_attrib",
+    JSON_RECORD = "json_record",
+    XML_RECORD = "xml_record",
+    XML_RESULT_RECORD_IN_ATTRIB = "xml_result_record_in_attrib",
+    XML_RECORD_ATTRIB = "xml_record_attrib",
     EVENT_MISSED = "event_missed",
     EVENT_POPUP = "event_popup",
     EVENT_RELEASE = "event_release",
@@ -1602,6 +1778,9 @@ pub enum Field {
     Line,
     Called,
     Cursor,
+    Name,
+    Company,
+    Record,
 }
 
 impl Field {
@@ -1655,6 +1834,24 @@ impl Field {
                 Tag::XML_RESULT_CURSOR_IN_ATTRIB,
                 Tag::XML_CURSOR_ATTRIB,
             ],
+            Field::Name => [
+                Tag::JSON_NAME,
+                Tag::XML_NAME,
+                Tag::XML_RESULT_NAME_IN_ATTRIB,
+                Tag::XML_NAME_ATTRIB,
+            ],
+            Field::Company => [
+                Tag::JSON_COMPANY,
+                Tag::XML_COMPANY,
+                Tag::XML_RESULT_COMPANY_IN_ATTRIB,
+                Tag::XML_COMPANY_ATTRIB,
+            ],
+            Field::Record => [
+                Tag::JSON_RECORD,
+                Tag::XML_RECORD,
+                Tag::XML_RESULT_RECORD_IN_ATTRIB,
+                Tag::XML_RECORD_ATTRIB,
+            ],
         }
     }
 }
@@ -1702,6 +1899,10 @@ pub enum KeywordSource {
     Cursor,
     /// The caller's number of the call being popped.
     Caller,
+    /// The caller's number in E.164 (`+33388202020`), for a lookup.
+    CallerE164,
+    /// The last nine digits of the caller's number, for a lookup.
+    CallerTail,
     /// The called number of the call being popped.
     Called,
     /// The call identifier of the call being popped.
@@ -1736,10 +1937,10 @@ pub struct KeywordDef {
     pub doc: &'static str,
 }
 
-const STATION_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Popup, Sms, Forward];
+const STATION_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Popup, Sms, Forward, Lookup];
 /// Secrets are not put on a screen-pop command line, where any local user
 /// can read them.
-const SECRET_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Sms, Forward];
+const SECRET_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Sms, Forward, Lookup];
 
 pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
@@ -1844,11 +2045,29 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "tel",
         aliases: &[],
-        known_in: &[Popup],
+        known_in: &[Popup, Lookup],
         source: KeywordSource::Caller,
         secret: false,
         ours: true,
-        doc: "The caller's number (empty when withheld).",
+        doc: "The caller's number (empty when withheld), in the form the ERP stores (`<tel_format>`, national by default).",
+    },
+    KeywordDef {
+        name: "tele164",
+        aliases: &[],
+        known_in: &[Lookup],
+        source: KeywordSource::CallerE164,
+        secret: false,
+        ours: true,
+        doc: "The caller's number in E.164 (`+33388202020`).",
+    },
+    KeywordDef {
+        name: "tel9",
+        aliases: &[],
+        known_in: &[Lookup],
+        source: KeywordSource::CallerTail,
+        secret: false,
+        ours: true,
+        doc: "The last nine digits of the caller's number (`388202020`), for an ERP that matches on them.",
     },
     KeywordDef {
         name: "called",

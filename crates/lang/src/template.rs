@@ -78,6 +78,10 @@ pub struct Values {
     pub profile: Option<String>,
     /// `$tel$`, `$called$`, `$callref$`: the call being popped.
     pub caller: Option<String>,
+    /// `$tele164$`, `$tel9$`: the caller looked up, in E.164 and its last
+    /// nine digits.
+    pub caller_e164: Option<String>,
+    pub caller_tail: Option<String>,
     pub called: Option<String>,
     pub callref: Option<String>,
     /// `$name$`: `dial --name`.
@@ -169,6 +173,8 @@ impl Values {
             KeywordSource::CalleeName => Some(self.name.clone().unwrap_or_default()),
             KeywordSource::Cursor => Some(self.cursor.clone().unwrap_or_default()),
             KeywordSource::Caller => Some(self.caller.clone().unwrap_or_default()),
+            KeywordSource::CallerE164 => Some(self.caller_e164.clone().unwrap_or_default()),
+            KeywordSource::CallerTail => Some(self.caller_tail.clone().unwrap_or_default()),
             KeywordSource::Called => Some(self.called.clone().unwrap_or_default()),
             KeywordSource::CallRef => Some(self.callref.clone().unwrap_or_default()),
             KeywordSource::BaseUrl("api_url") => nonempty(&self.api_url),
@@ -337,8 +343,14 @@ pub fn where_to_set(kw: &KeywordDef) -> String {
         KeywordSource::Cursor => {
             "it is read from event answers with `<json_cursor>` or `<xml_cursor>`".to_owned()
         }
-        KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
+        KeywordSource::Caller => {
+            "it is known only in `<popup>` and `<lookup>`, for the call being popped".to_owned()
+        }
+        KeywordSource::Called | KeywordSource::CallRef => {
             "it is known only in `<popup>`, for the call being popped".to_owned()
+        }
+        KeywordSource::CallerE164 | KeywordSource::CallerTail => {
+            "it is known only in `<lookup>`, for the caller looked up".to_owned()
         }
         KeywordSource::BaseUrl(tag) => {
             format!("set `<{tag}>` in `<global>` (a provider profile sets it)")

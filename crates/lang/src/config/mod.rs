@@ -246,6 +246,33 @@ pub struct CalltoSpec {
 }
 
 /// This desk's settings: `<station>` and `station.txt`.
+/// `<lookup>`: where a caller's name comes from.
+#[derive(Clone, Debug)]
+pub enum LookupSource {
+    /// `<directory>`: a vCard or CSV file.
+    Directory(Setting<String>),
+    /// A web request whose answer gives the name, company and record.
+    Request(Box<LookupRequest>),
+}
+
+/// `<lookup>`'s web request and where its answer holds each value.
+#[derive(Clone, Debug)]
+pub struct LookupRequest {
+    pub request: RequestSpec,
+    pub return_type: Setting<ReturnType>,
+    pub name: Option<AnswerField>,
+    pub company: Option<AnswerField>,
+    pub record: Option<AnswerField>,
+}
+
+/// `<lookup>`, checked.
+#[derive(Clone, Debug)]
+pub struct LookupSpec {
+    pub source: LookupSource,
+    /// `<lookup_timeout>`.
+    pub timeout: Setting<Duration>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Station {
     pub user: Setting<String>,
@@ -315,6 +342,8 @@ pub struct Config {
     pub sms: Option<RequestSpec>,
     /// `<forward>`, when it has a `<url>`.
     pub forward: Option<RequestSpec>,
+    /// `<lookup>`: who a caller is.
+    pub lookup: Option<LookupSpec>,
     pub station: Station,
     pub tapi: Tapi,
     pub keyword_uses: Vec<KeywordUse>,
@@ -734,6 +763,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
 
     let event = with_event.value.then(|| event_spec(s, diags));
     let popup = popup(s, &global, diags);
+    let lookup = lookup(s, diags);
     let token = with_token.value.then(|| token_spec(s, diags));
     for spec in [
         dial.as_ref(),
@@ -741,6 +771,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         token.as_ref().map(|t| &t.request),
         sms.as_ref(),
         forward.as_ref(),
+        lookup_request(&lookup),
     ]
     .into_iter()
     .flatten()
@@ -755,6 +786,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         Section::Popup => popup.is_some(),
         Section::Sms => sms.is_some(),
         Section::Forward => forward.is_some(),
+        Section::Lookup => lookup.is_some(),
         Section::Global | Section::Station => false,
         Section::Server | Section::KeyyoNotify | Section::Desk => false,
     };
@@ -773,6 +805,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         token.as_ref().map(|t| &t.request),
         sms.as_ref(),
         forward.as_ref(),
+        lookup_request(&lookup),
     ]
     .into_iter()
     .flatten()
@@ -808,10 +841,100 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         popup,
         sms,
         forward,
+        lookup,
         station,
         tapi,
         keyword_uses,
     }
+}
+
+/// The request of a `<lookup>` that sends one.
+fn lookup_request(lookup: &Option<LookupSpec>) -> Option<&RequestSpec> {
+    match &lookup.as_ref()?.source {
+        LookupSource::Request(r) => Some(&r.request),
+        LookupSource::Directory(_) => None,
+    }
+}
+
+/// `<lookup>`: a `<directory>` or a request whose answer names the caller.
+fn lookup(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<LookupSpec> {
+    use Section::Lookup;
+    let header = s.header(Lookup)?;
+    let timeout = s.typed(Lookup, Tag::LOOKUP_TIMEOUT);
+    let directory = s
+        .is_set(Lookup, Tag::DIRECTORY)
+        .then(|| s.text(Lookup, Tag::DIRECTORY));
+    let has_url = s.is_set(Lookup, Tag::URL);
+    let source = match (directory, has_url) {
+        (Some(dir), true) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::LookupSource,
+                    s.span_of(Lookup, Tag::URL).unwrap_or(header),
+                    "`<lookup>` has both a `<directory>` and a `<url>`",
+                )
+                .with_help("keep one: the directory file, or the ERP's web request"),
+            );
+            LookupSource::Directory(dir)
+        }
+        (Some(dir), false) => LookupSource::Directory(dir),
+        (None, false) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::LookupSource,
+                    header,
+                    "`<lookup>` says nowhere to look",
+                )
+                .with_help(
+                    "set `<directory>` to a vCard or CSV file, or `<url>` to the ERP's request",
+                ),
+            );
+            return None;
+        }
+        (None, true) => {
+            let return_type = s.typed::<ReturnType>(Lookup, Tag::TYPE_RETURN);
+            let rt = return_type.value;
+            let field = |f: Field, diags: &mut Vec<Diagnostic>| {
+                optional_answer_field(s, Lookup, rt, f, diags)
+            };
+            let (name, company, record) = if rt == ReturnType::Text {
+                // A text answer is the name itself.
+                (Some(AnswerField::Text), None, None)
+            } else {
+                (
+                    field(Field::Name, diags),
+                    field(Field::Company, diags),
+                    field(Field::Record, diags),
+                )
+            };
+            if name.is_none() && company.is_none() {
+                let tag = if rt == ReturnType::Xml {
+                    "xml_name"
+                } else {
+                    "json_name"
+                };
+                diags.push(
+                    Diagnostic::error(
+                        Code::MissingTag,
+                        s.span_of(Lookup, Tag::TYPE_RETURN).unwrap_or(header),
+                        "the lookup's answer gives no name and no company",
+                    )
+                    .with_help(format!(
+                        "set `<{tag}>` (and `<{}>`) to the fields of the answer",
+                        tag.replace("name", "company")
+                    )),
+                );
+            }
+            LookupSource::Request(Box::new(LookupRequest {
+                request: request(s, Lookup),
+                return_type,
+                name,
+                company,
+                record,
+            }))
+        }
+    };
+    Some(LookupSpec { source, timeout })
 }
 
 /// `$api_url$`/`$events_url$` used in a request that runs, with its base
