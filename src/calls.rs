@@ -30,8 +30,12 @@ pub fn readable(c: &CallRecord, time_format: &str) -> String {
         Direction::In => (c.tel.as_str(), c.line.as_str()),
     };
     let from = if from.is_empty() { "withheld" } else { from };
+    let who = c
+        .person
+        .as_ref()
+        .map_or_else(String::new, |p| format!("  {}", p.display()));
     let mut line = format!(
-        "{when}  {:<8}  {from} → {to}  {}",
+        "{when}  {:<8}  {from} → {to}{who}  {}",
         HistoryKind::of(c).as_str(),
         outcome(c)
     );

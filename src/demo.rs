@@ -57,6 +57,7 @@ async fn run_async(
         },
         journal: None,
         dialer: None,
+        callers: None,
         relay: false,
         max_connections: server::default_max_connections(),
         context: context.clone(),

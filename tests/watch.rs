@@ -622,3 +622,168 @@ fn for_seconds_ends_a_quiet_watch_and_config_errors_exit_2() {
     );
     assert!(srv.requests().len() >= 2);
 }
+
+/// The `<lookup>` section of a desk: the caller's name, company and
+/// record reach the screen pop's argv and every JSON line of the call;
+/// the ERP is asked once per call, not once per event; an unknown caller
+/// pops with the number.
+#[test]
+fn the_caller_looked_up_reaches_the_pop_and_each_event_of_the_call() {
+    let erp = StandIn::start(|r: &Recorded| match r.target.as_str() {
+        "/erp?tel=0388202020" => ok(r#"{"name":"Marie Dupont","company":"Dupont SA","id":"T0001"}"#),
+        _ => (404, "not found".into()),
+    });
+    let srv = StandIn::start(sequence(vec![
+        ok(r#"{"e":"RING","n":"+33 3 88 20 20 20","id":"c1"}"#),
+        ok(r#"{"e":"RELEASE","n":"+33 3 88 20 20 20","id":"c1"}"#),
+        ok(r#"{"e":"RING","n":"0611111111","id":"c2"}"#),
+    ]));
+    let dir = TempDir::new("watch-names");
+    let (rec, log) = recorder(&dir, "fiche");
+    let param = format!(
+        "{FAST}<cliktocallevent>\n<with_event>1\n<url>{}\n<json_event>e\n<json_tel>n\n<json_callid>id\n<popup>\n<command>{} $tel$ \"$name$\" \"$company$\" $record$\n<lookup>\n<url>{}?tel=$tel$\n<json_name>name\n<json_company>company\n<json_record>id\n<lookup_timeout>5\n",
+        srv.url("/getevent"),
+        rec.display(),
+        erp.url("/erp"),
+    );
+    let mut w = Watch::start(&dir, &param, &[], &[]);
+    let ring = w.event();
+    assert_eq!(
+        (&ring["name"], &ring["company"], &ring["record"]),
+        (
+            &Value::from("Marie Dupont"),
+            &Value::from("Dupont SA"),
+            &Value::from("T0001")
+        ),
+        "{ring}"
+    );
+    assert_eq!(ring["screen_pop"], true);
+    let release = w.event();
+    assert_eq!(release["kind"], "release");
+    assert_eq!(release["name"], "Marie Dupont", "{release}");
+    let unknown = w.event();
+    assert_eq!(unknown["caller"], "0611111111");
+    assert_eq!(unknown["name"], Value::Null, "{unknown}");
+    assert_eq!(
+        runs(&log, 2),
+        vec![
+            vec!["0388202020", "Marie Dupont", "Dupont SA", "T0001"],
+            vec!["0611111111"],
+        ]
+    );
+    w.terminate();
+    let (code, _, _) = w.finish();
+    assert_eq!(code, 0);
+    let asked: Vec<String> = erp.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(asked, ["/erp?tel=0388202020", "/erp?tel=0611111111"]);
+}
+
+/// An ERP that does not answer in `<lookup_timeout>`: the pop goes out
+/// with the number while the ERP still holds the request, and the outage
+/// is logged once for three calls.
+#[test]
+fn a_slow_erp_never_holds_a_pop_back_and_its_outage_is_logged_once() {
+    let (release, held) = mpsc::channel::<()>();
+    let held = Mutex::new(held);
+    let erp = StandIn::start(move |_r: &Recorded| {
+        // Held until the test ends (at most 60 s).
+        let _ = held
+            .lock()
+            .expect("held")
+            .recv_timeout(Duration::from_secs(60));
+        ok(r#"{"name":"too late"}"#)
+    });
+    let srv = StandIn::start(sequence(vec![
+        ok(r#"{"e":"RING","n":"0388202020","id":"c1"}"#),
+        ok(r#"{"e":"RING","n":"0388202020","id":"c2"}"#),
+        ok(r#"{"e":"RING","n":"0612345678","id":"c3"}"#),
+    ]));
+    let dir = TempDir::new("watch-names-slow");
+    let (rec, log) = recorder(&dir, "fiche");
+    let param = format!(
+        "{FAST}<cliktocallevent>\n<with_event>1\n<url>{}\n<json_event>e\n<json_tel>n\n<json_callid>id\n<popup>\n<command>{} $tel$ $name$\n<lookup>\n<url>{}?tel=$tel$\n<json_name>name\n<lookup_timeout>0.3\n",
+        srv.url("/getevent"),
+        rec.display(),
+        erp.url("/erp"),
+    );
+    let mut w = Watch::start(&dir, &param, &[], &[]);
+    for _ in 0..3 {
+        let e = w.event();
+        assert_eq!(e["name"], Value::Null, "{e}");
+    }
+    // Every pop ran, with the number, while the ERP still held the
+    // requests (`release` is not dropped yet).
+    assert_eq!(
+        runs(&log, 3),
+        vec![vec!["0388202020"], vec!["0388202020"], vec!["0612345678"]]
+    );
+    w.wait_stderr("the caller lookup fails");
+    w.terminate();
+    let (code, _, err) = w.finish();
+    drop(release);
+    assert_eq!(code, 0);
+    let fails: Vec<&String> = err
+        .iter()
+        .filter(|l| l.contains("the caller lookup fails"))
+        .collect();
+    assert_eq!(fails.len(), 1, "{err:?}");
+    assert!(
+        fails[0].contains("no answer within <lookup_timeout> (300 ms)"),
+        "{fails:?}"
+    );
+}
+
+/// An ERP that is down (nothing listens): pops go on with the number, one
+/// log line for the outage; once it is up, the next caller is named and
+/// one line says it is back.
+#[test]
+fn an_erp_down_then_back_is_logged_once_each_way() {
+    let erp_addr = free_addr();
+    let (go, gate) = mpsc::channel::<()>();
+    let gate = Mutex::new(gate);
+    let n = AtomicUsize::new(0);
+    let srv = StandIn::start(move |_r: &Recorded| {
+        match n.fetch_add(1, Ordering::SeqCst) {
+            0 => ok(r#"{"e":"RING","n":"0388202020","id":"c1"}"#),
+            1 => ok(r#"{"e":"RING","n":"0612345678","id":"c2"}"#),
+            2 => {
+                // Once the test has started the ERP.
+                let _ = gate
+                    .lock()
+                    .expect("gate")
+                    .recv_timeout(Duration::from_secs(20));
+                ok(r#"{"e":"RING","n":"0388202020","id":"c3"}"#)
+            }
+            _ => {
+                std::thread::sleep(Duration::from_millis(200));
+                (200, String::new())
+            }
+        }
+    });
+    let dir = TempDir::new("watch-names-down");
+    let param = format!(
+        "{FAST}<cliktocallevent>\n<with_event>1\n<url>{}\n<json_event>e\n<json_tel>n\n<json_callid>id\n<lookup>\n<url>http://{erp_addr}/erp?tel=$tel$\n<json_name>name\n",
+        srv.url("/getevent"),
+    );
+    let mut w = Watch::start(&dir, &param, &[], &[]);
+    for _ in 0..2 {
+        let e = w.event();
+        assert_eq!(e["name"], Value::Null, "{e}");
+    }
+    w.wait_stderr("the caller lookup fails");
+    let _erp = StandIn::start_at(erp_addr, |_r: &Recorded| ok(r#"{"name":"Marie Dupont"}"#));
+    go.send(()).expect("gate");
+    let e = w.event();
+    assert_eq!(e["name"], "Marie Dupont", "{e}");
+    w.wait_stderr("the caller lookup answers again, after 2 failed lookups");
+    w.terminate();
+    let (code, _, err) = w.finish();
+    assert_eq!(code, 0);
+    assert_eq!(
+        err.iter()
+            .filter(|l| l.contains("the caller lookup fails"))
+            .count(),
+        1,
+        "{err:?}"
+    );
+}

@@ -34,8 +34,8 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     // `watch` runs all day: say when it starts and when the source comes back.
     // `serve` too: one line when it starts, one when it stops.
     let quiet = match cli.command {
-        Command::Watch { .. } => "warn,ctibridge::watch=info",
-        Command::Serve(_) => "warn,ctibridge::serve=info",
+        Command::Watch { .. } => "warn,ctibridge::watch=info,ctibridge::names=info",
+        Command::Serve(_) => "warn,ctibridge::serve=info,ctibridge::names=info",
         _ => "warn",
     };
     let log_file = init_logging(cli.verbose, quiet);

@@ -107,6 +107,33 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             return crate::exit::NoRuntime.exit();
         }
     };
+    let context = ctibridge::context::Context::from_env();
+    // The caller lookup: its directory read now, its problems said now.
+    let callers = match found.names.take() {
+        None => None,
+        Some(config) => {
+            let fallback = ctibridge::source::Span::first_file();
+            match ctibridge::names::Lookup::new(std::sync::Arc::new(config), &context, fallback) {
+                Ok(Some((lookup, problems))) => {
+                    for p in problems {
+                        errln!("warning: the directory, line {}: {}", p.line, p.message);
+                    }
+                    Some(ctibridge::names::Callers::new(lookup))
+                }
+                Ok(None) => None,
+                Err(ctibridge::failure::Failure::Config(diags)) => {
+                    for d in diags {
+                        errln!("error: {}", d.message);
+                    }
+                    return Exit::Config;
+                }
+                Err(f) => {
+                    errln!("error: the caller lookup cannot start: {f:?}");
+                    return Exit::Config;
+                }
+            }
+        }
+    };
     let serve_opts = ServeOptions {
         listen,
         sim: found.simulator,
@@ -128,7 +155,8 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         relay: found.relay,
         max_connections: found.max_connections,
         dialer: found.dialer.map(std::sync::Arc::new),
-        context: ctibridge::context::Context::from_env(),
+        callers,
+        context,
         tls: found.tls,
         idle: Some(idle),
     };

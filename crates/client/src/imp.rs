@@ -22,6 +22,8 @@ pub mod http;
 pub mod logfile;
 #[path = "names.rs"]
 pub mod names;
+#[path = "callers.rs"]
+pub mod callers;
 #[path = "number.rs"]
 pub mod number;
 #[path = "request.rs"]

@@ -118,6 +118,7 @@ pub mod logfile {
 pub mod names {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::names::*;
+    pub use crate::imp::callers::{Callers, Counts, How, Resolved};
     pub use crate::imp::names::{key_of, Directory, Found, LineProblem, Lookup, Person};
 }
 

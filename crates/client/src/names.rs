@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// Who a number belongs to.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     pub name: String,
     pub company: String,
@@ -310,23 +310,22 @@ pub enum Found {
 
 /// The `<lookup>` of a configuration, ready: its directory read once, or
 /// its web request with the client that sends it.
-pub struct Lookup<'a> {
-    config: &'a crate::config::Config,
-    spec: &'a crate::config::LookupSpec,
+pub struct Lookup {
+    config: std::sync::Arc<crate::config::Config>,
     directory: Option<Directory>,
     client: Option<crate::http::HttpClient>,
-    context: &'a crate::context::Context,
+    context: crate::context::Context,
     country: String,
 }
 
-impl<'a> Lookup<'a> {
+impl Lookup {
     /// The lookup of `config`, if it has one; a directory file is read now
     /// (its problems by line are given back).
     pub fn new(
-        config: &'a crate::config::Config,
-        context: &'a crate::context::Context,
+        config: std::sync::Arc<crate::config::Config>,
+        context: &crate::context::Context,
         fallback: crate::source::Span,
-    ) -> Result<Option<(Lookup<'a>, Vec<LineProblem>)>, crate::failure::Failure> {
+    ) -> Result<Option<(Lookup, Vec<LineProblem>)>, crate::failure::Failure> {
         use crate::config::LookupSource;
         let Some(spec) = config.lookup.as_ref() else {
             return Ok(None);
@@ -346,25 +345,46 @@ impl<'a> Lookup<'a> {
                 problems = p;
                 (Some(d), None)
             }
-            LookupSource::Request { .. } => (None, Some(crate::dial::client(config, fallback)?)),
+            LookupSource::Request { .. } => (None, Some(crate::dial::client(&config, fallback)?)),
         };
         Ok(Some((
             Lookup {
                 config,
-                spec,
                 directory,
                 client,
-                context,
+                context: context.clone(),
                 country,
             },
             problems,
         )))
     }
 
+    /// The country numbers without a country code are read in.
+    pub fn country(&self) -> &str {
+        &self.country
+    }
+
+    pub(crate) fn spec(&self) -> &crate::config::LookupSpec {
+        self.config
+            .lookup
+            .as_ref()
+            .expect("a Lookup is made from a config with <lookup>")
+    }
+
+    /// `<lookup_timeout>`: the longest a pop waits for a name.
+    pub fn budget(&self) -> std::time::Duration {
+        self.spec().timeout.value
+    }
+
+    /// Whether names come from a local file (instant, nothing to cache).
+    pub fn is_local(&self) -> bool {
+        self.directory.is_some()
+    }
+
     /// The values of the lookup's request for `number`: `$tel$` as the
     /// ERP stores it (national), `$tele164$`, `$tel9$`.
     pub fn values(&self, number: &str) -> crate::template::Values {
-        let mut v = crate::dial::values(self.config);
+        let mut v = crate::dial::values(&self.config);
         let key = key_of(number, &self.country);
         v.caller = Some(
             key.as_deref()
@@ -390,7 +410,8 @@ impl<'a> Lookup<'a> {
                 .find(number, &self.country)
                 .map_or(Found::Unknown, |p| Found::Known(p.clone())));
         }
-        let (LookupSource::Request(asked), Some(client)) = (&self.spec.source, &self.client) else {
+        let (LookupSource::Request(asked), Some(client)) = (&self.spec().source, &self.client)
+        else {
             return Ok(Found::Unknown);
         };
         let crate::config::LookupRequest {
@@ -400,9 +421,9 @@ impl<'a> Lookup<'a> {
             record,
             ..
         } = asked.as_ref();
-        let limit = self.spec.timeout.value;
+        let limit = self.budget();
         let values = self.values(number);
-        let exchange = crate::provider::Exchange::new(client, self.config, self.context);
+        let exchange = crate::provider::Exchange::new(client, &self.config, &self.context);
         let sent = tokio::time::timeout(limit, exchange.send(request, &values, Some(limit))).await;
         let late = || {
             format!(
@@ -450,7 +471,7 @@ impl<'a> Lookup<'a> {
     /// What `find` would send for `number`, secrets masked (`--dry-run`).
     pub fn dry_run(&self, number: &str) -> Result<String, String> {
         use crate::config::LookupSource;
-        match &self.spec.source {
+        match &self.spec().source {
             LookupSource::Directory(path) => Ok(format!("reads the directory {}", path.value)),
             LookupSource::Request(r) => {
                 crate::request::build(&r.request, &self.values(number).masked())

@@ -91,6 +91,7 @@ codes! {
     ListenInClear = "listen-in-clear",
     LookupSource = "lookup-source",
     MissingTag = "missing-tag",
+    NameWithoutLookup = "name-without-lookup",
     NoDesk = "no-desk",
     NoEventSource = "no-event-source",
     NoForward = "no-forward",

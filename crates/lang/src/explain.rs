@@ -274,7 +274,10 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
         KeywordSource::RequestKind => {
             "DIAL in the dial request; the event's name in <popup>".to_owned()
         }
-        KeywordSource::CalleeName => "the name given with dial --name".to_owned(),
+        KeywordSource::CalleeName => {
+            "the name given with dial --name; in <popup>, the caller's name looked up".to_owned()
+        }
+        KeywordSource::Company => "the caller's company looked up".to_owned(),
         KeywordSource::Cursor => match &config.event {
             Some(e) => match &e.cursor {
                 Some(f) => format!("{} of the last event answer", f.describe()),

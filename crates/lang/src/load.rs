@@ -408,10 +408,10 @@ pub fn check_tree(
         diagnostics.extend(d);
         for block in &tree.blocks {
             if let (Some(h), Some(s)) = (&block.header, block.section) {
-                if !matches!(s, Section::Station | Section::Popup) {
+                if !matches!(s, Section::Station | Section::Popup | Section::Lookup) {
                     diagnostics.push(
                         Diagnostic::error(Code::WrongSection, h.span, format!("`<{}>` does not belong in station settings", s.name()))
-                            .with_help("station.txt holds only station tags (user, mdp, telorg, ident, prefix, lines, interface) and a `<popup>` section"),
+                            .with_help("station.txt holds only station tags (user, mdp, telorg, ident, prefix, lines, interface), a `<popup>` section and a `<lookup>` section"),
                     );
                 }
             }
@@ -454,7 +454,12 @@ pub fn check_tree(
     // and take no effect.
     if let Some(mut t) = station_tree {
         t.blocks
-            .retain(|b| matches!(b.section, Some(Section::Station | Section::Popup)));
+            .retain(|b| {
+                matches!(
+                    b.section,
+                    Some(Section::Station | Section::Popup | Section::Lookup)
+                )
+            });
         params.push(t);
     }
     let checked = config::build(Inputs {

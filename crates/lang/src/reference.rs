@@ -147,7 +147,8 @@ pub fn markdown() -> String {
             KeywordSource::TokenAnswer => "the token request's answer".to_owned(),
             KeywordSource::UserAndPassword => "computed".to_owned(),
             KeywordSource::RequestKind => "the request".to_owned(),
-            KeywordSource::CalleeName => "`dial --name`".to_owned(),
+            KeywordSource::CalleeName => "`dial --name`; the caller looked up".to_owned(),
+            KeywordSource::Company => "the caller looked up".to_owned(),
             KeywordSource::Cursor => "the last event answer".to_owned(),
             KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
                 "the call being popped".to_owned()
@@ -157,7 +158,7 @@ pub fn markdown() -> String {
             }
             KeywordSource::BaseUrl(tag) => format!("`<{tag}>` of `<global>`"),
             KeywordSource::From => "`dial --from`".to_owned(),
-            KeywordSource::Record => "`dial --record`".to_owned(),
+            KeywordSource::Record => "`dial --record`; the caller looked up".to_owned(),
             KeywordSource::Message => "`ctibridge sms`".to_owned(),
             KeywordSource::Profile => "`ctibridge forward-profile`".to_owned(),
             KeywordSource::Session => "the `<session_url>` answer".to_owned(),

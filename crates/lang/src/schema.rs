@@ -855,19 +855,41 @@ pub static TAGS: &[TagDef] = &[
         doc: "The longest a lookup may take, in seconds: past it the caller is unknown.",
     },
     TagDef {
-        name: "json_name",
+        name: "lookup_cache",
         aliases: &[],
         sections: &[Lookup],
+        kind: Kind::Seconds,
+        default: "600",
+        secret: false,
+        ours: true,
+        doc: "How long, in seconds, a name found is kept and not asked again (an unknown caller: \
+              a tenth of it, at most 60 s; 0: nothing kept). At most 10 000 numbers are kept.",
+    },
+    TagDef {
+        name: "lookup_parallel",
+        aliases: &[],
+        sections: &[Lookup],
+        kind: Kind::Count,
+        default: "8",
+        secret: false,
+        ours: true,
+        doc: "Lookups sent to the ERP at the same time, at most. A call beyond waits its turn \
+              within `<lookup_timeout>`, then pops with the number.",
+    },
+    TagDef {
+        name: "json_name",
+        aliases: &[],
+        sections: &[Lookup, Event],
         kind: Kind::JsonField,
         default: "",
         secret: false,
         ours: true,
-        doc: "JSON answer: the field holding the caller's name (e.g. `contact.name`).",
+        doc: "JSON answer: the field holding the caller's name (e.g. `contact.name`); in `<cliktocallevent>`, the name a bridge server looked up.",
     },
     TagDef {
         name: "xml_name",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::XmlName,
         default: "",
         secret: false,
@@ -877,7 +899,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "xml_result_name_in_attrib",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::Bool,
         default: "0",
         secret: false,
@@ -887,7 +909,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "xml_name_attrib",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::XmlName,
         default: "",
         secret: false,
@@ -897,7 +919,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "json_company",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::JsonField,
         default: "",
         secret: false,
@@ -907,7 +929,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "xml_company",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::XmlName,
         default: "",
         secret: false,
@@ -917,7 +939,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "xml_result_company_in_attrib",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::Bool,
         default: "0",
         secret: false,
@@ -927,7 +949,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "xml_company_attrib",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::XmlName,
         default: "",
         secret: false,
@@ -937,7 +959,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "json_record",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::JsonField,
         default: "",
         secret: false,
@@ -947,7 +969,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "xml_record",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::XmlName,
         default: "",
         secret: false,
@@ -957,7 +979,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "xml_result_record_in_attrib",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::Bool,
         default: "0",
         secret: false,
@@ -967,7 +989,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef {
         name: "xml_record_attrib",
         aliases: &[],
-        sections: &[Lookup],
+        sections: &[Lookup, Event],
         kind: Kind::XmlName,
         default: "",
         secret: false,
@@ -1652,6 +1674,8 @@ tags! {
     EVENT_DIAL = "event_dial",
     DIRECTORY = "directory",
     LOOKUP_TIMEOUT = "lookup_timeout",
+    LOOKUP_CACHE = "lookup_cache",
+    LOOKUP_PARALLEL = "lookup_parallel",
     JSON_NAME = "json_name",
     XML_NAME = "xml_name",
     XML_RESULT_NAME_IN_ATTRIB = "xml_result_name_in_attrib",
@@ -1893,8 +1917,10 @@ pub enum KeywordSource {
     UserAndPassword,
     /// The kind of request: `DIAL` for the dial request.
     RequestKind,
-    /// The callee's name given with `dial --name`.
+    /// The other party's name: `dial --name`, or the caller looked up.
     CalleeName,
+    /// The caller's company, looked up.
+    Company,
     /// The value read with `<json_cursor>`/`<xml_cursor>` from the last event answer.
     Cursor,
     /// The caller's number of the call being popped.
@@ -1912,7 +1938,7 @@ pub enum KeywordSource {
     BaseUrl(&'static str),
     /// `dial --from`: the number rung first ("mise en relation").
     From,
-    /// `dial --record`: `1`, else empty.
+    /// `dial --record`: `1`, else empty; in a pop, the caller's record.
     Record,
     /// `sms`'s message.
     Message,
@@ -2018,11 +2044,20 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "name",
         aliases: &[],
-        known_in: &[Dial, Callto],
+        known_in: &[Dial, Callto, Popup],
         source: KeywordSource::CalleeName,
         secret: false,
         ours: true,
-        doc: "The name of the person called, from `dial --name` (empty without it), for providers that show it.",
+        doc: "The other party's name. In a dial: the person called, from `dial --name` (empty without it), for providers that show it. In `<popup>`: the caller's name, as the `<lookup>` (or the bridge server's) found it; empty for an unknown caller.",
+    },
+    KeywordDef {
+        name: "company",
+        aliases: &[],
+        known_in: &[Popup],
+        source: KeywordSource::Company,
+        secret: false,
+        ours: true,
+        doc: "The caller's company, as the `<lookup>` (or the bridge server's) found it; empty for an unknown caller.",
     },
     KeywordDef {
         name: "cursor",
@@ -2136,11 +2171,11 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "record",
         aliases: &[],
-        known_in: &[Dial],
+        known_in: &[Dial, Popup],
         source: KeywordSource::Record,
         secret: false,
         ours: true,
-        doc: "`1` with `dial --record`, else empty (a URL parameter `NAME=$record$` is then left out).",
+        doc: "In a dial: `1` with `dial --record`, else empty (a URL parameter `NAME=$record$` is then left out). In `<popup>`: the caller's record in the ERP (an id or a URL), as the `<lookup>` found it; empty for an unknown caller.",
     },
     KeywordDef {
         name: "message",

@@ -84,8 +84,11 @@ pub struct Values {
     pub caller_tail: Option<String>,
     pub called: Option<String>,
     pub callref: Option<String>,
-    /// `$name$`: `dial --name`.
+    /// `$name$`: `dial --name`, or the caller looked up.
     pub name: Option<String>,
+    /// `$company$`, and `$record$` in a pop: the caller looked up.
+    pub company: Option<String>,
+    pub erp_record: Option<String>,
     /// Show secrets as `********` (for `--dry-run` and logs).
     pub masked: bool,
 }
@@ -181,7 +184,12 @@ impl Values {
             KeywordSource::BaseUrl("events_url") => nonempty(&self.events_url),
             KeywordSource::BaseUrl(_) => None,
             KeywordSource::From => Some(self.from.clone().unwrap_or_default()),
-            KeywordSource::Record => Some(if self.record { "1" } else { "" }.to_owned()),
+            KeywordSource::Company => Some(self.company.clone().unwrap_or_default()),
+            KeywordSource::Record => Some(match &self.erp_record {
+                Some(r) => r.clone(),
+                None if self.record => "1".to_owned(),
+                None => String::new(),
+            }),
             KeywordSource::Message => self.message.clone(),
             KeywordSource::Profile => self.profile.clone(),
             KeywordSource::Session => self.session.clone(),
@@ -340,6 +348,7 @@ pub fn where_to_set(kw: &KeywordDef) -> String {
             "it is known only in `<cliktocalldial>` and `<popup>`".to_owned()
         }
         KeywordSource::CalleeName => "give it with `dial --name`".to_owned(),
+        KeywordSource::Company => "it is known only in `<popup>`, for the caller looked up".to_owned(),
         KeywordSource::Cursor => {
             "it is read from event answers with `<json_cursor>` or `<xml_cursor>`".to_owned()
         }

@@ -41,6 +41,10 @@ pub struct LineEvent {
     /// Keyyo's DREF_REPLACE).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
+    /// Who the other party is, as the server's `<lookup>` found it:
+    /// `name`, `company`, `record`.
+    #[serde(flatten)]
+    pub person: Option<crate::names::Person>,
 }
 
 struct Stored {
@@ -237,6 +241,7 @@ mod tests {
             callref: "c1".into(),
             direction: Direction::In,
             replaces: None,
+            person: None,
         }
     }
 

@@ -24,7 +24,22 @@ pub struct Ingest {
     hub: Arc<Hub>,
     writer: Arc<Writer>,
     metrics: Arc<crate::metrics::Metrics>,
+    /// The `<lookup>` naming the other party of each call, and the names
+    /// found per call: one lookup per call, however many lines and
+    /// events it has.
+    pub callers: Option<Arc<crate::names::Callers>>,
+    named: std::sync::Mutex<Named>,
 }
+
+/// The other party of the calls seen lately, by call reference.
+#[derive(Default)]
+struct Named {
+    calls: std::collections::HashMap<String, Option<crate::names::Person>>,
+    order: std::collections::VecDeque<String>,
+}
+
+/// Calls whose name is remembered, at most.
+const NAMED_CALLS: usize = 4096;
 
 impl Ingest {
     pub fn new(
@@ -36,7 +51,49 @@ impl Ingest {
             hub,
             writer,
             metrics,
+            callers: None,
+            named: std::sync::Mutex::new(Named::default()),
         }
+    }
+
+    /// `event` with its other party's name: looked up for a call's first
+    /// event (within `<lookup_timeout>`), then the same for its next ones.
+    async fn named(&self, mut event: LineEvent) -> LineEvent {
+        let Some(callers) = &self.callers else {
+            return event;
+        };
+        if event.person.is_some() || event.tel.is_empty() {
+            return event;
+        }
+        // A call's legs on two lines have two other parties.
+        let key = format!("{}|{}", event.callref, event.tel);
+        let known = {
+            let named = self.named.lock().unwrap_or_else(|p| p.into_inner());
+            named.calls.get(&key).cloned()
+        };
+        let person = match known {
+            Some(p) => p,
+            None => {
+                let found = callers.resolve(&event.tel).await;
+                let mut named = self.named.lock().unwrap_or_else(|p| p.into_inner());
+                if !named.calls.contains_key(&key) {
+                    if named.order.len() >= NAMED_CALLS {
+                        if let Some(old) = named.order.pop_front() {
+                            named.calls.remove(&old);
+                        }
+                    }
+                    named.order.push_back(key.clone());
+                }
+                // A late answer is not remembered for the call: its next
+                // event asks the cache again.
+                if found.how != crate::names::How::Late {
+                    named.calls.insert(key, found.person.clone());
+                }
+                found.person
+            }
+        };
+        event.person = person;
+        event
     }
 
     pub fn hub(&self) -> &Arc<Hub> {
@@ -65,6 +122,7 @@ impl Ingest {
     }
 
     async fn accept_with(&self, event: LineEvent, retrying: bool) -> Result<u64, Refused> {
+        let event = self.named(event).await;
         let event = self
             .writer
             .commit(event, retrying)
@@ -123,6 +181,7 @@ mod tests {
             callref: callref.into(),
             direction: crate::hub::Direction::In,
             replaces: None,
+            person: None,
         }
     }
 

@@ -36,6 +36,10 @@ pub struct CallRecord {
     pub talk_ms: Option<i64>,
     /// The call this one replaced (Keyyo DREF_REPLACE).
     pub replaces: Option<String>,
+    /// Who the other party is, as the server's `<lookup>` found it:
+    /// `name`, `company`, `record`.
+    #[serde(flatten)]
+    pub person: Option<crate::names::Person>,
 }
 
 /// Which calls a history keeps: `made`, `received` or `missed`.
@@ -86,6 +90,9 @@ impl HistoryKind {
 
 pub struct Journal {
     db: Connection,
+    /// The events table has the `name`, `company`, `record` columns (a
+    /// journal written before names, read only, has not).
+    named: bool,
 }
 
 /// Milliseconds since 1970, now.
@@ -126,7 +133,8 @@ impl Journal {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         db.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(Journal { db })
+        let named = has_names(&db)?;
+        Ok(Journal { db, named })
     }
 
     /// Every line the journal has events of.
@@ -175,7 +183,18 @@ impl Journal {
             );
             CREATE INDEX IF NOT EXISTS events_by_line ON events (line, seq);",
         )?;
-        Ok(Journal { db })
+        // A journal written before names: the columns are added (NULL in
+        // its old rows).
+        if !has_names(&db)? {
+            db.execute_batch(
+                "BEGIN IMMEDIATE;
+                 ALTER TABLE events ADD COLUMN name TEXT;
+                 ALTER TABLE events ADD COLUMN company TEXT;
+                 ALTER TABLE events ADD COLUMN record TEXT;
+                 COMMIT;",
+            )?;
+        }
+        Ok(Journal { db, named: true })
     }
 
     /// Copies the write-ahead log into the journal (without waiting for
@@ -256,10 +275,13 @@ impl Journal {
         limit: usize,
     ) -> rusqlite::Result<Vec<CallRecord>> {
         let wanted = |c: &CallRecord| kind.is_none_or(|k| k.keeps(c));
-        let mut st = self.db.prepare_cached(
-            "SELECT callref, event, direction, tel, called, at, replaces
-             FROM events WHERE line = ?1 ORDER BY seq DESC LIMIT ?2",
-        )?;
+        let mut st = self.db.prepare_cached(if self.named {
+            "SELECT callref, event, direction, tel, called, at, replaces, name, company, record
+             FROM events WHERE line = ?1 ORDER BY seq DESC LIMIT ?2"
+        } else {
+            "SELECT callref, event, direction, tel, called, at, replaces, NULL, NULL, NULL
+             FROM events WHERE line = ?1 ORDER BY seq DESC LIMIT ?2"
+        })?;
         let mut rows = st.query(params![line, HISTORY_EVENTS])?;
         // Each call's events, newest first, in the order the calls are met.
         let mut calls: Vec<(String, Vec<Logged>)> = Vec::new();
@@ -287,6 +309,7 @@ impl Journal {
                 called: r.get(4)?,
                 at: r.get(5)?,
                 replaces: r.get(6)?,
+                person: person_of(r.get(7)?, r.get(8)?, r.get(9)?),
             };
             horizon = horizon.min(logged.at.saturating_add(CALL_SPAN));
             match index.get(&callref) {
@@ -344,6 +367,27 @@ struct Logged {
     called: String,
     at: i64,
     replaces: Option<String>,
+    person: Option<crate::names::Person>,
+}
+
+/// Whether the events table has the columns of names.
+fn has_names(db: &Connection) -> rusqlite::Result<bool> {
+    let mut st = db.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'name'")?;
+    st.exists([])
+}
+
+/// A person from the journal's columns: none when no name nor company.
+fn person_of(
+    name: Option<String>,
+    company: Option<String>,
+    record: Option<String>,
+) -> Option<crate::names::Person> {
+    let p = crate::names::Person {
+        name: name.unwrap_or_default(),
+        company: company.unwrap_or_default(),
+        record: record.unwrap_or_default(),
+    };
+    (!p.name.is_empty() || !p.company.is_empty()).then_some(p)
 }
 
 /// A call from its events (newest first): its first event sets it up;
@@ -383,16 +427,18 @@ fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
         ringing_ms: connect_at.or(release_at).map(|t| t - first.at),
         talk_ms: connect_at.zip(release_at).map(|(c, r)| r - c),
         replaces: first.replaces.clone(),
+        // The newest event that names the other party.
+        person: newest_first.iter().find_map(|e| e.person.clone()),
     }
 }
 
 /// Appends a call event to the log.
 #[cfg(test)]
 const RECORD: &str =
-    "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces, name, company, record)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 /// The columns [`RECORD`] sets.
-const COLUMNS: usize = 8;
+const COLUMNS: usize = 11;
 /// Statements appending 32, 16, 8, 4, 2 and 1 events.
 static RECORD_MANY: std::sync::LazyLock<Vec<(usize, String)>> = std::sync::LazyLock::new(|| {
     let row = format!("({})", ["?"; COLUMNS].join(", "));
@@ -404,7 +450,7 @@ static RECORD_MANY: std::sync::LazyLock<Vec<(usize, String)>> = std::sync::LazyL
             // keeps no statement journal (a 64 KB copy of every page
             // touched, per statement).
             let sql = format!(
-                "INSERT OR ROLLBACK INTO events (line, callref, event, direction, tel, called, at, replaces) VALUES {}",
+                "INSERT OR ROLLBACK INTO events (line, callref, event, direction, tel, called, at, replaces, name, company, record) VALUES {}",
                 vec![row.as_str(); n].join(", ")
             );
             (n, sql)
@@ -426,7 +472,11 @@ fn bind_event(
     st.raw_bind_parameter(first + 5, &ev.tel)?;
     st.raw_bind_parameter(first + 6, &ev.called)?;
     st.raw_bind_parameter(first + 7, at)?;
-    st.raw_bind_parameter(first + 8, &ev.replaces)
+    st.raw_bind_parameter(first + 8, &ev.replaces)?;
+    let person = ev.person.as_ref();
+    st.raw_bind_parameter(first + 9, person.map(|p| p.name.as_str()))?;
+    st.raw_bind_parameter(first + 10, person.map(|p| p.company.as_str()))?;
+    st.raw_bind_parameter(first + 11, person.map(|p| p.record.as_str()))
 }
 
 #[cfg(test)]
@@ -726,8 +776,10 @@ impl Writer {
                         let j = lock();
                         if shared.down.load(SeqCst) {
                             if j.probe().is_ok() {
-                                tracing::warn!("the call journal can be written again");
+                                // Up before it is said: whoever reads the
+                                // line finds the journal taking events.
                                 shared.down.store(false, SeqCst);
+                                tracing::warn!("the call journal can be written again");
                             }
                         } else if unsettled > 0 && last_write.elapsed() >= SETTLE_AFTER {
                             if let Err(e) = j.settle() {
@@ -854,6 +906,7 @@ mod tests {
             callref: callref.into(),
             direction: Direction::parse(direction).expect("in or out"),
             replaces: None,
+            person: None,
         }
     }
 

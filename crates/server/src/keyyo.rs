@@ -375,6 +375,7 @@ impl Notification<'_> {
                 Direction::In
             },
             replaces: self.dref_replace.map(str::to_owned),
+            person: None,
         }
     }
 }

@@ -30,7 +30,7 @@ pub use tls::TlsFiles;
 
 // The modules of the layers below, under the paths this crate's code
 // names them by.
-use ctibridge_client::{context, dial, events, failure, http, number, request};
+use ctibridge_client::{context, dial, events, failure, http, names, number, request};
 use ctibridge_lang::{config, diag, load, param, redact, schema, source, template};
 
 use std::net::SocketAddr;
@@ -48,6 +48,9 @@ pub struct ServeOptions {
     /// Without the simulator: the configuration whose `<cliktocalldial>`
     /// places the calls asked with `setevent`.
     pub dialer: Option<Arc<crate::config::Config>>,
+    /// The `<lookup>` that names the caller of every call, once for all
+    /// desks.
+    pub callers: Option<Arc<crate::names::Callers>>,
     /// Poll the dialer configuration's event source once for everyone and
     /// publish what it says (the OVH relay).
     pub relay: bool,
@@ -155,7 +158,9 @@ pub async fn serve(
         journal::Writer::start(journal.clone(), opts.idle.as_ref(), metrics.clone());
     let writer = Arc::new(writer);
     let hub = Arc::new(hub::Hub::new());
-    let ingest = Arc::new(ingest::Ingest::new(hub.clone(), writer.clone(), metrics));
+    let mut ingest = ingest::Ingest::new(hub.clone(), writer.clone(), metrics);
+    ingest.callers = opts.callers.clone();
+    let ingest = Arc::new(ingest);
     let sim = opts
         .sim
         .then(|| sim::Sim::new(ingest.clone(), opts.timings));

@@ -107,6 +107,7 @@ impl Relay {
                 Direction::In
             },
             replaces: None,
+            person: raw.person.clone(),
             line,
         })
     }
@@ -194,6 +195,7 @@ mod tests {
             called: Some("0033972101010".into()),
             call_id: Some(call_id.into()),
             line: Some("0033972101010".into()),
+            person: None,
         }
     }
 

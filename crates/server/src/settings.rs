@@ -73,6 +73,10 @@ pub struct ServerSettings {
     /// What `setevent` dials through; `None` with the simulator or when the
     /// file says nothing about a provider.
     pub dialer: Option<Config>,
+    /// The configuration whose `<lookup>` names the callers of every
+    /// event (the dialer's, or with the simulator the file's `<lookup>`
+    /// alone).
+    pub names: Option<Config>,
 }
 
 impl ServerSettings {
@@ -100,6 +104,7 @@ impl ServerSettings {
             tel_format: crate::config::NumberFormat::National,
             max_connections: crate::connections::default_max(),
             dialer: None,
+            names: None,
         }
     }
 }
@@ -348,12 +353,53 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     });
 
     // How the server dials.
-    let has_dialing = dialing
-        .iter()
-        .any(|b| b.header.is_some() || !b.entries.is_empty());
+    let has_dialing = dialing.iter().any(|b| {
+        (b.header.is_some() || !b.entries.is_empty()) && b.section != Some(Section::Lookup)
+    });
     let mut dialer = None;
-    if simulator {
-        if let Some(h) = dialing.iter().find_map(|b| b.header.as_ref()) {
+    let mut names = None;
+    if simulator || !has_dialing {
+        // The simulator (or nothing) dials; the caller lookup is still
+        // the file's.
+        let (mut lookup, dialing): (Vec<Block>, Vec<Block>) = dialing
+            .into_iter()
+            .partition(|b| b.section == Some(Section::Lookup));
+        if !lookup.is_empty() {
+            // With `<global>`'s `<country>`, `<cafile>` and proxies, not its
+            // provider (whose profile would dial).
+            for g in dialing.iter().filter(|b| b.section == Some(Section::Global)) {
+                let mut g = g.clone();
+                g.entries.retain(|e| e.name != Tag::PROVIDER.name());
+                lookup.insert(0, g);
+            }
+            let mut found = Diagnostics::new();
+            let checked: Checked = crate::load::check_tree(
+                &mut sources,
+                ParamFile {
+                    file: id,
+                    blocks: lookup,
+                },
+                None,
+                &[],
+                None,
+                Some(crate::load::ServerUse { relay: false }),
+                &mut found,
+            );
+            // Only the lookup is used: that nothing dials is no news.
+            diagnostics.extend(
+                found
+                    .sorted()
+                    .into_iter()
+                    .filter(|d| d.code != Code::NoInterface)
+                    .cloned(),
+            );
+            names = Some(checked.config);
+        }
+        if let Some(h) = dialing
+            .iter()
+            .filter(|_| simulator)
+            .find_map(|b| b.header.as_ref())
+        {
             diags.push(
                 Diagnostic::warning(
                     Code::SimulatorIgnores,
@@ -368,7 +414,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                 ),
             );
         }
-    } else if has_dialing {
+    } else {
         let mut found = Diagnostics::new();
         let checked: Checked = crate::load::check_tree(
             &mut sources,
@@ -385,8 +431,12 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         // The line is the one each desk dials from (`setevent`'s telorg):
         // the server's own `<station>` needs none (`check_tree` knows).
         diagnostics.extend(found.sorted().into_iter().cloned());
+        if checked.config.lookup.is_some() {
+            names = Some(checked.config.clone());
+        }
         dialer = Some(checked.config);
-    } else {
+    }
+    if !simulator && !has_dialing {
         diags.push(
             Diagnostic::warning(
                 Code::NoProvider,
@@ -501,6 +551,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         tel_format: tel_format.expect("checked"),
         max_connections: max_connections.expect("checked"),
         dialer,
+        names,
     });
     LoadedServer {
         sources,

@@ -169,6 +169,7 @@ impl Leg {
             callref: self.callref.clone(),
             direction: self.direction,
             replaces: None,
+            person: None,
         }
     }
 }

@@ -125,6 +125,13 @@ pub struct CallEvent {
     pub talk_ms: Option<u64>,
     /// This event is the one that runs the call's screen pop.
     pub screen_pop: bool,
+    /// Who the other party is (`name`, `company`, `record`), when known.
+    #[serde(flatten)]
+    pub person: Option<crate::names::Person>,
+    /// The call's other party has not been looked up yet: this is the
+    /// number to look up ([`CallBook::name_last`] gives the answer).
+    #[serde(skip)]
+    pub look_up: Option<String>,
 }
 
 fn rfc3339<S: serde::Serializer>(t: &DateTime<Local>, s: S) -> Result<S::Ok, S::Error> {
@@ -148,6 +155,9 @@ impl CallEvent {
             self.caller.as_deref().unwrap_or("withheld"),
             self.callee.as_deref().unwrap_or("?"),
         );
+        if let Some(p) = &self.person {
+            line.push_str(&format!("  {}", p.display()));
+        }
         if self.kind == EventKind::Other {
             line.push_str(&format!("  ({})", self.event));
         } else if self.state == Some(CallState::Missed) && self.kind != EventKind::Missed {
@@ -194,6 +204,9 @@ struct Call {
     connect_at: Option<DateTime<Local>>,
     popped: bool,
     last_seen: DateTime<Local>,
+    person: Option<crate::names::Person>,
+    /// The other party was looked up (or the events named it).
+    asked: bool,
 }
 
 /// Calls that have not ended yet. Bounded: past [`CallBook::MAX_OPEN`] the
@@ -207,6 +220,8 @@ pub struct CallBook {
     /// This desk's line as the station writes it: the caller of its
     /// outgoing calls, the callee of incoming ones that do not say.
     own_line: Option<String>,
+    /// The key of the call of the last event applied.
+    last: Option<String>,
 }
 
 impl CallBook {
@@ -218,6 +233,7 @@ impl CallBook {
             trigger,
             open: Vec::new(),
             own_line: None,
+            last: None,
         }
     }
 
@@ -267,7 +283,10 @@ impl CallBook {
             ringing_ms: None,
             talk_ms: None,
             screen_pop: false,
+            person: raw.person.clone(),
+            look_up: None,
         };
+        self.last = None;
         let call = match (kind, found) {
             (EventKind::Other, None) => return ev,
             (EventKind::Release | EventKind::Missed, None) => {
@@ -309,11 +328,19 @@ impl CallBook {
                     connect_at: None,
                     popped: false,
                     last_seen: now,
+                    person: None,
+                    asked: false,
                 });
                 self.open.last_mut().expect("just pushed")
             }
         };
         call.last_seen = now;
+        if call.person.is_none() {
+            call.person.clone_from(&raw.person);
+        }
+        if call.person.is_some() {
+            call.asked = true;
+        }
         if call.direction != Some(Direction::Out) {
             if call.caller.is_none() {
                 call.caller.clone_from(&raw.caller);
@@ -361,11 +388,30 @@ impl CallBook {
         ev.direction = call.direction;
         ev.setup_at = Some(call.setup_at);
         ev.connect_at = call.connect_at;
+        ev.person.clone_from(&call.person);
+        if !call.asked {
+            call.asked = true;
+            let other = match call.direction {
+                Some(Direction::Out) => &call.callee,
+                _ => &call.caller,
+            };
+            ev.look_up.clone_from(other);
+        }
+        self.last = Some(call.key.clone());
         if ended {
             let key = call.key.clone();
             self.open.retain(|c| c.key != key);
         }
         ev
+    }
+
+    /// Who the other party of the last event's call is (the answer to its
+    /// `look_up`): the call's next events carry it.
+    pub fn name_last(&mut self, person: crate::names::Person) {
+        let Some(key) = &self.last else { return };
+        if let Some(c) = self.open.iter_mut().find(|c| &c.key == key) {
+            c.person = Some(person);
+        }
     }
 
     fn make_room(&mut self) {
@@ -404,7 +450,7 @@ mod tests {
             caller: Some(caller.into()),
             called: Some("1003".into()),
             call_id: id.map(Into::into),
-            line: None,
+            ..RawEvent::default()
         }
     }
 
@@ -605,7 +651,7 @@ mod tests {
             caller: Some("0388202020".into()),
             called: None,
             call_id: Some("c9".into()),
-            line: None,
+            ..RawEvent::default()
         };
         let e = b.apply(&ev("DIAL"), t(0));
         assert_eq!(e.kind, EventKind::Dial);

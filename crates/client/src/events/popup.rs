@@ -57,6 +57,9 @@ impl ScreenPop {
             caller: ev.caller.clone(),
             called: ev.callee.clone(),
             callref: ev.call_id.clone(),
+            name: ev.person.as_ref().map(|p| p.name.clone()),
+            company: ev.person.as_ref().map(|p| p.company.clone()),
+            erp_record: Some(ev.person.as_ref().map(|p| p.record.clone()).unwrap_or_default()),
             ..self.station.clone()
         };
         let mut started = Started::default();
@@ -148,8 +151,12 @@ struct Notifier {
 impl Notifier {
     fn show(&mut self, ev: &CallEvent) -> bool {
         let title = "Incoming call";
+        let who = match &ev.person {
+            Some(p) => format!("{}\n", p.display()),
+            None => String::new(),
+        };
         let body = format!(
-            "{} → {}  {}",
+            "{who}{} → {}  {}",
             ev.caller.as_deref().unwrap_or("withheld number"),
             ev.callee.as_deref().unwrap_or("?"),
             ev.at.format("%H:%M:%S")

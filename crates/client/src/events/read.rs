@@ -23,6 +23,9 @@ pub struct RawEvent {
     pub call_id: Option<String>,
     /// The line it is for, when the source says (`<json_line>`).
     pub line: Option<String>,
+    /// Who the caller is, when the source looked it up (a bridge
+    /// server's `name`, `company`, `record`).
+    pub person: Option<crate::names::Person>,
 }
 
 /// What one answer holds. No event is an empty poll.
@@ -76,6 +79,11 @@ fn read_json_answer(body: &str, spec: &EventSpec) -> Result<Answer, AnswerError>
                 called: json_field(node, spec.called.as_ref())?,
                 call_id: json_field(node, spec.callid.as_ref())?,
                 line: json_field(node, spec.line.as_ref())?,
+                person: person(
+                    json_field(node, spec.name.as_ref())?,
+                    json_field(node, spec.company.as_ref())?,
+                    json_field(node, spec.record.as_ref())?,
+                ),
             }
             .cleaned(),
         );
@@ -133,6 +141,11 @@ fn read_xml_answer(body: &str, spec: &EventSpec) -> Result<Answer, AnswerError> 
                 called: xml_field(slice, spec.called.as_ref())?,
                 call_id: xml_field(slice, spec.callid.as_ref())?,
                 line: xml_field(slice, spec.line.as_ref())?,
+                person: person(
+                    xml_field(slice, spec.name.as_ref())?,
+                    xml_field(slice, spec.company.as_ref())?,
+                    xml_field(slice, spec.record.as_ref())?,
+                ),
             }
             .cleaned(),
         );
@@ -231,7 +244,7 @@ fn read_text_answer(body: &str) -> Result<Answer, AnswerError> {
                 caller: field(1),
                 called: field(2),
                 call_id: field(3),
-                line: None,
+                ..RawEvent::default()
             }
             .cleaned(),
         );
@@ -261,8 +274,25 @@ impl RawEvent {
             called: tidy(self.called).map(clean_number),
             call_id: tidy(self.call_id),
             line: tidy(self.line).map(clean_number),
+            person: self.person,
         }
     }
+}
+
+/// The caller's name, company and record an event carries: none when it
+/// names neither a person nor a company.
+fn person(
+    name: Option<String>,
+    company: Option<String>,
+    record: Option<String>,
+) -> Option<crate::names::Person> {
+    let tidy = |v: Option<String>| v.map(|s| s.trim().to_owned()).unwrap_or_default();
+    let p = crate::names::Person {
+        name: tidy(name),
+        company: tidy(company),
+        record: tidy(record),
+    };
+    (!p.name.is_empty() || !p.company.is_empty()).then_some(p)
 }
 
 /// `03 88 20-20.20` → `0388202020`; anything that is not a written number

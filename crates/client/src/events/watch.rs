@@ -96,16 +96,35 @@ pub async fn watch(
     if pop.is_none() {
         tracing::info!(target: LOG_TARGET, "no <popup> section: call events are printed only");
     }
-    follow(
+    let callers = match crate::names::Lookup::new(
+        std::sync::Arc::new(config.clone()),
         context,
-        config,
-        spec,
         fallback,
-        stop_signal(opts.duration),
-        |answer| {
-            let now = chrono::DateTime::<Local>::from(context.clock().now());
+    )? {
+        Some((lookup, problems)) => {
+            for p in problems {
+                tracing::warn!("the directory, line {}: {}", p.line, p.message);
+            }
+            Some(crate::names::Callers::new(lookup))
+        }
+        None => None,
+    };
+    // The answers go from the poll loop to the calls, the lookup and the
+    // screen pop through a queue: a lookup under way never holds the next
+    // poll back, and the events keep their order.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(chrono::DateTime<Local>, Answer)>();
+    let handled = async {
+        while let Some((now, answer)) = rx.recv().await {
             for raw in &answer.events {
-                let ev = book.apply(raw, now);
+                let mut ev = book.apply(raw, now);
+                if let (Some(number), Some(callers)) = (ev.look_up.take(), &callers) {
+                    let found = callers.resolve(&number).await;
+                    tracing::debug!(how = ?found.how, "caller lookup");
+                    if let Some(p) = found.person {
+                        book.name_last(p.clone());
+                        ev.person = Some(p);
+                    }
+                }
                 if ev.screen_pop {
                     if let Some(p) = pop.as_mut() {
                         let started = p.run(&ev);
@@ -122,10 +141,33 @@ pub async fn watch(
                     return Some(Stop::Once);
                 }
             }
+        }
+        None
+    };
+    let polled = follow(
+        context,
+        config,
+        spec,
+        fallback,
+        stop_signal(opts.duration),
+        move |answer| {
+            let now = chrono::DateTime::<Local>::from(context.clock().now());
+            // The receiver only goes away once `watch` stops.
+            let _ = tx.send((now, answer));
             None
         },
-    )
-    .await
+    );
+    let mut handled = std::pin::pin!(handled);
+    let mut polled = std::pin::pin!(polled);
+    tokio::select! {
+        stop = &mut handled => Ok(stop.unwrap_or(Stop::Signal)),
+        stop = &mut polled => {
+            let stop = stop?;
+            // The poll loop is over (its end of the queue with it): the
+            // answers already in are still handled.
+            Ok(handled.await.unwrap_or(stop))
+        }
+    }
 }
 
 /// Polls `spec` until `stop` resolves or `handle`, given every answer

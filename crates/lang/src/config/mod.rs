@@ -204,6 +204,11 @@ pub struct EventSpec {
     pub called: Option<AnswerField>,
     /// `<json_cursor>` / `<xml_cursor>`: sent back as `$cursor$`.
     pub cursor: Option<AnswerField>,
+    /// `<json_name>`, `<json_company>`, `<json_record>` (or their xml
+    /// forms): who the caller is, as a bridge server looked it up.
+    pub name: Option<AnswerField>,
+    pub company: Option<AnswerField>,
+    pub record: Option<AnswerField>,
     /// `<tel_format>`: the form of the numbers of events.
     pub tel_format: Setting<NumberFormat>,
     /// `<session_url>` and its companions.
@@ -271,6 +276,10 @@ pub struct LookupSpec {
     pub source: LookupSource,
     /// `<lookup_timeout>`.
     pub timeout: Setting<Duration>,
+    /// `<lookup_cache>`: how long a name found is kept.
+    pub cache: Setting<Duration>,
+    /// `<lookup_parallel>`: requests to the ERP at once, at most.
+    pub parallel: Setting<u32>,
 }
 
 #[derive(Clone, Debug)]
@@ -744,7 +753,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         s,
         dial.is_some(),
         callto.is_some(),
-        with_event.value,
+        with_event.value || s.header(Section::Lookup).is_some(),
         main_file,
         diags,
     );
@@ -799,6 +808,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         diags,
     );
     check_base_urls(&keyword_uses, &global, &active, diags);
+    check_names_known(&keyword_uses, &lookup, &event, &active, diags);
     for spec in [
         dial.as_ref().filter(|_| active(Dial)),
         event.as_ref().map(|e| &e.request),
@@ -934,7 +944,48 @@ fn lookup(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<LookupSpec> {
             }))
         }
     };
-    Some(LookupSpec { source, timeout })
+    Some(LookupSpec {
+        source,
+        timeout,
+        cache: s.typed(Lookup, Tag::LOOKUP_CACHE),
+        parallel: s.typed(Lookup, Tag::LOOKUP_PARALLEL),
+    })
+}
+
+/// `$name$`, `$company$` or `$record$` in a screen pop with nothing that
+/// says who a caller is: no `<lookup>`, and no name in the events.
+fn check_names_known(
+    keyword_uses: &[KeywordUse],
+    lookup: &Option<LookupSpec>,
+    event: &Option<EventSpec>,
+    active: &dyn Fn(Section) -> bool,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let events_name = event
+        .as_ref()
+        .is_some_and(|e| e.name.is_some() || e.company.is_some());
+    if lookup.is_some() || events_name {
+        return;
+    }
+    for u in keyword_uses {
+        let named = matches!(
+            u.keyword.source,
+            KeywordSource::CalleeName | KeywordSource::Company | KeywordSource::Record
+        );
+        if named && u.section == Section::Popup && active(u.section) {
+            diags.push(
+                Diagnostic::warning(
+                    Code::NameWithoutLookup,
+                    u.span,
+                    format!(
+                        "`${}$` stays empty: nothing looks the caller up",
+                        u.keyword.name
+                    ),
+                )
+                .with_help("add a `<lookup>` section (a `<directory>` file or the ERP's request), or read the name a bridge server sends with `<json_name>` in `<cliktocallevent>`"),
+            );
+        }
+    }
 }
 
 /// `$api_url$`/`$events_url$` used in a request that runs, with its base
@@ -1046,6 +1097,9 @@ fn event_spec(s: &Settings, diags: &mut Vec<Diagnostic>) -> EventSpec {
         line: optional_answer_field(s, Event, rt, Field::Line, diags),
         called: optional_answer_field(s, Event, rt, Field::Called, diags),
         cursor: optional_answer_field(s, Event, rt, Field::Cursor, diags),
+        name: optional_answer_field(s, Event, rt, Field::Name, diags),
+        company: optional_answer_field(s, Event, rt, Field::Company, diags),
+        record: optional_answer_field(s, Event, rt, Field::Record, diags),
         tel_format: s.typed(Event, Tag::TEL_FORMAT),
         session: session(s, diags),
         request,
@@ -1528,7 +1582,7 @@ fn choose_interface(
             Diagnostic::warning(
                 Code::NoInterface,
                 Span::file(main_file),
-                "this file can place no call, only follow events: it has no usable dial section and no callto section",
+                "this file can place no call, only follow events or look callers up: it has no usable dial section and no callto section",
             )
         } else {
             Diagnostic::error(

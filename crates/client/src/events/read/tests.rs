@@ -26,7 +26,7 @@ fn ev(name: &str, caller: Option<&str>, called: Option<&str>, id: Option<&str>) 
         caller: caller.map(Into::into),
         called: called.map(Into::into),
         call_id: id.map(Into::into),
-        line: None,
+        ..RawEvent::default()
     }
 }
 

@@ -1,0 +1,333 @@
+//! Who is calling, within a time budget: the `<lookup>` behind a cache
+//! (bounded in size and time, an unknown caller kept shorter), one request
+//! per number however many calls ask at once, at most `<lookup_parallel>`
+//! requests to the ERP, and one log line per outage — not one per call.
+//!
+//! A screen pop asks [`Callers::resolve`], which never waits longer than
+//! `<lookup_timeout>`: past it the pop goes out with the number. The
+//! request itself goes on (within its own limit) and its answer is kept for
+//! the call's next events and the next call.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::names::{key_of, Found, Lookup, Person};
+
+/// The log target of the lookup's outages (shown by `watch` and `serve`
+/// at their default verbosity: one line when it fails, one when it is
+/// back).
+pub const LOG_TARGET: &str = "ctibridge::names";
+
+/// Numbers kept at most.
+pub const MAX_KEPT: usize = 10_000;
+/// The longest an unknown caller is kept.
+pub const UNKNOWN_KEPT_MAX: Duration = Duration::from_secs(60);
+
+/// How a name was (not) found, for the log and the figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    /// Kept from an earlier answer.
+    Kept,
+    /// Asked now (or joined a request under way), answered in time.
+    Asked,
+    /// No answer within the budget: the pop went with the number.
+    Late,
+    /// The lookup failed (the ERP is down, refused, answered garbage).
+    Failed,
+    /// No number to look up (withheld, not a number).
+    NoNumber,
+}
+
+/// What [`Callers::resolve`] gives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    pub person: Option<Person>,
+    pub how: How,
+}
+
+/// Counts since the start, for `/metrics` and the benchmarks.
+#[derive(Debug, Default)]
+pub struct Counts {
+    /// Requests sent to the ERP.
+    pub sent: AtomicU64,
+    /// Answers given from the cache.
+    pub kept: AtomicU64,
+    /// Pops that went out without waiting for a late answer.
+    pub late: AtomicU64,
+    /// Failed requests.
+    pub failed: AtomicU64,
+    /// Requests under way now, and the most there ever were.
+    pub in_flight: AtomicU64,
+    pub in_flight_max: AtomicU64,
+}
+
+/// The answer of one request, shared by every call that waits for it:
+/// `None` until it is in.
+type Shared = tokio::sync::watch::Receiver<Option<Option<Person>>>;
+
+enum Entry {
+    Asking(Shared),
+    Known {
+        person: Option<Person>,
+        until: Instant,
+    },
+}
+
+/// The lookup with its cache. Cheap to share behind an `Arc`.
+pub struct Callers {
+    lookup: Arc<Lookup>,
+    budget: Duration,
+    keep_known: Duration,
+    keep_unknown: Duration,
+    permits: Arc<tokio::sync::Semaphore>,
+    entries: Mutex<HashMap<String, Entry>>,
+    /// Since when the lookup fails, while it does (one log line each way).
+    failing: Mutex<Option<(Instant, u64)>>,
+    pub counts: Counts,
+}
+
+impl std::fmt::Debug for Callers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Callers")
+            .field("budget", &self.budget)
+            .field("counts", &self.counts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Callers {
+    pub fn new(lookup: Lookup) -> Arc<Callers> {
+        let spec = lookup.spec();
+        let keep_known = spec.cache.value;
+        let parallel = spec.parallel.value.max(1) as usize;
+        Arc::new(Callers {
+            budget: lookup.budget(),
+            keep_known,
+            keep_unknown: (keep_known / 10).min(UNKNOWN_KEPT_MAX),
+            permits: Arc::new(tokio::sync::Semaphore::new(parallel)),
+            lookup: Arc::new(lookup),
+            entries: Mutex::new(HashMap::new()),
+            failing: Mutex::new(None),
+            counts: Counts::default(),
+        })
+    }
+
+    /// `<lookup_timeout>`.
+    pub fn budget(&self) -> Duration {
+        self.budget
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Who `number` is, within `<lookup_timeout>` from now.
+    pub async fn resolve(self: &Arc<Self>, number: &str) -> Resolved {
+        let started = Instant::now();
+        let country = self.lookup.country();
+        let Some(key) = key_of(number, country) else {
+            return Resolved {
+                person: None,
+                how: How::NoNumber,
+            };
+        };
+        if self.lookup.is_local() {
+            // A directory in memory: nothing to wait for.
+            return match self.lookup.find(number).await {
+                Ok(Found::Known(p)) => Resolved {
+                    person: Some(p),
+                    how: How::Asked,
+                },
+                _ => Resolved {
+                    person: None,
+                    how: How::Asked,
+                },
+            };
+        }
+        let mut shared = {
+            let mut entries = self.entries();
+            match entries.get(&key) {
+                Some(Entry::Known { person, until }) if *until > started => {
+                    self.counts.kept.fetch_add(1, Ordering::Relaxed);
+                    return Resolved {
+                        person: person.clone(),
+                        how: How::Kept,
+                    };
+                }
+                Some(Entry::Asking(rx)) => rx.clone(),
+                _ => {
+                    let (tx, rx) = tokio::sync::watch::channel(None);
+                    make_room(&mut entries, started);
+                    entries.insert(key.clone(), Entry::Asking(rx.clone()));
+                    drop(entries);
+                    let me = Arc::clone(self);
+                    let number = number.to_owned();
+                    tokio::spawn(async move { me.ask(key, number, tx).await });
+                    rx
+                }
+            }
+        };
+        let left = self.budget.saturating_sub(started.elapsed());
+        let answer = tokio::time::timeout(left, async {
+            shared.wait_for(Option::is_some).await.ok().map(|a| a.clone())
+        })
+        .await;
+        match answer {
+            Ok(Some(Some(Some(p)))) => Resolved {
+                person: Some(p),
+                how: How::Asked,
+            },
+            // Unknown, or failed (the request says which in the log).
+            Ok(Some(_)) => Resolved {
+                person: None,
+                how: if self.is_failing() {
+                    How::Failed
+                } else {
+                    How::Asked
+                },
+            },
+            // The request ended without an answer (it never got its turn),
+            // or none came in time.
+            Ok(None) | Err(_) => {
+                self.counts.late.fetch_add(1, Ordering::Relaxed);
+                Resolved {
+                    person: None,
+                    how: How::Late,
+                }
+            }
+        }
+    }
+
+    fn is_failing(&self) -> bool {
+        self.failing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+    }
+
+    /// Sends the request for `key` when a turn is free (within the
+    /// budget: a turn later would help no pop), keeps its answer, and
+    /// hands it to every call waiting.
+    async fn ask(
+        self: Arc<Self>,
+        key: String,
+        number: String,
+        tx: tokio::sync::watch::Sender<Option<Option<Person>>>,
+    ) {
+        let permit =
+            match tokio::time::timeout(self.budget, Arc::clone(&self.permits).acquire_owned())
+                .await
+            {
+                Ok(Ok(p)) => p,
+                _ => {
+                    self.forget(&key);
+                    return;
+                }
+            };
+        let now = self.counts.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        self.counts.in_flight_max.fetch_max(now, Ordering::Relaxed);
+        self.counts.sent.fetch_add(1, Ordering::Relaxed);
+        let found = self.lookup.find(&number).await;
+        self.counts.in_flight.fetch_sub(1, Ordering::Relaxed);
+        drop(permit);
+        let answer = match found {
+            Ok(found) => {
+                self.answered();
+                let person = match found {
+                    Found::Known(p) => Some(p),
+                    Found::Unknown => None,
+                };
+                let keep = if person.is_some() {
+                    self.keep_known
+                } else {
+                    self.keep_unknown
+                };
+                let mut entries = self.entries();
+                if keep.is_zero() {
+                    entries.remove(&key);
+                } else {
+                    entries.insert(
+                        key,
+                        Entry::Known {
+                            person: person.clone(),
+                            until: Instant::now() + keep,
+                        },
+                    );
+                }
+                person
+            }
+            Err(e) => {
+                self.counts.failed.fetch_add(1, Ordering::Relaxed);
+                self.failed(&e);
+                self.forget(&key);
+                None
+            }
+        };
+        let _ = tx.send(Some(answer));
+    }
+
+    fn forget(&self, key: &str) {
+        let mut entries = self.entries();
+        if matches!(entries.get(key), Some(Entry::Asking(_))) {
+            entries.remove(key);
+        }
+    }
+
+    /// The first failure of an outage is logged; the next ones counted.
+    fn failed(&self, why: &str) {
+        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        match failing.as_mut() {
+            Some((_, n)) => *n += 1,
+            None => {
+                *failing = Some((Instant::now(), 1));
+                tracing::warn!(
+                    target: LOG_TARGET,
+                    "the caller lookup fails: {why}; screen pops go out with the number until it answers again"
+                );
+            }
+        }
+    }
+
+    fn answered(&self) {
+        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((since, n)) = failing.take() {
+            tracing::info!(
+                target: LOG_TARGET,
+                "the caller lookup answers again, after {n} failed lookups in {:.0?}",
+                since.elapsed()
+            );
+        }
+    }
+}
+
+/// Below [`MAX_KEPT`]: answers past their time go first, then the ones
+/// that expire soonest. Requests under way stay.
+fn make_room(entries: &mut HashMap<String, Entry>, now: Instant) {
+    if entries.len() < MAX_KEPT {
+        return;
+    }
+    entries.retain(|_, e| match e {
+        Entry::Known { until, .. } => *until > now,
+        Entry::Asking(_) => true,
+    });
+    if entries.len() < MAX_KEPT {
+        return;
+    }
+    // Still full of live answers: the tenth that expires soonest goes.
+    let mut untils: Vec<Instant> = entries
+        .values()
+        .filter_map(|e| match e {
+            Entry::Known { until, .. } => Some(*until),
+            Entry::Asking(_) => None,
+        })
+        .collect();
+    untils.sort_unstable();
+    if let Some(&cut) = untils.get(MAX_KEPT / 10) {
+        entries.retain(|_, e| match e {
+            Entry::Known { until, .. } => *until > cut,
+            Entry::Asking(_) => true,
+        });
+    }
+}
