@@ -46,5 +46,19 @@ pub fn readable(c: &CallRecord, time_format: &str) -> String {
     if let Some(ms) = c.talk_ms {
         line.push_str(&format!("  talked {}", duration(ms)));
     }
+    if let Some(r) = &c.report {
+        match (r.state.as_str(), r.tries, &r.error) {
+            ("done", _, _) => line.push_str("  reported"),
+            ("pending", 0, _) => line.push_str("  report pending"),
+            ("pending", n, Some(e)) => {
+                let e = crate::diag::excerpt(e, 60);
+                line.push_str(&format!("  report refused {n}× ({e}), sent again later"));
+            }
+            ("pending", n, None) => {
+                line.push_str(&format!("  report refused {n}×, sent again later"))
+            }
+            _ => {}
+        }
+    }
     line
 }

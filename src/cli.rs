@@ -128,6 +128,22 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The `<report>` of the param files (or of the server file) for a
+    /// sample call: a missed call from Marie Dupont (+33 3 88 20 20 20) a
+    /// minute ago. Sent to the ERP, or only shown with --dry-run.
+    Report {
+        /// Print the request, secrets masked, and send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The `<report>` of this bridge server file (server_param.txt)
+        /// rather than of the desk's param files.
+        #[arg(long, value_name = "FILE")]
+        server: Option<PathBuf>,
+        /// The line of the sample call (default: the station's <telorg>,
+        /// else 0972101010).
+        #[arg(long, value_name = "NUMBER")]
+        line: Option<String>,
+    },
     /// Who NUMBER belongs to, as the `<lookup>` of the param files finds
     /// it (a directory file or the ERP's web request), or as a directory
     /// file given here finds it; with the time it took.

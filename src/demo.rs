@@ -58,6 +58,7 @@ async fn run_async(
         journal: None,
         dialer: None,
         callers: None,
+        report: None,
         relay: false,
         max_connections: server::default_max_connections(),
         context: context.clone(),

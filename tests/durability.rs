@@ -236,3 +236,126 @@ fn a_locked_journal_refuses_notifications_and_holds_up_nothing_else() {
     );
     assert_eq!(kept.iter().filter(|c| c.starts_with("after-")).count(), 1);
 }
+
+/// `<report>` exactly once: calls end while the server is killed (`kill
+/// -9`) at moments spread over a loop of rounds, each round's acknowledged
+/// call ends noted; a stand-in ERP refuses the first try of every fifth
+/// report and notes every report it takes, by `$reportid$`. At the end
+/// every acknowledged call was taken by the ERP; a report is taken twice
+/// only when a kill fell between the ERP's answer and the outbox's "done"
+/// (at most once per kill: reports go one at a time); the outbox is empty.
+#[test]
+fn kill_9_loses_no_report_and_repeats_none_after_it_is_done() {
+    use common::{Recorded, StandIn};
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    let taken: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let refused_once: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let erp = {
+        let taken = taken.clone();
+        let refused_once = refused_once.clone();
+        StandIn::start(move |r: &Recorded| {
+            let Some(id) = r.header("X-Report-Id").map(str::to_owned) else {
+                return (400, "no id".into());
+            };
+            let n: usize = id
+                .rsplit('-')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            if n % 5 == 0 && refused_once.lock().expect("lock").insert(id.clone()) {
+                return (500, "busy".into());
+            }
+            *taken.lock().expect("lock").entry(id).or_default() += 1;
+            (200, "OK".into())
+        })
+    };
+    let dir = TempDir::new("durable-report");
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<simulator>1\n<journal>journal.sqlite\n<rate>1000000\n\
+             <keyyo_notify>\n<secret>{SECRET}\n<sources>127\\.0\\.0\\.1\n<rate>1000000\n\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n\
+             <report>\n<url>{}\n<headers>X-Report-Id: $reportid$\n<data>state=$state$&tel=$tel$\n<success_body>OK\n",
+            erp.url("/report")
+        ),
+    );
+    let mut ended = HashSet::new();
+    const ROUNDS: usize = 6;
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = 0usize;
+    for round in 0..ROUNDS {
+        let addr = free_addr();
+        let mut srv = start(&dir, &file, addr);
+        // Killed after a number of ended calls spread from 5 to 84.
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let kill_after = 5 + (seed >> 33) as usize % 80;
+        let mut conn = connect(addr);
+        let mut ended_here = 0;
+        while ended_here < kill_after {
+            let callref = format!("k{round}-{next}");
+            next += 1;
+            let setup = notification(&callref);
+            let release = setup.replace("type=SETUP", "type=RELEASE");
+            assert_eq!(ask(&mut conn, &setup, "none"), Some(200));
+            assert_eq!(ask(&mut conn, &release, "none"), Some(200));
+            ended.insert(callref);
+            ended_here += 1;
+        }
+        // SAFETY: kill(2) on the pid of our own child.
+        unsafe {
+            libc::kill(srv.0.id() as i32, libc::SIGKILL);
+        }
+        let _ = srv.0.wait();
+    }
+    // Up again, for good: every report is taken, the outbox empties.
+    let addr = free_addr();
+    let _srv = start(&dir, &file, addr);
+    let id = |callref: &str| format!("33972101010-{callref}");
+    let end = Instant::now() + Duration::from_secs(60);
+    let pending = || -> i64 {
+        let db = rusqlite::Connection::open(dir.path().join("journal.sqlite")).expect("open");
+        db.query_row(
+            "SELECT COUNT(*) FROM reports WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    loop {
+        let missing = {
+            let taken = taken.lock().expect("lock");
+            ended.iter().filter(|c| !taken.contains_key(&id(c))).count()
+        };
+        if missing == 0 && pending() == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < end,
+            "{missing} ended calls never reported; {} still pending",
+            pending()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let taken = taken.lock().expect("lock");
+    let twice: Vec<(&String, &usize)> = taken.iter().filter(|(_, n)| **n > 1).collect();
+    eprintln!(
+        "{} calls ended over {ROUNDS} kills; {} reports taken, {} twice",
+        ended.len(),
+        taken.len(),
+        twice.len()
+    );
+    assert!(
+        twice.len() <= ROUNDS,
+        "{} reports taken twice for {ROUNDS} kills: {twice:?}",
+        twice.len()
+    );
+    assert!(twice.iter().all(|(_, n)| **n == 2), "{twice:?}");
+    // Each was for an ended call; refused first tries were sent again.
+    assert!(taken.keys().all(|k| ended.iter().any(|c| &id(c) == k)));
+    let refused = refused_once.lock().expect("lock");
+    assert!(!refused.is_empty());
+    assert!(refused.iter().all(|r| taken.contains_key(r)));
+    assert_eq!(ended.len(), taken.len());
+}

@@ -1284,3 +1284,195 @@ fn history_from_the_server_and_from_the_journal_file() {
     let (code, _, err) = from_file(&["--line", "not a number"]);
     assert_eq!(code, Some(3), "{err}");
 }
+
+/// The server's `<lookup>`: a call ringing two desks' lines is looked up
+/// once, and each desk's `getevent`, the journal and `history` carry the
+/// name; a hundred calls at once from one number make one request to the
+/// ERP, all of them named.
+#[test]
+fn the_server_names_each_call_once_for_every_desk() {
+    use common::{Recorded, StandIn};
+    use std::sync::{mpsc, Mutex};
+    let (release, held) = mpsc::channel::<()>();
+    let held = Mutex::new(held);
+    let erp = StandIn::start(move |r: &Recorded| match r.target.as_str() {
+        "/erp?e164=%2B33388202020" => (
+            200,
+            r#"{"name":"Marie Dupont","company":"Dupont SA","id":"T0001"}"#.into(),
+        ),
+        "/erp?e164=%2B33677777777" => {
+            let _ = held
+                .lock()
+                .expect("held")
+                .recv_timeout(Duration::from_secs(30));
+            (
+                200,
+                r#"{"name":"","company":"Burst SARL","id":"T0100"}"#.into(),
+            )
+        }
+        _ => (404, "{}".into()),
+    });
+    let dir = TempDir::new("serve-names");
+    let secret = "0123456789abcdef-secret";
+    let (_srv, addr) = serve_file(
+        &dir,
+        &format!(
+            "<server>\n<simulator>1\n<journal>journal.sqlite\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>changeme-desk\n<lines>09 72 10 10 10\n\
+             <desk>\n<ident>anne\n<secret>changeme-anne\n<lines>09 72 10 10 11\n\
+             <lookup>\n<url>{}?e164=$tele164$\n<json_name>name\n<json_company>company\n<json_record>id\n<lookup_timeout>20\n",
+            erp.url("/erp")
+        ),
+    );
+    let notify = move |line: &str, caller: &str, callref: &str, kind: &str| {
+        let target = format!(
+            "/keyyo/notify?secret={secret}&account={line}&caller={caller}&callee={line}&callref={callref}&type={kind}&version=1&tsms=1700000000000"
+        );
+        http(addr, "GET", &target, "none").0
+    };
+    // One call ringing both desks' lines, answered by paul.
+    for (line, kind) in [
+        ("33972101010", "SETUP"),
+        ("33972101011", "SETUP"),
+        ("33972101010", "CONNECT"),
+        ("33972101011", "RELEASE"),
+        ("33972101010", "RELEASE"),
+    ] {
+        assert_eq!(notify(line, "33388202020", "n1", kind), 200);
+    }
+    let token_of = |basic: &str| {
+        let (status, body) = http(addr, "GET", "/DhDivaltoServerCTI/api/cti/gettoken", basic);
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        format!("Bearer {}", v["token"].as_str().expect("token"))
+    };
+    // paul:changeme-desk, anne:changeme-anne
+    for (auth, line) in [
+        (token_of("Basic cGF1bDpjaGFuZ2VtZS1kZXNr"), "0972101010"),
+        (token_of("Basic YW5uZTpjaGFuZ2VtZS1hbm5l"), "0972101011"),
+    ] {
+        let (status, body) = http(
+            addr,
+            "GET",
+            &format!("/DhDivaltoServerCTI/api/cti/getevent?telorg={line}&cursor=0"),
+            &auth,
+        );
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        let events = v["events"].as_array().expect("events");
+        assert!(!events.is_empty(), "{body}");
+        for e in events {
+            assert_eq!(e["name"], "Marie Dupont", "{body}");
+            assert_eq!(e["company"], "Dupont SA", "{body}");
+            assert_eq!(e["record"], "T0001", "{body}");
+        }
+    }
+    assert_eq!(erp.requests().len(), 1, "one request for the call");
+
+    // A hundred calls at once from one number, while the ERP holds the
+    // first request.
+    let calls: Vec<_> = (0..100)
+        .map(|i| {
+            std::thread::spawn(move || {
+                notify("33972101010", "33677777777", &format!("b{i}"), "SETUP")
+            })
+        })
+        .collect();
+    let end = Instant::now() + Duration::from_secs(20);
+    while erp.requests().len() < 2 {
+        assert!(Instant::now() < end, "the ERP was never asked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(release);
+    for c in calls {
+        assert_eq!(c.join().expect("notify"), 200);
+    }
+    let asked: Vec<String> = erp.requests().into_iter().map(|r| r.target).collect();
+    assert_eq!(
+        asked,
+        ["/erp?e164=%2B33388202020", "/erp?e164=%2B33677777777"]
+    );
+
+    // The journal keeps the names: history, from the server and the file.
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/history?telorg=0972101010&limit=200",
+        &token_of("Basic cGF1bDpjaGFuZ2VtZS1kZXNr"),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let calls = v["calls"].as_array().expect("calls");
+    assert_eq!(calls.len(), 101, "{body}");
+    assert!(
+        calls[..100].iter().all(|c| c["company"] == "Burst SARL"),
+        "{body}"
+    );
+    assert_eq!(calls[100]["name"], "Marie Dupont");
+    let out = ctibridge(&dir)
+        .args(["history", "--line", "0972101011", "--journal"])
+        .arg(dir.path().join("journal.sqlite"))
+        .output()
+        .expect("history");
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("  missed    0388202020 → 0972101011  Marie Dupont (Dupont SA)  missed"),
+        "{shown}{}",
+        text(&out.stderr)
+    );
+}
+
+/// A CSV directory in the server file of `serve --sim`: a desk following
+/// the bridge with the Keyyo profile (which reads the names the server
+/// sends) sees who calls.
+#[test]
+fn a_desk_sees_the_name_from_the_servers_directory() {
+    let dir = TempDir::new("serve-directory");
+    dir.write(
+        "annuaire.csv",
+        "Nom;Société;Téléphone;Fiche\nMarie Dupont;Dupont SA;03 88 20 20 20;T0001\n",
+    );
+    let (_srv, addr) = serve_file(
+        &dir,
+        "<server>\n<simulator>1\n<desk>\n<ident>paul\n<secret>changeme-desk\n<lines>1003\n<lookup>\n<directory>annuaire.csv\n",
+    );
+    dir.write(
+        "clicktocall_param.txt",
+        &format!(
+            "<global>\n<provider>keyyo\n<events_url>http://{addr}/DhDivaltoServerCTI/api/cti\n"
+        ),
+    );
+    dir.write(
+        "station.txt",
+        "<ident>paul\n<event_token>changeme-desk\n<telorg>1003\n",
+    );
+    let mut watch = with_files(&dir)
+        .args(["watch", "--json", "--once", "--for", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("watch");
+    let mut first = String::new();
+    let stdout = watch.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read");
+        line
+    });
+    // Calls until the desk has seen one (it may start polling after the
+    // first rings: the server hands a new desk the last seconds' events).
+    let out = ctibridge(&dir)
+        .args(["sim", "call", "+33388202020", "1003", "--url"])
+        .arg(format!("http://{addr}"))
+        .output()
+        .expect("sim call");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    first.push_str(&reader.join().expect("line"));
+    let status = watch.wait().expect("wait");
+    assert!(status.success());
+    let e: Value = serde_json::from_str(first.trim()).expect("json");
+    assert_eq!(e["kind"], "ring", "{first}");
+    assert_eq!(e["name"], "Marie Dupont", "{first}");
+    assert_eq!(e["company"], "Dupont SA", "{first}");
+    assert_eq!(e["record"], "T0001", "{first}");
+}

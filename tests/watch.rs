@@ -630,7 +630,9 @@ fn for_seconds_ends_a_quiet_watch_and_config_errors_exit_2() {
 #[test]
 fn the_caller_looked_up_reaches_the_pop_and_each_event_of_the_call() {
     let erp = StandIn::start(|r: &Recorded| match r.target.as_str() {
-        "/erp?tel=0388202020" => ok(r#"{"name":"Marie Dupont","company":"Dupont SA","id":"T0001"}"#),
+        "/erp?tel=0388202020" => {
+            ok(r#"{"name":"Marie Dupont","company":"Dupont SA","id":"T0001"}"#)
+        }
         _ => (404, "not found".into()),
     });
     let srv = StandIn::start(sequence(vec![

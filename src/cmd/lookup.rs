@@ -28,7 +28,11 @@ pub(crate) fn lookup(
         return Exit::BadInput;
     };
     let loaded = Instant::now();
-    let (lookup, problems) = match Lookup::new(std::sync::Arc::new(s.config().clone()), &s.context, s.fallback()) {
+    let (lookup, problems) = match Lookup::new(
+        std::sync::Arc::new(s.config().clone()),
+        &s.context,
+        s.fallback(),
+    ) {
         Ok(Some(l)) => l,
         Ok(None) => {
             errln!("error: the param files have no `<lookup>`\n  = help: add a `<lookup>` section with a `<directory>` or the `<url>` of the ERP's request, or give `--directory FILE`");

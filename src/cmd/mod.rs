@@ -8,6 +8,7 @@ mod handler;
 mod history;
 mod lookup;
 mod profiles;
+mod report;
 mod serve;
 mod watch;
 
@@ -74,6 +75,18 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                 journal,
                 json,
             },
+        )
+        .into(),
+        Command::Report {
+            dry_run,
+            server,
+            line,
+        } => report::report(
+            &opts,
+            &log_file,
+            server.as_deref(),
+            line.as_deref(),
+            dry_run,
         )
         .into(),
         Command::Lookup {

@@ -109,11 +109,12 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     };
     let context = ctibridge::context::Context::from_env();
     // The caller lookup: its directory read now, its problems said now.
-    let callers = match found.names.take() {
+    let erp = found.names.take().map(std::sync::Arc::new);
+    let callers = match erp.clone() {
         None => None,
         Some(config) => {
             let fallback = ctibridge::source::Span::first_file();
-            match ctibridge::names::Lookup::new(std::sync::Arc::new(config), &context, fallback) {
+            match ctibridge::names::Lookup::new(config, &context, fallback) {
                 Ok(Some((lookup, problems))) => {
                     for p in problems {
                         errln!("warning: the directory, line {}: {}", p.line, p.message);
@@ -156,6 +157,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         max_connections: found.max_connections,
         dialer: found.dialer.map(std::sync::Arc::new),
         callers,
+        report: erp.filter(|c| c.report.is_some()),
         context,
         tls: found.tls,
         idle: Some(idle),

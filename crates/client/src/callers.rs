@@ -171,7 +171,11 @@ impl Callers {
         };
         let left = self.budget.saturating_sub(started.elapsed());
         let answer = tokio::time::timeout(left, async {
-            shared.wait_for(Option::is_some).await.ok().map(|a| a.clone())
+            shared
+                .wait_for(Option::is_some)
+                .await
+                .ok()
+                .map(|a| a.clone())
         })
         .await;
         match answer {
@@ -216,16 +220,18 @@ impl Callers {
         number: String,
         tx: tokio::sync::watch::Sender<Option<Option<Person>>>,
     ) {
-        let permit =
-            match tokio::time::timeout(self.budget, Arc::clone(&self.permits).acquire_owned())
-                .await
-            {
-                Ok(Ok(p)) => p,
-                _ => {
-                    self.forget(&key);
-                    return;
-                }
-            };
+        let permit = match tokio::time::timeout(
+            self.budget,
+            Arc::clone(&self.permits).acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(p)) => p,
+            _ => {
+                self.forget(&key);
+                return;
+            }
+        };
         let now = self.counts.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.counts.in_flight_max.fetch_max(now, Ordering::Relaxed);
         self.counts.sent.fetch_add(1, Ordering::Relaxed);

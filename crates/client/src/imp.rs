@@ -4,6 +4,8 @@
 
 #[path = "answer.rs"]
 pub mod answer;
+#[path = "callers.rs"]
+pub mod callers;
 #[path = "context.rs"]
 pub mod context;
 #[path = "dial.rs"]
@@ -22,9 +24,9 @@ pub mod http;
 pub mod logfile;
 #[path = "names.rs"]
 pub mod names;
-#[path = "callers.rs"]
-pub mod callers;
 #[path = "number.rs"]
 pub mod number;
+#[path = "report.rs"]
+pub mod report;
 #[path = "request.rs"]
 pub mod request;

@@ -116,10 +116,17 @@ pub mod logfile {
 
 /// Names for numbers: the local directory and the matching rule.
 pub mod names {
+    pub use crate::imp::callers::{Callers, Counts, How, Resolved, LOG_TARGET};
     #[allow(unused_imports)]
     pub(crate) use crate::imp::names::*;
-    pub use crate::imp::callers::{Callers, Counts, How, Resolved};
     pub use crate::imp::names::{key_of, Directory, Found, LineProblem, Lookup, Person};
+}
+
+/// `<report>`: a finished call written back into the ERP.
+pub mod report {
+    #[allow(unused_imports)]
+    pub(crate) use crate::imp::report::*;
+    pub use crate::imp::report::{dry_run, send, values, wanted, FinishedCall, NotKept};
 }
 
 /// Numbers: what the user clicked, and a line's one identity.

@@ -623,6 +623,11 @@ fn unescape(v: &str) -> String {
 }
 
 /// The last nine digits of an identity with at least that many.
+/// The last nine digits of a number's identity; empty when it has fewer.
+pub fn tail_of(id: &str) -> String {
+    tail(id).unwrap_or_default()
+}
+
 fn tail(id: &str) -> Option<String> {
     let digits: Vec<char> = id.chars().filter(char::is_ascii_digit).collect();
     (digits.len() >= TAIL_DIGITS).then(|| digits[digits.len() - TAIL_DIGITS..].iter().collect())

@@ -278,6 +278,7 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
             "the name given with dial --name; in <popup>, the caller's name looked up".to_owned()
         }
         KeywordSource::Company => "the caller's company looked up".to_owned(),
+        KeywordSource::CallField(name) => format!("the finished call reported ({name})"),
         KeywordSource::Cursor => match &config.event {
             Some(e) => match &e.cursor {
                 Some(f) => format!("{} of the last event answer", f.describe()),

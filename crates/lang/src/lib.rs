@@ -24,7 +24,8 @@ pub mod config {
     pub use crate::imp::config::{
         row_of, AnswerField, Auth, CalltoSpec, Checked, Config, EventSpec, FileKind, Global,
         Interface, Launch, LookupRequest, LookupSource, LookupSpec, Method, NumberFormat,
-        PopupSpec, PopupTrigger, RequestSpec, ReturnType, Secret, Setting, Template, TokenSpec,
+        PopupSpec, PopupTrigger, ReportSpec, ReportWhen, RequestSpec, ReturnType, Secret, Setting,
+        Template, TokenSpec,
     };
 
     /// How a tag's text is read, for the server file's own tags.

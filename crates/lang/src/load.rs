@@ -453,21 +453,33 @@ pub fn check_tree(
     // Sections other than <station> in a station file were reported above
     // and take no effect.
     if let Some(mut t) = station_tree {
-        t.blocks
-            .retain(|b| {
-                matches!(
-                    b.section,
-                    Some(Section::Station | Section::Popup | Section::Lookup)
-                )
-            });
+        t.blocks.retain(|b| {
+            matches!(
+                b.section,
+                Some(Section::Station | Section::Popup | Section::Lookup)
+            )
+        });
         params.push(t);
     }
-    let checked = config::build(Inputs {
+    let mut checked = config::build(Inputs {
         params,
         tapi: tapi_trees.iter().collect(),
         main_file: param,
         line_per_request: server.is_some(),
     });
+    // A directory file named relative to the file that names it.
+    if let Some(config::LookupSource::Directory(path)) =
+        checked.config.lookup.as_mut().map(|l| &mut l.source)
+    {
+        let relative = std::path::Path::new(&path.value).is_relative() && !path.value.is_empty();
+        if let (true, Some(span)) = (relative, path.span()) {
+            if let Some(folder) = sources.get(span.file).path.parent() {
+                if !folder.as_os_str().is_empty() {
+                    path.value = folder.join(&path.value).display().to_string();
+                }
+            }
+        }
+    }
     diagnostics.extend(checked.diagnostics.iter().cloned());
     checked
 }

@@ -149,6 +149,7 @@ pub fn markdown() -> String {
             KeywordSource::RequestKind => "the request".to_owned(),
             KeywordSource::CalleeName => "`dial --name`; the caller looked up".to_owned(),
             KeywordSource::Company => "the caller looked up".to_owned(),
+            KeywordSource::CallField(_) => "the finished call".to_owned(),
             KeywordSource::Cursor => "the last event answer".to_owned(),
             KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
                 "the call being popped".to_owned()

@@ -21,6 +21,8 @@ pub enum Section {
     Forward,
     /// Who a number belongs to: a directory file or the ERP's web API.
     Lookup,
+    /// Each finished call written back into the ERP (or a webhook).
+    Report,
     /// The bridge server's own settings (`server_param.txt`).
     Server,
     KeyyoNotify,
@@ -134,6 +136,20 @@ pub static SECTIONS: &[SectionDef] = &[
               `ctibridge lookup NUMBER` runs it.",
     },
     SectionDef {
+        section: Section::Report,
+        name: "report",
+        aliases: &[],
+        ours: true,
+        server: false,
+        doc:
+            "Each finished call written back: a web request to the ERP (or an e-mail gateway, \
+              a chat webhook) sent once per call that `<report_when>` chooses, with the call in \
+              `$direction$`, `$kind$`, `$state$`, `$tel$`, `$line$`, `$setup$`, `$ringing$`, \
+              `$talk$`, `$callref$`, `$name$`… A report is done only when the answer meets \
+              `<success_body>`; the bridge server keeps it in its journal and sends it again \
+              (with back-off) until it is. `ctibridge report --dry-run` shows it for a sample call.",
+    },
+    SectionDef {
         section: Section::Server,
         name: "server",
         aliases: &[],
@@ -201,6 +217,7 @@ impl Section {
                 | Section::Sms
                 | Section::Forward
                 | Section::Lookup
+                | Section::Report
         )
     }
 }
@@ -244,6 +261,8 @@ pub enum Kind {
     XmlName,
     /// `ring`, `popup` or `connect`: which event of a call runs the screen pop.
     PopupTrigger,
+    /// `all`, or `made`, `received`, `missed` `|`-separated.
+    ReportWhen,
     /// A URL of any scheme with `$keywords$` (a page of the ERP).
     PageUrl,
     /// An absolute http(s) URL with no keyword: a server's base address.
@@ -288,6 +307,7 @@ impl Kind {
             Kind::Country => "ISO country code",
             Kind::XmlName => "XML name",
             Kind::PopupTrigger => "ring/popup/connect",
+            Kind::ReportWhen => "all or made|received|missed",
             Kind::PageUrl => "URL with keywords",
             Kind::BaseUrl => "http(s) URL",
             Kind::Auth => "none/basic/digest/ovh",
@@ -317,11 +337,11 @@ pub struct TagDef {
 }
 
 use Section::{
-    Callto, Desk, Dial, Event, Forward, Global, KeyyoNotify, Lookup, Popup, Server, Sms, Station,
-    Token,
+    Callto, Desk, Dial, Event, Forward, Global, KeyyoNotify, Lookup, Popup, Report, Server, Sms,
+    Station, Token,
 };
 
-const REQUEST: &[Section] = &[Dial, Event, Token, Sms, Forward, Lookup];
+const REQUEST: &[Section] = &[Dial, Event, Token, Sms, Forward, Lookup, Report];
 
 pub static TAGS: &[TagDef] = &[
     // <global>
@@ -564,6 +584,16 @@ pub static TAGS: &[TagDef] = &[
         doc: "HTTP method of the event or token request.",
     },
     TagDef {
+        name: "methode",
+        aliases: &[],
+        sections: &[Report],
+        kind: Kind::Method,
+        default: "POST",
+        secret: false,
+        ours: false,
+        doc: "HTTP method of the report.",
+    },
+    TagDef {
         name: "data",
         aliases: &[],
         sections: REQUEST,
@@ -626,7 +656,9 @@ pub static TAGS: &[TagDef] = &[
         default: "",
         secret: false,
         ours: true,
-        doc: "The exact answer that means success (Keyyo: `OK`; OVH: `null`). Empty: any 2xx status.",
+        doc: "The exact answer that means success (Keyyo: `OK`; OVH: `null`). Empty: any 2xx status. \
+              `2xx`: any 2xx status, said explicitly (`<report>` needs this tag: a report is \
+              marked done only on it).",
     },
     TagDef {
         name: "retry_body",
@@ -853,6 +885,17 @@ pub static TAGS: &[TagDef] = &[
         secret: false,
         ours: true,
         doc: "The longest a lookup may take, in seconds: past it the caller is unknown.",
+    },
+    TagDef {
+        name: "report_when",
+        aliases: &[],
+        sections: &[Report],
+        kind: Kind::ReportWhen,
+        default: "all",
+        secret: false,
+        ours: true,
+        doc: "Which finished calls are reported, `|`-separated: `all`, `made` (outgoing), \
+              `received` (incoming, answered) or `missed` (incoming, not answered).",
     },
     TagDef {
         name: "lookup_cache",
@@ -1675,6 +1718,7 @@ tags! {
     DIRECTORY = "directory",
     LOOKUP_TIMEOUT = "lookup_timeout",
     LOOKUP_CACHE = "lookup_cache",
+    REPORT_WHEN = "report_when",
     LOOKUP_PARALLEL = "lookup_parallel",
     JSON_NAME = "json_name",
     XML_NAME = "xml_name",
@@ -1921,6 +1965,8 @@ pub enum KeywordSource {
     CalleeName,
     /// The caller's company, looked up.
     Company,
+    /// A field of the finished call being reported (`direction`, `kind`…).
+    CallField(&'static str),
     /// The value read with `<json_cursor>`/`<xml_cursor>` from the last event answer.
     Cursor,
     /// The caller's number of the call being popped.
@@ -1963,10 +2009,12 @@ pub struct KeywordDef {
     pub doc: &'static str,
 }
 
-const STATION_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Popup, Sms, Forward, Lookup];
+const STATION_KNOWN: &[Section] = &[
+    Dial, Event, Token, Callto, Popup, Sms, Forward, Lookup, Report,
+];
 /// Secrets are not put on a screen-pop command line, where any local user
 /// can read them.
-const SECRET_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Sms, Forward, Lookup];
+const SECRET_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Sms, Forward, Lookup, Report];
 
 pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
@@ -2044,7 +2092,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "name",
         aliases: &[],
-        known_in: &[Dial, Callto, Popup],
+        known_in: &[Dial, Callto, Popup, Report],
         source: KeywordSource::CalleeName,
         secret: false,
         ours: true,
@@ -2053,7 +2101,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "company",
         aliases: &[],
-        known_in: &[Popup],
+        known_in: &[Popup, Report],
         source: KeywordSource::Company,
         secret: false,
         ours: true,
@@ -2080,7 +2128,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "tel",
         aliases: &[],
-        known_in: &[Popup, Lookup],
+        known_in: &[Popup, Lookup, Report],
         source: KeywordSource::Caller,
         secret: false,
         ours: true,
@@ -2089,7 +2137,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "tele164",
         aliases: &[],
-        known_in: &[Lookup],
+        known_in: &[Lookup, Report],
         source: KeywordSource::CallerE164,
         secret: false,
         ours: true,
@@ -2098,7 +2146,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "tel9",
         aliases: &[],
-        known_in: &[Lookup],
+        known_in: &[Lookup, Report],
         source: KeywordSource::CallerTail,
         secret: false,
         ours: true,
@@ -2107,7 +2155,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "called",
         aliases: &[],
-        known_in: &[Popup],
+        known_in: &[Popup, Report],
         source: KeywordSource::Called,
         secret: false,
         ours: true,
@@ -2116,11 +2164,110 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "callref",
         aliases: &[],
-        known_in: &[Popup],
+        known_in: &[Popup, Report],
         source: KeywordSource::CallRef,
         secret: false,
         ours: true,
         doc: "The call identifier (empty when the source gives none).",
+    },
+    KeywordDef {
+        name: "direction",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("direction"),
+        secret: false,
+        ours: true,
+        doc: "`in` (the line was called) or `out` (it called).",
+    },
+    KeywordDef {
+        name: "kind",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("kind"),
+        secret: false,
+        ours: true,
+        doc: "What the call was for the line: `made`, `received` or `missed`.",
+    },
+    KeywordDef {
+        name: "state",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("state"),
+        secret: false,
+        ours: true,
+        doc: "How it ended: `answered`, `missed` (incoming, not answered) or `unanswered` (outgoing, not answered).",
+    },
+    KeywordDef {
+        name: "line",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("line"),
+        secret: false,
+        ours: true,
+        doc: "The line of the call, in the form the ERP stores (`<tel_format>`, national by default).",
+    },
+    KeywordDef {
+        name: "linee164",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("linee164"),
+        secret: false,
+        ours: true,
+        doc: "The line of the call in E.164.",
+    },
+    KeywordDef {
+        name: "setup",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("setup"),
+        secret: false,
+        ours: true,
+        doc: "When the call began, local time, RFC 3339 (`2026-12-02T10:15:00+01:00`).",
+    },
+    KeywordDef {
+        name: "setupunix",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("setupunix"),
+        secret: false,
+        ours: true,
+        doc: "When the call began, in seconds since 1970.",
+    },
+    KeywordDef {
+        name: "ringing",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("ringing"),
+        secret: false,
+        ours: true,
+        doc: "Seconds it rang (to the answer, or to the end of an unanswered call).",
+    },
+    KeywordDef {
+        name: "talk",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("talk"),
+        secret: false,
+        ours: true,
+        doc: "Seconds of conversation (0 when it was not answered).",
+    },
+    KeywordDef {
+        name: "replaces",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("replaces"),
+        secret: false,
+        ours: true,
+        doc: "The reference of the call this one replaced (picked up by a colleague, transferred); empty.",
+    },
+    KeywordDef {
+        name: "reportid",
+        aliases: &[],
+        known_in: &[Report],
+        source: KeywordSource::CallField("reportid"),
+        secret: false,
+        ours: true,
+        doc: "A key that names this report and stays the same when it is sent again (`<line>-<callref>`): send it as an `Idempotency-Key` header and the ERP can tell a repeat.",
     },
     KeywordDef {
         name: "api",
@@ -2171,7 +2318,7 @@ pub static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "record",
         aliases: &[],
-        known_in: &[Dial, Popup],
+        known_in: &[Dial, Popup, Report],
         source: KeywordSource::Record,
         secret: false,
         ours: true,

@@ -86,6 +86,8 @@ pub struct Values {
     pub callref: Option<String>,
     /// `$name$`: `dial --name`, or the caller looked up.
     pub name: Option<String>,
+    /// `$direction$`, `$kind$`, `$state$`… : the finished call reported.
+    pub call: Vec<(&'static str, String)>,
     /// `$company$`, and `$record$` in a pop: the caller looked up.
     pub company: Option<String>,
     pub erp_record: Option<String>,
@@ -185,6 +187,13 @@ impl Values {
             KeywordSource::BaseUrl(_) => None,
             KeywordSource::From => Some(self.from.clone().unwrap_or_default()),
             KeywordSource::Company => Some(self.company.clone().unwrap_or_default()),
+            KeywordSource::CallField(name) => Some(
+                self.call
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+            ),
             KeywordSource::Record => Some(match &self.erp_record {
                 Some(r) => r.clone(),
                 None if self.record => "1".to_owned(),
@@ -348,7 +357,12 @@ pub fn where_to_set(kw: &KeywordDef) -> String {
             "it is known only in `<cliktocalldial>` and `<popup>`".to_owned()
         }
         KeywordSource::CalleeName => "give it with `dial --name`".to_owned(),
-        KeywordSource::Company => "it is known only in `<popup>`, for the caller looked up".to_owned(),
+        KeywordSource::Company => {
+            "it is known only in `<popup>`, for the caller looked up".to_owned()
+        }
+        KeywordSource::CallField(_) => {
+            "it is known only in `<report>`, for the call reported".to_owned()
+        }
         KeywordSource::Cursor => {
             "it is read from event answers with `<json_cursor>` or `<xml_cursor>`".to_owned()
         }

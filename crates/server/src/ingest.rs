@@ -29,6 +29,9 @@ pub struct Ingest {
     /// events it has.
     pub callers: Option<Arc<crate::names::Callers>>,
     named: std::sync::Mutex<Named>,
+    /// Woken when a call's last event is journaled (its report is in the
+    /// outbox).
+    pub report_wake: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// The other party of the calls seen lately, by call reference.
@@ -53,6 +56,7 @@ impl Ingest {
             metrics,
             callers: None,
             named: std::sync::Mutex::new(Named::default()),
+            report_wake: None,
         }
     }
 
@@ -75,6 +79,19 @@ impl Ingest {
             Some(p) => p,
             None => {
                 let found = callers.resolve(&event.tel).await;
+                let outcome = match found.how {
+                    crate::names::How::Kept => Some("kept"),
+                    crate::names::How::Asked => Some("asked"),
+                    crate::names::How::Late => Some("late"),
+                    crate::names::How::Failed => Some("failed"),
+                    crate::names::How::NoNumber => None,
+                };
+                if let Some(outcome) = outcome {
+                    self.metrics
+                        .lookups
+                        .get_or_create(&crate::metrics::LookupLabel { outcome })
+                        .inc();
+                }
                 let mut named = self.named.lock().unwrap_or_else(|p| p.into_inner());
                 if !named.calls.contains_key(&key) {
                     if named.order.len() >= NAMED_CALLS {
@@ -123,6 +140,10 @@ impl Ingest {
 
     async fn accept_with(&self, event: LineEvent, retrying: bool) -> Result<u64, Refused> {
         let event = self.named(event).await;
+        let ends = matches!(
+            event.event,
+            crate::hub::Event::Release | crate::hub::Event::Missed
+        );
         let event = self
             .writer
             .commit(event, retrying)
@@ -131,6 +152,9 @@ impl Ingest {
                 NotQueued::Closed => Refused::Stopping,
                 NotQueued::Down => Refused::JournalUnavailable,
             })?;
+        if let (true, Some(wake)) = (ends, &self.report_wake) {
+            wake.notify_one();
+        }
         Ok(self.hub.publish(event))
     }
 

@@ -40,6 +40,41 @@ pub struct CallRecord {
     /// `name`, `company`, `record`.
     #[serde(flatten)]
     pub person: Option<crate::names::Person>,
+    /// Its report to the ERP (`<report>`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<ReportState>,
+}
+
+/// Where a call's report stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportState {
+    /// `pending` (not taken yet), `done` (the ERP took it) or `skipped`
+    /// (`<report_when>` does not take this kind of call).
+    pub state: String,
+    /// Times it was sent.
+    pub tries: i64,
+    /// Why the last try was not taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A report due now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueReport {
+    pub id: i64,
+    pub line: String,
+    pub callref: String,
+    pub tries: i64,
+}
+
+/// Reports by state, for `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReportCounts {
+    pub pending: u64,
+    /// Pending, and refused at least once.
+    pub failing: u64,
+    pub done: u64,
+    pub skipped: u64,
 }
 
 /// Which calls a history keeps: `made`, `received` or `missed`.
@@ -93,6 +128,11 @@ pub struct Journal {
     /// The events table has the `name`, `company`, `record` columns (a
     /// journal written before names, read only, has not).
     named: bool,
+    /// There is a reports table (the outbox of `<report>`).
+    reports: bool,
+    /// A call's last event adds its report to the outbox, in the same
+    /// transaction ([`Journal::set_reporting`]).
+    reporting: bool,
 }
 
 /// Milliseconds since 1970, now.
@@ -134,7 +174,13 @@ impl Journal {
         )?;
         db.busy_timeout(BUSY_TIMEOUT)?;
         let named = has_names(&db)?;
-        Ok(Journal { db, named })
+        let reports = has_table(&db, "reports")?;
+        Ok(Journal {
+            db,
+            named,
+            reports,
+            reporting: false,
+        })
     }
 
     /// Every line the journal has events of.
@@ -181,7 +227,21 @@ impl Journal {
                 at INTEGER NOT NULL,
                 replaces TEXT
             );
-            CREATE INDEX IF NOT EXISTS events_by_line ON events (line, seq);",
+            CREATE INDEX IF NOT EXISTS events_by_line ON events (line, seq);
+            CREATE INDEX IF NOT EXISTS events_by_call ON events (line, callref);
+            CREATE TABLE IF NOT EXISTS reports (
+                id INTEGER PRIMARY KEY,
+                line TEXT NOT NULL,
+                callref TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                state TEXT NOT NULL DEFAULT 'pending',
+                tries INTEGER NOT NULL DEFAULT 0,
+                next_at INTEGER NOT NULL,
+                last_error TEXT,
+                done_at INTEGER,
+                UNIQUE (line, callref)
+            );
+            CREATE INDEX IF NOT EXISTS reports_due ON reports (state, next_at);",
         )?;
         // A journal written before names: the columns are added (NULL in
         // its old rows).
@@ -194,7 +254,152 @@ impl Journal {
                  COMMIT;",
             )?;
         }
-        Ok(Journal { db, named: true })
+        Ok(Journal {
+            db,
+            named: true,
+            reports: true,
+            reporting: false,
+        })
+    }
+
+    /// From now on, a call's last event (RELEASE, MISSED) puts its report
+    /// in the outbox in the transaction that writes the event: once the
+    /// event is acknowledged, its report cannot be lost.
+    pub fn set_reporting(&mut self, on: bool) {
+        self.reporting = on;
+    }
+
+    /// Reports due at `now` (ms since 1970), oldest due first, at most
+    /// `max`.
+    pub fn due_reports(&self, now: i64, max: usize) -> rusqlite::Result<Vec<DueReport>> {
+        let mut st = self.db.prepare_cached(
+            "SELECT id, line, callref, tries FROM reports
+             WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![now, max as i64], |r| {
+            Ok(DueReport {
+                id: r.get(0)?,
+                line: r.get(1)?,
+                callref: r.get(2)?,
+                tries: r.get(3)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    /// When the next pending report is due (ms since 1970).
+    pub fn next_report_at(&self) -> rusqlite::Result<Option<i64>> {
+        self.db
+            .prepare_cached("SELECT MIN(next_at) FROM reports WHERE state = 'pending'")?
+            .query_row([], |r| r.get(0))
+    }
+
+    /// The ERP took report `id`: it is never sent again.
+    pub fn report_done(&self, id: i64, now: i64) -> rusqlite::Result<()> {
+        self.db
+            .prepare_cached(
+                "UPDATE reports SET state = 'done', tries = tries + 1, done_at = ?2, last_error = NULL
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, now])?;
+        Ok(())
+    }
+
+    /// Report `id` was not taken (`error`): sent again at `next_at`.
+    pub fn report_refused(&self, id: i64, next_at: i64, error: &str) -> rusqlite::Result<()> {
+        self.db
+            .prepare_cached(
+                "UPDATE reports SET tries = tries + 1, next_at = ?2, last_error = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, next_at, error])?;
+        Ok(())
+    }
+
+    /// Report `id` is not to be sent (`<report_when>`), or waits for its
+    /// call to end (`next_at`).
+    pub fn report_skipped(&self, id: i64, now: i64) -> rusqlite::Result<()> {
+        self.db
+            .prepare_cached("UPDATE reports SET state = 'skipped', done_at = ?2 WHERE id = ?1")?
+            .execute(params![id, now])?;
+        Ok(())
+    }
+
+    pub fn report_later(&self, id: i64, next_at: i64) -> rusqlite::Result<()> {
+        self.db
+            .prepare_cached("UPDATE reports SET next_at = ?2 WHERE id = ?1")?
+            .execute(params![id, next_at])?;
+        Ok(())
+    }
+
+    /// The outbox by state.
+    pub fn report_counts(&self) -> rusqlite::Result<ReportCounts> {
+        let mut c = ReportCounts::default();
+        if !self.reports {
+            return Ok(c);
+        }
+        let mut st = self.db.prepare_cached(
+            "SELECT state, tries > 0, COUNT(*) FROM reports GROUP BY state, tries > 0",
+        )?;
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let n = r.get::<_, i64>(2)?.max(0) as u64;
+            match (r.get_ref(0)?.as_str()?, r.get::<_, bool>(1)?) {
+                ("pending", failing) => {
+                    c.pending += n;
+                    if failing {
+                        c.failing += n;
+                    }
+                }
+                ("done", _) => c.done += n,
+                ("skipped", _) => c.skipped += n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// One call of `line`, folded from its events.
+    pub fn call(&self, line: &str, callref: &str) -> rusqlite::Result<Option<CallRecord>> {
+        let mut st = self.db.prepare_cached(if self.named {
+            "SELECT callref, event, direction, tel, called, at, replaces, name, company, record
+             FROM events WHERE line = ?1 AND callref = ?2 ORDER BY seq DESC"
+        } else {
+            "SELECT callref, event, direction, tel, called, at, replaces, NULL, NULL, NULL
+             FROM events WHERE line = ?1 AND callref = ?2 ORDER BY seq DESC"
+        })?;
+        let mut rows = st.query(params![line, callref])?;
+        let mut events = Vec::new();
+        while let Some(r) = rows.next()? {
+            if let Some((_, logged)) = logged_of(r)? {
+                events.push(logged);
+            }
+        }
+        if events.is_empty() {
+            return Ok(None);
+        }
+        let mut call = fold(callref, line, &events);
+        call.report = self.report_of(line, callref)?;
+        Ok(Some(call))
+    }
+
+    /// Where the report of a call stands, if it has one.
+    fn report_of(&self, line: &str, callref: &str) -> rusqlite::Result<Option<ReportState>> {
+        if !self.reports {
+            return Ok(None);
+        }
+        use rusqlite::OptionalExtension as _;
+        self.db
+            .prepare_cached(
+                "SELECT state, tries, last_error FROM reports WHERE line = ?1 AND callref = ?2",
+            )?
+            .query_row(params![line, callref], |r| {
+                Ok(ReportState {
+                    state: r.get(0)?,
+                    tries: r.get(1)?,
+                    error: r.get(2)?,
+                })
+            })
+            .optional()
     }
 
     /// Copies the write-ahead log into the journal (without waiting for
@@ -238,6 +443,21 @@ impl Journal {
                         .try_for_each(|(i, (ev, at))| bind_event(&mut st, i * COLUMNS, ev, *at))?;
                     st.raw_execute()?;
                     rest = after;
+                }
+            }
+            if self.reporting {
+                // A call's last event: its report goes into the outbox with
+                // it (or is due again now, if its call went on after an
+                // early end).
+                let mut st = self.db.prepare_cached(
+                    "INSERT INTO reports (line, callref, created_at, next_at) VALUES (?1, ?2, ?3, ?3)
+                     ON CONFLICT (line, callref) DO UPDATE SET next_at = excluded.next_at
+                     WHERE state = 'pending'",
+                )?;
+                for (ev, at) in &events {
+                    if matches!(ev.event, Event::Release | Event::Missed) {
+                        st.execute(params![ev.line, ev.callref, at])?;
+                    }
                 }
             }
             self.db.prepare_cached("COMMIT")?.raw_execute()
@@ -295,21 +515,8 @@ impl Journal {
         let mut counted = 0;
         let mut stopped = false;
         while let Some(r) = rows.next()? {
-            let callref: String = r.get(0)?;
-            let Some(event) = Event::parse(r.get_ref(1)?.as_str()?) else {
+            let Some((callref, logged)) = logged_of(r)? else {
                 continue;
-            };
-            let Some(direction) = Direction::parse(r.get_ref(2)?.as_str()?) else {
-                continue;
-            };
-            let logged = Logged {
-                event,
-                direction,
-                tel: r.get(3)?,
-                called: r.get(4)?,
-                at: r.get(5)?,
-                replaces: r.get(6)?,
-                person: person_of(r.get(7)?, r.get(8)?, r.get(9)?),
             };
             horizon = horizon.min(logged.at.saturating_add(CALL_SPAN));
             match index.get(&callref) {
@@ -346,6 +553,9 @@ impl Journal {
             .collect();
         found.sort_by_key(|c| std::cmp::Reverse(c.setup_at));
         found.truncate(limit);
+        for c in &mut found {
+            c.report = self.report_of(line, &c.callref)?;
+        }
         Ok(found)
     }
 }
@@ -368,6 +578,36 @@ struct Logged {
     at: i64,
     replaces: Option<String>,
     person: Option<crate::names::Person>,
+}
+
+/// An event row (callref, event, direction, tel, called, at, replaces,
+/// name, company, record); `None` for a word this version does not know.
+fn logged_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<(String, Logged)>> {
+    let callref: String = r.get(0)?;
+    let Some(event) = Event::parse(r.get_ref(1)?.as_str()?) else {
+        return Ok(None);
+    };
+    let Some(direction) = Direction::parse(r.get_ref(2)?.as_str()?) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        callref,
+        Logged {
+            event,
+            direction,
+            tel: r.get(3)?,
+            called: r.get(4)?,
+            at: r.get(5)?,
+            replaces: r.get(6)?,
+            person: person_of(r.get(7)?, r.get(8)?, r.get(9)?),
+        },
+    )))
+}
+
+/// Whether the database has the table `name`.
+fn has_table(db: &Connection, name: &str) -> rusqlite::Result<bool> {
+    let mut st = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?;
+    st.exists([name])
 }
 
 /// Whether the events table has the columns of names.
@@ -429,6 +669,7 @@ fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
         replaces: first.replaces.clone(),
         // The newest event that names the other party.
         person: newest_first.iter().find_map(|e| e.person.clone()),
+        report: None,
     }
 }
 

@@ -14,6 +14,7 @@ mod keyyo;
 mod metrics;
 mod proxies;
 mod relay;
+mod reporter;
 pub mod settings;
 mod sim;
 mod tls;
@@ -30,7 +31,7 @@ pub use tls::TlsFiles;
 
 // The modules of the layers below, under the paths this crate's code
 // names them by.
-use ctibridge_client::{context, dial, events, failure, http, names, number, request};
+use ctibridge_client::{context, dial, events, failure, http, names, number, report, request};
 use ctibridge_lang::{config, diag, load, param, redact, schema, source, template};
 
 use std::net::SocketAddr;
@@ -51,6 +52,9 @@ pub struct ServeOptions {
     /// The `<lookup>` that names the caller of every call, once for all
     /// desks.
     pub callers: Option<Arc<crate::names::Callers>>,
+    /// The configuration whose `<report>` writes each finished call back
+    /// (through the journal's outbox).
+    pub report: Option<Arc<crate::config::Config>>,
     /// Poll the dialer configuration's event source once for everyone and
     /// publish what it says (the OVH relay).
     pub relay: bool,
@@ -152,19 +156,26 @@ pub async fn serve(
         path: opts.journal.clone(),
         cause,
     })?;
+    let mut journal = journal;
+    let reporting = opts.report.clone().filter(|c| c.report.is_some());
+    journal.set_reporting(reporting.is_some());
     let journal = Arc::new(std::sync::Mutex::new(journal));
     let metrics = Arc::new(metrics::Metrics::default());
     let (writer, writing) =
         journal::Writer::start(journal.clone(), opts.idle.as_ref(), metrics.clone());
     let writer = Arc::new(writer);
     let hub = Arc::new(hub::Hub::new());
-    let mut ingest = ingest::Ingest::new(hub.clone(), writer.clone(), metrics);
+    let mut ingest = ingest::Ingest::new(hub.clone(), writer.clone(), metrics.clone());
     ingest.callers = opts.callers.clone();
+    let report_wake = Arc::new(tokio::sync::Notify::new());
+    if reporting.is_some() {
+        ingest.report_wake = Some(report_wake.clone());
+    }
     let ingest = Arc::new(ingest);
     let sim = opts
         .sim
         .then(|| sim::Sim::new(ingest.clone(), opts.timings));
-    let mut state = api::AppState::new(ingest, sim, opts.server.clone(), Some(journal));
+    let mut state = api::AppState::new(ingest, sim, opts.server.clone(), Some(journal.clone()));
     // Built once; a client that cannot be set up (a bad <cafile>) is
     // told to each setevent, as a dial of its own would be.
     state.dialer =
@@ -232,6 +243,30 @@ pub async fn serve(
             )));
         }
     }
+    let mut reporter = None;
+    if let Some(config) = reporting {
+        let client =
+            crate::http::HttpClient::new(&crate::http::ClientOptions::one_shot(&config.global));
+        match client {
+            Ok(client) => {
+                let mut rx = relay_stopped.clone();
+                let r = reporter::Reporter {
+                    journal: journal.clone(),
+                    config,
+                    context: opts.context.clone(),
+                    client,
+                    wake: report_wake,
+                    metrics,
+                };
+                reporter = Some(tokio::spawn(r.run(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })));
+            }
+            Err(e) => tracing::error!(
+                "reports cannot be sent ({e}): they are kept in the journal until the server is started with a working <report>"
+            ),
+        }
+    }
     let hub = state.hub.clone();
     let app = api::router(state.clone());
     let stop = async move {
@@ -252,6 +287,10 @@ pub async fn serve(
     .await;
     // The relay hands what it has to the journal before it ends.
     if let Some(r) = relaying {
+        let _ = tokio::time::timeout(STOP_GRACE, r).await;
+    }
+    // A report being sent is finished (its answer written down) first.
+    if let Some(r) = reporter {
         let _ = tokio::time::timeout(STOP_GRACE, r).await;
     }
     refreshing.abort();
@@ -300,6 +339,12 @@ fn startup_line(opts: &ServeOptions, scheme: &str, addr: SocketAddr) -> String {
     }
     if opts.relay {
         line.push_str(", relay on");
+    }
+    if opts.callers.is_some() {
+        line.push_str(", caller lookup on");
+    }
+    if opts.report.is_some() {
+        line.push_str(", call reports on");
     }
     if !opts.server.trusted_proxies.is_empty() {
         line.push_str(", behind trusted proxies");

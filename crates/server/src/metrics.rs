@@ -77,6 +77,20 @@ pub struct Metrics {
     journal_queue: Gauge,
     /// Seconds each journal commit took (a batch of events).
     pub commit_seconds: Histogram,
+    /// `<report>`: reports the ERP took, tries it did not take, and the
+    /// outbox now (set by the reporter).
+    pub reports_sent: Counter,
+    pub reports_refused: Counter,
+    pub reports_pending: Gauge,
+    pub reports_failing: Gauge,
+    /// `<lookup>`: lookups sent to the ERP, answered from the cache, and
+    /// pops that went without a name (late or failed).
+    pub lookups: Family<LookupLabel, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LookupLabel {
+    pub outcome: &'static str,
 }
 
 impl Default for Metrics {
@@ -120,6 +134,36 @@ impl Default for Metrics {
             "Call events waiting for the journal's next commit",
             journal_queue.clone(),
         );
+        let reports_sent = Counter::default();
+        let reports_refused = Counter::default();
+        let reports_pending = Gauge::default();
+        let reports_failing = Gauge::default();
+        let lookups = Family::<LookupLabel, Counter>::default();
+        registry.register(
+            "reports_sent",
+            "Reports of finished calls the ERP took (<report>)",
+            reports_sent.clone(),
+        );
+        registry.register(
+            "report_refusals",
+            "Tries of a report the ERP did not take (sent again later)",
+            reports_refused.clone(),
+        );
+        registry.register(
+            "reports_pending",
+            "Reports in the outbox, not taken yet",
+            reports_pending.clone(),
+        );
+        registry.register(
+            "reports_failing",
+            "Reports in the outbox the ERP refused at least once",
+            reports_failing.clone(),
+        );
+        registry.register(
+            "lookups",
+            "Caller lookups, by outcome: asked (sent to the ERP), kept (from the cache), late, failed",
+            lookups.clone(),
+        );
         registry.register(
             "journal_commit_seconds",
             "Time each journal commit (one batch of events) took",
@@ -153,6 +197,11 @@ impl Default for Metrics {
             desks,
             journal_queue,
             commit_seconds,
+            reports_sent,
+            reports_refused,
+            reports_pending,
+            reports_failing,
+            lookups,
         }
     }
 }

@@ -20,6 +20,12 @@ use crate::param::{parse, Block, Entry, ParamFile, ParseOptions};
 use crate::schema::{Section, Tag, TagDef};
 use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span};
 
+/// The sections that talk to the ERP, not to the provider: used with the
+/// simulator too.
+fn is_erp_section(section: Option<Section>) -> bool {
+    matches!(section, Some(Section::Lookup | Section::Report))
+}
+
 /// The path of the CTI web service (the Divalto sample file's).
 pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
 
@@ -74,8 +80,8 @@ pub struct ServerSettings {
     /// file says nothing about a provider.
     pub dialer: Option<Config>,
     /// The configuration whose `<lookup>` names the callers of every
-    /// event (the dialer's, or with the simulator the file's `<lookup>`
-    /// alone).
+    /// event and whose `<report>` writes each finished call back (the
+    /// dialer's, or with the simulator these two sections alone).
     pub names: Option<Config>,
 }
 
@@ -353,21 +359,23 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     });
 
     // How the server dials.
-    let has_dialing = dialing.iter().any(|b| {
-        (b.header.is_some() || !b.entries.is_empty()) && b.section != Some(Section::Lookup)
-    });
+    let has_dialing = dialing
+        .iter()
+        .any(|b| (b.header.is_some() || !b.entries.is_empty()) && !is_erp_section(b.section));
     let mut dialer = None;
     let mut names = None;
     if simulator || !has_dialing {
         // The simulator (or nothing) dials; the caller lookup is still
         // the file's.
-        let (mut lookup, dialing): (Vec<Block>, Vec<Block>) = dialing
-            .into_iter()
-            .partition(|b| b.section == Some(Section::Lookup));
+        let (mut lookup, dialing): (Vec<Block>, Vec<Block>) =
+            dialing.into_iter().partition(|b| is_erp_section(b.section));
         if !lookup.is_empty() {
             // With `<global>`'s `<country>`, `<cafile>` and proxies, not its
             // provider (whose profile would dial).
-            for g in dialing.iter().filter(|b| b.section == Some(Section::Global)) {
+            for g in dialing
+                .iter()
+                .filter(|b| b.section == Some(Section::Global))
+            {
                 let mut g = g.clone();
                 g.entries.retain(|e| e.name != Tag::PROVIDER.name());
                 lookup.insert(0, g);
@@ -385,7 +393,8 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                 Some(crate::load::ServerUse { relay: false }),
                 &mut found,
             );
-            // Only the lookup is used: that nothing dials is no news.
+            // Only the lookup and the report are used: that nothing dials
+            // is no news.
             diagnostics.extend(
                 found
                     .sorted()
@@ -431,7 +440,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         // The line is the one each desk dials from (`setevent`'s telorg):
         // the server's own `<station>` needs none (`check_tree` knows).
         diagnostics.extend(found.sorted().into_iter().cloned());
-        if checked.config.lookup.is_some() {
+        if checked.config.lookup.is_some() || checked.config.report.is_some() {
             names = Some(checked.config.clone());
         }
         dialer = Some(checked.config);

@@ -59,7 +59,12 @@ impl ScreenPop {
             callref: ev.call_id.clone(),
             name: ev.person.as_ref().map(|p| p.name.clone()),
             company: ev.person.as_ref().map(|p| p.company.clone()),
-            erp_record: Some(ev.person.as_ref().map(|p| p.record.clone()).unwrap_or_default()),
+            erp_record: Some(
+                ev.person
+                    .as_ref()
+                    .map(|p| p.record.clone())
+                    .unwrap_or_default(),
+            ),
             ..self.station.clone()
         };
         let mut started = Started::default();

@@ -96,19 +96,16 @@ pub async fn watch(
     if pop.is_none() {
         tracing::info!(target: LOG_TARGET, "no <popup> section: call events are printed only");
     }
-    let callers = match crate::names::Lookup::new(
-        std::sync::Arc::new(config.clone()),
-        context,
-        fallback,
-    )? {
-        Some((lookup, problems)) => {
-            for p in problems {
-                tracing::warn!("the directory, line {}: {}", p.line, p.message);
+    let callers =
+        match crate::names::Lookup::new(std::sync::Arc::new(config.clone()), context, fallback)? {
+            Some((lookup, problems)) => {
+                for p in problems {
+                    tracing::warn!("the directory, line {}: {}", p.line, p.message);
+                }
+                Some(crate::names::Callers::new(lookup))
             }
-            Some(crate::names::Callers::new(lookup))
-        }
-        None => None,
-    };
+            None => None,
+        };
     // The answers go from the poll loop to the calls, the lookup and the
     // screen pop through a queue: a lookup under way never holds the next
     // poll back, and the events keep their order.

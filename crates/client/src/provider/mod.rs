@@ -207,10 +207,11 @@ pub fn is_retry_safe(spec: &RequestSpec, resp: &HttpResponse) -> bool {
         .any(|t| body.contains(&t.to_ascii_lowercase()))
 }
 
-/// Success: a 2xx status and, with `<success_body>`, exactly that body.
+/// Success: a 2xx status and, with `<success_body>`, exactly that body
+/// (`2xx`: any body).
 pub fn accepted(spec: &RequestSpec, resp: &HttpResponse) -> bool {
-    resp.is_success()
-        && (spec.success_body.value.is_empty() || resp.body.trim() == spec.success_body.value)
+    let body = spec.success_body.value.as_str();
+    resp.is_success() && (body.is_empty() || body == "2xx" || resp.body.trim() == body)
 }
 
 /// The OVH API's clock: requests are signed with its time.

@@ -10,7 +10,7 @@ use std::fmt;
 use std::time::Duration;
 
 pub use value::{
-    Auth, HeaderItem, Interface, Launch, Method, NumberFormat, PopupTrigger, ReturnType,
+    Auth, HeaderItem, Interface, Launch, Method, NumberFormat, PopupTrigger, ReportWhen, ReturnType,
 };
 
 use crate::diag::{did_you_mean, Code, Diagnostic};
@@ -270,6 +270,14 @@ pub struct LookupRequest {
     pub record: Option<AnswerField>,
 }
 
+/// `<report>`, checked.
+#[derive(Clone, Debug)]
+pub struct ReportSpec {
+    pub request: RequestSpec,
+    /// `<report_when>`.
+    pub when: Setting<ReportWhen>,
+}
+
 /// `<lookup>`, checked.
 #[derive(Clone, Debug)]
 pub struct LookupSpec {
@@ -353,6 +361,8 @@ pub struct Config {
     pub forward: Option<RequestSpec>,
     /// `<lookup>`: who a caller is.
     pub lookup: Option<LookupSpec>,
+    /// `<report>`: each finished call written back.
+    pub report: Option<ReportSpec>,
     pub station: Station,
     pub tapi: Tapi,
     pub keyword_uses: Vec<KeywordUse>,
@@ -753,7 +763,9 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         s,
         dial.is_some(),
         callto.is_some(),
-        with_event.value || s.header(Section::Lookup).is_some(),
+        with_event.value
+            || s.header(Section::Lookup).is_some()
+            || s.header(Section::Report).is_some(),
         main_file,
         diags,
     );
@@ -773,6 +785,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
     let event = with_event.value.then(|| event_spec(s, diags));
     let popup = popup(s, &global, diags);
     let lookup = lookup(s, diags);
+    let report = report(s, diags);
     let token = with_token.value.then(|| token_spec(s, diags));
     for spec in [
         dial.as_ref(),
@@ -781,6 +794,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         sms.as_ref(),
         forward.as_ref(),
         lookup_request(&lookup),
+        report.as_ref().map(|r| &r.request),
     ]
     .into_iter()
     .flatten()
@@ -796,6 +810,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         Section::Sms => sms.is_some(),
         Section::Forward => forward.is_some(),
         Section::Lookup => lookup.is_some(),
+        Section::Report => report.is_some(),
         Section::Global | Section::Station => false,
         Section::Server | Section::KeyyoNotify | Section::Desk => false,
     };
@@ -816,6 +831,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         sms.as_ref(),
         forward.as_ref(),
         lookup_request(&lookup),
+        report.as_ref().map(|r| &r.request),
     ]
     .into_iter()
     .flatten()
@@ -852,10 +868,40 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         sms,
         forward,
         lookup,
+        report,
         station,
         tapi,
         keyword_uses,
     }
+}
+
+/// `<report>`: the request sent for each finished call; marked done only
+/// on an explicit success rule.
+fn report(s: &Settings, diags: &mut Vec<Diagnostic>) -> Option<ReportSpec> {
+    use Section::Report;
+    let header = s.header(Report)?;
+    if !s.is_set(Report, Tag::URL) {
+        diags.push(
+            Diagnostic::error(Code::MissingTag, header, "`<report>` has no `<url>`").with_help(
+                "add the `<url>` of the ERP's request (or the webhook) that takes a finished call",
+            ),
+        );
+        return None;
+    }
+    if !s.is_set(Report, Tag::SUCCESS_BODY) {
+        diags.push(
+            Diagnostic::error(
+                Code::ReportSuccess,
+                header,
+                "`<report>` has no success rule: a report could be marked done when the ERP did not keep it",
+            )
+            .with_help("set `<success_body>` to the exact answer that means the ERP kept the call (e.g. `OK`), or `2xx` to take any 2xx status"),
+        );
+    }
+    Some(ReportSpec {
+        request: request(s, Report),
+        when: s.typed(Report, Tag::REPORT_WHEN),
+    })
 }
 
 /// The request of a `<lookup>` that sends one.
@@ -972,13 +1018,14 @@ fn check_names_known(
             u.keyword.source,
             KeywordSource::CalleeName | KeywordSource::Company | KeywordSource::Record
         );
-        if named && u.section == Section::Popup && active(u.section) {
+        let place = matches!(u.section, Section::Popup | Section::Report);
+        if named && place && active(u.section) {
             diags.push(
                 Diagnostic::warning(
                     Code::NameWithoutLookup,
                     u.span,
                     format!(
-                        "`${}$` stays empty: nothing looks the caller up",
+                        "`${}$` stays empty: nothing looks the other party up",
                         u.keyword.name
                     ),
                 )

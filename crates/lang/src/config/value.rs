@@ -138,6 +138,71 @@ pub enum PopupTrigger {
     Connect,
 }
 
+/// Which finished calls `<report>` sends (`<report_when>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct ReportWhen {
+    pub made: bool,
+    pub received: bool,
+    pub missed: bool,
+}
+
+impl ReportWhen {
+    /// Whether a call of this kind (`made`, `received`, `missed`) is sent.
+    pub fn takes(&self, kind: &str) -> bool {
+        match kind {
+            "made" => self.made,
+            "received" => self.received,
+            "missed" => self.missed,
+            _ => false,
+        }
+    }
+
+    /// `all`, or the kinds `|`-separated.
+    pub fn describe(&self) -> String {
+        if self.made && self.received && self.missed {
+            return "all".to_owned();
+        }
+        [
+            ("made", self.made),
+            ("received", self.received),
+            ("missed", self.missed),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(k, _)| *k)
+        .collect::<Vec<_>>()
+        .join("|")
+    }
+}
+
+pub fn parse_report_when(s: &str) -> Result<ReportWhen, KindError> {
+    let mut w = ReportWhen {
+        made: false,
+        received: false,
+        missed: false,
+    };
+    for part in s.split('|').map(str::trim) {
+        match part.to_ascii_lowercase().as_str() {
+            "all" => {
+                w.made = true;
+                w.received = true;
+                w.missed = true;
+            }
+            "made" => w.made = true,
+            "received" => w.received = true,
+            "missed" => w.missed = true,
+            _ => {
+                return Err(kind_error(
+                    Code::BadReportWhen,
+                    format!("`{part}` is not a kind of call"),
+                    "write all, or some of made, received, missed separated by |",
+                ))
+            }
+        }
+    }
+    Ok(w)
+}
+
 /// The form of `$teldest$` (`<number_format>`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -645,6 +710,7 @@ read_as! {
     Interface => Interface = parse_interface,
     NumberFormat => NumberFormat = parse_number_format,
     PopupTrigger => PopupTrigger = parse_popup_trigger,
+    ReportWhen => ReportWhen = parse_report_when,
     Auth => Auth = parse_auth,
     Listen => std::net::SocketAddr = parse_listen,
     Regex => regex::Regex = parse_sources,
