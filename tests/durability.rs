@@ -263,7 +263,7 @@ fn kill_9_loses_no_report_and_repeats_none_after_it_is_done() {
                 .next()
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(0);
-            if n % 5 == 0 && refused_once.lock().expect("lock").insert(id.clone()) {
+            if n.is_multiple_of(5) && refused_once.lock().expect("lock").insert(id.clone()) {
                 return (500, "busy".into());
             }
             *taken.lock().expect("lock").entry(id).or_default() += 1;

@@ -1476,3 +1476,128 @@ fn a_desk_sees_the_name_from_the_servers_directory() {
     assert_eq!(e["company"], "Dupont SA", "{first}");
     assert_eq!(e["record"], "T0001", "{first}");
 }
+
+/// The server's `<report>`: what `ctibridge report --dry-run --server`
+/// shows and a sample sent for real; then calls ending through Keyyo
+/// notifications: the one the ERP takes is `reported` in history, the one
+/// it keeps refusing is kept, shown as refused, and counted in /metrics.
+#[test]
+fn reports_the_erp_refuses_are_kept_and_shown() {
+    use common::{Recorded, StandIn};
+    let erp = StandIn::start(|r: &Recorded| {
+        if r.body.contains("tel=0611111111") {
+            (500, "database locked".into())
+        } else {
+            (200, "OK".into())
+        }
+    });
+    let dir = TempDir::new("serve-report");
+    let secret = "0123456789abcdef-secret";
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<simulator>1\n<journal>journal.sqlite\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>changeme-desk\n<lines>09 72 10 10 10\n\
+             <report>\n<url>{}\n<headers>Authorization: Bearer erp-secret-42\n<data>state=$state$&tel=$tel$&name=$name$&talk=$talk$\n<dataencode>\n<success_body>OK\n",
+            erp.url("/calls")
+        ),
+    );
+    let report = |args: &[&str]| {
+        let out = ctibridge(&dir)
+            .args(["report", "--server"])
+            .arg(&file)
+            .args(args)
+            .output()
+            .expect("report");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, shown, err) = report(&["--dry-run"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        shown.contains("state=missed&tel=0388202020&name=Marie Dupont&talk=0"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Bearer ********") && !shown.contains("erp-secret-42"),
+        "{shown}"
+    );
+    assert!(erp.requests().is_empty(), "--dry-run sends nothing");
+    let (code, shown, err) = report(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        shown.contains("the ERP took the report of a sample call"),
+        "{shown}"
+    );
+    assert_eq!(erp.requests().len(), 1);
+
+    let addr = free_addr();
+    let _srv = serve(&dir, addr, &["--server".as_ref(), file.as_os_str()]);
+    let line = "33972101010";
+    for (callref, caller, kinds) in [
+        ("1", "33388202020", &["SETUP", "CONNECT", "RELEASE"][..]),
+        ("2", "33611111111", &["SETUP", "RELEASE"][..]),
+    ] {
+        for kind in kinds {
+            let target = format!(
+                "/keyyo/notify?secret={secret}&account={line}&caller={caller}&callee={line}&callref={callref}&type={kind}&version=1&tsms=1700000000000"
+            );
+            assert_eq!(http(addr, "GET", &target, "none").0, 200, "{target}");
+        }
+    }
+    let history = || {
+        let out = ctibridge(&dir)
+            .args(["history", "--journal"])
+            .arg(dir.path().join("journal.sqlite"))
+            .output()
+            .expect("history");
+        text(&out.stdout)
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    let shown = loop {
+        let shown = history();
+        if shown.contains("reported") && shown.contains("report refused") {
+            break shown;
+        }
+        assert!(Instant::now() < end, "{shown}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let lines: Vec<&str> = shown.lines().collect();
+    assert!(
+        lines[0].contains("missed    0611111111 → 0972101010  missed  rang 0:00  report refused 1× (HTTP 500: database locked), sent again later"),
+        "{shown}"
+    );
+    assert!(
+        lines[1].contains(
+            "received  0388202020 → 0972101010  answered  rang 0:00  talked 0:00  reported"
+        ),
+        "{shown}"
+    );
+    // The ERP's answers; its secret never in them.
+    let bodies: Vec<String> = erp.requests().into_iter().map(|r| r.body).collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b == "state=answered&tel=0388202020&name=&talk=0"),
+        "{bodies:?}"
+    );
+    assert!(!shown.contains("erp-secret-42"));
+    // Counted: one taken (besides the sample, sent by another process),
+    // one pending that the ERP refused.
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, text) = get_with(addr, "/metrics", "");
+        let sent = sample(&text, "ctibridge_reports_sent_total");
+        let failing = sample(&text, "ctibridge_reports_failing");
+        if sent == Some(1.0) && failing == Some(1.0) {
+            assert_eq!(
+                sample(&text, "ctibridge_reports_pending"),
+                Some(1.0),
+                "{text}"
+            );
+            assert!(sample(&text, "ctibridge_report_refusals_total").unwrap_or(0.0) >= 1.0);
+            break;
+        }
+        assert!(Instant::now() < end, "{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

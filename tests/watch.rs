@@ -789,3 +789,54 @@ fn an_erp_down_then_back_is_logged_once_each_way() {
         "{err:?}"
     );
 }
+
+/// A desk's own `<report>` (no bridge server): each call `<report_when>`
+/// takes is sent when it ends, with its keywords; a refusal is sent again.
+#[test]
+fn a_desk_reports_its_missed_calls_and_tries_again_after_a_refusal() {
+    let tries = Arc::new(AtomicUsize::new(0));
+    let erp = {
+        let tries = tries.clone();
+        StandIn::start(move |_r: &Recorded| {
+            if tries.fetch_add(1, Ordering::SeqCst) == 0 {
+                (503, "busy".into())
+            } else {
+                ok("OK")
+            }
+        })
+    };
+    let srv = StandIn::start(sequence(vec![
+        ok(r#"{"e":"RING","n":"0388202020","id":"c1"}"#),
+        ok(r#"{"e":"CONNECT","n":"0388202020","id":"c1"}"#),
+        ok(r#"{"e":"RELEASE","n":"0388202020","id":"c1"}"#),
+        ok(r#"{"e":"RING","n":"+33 6 11 11 11 11","id":"c2"}"#),
+        ok(r#"{"e":"RELEASE","n":"+33 6 11 11 11 11","id":"c2"}"#),
+    ]));
+    let dir = TempDir::new("watch-report");
+    let param = format!(
+        "{FAST}<cliktocallevent>\n<with_event>1\n<url>{}\n<json_event>e\n<json_tel>n\n<json_callid>id\n<report>\n<url>{}\n<report_when>missed\n<contenttype>application/json\n<data>{{\"state\":\"$state$\",\"tel\":\"$tele164$\",\"line\":\"$line$\",\"ringing\":$ringing$,\"id\":\"$reportid$\"}}\n<success_body>OK\n",
+        srv.url("/getevent"),
+        erp.url("/calls"),
+    );
+    let mut w = Watch::start(&dir, &param, &[], &[]);
+    for _ in 0..5 {
+        w.event();
+    }
+    let end = Instant::now() + DEADLINE;
+    while erp.requests().len() < 2 {
+        assert!(Instant::now() < end, "the report was not sent again");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    w.terminate();
+    assert_eq!(w.finish().0, 0);
+    let sent = erp.requests();
+    assert_eq!(sent.len(), 2, "only the missed call, twice");
+    for r in &sent {
+        let v: Value = serde_json::from_str(&r.body).expect("json body");
+        assert_eq!(v["state"], "missed");
+        assert_eq!(v["tel"], "+33611111111");
+        assert_eq!(v["line"], "1003");
+        assert_eq!(v["id"], "1003-c2");
+        assert!(v["ringing"].is_u64(), "{v}");
+    }
+}

@@ -126,7 +126,9 @@ pub mod names {
 pub mod report {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::report::*;
-    pub use crate::imp::report::{dry_run, send, values, wanted, FinishedCall, NotKept};
+    pub use crate::imp::report::{
+        dry_run, finished_from_event, send, values, wanted, DeskOutbox, FinishedCall, NotKept,
+    };
 }
 
 /// Numbers: what the user clicked, and a line's one identity.

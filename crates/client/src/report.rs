@@ -187,3 +187,149 @@ pub async fn send(
         )))
     }
 }
+
+/// A desk's reports, for desks without a bridge server: sent by `watch`,
+/// one at a time, each tried up to [`DESK_TRIES`] times with back-off.
+/// Kept in memory only: what is not taken when `watch` stops is logged as
+/// not sent. (The bridge server's outbox, in its journal, survives
+/// restarts and crashes.)
+pub struct DeskOutbox {
+    tx: tokio::sync::mpsc::UnboundedSender<FinishedCall>,
+    worker: tokio::task::JoinHandle<()>,
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Tries of a desk's report before it is given up (logged).
+pub const DESK_TRIES: u32 = 5;
+
+impl DeskOutbox {
+    /// The outbox of `config`'s `<report>`, if it has one.
+    pub fn start(
+        config: std::sync::Arc<Config>,
+        context: &crate::context::Context,
+    ) -> Result<Option<DeskOutbox>, String> {
+        if config.report.is_none() {
+            return Ok(None);
+        }
+        let client =
+            crate::http::HttpClient::new(&crate::http::ClientOptions::one_shot(&config.global))
+                .map_err(|e| e.to_string())?;
+        let context = context.clone();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<FinishedCall>();
+        let waiting = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let left = waiting.clone();
+        let worker = tokio::spawn(async move {
+            while let Some(call) = rx.recv().await {
+                let mut tries = 0;
+                loop {
+                    tries += 1;
+                    match send(&client, &config, &context, &call).await {
+                        Ok(()) => break,
+                        Err(NotKept::Broken(e)) => {
+                            tracing::warn!(
+                                "the report of call {} cannot be built: {e}",
+                                call.callref
+                            );
+                            break;
+                        }
+                        Err(NotKept::Refused(e)) if tries >= DESK_TRIES => {
+                            tracing::warn!(
+                                "the report of call {} was not taken after {tries} tries ({e}): given up",
+                                call.callref
+                            );
+                            break;
+                        }
+                        Err(NotKept::Refused(e)) => {
+                            tracing::debug!(
+                                "report of call {} not taken ({e}): sent again",
+                                call.callref
+                            );
+                            let pause = std::time::Duration::from_secs(1 << (tries - 1).min(5));
+                            tokio::time::sleep(pause).await;
+                        }
+                    }
+                }
+                left.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        Ok(Some(DeskOutbox {
+            tx,
+            worker,
+            waiting,
+        }))
+    }
+
+    /// A call ended: its report goes out (if `<report_when>` takes it).
+    pub fn push(&self, call: FinishedCall) {
+        self.waiting
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.tx.send(call).is_err() {
+            self.waiting
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// `watch` stops: what is queued is sent for at most `grace`; the rest
+    /// is logged as not sent.
+    pub async fn finish(self, grace: std::time::Duration) {
+        let DeskOutbox {
+            tx,
+            mut worker,
+            waiting,
+        } = self;
+        drop(tx);
+        if tokio::time::timeout(grace, &mut worker).await.is_err() {
+            worker.abort();
+            let n = waiting.load(std::sync::atomic::Ordering::SeqCst);
+            if n > 0 {
+                tracing::warn!(
+                    "{n} call report(s) not sent: watch stopped first (a bridge server's <report> keeps them across restarts)"
+                );
+            }
+        }
+    }
+}
+
+/// A call `watch` saw end, as its report tells it; `line` is the desk's
+/// line (its one identity).
+pub fn finished_from_event(
+    ev: &crate::events::call::CallEvent,
+    line: &str,
+    country: &str,
+) -> FinishedCall {
+    let id = |n: &Option<String>| {
+        n.as_deref()
+            .map(|n| crate::number::identity(n, country).unwrap_or_else(|_| n.to_owned()))
+            .unwrap_or_default()
+    };
+    let direction = ev.direction.unwrap_or(Direction::In);
+    let (other, called) = match direction {
+        Direction::Out => (id(&ev.callee), id(&ev.callee)),
+        Direction::In => (id(&ev.caller), id(&ev.callee)),
+    };
+    let ms = |t: Option<DateTime<Local>>| t.map_or(0, |t| t.timestamp_millis());
+    FinishedCall {
+        line: line.to_owned(),
+        other,
+        called,
+        direction,
+        answered: ev.connect_at.is_some(),
+        setup_at: ms(ev.setup_at.or(Some(ev.at))),
+        ringing_ms: ev.ringing_ms.map_or(0, |m| m as i64),
+        talk_ms: ev.talk_ms.map_or(0, |m| m as i64),
+        callref: ev
+            .call_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-{}", other_digits(&ev.caller), ms(Some(ev.at)))),
+        replaces: None,
+        person: ev.person.clone(),
+    }
+}
+
+fn other_digits(n: &Option<String>) -> String {
+    n.as_deref()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect()
+}

@@ -96,16 +96,27 @@ pub async fn watch(
     if pop.is_none() {
         tracing::info!(target: LOG_TARGET, "no <popup> section: call events are printed only");
     }
-    let callers =
-        match crate::names::Lookup::new(std::sync::Arc::new(config.clone()), context, fallback)? {
-            Some((lookup, problems)) => {
-                for p in problems {
-                    tracing::warn!("the directory, line {}: {}", p.line, p.message);
-                }
-                Some(crate::names::Callers::new(lookup))
+    let shared_config = std::sync::Arc::new(config.clone());
+    let callers = match crate::names::Lookup::new(shared_config.clone(), context, fallback)? {
+        Some((lookup, problems)) => {
+            for p in problems {
+                tracing::warn!("the directory, line {}: {}", p.line, p.message);
             }
-            None => None,
-        };
+            Some(crate::names::Callers::new(lookup))
+        }
+        None => None,
+    };
+    // A desk's own reports (desks without a bridge server).
+    let outbox = crate::report::DeskOutbox::start(shared_config, context).map_err(|e| {
+        Failure::Config(vec![Diagnostic::error(
+            Code::HttpSetup,
+            config.global.cafile.span().unwrap_or(fallback),
+            e,
+        )])
+    })?;
+    let country = &config.global.country.value;
+    let own_line = crate::number::identity(&config.station.telorg.value, country)
+        .unwrap_or_else(|_| config.station.telorg.value.clone());
     // The answers go from the poll loop to the calls, the lookup and the
     // screen pop through a queue: a lookup under way never holds the next
     // poll back, and the events keep their order.
@@ -120,6 +131,13 @@ pub async fn watch(
                     if let Some(p) = found.person {
                         book.name_last(p.clone());
                         ev.person = Some(p);
+                    }
+                }
+                let ended = ev.release_at.is_some() && ev.state.is_some_and(|s| s.is_ended());
+                if let (true, Some(outbox), Some(spec)) = (ended, &outbox, &config.report) {
+                    let call = crate::report::finished_from_event(&ev, &own_line, country);
+                    if crate::report::wanted(spec, &call) {
+                        outbox.push(call);
                     }
                 }
                 if ev.screen_pop {
@@ -154,18 +172,27 @@ pub async fn watch(
             None
         },
     );
-    let mut handled = std::pin::pin!(handled);
-    let mut polled = std::pin::pin!(polled);
-    tokio::select! {
-        stop = &mut handled => Ok(stop.unwrap_or(Stop::Signal)),
-        stop = &mut polled => {
-            let stop = stop?;
-            // The poll loop is over (its end of the queue with it): the
-            // answers already in are still handled.
-            Ok(handled.await.unwrap_or(stop))
+    let stopped = {
+        let mut handled = std::pin::pin!(handled);
+        let mut polled = std::pin::pin!(polled);
+        tokio::select! {
+            stop = &mut handled => Ok(stop.unwrap_or(Stop::Signal)),
+            stop = &mut polled => match stop {
+                // The poll loop is over (its end of the queue with it):
+                // the answers already in are still handled.
+                Ok(stop) => Ok(handled.await.unwrap_or(stop)),
+                Err(f) => Err(f),
+            }
         }
+    };
+    if let Some(outbox) = outbox {
+        outbox.finish(REPORT_GRACE).await;
     }
+    stopped
 }
+
+/// How long `watch`, stopping, still tries to send the reports it holds.
+pub const REPORT_GRACE: Duration = Duration::from_secs(5);
 
 /// Polls `spec` until `stop` resolves or `handle`, given every answer
 /// (with events or without), says to stop: the loop of `watch` and of the bridge
