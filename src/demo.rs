@@ -35,13 +35,39 @@ pub fn run(out: &mut dyn Write) -> Result<Summary, String> {
     let context = Context::with_cache_dir(cache.clone());
     let idle = server::Idle::default();
     let rt = server::runtime(&idle).map_err(|e| format!("cannot start: {e}"))?;
-    let result = rt.block_on(run_async(&context, idle, out));
+    let result = rt.block_on(run_async(&context, &cache, idle, out));
     let _ = std::fs::remove_dir_all(&cache);
     result
 }
 
+/// The demo server's directory: who the two numbers of the demo are.
+const DIRECTORY: &str = "Nom;Société;Téléphone;Fiche\n\
+    Marie Dupont;Dupont SA;03 88 20 20 20;T0001\n\
+    Jean Martin;Martin & Fils;+33 6 12 34 56 78;T0002\n";
+
+/// The demo server's `<lookup>`: [`DIRECTORY`], written in `folder`.
+fn demo_callers(
+    folder: &std::path::Path,
+    context: &Context,
+) -> Result<std::sync::Arc<crate::names::Callers>, String> {
+    std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
+    let path = folder.join("annuaire.csv");
+    std::fs::write(&path, DIRECTORY).map_err(|e| format!("{}: {e}", path.display()))?;
+    let loaded = load::load_text(&format!("<lookup>\n<directory>{}\n", path.display()), None);
+    let config = loaded
+        .checked
+        .filter(|_| !loaded.diagnostics.has_errors())
+        .map(|c| c.config)
+        .ok_or("the demo's <lookup> does not load")?;
+    match crate::names::Lookup::new(std::sync::Arc::new(config), context, Span::first_file()) {
+        Ok(Some((lookup, _))) => Ok(crate::names::Callers::new(lookup)),
+        _ => Err("the demo's directory cannot be read".to_owned()),
+    }
+}
+
 async fn run_async(
     context: &Context,
+    folder: &std::path::Path,
     idle: server::Idle,
     out: &mut dyn Write,
 ) -> Result<Summary, String> {
@@ -57,7 +83,7 @@ async fn run_async(
         },
         journal: None,
         dialer: None,
-        callers: None,
+        callers: Some(demo_callers(folder, context)?),
         report: None,
         relay: false,
         max_connections: server::default_max_connections(),
@@ -80,7 +106,8 @@ async fn run_async(
     say(
         out,
         "the station side reads the built-in samples/clicktocall_param.txt, pointed at it\n\
-         (timeouts shortened to 0.2 s so the demo takes seconds) and samples/station.txt (paul, line 1003)\n",
+         (timeouts shortened to 0.2 s so the demo takes seconds) and samples/station.txt (paul, line 1003);\n\
+         the server names callers from a two-line directory (<lookup><directory>annuaire.csv)\n",
     );
 
     let loaded = load_samples(addr);
@@ -204,7 +231,7 @@ impl Write for Indented<'_> {
 /// screen pop that prints the fiche it would open.
 fn load_samples(addr: std::net::SocketAddr) -> load::Loaded {
     let param = format!(
-        "{}\n<global>\n<timeout1>0.2\n<timeout2>0.2\n\n<popup>\n<command>echo \"   → montée de fiche: the ERP opens the customer whose number is $tel$\"\n",
+        "{}\n<global>\n<timeout1>0.2\n<timeout2>0.2\n\n<popup>\n<command>echo \"   → montée de fiche: the ERP opens $name$ ($company$), record $record$, number $tel$\"\n",
         SAMPLE_PARAM.replace("localhost:8082", &addr.to_string())
     );
     let mut sources = SourceMap::new();

@@ -326,7 +326,8 @@ fn demo_dials_and_pops_a_call_through_the_simulator_and_stops() {
         .find(|l| l.contains("ring "))
         .unwrap_or_else(|| panic!("no ring line: {stdout}"));
     assert!(
-        ring.contains("0612345678") && ring.contains("screen pop"),
+        ring.contains("0612345678 → 1003  Jean Martin (Martin & Fils)")
+            && ring.contains("screen pop"),
         "{ring}"
     );
     assert!(stdout.contains("summary: dial placed"), "{stdout}");
@@ -342,17 +343,18 @@ fn demo_dials_and_pops_a_call_through_the_simulator_and_stops() {
     };
     shown("dial     1003 → 0388202020");
     let durations = |l: &str| l[l.find("rang").expect("rang")..].to_owned();
-    let made = shown("made      1003 → 0388202020  answered");
+    // The server's directory names both parties, in watch and the journal.
+    let made = shown("made      1003 → 0388202020  Marie Dupont (Dupont SA)  answered");
     let released_out = shown("release  1003 → 0388202020");
     assert_eq!(durations(&made), durations(&released_out), "{stdout}");
-    let received = shown("received  0612345678 → 1003  answered");
+    let received = shown("received  0612345678 → 1003  Jean Martin (Martin & Fils)  answered");
     let released_in = shown("release  0612345678 → 1003");
     assert_eq!(durations(&received), durations(&released_in), "{stdout}");
     assert!(!stdout.contains(" → ?"), "{stdout}");
     // The screen pop's command ran (its output goes to stderr).
     assert!(
         text(&out.stderr)
-            .contains("montée de fiche: the ERP opens the customer whose number is 0612345678"),
+            .contains("montée de fiche: the ERP opens Jean Martin (Martin & Fils), record T0002, number 0612345678"),
         "{}",
         text(&out.stderr)
     );
