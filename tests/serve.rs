@@ -1486,7 +1486,9 @@ fn reports_the_erp_refuses_are_kept_and_shown() {
     use common::{Recorded, StandIn};
     let erp = StandIn::start(|r: &Recorded| {
         if r.body.contains("tel=0611111111") {
-            (500, "database locked".into())
+            // An error page that quotes the request's credentials.
+            let auth = r.header("Authorization").unwrap_or("");
+            (500, format!("locked for {auth}"))
         } else {
             (200, "OK".into())
         }
@@ -1563,7 +1565,7 @@ fn reports_the_erp_refuses_are_kept_and_shown() {
     };
     let lines: Vec<&str> = shown.lines().collect();
     assert!(
-        lines[0].contains("missed    0611111111 → 0972101010  missed  rang 0:00  report refused 1× (HTTP 500: database locked), sent again later"),
+        lines[0].contains("missed    0611111111 → 0972101010  missed  rang 0:00  report refused 1× (HTTP 500: locked for ********), sent again later"),
         "{shown}"
     );
     assert!(

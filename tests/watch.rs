@@ -840,3 +840,36 @@ fn a_desk_reports_its_missed_calls_and_tries_again_after_a_refusal() {
         assert!(v["ringing"].is_u64(), "{v}");
     }
 }
+
+/// An ERP that answers XML (the name in an element, the record in an
+/// attribute): the names reach the pop's argv and `watch --json`.
+#[test]
+fn an_xml_erp_names_the_caller_too() {
+    let erp = StandIn::start(|r: &Recorded| match r.target.as_str() {
+        "/tiers?e164=%2B33388202020" => ok(
+            r#"<?xml version="1.0"?><reponse><tiers ref="T0001"><nom>Marie Dupont</nom><societe>Dupont &amp; Fils</societe></tiers></reponse>"#,
+        ),
+        _ => (404, "<erreur/>".into()),
+    });
+    let srv = StandIn::start(sequence(vec![ok(
+        r#"{"e":"RING","n":"33388202020","id":"x1"}"#,
+    )]));
+    let dir = TempDir::new("watch-names-xml");
+    let (rec, log) = recorder(&dir, "fiche");
+    let param = format!(
+        "{FAST}<cliktocallevent>\n<with_event>1\n<url>{}\n<json_event>e\n<json_tel>n\n<json_callid>id\n<popup>\n<command>{} \"$name$\" \"$company$\" $record$\n<lookup>\n<url>{}?e164=$tele164$\n<type_return>xml\n<xml_name>nom\n<xml_company>societe\n<xml_record>tiers\n<xml_result_record_in_attrib>1\n<xml_record_attrib>ref\n<lookup_timeout>5\n",
+        srv.url("/getevent"),
+        rec.display(),
+        erp.url("/tiers"),
+    );
+    let mut w = Watch::start(&dir, &param, &["--once"], &[]);
+    let e = w.event();
+    assert_eq!(e["name"], "Marie Dupont", "{e}");
+    assert_eq!(e["company"], "Dupont & Fils", "{e}");
+    assert_eq!(e["record"], "T0001", "{e}");
+    assert_eq!(w.finish().0, 0);
+    assert_eq!(
+        runs(&log, 1),
+        vec![vec!["Marie Dupont", "Dupont & Fils", "T0001"]]
+    );
+}

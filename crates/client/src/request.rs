@@ -40,7 +40,19 @@ pub fn build(spec: &RequestSpec, values: &Values) -> Result<HttpRequest, ExpandE
             text: item.value_text.clone(),
             parts: item.value.clone(),
         };
-        headers.push((item.name.clone(), expand(&template, Place::Header, values)?));
+        let value = expand(&template, Place::Header, values)?;
+        if is_secret_header(&item.name) && !values.masked {
+            // A secret written literally in the file (`Authorization:
+            // Bearer abc…`): masked wherever it could show up later (an
+            // answer that quotes it, an error kept in the journal).
+            crate::redact::register(&value);
+            if let Some((scheme, rest)) = value.split_once(' ') {
+                if scheme.chars().all(|c| c.is_ascii_alphabetic()) {
+                    crate::redact::register(rest);
+                }
+            }
+        }
+        headers.push((item.name.clone(), value));
     }
     let body = match method {
         Method::Get => None,

@@ -181,7 +181,8 @@ impl Reporter {
                 self.metrics.reports_refused.inc();
                 let tries = d.tries + 1;
                 let next = now_ms() + backoff(tries).as_millis() as i64;
-                let text = why.to_string();
+                // Kept in the journal and shown by history: never a secret.
+                let text = crate::redact::mask(&why.to_string()).into_owned();
                 let stored = text.clone();
                 let _ = self
                     .with_journal(move |j| j.report_refused(id, next, &stored))
