@@ -37,42 +37,74 @@ from watch import EXE, Source  # noqa: E402
 
 
 class Erp:
-    """A stand-in ERP: `delay` s per answer; counts requests held at once."""
+    """A stand-in ERP in a process of its own (the burst's client threads
+    would otherwise share its interpreter): `delay` s per answer; counts
+    requests held at once and in all."""
 
-    def __init__(self, delay, names=True):
-        self.delay = delay
-        self.lock = threading.Lock()
-        self.now = 0
-        self.most = 0
-        self.requests = 0
-        erp = self
+    def __init__(self, delay):
+        import multiprocessing as mp
+        self.now = mp.Value("i", 0)
+        self.most_v = mp.Value("i", 0)
+        self.requests_v = mp.Value("i", 0)
+        ready = mp.Queue()
+        self.proc = mp.Process(
+            target=serve_erp, args=(delay, self.now, self.most_v, self.requests_v, ready), daemon=True
+        )
+        self.proc.start()
+        self.port = ready.get(timeout=10)
 
-        class H(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+    @property
+    def most(self):
+        return self.most_v.value
 
-            def do_GET(self):
-                with erp.lock:
-                    erp.now += 1
-                    erp.requests += 1
-                    erp.most = max(erp.most, erp.now)
-                time.sleep(erp.delay)
-                with erp.lock:
-                    erp.now -= 1
-                tel = self.path.rsplit("=", 1)[-1]
-                body = json.dumps({"name": "Client %s" % tel, "company": "SA %s" % tel[-4:]}).encode()
+    @property
+    def requests(self):
+        return self.requests_v.value
+
+
+def serve_erp(delay, now, most, requests, ready):
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body in one segment, sent at once: without these,
+        # Nagle's algorithm holds the body until the client's delayed ACK
+        # (40 ms), and the ERP looks twice as slow as it is.
+        disable_nagle_algorithm = True
+        wbufsize = 65536
+
+        def do_GET(self):
+            with now.get_lock():
+                now.value += 1
+                most.value = max(most.value, now.value)
+            with requests.get_lock():
+                requests.value += 1
+            time.sleep(delay)
+            with now.get_lock():
+                now.value -= 1
+            tel = self.path.rsplit("=", 1)[-1]
+            body = json.dumps({"name": "Client %s" % tel, "company": "SA %s" % tel[-4:]}).encode()
+            try:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                self.wfile.flush()
+            except OSError:
+                pass  # the lookup gave up (its caller popped without the name)
 
-            def log_message(self, *a):
+        def log_message(self, *a):
+            pass
+
+        def handle(self):
+            try:
+                super().handle()
+            except OSError:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.port = self.httpd.server_address[1]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    httpd.daemon_threads = True
+    ready.put(httpd.server_address[1])
+    httpd.serve_forever()
 
 
 def start_watch(tmp, name, port, extra):

@@ -85,6 +85,8 @@ pub struct Callers {
     entries: Mutex<HashMap<String, Entry>>,
     /// Since when the lookup fails, while it does (one log line each way).
     failing: Mutex<Option<(Instant, u64)>>,
+    /// How long the ERP takes to answer, lately (µs, a moving average).
+    answer_us: AtomicU64,
     pub counts: Counts,
 }
 
@@ -110,6 +112,7 @@ impl Callers {
             lookup: Arc::new(lookup),
             entries: Mutex::new(HashMap::new()),
             failing: Mutex::new(None),
+            answer_us: AtomicU64::new(0),
             counts: Counts::default(),
         })
     }
@@ -211,17 +214,21 @@ impl Callers {
             .is_some()
     }
 
-    /// Sends the request for `key` when a turn is free (within the
-    /// budget: a turn later would help no pop), keeps its answer, and
-    /// hands it to every call waiting.
+    /// Sends the request for `key` when a turn is free — while its answer
+    /// can still come within the budget, at the ERP's recent pace: a turn
+    /// later would help no pop, and would take the turn of a call that
+    /// has just begun —, keeps its answer, and hands it to every call
+    /// waiting.
     async fn ask(
         self: Arc<Self>,
         key: String,
         number: String,
         tx: tokio::sync::watch::Sender<Option<Option<Person>>>,
     ) {
+        let pace = Duration::from_micros(self.answer_us.load(Ordering::Relaxed));
+        let turn_within = self.budget.saturating_sub(pace.min(self.budget / 2));
         let permit = match tokio::time::timeout(
-            self.budget,
+            turn_within,
             Arc::clone(&self.permits).acquire_owned(),
         )
         .await
@@ -235,7 +242,17 @@ impl Callers {
         let now = self.counts.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
         self.counts.in_flight_max.fetch_max(now, Ordering::Relaxed);
         self.counts.sent.fetch_add(1, Ordering::Relaxed);
+        let asked = Instant::now();
         let found = self.lookup.find(&number).await;
+        if found.is_ok() {
+            // A moving average over about the last eight answers.
+            let took = u64::try_from(asked.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let _ = self
+                .answer_us
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |old| {
+                    Some(if old == 0 { took } else { (old * 7 + took) / 8 })
+                });
+        }
         self.counts.in_flight.fetch_sub(1, Ordering::Relaxed);
         drop(permit);
         let answer = match found {
