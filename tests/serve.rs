@@ -1392,6 +1392,19 @@ fn the_server_names_each_call_once_for_every_desk() {
         asked,
         ["/erp?e164=%2B33388202020", "/erp?e164=%2B33677777777"]
     );
+    // Counted: two requests; the 99 other calls of the burst shared the
+    // one under way (or, arriving after it, found its answer kept).
+    let (_, metrics) = get_with(addr, "/metrics", "");
+    let lookups = |outcome: &str| {
+        sample(
+            &metrics,
+            &format!("ctibridge_lookups_total{{outcome=\"{outcome}\"}}"),
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(lookups("asked"), 2.0, "{metrics}");
+    assert_eq!(lookups("shared") + lookups("kept"), 99.0, "{metrics}");
+    assert_eq!(lookups("late") + lookups("failed"), 0.0, "{metrics}");
 
     // The journal keeps the names: history, from the server and the file.
     let (status, body) = http(

@@ -63,9 +63,19 @@ pub(crate) fn lookup(
                 Found::Known(p) => Some(p),
                 Found::Unknown => None,
             };
-            let how = serde_json::json!({ "lookup_ms": took_ms, "setup_ms": load_ms });
+            // What was asked, secrets masked: the request's first line.
+            let asked = lookup
+                .dry_run(number)
+                .ok()
+                .and_then(|r| r.lines().next().map(str::to_owned))
+                .unwrap_or_default();
+            let how = serde_json::json!({
+                "lookup_ms": took_ms,
+                "setup_ms": load_ms,
+                "request": asked,
+            });
             show(number, &key, person, json, how, || {
-                format!("  looked up in {took_ms:.1} ms (set up in {load_ms:.1} ms)")
+                format!("  {asked}\n  looked up in {took_ms:.1} ms (set up in {load_ms:.1} ms)")
             });
             Exit::Ok
         }

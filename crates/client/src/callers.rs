@@ -30,8 +30,11 @@ pub const UNKNOWN_KEPT_MAX: Duration = Duration::from_secs(60);
 pub enum How {
     /// Kept from an earlier answer.
     Kept,
-    /// Asked now (or joined a request under way), answered in time.
+    /// Asked now, answered in time.
     Asked,
+    /// Answered in time by a request another call had sent (the same
+    /// number, at the same time).
+    Shared,
     /// No answer within the budget: the pop went with the number.
     Late,
     /// The lookup failed (the ERP is down, refused, answered garbage).
@@ -149,6 +152,7 @@ impl Callers {
                 },
             };
         }
+        let mut joined = false;
         let mut shared = {
             let mut entries = self.entries();
             match entries.get(&key) {
@@ -159,7 +163,10 @@ impl Callers {
                         how: How::Kept,
                     };
                 }
-                Some(Entry::Asking(rx)) => rx.clone(),
+                Some(Entry::Asking(rx)) => {
+                    joined = true;
+                    rx.clone()
+                }
                 _ => {
                     let (tx, rx) = tokio::sync::watch::channel(None);
                     make_room(&mut entries, started);
@@ -184,13 +191,15 @@ impl Callers {
         match answer {
             Ok(Some(Some(Some(p)))) => Resolved {
                 person: Some(p),
-                how: How::Asked,
+                how: if joined { How::Shared } else { How::Asked },
             },
             // Unknown, or failed (the request says which in the log).
             Ok(Some(_)) => Resolved {
                 person: None,
                 how: if self.is_failing() {
                     How::Failed
+                } else if joined {
+                    How::Shared
                 } else {
                     How::Asked
                 },

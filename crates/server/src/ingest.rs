@@ -82,6 +82,7 @@ impl Ingest {
                 let outcome = match found.how {
                     crate::names::How::Kept => Some("kept"),
                     crate::names::How::Asked => Some("asked"),
+                    crate::names::How::Shared => Some("shared"),
                     crate::names::How::Late => Some("late"),
                     crate::names::How::Failed => Some("failed"),
                     crate::names::How::NoNumber => None,

@@ -161,7 +161,7 @@ impl Default for Metrics {
         );
         registry.register(
             "lookups",
-            "Caller lookups, by outcome: asked (sent to the ERP), kept (from the cache), late, failed",
+            "Caller lookups of the calls, by outcome: asked (a request to the ERP), shared (another call's request for the same number), kept (from the cache), late (the pop went without), failed",
             lookups.clone(),
         );
         registry.register(
