@@ -279,3 +279,121 @@ fn the_servers_certificate_address_and_journal() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("notes.txt is not an SQLite database"));
 }
+
+/// The ERP sections: `<lookup>` asked once for a sample number (found or
+/// not, the request works; refused: exit 5), a directory counted, and the
+/// server's report outbox read from its journal (refusals are a warning).
+#[test]
+fn the_lookup_is_asked_once_and_the_report_outbox_read() {
+    let erp = StandIn::start(
+        |r: &Recorded| match (r.header("Authorization"), r.target.as_str()) {
+            (Some("Bearer good-key-123"), "/tiers?tel=%2B33388202020") => {
+                (200, r#"{"name":"Marie Dupont"}"#.into())
+            }
+            (Some("Bearer good-key-123"), _) => (500, "report refused".into()),
+            _ => (401, "who are you".into()),
+        },
+    );
+    let dir = TempDir::new("doctor-erp");
+    dir.write("station.txt", "<telorg>1003\n");
+    let desk = |key: &str| {
+        dir.write(
+            "clicktocall_param.txt",
+            &format!(
+                "<callto>\ncmd=callto:$teldest$\n<lookup>\n<url>{}?tel=$tele164$\n<headers>Authorization: Bearer {key}\n<json_name>name\n\
+                 <report>\n<url>{}\n<success_body>OK\n",
+                erp.url("/tiers"),
+                erp.url("/calls")
+            ),
+        );
+        let out = common::with_files(&dir)
+            .arg("doctor")
+            .output()
+            .expect("doctor");
+        (out.status.code(), text(&out.stdout))
+    };
+    let (code, shown) = desk("good-key-123");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains("ok    lookup       the ERP answered in")
+            && shown.contains("(+33388202020: Marie Dupont)"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("skip  report       not sent by doctor"),
+        "{shown}"
+    );
+    let (code, shown) = desk("wrong-key-456");
+    assert_eq!(code, Some(5), "{shown}");
+    assert!(
+        shown.contains("FAIL  lookup       +33388202020: HTTP 401"),
+        "{shown}"
+    );
+    assert!(!shown.contains("wrong-key-456"), "{shown}");
+
+    // A server with a directory, and reports the ERP refuses.
+    dir.write(
+        "annuaire.csv",
+        "nom;tel\nMarie Dupont;03 88 20 20 20\nPaul;n/a\n",
+    );
+    let secret = "0123456789abcdef-doctor";
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<simulator>1\n<journal>journal.sqlite\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n\
+             <lookup>\n<directory>annuaire.csv\n<report>\n<url>{}\n<headers>Authorization: Bearer good-key-123\n<success_body>OK\n",
+            erp.url("/calls")
+        ),
+    );
+    let run = || {
+        let out = ctibridge(&dir)
+            .args(["doctor", "--server"])
+            .arg(&file)
+            .output()
+            .expect("doctor");
+        (out.status.code(), text(&out.stdout))
+    };
+    let (code, shown) = run();
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains(
+            "warn  lookup       1 people in the directory; 1 line(s) skipped, the first: line 3"
+        ),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("skip  outbox       no journal file yet"),
+        "{shown}"
+    );
+    let addr = free_addr();
+    let (srv, log) = common::serve_file_logged(&dir, &file, addr);
+    for kind in ["SETUP", "RELEASE"] {
+        let target = format!(
+            "/keyyo/notify?secret={secret}&account=33972101010&caller=33388202020&callee=33972101010&callref=d1&type={kind}&version=1&tsms=1700000000000"
+        );
+        let (status, _) = common::exchange(
+            std::net::TcpStream::connect(addr).expect("connect"),
+            &format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(status, 200);
+    }
+    // Once the server says the ERP does not take it.
+    loop {
+        let line = log
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the report was never refused");
+        if line.contains("a call report is not taken") {
+            break;
+        }
+    }
+    let (code, shown) = run();
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(
+        shown.contains(
+            "warn  outbox       1 report(s) waiting, 1 refused by the ERP at least once; 0 taken"
+        ),
+        "{shown}"
+    );
+    drop(srv);
+}

@@ -52,12 +52,14 @@ pub(crate) fn doctor(opts: &LocateOptions) -> Exit {
         dial: true,
     };
     let fallback = Span::file(loaded.param_file());
-    let checks = rt.block_on(ctibridge::doctor::provider(
+    let mut checks = rt.block_on(ctibridge::doctor::provider(
         &checked.config,
         &context,
         fallback,
         scope,
     ));
+    let config = std::sync::Arc::new(checked.config.clone());
+    checks.extend(rt.block_on(ctibridge::doctor::erp(&config, &context, fallback)));
     conclude(&checks)
 }
 

@@ -679,3 +679,84 @@ mod tests {
         assert!(!rule_matches("/telephony", p));
     }
 }
+
+/// The number `doctor` looks up: whoever it is (or nobody), the ERP's
+/// answer says the request works.
+pub const SAMPLE_CALLER: &str = "+33388202020";
+
+/// The checks of `config`'s ERP sections: `<lookup>` asked once for a
+/// sample number (or its directory read), `<report>` named but not sent
+/// (it would write a call into the ERP).
+pub async fn erp(config: &std::sync::Arc<Config>, context: &Context, fallback: Span) -> Vec<Check> {
+    let mut checks = Vec::new();
+    if config.lookup.is_some() {
+        checks.push(lookup_check(config, context, fallback).await);
+    }
+    if config.report.is_some() {
+        checks.push(Check::skip(
+            "report",
+            "not sent by doctor: it would write a call into the ERP",
+        ));
+    }
+    checks
+}
+
+async fn lookup_check(config: &std::sync::Arc<Config>, context: &Context, fallback: Span) -> Check {
+    let (lookup, problems) = match crate::names::Lookup::new(config.clone(), context, fallback) {
+        Ok(Some(l)) => l,
+        Ok(None) => return Check::skip("lookup", "no <lookup>"),
+        Err(f) => {
+            return Check::fail(
+                "lookup",
+                Failing::Config,
+                failure_text(&f),
+                "check <directory>: a readable CSV or vCard file",
+            )
+        }
+    };
+    if let Some(people) = lookup.size() {
+        return match problems.first() {
+            None => Check::ok("lookup", format!("{people} people in the directory")),
+            Some(p) => Check::warn(
+                "lookup",
+                format!(
+                    "{people} people in the directory; {} line(s) skipped, the first: line {}: {}",
+                    problems.len(),
+                    p.line,
+                    p.message
+                ),
+                "`ctibridge lookup NUMBER` names each line it skips; fix them in the file",
+            ),
+        };
+    }
+    let started = std::time::Instant::now();
+    let found = lookup.find(SAMPLE_CALLER).await;
+    let ms = started.elapsed().as_millis();
+    match found {
+        Ok(found) => {
+            let who = match found {
+                crate::names::Found::Known(p) => p.display(),
+                crate::names::Found::Unknown => "an unknown caller".to_owned(),
+            };
+            Check::ok(
+                "lookup",
+                format!("the ERP answered in {ms} ms ({SAMPLE_CALLER}: {who})"),
+            )
+        }
+        Err(why) => {
+            let refused = why.starts_with("HTTP 401") || why.starts_with("HTTP 403");
+            let (failing, todo) = if refused {
+                (
+                    Failing::Refused,
+                    "check the credentials the <lookup> request sends (<headers>, <auth>)",
+                )
+            } else {
+                (
+                    Failing::Network,
+                    "check the <url> of <lookup> and that the ERP answers within <lookup_timeout> (`ctibridge lookup NUMBER` shows the request and its time)",
+                )
+            };
+            Check::fail("lookup", failing, format!("{SAMPLE_CALLER}: {why}"), todo)
+        }
+    }
+}

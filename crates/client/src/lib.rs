@@ -44,7 +44,8 @@ pub mod doctor {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::doctor::*;
     pub use crate::imp::doctor::{
-        first_failure, provider, Check, Failing, Scope, Status, CERT_WARN_DAYS, EVENTS_LIMIT,
+        erp, first_failure, provider, Check, Failing, Scope, Status, CERT_WARN_DAYS, EVENTS_LIMIT,
+        SAMPLE_CALLER,
     };
 }
 

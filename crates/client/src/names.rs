@@ -376,6 +376,11 @@ impl Lookup {
         self.spec().timeout.value
     }
 
+    /// The people of the directory, when names come from one.
+    pub fn size(&self) -> Option<usize> {
+        self.directory.as_ref().map(Directory::len)
+    }
+
     /// Whether names come from a local file (instant, nothing to cache).
     pub fn is_local(&self) -> bool {
         self.directory.is_some()

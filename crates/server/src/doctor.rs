@@ -42,7 +42,42 @@ pub async fn checks(
             checks.extend(ctibridge_client::doctor::provider(config, context, fallback, scope).await);
         }
     }
+    if let Some(config) = &settings.names {
+        let config = std::sync::Arc::new(config.clone());
+        checks.extend(ctibridge_client::doctor::erp(&config, context, fallback).await);
+        if config.report.is_some() {
+            checks.push(outbox(settings.journal.as_deref()));
+        }
+    }
     checks
+}
+
+/// The report outbox of the journal, read only: reports the ERP keeps
+/// refusing are a warning.
+fn outbox(journal: Option<&std::path::Path>) -> Check {
+    let Some(path) = journal.filter(|p| p.exists()) else {
+        return Check::skip("outbox", "no journal file yet: no report waits");
+    };
+    let counts = crate::journal::Journal::open_read_only(path).and_then(|j| j.report_counts());
+    match counts {
+        Ok(c) if c.failing > 0 => Check::warn(
+            "outbox",
+            format!(
+                "{} report(s) waiting, {} refused by the ERP at least once; {} taken",
+                c.pending, c.failing, c.done
+            ),
+            "`ctibridge history --journal FILE` shows each refusal and why; they are sent again with back-off",
+        ),
+        Ok(c) => Check::ok(
+            "outbox",
+            format!("{} report(s) waiting, {} taken", c.pending, c.done),
+        ),
+        Err(e) => Check::warn(
+            "outbox",
+            format!("the journal cannot be read: {e}"),
+            "see the journal check above",
+        ),
+    }
 }
 
 fn certificate(settings: &ServerSettings, now: i64) -> Check {
