@@ -663,23 +663,6 @@ fn failure_text(f: &Failure) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::rule_matches;
-
-    #[test]
-    fn ovh_rules_match_with_stars() {
-        let p = "/telephony/ab1/line/0033972101010/click2Call";
-        assert!(rule_matches("/*", p));
-        assert!(rule_matches("/telephony/*", p));
-        assert!(rule_matches("/telephony/*/line/*/click2Call", p));
-        assert!(rule_matches(p, p));
-        assert!(!rule_matches("/telephony/*/line/*/click2CallUser", p));
-        assert!(!rule_matches("/me", p));
-        assert!(!rule_matches("/telephony", p));
-    }
-}
-
 /// The number `doctor` looks up: whoever it is (or nobody), the ERP's
 /// answer says the request works.
 pub const SAMPLE_CALLER: &str = "+33388202020";
@@ -758,5 +741,22 @@ async fn lookup_check(config: &std::sync::Arc<Config>, context: &Context, fallba
             };
             Check::fail("lookup", failing, format!("{SAMPLE_CALLER}: {why}"), todo)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rule_matches;
+
+    #[test]
+    fn ovh_rules_match_with_stars() {
+        let p = "/telephony/ab1/line/0033972101010/click2Call";
+        assert!(rule_matches("/*", p));
+        assert!(rule_matches("/telephony/*", p));
+        assert!(rule_matches("/telephony/*/line/*/click2Call", p));
+        assert!(rule_matches(p, p));
+        assert!(!rule_matches("/telephony/*/line/*/click2CallUser", p));
+        assert!(!rule_matches("/me", p));
+        assert!(!rule_matches("/telephony", p));
     }
 }
