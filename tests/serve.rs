@@ -149,12 +149,12 @@ fn serve_file(dir: &TempDir, text: &str) -> (Server, SocketAddr) {
 
 /// A token for desk `paul` (secret `changeme`).
 fn token(addr: SocketAddr) -> String {
-    let (status, body) = http(
-        addr,
-        "GET",
-        "/DhDivaltoServerCTI/api/cti/gettoken",
-        "Basic cGF1bDpjaGFuZ2VtZQ==",
-    );
+    token_of(addr, "Basic cGF1bDpjaGFuZ2VtZQ==")
+}
+
+/// A token for the desk of `basic` (`Basic base64(ident:secret)`).
+fn token_of(addr: SocketAddr, basic: &str) -> String {
+    let (status, body) = http(addr, "GET", "/DhDivaltoServerCTI/api/cti/gettoken", basic);
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).expect("json");
     format!("Bearer {}", v["token"].as_str().expect("token"))
@@ -1340,12 +1340,7 @@ fn the_server_names_each_call_once_for_every_desk() {
     ] {
         assert_eq!(notify(line, "33388202020", "n1", kind), 200);
     }
-    let token_of = |basic: &str| {
-        let (status, body) = http(addr, "GET", "/DhDivaltoServerCTI/api/cti/gettoken", basic);
-        assert_eq!(status, 200, "{body}");
-        let v: Value = serde_json::from_str(&body).expect("json");
-        format!("Bearer {}", v["token"].as_str().expect("token"))
-    };
+    let token_of = |basic: &str| token_of(addr, basic);
     // paul:changeme-desk, anne:changeme-anne
     for (auth, line) in [
         (token_of("Basic cGF1bDpjaGFuZ2VtZS1kZXNr"), "0972101010"),

@@ -43,16 +43,7 @@ pub(crate) fn lookup(
     let load_ms = loaded.elapsed().as_secs_f64() * 1000.0;
     warn_problems("the directory", &problems);
     if dry_run {
-        return match lookup.dry_run(number) {
-            Ok(text) => {
-                outln!("{text}");
-                Exit::Ok
-            }
-            Err(e) => {
-                errln!("error: {e}");
-                Exit::Config
-            }
-        };
+        return print_dry_run(lookup.dry_run(number));
     }
     let started = Instant::now();
     let found = s.runtime.block_on(lookup.find(number));
@@ -125,6 +116,20 @@ pub(crate) fn lookup_in_directory(
         )
     });
     Exit::Ok
+}
+
+/// What `--dry-run` shows: the request, or why it cannot be built.
+pub(crate) fn print_dry_run(request: Result<String, String>) -> Exit {
+    match request {
+        Ok(text) => {
+            outln!("{text}");
+            Exit::Ok
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            Exit::Config
+        }
+    }
 }
 
 fn warn_problems(file: &str, problems: &[LineProblem]) {

@@ -75,16 +75,7 @@ pub(crate) fn report(
         );
     }
     if dry_run {
-        return match ctibridge::report::dry_run(&config, &call) {
-            Ok(text) => {
-                outln!("{text}");
-                Exit::Ok
-            }
-            Err(e) => {
-                errln!("error: {e}");
-                Exit::Config
-            }
-        };
+        return super::lookup::print_dry_run(ctibridge::report::dry_run(&config, &call));
     }
     let options = ctibridge::http::ClientOptions::one_shot(&config.global);
     let client = match ctibridge::http::HttpClient::new(&options) {
