@@ -103,57 +103,8 @@ fn is_unset_station_value(parts: &[crate::param::Part], values: &Values) -> bool
     }
 }
 
-/// Header names whose values are secrets even when written literally.
-fn is_secret_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    n.contains("authori")
-        || n.contains("authenti")
-        || n == "cookie"
-        || ["token", "secret", "password", "key", "signature"]
-            .iter()
-            .any(|w| n.contains(w))
-}
-
-/// Query parameters whose values are secrets even when written literally.
-fn is_secret_param(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    [
-        "token",
-        "secret",
-        "pass",
-        "pwd",
-        "mdp",
-        "key",
-        "signature",
-        "auth",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
-}
-
-/// A URL with the values of secret-looking query parameters masked.
-pub fn mask_url(url: &str) -> String {
-    let Some((base, query)) = url.split_once('?') else {
-        return url.to_owned();
-    };
-    let (query, fragment) = match query.split_once('#') {
-        Some((q, f)) => (q, Some(f)),
-        None => (query, None),
-    };
-    let masked: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) if is_secret_param(k) && !v.is_empty() => format!("{k}={MASK}"),
-            _ => pair.to_owned(),
-        })
-        .collect();
-    let mut out = format!("{base}?{}", masked.join("&"));
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
-}
+use crate::redact::is_secret_header;
+pub use crate::redact::mask_url;
 
 impl HttpRequest {
     /// The request as text, with secrets masked: keyword secrets must already

@@ -85,7 +85,10 @@ pub mod profile {
 pub mod redact {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::redact::*;
-    pub use crate::imp::redact::{eprint, mask, print, register, Masking, MASK};
+    pub use crate::imp::redact::{
+        eprint, is_secret_header, is_secret_param, mask, mask_literals, mask_url, print, register,
+        Masking, MASK,
+    };
 }
 
 /// The format reference, generated from the table.

@@ -121,6 +121,98 @@ pub fn eprint(text: &str) {
     let _ = io::stderr().lock().write_all(mask(text).as_bytes());
 }
 
+/// Header names whose values are secrets even when written literally.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("authori")
+        || n.contains("authenti")
+        || n == "cookie"
+        || ["token", "secret", "password", "key", "signature"]
+            .iter()
+            .any(|w| n.contains(w))
+}
+
+/// Query parameters whose values are secrets even when written literally.
+pub fn is_secret_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    [
+        "token",
+        "secret",
+        "pass",
+        "pwd",
+        "mdp",
+        "key",
+        "signature",
+        "auth",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// A URL with the values of secret-looking query parameters masked.
+pub fn mask_url(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let masked: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if is_secret_param(k) && !v.is_empty() => format!("{k}={MASK}"),
+            _ => pair.to_owned(),
+        })
+        .collect();
+    let mut out = format!("{base}?{}", masked.join("&"));
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+/// A template as `check` shows it: literal values of secret-looking
+/// headers (`Authorization: Bearer abc…`) and query parameters (`key=abc…`)
+/// masked; a value with a `$keyword$` is shown (its secret is filled in
+/// later, and masked where it is).
+pub fn mask_literals(text: &str, headers: bool) -> String {
+    let literal = |v: &str| !v.trim().is_empty() && !v.contains('$');
+    if !headers {
+        let Some((base, query)) = text.split_once('?') else {
+            return text.to_owned();
+        };
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) if is_secret_param(k) && literal(v) => format!("{k}={MASK}"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        return format!("{base}?{}", masked.join("&"));
+    }
+    text.split('|')
+        .map(|item| {
+            let cut = item.find([':', '=']);
+            match cut {
+                Some(at) if is_secret_header(item[..at].trim()) && literal(&item[at + 1..]) => {
+                    let value = item[at + 1..].trim();
+                    let shown = match value.split_once(' ') {
+                        Some((scheme, _)) if scheme.chars().all(|c| c.is_ascii_alphabetic()) => {
+                            format!("{scheme} {MASK}")
+                        }
+                        _ => MASK.to_owned(),
+                    };
+                    format!("{}{} {shown}", &item[..at], &item[at..=at])
+                }
+                _ => item.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +237,21 @@ mod tests {
             w.write_all(b"w0rd&more\nnext p@ss").unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "token ********\nnext p@ss");
+    }
+
+    #[test]
+    fn literal_secrets_of_headers_and_urls_are_masked_keywords_kept() {
+        assert_eq!(
+            mask_literals("Authorization: Bearer abc123|X-Desk: 12|Api-Key=zz99", true),
+            "Authorization: Bearer ********|X-Desk: 12|Api-Key= ********"
+        );
+        assert_eq!(
+            mask_literals("Authorization: Bearer $token$", true),
+            "Authorization: Bearer $token$"
+        );
+        assert_eq!(
+            mask_literals("https://erp/x?tel=$tel$&key=abc123&pw=$mdp$", false),
+            "https://erp/x?tel=$tel$&key=********&pw=$mdp$"
+        );
     }
 }

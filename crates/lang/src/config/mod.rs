@@ -1881,7 +1881,13 @@ pub fn shown(def: &TagDef, text: &str) -> String {
     if def.secret && !text.is_empty() {
         "********".to_owned()
     } else {
-        text.to_owned()
+        match def.kind {
+            crate::schema::Kind::Headers => crate::redact::mask_literals(text, true),
+            crate::schema::Kind::Url | crate::schema::Kind::PageUrl => {
+                crate::redact::mask_literals(text, false)
+            }
+            _ => text.to_owned(),
+        }
     }
 }
 
