@@ -116,12 +116,12 @@ fn the_lookup_section_asks_the_erp_or_reads_the_directory() {
         }
         let (path, query) = r.target.split_once('?').unwrap_or((&r.target, ""));
         match (path, query) {
-            ("/json", "tel=0388202020&e164=%2B33388202020&last9=388202020") => (
+            ("/json", "tel=0388202020&e164=%2B33388202020&last9=388202020&intl=33388202020") => (
                 200,
                 r#"{"contact":{"name":"Marie Dupont","company":"Dupont SA"},"id":"T0001"}"#.into(),
             ),
             ("/json", _) => (200, r#"{"contact":null}"#.into()),
-            ("/xml", "tel=0388202020&e164=%2B33388202020&last9=388202020") => (
+            ("/xml", "tel=0388202020&e164=%2B33388202020&last9=388202020&intl=33388202020") => (
                 200,
                 r#"<tiers ref="T0001"><nom>Marie Dupont</nom><societe>Dupont SA</societe></tiers>"#
                     .into(),
@@ -143,7 +143,7 @@ fn the_lookup_section_asks_the_erp_or_reads_the_directory() {
         dir.write(
             "clicktocall_param.txt",
             &format!(
-                "<callto>\ncmd=callto:$teldest$\n<lookup>\n<url>{}?tel=$tel$&e164=$tele164$&last9=$tel9$\n<headers>Authorization: Bearer $user$\n<lookup_timeout>0.5\n{answer}",
+                "<callto>\ncmd=callto:$teldest$\n<lookup>\n<url>{}?tel=$tel$&e164=$tele164$&last9=$tel9$&intl=$telintl$\n<headers>Authorization: Bearer $user$\n<lookup_timeout>0.5\n{answer}",
                 erp.url(path)
             ),
         );
@@ -176,7 +176,7 @@ fn the_lookup_section_asks_the_erp_or_reads_the_directory() {
     let (code, out, _) = lookup(&["--dry-run", "0388202020"]);
     assert_eq!(code, Some(0));
     assert!(
-        out.contains("/json?tel=0388202020&e164=%2B33388202020&last9=388202020"),
+        out.contains("/json?tel=0388202020&e164=%2B33388202020&last9=388202020&intl=33388202020"),
         "{out}"
     );
     assert!(
@@ -228,4 +228,38 @@ fn the_lookup_section_asks_the_erp_or_reads_the_directory() {
     let (code, _, err) = lookup(&["0388202020"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("the param files have no `<lookup>`"), "{err}");
+}
+
+/// A `<lookup>` in the user's station.txt (a desk's own directory): used,
+/// and its relative `<directory>` read from the station file's folder.
+#[test]
+fn a_lookup_in_station_txt_is_the_desks_own() {
+    let dir = TempDir::new("lookup-station");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir");
+    std::fs::write(
+        home.join("mes-contacts.csv"),
+        "name,phone\nMarie Dupont,+33 3 88 20 20 20\n",
+    )
+    .expect("write");
+    std::fs::write(
+        home.join("station.txt"),
+        "<telorg>1003\n<lookup>\n<directory>mes-contacts.csv\n",
+    )
+    .expect("write");
+    dir.write("clicktocall_param.txt", "<callto>\ncmd=callto:$teldest$\n");
+    let out = ctibridge(&dir)
+        .arg("--param")
+        .arg(dir.path().join("clicktocall_param.txt"))
+        .arg("--station")
+        .arg(home.join("station.txt"))
+        .args(["lookup", "0388202020"])
+        .output()
+        .expect("lookup");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("→ Marie Dupont"),
+        "{}",
+        text(&out.stdout)
+    );
 }

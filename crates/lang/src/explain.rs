@@ -291,6 +291,9 @@ fn value_from(sources: &SourceMap, config: &Config, source: KeywordSource) -> St
         KeywordSource::Caller => "the caller of the call being popped".to_owned(),
         KeywordSource::CallerE164 => "the caller looked up, in E.164".to_owned(),
         KeywordSource::CallerTail => "the last nine digits of the caller looked up".to_owned(),
+        KeywordSource::CallerIntl => {
+            "the caller looked up, in international digits without +".to_owned()
+        }
         KeywordSource::Called => "the number called by the call being popped".to_owned(),
         KeywordSource::CallRef => "the identifier of the call being popped".to_owned(),
         KeywordSource::BaseUrl(tag) => {

@@ -154,7 +154,7 @@ pub fn markdown() -> String {
             KeywordSource::Caller | KeywordSource::Called | KeywordSource::CallRef => {
                 "the call being popped".to_owned()
             }
-            KeywordSource::CallerE164 | KeywordSource::CallerTail => {
+            KeywordSource::CallerE164 | KeywordSource::CallerTail | KeywordSource::CallerIntl => {
                 "the caller looked up".to_owned()
             }
             KeywordSource::BaseUrl(tag) => format!("`<{tag}>` of `<global>`"),

@@ -1975,6 +1975,8 @@ pub enum KeywordSource {
     CallerE164,
     /// The last nine digits of the caller's number, for a lookup.
     CallerTail,
+    /// The caller's number in international digits (`33388202020`).
+    CallerIntl,
     /// The called number of the call being popped.
     Called,
     /// The call identifier of the call being popped.
@@ -2151,6 +2153,15 @@ pub static KEYWORDS: &[KeywordDef] = &[
         secret: false,
         ours: true,
         doc: "The last nine digits of the caller's number (`388202020`), for an ERP that matches on them.",
+    },
+    KeywordDef {
+        name: "telintl",
+        aliases: &[],
+        known_in: &[Lookup, Report],
+        source: KeywordSource::CallerIntl,
+        secret: false,
+        ours: true,
+        doc: "The caller's number in international digits, without `+` (`33388202020`), as Keyyo writes it.",
     },
     KeywordDef {
         name: "called",

@@ -180,6 +180,12 @@ impl Values {
             KeywordSource::Caller => Some(self.caller.clone().unwrap_or_default()),
             KeywordSource::CallerE164 => Some(self.caller_e164.clone().unwrap_or_default()),
             KeywordSource::CallerTail => Some(self.caller_tail.clone().unwrap_or_default()),
+            KeywordSource::CallerIntl => Some(
+                self.caller_e164
+                    .as_deref()
+                    .map(|n| n.trim_start_matches('+').to_owned())
+                    .unwrap_or_default(),
+            ),
             KeywordSource::Called => Some(self.called.clone().unwrap_or_default()),
             KeywordSource::CallRef => Some(self.callref.clone().unwrap_or_default()),
             KeywordSource::BaseUrl("api_url") => nonempty(&self.api_url),
@@ -372,7 +378,7 @@ pub fn where_to_set(kw: &KeywordDef) -> String {
         KeywordSource::Called | KeywordSource::CallRef => {
             "it is known only in `<popup>`, for the call being popped".to_owned()
         }
-        KeywordSource::CallerE164 | KeywordSource::CallerTail => {
+        KeywordSource::CallerE164 | KeywordSource::CallerTail | KeywordSource::CallerIntl => {
             "it is known only in `<lookup>`, for the caller looked up".to_owned()
         }
         KeywordSource::BaseUrl(tag) => {
