@@ -129,6 +129,7 @@ pub mod report {
     pub(crate) use crate::imp::report::*;
     pub use crate::imp::report::{
         dry_run, finished_from_event, send, values, wanted, DeskOutbox, FinishedCall, NotKept,
+        DESK_TRIES,
     };
 }
 
