@@ -66,13 +66,70 @@ pub(crate) enum SimAction {
         #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8082")]
         url: String,
         /// Let it ring out unanswered (a missed call).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "wait")]
         no_answer: bool,
+        /// Let it ring until a desk answers, rejects or hangs up (`ctibridge
+        /// call`), then talk until one hangs up — two minutes at most each.
+        #[arg(long)]
+        wait: bool,
         /// Certificate authorities (PEM) to trust for an https URL, besides
         /// the built-in ones.
         #[arg(long, value_name = "FILE")]
         cafile: Option<PathBuf>,
     },
+}
+
+/// `ctibridge call …`: the desk's calls under way, and what to do to them.
+#[derive(Subcommand)]
+pub(crate) enum CallAction {
+    /// The calls under way on the line: ringing or answered, with how long
+    /// they rang and talked so far.
+    List {
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Pick up a ringing call.
+    Answer {
+        /// The call (its reference, as `call list` and `watch --json` show).
+        callref: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// End a call.
+    Hangup {
+        callref: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Send a ringing call to voicemail (missed for the line).
+    Reject {
+        callref: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Transfer a side of an answered call to NUMBER (blind).
+    Transfer {
+        callref: String,
+        /// The number to transfer to, in any form.
+        to: String,
+        /// The side that goes to NUMBER: the other party (caller of an
+        /// incoming call), or this line's own side.
+        #[arg(long, value_parser = ["caller", "callee"], default_value = "caller")]
+        side: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
+}
+
+/// Which line, and how to print.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct CallOn {
+    /// The line [default: the station's <telorg>].
+    #[arg(long, value_name = "NUMBER")]
+    pub line: Option<String>,
+    /// One JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]
@@ -229,6 +286,12 @@ pub(crate) enum Command {
     /// Run the bridge server: the CTI web service of Divalto's sample file
     /// (gettoken, setevent, getevent) on 127.0.0.1:8082.
     Serve(ServeArgs),
+    /// The desk's calls under way, through the bridge server: list them,
+    /// answer, hang up, reject, transfer.
+    Call {
+        #[command(subcommand)]
+        action: CallAction,
+    },
     /// Drive the bridge server's simulator.
     Sim {
         #[command(subcommand)]

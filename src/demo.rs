@@ -277,9 +277,15 @@ async fn request(
 }
 
 async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
-    let resp = server::inject(&format!("http://{addr}"), "0612345678", "1003", true, None)
-        .await
-        .map_err(|e| e.to_string())?;
+    let resp = server::inject(
+        &format!("http://{addr}"),
+        "0612345678",
+        "1003",
+        server::Auto::Answer,
+        None,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     if resp.is_success() {
         Ok(())
     } else {

@@ -124,6 +124,7 @@ fn from_server(
         &session.context,
         config,
         session.fallback(),
+        ctibridge::config::Method::Get,
         "history",
         &query,
     ));

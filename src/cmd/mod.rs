@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches to them.
 
+mod call;
 mod check;
 mod demo;
 mod dial;
@@ -145,6 +146,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         )
         .into(),
         Command::Serve(args) => serve(&opts, args).into(),
+        Command::Call { action } => call::call(&opts, &log_file, action).into(),
         Command::Sim {
             action:
                 SimAction::Call {
@@ -152,9 +154,17 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                     to,
                     url,
                     no_answer,
+                    wait,
                     cafile,
                 },
-        } => sim_call(&url, &from, &to, !no_answer, cafile.as_deref()).into(),
+        } => {
+            let auto = match (no_answer, wait) {
+                (true, _) => ctibridge::server::Auto::NoAnswer,
+                (_, true) => ctibridge::server::Auto::Manual,
+                _ => ctibridge::server::Auto::Answer,
+            };
+            sim_call(&url, &from, &to, auto, cafile.as_deref()).into()
+        }
         Command::Demo => demo().into(),
         Command::InstallHandler { print, force } => install_handler(&opts, print, force).into(),
         Command::Completions { shell } => {

@@ -211,7 +211,7 @@ pub(crate) fn sim_call(
     url: &str,
     from: &str,
     to: &str,
-    answer: bool,
+    auto: ctibridge::server::Auto,
     cafile: Option<&std::path::Path>,
 ) -> Exit {
     let (from, to) = match (number::parse_target(from), number::parse_target(to)) {
@@ -225,7 +225,7 @@ pub(crate) fn sim_call(
         Ok(rt) => rt,
         Err(e) => return e.exit(),
     };
-    match rt.block_on(ctibridge::server::inject(url, &from, &to, answer, cafile)) {
+    match rt.block_on(ctibridge::server::inject(url, &from, &to, auto, cafile)) {
         Ok(resp) if resp.is_success() => {
             outln!("{}", resp.body.trim());
             Exit::Ok

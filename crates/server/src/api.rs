@@ -93,6 +93,9 @@ pub struct AppState {
     pub provider_host: Option<(String, u16)>,
     /// The relay's last answer, when it runs (`/healthz`).
     pub relay_status: Option<Arc<crate::health::RelayStatus>>,
+    /// Who places the calls, as an error names it ("the simulator",
+    /// "provider keyyo").
+    pub provider_name: String,
     tokens: Mutex<crate::tokens::Tokens>,
     cursors: Mutex<HashMap<(String, String), u64>>,
     seen: Mutex<crate::keyyo::Seen>,
@@ -121,6 +124,7 @@ impl AppState {
             writer: None,
             provider_host: None,
             relay_status: None,
+            provider_name: "the server's provider".to_owned(),
             tokens: Mutex::new(crate::tokens::Tokens::default()),
             cursors: Mutex::new(HashMap::new()),
             seen: Mutex::new(crate::keyyo::Seen::default()),
@@ -136,6 +140,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{CTI_PATH}/setevent"), any(setevent))
         .route(&format!("{CTI_PATH}/getevent"), any(getevent))
         .route(&format!("{CTI_PATH}/history"), any(history))
+        .route(&format!("{CTI_PATH}/calls"), any(calls))
+        .route(&format!("{CTI_PATH}/call"), post(call_control))
         .route("/sim/call", post(sim_call))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -195,6 +201,8 @@ pub enum ApiError {
     JournalUnavailable,
     /// Not now: try again (503).
     Busy(&'static str),
+    /// A call operation not done (404, 409, 501).
+    Control(crate::control::ControlError),
 }
 
 /// How a dial through the provider failed (the cause's text as the
@@ -243,6 +251,11 @@ impl ApiError {
             ApiError::DialFailed(DialFailure::Refused(_)) => StatusCode::BAD_GATEWAY,
             ApiError::DialFailed(DialFailure::Unreachable(_)) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::JournalUnavailable | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Control(c) => match c {
+                crate::control::ControlError::NoSuchCall => StatusCode::NOT_FOUND,
+                crate::control::ControlError::NotNow(_) => StatusCode::CONFLICT,
+                crate::control::ControlError::Unsupported { .. } => StatusCode::NOT_IMPLEMENTED,
+            },
         }
     }
 }
@@ -272,6 +285,7 @@ impl std::fmt::Display for ApiError {
             ApiError::JournalUnavailable => {
                 f.write_str("the call journal cannot be written at the moment: send it again later")
             }
+            ApiError::Control(c) => write!(f, "{c}"),
         }
     }
 }
@@ -657,6 +671,106 @@ async fn history(
     }
 }
 
+/// `call?telorg&callref&op=answer|hangup|reject|transfer[&side&to]`: an
+/// operation on a call of the desk's line.
+async fn call_control(
+    State(s): State<Arc<AppState>>,
+    DeskLine { ident, line, q }: DeskLine,
+) -> Result<Response, ApiError> {
+    let callref = param(&q, "callref")
+        .ok_or_else(|| ApiError::Invalid("callref is required: the call".into()))?;
+    let name = param(&q, "op").ok_or_else(|| {
+        ApiError::Invalid("op is required: answer, hangup, reject or transfer".into())
+    })?;
+    let country = s.opts.country.clone();
+    let op = crate::control::Op::parse(
+        name,
+        |k| param(&q, k).map(str::to_owned),
+        |n| match crate::number::identity(n, &country) {
+            Ok(id) if is_number(&id) => Ok(id),
+            Ok(_) => Err("not a phone number".to_owned()),
+            Err(e) => Err(e.to_string()),
+        },
+    )
+    .map_err(ApiError::Invalid)?;
+    let Some(sim) = &s.sim else {
+        return Err(ApiError::Control(
+            crate::control::ControlError::Unsupported {
+                provider: s.provider_name.clone(),
+                op: op.name(),
+            },
+        ));
+    };
+    let what = op.name();
+    match sim.act(&line, callref, op).await {
+        Ok(()) => {
+            tracing::info!(ident, line, callref, op = what, "call operation done");
+            Ok(Json(json!({ "result": "OK" })).into_response())
+        }
+        Err(e) => Err(ApiError::Control(e)),
+    }
+}
+
+/// `calls?telorg`: the line's calls under way (ringing or answered), with
+/// how long they rang and talked so far: from the journal, whatever the
+/// provider.
+async fn calls(
+    State(s): State<Arc<AppState>>,
+    DeskLine { line, .. }: DeskLine,
+) -> Result<Response, ApiError> {
+    let journal = s.journal.as_ref().ok_or(ApiError::Off("no journal"))?;
+    if let Some(w) = &s.writer {
+        w.flush().await;
+    }
+    let (journal, owned_line) = (journal.clone(), line.clone());
+    let read = tokio::task::spawn_blocking(move || {
+        let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+        j.history(&owned_line, None, ACTIVE_CALLS)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r.map_err(|e| e.to_string()));
+    let found = match read {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::error!("journal: {e}");
+            return Err(ApiError::JournalUnreadable);
+        }
+    };
+    let now = crate::journal::now_ms();
+    let active: Vec<crate::control::ActiveCall> = found
+        .into_iter()
+        .filter(|c| !c.state.is_ended())
+        .map(|c| {
+            let (caller, callee) = match c.direction {
+                crate::hub::Direction::Out => (c.line.clone(), c.tel.clone()),
+                crate::hub::Direction::In => (c.tel.clone(), c.line.clone()),
+            };
+            crate::control::ActiveCall {
+                state: if c.connect_at.is_some() {
+                    "CONNECT"
+                } else {
+                    "SETUP"
+                },
+                ringing_ms: c.connect_at.unwrap_or(now) - c.setup_at,
+                talk_ms: c.connect_at.map_or(0, |at| now - at),
+                callref: c.callref,
+                caller: for_desks(&s.opts, &caller),
+                callee: for_desks(&s.opts, &callee),
+                direction: c.direction,
+                setup_at: c.setup_at,
+                connect_at: c.connect_at,
+                replaces: c.replaces,
+                person: c.person,
+            }
+        })
+        .collect();
+    Ok(Json(json!({ "line": for_desks(&s.opts, &line), "calls": active })).into_response())
+}
+
+/// Recent calls of a line read to find those under way.
+const ACTIVE_CALLS: usize = 50;
+
 /// Keyyo's notification: checked, validated, deduplicated, journaled,
 /// published, and only then answered 200. Keyyo does not send a
 /// notification twice: a 200 is a promise that the call is kept. While the
@@ -938,7 +1052,11 @@ async fn sim_call(
     let (Some(from), Some(to)) = (read(from), read(to)) else {
         return Err(ApiError::Invalid("from and to are phone numbers".into()));
     };
-    let answer = param(&q, "answer") != Some("0");
-    let callref = sim.incoming(&from, &to, answer);
+    let auto = match param(&q, "answer") {
+        Some("0") => crate::sim::Auto::NoAnswer,
+        Some("wait") => crate::sim::Auto::Manual,
+        _ => crate::sim::Auto::Answer,
+    };
+    let callref = sim.incoming(&from, &to, auto);
     Ok(Json(json!({ "result": "OK", "callref": callref })).into_response())
 }

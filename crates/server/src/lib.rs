@@ -4,6 +4,7 @@
 
 mod api;
 mod connections;
+pub mod control;
 mod dialer;
 pub mod doctor;
 mod health;
@@ -26,7 +27,7 @@ pub use connections::default_max as default_max_connections;
 pub use journal::{CallRecord, HistoryKind, Idle};
 pub use keyyo::{manager_url, KeyyoOptions};
 pub use proxies::TrustedProxies;
-pub use sim::{inject, Timings};
+pub use sim::{inject, Auto, Timings};
 pub use tls::TlsFiles;
 
 // The modules of the layers below, under the paths this crate's code
@@ -183,6 +184,17 @@ pub async fn serve(
             dialer::DialThread::start(config, opts.context.clone()).map_err(Arc::new)
         });
     state.writer = Some(writer.clone());
+    state.provider_name = if opts.sim {
+        "the simulator".to_owned()
+    } else {
+        match opts.dialer.as_deref() {
+            Some(c) if !c.global.provider.value.is_empty() => {
+                format!("provider {}", c.global.provider.value)
+            }
+            Some(_) => "the server file's provider".to_owned(),
+            None => "this server (it has no provider)".to_owned(),
+        }
+    };
     state.provider_host = opts
         .dialer
         .as_deref()

@@ -4,6 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::control::{ControlError, Op, Side};
 use crate::hub::{Direction, Event, LineEvent};
 use crate::ingest::Ingest;
 
@@ -12,7 +16,7 @@ pub async fn inject(
     base: &str,
     from: &str,
     to: &str,
-    answer: bool,
+    auto: Auto,
     ca_file: Option<&std::path::Path>,
 ) -> Result<crate::http::HttpResponse, crate::http::SendError> {
     let enc = |s: &str| {
@@ -25,7 +29,11 @@ pub async fn inject(
             base.trim_end_matches('/'),
             enc(from),
             enc(to),
-            u8::from(answer)
+            match auto {
+                Auto::Answer => "1",
+                Auto::NoAnswer => "0",
+                Auto::Manual => "wait",
+            }
         ),
         Vec::new(),
         ca_file,
@@ -50,11 +58,39 @@ impl Default for Timings {
 }
 
 /// Simulated telephony, its events entering the server as a provider's
-/// do (journaled, then published; or neither).
+/// do (journaled, then published; or neither). Each call is a task that
+/// rings, is answered, talks and ends on its own timings — or as a desk
+/// acts on it ([`Sim::act`]).
 #[derive(Clone)]
 pub struct Sim {
     ingest: Arc<Ingest>,
     timings: Timings,
+    live: Arc<Mutex<HashMap<String, Live>>>,
+}
+
+/// What the simulated network does to a call by itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Auto {
+    /// Answered after the ring time, hung up after the talk time.
+    Answer,
+    /// Rings out unanswered after the ring time.
+    NoAnswer,
+    /// Rings, and talks once answered, until a desk acts (at most
+    /// [`MANUAL_LIMIT`] each).
+    Manual,
+}
+
+/// The longest a call waiting for a desk rings or talks.
+pub const MANUAL_LIMIT: Duration = Duration::from_secs(120);
+
+/// A call under way, as the control routes see it.
+struct Live {
+    cmd: tokio::sync::mpsc::UnboundedSender<(
+        Op,
+        tokio::sync::oneshot::Sender<Result<(), ControlError>>,
+    )>,
+    /// The lines that have a side of it.
+    lines: Vec<String>,
 }
 
 /// Journals and publishes the events of a simulated call in turn; the
@@ -76,7 +112,11 @@ async fn play(ingest: &Ingest, events: impl IntoIterator<Item = LineEvent>) -> b
 
 impl Sim {
     pub fn new(ingest: Arc<Ingest>, timings: Timings) -> Sim {
-        Sim { ingest, timings }
+        Sim {
+            ingest,
+            timings,
+            live: Arc::default(),
+        }
     }
 
     fn callref() -> String {
@@ -87,55 +127,216 @@ impl Sim {
     /// the callee (any number: in the simulator every number is a line)
     /// sees it ring; it is answered, then hung up.
     pub fn dial(&self, line: &str, to: &str) -> String {
-        let callref = Self::callref();
-        let out = Leg::new(line, to, to, &callref, Direction::Out);
-        let inc = Leg::new(to, line, to, &callref, Direction::In);
-        let ingest = self.ingest.clone();
-        let t = self.timings;
-        tokio::spawn(async move {
-            if !play(&ingest, [out.event(Event::Dial), inc.event(Event::Ring)]).await {
-                return;
-            }
-            tokio::time::sleep(t.ring).await;
-            if !play(
-                &ingest,
-                [out.event(Event::Connect), inc.event(Event::Connect)],
-            )
-            .await
-            {
-                return;
-            }
-            tokio::time::sleep(t.talk).await;
-            play(
-                &ingest,
-                [out.event(Event::Release), inc.event(Event::Release)],
-            )
-            .await;
-        });
-        callref
+        self.start(Some(line), to, to, Auto::Answer, None)
     }
 
     /// An incoming call from `from` to the line `to`; answered or not.
-    pub fn incoming(&self, from: &str, to: &str, answer: bool) -> String {
+    pub fn incoming(&self, from: &str, to: &str, auto: Auto) -> String {
+        self.start(None, from, to, auto, None)
+    }
+
+    /// Starts a call: from `caller_line` (a line of ours: it has an
+    /// outgoing side) or from the outside number `from`, to the line `to`.
+    fn start(
+        &self,
+        caller_line: Option<&str>,
+        from: &str,
+        to: &str,
+        auto: Auto,
+        replaces: Option<String>,
+    ) -> String {
         let callref = Self::callref();
-        let inc = Leg::new(to, from, to, &callref, Direction::In);
-        let ingest = self.ingest.clone();
-        let t = self.timings;
-        tokio::spawn(async move {
-            if !play(&ingest, [inc.event(Event::Ring)]).await {
-                return;
-            }
-            tokio::time::sleep(t.ring).await;
-            if answer {
-                if !play(&ingest, [inc.event(Event::Connect)]).await {
-                    return;
-                }
-                tokio::time::sleep(t.talk).await;
-            }
-            // Hung up before the answer: the station sees a missed call.
-            play(&ingest, [inc.event(Event::Release)]).await;
-        });
+        let caller = caller_line.unwrap_or(from).to_owned();
+        let mut legs = Vec::new();
+        if let Some(line) = caller_line {
+            legs.push(Leg::new(line, to, to, &callref, Direction::Out));
+        }
+        legs.push(Leg::new(to, &caller, to, &callref, Direction::In));
+        for leg in &mut legs {
+            leg.replaces.clone_from(&replaces);
+        }
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.lock().insert(
+            callref.clone(),
+            Live {
+                cmd: tx,
+                lines: legs.iter().map(|l| l.line.clone()).collect(),
+            },
+        );
+        let call = SimCall {
+            sim: self.clone(),
+            callref: callref.clone(),
+            caller,
+            callee: to.to_owned(),
+            legs,
+            auto,
+        };
+        tokio::spawn(call.run(rx));
         callref
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `op` on the call `callref`, asked by a desk of `line`.
+    pub async fn act(&self, line: &str, callref: &str, op: Op) -> Result<(), ControlError> {
+        let cmd = {
+            let live = self.lock();
+            match live.get(callref) {
+                Some(l) if l.lines.iter().any(|x| x == line) => l.cmd.clone(),
+                _ => return Err(ControlError::NoSuchCall),
+            }
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if cmd.send((op, tx)).is_err() {
+            return Err(ControlError::NoSuchCall);
+        }
+        rx.await.unwrap_or(Err(ControlError::NoSuchCall))
+    }
+}
+
+/// One simulated call: its sides on our lines, its course.
+struct SimCall {
+    sim: Sim,
+    callref: String,
+    /// The parties, in their one identity.
+    caller: String,
+    callee: String,
+    legs: Vec<Leg>,
+    auto: Auto,
+}
+
+/// Where a simulated call stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Ringing,
+    Talking,
+    Over,
+}
+
+impl SimCall {
+    fn events(&self, pick: impl Fn(&Leg) -> Option<Event>) -> Vec<LineEvent> {
+        self.legs
+            .iter()
+            .filter_map(|l| pick(l).map(|e| l.event(e)))
+            .collect()
+    }
+
+    async fn emit(&self, pick: impl Fn(&Leg) -> Option<Event>) -> bool {
+        play(&self.sim.ingest, self.events(pick)).await
+    }
+
+    async fn run(
+        self,
+        mut rx: tokio::sync::mpsc::UnboundedReceiver<(
+            Op,
+            tokio::sync::oneshot::Sender<Result<(), ControlError>>,
+        )>,
+    ) {
+        let t = self.sim.timings;
+        let mut stage = Stage::Ringing;
+        let started = self.emit(|l| {
+            Some(match l.direction {
+                Direction::Out => Event::Dial,
+                Direction::In => Event::Ring,
+            })
+        });
+        if !started.await {
+            stage = Stage::Over;
+        }
+        while stage != Stage::Over {
+            let limit = match (stage, self.auto) {
+                (Stage::Ringing, Auto::Manual) | (Stage::Talking, Auto::Manual) => MANUAL_LIMIT,
+                (Stage::Ringing, _) => t.ring,
+                _ => t.talk,
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(limit) => {
+                    stage = match (stage, self.auto) {
+                        (Stage::Ringing, Auto::Answer) => self.connect().await,
+                        // Rang out, or talked its time: over.
+                        _ => self.release().await,
+                    };
+                }
+                cmd = rx.recv() => {
+                    let Some((op, reply)) = cmd else { break };
+                    let (next, result) = self.apply(stage, op).await;
+                    stage = next;
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        self.sim.lock().remove(&self.callref);
+        // Whoever asked while the call ended: it is gone.
+        rx.close();
+        while let Ok((_, reply)) = rx.try_recv() {
+            let _ = reply.send(Err(ControlError::NoSuchCall));
+        }
+    }
+
+    async fn connect(&self) -> Stage {
+        if self.emit(|_| Some(Event::Connect)).await {
+            Stage::Talking
+        } else {
+            Stage::Over
+        }
+    }
+
+    async fn release(&self) -> Stage {
+        self.emit(|_| Some(Event::Release)).await;
+        Stage::Over
+    }
+
+    /// What a desk's operation does, in this stage.
+    async fn apply(&self, stage: Stage, op: Op) -> (Stage, Result<(), ControlError>) {
+        let not_now = |what: &str| {
+            (
+                stage,
+                Err(ControlError::NotNow(format!(
+                    "{what}: the call is {}",
+                    match stage {
+                        Stage::Ringing => "ringing",
+                        Stage::Talking => "answered",
+                        Stage::Over => "over",
+                    }
+                ))),
+            )
+        };
+        match (op, stage) {
+            (Op::Answer, Stage::Ringing) => (self.connect().await, Ok(())),
+            (Op::Answer, _) => not_now("it cannot be answered"),
+            (Op::Hangup, Stage::Ringing | Stage::Talking) => (self.release().await, Ok(())),
+            (Op::Reject, Stage::Ringing) => {
+                // To the callee's voicemail: missed for its line.
+                (self.release().await, Ok(()))
+            }
+            (Op::Reject, _) => not_now("only a ringing call can be rejected"),
+            (Op::Transfer { side, to }, Stage::Talking) => {
+                // The side transferred talks with `to` (a new call, which
+                // replaces this one); the other side's part is over.
+                let party = match side {
+                    Side::Caller => self.caller.clone(),
+                    Side::Callee => self.callee.clone(),
+                };
+                let from_line = self
+                    .legs
+                    .iter()
+                    .find(|l| l.line == party)
+                    .map(|l| l.line.clone());
+                let stage = self.release().await;
+                self.sim.start(
+                    from_line.as_deref(),
+                    &party,
+                    &to,
+                    self.auto,
+                    Some(self.callref.clone()),
+                );
+                (stage, Ok(()))
+            }
+            (Op::Transfer { .. }, _) => not_now("only an answered call can be transferred"),
+            (_, Stage::Over) => not_now("nothing can be done"),
+        }
     }
 }
 
@@ -146,6 +347,8 @@ struct Leg {
     called: String,
     callref: String,
     direction: Direction,
+    /// The call this one replaces (a transfer's new call).
+    replaces: Option<String>,
 }
 
 impl Leg {
@@ -156,6 +359,7 @@ impl Leg {
             called: called.to_owned(),
             callref: callref.to_owned(),
             direction,
+            replaces: None,
         }
     }
 
@@ -168,7 +372,7 @@ impl Leg {
             called: self.called.clone(),
             callref: self.callref.clone(),
             direction: self.direction,
-            replaces: None,
+            replaces: self.replaces.clone(),
             person: None,
         }
     }

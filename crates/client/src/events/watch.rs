@@ -344,13 +344,15 @@ pub async fn probe(context: &Context, config: &Config, fallback: Span, limit: Du
     }
 }
 
-/// A `GET` of `route` with `query` on the bridge server the event source
-/// is: the event request's URL up to `/getevent`, with its headers and
-/// token (fetched again once if refused). For `ctibridge history`.
+/// A request (`method`) to `route` with `query` on the bridge server the
+/// event source is: the event request's URL up to `/getevent`, with its
+/// headers and token (fetched again once if refused). For `ctibridge
+/// history` and `ctibridge call`.
 pub async fn ask_bridge(
     context: &Context,
     config: &Config,
     fallback: Span,
+    method: crate::config::Method,
     route: &str,
     query: &[(&str, &str)],
 ) -> Result<crate::http::HttpResponse, Failure> {
@@ -389,8 +391,8 @@ pub async fn ask_bridge(
             .extend_pairs(query)
             .finish();
         req.url = format!("{}/{route}?{query}", &req.url[..cut]);
-        req.method = crate::config::Method::Get;
-        req.body = None;
+        req.method = method;
+        req.body = (method != crate::config::Method::Get).then(String::new);
         let resp = source.client.send(&req).await.map_err(|e| {
             Failure::Network(Diagnostic::error(
                 Code::BridgeUnreachable,
@@ -407,7 +409,11 @@ pub async fn ask_bridge(
                 Diagnostic::error(
                     Code::BridgeRefused,
                     at,
-                    format!("the bridge server refused: HTTP {}", resp.status),
+                    format!(
+                        "the bridge server refused: HTTP {}{}",
+                        resp.status,
+                        refusal_reason(&resp)
+                    ),
                 )
                 .with_help(format!("the server answered: {}", resp.body_start())),
             ));
@@ -428,6 +434,14 @@ fn print(
         writeln!(out, "{}", ev.readable())?;
     }
     out.flush()
+}
+
+/// The `error` of a bridge server's refusal, after a colon.
+fn refusal_reason(resp: &crate::http::HttpResponse) -> String {
+    serde_json::from_str::<serde_json::Value>(&resp.body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(|e| format!(": {e}")))
+        .unwrap_or_default()
 }
 
 /// Resolves when `watch` must stop: a signal, or `--for` running out.

@@ -1,0 +1,150 @@
+//! Call control: what a desk may do to a call of its line — answer, hang
+//! up, reject, transfer — provider-neutral. Each provider says what it
+//! supports; what it does not is refused (501) naming the provider and the
+//! operation, never a silent success.
+
+use serde::Serialize;
+
+/// A side of a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Caller,
+    Callee,
+}
+
+impl Side {
+    pub fn parse(s: &str) -> Option<Side> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "caller" => Some(Side::Caller),
+            "callee" => Some(Side::Callee),
+            _ => None,
+        }
+    }
+}
+
+/// An operation on a call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// Pick up a ringing call (the line is called).
+    Answer,
+    /// End the call.
+    Hangup,
+    /// Send a ringing call to the callee's voicemail: missed for the line.
+    Reject,
+    /// Blind transfer: `side` talks with `to`; the other side is done.
+    Transfer { side: Side, to: String },
+}
+
+impl Op {
+    /// Its name in routes and on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Answer => "answer",
+            Op::Hangup => "hangup",
+            Op::Reject => "reject",
+            Op::Transfer { .. } => "transfer",
+        }
+    }
+
+    /// The operation `name` with its parameters (`side`, `to`), `to`
+    /// already in its one identity; or why not.
+    pub fn parse(
+        name: &str,
+        param: impl Fn(&str) -> Option<String>,
+        number: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Op, String> {
+        match name {
+            "answer" => Ok(Op::Answer),
+            "hangup" => Ok(Op::Hangup),
+            "reject" => Ok(Op::Reject),
+            "transfer" => {
+                let side = param("side").unwrap_or_else(|| "caller".to_owned());
+                let side = Side::parse(&side).ok_or("side is caller or callee")?;
+                let to = param("to").ok_or("to is required: the number to transfer to")?;
+                Ok(Op::Transfer {
+                    side,
+                    to: number(&to).map_err(|e| format!("to: {e}"))?,
+                })
+            }
+            other => Err(format!(
+                "`{other}` is not an operation: answer, hangup, reject or transfer"
+            )),
+        }
+    }
+}
+
+/// Why an operation was not done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ControlError {
+    /// The line has no such call (over, or never its own): 404.
+    NoSuchCall,
+    /// Not in the call's present state: 409.
+    NotNow(String),
+    /// The provider cannot do it: 501.
+    Unsupported { provider: String, op: &'static str },
+}
+
+impl std::fmt::Display for ControlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ControlError::NoSuchCall => f.write_str("no such call on this line (it may be over)"),
+            ControlError::NotNow(why) => f.write_str(why),
+            ControlError::Unsupported { provider, op } => {
+                write!(f, "{provider} cannot {op} a call through the bridge server")
+            }
+        }
+    }
+}
+
+/// A call of a line now, as `calls` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ActiveCall {
+    pub callref: String,
+    /// The parties, in the desks' number form.
+    pub caller: String,
+    pub callee: String,
+    pub direction: crate::hub::Direction,
+    /// `SETUP` (ringing) or `CONNECT` (answered).
+    pub state: &'static str,
+    /// Milliseconds since 1970.
+    pub setup_at: i64,
+    pub connect_at: Option<i64>,
+    /// Rung so far (to the answer), talked so far.
+    pub ringing_ms: i64,
+    pub talk_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    #[serde(flatten)]
+    pub person: Option<crate::names::Person>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_are_read_with_their_parameters() {
+        let none = |_: &str| None;
+        let id = |n: &str| Ok(format!("+{n}"));
+        assert_eq!(Op::parse("answer", none, id), Ok(Op::Answer));
+        let q = |k: &str| match k {
+            "side" => Some("callee".to_owned()),
+            "to" => Some("33388202020".to_owned()),
+            _ => None,
+        };
+        assert_eq!(
+            Op::parse("transfer", q, id),
+            Ok(Op::Transfer {
+                side: Side::Callee,
+                to: "+33388202020".into()
+            })
+        );
+        assert!(Op::parse("transfer", none, id)
+            .unwrap_err()
+            .contains("to is required"));
+        assert!(Op::parse("park", none, id)
+            .unwrap_err()
+            .contains("not an operation"));
+    }
+}

@@ -1,0 +1,242 @@
+//! Call control through the bridge server (`ctibridge call …`), end to end
+//! on 127.0.0.1: the simulator's calls answered, hung up, rejected and
+//! transferred from a desk run on the repository's sample files; a
+//! provider that cannot act on calls says so (501).
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{ctibridge, free_addr, listening, text, Server, TempDir};
+use serde_json::Value;
+
+/// `serve --sim` and the sample desk (paul, line 1003) pointed at it.
+fn setup(dir: &TempDir) -> (Server, SocketAddr, PathBuf) {
+    let addr = free_addr();
+    let mut cmd = ctibridge(dir);
+    cmd.args(["serve", "--sim", "--listen", &addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let srv = listening(cmd, addr);
+    let sys = dir.path().join("sys");
+    std::fs::create_dir_all(&sys).expect("mkdir");
+    let param = std::fs::read_to_string("samples/clicktocall_param.txt").expect("sample");
+    std::fs::write(
+        sys.join("clicktocall_param.txt"),
+        param.replace("localhost:8082", &addr.to_string()),
+    )
+    .expect("write");
+    (srv, addr, sys)
+}
+
+/// `ctibridge call ARGS` as the sample desk: exit code, stdout, stderr.
+fn call(dir: &TempDir, sys: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = ctibridge(dir)
+        .arg("--sys-dir")
+        .arg(sys)
+        .args(["--station", "samples/station.txt", "call"])
+        .args(args)
+        .output()
+        .expect("call");
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// A simulated call from `from` to `to` that rings until a desk acts.
+fn ring(addr: SocketAddr, from: &str, to: &str) -> String {
+    let (status, body) = common::exchange(
+        std::net::TcpStream::connect(addr).expect("connect"),
+        &format!(
+            "POST /sim/call?from={from}&to={to}&answer=wait HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    v["callref"].as_str().expect("callref").to_owned()
+}
+
+/// The line's calls under way, once `callref` is among them in `state`
+/// (the simulator's events reach the journal on their own).
+fn listed(dir: &TempDir, sys: &std::path::Path, line: &str, callref: &str, state: &str) -> Value {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, out, err) = call(dir, sys, &["list", "--line", line, "--json"]);
+        assert_eq!(code, Some(0), "{err}");
+        let v: Value = serde_json::from_str(out.trim()).expect("json");
+        let found = v["calls"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["callref"] == callref).cloned());
+        if let Some(c) = found.filter(|c| c["state"] == state) {
+            return c;
+        }
+        assert!(Instant::now() < end, "{callref} never {state}: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Once `callref` is no longer under way on `line`.
+fn gone(dir: &TempDir, sys: &std::path::Path, line: &str, callref: &str) {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, out, _) = call(dir, sys, &["list", "--line", line, "--json"]);
+        let v: Value = serde_json::from_str(out.trim()).expect("json");
+        let there = v["calls"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["callref"] == callref));
+        if !there {
+            return;
+        }
+        assert!(Instant::now() < end, "{callref} still under way: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn answer_hang_up_reject_and_transfer_through_the_simulator() {
+    let dir = TempDir::new("control-sim");
+    let (_srv, addr, sys) = setup(&dir);
+
+    // Answered from the desk, then hung up from the desk.
+    let c1 = ring(addr, "0388202020", "1003");
+    let ringing = listed(&dir, &sys, "1003", &c1, "SETUP");
+    assert_eq!(ringing["caller"], "0388202020");
+    assert_eq!(ringing["callee"], "1003");
+    assert_eq!(ringing["direction"], "in");
+    let (code, out, err) = call(&dir, &sys, &["answer", &c1]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), format!("answer {c1}: done"));
+    listed(&dir, &sys, "1003", &c1, "CONNECT");
+    let (code, shown, _) = call(&dir, &sys, &["list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        shown.contains(&format!("{c1}  talking  0388202020 → 1003  rang ")),
+        "{shown}"
+    );
+    // Only a ringing call can be rejected: 409, exit 5, saying why.
+    let (code, _, err) = call(&dir, &sys, &["reject", &c1]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("HTTP 409: only a ringing call can be rejected: the call is answered"),
+        "{err}"
+    );
+    let (code, _, err) = call(&dir, &sys, &["hangup", &c1]);
+    assert_eq!(code, Some(0), "{err}");
+    gone(&dir, &sys, "1003", &c1);
+    // It is over: no such call.
+    let (code, _, err) = call(&dir, &sys, &["hangup", &c1]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("HTTP 404: no such call on this line"), "{err}");
+
+    // Rejected while ringing: to voicemail, missed for the line.
+    let c2 = ring(addr, "0611111111", "1003");
+    listed(&dir, &sys, "1003", &c2, "SETUP");
+    let (code, _, err) = call(&dir, &sys, &["reject", &c2]);
+    assert_eq!(code, Some(0), "{err}");
+    gone(&dir, &sys, "1003", &c2);
+
+    // Transferred once answered: the caller now rings at 1004, a call
+    // that replaces this one; this line's part is over.
+    let c3 = ring(addr, "0622222222", "1003");
+    listed(&dir, &sys, "1003", &c3, "SETUP");
+    let (code, _, err) = call(&dir, &sys, &["transfer", &c3, "1004"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("HTTP 409: only an answered call can be transferred"),
+        "{err}"
+    );
+    call(&dir, &sys, &["answer", &c3]);
+    listed(&dir, &sys, "1003", &c3, "CONNECT");
+    let (code, _, err) = call(&dir, &sys, &["transfer", &c3, "1004", "--side", "caller"]);
+    assert_eq!(code, Some(0), "{err}");
+    gone(&dir, &sys, "1003", &c3);
+    let end = Instant::now() + Duration::from_secs(20);
+    let moved = loop {
+        let (_, out, _) = call(&dir, &sys, &["list", "--line", "1004", "--json"]);
+        let v: Value = serde_json::from_str(out.trim()).expect("json");
+        if let Some(c) = v["calls"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["replaces"] == c3.as_str()).cloned())
+        {
+            break c;
+        }
+        assert!(Instant::now() < end, "no call at 1004 replacing {c3}: {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(moved["caller"], "0622222222");
+    assert_eq!(moved["state"], "SETUP");
+
+    // How each call ended, for the line.
+    let out = ctibridge(&dir)
+        .arg("--sys-dir")
+        .arg(&sys)
+        .args(["--station", "samples/station.txt", "history", "--json"])
+        .output()
+        .expect("history");
+    let kinds: Vec<(String, String)> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("json");
+            (
+                v["callref"].as_str().unwrap_or("").to_owned(),
+                v["kind"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&(c1.clone(), "received".into())),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&(c2.clone(), "missed".into())), "{kinds:?}");
+    assert!(
+        kinds.contains(&(c3.clone(), "received".into())),
+        "{kinds:?}"
+    );
+}
+
+/// Through a provider that cannot act on calls (Keyyo's HTTP API): 501,
+/// naming the provider and the operation; the list still works.
+#[test]
+fn a_provider_that_cannot_act_on_calls_says_so() {
+    let dir = TempDir::new("control-keyyo");
+    let addr = free_addr();
+    let file = dir.write(
+        "server_param.txt",
+        "<server>\n<global>\n<provider>keyyo\n<station>\n<telorg>33972101010\n\
+         <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n",
+    );
+    let mut cmd = ctibridge(&dir);
+    cmd.args(["serve", "--listen", &addr.to_string(), "--server"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _srv = listening(cmd, addr);
+    dir.write(
+        "clicktocall_param.txt",
+        &format!(
+            "<global>\n<provider>keyyo\n<events_url>http://{addr}/DhDivaltoServerCTI/api/cti\n"
+        ),
+    );
+    dir.write(
+        "station.txt",
+        "<ident>paul\n<event_token>changeme\n<telorg>33972101010\n",
+    );
+    let run = |args: &[&str]| {
+        let out = common::with_files(&dir)
+            .arg("call")
+            .args(args)
+            .output()
+            .expect("call");
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let (code, _, err) = run(&["answer", "k1"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("HTTP 501: provider keyyo cannot answer a call through the bridge server"),
+        "{err}"
+    );
+    let (code, out, err) = run(&["list"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.trim(), "no call under way");
+}
