@@ -13,6 +13,7 @@ pub fn outcome(c: &CallRecord) -> &'static str {
         (CallState::Missed, Direction::In) => "missed",
         (CallState::Connect, _) => "in progress",
         (CallState::Setup, _) => "ringing",
+        (CallState::Parked, _) => "parked",
     }
 }
 

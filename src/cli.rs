@@ -119,6 +119,32 @@ pub(crate) enum CallAction {
         #[command(flatten)]
         on: CallOn,
     },
+    /// Put a side of an answered call in the call park; another desk (or
+    /// this one) takes it back with `unpark`.
+    Park {
+        callref: String,
+        /// The side that waits in the park.
+        #[arg(long, value_parser = ["caller", "callee"], default_value = "caller")]
+        side: String,
+        /// The slot (letters and digits) [default: the first free one].
+        #[arg(long, value_name = "SLOT")]
+        slot: Option<String>,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Take a parked (or paused) call back.
+    Unpark {
+        callref: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Hold an answered call: the other party waits in the park, on this
+    /// line's own slot (its number), until `unpark`.
+    Pause {
+        callref: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
 }
 
 /// Which line, and how to print.

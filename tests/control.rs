@@ -167,6 +167,44 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
     assert_eq!(moved["caller"], "0622222222");
     assert_eq!(moved["state"], "SETUP");
 
+    // Parked in the call park's first free slot, taken back, paused on
+    // the line's own slot, hung up from the park.
+    let c4 = ring(addr, "0633333333", "1003");
+    listed(&dir, &sys, "1003", &c4, "SETUP");
+    let (code, _, err) = call(&dir, &sys, &["park", &c4]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("only an answered call can be parked"), "{err}");
+    call(&dir, &sys, &["answer", &c4]);
+    listed(&dir, &sys, "1003", &c4, "CONNECT");
+    let (code, _, err) = call(&dir, &sys, &["park", &c4, "--slot", "7"]);
+    assert_eq!(code, Some(0), "{err}");
+    let parked = listed(&dir, &sys, "1003", &c4, "PARKED");
+    assert_eq!(parked["park_slot"], "7");
+    let (_, shown, _) = call(&dir, &sys, &["list"]);
+    assert!(
+        shown.contains(&format!("{c4}  parked (slot 7)  0633333333 → 1003")),
+        "{shown}"
+    );
+    // Slot 7 is taken while it waits there.
+    let c5 = ring(addr, "0644444444", "1003");
+    listed(&dir, &sys, "1003", &c5, "SETUP");
+    call(&dir, &sys, &["answer", &c5]);
+    listed(&dir, &sys, "1003", &c5, "CONNECT");
+    let (code, _, err) = call(&dir, &sys, &["park", &c5, "--slot", "7"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("park slot 7 is taken"), "{err}");
+    call(&dir, &sys, &["hangup", &c5]);
+    let (code, _, err) = call(&dir, &sys, &["unpark", &c4]);
+    assert_eq!(code, Some(0), "{err}");
+    listed(&dir, &sys, "1003", &c4, "CONNECT");
+    let (code, _, err) = call(&dir, &sys, &["pause", &c4]);
+    assert_eq!(code, Some(0), "{err}");
+    let paused = listed(&dir, &sys, "1003", &c4, "PARKED");
+    assert_eq!(paused["park_slot"], "1003");
+    let (code, _, err) = call(&dir, &sys, &["hangup", &c4]);
+    assert_eq!(code, Some(0), "{err}");
+    gone(&dir, &sys, "1003", &c4);
+
     // How each call ended, for the line.
     let out = ctibridge(&dir)
         .arg("--sys-dir")
@@ -191,6 +229,10 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
     assert!(kinds.contains(&(c2.clone(), "missed".into())), "{kinds:?}");
     assert!(
         kinds.contains(&(c3.clone(), "received".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&(c4.clone(), "received".into())),
         "{kinds:?}"
     );
 }

@@ -40,6 +40,24 @@ pub(crate) fn call(opts: &LocateOptions, log_file: &LogFile, action: CallAction)
                 ..asked("transfer", callref)
             }),
         ),
+        CallAction::Park {
+            callref,
+            side,
+            slot,
+            on,
+        } => {
+            let mut extra = vec![("side", side)];
+            extra.extend(slot.map(|s| ("slot", s)));
+            (
+                on,
+                Some(Asked {
+                    extra,
+                    ..asked("park", callref)
+                }),
+            )
+        }
+        CallAction::Unpark { callref, on } => (on, Some(asked("unpark", callref))),
+        CallAction::Pause { callref, on } => (on, Some(asked("pause", callref))),
     };
     let session = match Session::start(opts, log_file) {
         Ok(s) => s,
@@ -99,10 +117,10 @@ pub(crate) fn call(opts: &LocateOptions, log_file: &LogFile, action: CallAction)
 fn readable(c: &serde_json::Value) -> String {
     let text = |k: &str| c[k].as_str().unwrap_or("").to_owned();
     let ms = |k: &str| c[k].as_i64().unwrap_or(0).max(0) as u64;
-    let state = if text("state") == "CONNECT" {
-        "talking"
-    } else {
-        "ringing"
+    let state = match text("state").as_str() {
+        "CONNECT" => "talking".to_owned(),
+        "PARKED" => format!("parked (slot {})", text("park_slot")),
+        _ => "ringing".to_owned(),
     };
     let caller = Some(text("caller"))
         .filter(|c| !c.is_empty())
@@ -118,7 +136,7 @@ fn readable(c: &serde_json::Value) -> String {
     }
     let duration = ctibridge::events::call::duration;
     line.push_str(&format!("  rang {}", duration(ms("ringing_ms"))));
-    if state == "talking" {
+    if state != "ringing" {
         line.push_str(&format!("  talked {}", duration(ms("talk_ms"))));
     }
     line

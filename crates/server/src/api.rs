@@ -747,11 +747,12 @@ async fn calls(
                 crate::hub::Direction::In => (c.tel.clone(), c.line.clone()),
             };
             crate::control::ActiveCall {
-                state: if c.connect_at.is_some() {
-                    "CONNECT"
-                } else {
-                    "SETUP"
+                state: match c.state {
+                    crate::events::model::CallState::Parked => "PARKED",
+                    _ if c.connect_at.is_some() => "CONNECT",
+                    _ => "SETUP",
                 },
+                park_slot: c.park_slot.clone(),
                 ringing_ms: c.connect_at.unwrap_or(now) - c.setup_at,
                 talk_ms: c.connect_at.map_or(0, |at| now - at),
                 callref: c.callref,

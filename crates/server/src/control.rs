@@ -34,6 +34,12 @@ pub enum Op {
     Reject,
     /// Blind transfer: `side` talks with `to`; the other side is done.
     Transfer { side: Side, to: String },
+    /// `side` waits in the call park, at `slot` (none: the first free).
+    Park { side: Side, slot: Option<String> },
+    /// Take the call back from the park.
+    Unpark,
+    /// Hold: park the other side on the line's own slot.
+    Pause,
 }
 
 impl Op {
@@ -44,6 +50,9 @@ impl Op {
             Op::Hangup => "hangup",
             Op::Reject => "reject",
             Op::Transfer { .. } => "transfer",
+            Op::Park { .. } => "park",
+            Op::Unpark => "unpark",
+            Op::Pause => "pause",
         }
     }
 
@@ -67,8 +76,21 @@ impl Op {
                     to: number(&to).map_err(|e| format!("to: {e}"))?,
                 })
             }
+            "park" => {
+                let side = param("side").unwrap_or_else(|| "caller".to_owned());
+                let side = Side::parse(&side).ok_or("side is caller or callee")?;
+                let slot = param("slot").filter(|s| s.trim() != "-1");
+                if let Some(s) = &slot {
+                    if s.is_empty() || s.len() > 16 || !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+                        return Err("slot: a park slot is letters and digits (-1: the first free)".into());
+                    }
+                }
+                Ok(Op::Park { side, slot })
+            }
+            "unpark" => Ok(Op::Unpark),
+            "pause" => Ok(Op::Pause),
             other => Err(format!(
-                "`{other}` is not an operation: answer, hangup, reject or transfer"
+                "`{other}` is not an operation: answer, hangup, reject, transfer, park, unpark or pause"
             )),
         }
     }
@@ -113,6 +135,9 @@ pub struct ActiveCall {
     /// Rung so far (to the answer), talked so far.
     pub ringing_ms: i64,
     pub talk_ms: i64,
+    /// The call park's slot, while it is parked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub park_slot: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
     #[serde(flatten)]
@@ -143,8 +168,17 @@ mod tests {
         assert!(Op::parse("transfer", none, id)
             .unwrap_err()
             .contains("to is required"));
-        assert!(Op::parse("park", none, id)
+        assert!(Op::parse("merge-all", none, id)
             .unwrap_err()
             .contains("not an operation"));
+        assert_eq!(
+            Op::parse("park", none, id),
+            Ok(Op::Park {
+                side: Side::Caller,
+                slot: None
+            })
+        );
+        let bad_slot = |k: &str| (k == "slot").then(|| "1;2".to_owned());
+        assert!(Op::parse("park", bad_slot, id).is_err());
     }
 }

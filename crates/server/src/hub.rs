@@ -45,6 +45,9 @@ pub struct LineEvent {
     /// `name`, `company`, `record`.
     #[serde(flatten)]
     pub person: Option<crate::names::Person>,
+    /// The call park's slot (a PARK event).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<String>,
 }
 
 struct Stored {
@@ -242,6 +245,7 @@ mod tests {
             direction: Direction::In,
             replaces: None,
             person: None,
+            slot: None,
         }
     }
 

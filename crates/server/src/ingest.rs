@@ -207,6 +207,7 @@ mod tests {
             direction: crate::hub::Direction::In,
             replaces: None,
             person: None,
+            slot: None,
         }
     }
 

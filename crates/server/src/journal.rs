@@ -43,6 +43,9 @@ pub struct CallRecord {
     /// Its report to the ERP (`<report>`), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<ReportState>,
+    /// The call park's slot, while it is parked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub park_slot: Option<String>,
 }
 
 /// Where a call's report stands.
@@ -173,7 +176,7 @@ impl Journal {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         db.busy_timeout(BUSY_TIMEOUT)?;
-        let named = has_names(&db)?;
+        let named = has_names(&db)? && has_column(&db, "slot")?;
         let reports = has_table(&db, "reports")?;
         Ok(Journal {
             db,
@@ -243,8 +246,8 @@ impl Journal {
             );
             CREATE INDEX IF NOT EXISTS reports_due ON reports (state, next_at);",
         )?;
-        // A journal written before names: the columns are added (NULL in
-        // its old rows).
+        // A journal written before names (or the park's slot): the
+        // columns are added (NULL in its old rows).
         if !has_names(&db)? {
             db.execute_batch(
                 "BEGIN IMMEDIATE;
@@ -253,6 +256,9 @@ impl Journal {
                  ALTER TABLE events ADD COLUMN record TEXT;
                  COMMIT;",
             )?;
+        }
+        if !has_column(&db, "slot")? {
+            db.execute_batch("ALTER TABLE events ADD COLUMN slot TEXT;")?;
         }
         Ok(Journal {
             db,
@@ -361,10 +367,10 @@ impl Journal {
     /// One call of `line`, folded from its events.
     pub fn call(&self, line: &str, callref: &str) -> rusqlite::Result<Option<CallRecord>> {
         let mut st = self.db.prepare_cached(if self.named {
-            "SELECT callref, event, direction, tel, called, at, replaces, name, company, record
+            "SELECT callref, event, direction, tel, called, at, replaces, name, company, record, slot
              FROM events WHERE line = ?1 AND callref = ?2 ORDER BY seq DESC"
         } else {
-            "SELECT callref, event, direction, tel, called, at, replaces, NULL, NULL, NULL
+            "SELECT callref, event, direction, tel, called, at, replaces, NULL, NULL, NULL, NULL
              FROM events WHERE line = ?1 AND callref = ?2 ORDER BY seq DESC"
         })?;
         let mut rows = st.query(params![line, callref])?;
@@ -496,10 +502,10 @@ impl Journal {
     ) -> rusqlite::Result<Vec<CallRecord>> {
         let wanted = |c: &CallRecord| kind.is_none_or(|k| k.keeps(c));
         let mut st = self.db.prepare_cached(if self.named {
-            "SELECT callref, event, direction, tel, called, at, replaces, name, company, record
+            "SELECT callref, event, direction, tel, called, at, replaces, name, company, record, slot
              FROM events WHERE line = ?1 ORDER BY seq DESC LIMIT ?2"
         } else {
-            "SELECT callref, event, direction, tel, called, at, replaces, NULL, NULL, NULL
+            "SELECT callref, event, direction, tel, called, at, replaces, NULL, NULL, NULL, NULL
              FROM events WHERE line = ?1 ORDER BY seq DESC LIMIT ?2"
         })?;
         let mut rows = st.query(params![line, HISTORY_EVENTS])?;
@@ -578,6 +584,7 @@ struct Logged {
     at: i64,
     replaces: Option<String>,
     person: Option<crate::names::Person>,
+    slot: Option<String>,
 }
 
 /// An event row (callref, event, direction, tel, called, at, replaces,
@@ -600,6 +607,7 @@ fn logged_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<(String, Logged)>
             at: r.get(5)?,
             replaces: r.get(6)?,
             person: person_of(r.get(7)?, r.get(8)?, r.get(9)?),
+            slot: r.get(10)?,
         },
     )))
 }
@@ -612,8 +620,13 @@ fn has_table(db: &Connection, name: &str) -> rusqlite::Result<bool> {
 
 /// Whether the events table has the columns of names.
 fn has_names(db: &Connection) -> rusqlite::Result<bool> {
-    let mut st = db.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = 'name'")?;
-    st.exists([])
+    has_column(db, "name")
+}
+
+/// Whether the events table has the column `name`.
+fn has_column(db: &Connection, name: &str) -> rusqlite::Result<bool> {
+    let mut st = db.prepare("SELECT 1 FROM pragma_table_info('events') WHERE name = ?1")?;
+    st.exists([name])
 }
 
 /// A person from the journal's columns: none when no name nor company.
@@ -640,16 +653,22 @@ fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
     let first = chronological.next().expect("a call has an event");
     let mut state = CallState::first(first.event);
     let (mut connect_at, mut release_at) = match state {
-        CallState::Connect => (Some(first.at), None),
+        CallState::Connect | CallState::Parked => (Some(first.at), None),
         CallState::Setup => (None, None),
         CallState::Release | CallState::Missed => (None, Some(first.at)),
     };
+    // The park slot of the newest park, while the call is parked.
+    let mut slot = first.slot.clone();
     for e in chronological {
         if let Transition::To(next) = state.after(e.event) {
-            if next == CallState::Connect {
-                connect_at = Some(e.at);
-            } else {
-                release_at = Some(e.at);
+            match next {
+                // The first answer: taken back from the park, it goes on.
+                CallState::Connect => {
+                    connect_at.get_or_insert(e.at);
+                }
+                CallState::Parked => slot.clone_from(&e.slot),
+                CallState::Release | CallState::Missed => release_at = Some(e.at),
+                CallState::Setup => {}
             }
             state = next;
         }
@@ -670,16 +689,17 @@ fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
         // The newest event that names the other party.
         person: newest_first.iter().find_map(|e| e.person.clone()),
         report: None,
+        park_slot: slot.filter(|_| state == CallState::Parked),
     }
 }
 
 /// Appends a call event to the log.
 #[cfg(test)]
 const RECORD: &str =
-    "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces, name, company, record)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+    "INSERT INTO events (line, callref, event, direction, tel, called, at, replaces, name, company, record, slot)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 /// The columns [`RECORD`] sets.
-const COLUMNS: usize = 11;
+const COLUMNS: usize = 12;
 /// Statements appending 32, 16, 8, 4, 2 and 1 events.
 static RECORD_MANY: std::sync::LazyLock<Vec<(usize, String)>> = std::sync::LazyLock::new(|| {
     let row = format!("({})", ["?"; COLUMNS].join(", "));
@@ -691,7 +711,7 @@ static RECORD_MANY: std::sync::LazyLock<Vec<(usize, String)>> = std::sync::LazyL
             // keeps no statement journal (a 64 KB copy of every page
             // touched, per statement).
             let sql = format!(
-                "INSERT OR ROLLBACK INTO events (line, callref, event, direction, tel, called, at, replaces, name, company, record) VALUES {}",
+                "INSERT OR ROLLBACK INTO events (line, callref, event, direction, tel, called, at, replaces, name, company, record, slot) VALUES {}",
                 vec![row.as_str(); n].join(", ")
             );
             (n, sql)
@@ -717,7 +737,8 @@ fn bind_event(
     let person = ev.person.as_ref();
     st.raw_bind_parameter(first + 9, person.map(|p| p.name.as_str()))?;
     st.raw_bind_parameter(first + 10, person.map(|p| p.company.as_str()))?;
-    st.raw_bind_parameter(first + 11, person.map(|p| p.record.as_str()))
+    st.raw_bind_parameter(first + 11, person.map(|p| p.record.as_str()))?;
+    st.raw_bind_parameter(first + 12, &ev.slot)
 }
 
 #[cfg(test)]
@@ -1148,6 +1169,7 @@ mod tests {
             direction: Direction::parse(direction).expect("in or out"),
             replaces: None,
             person: None,
+            slot: None,
         }
     }
 

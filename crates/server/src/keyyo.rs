@@ -376,6 +376,7 @@ impl Notification<'_> {
             },
             replaces: self.dref_replace.map(str::to_owned),
             person: None,
+            slot: None,
         }
     }
 }

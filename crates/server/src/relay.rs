@@ -108,6 +108,7 @@ impl Relay {
             },
             replaces: None,
             person: raw.person.clone(),
+            slot: None,
             line,
         })
     }

@@ -66,6 +66,8 @@ pub struct Sim {
     ingest: Arc<Ingest>,
     timings: Timings,
     live: Arc<Mutex<HashMap<String, Live>>>,
+    /// The call park: slot → the call waiting there.
+    park: Arc<Mutex<HashMap<String, String>>>,
 }
 
 /// What the simulated network does to a call by itself.
@@ -83,12 +85,17 @@ pub enum Auto {
 /// The longest a call waiting for a desk rings or talks.
 pub const MANUAL_LIMIT: Duration = Duration::from_secs(120);
 
+/// An operation for a call's task: the line that asks, what, where the
+/// answer goes.
+type Command = (
+    String,
+    Op,
+    tokio::sync::oneshot::Sender<Result<(), ControlError>>,
+);
+
 /// A call under way, as the control routes see it.
 struct Live {
-    cmd: tokio::sync::mpsc::UnboundedSender<(
-        Op,
-        tokio::sync::oneshot::Sender<Result<(), ControlError>>,
-    )>,
+    cmd: tokio::sync::mpsc::UnboundedSender<Command>,
     /// The lines that have a side of it.
     lines: Vec<String>,
 }
@@ -116,6 +123,7 @@ impl Sim {
             ingest,
             timings,
             live: Arc::default(),
+            park: Arc::default(),
         }
     }
 
@@ -189,7 +197,7 @@ impl Sim {
             }
         };
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if cmd.send((op, tx)).is_err() {
+        if cmd.send((line.to_owned(), op, tx)).is_err() {
             return Err(ControlError::NoSuchCall);
         }
         rx.await.unwrap_or(Err(ControlError::NoSuchCall))
@@ -208,10 +216,12 @@ struct SimCall {
 }
 
 /// Where a simulated call stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Stage {
     Ringing,
     Talking,
+    /// In the call park, at this slot.
+    Parked(String),
     Over,
 }
 
@@ -227,13 +237,7 @@ impl SimCall {
         play(&self.sim.ingest, self.events(pick)).await
     }
 
-    async fn run(
-        self,
-        mut rx: tokio::sync::mpsc::UnboundedReceiver<(
-            Op,
-            tokio::sync::oneshot::Sender<Result<(), ControlError>>,
-        )>,
-    ) {
+    async fn run(self, mut rx: tokio::sync::mpsc::UnboundedReceiver<Command>) {
         let t = self.sim.timings;
         let mut stage = Stage::Ringing;
         let started = self.emit(|l| {
@@ -246,31 +250,34 @@ impl SimCall {
             stage = Stage::Over;
         }
         while stage != Stage::Over {
-            let limit = match (stage, self.auto) {
+            let limit = match (&stage, self.auto) {
+                (Stage::Parked(_), _) => MANUAL_LIMIT,
                 (Stage::Ringing, Auto::Manual) | (Stage::Talking, Auto::Manual) => MANUAL_LIMIT,
                 (Stage::Ringing, _) => t.ring,
                 _ => t.talk,
             };
             tokio::select! {
                 _ = tokio::time::sleep(limit) => {
-                    stage = match (stage, self.auto) {
+                    stage = match (&stage, self.auto) {
                         (Stage::Ringing, Auto::Answer) => self.connect().await,
-                        // Rang out, or talked its time: over.
+                        // Rang out, talked its time, waited too long in
+                        // the park: over.
                         _ => self.release().await,
                     };
                 }
                 cmd = rx.recv() => {
-                    let Some((op, reply)) = cmd else { break };
-                    let (next, result) = self.apply(stage, op).await;
+                    let Some((line, op, reply)) = cmd else { break };
+                    let (next, result) = self.apply(stage.clone(), &line, op).await;
                     stage = next;
                     let _ = reply.send(result);
                 }
             }
         }
+        self.unpark_slot();
         self.sim.lock().remove(&self.callref);
         // Whoever asked while the call ended: it is gone.
         rx.close();
-        while let Ok((_, reply)) = rx.try_recv() {
+        while let Ok((_, _, reply)) = rx.try_recv() {
             let _ = reply.send(Err(ControlError::NoSuchCall));
         }
     }
@@ -288,25 +295,78 @@ impl SimCall {
         Stage::Over
     }
 
-    /// What a desk's operation does, in this stage.
-    async fn apply(&self, stage: Stage, op: Op) -> (Stage, Result<(), ControlError>) {
+    /// The park's slot this call holds, freed.
+    fn unpark_slot(&self) {
+        let mut park = self.sim.park.lock().unwrap_or_else(|p| p.into_inner());
+        park.retain(|_, callref| callref != &self.callref);
+    }
+
+    /// Parks the call at `slot` (none: the first free one).
+    async fn park(&self, stage: Stage, slot: Option<String>) -> (Stage, Result<(), ControlError>) {
+        let slot = {
+            let mut park = self.sim.park.lock().unwrap_or_else(|p| p.into_inner());
+            let slot = match slot {
+                Some(s) if park.contains_key(&s) => {
+                    return (
+                        stage,
+                        Err(ControlError::NotNow(format!("park slot {s} is taken"))),
+                    )
+                }
+                Some(s) => s,
+                None => match (1..=999)
+                    .map(|n| n.to_string())
+                    .find(|s| !park.contains_key(s))
+                {
+                    Some(s) => s,
+                    None => {
+                        return (
+                            stage,
+                            Err(ControlError::NotNow("the call park is full".into())),
+                        )
+                    }
+                },
+            };
+            park.insert(slot.clone(), self.callref.clone());
+            slot
+        };
+        let events: Vec<LineEvent> = self
+            .legs
+            .iter()
+            .map(|l| LineEvent {
+                slot: Some(slot.clone()),
+                ..l.event(Event::Park)
+            })
+            .collect();
+        if play(&self.sim.ingest, events).await {
+            (Stage::Parked(slot), Ok(()))
+        } else {
+            (Stage::Over, Ok(()))
+        }
+    }
+
+    /// What a desk's operation (from `line`) does, in this stage.
+    async fn apply(&self, stage: Stage, line: &str, op: Op) -> (Stage, Result<(), ControlError>) {
         let not_now = |what: &str| {
             (
-                stage,
+                stage.clone(),
                 Err(ControlError::NotNow(format!(
                     "{what}: the call is {}",
-                    match stage {
-                        Stage::Ringing => "ringing",
-                        Stage::Talking => "answered",
-                        Stage::Over => "over",
+                    match &stage {
+                        Stage::Ringing => "ringing".to_owned(),
+                        Stage::Talking => "answered".to_owned(),
+                        Stage::Parked(slot) => format!("in the call park (slot {slot})"),
+                        Stage::Over => "over".to_owned(),
                     }
                 ))),
             )
         };
-        match (op, stage) {
+        match (op, stage.clone()) {
             (Op::Answer, Stage::Ringing) => (self.connect().await, Ok(())),
             (Op::Answer, _) => not_now("it cannot be answered"),
-            (Op::Hangup, Stage::Ringing | Stage::Talking) => (self.release().await, Ok(())),
+            (Op::Hangup, Stage::Ringing | Stage::Talking | Stage::Parked(_)) => {
+                self.unpark_slot();
+                (self.release().await, Ok(()))
+            }
             (Op::Reject, Stage::Ringing) => {
                 // To the callee's voicemail: missed for its line.
                 (self.release().await, Ok(()))
@@ -335,6 +395,22 @@ impl SimCall {
                 (stage, Ok(()))
             }
             (Op::Transfer { .. }, _) => not_now("only an answered call can be transferred"),
+            (Op::Park { slot, .. }, Stage::Talking) => self.park(stage.clone(), slot).await,
+            (Op::Pause, Stage::Talking) => {
+                // On the line's own slot: its number's digits.
+                let own: String = line.chars().filter(char::is_ascii_alphanumeric).collect();
+                self.park(stage.clone(), Some(own)).await
+            }
+            (Op::Park { .. } | Op::Pause, _) => not_now("only an answered call can be parked"),
+            (Op::Unpark, Stage::Parked(_)) => {
+                self.unpark_slot();
+                if self.emit(|_| Some(Event::Unpark)).await {
+                    (Stage::Talking, Ok(()))
+                } else {
+                    (Stage::Over, Ok(()))
+                }
+            }
+            (Op::Unpark, _) => not_now("it is not in the call park"),
             (_, Stage::Over) => not_now("nothing can be done"),
         }
     }
@@ -374,6 +450,7 @@ impl Leg {
             direction: self.direction,
             replaces: self.replaces.clone(),
             person: None,
+            slot: None,
         }
     }
 }

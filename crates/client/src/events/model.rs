@@ -22,6 +22,11 @@ pub enum Event {
     Release,
     /// The call ended unanswered.
     Missed,
+    /// A side of the answered call waits in the call park (its slot is
+    /// the event's `slot`).
+    Park,
+    /// It is taken back from the park.
+    Unpark,
 }
 
 impl Event {
@@ -33,6 +38,8 @@ impl Event {
             Event::Connect,
             Event::Release,
             Event::Missed,
+            Event::Park,
+            Event::Unpark,
         ]
         .into_iter()
         .find(|e| e.as_str() == name)
@@ -45,6 +52,8 @@ impl Event {
             Event::Connect => "CONNECT",
             Event::Release => "RELEASE",
             Event::Missed => "MISSED",
+            Event::Park => "PARK",
+            Event::Unpark => "UNPARK",
         }
     }
 }
@@ -86,6 +95,8 @@ pub enum CallState {
     Connect,
     Release,
     Missed,
+    /// Answered, and waiting in the call park.
+    Parked,
 }
 
 /// What an event does to a call ([`CallState::after`]).
@@ -109,6 +120,7 @@ impl CallState {
             CallState::Connect => "connect",
             CallState::Release => "release",
             CallState::Missed => "missed",
+            CallState::Parked => "parked",
         }
     }
 
@@ -119,6 +131,7 @@ impl CallState {
             CallState::Connect,
             CallState::Release,
             CallState::Missed,
+            CallState::Parked,
         ]
         .into_iter()
         .find(|s| s.as_str() == name)
@@ -131,6 +144,9 @@ impl CallState {
             Event::Dial | Event::Ring => CallState::Setup,
             Event::Connect => CallState::Connect,
             Event::Release | Event::Missed => CallState::Missed,
+            // Seen first in the park: it was answered.
+            Event::Park => CallState::Parked,
+            Event::Unpark => CallState::Connect,
         }
     }
 
@@ -142,6 +158,10 @@ impl CallState {
             (CallState::Setup, Event::Release | Event::Missed) => Transition::To(CallState::Missed),
             (CallState::Connect, Event::Release) => Transition::To(CallState::Release),
             (CallState::Connect, Event::Missed) => Transition::Ignored,
+            (CallState::Connect, Event::Park) => Transition::To(CallState::Parked),
+            (CallState::Parked, Event::Unpark) => Transition::To(CallState::Connect),
+            (CallState::Parked, Event::Release) => Transition::To(CallState::Release),
+            (CallState::Parked, Event::Missed) => Transition::Ignored,
             _ => Transition::Same,
         }
     }
