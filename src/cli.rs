@@ -119,6 +119,34 @@ pub(crate) enum CallAction {
         #[command(flatten)]
         on: CallOn,
     },
+    /// Call NUMBER first; the side is transferred to it only if it answers
+    /// (within --timer seconds); else the call goes on as it was.
+    SupervisedTransfer {
+        callref: String,
+        to: String,
+        #[arg(long, value_parser = ["caller", "callee"], default_value = "caller")]
+        side: String,
+        /// Seconds NUMBER may ring before the transfer is called off (0: no
+        /// limit).
+        #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+        timer: u32,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Join two answered calls of the line: a side of each talk together,
+    /// and the line leaves both.
+    Merge {
+        callref: String,
+        /// The other call.
+        callref2: String,
+        #[arg(long, value_parser = ["caller", "callee"], default_value = "caller")]
+        side: String,
+        /// The side of the other call.
+        #[arg(long, value_parser = ["caller", "callee"], default_value = "caller")]
+        side2: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
     /// Put a side of an answered call in the call park; another desk (or
     /// this one) takes it back with `unpark`.
     Park {

@@ -76,6 +76,26 @@ fn listed(dir: &TempDir, sys: &std::path::Path, line: &str, callref: &str, state
     }
 }
 
+/// The call under way on `line` that replaces `callref`.
+fn replacing(dir: &TempDir, sys: &std::path::Path, line: &str, callref: &str) -> Value {
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, out, _) = call(dir, sys, &["list", "--line", line, "--json"]);
+        let v: Value = serde_json::from_str(out.trim()).expect("json");
+        if let Some(c) = v["calls"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["replaces"] == callref).cloned())
+        {
+            return c;
+        }
+        assert!(
+            Instant::now() < end,
+            "no call on {line} replacing {callref}: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Once `callref` is no longer under way on `line`.
 fn gone(dir: &TempDir, sys: &std::path::Path, line: &str, callref: &str) {
     let end = Instant::now() + Duration::from_secs(20);
@@ -151,19 +171,7 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
     let (code, _, err) = call(&dir, &sys, &["transfer", &c3, "1004", "--side", "caller"]);
     assert_eq!(code, Some(0), "{err}");
     gone(&dir, &sys, "1003", &c3);
-    let end = Instant::now() + Duration::from_secs(20);
-    let moved = loop {
-        let (_, out, _) = call(&dir, &sys, &["list", "--line", "1004", "--json"]);
-        let v: Value = serde_json::from_str(out.trim()).expect("json");
-        if let Some(c) = v["calls"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["replaces"] == c3.as_str()).cloned())
-        {
-            break c;
-        }
-        assert!(Instant::now() < end, "no call at 1004 replacing {c3}: {v}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let moved = replacing(&dir, &sys, "1004", &c3);
     assert_eq!(moved["caller"], "0622222222");
     assert_eq!(moved["state"], "SETUP");
 
@@ -204,6 +212,56 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
     let (code, _, err) = call(&dir, &sys, &["hangup", &c4]);
     assert_eq!(code, Some(0), "{err}");
     gone(&dir, &sys, "1003", &c4);
+
+    // A supervised transfer: 1004 rings; called off when it does not
+    // answer within the timer (the call goes on), done when it does.
+    let c6 = ring(addr, "0655555555", "1003");
+    listed(&dir, &sys, "1003", &c6, "SETUP");
+    call(&dir, &sys, &["answer", &c6]);
+    listed(&dir, &sys, "1003", &c6, "CONNECT");
+    let (code, _, err) = call(
+        &dir,
+        &sys,
+        &["supervised-transfer", &c6, "1004", "--timer", "1"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let consult = replacing(&dir, &sys, "1004", &c6);
+    gone(
+        &dir,
+        &sys,
+        "1004",
+        consult["callref"].as_str().expect("callref"),
+    );
+    listed(&dir, &sys, "1003", &c6, "CONNECT");
+    let (code, _, err) = call(
+        &dir,
+        &sys,
+        &["supervised-transfer", &c6, "1004", "--timer", "0"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let consult = replacing(&dir, &sys, "1004", &c6);
+    let consult = consult["callref"].as_str().expect("callref").to_owned();
+    let (code, _, err) = call(&dir, &sys, &["answer", &consult, "--line", "1004"]);
+    assert_eq!(code, Some(0), "{err}");
+    gone(&dir, &sys, "1003", &c6);
+    listed(&dir, &sys, "1004", &consult, "CONNECT");
+
+    // Two answered calls merged: their callers talk together, the line
+    // leaves both.
+    let c7 = ring(addr, "0677777777", "1003");
+    let c8 = ring(addr, "0688888888", "1003");
+    for c in [&c7, &c8] {
+        listed(&dir, &sys, "1003", c, "SETUP");
+        call(&dir, &sys, &["answer", c]);
+        listed(&dir, &sys, "1003", c, "CONNECT");
+    }
+    let (code, _, err) = call(&dir, &sys, &["merge", &c7, &c8, "--side2", "caller"]);
+    assert_eq!(code, Some(0), "{err}");
+    gone(&dir, &sys, "1003", &c7);
+    gone(&dir, &sys, "1003", &c8);
+    let merged = replacing(&dir, &sys, "0688888888", &c7);
+    assert_eq!(merged["caller"], "0677777777");
+    assert_eq!(merged["state"], "CONNECT");
 
     // How each call ended, for the line.
     let out = ctibridge(&dir)

@@ -56,6 +56,32 @@ pub(crate) fn call(opts: &LocateOptions, log_file: &LogFile, action: CallAction)
                 }),
             )
         }
+        CallAction::SupervisedTransfer {
+            callref,
+            to,
+            side,
+            timer,
+            on,
+        } => (
+            on,
+            Some(Asked {
+                extra: vec![("to", to), ("side", side), ("timer", timer.to_string())],
+                ..asked("supervised-transfer", callref)
+            }),
+        ),
+        CallAction::Merge {
+            callref,
+            callref2,
+            side,
+            side2,
+            on,
+        } => (
+            on,
+            Some(Asked {
+                extra: vec![("callref2", callref2), ("side", side), ("side2", side2)],
+                ..asked("merge", callref)
+            }),
+        ),
         CallAction::Unpark { callref, on } => (on, Some(asked("unpark", callref))),
         CallAction::Pause { callref, on } => (on, Some(asked("pause", callref))),
     };

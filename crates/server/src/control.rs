@@ -40,6 +40,16 @@ pub enum Op {
     Unpark,
     /// Hold: park the other side on the line's own slot.
     Pause,
+    /// `to` is called first; `side` is transferred to it only if it
+    /// answers within `timer` seconds (0: no limit); else nothing changes.
+    SupervisedTransfer { side: Side, to: String, timer: u32 },
+    /// `side` of this call and `other_side` of the call `other` talk
+    /// together; the line leaves both.
+    Merge {
+        side: Side,
+        other: String,
+        other_side: Side,
+    },
 }
 
 impl Op {
@@ -53,6 +63,8 @@ impl Op {
             Op::Park { .. } => "park",
             Op::Unpark => "unpark",
             Op::Pause => "pause",
+            Op::SupervisedTransfer { .. } => "supervised-transfer",
+            Op::Merge { .. } => "merge",
         }
     }
 
@@ -88,9 +100,40 @@ impl Op {
                 Ok(Op::Park { side, slot })
             }
             "unpark" => Ok(Op::Unpark),
+            "supervised-transfer" => {
+                let side = param("side").unwrap_or_else(|| "caller".to_owned());
+                let side = Side::parse(&side).ok_or("side is caller or callee")?;
+                let to = param("to").ok_or("to is required: the number to transfer to")?;
+                let timer = match param("timer") {
+                    None => 0,
+                    Some(t) => t
+                        .trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|t| *t <= 600)
+                        .ok_or("timer: seconds, 0 to 600 (0: no limit)")?,
+                };
+                Ok(Op::SupervisedTransfer {
+                    side,
+                    to: number(&to).map_err(|e| format!("to: {e}"))?,
+                    timer,
+                })
+            }
+            "merge" => {
+                let side = Side::parse(&param("side").unwrap_or_else(|| "caller".to_owned()))
+                    .ok_or("side is caller or callee")?;
+                let other_side = Side::parse(&param("side2").unwrap_or_else(|| "caller".to_owned()))
+                    .ok_or("side2 is caller or callee")?;
+                let other = param("callref2").ok_or("callref2 is required: the call to merge with")?;
+                Ok(Op::Merge {
+                    side,
+                    other,
+                    other_side,
+                })
+            }
             "pause" => Ok(Op::Pause),
             other => Err(format!(
-                "`{other}` is not an operation: answer, hangup, reject, transfer, park, unpark or pause"
+                "`{other}` is not an operation: answer, hangup, reject, transfer, supervised-transfer, merge, park, unpark or pause"
             )),
         }
     }

@@ -98,6 +98,9 @@ struct Live {
     cmd: tokio::sync::mpsc::UnboundedSender<Command>,
     /// The lines that have a side of it.
     lines: Vec<String>,
+    /// Its parties, in their one identity.
+    caller: String,
+    callee: String,
 }
 
 /// Journals and publishes the events of a simulated call in turn; the
@@ -135,12 +138,12 @@ impl Sim {
     /// the callee (any number: in the simulator every number is a line)
     /// sees it ring; it is answered, then hung up.
     pub fn dial(&self, line: &str, to: &str) -> String {
-        self.start(Some(line), to, to, Auto::Answer, None)
+        self.start(Some(line), to, to, Auto::Answer, None, None)
     }
 
     /// An incoming call from `from` to the line `to`; answered or not.
     pub fn incoming(&self, from: &str, to: &str, auto: Auto) -> String {
-        self.start(None, from, to, auto, None)
+        self.start(None, from, to, auto, None, None)
     }
 
     /// Starts a call: from `caller_line` (a line of ours: it has an
@@ -152,6 +155,7 @@ impl Sim {
         to: &str,
         auto: Auto,
         replaces: Option<String>,
+        on_answer: Option<tokio::sync::oneshot::Sender<()>>,
     ) -> String {
         let callref = Self::callref();
         let caller = caller_line.unwrap_or(from).to_owned();
@@ -169,6 +173,8 @@ impl Sim {
             Live {
                 cmd: tx,
                 lines: legs.iter().map(|l| l.line.clone()).collect(),
+                caller: caller.clone(),
+                callee: to.to_owned(),
             },
         );
         let call = SimCall {
@@ -178,9 +184,29 @@ impl Sim {
             callee: to.to_owned(),
             legs,
             auto,
+            on_answer: Mutex::new(on_answer),
         };
         tokio::spawn(call.run(rx));
         callref
+    }
+
+    /// The parties (caller, callee) of `line`'s call `callref`.
+    fn parties(&self, line: &str, callref: &str) -> Option<(String, String)> {
+        self.lock()
+            .get(callref)
+            .filter(|l| l.lines.iter().any(|x| x == line))
+            .map(|l| (l.caller.clone(), l.callee.clone()))
+    }
+
+    /// `op` on the call `callref`, whoever's line it is: the simulated
+    /// network's own doing (a supervised transfer's end, a merge).
+    async fn act_any(&self, callref: &str, op: Op) -> Result<(), ControlError> {
+        let line = self
+            .lock()
+            .get(callref)
+            .and_then(|l| l.lines.first().cloned())
+            .ok_or(ControlError::NoSuchCall)?;
+        self.act(&line, callref, op).await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
@@ -213,6 +239,8 @@ struct SimCall {
     callee: String,
     legs: Vec<Leg>,
     auto: Auto,
+    /// Told when the call is answered (a supervised transfer waits on it).
+    on_answer: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 /// Where a simulated call stands.
@@ -283,6 +311,14 @@ impl SimCall {
     }
 
     async fn connect(&self) -> Stage {
+        let told = self
+            .on_answer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(tx) = told {
+            let _ = tx.send(());
+        }
         if self.emit(|_| Some(Event::Connect)).await {
             Stage::Talking
         } else {
@@ -293,6 +329,22 @@ impl SimCall {
     async fn release(&self) -> Stage {
         self.emit(|_| Some(Event::Release)).await;
         Stage::Over
+    }
+
+    /// The party of `side`, in its one identity.
+    fn party(&self, side: Side) -> String {
+        match side {
+            Side::Caller => self.caller.clone(),
+            Side::Callee => self.callee.clone(),
+        }
+    }
+
+    /// `party`, if it is one of our lines with a side of this call.
+    fn own_line(&self, party: &str) -> Option<String> {
+        self.legs
+            .iter()
+            .find(|l| l.line == party)
+            .map(|l| l.line.clone())
     }
 
     /// The park's slot this call holds, freed.
@@ -375,15 +427,8 @@ impl SimCall {
             (Op::Transfer { side, to }, Stage::Talking) => {
                 // The side transferred talks with `to` (a new call, which
                 // replaces this one); the other side's part is over.
-                let party = match side {
-                    Side::Caller => self.caller.clone(),
-                    Side::Callee => self.callee.clone(),
-                };
-                let from_line = self
-                    .legs
-                    .iter()
-                    .find(|l| l.line == party)
-                    .map(|l| l.line.clone());
+                let party = self.party(side);
+                let from_line = self.own_line(&party);
                 let stage = self.release().await;
                 self.sim.start(
                     from_line.as_deref(),
@@ -391,9 +436,80 @@ impl SimCall {
                     &to,
                     self.auto,
                     Some(self.callref.clone()),
+                    None,
                 );
                 (stage, Ok(()))
             }
+            (Op::SupervisedTransfer { side, to, timer }, Stage::Talking) => {
+                // `to` rings; answered in time, it takes this call's
+                // place; else it is called off and this call goes on.
+                let party = self.party(side);
+                let from_line = self.own_line(&party);
+                let (tx, answered) = tokio::sync::oneshot::channel();
+                let consult = self.sim.start(
+                    from_line.as_deref(),
+                    &party,
+                    &to,
+                    self.auto,
+                    Some(self.callref.clone()),
+                    Some(tx),
+                );
+                let sim = self.sim.clone();
+                let original = self.callref.clone();
+                let limit = if timer == 0 {
+                    MANUAL_LIMIT
+                } else {
+                    Duration::from_secs(u64::from(timer))
+                };
+                tokio::spawn(async move {
+                    match tokio::time::timeout(limit, answered).await {
+                        Ok(Ok(())) => {
+                            let _ = sim.act_any(&original, Op::Hangup).await;
+                        }
+                        _ => {
+                            let _ = sim.act_any(&consult, Op::Hangup).await;
+                        }
+                    }
+                });
+                (stage, Ok(()))
+            }
+            (Op::SupervisedTransfer { .. }, _) => {
+                not_now("only an answered call can be transferred")
+            }
+            (
+                Op::Merge {
+                    side,
+                    other,
+                    other_side,
+                },
+                Stage::Talking,
+            ) => {
+                // The other call must be this line's, answered.
+                let Some(other_parties) = self.sim.parties(line, &other) else {
+                    return (stage.clone(), Err(ControlError::NoSuchCall));
+                };
+                let party = self.party(side);
+                let other_party = match other_side {
+                    Side::Caller => other_parties.0,
+                    Side::Callee => other_parties.1,
+                };
+                if let Err(e) = self.sim.act(line, &other, Op::Hangup).await {
+                    return (stage.clone(), Err(e));
+                }
+                let stage = self.release().await;
+                let merged = self.sim.start(
+                    self.own_line(&party).as_deref(),
+                    &party,
+                    &other_party,
+                    Auto::Manual,
+                    Some(self.callref.clone()),
+                    None,
+                );
+                // Merged calls are talking already.
+                let _ = self.sim.act_any(&merged, Op::Answer).await;
+                (stage, Ok(()))
+            }
+            (Op::Merge { .. }, _) => not_now("only answered calls can be merged"),
             (Op::Transfer { .. }, _) => not_now("only an answered call can be transferred"),
             (Op::Park { slot, .. }, Stage::Talking) => self.park(stage.clone(), slot).await,
             (Op::Pause, Stage::Talking) => {
