@@ -40,10 +40,11 @@ pub fn run(out: &mut dyn Write) -> Result<Summary, String> {
     result
 }
 
-/// The demo server's directory: who the two numbers of the demo are.
+/// The demo server's directory: who the numbers of the demo are.
 const DIRECTORY: &str = "Nom;Société;Téléphone;Fiche\n\
     Marie Dupont;Dupont SA;03 88 20 20 20;T0001\n\
-    Jean Martin;Martin & Fils;+33 6 12 34 56 78;T0002\n";
+    Jean Martin;Martin & Fils;+33 6 12 34 56 78;T0002\n\
+    Sophie Bernard;Bernard Conseil;06 99 88 77 66;T0003\n";
 
 /// The demo server's `<lookup>`: [`DIRECTORY`], written in `folder`.
 fn demo_callers(
@@ -107,7 +108,7 @@ async fn run_async(
         out,
         "the station side reads the built-in samples/clicktocall_param.txt, pointed at it\n\
          (timeouts shortened to 0.2 s so the demo takes seconds) and samples/station.txt (paul, line 1003);\n\
-         the server names callers from a two-line directory (<lookup><directory>annuaire.csv)\n",
+         the server names callers from a small directory (<lookup><directory>annuaire.csv)\n",
     );
 
     let loaded = load_samples(addr);
@@ -148,15 +149,19 @@ async fn run_async(
 
     say(
         out,
-        "2. ctibridge watch follows line 1003; in 3 s, 06 12 34 56 78 calls paul\n",
+        "2. ctibridge watch follows line 1003; in 3 s, 06 12 34 56 78 calls paul;\n\
+         \x20  then 06 99 88 77 66 calls, and paul acts on the call from his desk (ctibridge call):\n\
+         \x20  answer, park (it waits in the call park), unpark, transfer to 1004 (Anne)\n",
     );
     let inject = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(3)).await;
-        inject_call(addr).await
+        inject_call(addr).await?;
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        control_scene(addr).await
     });
     let wopts = WatchOptions {
         once: false,
-        duration: Some(Duration::from_millis(7500)),
+        duration: Some(Duration::from_millis(12_000)),
         json: false,
     };
     let mut lines = Indented {
@@ -296,20 +301,62 @@ async fn inject_call(addr: std::net::SocketAddr) -> Result<(), String> {
     }
 }
 
-/// The journal of line 1003, one line per call, oldest first.
-async fn journal_lines(addr: std::net::SocketAddr) -> Result<Vec<String>, String> {
+/// A call from 06 99 88 77 66 that rings until paul acts: answered,
+/// parked, taken back, transferred to 1004 — each through the bridge
+/// server's call route, as `ctibridge call` sends it.
+async fn control_scene(addr: std::net::SocketAddr) -> Result<(), String> {
     use crate::config::Method;
+    let resp = server::inject(
+        &format!("http://{addr}"),
+        "0699887766",
+        "1003",
+        server::Auto::Manual,
+        None,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let callref = crate::answer::read_json(&resp.body, "callref")
+        .ok()
+        .flatten()
+        .ok_or("the simulator gave no callref")?;
+    let auth = vec![(
+        "Authorization".to_owned(),
+        format!("Bearer {}", demo_token(addr).await?),
+    )];
+    let cti = format!("http://{addr}{}", crate::server::CTI_PATH);
+    for op in ["answer", "park", "unpark", "transfer&to=1004&side=caller"] {
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        request(
+            Method::Post,
+            format!("{cti}/call?telorg=1003&callref={callref}&op={op}"),
+            auth.clone(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A token of the demo's desk (the simulator takes any desk of this
+/// machine).
+async fn demo_token(addr: std::net::SocketAddr) -> Result<String, String> {
     let cti = format!("http://{addr}{}", crate::server::CTI_PATH);
     let token = request(
-        Method::Get,
+        crate::config::Method::Get,
         format!("{cti}/gettoken?ident=demo"),
         Vec::new(),
     )
     .await?;
-    let token = crate::answer::read_json(&token.body, "token")
+    crate::answer::read_json(&token.body, "token")
         .ok()
         .flatten()
-        .ok_or("no token")?;
+        .ok_or_else(|| "no token".to_owned())
+}
+
+/// The journal of line 1003, one line per call, oldest first.
+async fn journal_lines(addr: std::net::SocketAddr) -> Result<Vec<String>, String> {
+    use crate::config::Method;
+    let cti = format!("http://{addr}{}", crate::server::CTI_PATH);
+    let token = demo_token(addr).await?;
     let history = request(
         Method::Get,
         format!("{cti}/history?telorg=1003"),

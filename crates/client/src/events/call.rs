@@ -24,6 +24,10 @@ pub enum EventKind {
     Release,
     /// `<event_missed>`: the call ended unanswered.
     Missed,
+    /// `PARK`, `UNPARK` (a bridge server's words): the call waits in the
+    /// call park, and is taken back.
+    Park,
+    Unpark,
     /// Any other name: printed, otherwise ignored.
     Other,
 }
@@ -37,6 +41,8 @@ impl EventKind {
             EventKind::Connect => "connect",
             EventKind::Release => "release",
             EventKind::Missed => "missed",
+            EventKind::Park => "park",
+            EventKind::Unpark => "unpark",
             EventKind::Other => "other",
         }
     }
@@ -50,6 +56,8 @@ impl EventKind {
             EventKind::Connect => Some(Event::Connect),
             EventKind::Release => Some(Event::Release),
             EventKind::Missed => Some(Event::Missed),
+            EventKind::Park => Some(Event::Park),
+            EventKind::Unpark => Some(Event::Unpark),
             EventKind::Other => None,
         }
     }
@@ -78,6 +86,12 @@ impl EventNames {
         // Several names may mean the same: `start_ringing|member-queue-start`.
         .flat_map(|(names, k)| names.split('|').map(move |n| (n.trim().to_owned(), k)))
         .filter(|(n, _)| !n.is_empty())
+        // The bridge server's own words for the call park (after the
+        // file's: a name the file gives wins).
+        .chain([
+            ("PARK".to_owned(), EventKind::Park),
+            ("UNPARK".to_owned(), EventKind::Unpark),
+        ])
         .collect();
         EventNames { names }
     }
@@ -357,7 +371,8 @@ impl CallBook {
         let mut ended = false;
         if let Transition::To(state) = transition {
             call.state = state;
-            if state == CallState::Connect {
+            if state == CallState::Connect && call.connect_at.is_none() {
+                // The answer (not a call taken back from the park).
                 call.connect_at = Some(now);
                 ev.ringing_ms = Some(ms_between(call.setup_at, now));
             } else if state.is_ended() {
