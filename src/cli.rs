@@ -173,6 +173,39 @@ pub(crate) enum CallAction {
         #[command(flatten)]
         on: CallOn,
     },
+    /// Whether the callee of a call this line makes or transfers answers
+    /// by itself; with on or off, set it.
+    AutoAnswer {
+        #[arg(value_parser = ["on", "off"])]
+        value: Option<String>,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Send a SIP message (a text) to NUMBER from the line.
+    Message {
+        to: String,
+        text: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Follow another line of the account (its number), or the call park
+    /// (callpark).
+    Subscribe {
+        number: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// Stop following a line, or the call park.
+    Unsubscribe {
+        number: String,
+        #[command(flatten)]
+        on: CallOn,
+    },
+    /// What the line follows.
+    Subscriptions {
+        #[command(flatten)]
+        on: CallOn,
+    },
 }
 
 /// Which line, and how to print.

@@ -263,6 +263,29 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
     assert_eq!(merged["caller"], "0677777777");
     assert_eq!(merged["state"], "CONNECT");
 
+    // The line's own settings: auto-answer, subscriptions, a message.
+    let (_, out, _) = call(&dir, &sys, &["auto-answer"]);
+    assert_eq!(out.trim(), "auto-answer on");
+    let (code, _, err) = call(&dir, &sys, &["auto-answer", "off"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, out, _) = call(&dir, &sys, &["auto-answer"]);
+    assert_eq!(out.trim(), "auto-answer off");
+    for n in ["callpark", "0972101011"] {
+        let (code, _, err) = call(&dir, &sys, &["subscribe", n]);
+        assert_eq!(code, Some(0), "{err}");
+    }
+    let (_, out, _) = call(&dir, &sys, &["subscriptions"]);
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["0972101011", "callpark"]);
+    call(&dir, &sys, &["unsubscribe", "callpark"]);
+    let (_, out, _) = call(&dir, &sys, &["subscriptions", "--json"]);
+    let v: Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(v["numbers"], serde_json::json!(["0972101011"]));
+    let (code, out, err) = call(&dir, &sys, &["message", "1004", "On se rappelle ?"]);
+    assert_eq!((code, out.trim()), (Some(0), "message: done"), "{err}");
+    let (code, _, err) = call(&dir, &sys, &["subscribe", "not a number"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("HTTP 400: number:"), "{err}");
+
     // How each call ended, for the line.
     let out = ctibridge(&dir)
         .arg("--sys-dir")
@@ -333,7 +356,13 @@ fn a_provider_that_cannot_act_on_calls_says_so() {
     let (code, _, err) = run(&["answer", "k1"]);
     assert_eq!(code, Some(5), "{err}");
     assert!(
-        err.contains("HTTP 501: provider keyyo cannot answer a call through the bridge server"),
+        err.contains("HTTP 501: provider keyyo cannot `answer` through the bridge server"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["auto-answer", "off"]);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(
+        err.contains("HTTP 501: provider keyyo cannot `auto-answer` through the bridge server"),
         "{err}"
     );
     let (code, out, err) = run(&["list"]);

@@ -10,11 +10,14 @@ use ctibridge::logfile::LogFile;
 use crate::cli::CallAction;
 use crate::session::{current_thread_runtime, Session};
 
-/// An operation asked: its name, the call, its other parameters.
+/// An operation asked: its name, the call (empty: an operation on the
+/// line), its other parameters.
 struct Asked {
     name: &'static str,
     callref: String,
     extra: Vec<(&'static str, String)>,
+    /// A line operation that changes nothing (GET).
+    read: bool,
 }
 
 pub(crate) fn call(opts: &LocateOptions, log_file: &LogFile, action: CallAction) -> Exit {
@@ -22,6 +25,15 @@ pub(crate) fn call(opts: &LocateOptions, log_file: &LogFile, action: CallAction)
         name,
         callref,
         extra: Vec::new(),
+        read: false,
+    };
+    let on_line = |name, extra: Vec<(&'static str, String)>, read| {
+        Some(Asked {
+            name,
+            callref: String::new(),
+            extra,
+            read,
+        })
     };
     let (on, op) = match action {
         CallAction::List { on } => (on, None),
@@ -84,6 +96,24 @@ pub(crate) fn call(opts: &LocateOptions, log_file: &LogFile, action: CallAction)
         ),
         CallAction::Unpark { callref, on } => (on, Some(asked("unpark", callref))),
         CallAction::Pause { callref, on } => (on, Some(asked("pause", callref))),
+        CallAction::AutoAnswer { value, on } => {
+            let read = value.is_none();
+            let extra = value
+                .map(|v| vec![("value", if v == "on" { "1" } else { "0" }.to_owned())])
+                .unwrap_or_default();
+            (on, on_line("auto-answer", extra, read))
+        }
+        CallAction::Message { to, text, on } => (
+            on,
+            on_line("message", vec![("to", to), ("text", text)], false),
+        ),
+        CallAction::Subscribe { number, on } => {
+            (on, on_line("subscribe", vec![("number", number)], false))
+        }
+        CallAction::Unsubscribe { number, on } => {
+            (on, on_line("unsubscribe", vec![("number", number)], false))
+        }
+        CallAction::Subscriptions { on } => (on, on_line("subscriptions", Vec::new(), true)),
     };
     let session = match Session::start(opts, log_file) {
         Ok(s) => s,
@@ -97,9 +127,15 @@ pub(crate) fn call(opts: &LocateOptions, log_file: &LogFile, action: CallAction)
         None => (Method::Get, "calls"),
         Some(a) => {
             query.push(("op", a.name.to_owned()));
-            query.push(("callref", a.callref.clone()));
+            if !a.callref.is_empty() {
+                query.push(("callref", a.callref.clone()));
+            }
             query.extend(a.extra.iter().cloned());
-            (Method::Post, "call")
+            match (a.callref.is_empty(), a.read) {
+                (false, _) => (Method::Post, "call"),
+                (true, true) => (Method::Get, "line"),
+                (true, false) => (Method::Post, "line"),
+            }
         }
     };
     let Ok(rt) = current_thread_runtime() else {
@@ -124,6 +160,24 @@ pub(crate) fn call(opts: &LocateOptions, log_file: &LogFile, action: CallAction)
         return Exit::Ok;
     }
     match &op {
+        Some(a) if a.name == "auto-answer" && a.read => outln!(
+            "auto-answer {}",
+            if v["auto_answer"] == true {
+                "on"
+            } else {
+                "off"
+            }
+        ),
+        Some(a) if a.name == "subscriptions" => {
+            let numbers = v["numbers"].as_array().cloned().unwrap_or_default();
+            if numbers.is_empty() {
+                outln!("no subscription");
+            }
+            for n in numbers {
+                outln!("{}", n.as_str().unwrap_or(""));
+            }
+        }
+        Some(a) if a.callref.is_empty() => outln!("{}: done", a.name),
         Some(a) => outln!("{} {}: done", a.name, a.callref),
         None => {
             let calls = v["calls"].as_array().cloned().unwrap_or_default();

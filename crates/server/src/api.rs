@@ -142,6 +142,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(&format!("{CTI_PATH}/history"), any(history))
         .route(&format!("{CTI_PATH}/calls"), any(calls))
         .route(&format!("{CTI_PATH}/call"), post(call_control))
+        .route(
+            &format!("{CTI_PATH}/line"),
+            get(line_control).post(line_control),
+        )
         .route("/sim/call", post(sim_call))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -709,6 +713,52 @@ async fn call_control(
         }
         Err(e) => Err(ApiError::Control(e)),
     }
+}
+
+/// `line?telorg&op=…`: an operation on the desk's line — GET
+/// `auto-answer`, `subscriptions`; POST `auto-answer&value=0|1`,
+/// `message&to&text`, `subscribe&number`, `unsubscribe&number`.
+async fn line_control(
+    State(s): State<Arc<AppState>>,
+    method: axum::http::Method,
+    DeskLine { ident, line, q }: DeskLine,
+) -> Result<Response, ApiError> {
+    let name = param(&q, "op").ok_or_else(|| {
+        ApiError::Invalid(
+            "op is required: auto-answer, message, subscribe, unsubscribe or subscriptions".into(),
+        )
+    })?;
+    let country = s.opts.country.clone();
+    let op = crate::control::LineOp::parse(
+        name,
+        method == axum::http::Method::POST,
+        |k| param(&q, k).map(str::to_owned),
+        |n| match crate::number::identity(n, &country) {
+            Ok(id) if is_number(&id) => Ok(id),
+            Ok(_) => Err("not a phone number".to_owned()),
+            Err(e) => Err(e.to_string()),
+        },
+    )
+    .map_err(ApiError::Invalid)?;
+    let Some(sim) = &s.sim else {
+        return Err(ApiError::Control(
+            crate::control::ControlError::Unsupported {
+                provider: s.provider_name.clone(),
+                op: op.name(),
+            },
+        ));
+    };
+    tracing::info!(ident, line, op = op.name(), "line operation");
+    let mut answer = sim.line_op(&line, op);
+    // Numbers in the desks' form.
+    if let Some(numbers) = answer.get_mut("numbers").and_then(|n| n.as_array_mut()) {
+        for n in numbers {
+            if let Some(text) = n.as_str().filter(|t| *t != "callpark") {
+                *n = Value::String(for_desks(&s.opts, text));
+            }
+        }
+    }
+    Ok(Json(answer).into_response())
 }
 
 /// `calls?telorg`: the line's calls under way (ringing or answered), with

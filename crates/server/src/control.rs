@@ -139,6 +139,80 @@ impl Op {
     }
 }
 
+/// An operation on a line (not on one of its calls).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LineOp {
+    /// Whether the callee of a call the line makes or transfers answers
+    /// by itself (its handset's loudspeaker).
+    GetAutoAnswer,
+    SetAutoAnswer(bool),
+    /// A SIP message to `to`.
+    Message {
+        to: String,
+        text: String,
+    },
+    /// Follow another line of the account (its number), or the call park
+    /// (`callpark`); stop following; what is followed.
+    Subscribe(String),
+    Unsubscribe(String),
+    Subscriptions,
+}
+
+impl LineOp {
+    pub fn name(&self) -> &'static str {
+        match self {
+            LineOp::GetAutoAnswer | LineOp::SetAutoAnswer(_) => "auto-answer",
+            LineOp::Message { .. } => "message",
+            LineOp::Subscribe(_) => "subscribe",
+            LineOp::Unsubscribe(_) => "unsubscribe",
+            LineOp::Subscriptions => "subscriptions",
+        }
+    }
+
+    /// The operation `name` (`set`: a POST) with its parameters.
+    pub fn parse(
+        name: &str,
+        set: bool,
+        param: impl Fn(&str) -> Option<String>,
+        number: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<LineOp, String> {
+        let followed = |param: &dyn Fn(&str) -> Option<String>| -> Result<String, String> {
+            let n =
+                param("number").ok_or("number is required: a line of the account, or callpark")?;
+            if n.eq_ignore_ascii_case("callpark") {
+                Ok("callpark".to_owned())
+            } else {
+                number(&n).map_err(|e| format!("number: {e}"))
+            }
+        };
+        match (name, set) {
+            ("auto-answer", false) => Ok(LineOp::GetAutoAnswer),
+            ("auto-answer", true) => match param("value").as_deref() {
+                Some("1" | "true" | "on") => Ok(LineOp::SetAutoAnswer(true)),
+                Some("0" | "false" | "off") => Ok(LineOp::SetAutoAnswer(false)),
+                _ => Err("value is 1 (on) or 0 (off)".to_owned()),
+            },
+            ("message", true) => {
+                let to = param("to").ok_or("to is required: the recipient")?;
+                let text = param("text").ok_or("text is required: the message")?;
+                if text.chars().count() > 1000 {
+                    return Err("text: 1000 characters at most".to_owned());
+                }
+                Ok(LineOp::Message {
+                    to: number(&to).map_err(|e| format!("to: {e}"))?,
+                    text,
+                })
+            }
+            ("subscribe", true) => Ok(LineOp::Subscribe(followed(&param)?)),
+            ("unsubscribe", true) => Ok(LineOp::Unsubscribe(followed(&param)?)),
+            ("subscriptions", false) => Ok(LineOp::Subscriptions),
+            (other, _) => Err(format!(
+                "`{other}` is not a line operation here: GET auto-answer or subscriptions; POST auto-answer, message, subscribe or unsubscribe"
+            )),
+        }
+    }
+}
+
 /// Why an operation was not done.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ControlError {
@@ -156,7 +230,7 @@ impl std::fmt::Display for ControlError {
             ControlError::NoSuchCall => f.write_str("no such call on this line (it may be over)"),
             ControlError::NotNow(why) => f.write_str(why),
             ControlError::Unsupported { provider, op } => {
-                write!(f, "{provider} cannot {op} a call through the bridge server")
+                write!(f, "{provider} cannot `{op}` through the bridge server")
             }
         }
     }

@@ -68,6 +68,25 @@ pub struct Sim {
     live: Arc<Mutex<HashMap<String, Live>>>,
     /// The call park: slot → the call waiting there.
     park: Arc<Mutex<HashMap<String, String>>>,
+    /// Each line's settings and subscriptions.
+    lines: Arc<Mutex<HashMap<String, LineState>>>,
+}
+
+/// A simulated line's own state.
+#[derive(Clone, Debug)]
+struct LineState {
+    auto_answer: bool,
+    followed: std::collections::BTreeSet<String>,
+}
+
+impl Default for LineState {
+    fn default() -> Self {
+        // Keyyo's default for a session.
+        LineState {
+            auto_answer: true,
+            followed: Default::default(),
+        }
+    }
 }
 
 /// What the simulated network does to a call by itself.
@@ -127,6 +146,7 @@ impl Sim {
             timings,
             live: Arc::default(),
             park: Arc::default(),
+            lines: Arc::default(),
         }
     }
 
@@ -188,6 +208,40 @@ impl Sim {
         };
         tokio::spawn(call.run(rx));
         callref
+    }
+
+    /// A line operation of `line`: the answer's JSON.
+    pub fn line_op(&self, line: &str, op: crate::control::LineOp) -> serde_json::Value {
+        use crate::control::LineOp;
+        let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
+        let state = lines.entry(line.to_owned()).or_default();
+        match op {
+            LineOp::GetAutoAnswer => serde_json::json!({ "auto_answer": state.auto_answer }),
+            LineOp::SetAutoAnswer(on) => {
+                state.auto_answer = on;
+                serde_json::json!({ "result": "OK" })
+            }
+            LineOp::Message { to, text } => {
+                tracing::info!(
+                    line,
+                    to,
+                    chars = text.chars().count(),
+                    "simulated SIP message sent"
+                );
+                serde_json::json!({ "result": "OK" })
+            }
+            LineOp::Subscribe(n) => {
+                state.followed.insert(n);
+                serde_json::json!({ "result": "OK" })
+            }
+            LineOp::Unsubscribe(n) => {
+                state.followed.remove(&n);
+                serde_json::json!({ "result": "OK" })
+            }
+            LineOp::Subscriptions => {
+                serde_json::json!({ "numbers": state.followed.iter().collect::<Vec<_>>() })
+            }
+        }
     }
 
     /// The parties (caller, callee) of `line`'s call `callref`.
