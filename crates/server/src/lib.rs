@@ -12,6 +12,7 @@ mod hub;
 mod ingest;
 mod journal;
 mod keyyo;
+pub mod keyyo_cti;
 mod metrics;
 mod proxies;
 mod relay;

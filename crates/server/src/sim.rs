@@ -97,7 +97,7 @@ pub enum Auto {
     /// Rings out unanswered after the ring time.
     NoAnswer,
     /// Rings, and talks once answered, until a desk acts (at most
-    /// [`MANUAL_LIMIT`] each).
+    /// two minutes each).
     Manual,
 }
 
