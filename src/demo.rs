@@ -85,6 +85,7 @@ async fn run_async(
         journal: None,
         dialer: None,
         callers: Some(demo_callers(folder, context)?),
+        keyyo_cti: None,
         report: None,
         relay: false,
         max_connections: server::default_max_connections(),

@@ -158,6 +158,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         dialer: found.dialer.map(std::sync::Arc::new),
         callers,
         report: erp.filter(|c| c.report.is_some()),
+        keyyo_cti: found.keyyo_cti.clone(),
         context,
         tls: found.tls,
         idle: Some(idle),

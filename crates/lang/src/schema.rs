@@ -26,6 +26,8 @@ pub enum Section {
     /// The bridge server's own settings (`server_param.txt`).
     Server,
     KeyyoNotify,
+    /// Keyyo's CTI WebSocket: the server acts on calls and receives them.
+    KeyyoCti,
     Desk,
 }
 
@@ -169,6 +171,16 @@ pub static SECTIONS: &[SectionDef] = &[
         server: true,
         doc: "Server file only: Keyyo's pushed call notifications — the secret of the \
               notification URL and the addresses Keyyo sends from.",
+    },
+    SectionDef {
+        section: Section::KeyyoCti,
+        name: "keyyo_cti",
+        aliases: &[],
+        ours: true,
+        server: true,
+        doc: "Server file only: Keyyo's CTI WebSocket — the server keeps a session, follows the \
+              desks' lines (their calls arrive without a public URL) and acts on calls \
+              (`ctibridge call`). Needs the account's CSI token.",
     },
     SectionDef {
         section: Section::Desk,
@@ -337,8 +349,8 @@ pub struct TagDef {
 }
 
 use Section::{
-    Callto, Desk, Dial, Event, Forward, Global, KeyyoNotify, Lookup, Popup, Report, Server, Sms,
-    Station, Token,
+    Callto, Desk, Dial, Event, Forward, Global, KeyyoCti, KeyyoNotify, Lookup, Popup, Report,
+    Server, Sms, Station, Token,
 };
 
 const REQUEST: &[Section] = &[Dial, Event, Token, Sms, Forward, Lookup, Report];
@@ -1620,6 +1632,26 @@ pub static TAGS: &[TagDef] = &[
               (at least 16 characters). Notifications without it are refused.",
     },
     TagDef {
+        name: "cti_url",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::BaseUrl,
+        default: "https://ws.keyyo.com/cti",
+        secret: false,
+        ours: true,
+        doc: "The SockJS endpoint of Keyyo's CTI service.",
+    },
+    TagDef {
+        name: "csi_token",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "The CSI token of the account (the Keyyo Manager API makes it; it lives one hour).",
+    },
+    TagDef {
         name: "sources",
         aliases: &[],
         sections: &[KeyyoNotify],
@@ -1718,6 +1750,8 @@ tags! {
     DIRECTORY = "directory",
     LOOKUP_TIMEOUT = "lookup_timeout",
     LOOKUP_CACHE = "lookup_cache",
+    CTI_URL = "cti_url",
+    CSI_TOKEN = "csi_token",
     REPORT_WHEN = "report_when",
     LOOKUP_PARALLEL = "lookup_parallel",
     JSON_NAME = "json_name",

@@ -96,6 +96,9 @@ pub struct AppState {
     /// Who places the calls, as an error names it ("the simulator",
     /// "provider keyyo").
     pub provider_name: String,
+    /// Keyyo's CTI session, when `<keyyo_cti>` is set: calls are acted on
+    /// through it.
+    pub cti: Option<crate::keyyo_cti::Cti>,
     tokens: Mutex<crate::tokens::Tokens>,
     cursors: Mutex<HashMap<(String, String), u64>>,
     seen: Mutex<crate::keyyo::Seen>,
@@ -125,6 +128,7 @@ impl AppState {
             provider_host: None,
             relay_status: None,
             provider_name: "the server's provider".to_owned(),
+            cti: None,
             tokens: Mutex::new(crate::tokens::Tokens::default()),
             cursors: Mutex::new(HashMap::new()),
             seen: Mutex::new(crate::keyyo::Seen::default()),
@@ -259,6 +263,7 @@ impl ApiError {
                 crate::control::ControlError::NoSuchCall => StatusCode::NOT_FOUND,
                 crate::control::ControlError::NotNow(_) => StatusCode::CONFLICT,
                 crate::control::ControlError::Unsupported { .. } => StatusCode::NOT_IMPLEMENTED,
+                crate::control::ControlError::Provider(_) => StatusCode::BAD_GATEWAY,
             },
         }
     }
@@ -697,16 +702,22 @@ async fn call_control(
         },
     )
     .map_err(ApiError::Invalid)?;
-    let Some(sim) = &s.sim else {
-        return Err(ApiError::Control(
-            crate::control::ControlError::Unsupported {
-                provider: s.provider_name.clone(),
-                op: op.name(),
-            },
-        ));
-    };
     let what = op.name();
-    match sim.act(&line, callref, op).await {
+    let done = match (&s.sim, &s.cti) {
+        (Some(sim), _) => sim.act(&line, callref, op).await,
+        (None, Some(cti)) => {
+            let (action, params) = crate::keyyo_cti::action_of(&op, callref);
+            cti.ask(action, params)
+                .await
+                .map(drop)
+                .map_err(|e| crate::control::ControlError::Provider(format!("Keyyo CTI: {e}")))
+        }
+        (None, None) => Err(crate::control::ControlError::Unsupported {
+            provider: s.provider_name.clone(),
+            op: op.name(),
+        }),
+    };
+    match done {
         Ok(()) => {
             tracing::info!(ident, line, callref, op = what, "call operation done");
             Ok(Json(json!({ "result": "OK" })).into_response())
@@ -740,16 +751,51 @@ async fn line_control(
         },
     )
     .map_err(ApiError::Invalid)?;
-    let Some(sim) = &s.sim else {
-        return Err(ApiError::Control(
-            crate::control::ControlError::Unsupported {
-                provider: s.provider_name.clone(),
-                op: op.name(),
-            },
-        ));
-    };
     tracing::info!(ident, line, op = op.name(), "line operation");
-    let mut answer = sim.line_op(&line, op);
+    let mut answer = match (&s.sim, &s.cti) {
+        (Some(sim), _) => sim.line_op(&line, op),
+        (None, Some(cti)) => {
+            let (action, params) = crate::keyyo_cti::line_action_of(&op);
+            let result = cti.ask(action, params).await.map_err(|e| {
+                ApiError::Control(crate::control::ControlError::Provider(format!(
+                    "Keyyo CTI: {e}"
+                )))
+            })?;
+            match op {
+                crate::control::LineOp::GetAutoAnswer => {
+                    json!({ "auto_answer": result["auto_answer"] })
+                }
+                crate::control::LineOp::Subscriptions => {
+                    // Keyyo's numbers are international, without +.
+                    let numbers: Vec<String> = result["numbers"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|n| n.as_str())
+                                .map(|n| {
+                                    if n == "callpark" || n.starts_with('+') {
+                                        n.to_owned()
+                                    } else {
+                                        format!("+{n}")
+                                    }
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    json!({ "numbers": numbers })
+                }
+                _ => json!({ "result": "OK" }),
+            }
+        }
+        (None, None) => {
+            return Err(ApiError::Control(
+                crate::control::ControlError::Unsupported {
+                    provider: s.provider_name.clone(),
+                    op: op.name(),
+                },
+            ))
+        }
+    };
     // Numbers in the desks' form.
     if let Some(numbers) = answer.get_mut("numbers").and_then(|n| n.as_array_mut()) {
         for n in numbers {

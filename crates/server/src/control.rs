@@ -222,6 +222,8 @@ pub enum ControlError {
     NotNow(String),
     /// The provider cannot do it: 501.
     Unsupported { provider: String, op: &'static str },
+    /// The provider refused, or did not answer: 502.
+    Provider(String),
 }
 
 impl std::fmt::Display for ControlError {
@@ -229,6 +231,7 @@ impl std::fmt::Display for ControlError {
         match self {
             ControlError::NoSuchCall => f.write_str("no such call on this line (it may be over)"),
             ControlError::NotNow(why) => f.write_str(why),
+            ControlError::Provider(why) => f.write_str(why),
             ControlError::Unsupported { provider, op } => {
                 write!(f, "{provider} cannot `{op}` through the bridge server")
             }

@@ -123,6 +123,23 @@ pub fn action_of(op: &Op, call_ref: &str) -> (&'static str, Value) {
     }
 }
 
+/// The action and parameters of a line operation.
+pub fn line_action_of(op: &crate::control::LineOp) -> (&'static str, Value) {
+    use crate::control::LineOp;
+    let intl = |n: &str| n.trim_start_matches('+').to_owned();
+    match op {
+        LineOp::GetAutoAnswer => ("get_auto_answer", json!({})),
+        LineOp::SetAutoAnswer(on) => ("set_auto_answer", json!({ "auto_answer": on })),
+        LineOp::Message { to, text } => (
+            "send_message",
+            json!({ "number": intl(to), "message": text }),
+        ),
+        LineOp::Subscribe(n) => ("subscribe", json!({ "number": intl(n) })),
+        LineOp::Unsubscribe(n) => ("unsubscribe", json!({ "number": intl(n) })),
+        LineOp::Subscriptions => ("get_subscriptions", json!({})),
+    }
+}
+
 /// An error of the CTI service, as the SDK names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CtiError {
@@ -418,4 +435,379 @@ mod tests {
             Some(Event::Unpark)
         );
     }
+}
+
+/// `<keyyo_cti>` of the server file.
+#[derive(Clone, Debug)]
+pub struct CtiSettings {
+    /// The SockJS endpoint (`https://ws.keyyo.com/cti`).
+    pub endpoint: String,
+    pub token: crate::config::Secret,
+}
+
+/// The first pause after a lost connection; it doubles up to
+/// [`MAX_BACKOFF`], with jitter.
+pub const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(250);
+pub const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
+/// The SDK pings every five minutes.
+pub const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+/// How long an action's reply is waited for.
+pub const REPLY_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+
+type Reply = tokio::sync::oneshot::Sender<Result<Value, CtiError>>;
+
+/// A handle on the session: actions go through it.
+#[derive(Clone)]
+pub struct Cti {
+    asks: tokio::sync::mpsc::UnboundedSender<(&'static str, Value, Reply)>,
+}
+
+impl Cti {
+    /// Sends `action` and waits for its reply.
+    pub async fn ask(&self, action: &'static str, params: Value) -> Result<Value, CtiError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.asks
+            .send((action, params, tx))
+            .map_err(|_| CtiError::Other("the CTI session is stopped".into()))?;
+        match tokio::time::timeout(REPLY_WITHIN, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(CtiError::Other(
+                "the connection to Keyyo's CTI service was lost before its answer".into(),
+            )),
+            Err(_) => Err(CtiError::Other(format!(
+                "Keyyo's CTI service did not answer within {} s",
+                REPLY_WITHIN.as_secs()
+            ))),
+        }
+    }
+
+    /// Starts the session loop: follows `lines` (their one identity),
+    /// hands their calls to `ingest`, until `stop` says so.
+    pub fn start(
+        settings: CtiSettings,
+        lines: Vec<String>,
+        ingest: std::sync::Arc<crate::ingest::Ingest>,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> (Cti, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let session = Session {
+            settings,
+            lines,
+            ingest,
+            id: None,
+            next_id: 0,
+            parked: std::collections::HashSet::new(),
+        };
+        (Cti { asks: tx }, tokio::spawn(session.run(rx, stop)))
+    }
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<Box<dyn Stream>>;
+
+/// A byte stream the WebSocket runs over: TCP, or TLS on TCP.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
+
+struct Session {
+    settings: CtiSettings,
+    lines: Vec<String>,
+    ingest: std::sync::Arc<crate::ingest::Ingest>,
+    /// The session to restore after a lost connection.
+    id: Option<String>,
+    next_id: u64,
+    /// Calls seen in the park (a CONNECT after it is an UNPARK).
+    parked: std::collections::HashSet<String>,
+}
+
+/// Why a connection ended.
+enum Ended {
+    Stopped,
+    Lost(String),
+}
+
+impl Session {
+    async fn run(
+        mut self,
+        mut asks: tokio::sync::mpsc::UnboundedReceiver<(&'static str, Value, Reply)>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut backoff = FIRST_BACKOFF;
+        let mut down: Option<(std::time::Instant, String)> = None;
+        loop {
+            let (ended, was_up) = self.connection(&mut asks, &mut stop, &mut down).await;
+            match ended {
+                Ended::Stopped => return,
+                Ended::Lost(why) => {
+                    if was_up {
+                        backoff = FIRST_BACKOFF;
+                    }
+                    if down.is_none() {
+                        tracing::warn!(
+                            "Keyyo's CTI service: {why}; connecting again with back-off"
+                        );
+                        down = Some((std::time::Instant::now(), why));
+                    }
+                }
+            }
+            let pause = backoff.mul_f64(0.8 + fastrand::f64() * 0.4);
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = stopped(&mut stop) => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// One connection: open, session, subscriptions, then pushes and
+    /// actions until it is lost or the server stops. Also says whether a
+    /// session was up.
+    async fn connection(
+        &mut self,
+        asks: &mut tokio::sync::mpsc::UnboundedReceiver<(&'static str, Value, Reply)>,
+        stop: &mut tokio::sync::watch::Receiver<bool>,
+        down: &mut Option<(std::time::Instant, String)>,
+    ) -> (Ended, bool) {
+        use futures_util::{SinkExt as _, StreamExt as _};
+        let mut ws = match connect(&self.settings.endpoint).await {
+            Ok(ws) => ws,
+            Err(why) => return (Ended::Lost(why), false),
+        };
+        if let Err(why) = self.open_session(&mut ws).await {
+            return (Ended::Lost(why), false);
+        }
+        if let Some((since, _)) = down.take() {
+            tracing::info!("Keyyo's CTI service is back, after {:.0?}", since.elapsed());
+        }
+        let mut pending: std::collections::HashMap<u64, Reply> = Default::default();
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                frame = ws.next() => {
+                    let text = match frame {
+                        Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => t.to_string(),
+                        Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_))) | None => {
+                            return (Ended::Lost("the connection was closed".into()), true)
+                        }
+                        Some(Ok(_)) => continue,
+                        Some(Err(e)) => return (Ended::Lost(e.to_string()), true),
+                    };
+                    match read_frame(&text) {
+                        Ok(Frame::Messages(list)) => {
+                            for m in list {
+                                match read_message(&m) {
+                                    Ok(Incoming::Reply { id, result }) => {
+                                        if let Some(tx) = pending.remove(&id) {
+                                            let _ = tx.send(result);
+                                        }
+                                    }
+                                    Ok(Incoming::Call(call)) => self.pushed(call).await,
+                                    Ok(Incoming::Other(_)) => {}
+                                    Err(e) => tracing::debug!("Keyyo CTI: {}", e.0),
+                                }
+                            }
+                        }
+                        Ok(Frame::Close(code, reason)) => {
+                            return (Ended::Lost(format!("closed by the service ({code} {reason})")), true)
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::debug!("Keyyo CTI: {}", e.0),
+                    }
+                }
+                ask = asks.recv() => {
+                    let Some((action, params, reply)) = ask else { return (Ended::Stopped, true) };
+                    self.next_id += 1;
+                    let id = self.next_id;
+                    let frame = client_frame(&[request(action, id, params)]);
+                    if let Err(e) = ws.send(tokio_tungstenite::tungstenite::Message::Text(frame.into())).await {
+                        let _ = reply.send(Err(CtiError::Other(e.to_string())));
+                        return (Ended::Lost(e.to_string()), true);
+                    }
+                    pending.insert(id, reply);
+                }
+                _ = ping.tick() => {
+                    self.next_id += 1;
+                    let frame = client_frame(&[request("ping", self.next_id, json!({}))]);
+                    if let Err(e) = ws.send(tokio_tungstenite::tungstenite::Message::Text(frame.into())).await {
+                        return (Ended::Lost(e.to_string()), true);
+                    }
+                }
+                _ = stopped(stop) => return (Ended::Stopped, true),
+            }
+        }
+    }
+
+    /// `o`, then the session restored (or made anew) and the lines
+    /// subscribed.
+    async fn open_session(&mut self, ws: &mut Socket) -> Result<(), String> {
+        match self.next_frame(ws).await? {
+            Frame::Open => {}
+            other => return Err(format!("the service did not open the session: {other:?}")),
+        }
+        let token = self.settings.token.expose().to_owned();
+        if let Some(id) = self.id.clone() {
+            let restored = self
+                .call(
+                    ws,
+                    "restore_session",
+                    json!({ "token": token, "session_id": id, "protocol_version": 1 }),
+                )
+                .await?;
+            match restored {
+                Ok(_) => return Ok(()),
+                Err(e) if e.needs_new_session() => self.id = None,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        let made = self
+            .call(
+                ws,
+                "create_session",
+                json!({ "token": token, "protocol_version": 1 }),
+            )
+            .await?
+            .map_err(|e| e.to_string())?;
+        self.id = made["session_id"].as_str().map(str::to_owned);
+        for line in self.lines.clone() {
+            let number = line.trim_start_matches('+').to_owned();
+            self.call(ws, "subscribe", json!({ "number": number }))
+                .await?
+                .map_err(|e| format!("subscribe {number}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Sends `action` and reads frames until its reply (pushes meanwhile
+    /// are handled).
+    async fn call(
+        &mut self,
+        ws: &mut Socket,
+        action: &str,
+        params: Value,
+    ) -> Result<Result<Value, CtiError>, String> {
+        use futures_util::SinkExt as _;
+        self.next_id += 1;
+        let id = self.next_id;
+        ws.send(tokio_tungstenite::tungstenite::Message::Text(
+            client_frame(&[request(action, id, params)]).into(),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+        loop {
+            let Frame::Messages(list) = self.next_frame(ws).await? else {
+                continue;
+            };
+            for m in list {
+                match read_message(&m) {
+                    Ok(Incoming::Reply { id: got, result }) if got == id => return Ok(result),
+                    Ok(Incoming::Call(call)) => self.pushed(call).await,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    async fn next_frame(&mut self, ws: &mut Socket) -> Result<Frame, String> {
+        use futures_util::StreamExt as _;
+        let wait = tokio::time::timeout(REPLY_WITHIN, ws.next());
+        match wait.await {
+            Err(_) => Err("no answer in time".into()),
+            Ok(None) => Err("the connection was closed".into()),
+            Ok(Some(Err(e))) => Err(e.to_string()),
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
+                match read_frame(&t) {
+                    Ok(Frame::Close(code, reason)) => {
+                        Err(format!("closed by the service ({code} {reason})"))
+                    }
+                    Ok(f) => Ok(f),
+                    Err(e) => Err(e.0),
+                }
+            }
+            Ok(Some(Ok(_))) => Ok(Frame::Heartbeat),
+        }
+    }
+
+    /// A pushed call: an event for each of our lines it is about.
+    async fn pushed(&mut self, call: PushedCall) {
+        let was_parked = self.parked.contains(&call.callref);
+        for line in &self.lines {
+            if let Some(ev) = call.line_event(line, was_parked) {
+                if let Err(why) = self.ingest.accept(ev).await {
+                    tracing::warn!(?why, "a Keyyo CTI call event was not journaled");
+                }
+            }
+        }
+        match (&call.slot, call.state.as_str()) {
+            (Some(_), _) => {
+                self.parked.insert(call.callref.clone());
+            }
+            (None, "CONNECT" | "RELEASE" | "MISSED") => {
+                self.parked.remove(&call.callref);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Resolves once the server stops.
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Opens the SockJS session's WebSocket at `endpoint`: `/info` first, as a
+/// SockJS client does, then `/NNN/xxxxxxxx/websocket`.
+async fn connect(endpoint: &str) -> Result<Socket, String> {
+    let info = format!("{}/info", endpoint.trim_end_matches('/'));
+    let client = crate::http::HttpClient::new(&crate::http::ClientOptions::plain())
+        .map_err(|e| e.to_string())?;
+    let req = crate::request::HttpRequest {
+        method: crate::config::Method::Get,
+        url: info.clone(),
+        headers: Vec::new(),
+        body: None,
+        url_span: None,
+    };
+    let resp = client
+        .send(&req)
+        .await
+        .map_err(|e| format!("{info}: {e}"))?;
+    if !resp.is_success() {
+        return Err(format!("{info}: HTTP {}", resp.status));
+    }
+    let session: String = (0..8)
+        .map(|_| fastrand::alphanumeric().to_ascii_lowercase())
+        .collect();
+    let url = session_url(endpoint, fastrand::u16(0..1000), &session);
+    let parsed = url::Url::parse(&url).map_err(|e| format!("{url}: {e}"))?;
+    let host = parsed.host_str().ok_or("no host")?.to_owned();
+    let tls = parsed.scheme() == "wss";
+    let port = parsed.port().unwrap_or(if tls { 443 } else { 80 });
+    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| format!("{host}:{port}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Stream> = if tls {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = rustls_pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| format!("{host}: {e}"))?;
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("{host}: {e}"))?;
+        Box::new(tls)
+    } else {
+        Box::new(tcp)
+    };
+    let (ws, _) = tokio_tungstenite::client_async(url.as_str(), stream)
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    Ok(ws)
 }

@@ -54,6 +54,8 @@ pub struct ServeOptions {
     /// The `<lookup>` that names the caller of every call, once for all
     /// desks.
     pub callers: Option<Arc<crate::names::Callers>>,
+    /// `<keyyo_cti>`: Keyyo's CTI WebSocket, for the desks' lines.
+    pub keyyo_cti: Option<keyyo_cti::CtiSettings>,
     /// The configuration whose `<report>` writes each finished call back
     /// (through the journal's outbox).
     pub report: Option<Arc<crate::config::Config>>,
@@ -201,6 +203,24 @@ pub async fn serve(
         .as_deref()
         .filter(|_| !opts.sim)
         .and_then(health::provider_host);
+    // Keyyo's CTI session, for every desk's line; it stops with the
+    // server, as the relay does.
+    let (cti_stop, cti_stopped) = tokio::sync::watch::channel(false);
+    let mut cti_task = None;
+    if let Some(settings) = opts.keyyo_cti.clone() {
+        let mut lines: Vec<String> = opts
+            .server
+            .desks
+            .iter()
+            .flat_map(|d| d.lines.iter().cloned())
+            .collect();
+        lines.sort();
+        lines.dedup();
+        let (cti, task) = keyyo_cti::Cti::start(settings, lines, state.ingest.clone(), cti_stopped);
+        state.cti = Some(cti);
+        state.provider_name = "Keyyo's CTI service".to_owned();
+        cti_task = Some(task);
+    }
     let relay_status = Arc::new(health::RelayStatus::default());
     if opts.relay && opts.dialer.is_some() {
         state.relay_status = Some(relay_status.clone());
@@ -301,6 +321,10 @@ pub async fn serve(
     // The relay hands what it has to the journal before it ends.
     if let Some(r) = relaying {
         let _ = tokio::time::timeout(STOP_GRACE, r).await;
+    }
+    let _ = cti_stop.send(true);
+    if let Some(t) = cti_task {
+        let _ = tokio::time::timeout(STOP_GRACE, t).await;
     }
     // A report being sent is finished (its answer written down) first.
     if let Some(r) = reporter {

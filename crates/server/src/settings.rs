@@ -66,6 +66,8 @@ pub struct ServerSettings {
     pub cti_rate: u32,
     pub notify_rate: u32,
     pub keyyo: Option<KeyyoOptions>,
+    /// `<keyyo_cti>`: Keyyo's CTI WebSocket (its endpoint and CSI token).
+    pub keyyo_cti: Option<crate::keyyo_cti::CtiSettings>,
     /// Empty: any desk on this machine, every line (the simulator's
     /// zero-configuration setup).
     pub desks: Vec<Desk>,
@@ -111,6 +113,7 @@ impl ServerSettings {
             max_connections: crate::connections::default_max(),
             dialer: None,
             names: None,
+            keyyo_cti: None,
         }
     }
 }
@@ -328,6 +331,27 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     };
     let trusted_proxies = ranges(Tag::TRUSTED_PROXIES);
     let monitoring = ranges(Tag::MONITORING);
+
+    let cti_header = own
+        .iter()
+        .find(|b| b.section == Some(Section::KeyyoCti))
+        .and_then(|b| b.header.as_ref().map(|h| h.span));
+    let keyyo_cti = cti_header.and_then(|header| {
+        let token = get(Section::KeyyoCti, Tag::CSI_TOKEN)
+            .map(|e| e.value.text.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            diags.push(
+                Diagnostic::error(Code::MissingTag, header, "`<keyyo_cti>` has no `<csi_token>`")
+                    .with_help("the CSI token of the account: the Keyyo Manager API makes it (POST /manager/1.0/services/{csi}/csi_token)"),
+            );
+            return None;
+        };
+        Some(crate::keyyo_cti::CtiSettings {
+            endpoint: text_of(&shared, Section::KeyyoCti, Tag::CTI_URL).to_owned(),
+            token: crate::config::Secret::new(token),
+        })
+    });
 
     let keyyo_header = own
         .iter()
@@ -555,6 +579,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         cti_rate: cti_rate.expect("checked"),
         notify_rate: notify_rate.expect("checked"),
         keyyo,
+        keyyo_cti,
         desks,
         country,
         tel_format: tel_format.expect("checked"),

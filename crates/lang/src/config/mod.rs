@@ -812,7 +812,7 @@ fn typed_config(s: &Settings, inputs: &Inputs, diags: &mut Vec<Diagnostic>) -> C
         Section::Lookup => lookup.is_some(),
         Section::Report => report.is_some(),
         Section::Global | Section::Station => false,
-        Section::Server | Section::KeyyoNotify | Section::Desk => false,
+        Section::Server | Section::KeyyoNotify | Section::KeyyoCti | Section::Desk => false,
     };
     let keyword_uses = check_keywords(
         s,
