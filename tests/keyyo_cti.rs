@@ -237,6 +237,7 @@ fn the_cti_session_brings_calls_and_acts_on_them() {
         "server_param.txt",
         &format!(
             "<server>\n<hold>5\n<keyyo_cti>\n<cti_url>http://{}/cti\n<csi_token>csi-token-123\n\
+             <keyyo_notify>\n<secret>0123456789abcdef-notify\n<sources>127\\.0\\.0\\.1\n\
              <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
             cti.addr
         ),
@@ -344,17 +345,30 @@ fn the_cti_session_brings_calls_and_acts_on_them() {
         "csi-token-123"
     );
     cti.wait_for("subscribe", 2);
-    // Calls still arrive.
+    // Calls still arrive. A call both notified (webhook) and pushed is
+    // one call: its RING once.
+    let (st, _) = http(
+        addr,
+        "GET",
+        "/keyyo/notify?secret=0123456789abcdef-notify&account=33972101010&caller=33388202020&callee=33972101010&callref=k3&type=SETUP&version=1&tsms=1700000000000",
+        "none",
+    );
+    assert_eq!(st, 200);
+    cti.send(Command::Push(push("k3", "SETUP", None)));
     cti.send(Command::Push(push("k2", "SETUP", None)));
     let end = Instant::now() + Duration::from_secs(20);
     let mut cursor = "0".to_owned();
+    let mut all = Vec::new();
     loop {
         let (seen, next) = events(addr, &auth, &cursor);
-        if seen.iter().any(|e| e["callref"] == "k2") {
+        all.extend(seen);
+        if all.iter().any(|e| e["callref"] == "k2") {
             break;
         }
         assert!(Instant::now() < end, "k2 never reached the desk");
         cursor = next;
     }
+    let k3: Vec<&Value> = all.iter().filter(|e| e["callref"] == "k3").collect();
+    assert_eq!(k3.len(), 1, "{k3:?}");
     eprintln!("reconnected and restored in {back_in:?}");
 }

@@ -101,7 +101,9 @@ pub struct AppState {
     pub cti: Option<crate::keyyo_cti::Cti>,
     tokens: Mutex<crate::tokens::Tokens>,
     cursors: Mutex<HashMap<(String, String), u64>>,
-    seen: Mutex<crate::keyyo::Seen>,
+    /// Keyyo calls kept, by call and state: a notification and a CTI
+    /// push of the same are one.
+    pub seen: Arc<Mutex<crate::keyyo::Seen>>,
     notify_limit: crate::keyyo::RateLimit,
     cti_limit: crate::keyyo::RateLimit,
 }
@@ -131,7 +133,7 @@ impl AppState {
             cti: None,
             tokens: Mutex::new(crate::tokens::Tokens::default()),
             cursors: Mutex::new(HashMap::new()),
-            seen: Mutex::new(crate::keyyo::Seen::default()),
+            seen: Arc::default(),
         }
     }
 }

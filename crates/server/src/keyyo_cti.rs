@@ -487,6 +487,7 @@ impl Cti {
         settings: CtiSettings,
         lines: Vec<String>,
         ingest: std::sync::Arc<crate::ingest::Ingest>,
+        seen: std::sync::Arc<std::sync::Mutex<crate::keyyo::Seen>>,
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> (Cti, tokio::task::JoinHandle<()>) {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -494,6 +495,7 @@ impl Cti {
             settings,
             lines,
             ingest,
+            seen,
             id: None,
             next_id: 0,
             parked: std::collections::HashSet::new(),
@@ -512,6 +514,8 @@ struct Session {
     settings: CtiSettings,
     lines: Vec<String>,
     ingest: std::sync::Arc<crate::ingest::Ingest>,
+    /// The Keyyo calls kept (shared with the webhook notifications).
+    seen: std::sync::Arc<std::sync::Mutex<crate::keyyo::Seen>>,
     /// The session to restore after a lost connection.
     id: Option<String>,
     next_id: u64,
@@ -730,10 +734,29 @@ impl Session {
     /// A pushed call: an event for each of our lines it is about.
     async fn pushed(&mut self, call: PushedCall) {
         let was_parked = self.parked.contains(&call.callref);
+        // A webhook notification of the same call and state may have come
+        // first (or come later): the two are one.
+        use crate::keyyo::Kind;
+        let kind = match (call.state.as_str(), &call.slot, was_parked) {
+            ("SETUP", _, _) => Some(Kind::Setup),
+            ("CONNECT", None, false) => Some(Kind::Connect),
+            ("RELEASE" | "MISSED", _, _) => Some(Kind::Release),
+            _ => None,
+        };
+        let seen = self.seen.clone();
+        let lock = || seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = kind {
+            if !lock().first_time(&call.callref, k) {
+                return;
+            }
+        }
         for line in &self.lines {
             if let Some(ev) = call.line_event(line, was_parked) {
                 if let Err(why) = self.ingest.accept(ev).await {
                     tracing::warn!(?why, "a Keyyo CTI call event was not journaled");
+                    if let Some(k) = kind {
+                        lock().forget(&call.callref, k);
+                    }
                 }
             }
         }

@@ -216,7 +216,13 @@ pub async fn serve(
             .collect();
         lines.sort();
         lines.dedup();
-        let (cti, task) = keyyo_cti::Cti::start(settings, lines, state.ingest.clone(), cti_stopped);
+        let (cti, task) = keyyo_cti::Cti::start(
+            settings,
+            lines,
+            state.ingest.clone(),
+            state.seen.clone(),
+            cti_stopped,
+        );
         state.cti = Some(cti);
         state.provider_name = "Keyyo's CTI service".to_owned();
         cti_task = Some(task);
