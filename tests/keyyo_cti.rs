@@ -372,3 +372,76 @@ fn the_cti_session_brings_calls_and_acts_on_them() {
     assert_eq!(k3.len(), 1, "{k3:?}");
     eprintln!("reconnected and restored in {back_in:?}");
 }
+
+/// The figure of issue 16: from a call pushed by Keyyo's CTI service to a
+/// desk waiting in `getevent` having it, for 200 calls one after the
+/// other. A benchmark, not a check: `cargo test --release --test
+/// keyyo_cti -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn push_to_waiting_desk_latency() {
+    let cti = StandIn::start();
+    let dir = TempDir::new("keyyo-cti-bench");
+    let addr = free_addr();
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<hold>25\n<rate>100000\n<keyyo_cti>\n<cti_url>http://{}/cti\n<csi_token>csi-token-123\n\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
+            cti.addr
+        ),
+    );
+    let mut cmd = ctibridge(&dir);
+    cmd.args(["serve", "--listen", &addr.to_string(), "--server"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _srv = listening(cmd, addr);
+    cti.wait_for("subscribe", 1);
+    let (_, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken",
+        "Basic cGF1bDpjaGFuZ2VtZQ==",
+    );
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    // The desk: polls with its cursor, says when each call arrives.
+    let (got_tx, got) = std::sync::mpsc::channel::<(String, Instant)>();
+    let (polling_tx, polling) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        let mut cursor = "0".to_owned();
+        loop {
+            let _ = polling_tx.send(());
+            let (seen, next) = events(addr, &auth, &cursor);
+            let at = Instant::now();
+            for e in seen {
+                let _ = got_tx.send((e["callref"].as_str().unwrap_or("").to_owned(), at));
+            }
+            cursor = next;
+        }
+    });
+    let mut ms = Vec::new();
+    for i in 0..200 {
+        // Once the desk is polling (and its poll surely held).
+        polling.recv().expect("polling");
+        std::thread::sleep(Duration::from_millis(20));
+        let callref = format!("b{i}");
+        let t0 = Instant::now();
+        cti.send(Command::Push(push(&callref, "SETUP", None)));
+        loop {
+            let (c, at) = got.recv_timeout(Duration::from_secs(10)).expect("the call");
+            if c == callref {
+                ms.push((at - t0).as_secs_f64() * 1000.0);
+                break;
+            }
+        }
+    }
+    ms.sort_by(f64::total_cmp);
+    eprintln!(
+        "push → waiting desk, 200 calls: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        ms[ms.len() / 2],
+        ms[ms.len() * 99 / 100 - 1],
+        ms[ms.len() - 1]
+    );
+}
