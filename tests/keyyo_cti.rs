@@ -54,7 +54,7 @@ impl StandIn {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            rt.block_on(serve(l, rx, ready_tx));
+            rt.block_on(stand_in(l, rx, ready_tx));
         });
         let addr = ready_rx.recv().expect("stand-in ready");
         StandIn {
@@ -93,7 +93,7 @@ impl StandIn {
     }
 }
 
-async fn serve(
+async fn stand_in(
     log: Arc<Mutex<Vec<Value>>>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
     ready: std::sync::mpsc::Sender<SocketAddr>,
@@ -203,6 +203,25 @@ async fn serve(
     }
 }
 
+/// `serve` on `addr` with `<keyyo_cti>` at the stand-in, one desk (paul,
+/// line 09 72 10 10 10), and `server_tags` in `<server>` (and after it).
+fn serve(dir: &TempDir, cti: &StandIn, addr: SocketAddr, server_tags: &str) -> common::Server {
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n{server_tags}<keyyo_cti>\n<cti_url>http://{}/cti\n<csi_token>csi-token-123\n\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
+            cti.addr
+        ),
+    );
+    let mut cmd = ctibridge(dir);
+    cmd.args(["serve", "--listen", &addr.to_string(), "--server"])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    listening(cmd, addr)
+}
+
 fn http(addr: SocketAddr, method: &str, target: &str, auth: &str) -> (u16, String) {
     common::exchange(
         std::net::TcpStream::connect(addr).expect("connect"),
@@ -233,21 +252,12 @@ fn the_cti_session_brings_calls_and_acts_on_them() {
     let cti = StandIn::start();
     let dir = TempDir::new("keyyo-cti");
     let addr = free_addr();
-    let file = dir.write(
-        "server_param.txt",
-        &format!(
-            "<server>\n<hold>5\n<keyyo_cti>\n<cti_url>http://{}/cti\n<csi_token>csi-token-123\n\
-             <keyyo_notify>\n<secret>0123456789abcdef-notify\n<sources>127\\.0\\.0\\.1\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
-            cti.addr
-        ),
+    let _srv = serve(
+        &dir,
+        &cti,
+        addr,
+        "<hold>5\n<keyyo_notify>\n<secret>0123456789abcdef-notify\n<sources>127\\.0\\.0\\.1\n",
     );
-    let mut cmd = ctibridge(&dir);
-    cmd.args(["serve", "--listen", &addr.to_string(), "--server"])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _srv = listening(cmd, addr);
 
     // The session, then the desk's line followed.
     let created = cti.wait_for("create_session", 1);
@@ -383,20 +393,7 @@ fn push_to_waiting_desk_latency() {
     let cti = StandIn::start();
     let dir = TempDir::new("keyyo-cti-bench");
     let addr = free_addr();
-    let file = dir.write(
-        "server_param.txt",
-        &format!(
-            "<server>\n<hold>25\n<rate>100000\n<keyyo_cti>\n<cti_url>http://{}/cti\n<csi_token>csi-token-123\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
-            cti.addr
-        ),
-    );
-    let mut cmd = ctibridge(&dir);
-    cmd.args(["serve", "--listen", &addr.to_string(), "--server"])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _srv = listening(cmd, addr);
+    let _srv = serve(&dir, &cti, addr, "<hold>25\n<rate>100000\n");
     cti.wait_for("subscribe", 1);
     let (_, body) = http(
         addr,

@@ -107,6 +107,20 @@ use crate::redact::is_secret_header;
 pub use crate::redact::mask_url;
 
 impl HttpRequest {
+    /// A `GET` of `url`, with no header: a request of ctibridge's own, not
+    /// of a section.
+    pub fn get(url: String) -> HttpRequest {
+        HttpRequest {
+            method: crate::config::Method::Get,
+            url,
+            headers: Vec::new(),
+            body: None,
+            url_span: None,
+        }
+    }
+}
+
+impl HttpRequest {
     /// The request as text, with secrets masked: keyword secrets must already
     /// be masked in `self` (build it from [`Values::masked`]); literal ones in
     /// secret-looking headers and query parameters are masked here.

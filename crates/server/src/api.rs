@@ -697,11 +697,7 @@ async fn call_control(
     let op = crate::control::Op::parse(
         name,
         |k| param(&q, k).map(str::to_owned),
-        |n| match crate::number::identity(n, &country) {
-            Ok(id) if is_number(&id) => Ok(id),
-            Ok(_) => Err("not a phone number".to_owned()),
-            Err(e) => Err(e.to_string()),
-        },
+        |n| phone_number(n, &country),
     )
     .map_err(ApiError::Invalid)?;
     let what = op.name();
@@ -746,11 +742,7 @@ async fn line_control(
         name,
         method == axum::http::Method::POST,
         |k| param(&q, k).map(str::to_owned),
-        |n| match crate::number::identity(n, &country) {
-            Ok(id) if is_number(&id) => Ok(id),
-            Ok(_) => Err("not a phone number".to_owned()),
-            Err(e) => Err(e.to_string()),
-        },
+        |n| phone_number(n, &country),
     )
     .map_err(ApiError::Invalid)?;
     tracing::info!(ident, line, op = op.name(), "line operation");
@@ -807,6 +799,15 @@ async fn line_control(
         }
     }
     Ok(Json(answer).into_response())
+}
+
+/// A phone number a desk gives (`to`, `number`), in its one identity.
+fn phone_number(n: &str, country: &str) -> Result<String, String> {
+    match crate::number::identity(n, country) {
+        Ok(id) if is_number(&id) => Ok(id),
+        Ok(_) => Err("not a phone number".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `calls?telorg`: the line's calls under way (ringing or answered), with

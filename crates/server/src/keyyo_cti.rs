@@ -783,13 +783,7 @@ async fn connect(endpoint: &str) -> Result<Socket, String> {
     let info = format!("{}/info", endpoint.trim_end_matches('/'));
     let client = crate::http::HttpClient::new(&crate::http::ClientOptions::plain())
         .map_err(|e| e.to_string())?;
-    let req = crate::request::HttpRequest {
-        method: crate::config::Method::Get,
-        url: info.clone(),
-        headers: Vec::new(),
-        body: None,
-        url_span: None,
-    };
+    let req = crate::request::HttpRequest::get(info.clone());
     let resp = client
         .send(&req)
         .await

@@ -270,13 +270,7 @@ pub mod ovh {
         api: &str,
         context: &crate::context::Context,
     ) -> Result<i64, String> {
-        let req = HttpRequest {
-            method: crate::config::Method::Get,
-            url: format!("{}/auth/time", api.trim_end_matches('/')),
-            headers: Vec::new(),
-            body: None,
-            url_span: None,
-        };
+        let req = HttpRequest::get(format!("{}/auth/time", api.trim_end_matches('/')));
         let resp = client
             .send(&req)
             .await
