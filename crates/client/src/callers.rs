@@ -50,22 +50,6 @@ pub struct Resolved {
     pub how: How,
 }
 
-/// Counts since the start, for `/metrics` and the benchmarks.
-#[derive(Debug, Default)]
-pub struct Counts {
-    /// Requests sent to the ERP.
-    pub sent: AtomicU64,
-    /// Answers given from the cache.
-    pub kept: AtomicU64,
-    /// Pops that went out without waiting for a late answer.
-    pub late: AtomicU64,
-    /// Failed requests.
-    pub failed: AtomicU64,
-    /// Requests under way now, and the most there ever were.
-    pub in_flight: AtomicU64,
-    pub in_flight_max: AtomicU64,
-}
-
 /// The answer of one request, shared by every call that waits for it:
 /// `None` until it is in.
 type Shared = tokio::sync::watch::Receiver<Option<Option<Person>>>;
@@ -90,14 +74,12 @@ pub struct Callers {
     failing: Mutex<Option<(Instant, u64)>>,
     /// How long the ERP takes to answer, lately (µs, a moving average).
     answer_us: AtomicU64,
-    pub counts: Counts,
 }
 
 impl std::fmt::Debug for Callers {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Callers")
             .field("budget", &self.budget)
-            .field("counts", &self.counts)
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +98,6 @@ impl Callers {
             entries: Mutex::new(HashMap::new()),
             failing: Mutex::new(None),
             answer_us: AtomicU64::new(0),
-            counts: Counts::default(),
         })
     }
 
@@ -157,7 +138,6 @@ impl Callers {
             let mut entries = self.entries();
             match entries.get(&key) {
                 Some(Entry::Known { person, until }) if *until > started => {
-                    self.counts.kept.fetch_add(1, Ordering::Relaxed);
                     return Resolved {
                         person: person.clone(),
                         how: How::Kept,
@@ -206,13 +186,10 @@ impl Callers {
             },
             // The request ended without an answer (it never got its turn),
             // or none came in time.
-            Ok(None) | Err(_) => {
-                self.counts.late.fetch_add(1, Ordering::Relaxed);
-                Resolved {
-                    person: None,
-                    how: How::Late,
-                }
-            }
+            Ok(None) | Err(_) => Resolved {
+                person: None,
+                how: How::Late,
+            },
         }
     }
 
@@ -248,9 +225,6 @@ impl Callers {
                 return;
             }
         };
-        let now = self.counts.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-        self.counts.in_flight_max.fetch_max(now, Ordering::Relaxed);
-        self.counts.sent.fetch_add(1, Ordering::Relaxed);
         let asked = Instant::now();
         let found = self.lookup.find(&number).await;
         if found.is_ok() {
@@ -262,7 +236,6 @@ impl Callers {
                     Some(if old == 0 { took } else { (old * 7 + took) / 8 })
                 });
         }
-        self.counts.in_flight.fetch_sub(1, Ordering::Relaxed);
         drop(permit);
         let answer = match found {
             Ok(found) => {
@@ -291,7 +264,6 @@ impl Callers {
                 person
             }
             Err(e) => {
-                self.counts.failed.fetch_add(1, Ordering::Relaxed);
                 self.failed(&e);
                 self.forget(&key);
                 None

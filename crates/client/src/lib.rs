@@ -117,7 +117,7 @@ pub mod logfile {
 
 /// Names for numbers: the local directory and the matching rule.
 pub mod names {
-    pub use crate::imp::callers::{Callers, Counts, How, Resolved, LOG_TARGET};
+    pub use crate::imp::callers::{Callers, How, Resolved, LOG_TARGET};
     #[allow(unused_imports)]
     pub(crate) use crate::imp::names::*;
     pub use crate::imp::names::{key_of, Directory, Found, LineProblem, Lookup, Person};

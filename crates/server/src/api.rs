@@ -651,22 +651,7 @@ async fn history(
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(100)
         .min(1000);
-    let journal = s.journal.as_ref().ok_or(ApiError::Off("no journal"))?;
-    if let Some(w) = &s.writer {
-        w.flush().await;
-    }
-    // Read on a blocking thread: a long history does not hold up the
-    // other requests, which this runtime serves on one thread.
-    let (journal, owned_line) = (journal.clone(), line.clone());
-    let read = tokio::task::spawn_blocking(move || {
-        let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-        j.history(&owned_line, kind, limit)
-    })
-    .await;
-    let read = read
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| e.to_string()));
-    match read {
+    match line_history(&s, &line, kind, limit).await? {
         Ok(mut calls) => {
             for c in &mut calls {
                 c.line = for_desks(&s.opts, &c.line);
@@ -810,6 +795,29 @@ fn phone_number(n: &str, country: &str) -> Result<String, String> {
     }
 }
 
+/// The last `limit` calls of `line` in the journal, once every event
+/// queued is written; read on a blocking thread: a long history does not
+/// hold up the other requests, which this runtime serves on one thread.
+async fn line_history(
+    s: &AppState,
+    line: &str,
+    kind: Option<crate::journal::HistoryKind>,
+    limit: usize,
+) -> Result<Result<Vec<crate::journal::CallRecord>, String>, ApiError> {
+    let journal = s.journal.as_ref().ok_or(ApiError::Off("no journal"))?;
+    if let Some(w) = &s.writer {
+        w.flush().await;
+    }
+    let (journal, line) = (journal.clone(), line.to_owned());
+    Ok(tokio::task::spawn_blocking(move || {
+        let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+        j.history(&line, kind, limit)
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r.map_err(|e| e.to_string())))
+}
+
 /// `calls?telorg`: the line's calls under way (ringing or answered), with
 /// how long they rang and talked so far: from the journal, whatever the
 /// provider.
@@ -817,19 +825,7 @@ async fn calls(
     State(s): State<Arc<AppState>>,
     DeskLine { line, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
-    let journal = s.journal.as_ref().ok_or(ApiError::Off("no journal"))?;
-    if let Some(w) = &s.writer {
-        w.flush().await;
-    }
-    let (journal, owned_line) = (journal.clone(), line.clone());
-    let read = tokio::task::spawn_blocking(move || {
-        let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-        j.history(&owned_line, None, ACTIVE_CALLS)
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r.map_err(|e| e.to_string()));
-    let found = match read {
+    let found = match line_history(&s, &line, None, ACTIVE_CALLS).await? {
         Ok(found) => found,
         Err(e) => {
             tracing::error!("journal: {e}");
