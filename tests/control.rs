@@ -57,60 +57,106 @@ fn ring(addr: SocketAddr, from: &str, to: &str) -> String {
     v["callref"].as_str().expect("callref").to_owned()
 }
 
-/// The line's calls under way, once `callref` is among them in `state`
-/// (the simulator's events reach the journal on their own).
-fn listed(dir: &TempDir, sys: &std::path::Path, line: &str, callref: &str, state: &str) -> Value {
+/// The line's calls under way, once `pick` finds what it wants in them:
+/// read again after each event of the line (a `getevent` held until one
+/// comes), never after a pause.
+fn until(
+    dir: &TempDir,
+    sys: &std::path::Path,
+    addr: SocketAddr,
+    line: &str,
+    what: &str,
+    pick: impl Fn(&[Value]) -> Option<Value>,
+) -> Value {
+    let (status, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken?ident=test",
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let token: Value = serde_json::from_str(&body).expect("json");
+    let auth = format!("Bearer {}", token["token"].as_str().expect("token"));
+    let mut cursor = "0".to_owned();
     let end = Instant::now() + Duration::from_secs(20);
     loop {
         let (code, out, err) = call(dir, sys, &["list", "--line", line, "--json"]);
         assert_eq!(code, Some(0), "{err}");
         let v: Value = serde_json::from_str(out.trim()).expect("json");
-        let found = v["calls"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["callref"] == callref).cloned());
-        if let Some(c) = found.filter(|c| c["state"] == state) {
-            return c;
+        if let Some(found) = pick(v["calls"].as_array().map_or(&[][..], Vec::as_slice)) {
+            return found;
         }
-        assert!(Instant::now() < end, "{callref} never {state}: {v}");
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(Instant::now() < end, "{what} never on {line}: {v}");
+        // The next event of the line (held by the server until it comes).
+        let (status, body) = http(
+            addr,
+            "GET",
+            &format!("/DhDivaltoServerCTI/api/cti/getevent?telorg={line}&cursor={cursor}"),
+            &auth,
+        );
+        assert_eq!(status, 200, "{body}");
+        let ev: Value = serde_json::from_str(&body).expect("json");
+        cursor = ev["cursor"].as_str().unwrap_or(&cursor).to_owned();
     }
+}
+
+/// `callref` under way on `line`, once it is in `state`.
+fn listed(
+    dir: &TempDir,
+    sys: &std::path::Path,
+    addr: SocketAddr,
+    line: &str,
+    callref: &str,
+    state: &str,
+) -> Value {
+    until(
+        dir,
+        sys,
+        addr,
+        line,
+        &format!("{callref} {state}"),
+        |calls| {
+            calls
+                .iter()
+                .find(|c| c["callref"] == callref && c["state"] == state)
+                .cloned()
+        },
+    )
 }
 
 /// The call under way on `line` that replaces `callref`.
-fn replacing(dir: &TempDir, sys: &std::path::Path, line: &str, callref: &str) -> Value {
-    let end = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, out, _) = call(dir, sys, &["list", "--line", line, "--json"]);
-        let v: Value = serde_json::from_str(out.trim()).expect("json");
-        if let Some(c) = v["calls"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["replaces"] == callref).cloned())
-        {
-            return c;
-        }
-        assert!(
-            Instant::now() < end,
-            "no call on {line} replacing {callref}: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn replacing(
+    dir: &TempDir,
+    sys: &std::path::Path,
+    addr: SocketAddr,
+    line: &str,
+    callref: &str,
+) -> Value {
+    until(
+        dir,
+        sys,
+        addr,
+        line,
+        &format!("a call replacing {callref}"),
+        |calls| calls.iter().find(|c| c["replaces"] == callref).cloned(),
+    )
 }
 
 /// Once `callref` is no longer under way on `line`.
-fn gone(dir: &TempDir, sys: &std::path::Path, line: &str, callref: &str) {
-    let end = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, out, _) = call(dir, sys, &["list", "--line", line, "--json"]);
-        let v: Value = serde_json::from_str(out.trim()).expect("json");
-        let there = v["calls"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["callref"] == callref));
-        if !there {
-            return;
-        }
-        assert!(Instant::now() < end, "{callref} still under way: {v}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn gone(dir: &TempDir, sys: &std::path::Path, addr: SocketAddr, line: &str, callref: &str) {
+    until(dir, sys, addr, line, &format!("{callref} over"), |calls| {
+        (!calls.iter().any(|c| c["callref"] == callref)).then_some(Value::Null)
+    });
+}
+
+/// A plain HTTP/1.1 request; returns status and body.
+fn http(addr: SocketAddr, method: &str, target: &str, auth: &str) -> (u16, String) {
+    common::exchange(
+        std::net::TcpStream::connect(addr).expect("connect"),
+        &format!(
+            "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    )
 }
 
 #[test]
@@ -120,14 +166,14 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
 
     // Answered from the desk, then hung up from the desk.
     let c1 = ring(addr, "0388202020", "1003");
-    let ringing = listed(&dir, &sys, "1003", &c1, "SETUP");
+    let ringing = listed(&dir, &sys, addr, "1003", &c1, "SETUP");
     assert_eq!(ringing["caller"], "0388202020");
     assert_eq!(ringing["callee"], "1003");
     assert_eq!(ringing["direction"], "in");
     let (code, out, err) = call(&dir, &sys, &["answer", &c1]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out.trim(), format!("answer {c1}: done"));
-    listed(&dir, &sys, "1003", &c1, "CONNECT");
+    listed(&dir, &sys, addr, "1003", &c1, "CONNECT");
     let (code, shown, _) = call(&dir, &sys, &["list"]);
     assert_eq!(code, Some(0));
     assert!(
@@ -143,7 +189,7 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
     );
     let (code, _, err) = call(&dir, &sys, &["hangup", &c1]);
     assert_eq!(code, Some(0), "{err}");
-    gone(&dir, &sys, "1003", &c1);
+    gone(&dir, &sys, addr, "1003", &c1);
     // It is over: no such call.
     let (code, _, err) = call(&dir, &sys, &["hangup", &c1]);
     assert_eq!(code, Some(5), "{err}");
@@ -151,15 +197,15 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
 
     // Rejected while ringing: to voicemail, missed for the line.
     let c2 = ring(addr, "0611111111", "1003");
-    listed(&dir, &sys, "1003", &c2, "SETUP");
+    listed(&dir, &sys, addr, "1003", &c2, "SETUP");
     let (code, _, err) = call(&dir, &sys, &["reject", &c2]);
     assert_eq!(code, Some(0), "{err}");
-    gone(&dir, &sys, "1003", &c2);
+    gone(&dir, &sys, addr, "1003", &c2);
 
     // Transferred once answered: the caller now rings at 1004, a call
     // that replaces this one; this line's part is over.
     let c3 = ring(addr, "0622222222", "1003");
-    listed(&dir, &sys, "1003", &c3, "SETUP");
+    listed(&dir, &sys, addr, "1003", &c3, "SETUP");
     let (code, _, err) = call(&dir, &sys, &["transfer", &c3, "1004"]);
     assert_eq!(code, Some(5), "{err}");
     assert!(
@@ -167,26 +213,26 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
         "{err}"
     );
     call(&dir, &sys, &["answer", &c3]);
-    listed(&dir, &sys, "1003", &c3, "CONNECT");
+    listed(&dir, &sys, addr, "1003", &c3, "CONNECT");
     let (code, _, err) = call(&dir, &sys, &["transfer", &c3, "1004", "--side", "caller"]);
     assert_eq!(code, Some(0), "{err}");
-    gone(&dir, &sys, "1003", &c3);
-    let moved = replacing(&dir, &sys, "1004", &c3);
+    gone(&dir, &sys, addr, "1003", &c3);
+    let moved = replacing(&dir, &sys, addr, "1004", &c3);
     assert_eq!(moved["caller"], "0622222222");
     assert_eq!(moved["state"], "SETUP");
 
     // Parked in the call park's first free slot, taken back, paused on
     // the line's own slot, hung up from the park.
     let c4 = ring(addr, "0633333333", "1003");
-    listed(&dir, &sys, "1003", &c4, "SETUP");
+    listed(&dir, &sys, addr, "1003", &c4, "SETUP");
     let (code, _, err) = call(&dir, &sys, &["park", &c4]);
     assert_eq!(code, Some(5), "{err}");
     assert!(err.contains("only an answered call can be parked"), "{err}");
     call(&dir, &sys, &["answer", &c4]);
-    listed(&dir, &sys, "1003", &c4, "CONNECT");
+    listed(&dir, &sys, addr, "1003", &c4, "CONNECT");
     let (code, _, err) = call(&dir, &sys, &["park", &c4, "--slot", "7"]);
     assert_eq!(code, Some(0), "{err}");
-    let parked = listed(&dir, &sys, "1003", &c4, "PARKED");
+    let parked = listed(&dir, &sys, addr, "1003", &c4, "PARKED");
     assert_eq!(parked["park_slot"], "7");
     let (_, shown, _) = call(&dir, &sys, &["list"]);
     assert!(
@@ -195,71 +241,72 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
     );
     // Slot 7 is taken while it waits there.
     let c5 = ring(addr, "0644444444", "1003");
-    listed(&dir, &sys, "1003", &c5, "SETUP");
+    listed(&dir, &sys, addr, "1003", &c5, "SETUP");
     call(&dir, &sys, &["answer", &c5]);
-    listed(&dir, &sys, "1003", &c5, "CONNECT");
+    listed(&dir, &sys, addr, "1003", &c5, "CONNECT");
     let (code, _, err) = call(&dir, &sys, &["park", &c5, "--slot", "7"]);
     assert_eq!(code, Some(5), "{err}");
     assert!(err.contains("park slot 7 is taken"), "{err}");
     call(&dir, &sys, &["hangup", &c5]);
     let (code, _, err) = call(&dir, &sys, &["unpark", &c4]);
     assert_eq!(code, Some(0), "{err}");
-    listed(&dir, &sys, "1003", &c4, "CONNECT");
+    listed(&dir, &sys, addr, "1003", &c4, "CONNECT");
     let (code, _, err) = call(&dir, &sys, &["pause", &c4]);
     assert_eq!(code, Some(0), "{err}");
-    let paused = listed(&dir, &sys, "1003", &c4, "PARKED");
+    let paused = listed(&dir, &sys, addr, "1003", &c4, "PARKED");
     assert_eq!(paused["park_slot"], "1003");
     let (code, _, err) = call(&dir, &sys, &["hangup", &c4]);
     assert_eq!(code, Some(0), "{err}");
-    gone(&dir, &sys, "1003", &c4);
+    gone(&dir, &sys, addr, "1003", &c4);
 
     // A supervised transfer: 1004 rings; called off when it does not
     // answer within the timer (the call goes on), done when it does.
     let c6 = ring(addr, "0655555555", "1003");
-    listed(&dir, &sys, "1003", &c6, "SETUP");
+    listed(&dir, &sys, addr, "1003", &c6, "SETUP");
     call(&dir, &sys, &["answer", &c6]);
-    listed(&dir, &sys, "1003", &c6, "CONNECT");
+    listed(&dir, &sys, addr, "1003", &c6, "CONNECT");
     let (code, _, err) = call(
         &dir,
         &sys,
         &["supervised-transfer", &c6, "1004", "--timer", "1"],
     );
     assert_eq!(code, Some(0), "{err}");
-    let consult = replacing(&dir, &sys, "1004", &c6);
+    let consult = replacing(&dir, &sys, addr, "1004", &c6);
     gone(
         &dir,
         &sys,
+        addr,
         "1004",
         consult["callref"].as_str().expect("callref"),
     );
-    listed(&dir, &sys, "1003", &c6, "CONNECT");
+    listed(&dir, &sys, addr, "1003", &c6, "CONNECT");
     let (code, _, err) = call(
         &dir,
         &sys,
         &["supervised-transfer", &c6, "1004", "--timer", "0"],
     );
     assert_eq!(code, Some(0), "{err}");
-    let consult = replacing(&dir, &sys, "1004", &c6);
+    let consult = replacing(&dir, &sys, addr, "1004", &c6);
     let consult = consult["callref"].as_str().expect("callref").to_owned();
     let (code, _, err) = call(&dir, &sys, &["answer", &consult, "--line", "1004"]);
     assert_eq!(code, Some(0), "{err}");
-    gone(&dir, &sys, "1003", &c6);
-    listed(&dir, &sys, "1004", &consult, "CONNECT");
+    gone(&dir, &sys, addr, "1003", &c6);
+    listed(&dir, &sys, addr, "1004", &consult, "CONNECT");
 
     // Two answered calls merged: their callers talk together, the line
     // leaves both.
     let c7 = ring(addr, "0677777777", "1003");
     let c8 = ring(addr, "0688888888", "1003");
     for c in [&c7, &c8] {
-        listed(&dir, &sys, "1003", c, "SETUP");
+        listed(&dir, &sys, addr, "1003", c, "SETUP");
         call(&dir, &sys, &["answer", c]);
-        listed(&dir, &sys, "1003", c, "CONNECT");
+        listed(&dir, &sys, addr, "1003", c, "CONNECT");
     }
     let (code, _, err) = call(&dir, &sys, &["merge", &c7, &c8, "--side2", "caller"]);
     assert_eq!(code, Some(0), "{err}");
-    gone(&dir, &sys, "1003", &c7);
-    gone(&dir, &sys, "1003", &c8);
-    let merged = replacing(&dir, &sys, "0688888888", &c7);
+    gone(&dir, &sys, addr, "1003", &c7);
+    gone(&dir, &sys, addr, "1003", &c8);
+    let merged = replacing(&dir, &sys, addr, "0688888888", &c7);
     assert_eq!(merged["caller"], "0677777777");
     assert_eq!(merged["state"], "CONNECT");
 
