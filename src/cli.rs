@@ -373,8 +373,9 @@ pub(crate) enum Command {
     /// Run the bridge server: the CTI web service of Divalto's sample file
     /// (gettoken, setevent, getevent) on 127.0.0.1:8082.
     Serve(ServeArgs),
-    /// The desk's calls under way, through the bridge server: list them,
-    /// answer, hang up, reject, transfer.
+    /// The desk's calls under way, through the bridge server: list them and
+    /// act on them (answer, hang up, reject, transfer, park, merge…), and
+    /// the line's own settings (auto-answer, subscriptions, messages).
     Call {
         #[command(subcommand)]
         action: CallAction,
