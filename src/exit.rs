@@ -43,6 +43,8 @@ impl EndsWith for ServeError {
             ServeError::Listen { .. } => Exit::Network,
             // The certificate the server file names cannot be served.
             ServeError::Tls(_) => Exit::Config,
+            // The kept refresh token is unreadable.
+            ServeError::KeyyoCti(_) => Exit::System,
         }
     }
 }

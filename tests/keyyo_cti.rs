@@ -9,6 +9,7 @@ mod common;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,8 @@ struct StandIn {
     addr: SocketAddr,
     /// Every request received, in order.
     log: Arc<Mutex<Vec<Value>>>,
+    /// The CSI tokens it takes (others: "Invalid token").
+    valid: Arc<Mutex<HashSet<String>>>,
     commands: tokio::sync::mpsc::UnboundedSender<Command>,
 }
 
@@ -45,21 +48,30 @@ fn push(callref: &str, state: &str, slot: Option<&str>) -> Value {
 
 impl StandIn {
     fn start() -> StandIn {
+        StandIn::taking(Arc::new(Mutex::new(HashSet::from([
+            "csi-token-123".to_owned()
+        ]))))
+    }
+
+    /// Taking the tokens of `valid` (a stand-in Manager API adds to it).
+    fn taking(valid: Arc<Mutex<HashSet<String>>>) -> StandIn {
         let log: Arc<Mutex<Vec<Value>>> = Arc::default();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let l = log.clone();
+        let v = valid.clone();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("runtime");
-            rt.block_on(stand_in(l, rx, ready_tx));
+            rt.block_on(stand_in(l, v, rx, ready_tx));
         });
         let addr = ready_rx.recv().expect("stand-in ready");
         StandIn {
             addr,
             log,
+            valid,
             commands: tx,
         }
     }
@@ -95,6 +107,7 @@ impl StandIn {
 
 async fn stand_in(
     log: Arc<Mutex<Vec<Value>>>,
+    valid: Arc<Mutex<HashSet<String>>>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
     ready: std::sync::mpsc::Sender<SocketAddr>,
 ) {
@@ -151,14 +164,19 @@ async fn stand_in(
                         let ok = |result: Value| json!({ "id": id, "result": result });
                         let err = |m: &str, code: u16| json!({ "id": id, "error": { "message": m, "status_code": code } });
                         let call_ref = req["call_ref"].as_str().unwrap_or("").to_owned();
+                        let token_ok = req["token"]
+                            .as_str()
+                            .is_some_and(|t| valid.lock().expect("valid").contains(t));
                         let (reply, then) = match req["action"].as_str().unwrap_or("") {
-                            "create_session" if req["token"] == "csi-token-123" => {
+                            "create_session" | "restore_session" if !token_ok => {
+                                (err("Invalid token (expired)", 400), None)
+                            }
+                            "create_session" => {
                                 made += 1;
                                 let s = format!("s{made}");
                                 sessions.push(s.clone());
                                 (ok(json!({ "session_id": s, "number": "33972101010", "now": 1_700_000_000 })), None)
                             }
-                            "create_session" => (err("Invalid token", 400), None),
                             "restore_session" => {
                                 if sessions.iter().any(|s| req["session_id"] == s.as_str()) {
                                     (ok(json!({ "number": "33972101010", "now": 1_700_000_000 })), None)
@@ -175,6 +193,7 @@ async fn stand_in(
                             "reject_call" => (err("Cannot treat action", 400), None),
                             "transfer_call" if req["to"].as_str().is_some_and(|t| !t.starts_with('+')) => (ok(json!(1)), None),
                             "subscribe" | "ping" | "set_auto_answer" => (ok(json!(1)), None),
+                            "call" if req["number"].as_str().is_some_and(|n| !n.starts_with('+')) => (ok(json!(1)), None),
                             "get_auto_answer" => (ok(json!({ "auto_answer": true })), None),
                             "get_subscriptions" => (ok(json!({ "numbers": ["33972101010", "callpark"] })), None),
                             _ => (err("Malformed request (missing required parameters)", 400), None),
@@ -206,17 +225,33 @@ async fn stand_in(
 /// `serve` on `addr` with `<keyyo_cti>` at the stand-in, one desk (paul,
 /// line 09 72 10 10 10), and `server_tags` in `<server>` (and after it).
 fn serve(dir: &TempDir, cti: &StandIn, addr: SocketAddr, server_tags: &str) -> common::Server {
+    serve_with(dir, cti, addr, server_tags, "<csi_token>csi-token-123\n")
+}
+
+/// The same, with `token_tags` saying how the CSI token is had.
+fn serve_with(
+    dir: &TempDir,
+    cti: &StandIn,
+    addr: SocketAddr,
+    server_tags: &str,
+    token_tags: &str,
+) -> common::Server {
     let file = dir.write(
         "server_param.txt",
         &format!(
-            "<server>\n{server_tags}<keyyo_cti>\n<cti_url>http://{}/cti\n<csi_token>csi-token-123\n\
+            "<server>\n{server_tags}<keyyo_cti>\n<cti_url>http://{}/cti\n{token_tags}\
              <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
             cti.addr
         ),
     );
     // At -vv, everything the server says is kept: the CSI token must be in
     // none of it.
-    let log = std::fs::File::create(dir.path().join("serve.log")).expect("log");
+    // Appended to: a restarted server's lines follow the first one's.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.path().join("serve.log"))
+        .expect("log");
     let mut cmd = ctibridge(dir);
     cmd.args(["-vv", "serve", "--listen", &addr.to_string(), "--server"])
         .arg(&file)
@@ -388,6 +423,295 @@ fn the_cti_session_brings_calls_and_acts_on_them() {
     let said = std::fs::read_to_string(dir.path().join("serve.log")).expect("log");
     assert!(said.contains("DEBUG"), "the log is at -vv");
     assert!(!said.contains("csi-token-123"), "the CSI token leaked");
+}
+
+/// With no `<provider>`, a desk's dial (`setevent`) is the session's
+/// `call` action — from the session's own line only: another desk's line
+/// is refused, never dialled from the wrong line.
+#[test]
+fn a_dial_goes_through_the_session_from_its_own_line_only() {
+    let cti = StandIn::start();
+    let dir = TempDir::new("keyyo-cti-dial");
+    let addr = free_addr();
+    let _srv = serve(
+        &dir,
+        &cti,
+        addr,
+        "<desk>\n<ident>anne\n<secret>changeme\n<lines>03 88 20 20 21\n",
+    );
+    cti.wait_for("subscribe", 2);
+    let token = |basic: &str| {
+        let (st, body) = http(addr, "GET", "/DhDivaltoServerCTI/api/cti/gettoken", basic);
+        assert_eq!(st, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        format!("Bearer {}", v["token"].as_str().expect("token"))
+    };
+    let paul = token("Basic cGF1bDpjaGFuZ2VtZQ==");
+    let (st, body) = http(
+        addr,
+        "POST",
+        "/DhDivaltoServerCTI/api/cti/setevent?telorg=0972101010&tel=01%2044%2055%2066%2077",
+        &paul,
+    );
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(cti.wait_for("call", 1)[0]["number"], "33144556677");
+    let anne = token("Basic YW5uZTpjaGFuZ2VtZQ==");
+    let (st, body) = http(
+        addr,
+        "POST",
+        "/DhDivaltoServerCTI/api/cti/setevent?telorg=0388202021&tel=0144556677",
+        &anne,
+    );
+    assert_eq!(st, 409, "{body}");
+    assert!(body.contains("belongs to line +33972101010"), "{body}");
+    assert_eq!(cti.wait_for("call", 1).len(), 1, "dialled from the wrong line");
+}
+
+/// A stand-in of Keyyo's OAuth2 token endpoint and Manager API: the
+/// refresh token rotates at each use (the old one is then refused with
+/// `invalid_grant`), the client authenticates with HTTP Basic, access
+/// tokens mint CSI tokens, which the CTI stand-in then takes.
+struct Manager {
+    api: common::StandIn,
+    state: Arc<Mutex<Minting>>,
+}
+
+struct Minting {
+    /// The one refresh token taken now.
+    refresh: String,
+    issued: usize,
+    access: HashSet<String>,
+    /// CSI tokens minted, in order.
+    minted: Vec<String>,
+    /// The life given with each CSI token (`expires_in`).
+    life: u64,
+    /// Refresh tokens refused.
+    refused: Vec<String>,
+    cti: Arc<Mutex<HashSet<String>>>,
+}
+
+const CLIENT_BASIC: &str = "Basic Y3RpYnJpZGdlLWNsaWVudDpDTElFTlQtU0VDUkVULXh5eg==";
+
+impl Manager {
+    fn start(cti: Arc<Mutex<HashSet<String>>>, first_refresh: &str, life: u64) -> Manager {
+        let state = Arc::new(Mutex::new(Minting {
+            refresh: first_refresh.to_owned(),
+            issued: 0,
+            access: HashSet::new(),
+            minted: Vec::new(),
+            life,
+            refused: Vec::new(),
+            cti,
+        }));
+        let st = state.clone();
+        let api = common::StandIn::start(move |r| {
+            let mut m = st.lock().expect("minting");
+            if r.target == "/oauth2/token.php" {
+                if r.method != "POST" || r.header("authorization") != Some(CLIENT_BASIC) {
+                    return (401, r#"{"error":"invalid_client"}"#.into());
+                }
+                let form: std::collections::HashMap<String, String> =
+                    url::form_urlencoded::parse(r.body.as_bytes())
+                        .into_owned()
+                        .collect();
+                let given = form.get("refresh_token").cloned().unwrap_or_default();
+                if form.get("grant_type").map(String::as_str) != Some("refresh_token")
+                    || given != m.refresh
+                {
+                    m.refused.push(given);
+                    return (400, r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#.into());
+                }
+                m.issued += 1;
+                let access = format!("ATOK-{}", m.issued);
+                m.refresh = format!("RTOK-{}", m.issued);
+                m.access.insert(access.clone());
+                return (
+                    200,
+                    json!({ "access_token": access, "expires_in": 3600, "token_type": "Bearer",
+                            "scope": "cti_admin", "refresh_token": m.refresh })
+                    .to_string(),
+                );
+            }
+            if r.target == "/manager/1.0/services/csi123/csi_token" && r.method == "POST" {
+                let bearer = r.header("authorization").and_then(|a| a.strip_prefix("Bearer "));
+                if !bearer.is_some_and(|b| m.access.contains(b)) {
+                    return (401, r#"{"error":"invalid_token"}"#.into());
+                }
+                let token = format!("CSIM-{}", m.minted.len() + 1);
+                m.minted.push(token.clone());
+                m.cti.lock().expect("valid").insert(token.clone());
+                return (
+                    200,
+                    json!({ "token": token, "expires_in": m.life, "_links": {} }).to_string(),
+                );
+            }
+            (404, "{}".into())
+        });
+        Manager { api, state }
+    }
+
+    /// Waits until `n` CSI tokens were minted; returns the last.
+    fn wait_minted(&self, n: usize) -> String {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(t) = self.state.lock().expect("minting").minted.get(n - 1) {
+                return t.clone();
+            }
+            assert!(Instant::now() < end, "{n} CSI tokens never minted");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn tags(&self, refresh: &str) -> String {
+        format!(
+            "<csi>csi123\n<oauth_client_id>ctibridge-client\n<oauth_client_secret>CLIENT-SECRET-xyz\n\
+             <refresh_token>{refresh}\n<manager_url>{}\n<oauth_token_url>{}\n",
+            self.api.url("/manager/1.0"),
+            self.api.url("/oauth2/token.php")
+        )
+    }
+}
+
+/// The CSI token minted by the server through the Manager API: renewed
+/// before its end, minted anew when refused, the rotated refresh token
+/// kept (0600) and used after a restart, a new one of the server file
+/// taken over the kept one; none of these secrets in the log.
+#[test]
+fn the_csi_token_is_minted_and_the_refresh_token_kept() {
+    let cti = StandIn::taking(Arc::default());
+    // Tokens that live 3 s: renewed at 2.5 s, with the socket up.
+    let manager = Manager::start(cti.valid.clone(), "RTOK-0", 3);
+    let dir = TempDir::new("keyyo-cti-mint");
+    let srv = serve_with(&dir, &cti, free_addr(), "", &manager.tags("RTOK-0"));
+    let first = manager.wait_minted(1);
+    assert_eq!(cti.wait_for("create_session", 1)[0]["token"], first.as_str());
+    cti.wait_for("subscribe", 1);
+    // Two renewals, with no reconnect: each a new access token and refresh
+    // token, the newest kept.
+    manager.wait_minted(3);
+    assert_eq!(cti.wait_for("create_session", 1).len(), 1);
+    let kept = dir.path().join("keyyo_refresh_token.json");
+    let newest = |m: &Manager| m.state.lock().expect("minting").refresh.clone();
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let on_disk: Value = std::fs::read_to_string(&kept)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        if on_disk["refresh_token"] == newest(&manager).as_str() {
+            break;
+        }
+        assert!(Instant::now() < end, "the newest refresh token was never kept: {on_disk}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&kept).expect("kept").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the kept refresh token is private");
+    }
+
+    // Long-lived tokens from now on; then every token the CTI service took
+    // is revoked and the socket dropped: the refused token is minted anew
+    // and the session restored with it.
+    let changed_at = {
+        let mut m = manager.state.lock().expect("minting");
+        m.life = 3600;
+        m.minted.len()
+    };
+    // The next renewal gives a token of an hour: none after it for now.
+    manager.wait_minted(changed_at + 1);
+    let count = manager.state.lock().expect("minting").minted.len();
+    cti.valid.lock().expect("valid").clear();
+    cti.send(Command::Drop);
+    let fresh = manager.wait_minted(count + 1);
+    let end = Instant::now() + Duration::from_secs(20);
+    loop {
+        let restored = cti.wait_for("restore_session", 1);
+        if restored.iter().any(|r| r["token"] == fresh.as_str()) {
+            break;
+        }
+        assert!(Instant::now() < end, "never restored with the new token");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // Restarted with the same server file (its RTOK-0 long refused by
+    // Keyyo): the kept refresh token is used.
+    drop(srv);
+    let refused_before = manager.state.lock().expect("minting").refused.len();
+    let minted = manager.state.lock().expect("minting").minted.len();
+    let srv = serve_with(&dir, &cti, free_addr(), "", &manager.tags("RTOK-0"));
+    let after_restart = manager.wait_minted(minted + 1);
+    let creates = cti.wait_for("create_session", 2);
+    assert_eq!(creates[1]["token"], after_restart.as_str());
+    assert_eq!(
+        manager.state.lock().expect("minting").refused.len(),
+        refused_before,
+        "the old refresh token was used after the restart"
+    );
+
+    // A new refresh token in the server file (got through Keyyo's
+    // authorization page) wins over the kept one.
+    drop(srv);
+    manager.state.lock().expect("minting").refresh = "RTOK-NEW".into();
+    let minted = manager.state.lock().expect("minting").minted.len();
+    let _srv = serve_with(&dir, &cti, free_addr(), "", &manager.tags("RTOK-NEW"));
+    let newest_csi = manager.wait_minted(minted + 1);
+    assert_eq!(cti.wait_for("create_session", 3)[2]["token"], newest_csi.as_str());
+    assert!(
+        manager.state.lock().expect("minting").refused.is_empty(),
+        "a refresh token was refused: {:?}",
+        manager.state.lock().expect("minting").refused
+    );
+
+    // At -vv, not one of the secrets.
+    let said = std::fs::read_to_string(dir.path().join("serve.log")).expect("log");
+    assert!(said.contains("DEBUG"), "the log is at -vv");
+    for secret in ["RTOK-", "ATOK-", "CSIM-", "CLIENT-SECRET-xyz"] {
+        assert!(!said.contains(secret), "{secret} leaked:\n{said}");
+    }
+}
+
+/// `doctor --server` asks the CTI service's `/info` and reads the kept
+/// refresh token, minting nothing (the stand-in Manager API sees no
+/// request).
+#[test]
+fn doctor_checks_the_cti_service_and_the_kept_token() {
+    let cti = StandIn::start();
+    let manager = Manager::start(cti.valid.clone(), "RTOK-0", 3600);
+    let dir = TempDir::new("keyyo-cti-doctor");
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<simulator>1\n<keyyo_cti>\n<cti_url>http://{}/cti\n{}\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
+            cti.addr,
+            manager.tags("RTOK-0")
+        ),
+    );
+    let kept = dir.write(
+        "keyyo_refresh_token.json",
+        r#"{"refresh_token":"RTOK-7","given":"0"}"#,
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let out = ctibridge(&dir)
+        .args(["doctor", "--server"])
+        .arg(&file)
+        .output()
+        .expect("doctor");
+    let said = common::text(&out.stdout);
+    assert!(
+        said.contains(&format!("ok    keyyo cti    http://{}/cti/info answers", cti.addr)),
+        "{said}"
+    );
+    assert!(said.contains("warn  csi token"), "{said}");
+    assert!(said.contains("other users can read it"), "{said}");
+    assert!(!said.contains("RTOK-7"), "{said}");
+    assert!(manager.api.requests().is_empty(), "doctor minted a token");
 }
 
 /// The figure of issue 16: from a call pushed by Keyyo's CTI service to a

@@ -86,7 +86,8 @@ pub mod redact {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::redact::*;
     pub use crate::imp::redact::{
-        eprint, is_secret_header, is_secret_param, mask, mask_literals, mask_url, print, register,
+        eprint, forget, is_secret_header, is_secret_param, mask, mask_literals, mask_url, print,
+        register,
         Masking, MASK,
     };
 }

@@ -24,12 +24,8 @@ pub const MIN_LEN: usize = 4;
 /// masked whole).
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
-/// Registers `secret` (and its encoded forms) to be masked from now on.
-pub fn register(secret: &str) {
-    let secret = secret.trim();
-    if secret.chars().count() < MIN_LEN {
-        return;
-    }
+/// `secret` as it may appear: itself, form-, percent- and JSON-encoded.
+fn forms_of(secret: &str) -> Vec<String> {
     let mut forms = vec![secret.to_owned()];
     let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     forms.push(form);
@@ -40,6 +36,28 @@ pub fn register(secret: &str) {
     if let Ok(json) = serde_json::to_string(secret) {
         forms.push(json.trim_matches('"').to_owned());
     }
+    forms
+}
+
+/// Stops masking `secret`: for a token replaced long ago (a server that
+/// mints one an hour for months keeps the list short).
+pub fn forget(secret: &str) {
+    let secret = secret.trim();
+    if secret.chars().count() < MIN_LEN {
+        return;
+    }
+    let forms = forms_of(secret);
+    let mut all = SECRETS.write().unwrap_or_else(|p| p.into_inner());
+    all.retain(|s| !forms.contains(s));
+}
+
+/// Registers `secret` (and its encoded forms) to be masked from now on.
+pub fn register(secret: &str) {
+    let secret = secret.trim();
+    if secret.chars().count() < MIN_LEN {
+        return;
+    }
+    let forms = forms_of(secret);
     let mut all = SECRETS.write().unwrap_or_else(|p| p.into_inner());
     for f in forms {
         if f.len() >= MIN_LEN && !all.contains(&f) {

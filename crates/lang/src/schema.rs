@@ -180,7 +180,7 @@ pub static SECTIONS: &[SectionDef] = &[
         server: true,
         doc: "Server file only: Keyyo's CTI WebSocket — the server keeps a session, follows the \
               desks' lines (their calls arrive without a public URL) and acts on calls \
-              (`ctibridge call`). Needs the account's CSI token.",
+              (`ctibridge call`). Needs the account's CSI token, given or minted by the server with an OAuth2 refresh token.",
     },
     SectionDef {
         section: Section::Desk,
@@ -1649,7 +1649,85 @@ pub static TAGS: &[TagDef] = &[
         default: "",
         secret: true,
         ours: true,
-        doc: "The CSI token of the account (the Keyyo Manager API makes it; it lives one hour).",
+        doc: "The CSI token of the account (the Keyyo Manager API makes it; it lives one hour). \
+              For a server that runs for months, give `<csi>`, `<oauth_client_id>`, \
+              `<oauth_client_secret>` and `<refresh_token>` instead: the server mints its own.",
+    },
+    TagDef {
+        name: "csi",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The account's service identifier (CSI) in the Keyyo Manager API: the server \
+              asks `POST <manager_url>/services/<csi>/csi_token` for a CSI token each hour.",
+    },
+    TagDef {
+        name: "oauth_client_id",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The OAuth2 client the Manager API is used with (made by Keyyo for the integrator).",
+    },
+    TagDef {
+        name: "oauth_client_secret",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "The OAuth2 client's secret.",
+    },
+    TagDef {
+        name: "refresh_token",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::Text,
+        default: "",
+        secret: true,
+        ours: true,
+        doc: "An OAuth2 refresh token of the account (scope `cti_admin`), got once through \
+              Keyyo's authorization page. Keyyo may give a new one each time it is used: \
+              the server keeps the newest in `<refresh_token_file>` and uses it from then on, \
+              until this value is changed.",
+    },
+    TagDef {
+        name: "refresh_token_file",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "Where the newest refresh token is kept (mode 0600, replaced atomically; relative \
+              to the server file's folder). Unset: `keyyo_refresh_token.json` in the journal's \
+              folder, or in the server file's folder without a journal file.",
+    },
+    TagDef {
+        name: "manager_url",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::BaseUrl,
+        default: "https://api.keyyo.com/manager/1.0",
+        secret: false,
+        ours: true,
+        doc: "The Keyyo Manager API.",
+    },
+    TagDef {
+        name: "oauth_token_url",
+        aliases: &[],
+        sections: &[KeyyoCti],
+        kind: Kind::BaseUrl,
+        default: "https://ssl.keyyo.com/oauth2/token.php",
+        secret: false,
+        ours: true,
+        doc: "Keyyo's OAuth2 token endpoint (a refresh token is exchanged there).",
     },
     TagDef {
         name: "sources",
@@ -1752,6 +1830,13 @@ tags! {
     LOOKUP_CACHE = "lookup_cache",
     CTI_URL = "cti_url",
     CSI_TOKEN = "csi_token",
+    CSI = "csi",
+    OAUTH_CLIENT_ID = "oauth_client_id",
+    OAUTH_CLIENT_SECRET = "oauth_client_secret",
+    REFRESH_TOKEN = "refresh_token",
+    REFRESH_TOKEN_FILE = "refresh_token_file",
+    MANAGER_URL = "manager_url",
+    OAUTH_TOKEN_URL = "oauth_token_url",
     REPORT_WHEN = "report_when",
     LOOKUP_PARALLEL = "lookup_parallel",
     JSON_NAME = "json_name",

@@ -513,10 +513,25 @@ async fn setevent(
         let callref = sim.dial(&line, &callee);
         return Ok(Json(json!({ "result": "OK", "callref": callref })).into_response());
     }
-    let dialer = match &s.dialer {
-        Some(Ok(dialer)) => dialer,
-        Some(Err(f)) => return Err(dial_failed(&line, f)),
-        None => return Err(ApiError::Busy("no provider to dial through")),
+    let dialer = match (&s.dialer, &s.cti) {
+        (Some(Ok(dialer)), _) => dialer,
+        (Some(Err(f)), _) => return Err(dial_failed(&line, f)),
+        // Keyyo's CTI session dials from its own line.
+        (None, Some(cti)) => {
+            let callee = crate::number::identity(tel, &s.opts.country).unwrap_or(target.number);
+            return match cti.dial(&line, &callee).await {
+                Ok(()) => {
+                    s.ingest.metrics().dialled(crate::metrics::Dialled::placed);
+                    Ok(Json(json!({ "result": "OK" })).into_response())
+                }
+                Err(e) => {
+                    s.ingest.metrics().dialled(crate::metrics::Dialled::refused);
+                    tracing::warn!(line, "dial through Keyyo's CTI session failed: {e}");
+                    Err(ApiError::Control(e))
+                }
+            };
+        }
+        (None, None) => return Err(ApiError::Busy("no provider to dial through")),
     };
     // Placed from the line the station asked for (the dial engine puts it
     // in the provider's form of numbers: OVH wants 0033…, Keyyo 33…), on

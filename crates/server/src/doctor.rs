@@ -27,6 +27,10 @@ pub async fn checks(
             "provider",
             "the simulator places and rings the calls: no provider to check",
         )),
+        None if settings.keyyo_cti.is_some() => checks.push(Check::skip(
+            "provider",
+            "no <provider>: Keyyo's CTI session dials, from its own line only",
+        )),
         None => checks.push(Check::fail(
             "provider",
             Failing::Config,
@@ -42,6 +46,9 @@ pub async fn checks(
             checks.extend(ctibridge_client::doctor::provider(config, context, fallback, scope).await);
         }
     }
+    if let Some(cti) = &settings.keyyo_cti {
+        checks.extend(keyyo_cti(cti).await);
+    }
     if let Some(config) = &settings.names {
         let config = std::sync::Arc::new(config.clone());
         checks.extend(ctibridge_client::doctor::erp(&config, context, fallback).await);
@@ -50,6 +57,95 @@ pub async fn checks(
         }
     }
     checks
+}
+
+/// Keyyo's CTI service answers its SockJS `/info`; a minted token's kept
+/// refresh token can be read and replaced. No token is minted here: a
+/// refresh token used by `doctor` would be rotated away from the running
+/// server.
+async fn keyyo_cti(cti: &crate::keyyo_cti::CtiSettings) -> Vec<Check> {
+    let info = format!("{}/info", cti.endpoint.trim_end_matches('/'));
+    let answered = match crate::http::HttpClient::new(&crate::http::ClientOptions::plain()) {
+        Ok(client) => client
+            .send(&crate::request::HttpRequest::get(info.clone()))
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let mut checks = vec![match answered {
+        Ok(r) if r.is_success() => Check::ok("keyyo cti", format!("{info} answers")),
+        Ok(r) => Check::fail(
+            "keyyo cti",
+            Failing::Network,
+            format!("{info}: HTTP {}", r.status),
+            "<cti_url> must be Keyyo's SockJS endpoint (https://ws.keyyo.com/cti)",
+        ),
+        Err(e) => Check::fail(
+            "keyyo cti",
+            Failing::Network,
+            format!("{info}: {e}"),
+            "the server must reach the host of <cti_url> (Keyyo's: ws.keyyo.com, port 443): a firewall, a proxy?",
+        ),
+    }];
+    if let crate::keyyo_token::TokenSettings::Minted(m) = &cti.token {
+        checks.push(refresh_file(&m.file));
+    } else {
+        checks.push(Check::warn(
+            "csi token",
+            "<csi_token> is given: it lives one hour, and the session cannot be made again after it",
+            "give <csi>, <oauth_client_id>, <oauth_client_secret> and <refresh_token> for the server to mint its own",
+        ));
+    }
+    checks
+}
+
+/// The file of the newest refresh token: readable if there, private, and
+/// replaceable in its folder.
+fn refresh_file(path: &Path) -> Check {
+    let shown = path.display();
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if let Err(e) = probe_dir(dir) {
+        return Check::fail(
+            "csi token",
+            Failing::System,
+            format!("the newest refresh token cannot be kept in {}: {e}", dir.display()),
+            "set <refresh_token_file> in a folder the service can write (the package's /var/lib/ctibridge)",
+        );
+    }
+    match std::fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Check::ok(
+            "csi token",
+            format!("minted with <refresh_token>; the newest will be kept in {shown}"),
+        ),
+        Err(e) => Check::fail(
+            "csi token",
+            Failing::System,
+            format!("{shown} cannot be read: {e}"),
+            "the service's user must own it",
+        ),
+        Ok(text) if serde_json::from_str::<serde_json::Value>(&text)
+            .is_ok_and(|v| v["refresh_token"].is_string()) =>
+        {
+            if crate::load::readable_by_others(path) {
+                Check::warn(
+                    "csi token",
+                    format!("{shown} holds a refresh token and other users can read it"),
+                    format!("chmod 600 {shown}"),
+                )
+            } else {
+                Check::ok("csi token", format!("minted with the refresh token kept in {shown}"))
+            }
+        }
+        Ok(_) => Check::fail(
+            "csi token",
+            Failing::Config,
+            format!("{shown} is not a kept refresh token"),
+            "delete it: the server then starts from <refresh_token>",
+        ),
+    }
 }
 
 /// The report outbox of the journal, read only: reports the ERP keeps

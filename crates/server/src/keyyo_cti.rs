@@ -195,7 +195,7 @@ impl std::fmt::Display for CtiError {
             ),
             CtiError::InvalidToken(m) => write!(
                 f,
-                "{m}: the CSI token is refused — it lives one hour; it is made by the Keyyo Manager API (POST /manager/1.0/services/{{csi}}/csi_token)"
+                "{m}: the CSI token is refused — it lives one hour, and is made by the Keyyo Manager API (POST /manager/1.0/services/{{csi}}/csi_token): a <csi_token> of the server file must be replaced within the hour; with <csi>, <oauth_client_id>, <oauth_client_secret> and <refresh_token> the server mints its own"
             ),
             CtiError::MissingParameter(m)
             | CtiError::InvalidParams(m)
@@ -442,7 +442,8 @@ mod tests {
 pub struct CtiSettings {
     /// The SockJS endpoint (`https://ws.keyyo.com/cti`).
     pub endpoint: String,
-    pub token: crate::config::Secret,
+    /// The CSI token, given or minted.
+    pub token: crate::keyyo_token::TokenSettings,
 }
 
 /// The first pause after a lost connection; it doubles up to
@@ -460,9 +461,37 @@ type Reply = tokio::sync::oneshot::Sender<Result<Value, CtiError>>;
 #[derive(Clone)]
 pub struct Cti {
     asks: tokio::sync::mpsc::UnboundedSender<(&'static str, Value, Reply)>,
+    /// The session's own line (international, no `+`), once made.
+    own: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Cti {
+    /// The line the session belongs to (the CSI token's service), as
+    /// `create_session` named it: the one line it dials from.
+    pub fn own_line(&self) -> Option<String> {
+        self.own.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Dials `number` (E.164) from the session's own line, which must be
+    /// `line` (E.164): a call placed from another line would be a misdial.
+    pub async fn dial(&self, line: &str, number: &str) -> Result<(), crate::control::ControlError> {
+        use crate::control::ControlError;
+        let own = self.own_line().ok_or_else(|| {
+            ControlError::Provider(
+                "Keyyo's CTI session is not open yet: try again in a moment".into(),
+            )
+        })?;
+        if own != line.trim_start_matches('+') {
+            return Err(ControlError::NotNow(format!(
+                "Keyyo's CTI session belongs to line +{own}: it cannot dial from {line} (give the server a <provider> to dial from every line)"
+            )));
+        }
+        self.ask("call", json!({ "number": number.trim_start_matches('+') }))
+            .await
+            .map(drop)
+            .map_err(|e| ControlError::Provider(format!("Keyyo CTI: {e}")))
+    }
+
     /// Sends `action` and waits for its reply.
     pub async fn ask(&self, action: &'static str, params: Value) -> Result<Value, CtiError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -483,16 +512,23 @@ impl Cti {
 
     /// Starts the session loop: follows `lines` (their one identity),
     /// hands their calls to `ingest`, until `stop` says so.
+    ///
+    /// Fails only when a minted token's kept refresh token cannot be read.
     pub fn start(
         settings: CtiSettings,
         lines: Vec<String>,
         ingest: std::sync::Arc<crate::ingest::Ingest>,
         seen: std::sync::Arc<std::sync::Mutex<crate::keyyo::Seen>>,
         stop: tokio::sync::watch::Receiver<bool>,
-    ) -> (Cti, tokio::task::JoinHandle<()>) {
+    ) -> Result<(Cti, tokio::task::JoinHandle<()>), String> {
+        let tokens = std::sync::Arc::new(crate::keyyo_token::Tokens::new(settings.token.clone())?);
+        tokio::spawn(crate::keyyo_token::renew(tokens.clone(), stop.clone()));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let own = std::sync::Arc::new(std::sync::Mutex::new(None));
         let session = Session {
-            settings,
+            own: own.clone(),
+            endpoint: settings.endpoint,
+            tokens,
             lines,
             ingest,
             seen,
@@ -500,7 +536,7 @@ impl Cti {
             next_id: 0,
             parked: std::collections::HashSet::new(),
         };
-        (Cti { asks: tx }, tokio::spawn(session.run(rx, stop)))
+        Ok((Cti { asks: tx, own }, tokio::spawn(session.run(rx, stop))))
     }
 }
 
@@ -511,7 +547,10 @@ pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Stream for T {}
 
 struct Session {
-    settings: CtiSettings,
+    /// The session's own line, shared with the handle.
+    own: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    endpoint: String,
+    tokens: std::sync::Arc<crate::keyyo_token::Tokens>,
     lines: Vec<String>,
     ingest: std::sync::Arc<crate::ingest::Ingest>,
     /// The Keyyo calls kept (shared with the webhook notifications).
@@ -572,7 +611,7 @@ impl Session {
         down: &mut Option<(std::time::Instant, String)>,
     ) -> (Ended, bool) {
         use futures_util::{SinkExt as _, StreamExt as _};
-        let mut ws = match connect(&self.settings.endpoint).await {
+        let mut ws = match connect(&self.endpoint).await {
             Ok(ws) => ws,
             Err(why) => return (Ended::Lost(why), false),
         };
@@ -648,7 +687,8 @@ impl Session {
             Frame::Open => {}
             other => return Err(format!("the service did not open the session: {other:?}")),
         }
-        let token = self.settings.token.expose().to_owned();
+        let token = self.tokens.current().await?;
+        let token = token.expose();
         if let Some(id) = self.id.clone() {
             let restored = self
                 .call(
@@ -658,20 +698,27 @@ impl Session {
                 )
                 .await?;
             match restored {
-                Ok(_) => return Ok(()),
+                Ok(restored) => {
+                    self.owned(&restored);
+                    return Ok(());
+                }
                 Err(e) if e.needs_new_session() => self.id = None,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(self.refused(e).await),
             }
         }
-        let made = self
+        let made = match self
             .call(
                 ws,
                 "create_session",
                 json!({ "token": token, "protocol_version": 1 }),
             )
             .await?
-            .map_err(|e| e.to_string())?;
+        {
+            Ok(made) => made,
+            Err(e) => return Err(self.refused(e).await),
+        };
         self.id = made["session_id"].as_str().map(str::to_owned);
+        self.owned(&made);
         for line in self.lines.clone() {
             let number = line.trim_start_matches('+').to_owned();
             self.call(ws, "subscribe", json!({ "number": number }))
@@ -679,6 +726,23 @@ impl Session {
                 .map_err(|e| format!("subscribe {number}: {e}"))?;
         }
         Ok(())
+    }
+
+    /// Keeps the line a session's answer names (`number`).
+    fn owned(&self, answer: &Value) {
+        if let Some(n) = answer["number"].as_str().filter(|n| !n.is_empty()) {
+            let n = n.trim_start_matches('+').to_owned();
+            *self.own.lock().unwrap_or_else(|p| p.into_inner()) = Some(n);
+        }
+    }
+
+    /// Why a session could not be had; a refused token is minted anew
+    /// before the next try.
+    async fn refused(&self, e: CtiError) -> String {
+        if matches!(e, CtiError::InvalidToken(_)) {
+            self.tokens.refused().await;
+        }
+        e.to_string()
     }
 
     /// Sends `action` and reads frames until its reply (pushes meanwhile

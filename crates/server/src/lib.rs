@@ -13,6 +13,7 @@ mod ingest;
 mod journal;
 mod keyyo;
 pub mod keyyo_cti;
+pub mod keyyo_token;
 mod metrics;
 mod proxies;
 mod relay;
@@ -222,7 +223,8 @@ pub async fn serve(
             state.ingest.clone(),
             state.seen.clone(),
             cti_stopped,
-        );
+        )
+        .map_err(ServeError::KeyyoCti)?;
         state.cti = Some(cti);
         state.provider_name = "Keyyo's CTI service".to_owned();
         cti_task = Some(task);
@@ -361,6 +363,9 @@ fn startup_line(opts: &ServeOptions, scheme: &str, addr: SocketAddr) -> String {
                 format!("provider {}", c.global.provider.value)
             }
             Some(_) => "the server file's <cliktocalldial>".to_owned(),
+            None if opts.keyyo_cti.is_some() => {
+                "Keyyo's CTI session (from its own line)".to_owned()
+            }
             None => "no provider (setevent answers 503)".to_owned(),
         }
     };
@@ -410,6 +415,9 @@ pub enum ServeError {
     },
     /// The certificate or its key cannot be served.
     Tls(tls::TlsError),
+    /// Keyyo's CTI session cannot start (its kept refresh token is
+    /// unreadable).
+    KeyyoCti(String),
 }
 
 impl std::fmt::Display for ServeError {
@@ -436,6 +444,7 @@ impl std::fmt::Display for ServeError {
             }
             ServeError::Listen { addr, cause } => write!(f, "cannot serve on {addr}: {cause}"),
             ServeError::Tls(e) => write!(f, "HTTPS cannot be served: {e}"),
+            ServeError::KeyyoCti(why) => write!(f, "Keyyo's CTI session cannot start: {why}"),
         }
     }
 }
@@ -446,6 +455,7 @@ impl std::error::Error for ServeError {
             ServeError::Journal { cause, .. } => Some(cause),
             ServeError::Listen { cause, .. } => Some(cause),
             ServeError::Tls(e) => Some(e),
+            ServeError::KeyyoCti(_) => None,
         }
     }
 }

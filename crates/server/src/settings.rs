@@ -337,19 +337,90 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         .find(|b| b.section == Some(Section::KeyyoCti))
         .and_then(|b| b.header.as_ref().map(|h| h.span));
     let keyyo_cti = cti_header.and_then(|header| {
-        let token = get(Section::KeyyoCti, Tag::CSI_TOKEN)
-            .map(|e| e.value.text.trim().to_owned())
-            .filter(|t| !t.is_empty());
-        let Some(token) = token else {
-            diags.push(
-                Diagnostic::error(Code::MissingTag, header, "`<keyyo_cti>` has no `<csi_token>`")
-                    .with_help("the CSI token of the account: the Keyyo Manager API makes it (POST /manager/1.0/services/{csi}/csi_token)"),
-            );
-            return None;
+        let given = |tag: Tag| {
+            get(Section::KeyyoCti, tag)
+                .map(|e| e.value.text.trim().to_owned())
+                .filter(|t| !t.is_empty())
+        };
+        let fixed = given(Tag::CSI_TOKEN);
+        let minting = [
+            Tag::CSI,
+            Tag::OAUTH_CLIENT_ID,
+            Tag::OAUTH_CLIENT_SECRET,
+            Tag::REFRESH_TOKEN,
+        ];
+        let token = match (fixed, given(Tag::REFRESH_TOKEN)) {
+            (None, None) => {
+                diags.push(
+                    Diagnostic::error(Code::MissingTag, header, "`<keyyo_cti>` has no `<csi_token>` nor `<refresh_token>`")
+                        .with_help("give `<csi>`, `<oauth_client_id>`, `<oauth_client_secret>` and `<refresh_token>` for the server to mint the account's CSI token each hour through the Keyyo Manager API; or, for a run of less than an hour, a `<csi_token>` made by it (POST /manager/1.0/services/{csi}/csi_token)"),
+                );
+                return None;
+            }
+            (Some(fixed), None) => {
+                if let Some(e) = minting[..3].iter().find_map(|t| get(Section::KeyyoCti, *t)) {
+                    diags.push(
+                        Diagnostic::warning(Code::UnusedTag, e.name_span, format!("`<{}>` is not used without `<refresh_token>`", e.name))
+                            .with_help("the server uses `<csi_token>` as is; add `<refresh_token>` for it to mint its own"),
+                    );
+                }
+                crate::keyyo_token::TokenSettings::Given(crate::config::Secret::new(fixed))
+            }
+            (fixed, Some(refresh)) => {
+                if fixed.is_some() {
+                    if let Some(e) = get(Section::KeyyoCti, Tag::CSI_TOKEN) {
+                        diags.push(
+                            Diagnostic::warning(Code::UnusedTag, e.name_span, "`<csi_token>` is not used: the server mints its own with `<refresh_token>`")
+                                .with_help("remove `<csi_token>`"),
+                        );
+                    }
+                }
+                let missing: Vec<String> = minting[..3]
+                    .iter()
+                    .filter(|t| given(**t).is_none())
+                    .map(|t| format!("`<{}>`", t.name()))
+                    .collect();
+                if !missing.is_empty() {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::MissingTag,
+                            header,
+                            format!("`<keyyo_cti>` has `<refresh_token>` but no {}", missing.join(", ")),
+                        )
+                        .with_help("minting the CSI token needs the account's service (`<csi>`) and the OAuth2 client the refresh token was given to (`<oauth_client_id>`, `<oauth_client_secret>`)"),
+                    );
+                    return None;
+                }
+                let file = match get(Section::KeyyoCti, Tag::REFRESH_TOKEN_FILE) {
+                    Some(e) if !e.value.text.trim().is_empty() => path_of(e),
+                    _ => {
+                        let dir = journal
+                            .as_ref()
+                            .and_then(|j| j.parent())
+                            .or_else(|| sources.get(id).path.parent())
+                            .map(PathBuf::from)
+                            .unwrap_or_default();
+                        dir.join("keyyo_refresh_token.json")
+                    }
+                };
+                crate::keyyo_token::TokenSettings::Minted(crate::keyyo_token::MintSettings {
+                    csi: given(Tag::CSI).unwrap_or_default(),
+                    client_id: given(Tag::OAUTH_CLIENT_ID).unwrap_or_default(),
+                    client_secret: crate::config::Secret::new(
+                        given(Tag::OAUTH_CLIENT_SECRET).unwrap_or_default(),
+                    ),
+                    refresh_token: crate::config::Secret::new(refresh),
+                    file,
+                    manager_url: text_of(&shared, Section::KeyyoCti, Tag::MANAGER_URL)
+                        .trim_end_matches('/')
+                        .to_owned(),
+                    token_url: text_of(&shared, Section::KeyyoCti, Tag::OAUTH_TOKEN_URL).to_owned(),
+                })
+            }
         };
         Some(crate::keyyo_cti::CtiSettings {
             endpoint: text_of(&shared, Section::KeyyoCti, Tag::CTI_URL).to_owned(),
-            token: crate::config::Secret::new(token),
+            token,
         })
     });
 
@@ -469,7 +540,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         }
         dialer = Some(checked.config);
     }
-    if !simulator && !has_dialing {
+    if !simulator && !has_dialing && keyyo_cti.is_none() {
         diags.push(
             Diagnostic::warning(
                 Code::NoProvider,
@@ -801,6 +872,20 @@ pub fn explain_json(s: &ServerSettings) -> serde_json::Value {
             "sources": k.sources,
             "url": crate::keyyo::manager_url(&base, "SECRET"),
         })),
+        "keyyo_cti": s.keyyo_cti.as_ref().map(|c| json!({
+            "url": c.endpoint,
+            "token": match &c.token {
+                crate::keyyo_token::TokenSettings::Given(_) => json!({ "given": true }),
+                crate::keyyo_token::TokenSettings::Minted(m) => json!({
+                    "minted": {
+                        "csi": m.csi,
+                        "manager_url": m.manager_url,
+                        "oauth_token_url": m.token_url,
+                        "refresh_token_file": m.file.display().to_string(),
+                    }
+                }),
+            },
+        })),
         "public_url": s.public_url,
         "desks": s.desks.iter().map(|d| json!({
             "ident": d.ident,
@@ -832,6 +917,9 @@ pub fn explain(s: &ServerSettings) -> String {
                 "" => "the <cliktocalldial> of this file".to_owned(),
                 p => format!("the {p} profile, line given by each desk"),
             },
+            _ if s.keyyo_cti.is_some() => {
+                "Keyyo's CTI session, from its own line only (the CSI token's service)".to_owned()
+            }
             _ => "nothing (setevent answers 503)".to_owned(),
         }
     };
@@ -876,6 +964,21 @@ pub fn explain(s: &ServerSettings) -> String {
         None => {
             let _ = writeln!(out, "keyyo notify   off");
         }
+    }
+    if let Some(c) = &s.keyyo_cti {
+        let token = match &c.token {
+            crate::keyyo_token::TokenSettings::Given(_) => {
+                "the <csi_token> of this file (it lives one hour)".to_owned()
+            }
+            crate::keyyo_token::TokenSettings::Minted(m) => format!(
+                "minted each hour for service {} at {}\n  refresh token from {}, the newest kept in {}",
+                m.csi,
+                m.manager_url,
+                m.token_url,
+                m.file.display()
+            ),
+        };
+        let _ = writeln!(out, "keyyo cti      {}, CSI token {token}", c.endpoint);
     }
     if s.desks.is_empty() {
         let _ = writeln!(
