@@ -47,6 +47,14 @@ pub fn readable(c: &CallRecord, time_format: &str) -> String {
     if let Some(ms) = c.talk_ms {
         line.push_str(&format!("  talked {}", duration(ms)));
     }
+    // Transferred, picked up, merged: the call that went on.
+    if let Some(r) = &c.replaced_by {
+        if r.line == c.line {
+            line.push_str(&format!("  went on as call {}", r.callref));
+        } else {
+            line.push_str(&format!("  taken over by {}", r.line));
+        }
+    }
     if let Some(r) = &c.report {
         match (r.state.as_str(), r.tries, &r.error) {
             ("done", _, _) => line.push_str("  reported"),

@@ -220,6 +220,31 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
     let moved = replacing(&dir, &sys, addr, "1004", &c3);
     assert_eq!(moved["caller"], "0622222222");
     assert_eq!(moved["state"], "SETUP");
+    // The history of 1003 says where the call went.
+    let history = |json: bool| {
+        let mut cmd = ctibridge(&dir);
+        cmd.arg("--sys-dir")
+            .arg(&sys)
+            .args(["--station", "samples/station.txt", "history"]);
+        if json {
+            cmd.arg("--json");
+        }
+        text(&cmd.output().expect("history").stdout)
+    };
+    let record: Value = history(true)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["callref"] == c3.as_str())
+        .expect("the transferred call in the history");
+    assert_eq!(record["replaced_by"]["line"], "1004", "{record}");
+    assert_eq!(record["replaced_by"]["callref"], moved["callref"], "{record}");
+    let shown = history(false);
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.contains("0622222222 → 1003") && l.contains("taken over by 1004")),
+        "{shown}"
+    );
 
     // Parked in the call park's first free slot, taken back, paused on
     // the line's own slot, hung up from the park.

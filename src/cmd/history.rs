@@ -93,6 +93,10 @@ fn from_journal(
             c.line = national(&c.line);
             c.tel = national(&c.tel);
             c.called = national(&c.called);
+            if let Some(r) = &mut c.replaced_by {
+                r.line = national(&r.line);
+                r.tel = national(&r.tel);
+            }
             c
         })
         .collect())

@@ -672,6 +672,10 @@ async fn history(
                 c.line = for_desks(&s.opts, &c.line);
                 c.tel = for_desks(&s.opts, &c.tel);
                 c.called = for_desks(&s.opts, &c.called);
+                if let Some(r) = &mut c.replaced_by {
+                    r.line = for_desks(&s.opts, &r.line);
+                    r.tel = for_desks(&s.opts, &r.tel);
+                }
             }
             Ok(Json(json!({ "line": for_desks(&s.opts, &line), "calls": calls })).into_response())
         }

@@ -46,6 +46,20 @@ pub struct CallRecord {
     /// The call park's slot, while it is parked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub park_slot: Option<String>,
+    /// The call that took this one's place: transferred, merged, picked
+    /// up (Keyyo's DREF_REPLACE) — when one of the journal's lines has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced_by: Option<Replacement>,
+}
+
+/// A call that replaced another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub callref: String,
+    /// The line that has it.
+    pub line: String,
+    /// Its other party, from that line.
+    pub tel: String,
 }
 
 /// Where a call's report stands.
@@ -133,6 +147,8 @@ pub struct Journal {
     named: bool,
     /// There is a reports table (the outbox of `<report>`).
     reports: bool,
+    /// The index of replaced calls is there (`replaced_by` is filled).
+    linked: bool,
     /// A call's last event adds its report to the outbox, in the same
     /// transaction ([`Journal::set_reporting`]).
     reporting: bool,
@@ -178,10 +194,16 @@ impl Journal {
         db.busy_timeout(BUSY_TIMEOUT)?;
         let named = has_names(&db)? && has_column(&db, "slot")?;
         let reports = has_table(&db, "reports")?;
+        // Links are looked up through their index only (an older journal
+        // without it would be read whole for each call).
+        let linked = db
+            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'events_by_replaced'")?
+            .exists([])?;
         Ok(Journal {
             db,
             named,
             reports,
+            linked,
             reporting: false,
         })
     }
@@ -244,7 +266,9 @@ impl Journal {
                 done_at INTEGER,
                 UNIQUE (line, callref)
             );
-            CREATE INDEX IF NOT EXISTS reports_due ON reports (state, next_at);",
+            CREATE INDEX IF NOT EXISTS reports_due ON reports (state, next_at);
+            CREATE INDEX IF NOT EXISTS events_by_replaced ON events (replaces)
+                WHERE replaces IS NOT NULL;",
         )?;
         // A journal written before names (or the park's slot): the
         // columns are added (NULL in its old rows).
@@ -264,6 +288,7 @@ impl Journal {
             db,
             named: true,
             reports: true,
+            linked: true,
             reporting: false,
         })
     }
@@ -389,6 +414,26 @@ impl Journal {
     }
 
     /// Where the report of a call stands, if it has one.
+    /// The first call that says it replaces `callref`, on any line.
+    fn replacement_of(&self, callref: &str) -> rusqlite::Result<Option<Replacement>> {
+        use rusqlite::OptionalExtension as _;
+        if !self.linked {
+            return Ok(None);
+        }
+        self.db
+            .prepare_cached(
+                "SELECT callref, line, tel FROM events WHERE replaces = ?1 ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![callref], |r| {
+                Ok(Replacement {
+                    callref: r.get(0)?,
+                    line: r.get(1)?,
+                    tel: r.get(2)?,
+                })
+            })
+            .optional()
+    }
+
     fn report_of(&self, line: &str, callref: &str) -> rusqlite::Result<Option<ReportState>> {
         if !self.reports {
             return Ok(None);
@@ -561,6 +606,7 @@ impl Journal {
         found.truncate(limit);
         for c in &mut found {
             c.report = self.report_of(line, &c.callref)?;
+            c.replaced_by = self.replacement_of(&c.callref)?;
         }
         Ok(found)
     }
@@ -690,6 +736,7 @@ fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
         person: newest_first.iter().find_map(|e| e.person.clone()),
         report: None,
         park_slot: slot.filter(|_| state == CallState::Parked),
+        replaced_by: None,
     }
 }
 
