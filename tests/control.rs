@@ -237,7 +237,10 @@ fn answer_hang_up_reject_and_transfer_through_the_simulator() {
         .find(|v| v["callref"] == c3.as_str())
         .expect("the transferred call in the history");
     assert_eq!(record["replaced_by"]["line"], "1004", "{record}");
-    assert_eq!(record["replaced_by"]["callref"], moved["callref"], "{record}");
+    assert_eq!(
+        record["replaced_by"]["callref"], moved["callref"],
+        "{record}"
+    );
     let shown = history(false);
     assert!(
         shown

@@ -7,9 +7,9 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::process::Stdio;
-use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -464,7 +464,11 @@ fn a_dial_goes_through_the_session_from_its_own_line_only() {
     );
     assert_eq!(st, 409, "{body}");
     assert!(body.contains("belongs to line +33972101010"), "{body}");
-    assert_eq!(cti.wait_for("call", 1).len(), 1, "dialled from the wrong line");
+    assert_eq!(
+        cti.wait_for("call", 1).len(),
+        1,
+        "dialled from the wrong line"
+    );
 }
 
 /// A stand-in of Keyyo's OAuth2 token endpoint and Manager API: the
@@ -519,7 +523,11 @@ impl Manager {
                     || given != m.refresh
                 {
                     m.refused.push(given);
-                    return (400, r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#.into());
+                    return (
+                        400,
+                        r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#
+                            .into(),
+                    );
                 }
                 m.issued += 1;
                 let access = format!("ATOK-{}", m.issued);
@@ -533,7 +541,9 @@ impl Manager {
                 );
             }
             if r.target == "/manager/1.0/services/csi123/csi_token" && r.method == "POST" {
-                let bearer = r.header("authorization").and_then(|a| a.strip_prefix("Bearer "));
+                let bearer = r
+                    .header("authorization")
+                    .and_then(|a| a.strip_prefix("Bearer "));
                 if !bearer.is_some_and(|b| m.access.contains(b)) {
                     return (401, r#"{"error":"invalid_token"}"#.into());
                 }
@@ -584,7 +594,10 @@ fn the_csi_token_is_minted_and_the_refresh_token_kept() {
     let dir = TempDir::new("keyyo-cti-mint");
     let srv = serve_with(&dir, &cti, free_addr(), "", &manager.tags("RTOK-0"));
     let first = manager.wait_minted(1);
-    assert_eq!(cti.wait_for("create_session", 1)[0]["token"], first.as_str());
+    assert_eq!(
+        cti.wait_for("create_session", 1)[0]["token"],
+        first.as_str()
+    );
     cti.wait_for("subscribe", 1);
     // Two renewals, with no reconnect: each a new access token and refresh
     // token, the newest kept.
@@ -601,7 +614,10 @@ fn the_csi_token_is_minted_and_the_refresh_token_kept() {
         if on_disk["refresh_token"] == newest(&manager).as_str() {
             break;
         }
-        assert!(Instant::now() < end, "the newest refresh token was never kept: {on_disk}");
+        assert!(
+            Instant::now() < end,
+            "the newest refresh token was never kept: {on_disk}"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     #[cfg(unix)]
@@ -657,7 +673,10 @@ fn the_csi_token_is_minted_and_the_refresh_token_kept() {
     let minted = manager.state.lock().expect("minting").minted.len();
     let _srv = serve_with(&dir, &cti, free_addr(), "", &manager.tags("RTOK-NEW"));
     let newest_csi = manager.wait_minted(minted + 1);
-    assert_eq!(cti.wait_for("create_session", 3)[2]["token"], newest_csi.as_str());
+    assert_eq!(
+        cti.wait_for("create_session", 3)[2]["token"],
+        newest_csi.as_str()
+    );
     assert!(
         manager.state.lock().expect("minting").refused.is_empty(),
         "a refresh token was refused: {:?}",
@@ -705,7 +724,10 @@ fn doctor_checks_the_cti_service_and_the_kept_token() {
         .expect("doctor");
     let said = common::text(&out.stdout);
     assert!(
-        said.contains(&format!("ok    keyyo cti    http://{}/cti/info answers", cti.addr)),
+        said.contains(&format!(
+            "ok    keyyo cti    http://{}/cti/info answers",
+            cti.addr
+        )),
         "{said}"
     );
     assert!(said.contains("warn  csi token"), "{said}");

@@ -126,8 +126,9 @@ fn refresh_file(path: &Path) -> Check {
             format!("{shown} cannot be read: {e}"),
             "the service's user must own it",
         ),
-        Ok(text) if serde_json::from_str::<serde_json::Value>(&text)
-            .is_ok_and(|v| v["refresh_token"].is_string()) =>
+        Ok(text)
+            if serde_json::from_str::<serde_json::Value>(&text)
+                .is_ok_and(|v| v["refresh_token"].is_string()) =>
         {
             if crate::load::readable_by_others(path) {
                 Check::warn(
@@ -136,7 +137,10 @@ fn refresh_file(path: &Path) -> Check {
                     format!("chmod 600 {shown}"),
                 )
             } else {
-                Check::ok("csi token", format!("minted with the refresh token kept in {shown}"))
+                Check::ok(
+                    "csi token",
+                    format!("minted with the refresh token kept in {shown}"),
+                )
             }
         }
         Ok(_) => Check::fail(

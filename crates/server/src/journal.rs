@@ -197,7 +197,9 @@ impl Journal {
         // Links are looked up through their index only (an older journal
         // without it would be read whole for each call).
         let linked = db
-            .prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'events_by_replaced'")?
+            .prepare(
+                "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'events_by_replaced'",
+            )?
             .exists([])?;
         Ok(Journal {
             db,
