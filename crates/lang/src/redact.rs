@@ -24,8 +24,13 @@ pub const MIN_LEN: usize = 4;
 /// masked whole).
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
-/// `secret` as it may appear: itself, form-, percent- and JSON-encoded.
-fn forms_of(secret: &str) -> Vec<String> {
+/// `secret` as it may appear: itself, form-, percent- and JSON-encoded;
+/// none for a value too short to mask.
+fn forms_of(secret: &str) -> Option<Vec<String>> {
+    let secret = secret.trim();
+    if secret.chars().count() < MIN_LEN {
+        return None;
+    }
     let mut forms = vec![secret.to_owned()];
     let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
     forms.push(form);
@@ -36,28 +41,24 @@ fn forms_of(secret: &str) -> Vec<String> {
     if let Ok(json) = serde_json::to_string(secret) {
         forms.push(json.trim_matches('"').to_owned());
     }
-    forms
+    Some(forms)
 }
 
 /// Stops masking `secret`: for a token replaced long ago (a server that
 /// mints one an hour for months keeps the list short).
 pub fn forget(secret: &str) {
-    let secret = secret.trim();
-    if secret.chars().count() < MIN_LEN {
+    let Some(forms) = forms_of(secret) else {
         return;
-    }
-    let forms = forms_of(secret);
+    };
     let mut all = SECRETS.write().unwrap_or_else(|p| p.into_inner());
     all.retain(|s| !forms.contains(s));
 }
 
 /// Registers `secret` (and its encoded forms) to be masked from now on.
 pub fn register(secret: &str) {
-    let secret = secret.trim();
-    if secret.chars().count() < MIN_LEN {
+    let Some(forms) = forms_of(secret) else {
         return;
-    }
-    let forms = forms_of(secret);
+    };
     let mut all = SECRETS.write().unwrap_or_else(|p| p.into_inner());
     for f in forms {
         if f.len() >= MIN_LEN && !all.contains(&f) {
@@ -234,6 +235,15 @@ pub fn mask_literals(text: &str, headers: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forgotten_value_is_no_longer_masked() {
+        register("retired token/7");
+        assert_eq!(mask("t=retired%20token%2F7"), format!("t={MASK}"));
+        forget("retired token/7");
+        assert_eq!(mask("retired token/7"), "retired token/7");
+        assert_eq!(mask("t=retired%20token%2F7"), "t=retired%20token%2F7");
+    }
 
     #[test]
     fn masks_every_form_of_a_registered_value() {
