@@ -759,10 +759,10 @@ fn push_to_waiting_desk_latency() {
     // The desk: polls with its cursor, says when each call arrives.
     let (got_tx, got) = std::sync::mpsc::channel::<(String, Instant)>();
     let (polling_tx, polling) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
+    let desk = std::thread::spawn(move || {
         let mut cursor = "0".to_owned();
-        loop {
-            let _ = polling_tx.send(());
+        // Until the benchmark is over (its receivers gone).
+        while polling_tx.send(()).is_ok() {
             let (seen, next) = events(addr, &auth, &cursor);
             let at = Instant::now();
             for e in seen {
@@ -787,6 +787,10 @@ fn push_to_waiting_desk_latency() {
             }
         }
     }
+    // The desk's held poll let go by one more call, then it stops.
+    drop(polling);
+    cti.send(Command::Push(push("last", "SETUP", None)));
+    desk.join().expect("the desk");
     ms.sort_by(f64::total_cmp);
     eprintln!(
         "push → waiting desk, 200 calls: median {:.2} ms, p99 {:.2} ms, max {:.2} ms",
