@@ -691,6 +691,39 @@ fn the_csi_token_is_minted_and_the_refresh_token_kept() {
     }
 }
 
+/// A kept refresh token that cannot be read stops the server at once,
+/// saying what to do — never a start from the server file's token, long
+/// rotated away.
+#[test]
+fn a_corrupt_kept_refresh_token_stops_the_server() {
+    let cti = StandIn::start();
+    let manager = Manager::start(cti.valid.clone(), "RTOK-0", 3600);
+    let dir = TempDir::new("keyyo-cti-corrupt");
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<keyyo_cti>\n<cti_url>http://{}/cti\n{}\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
+            cti.addr,
+            manager.tags("RTOK-0")
+        ),
+    );
+    dir.write("keyyo_refresh_token.json", "{\"refresh_token\": \"RTOK-");
+    let out = ctibridge(&dir)
+        .args(["serve", "--listen", &free_addr().to_string(), "--server"])
+        .arg(&file)
+        .output()
+        .expect("serve");
+    let err = common::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("Keyyo's CTI session cannot start"), "{err}");
+    assert!(
+        err.contains("delete the file to use <refresh_token> again"),
+        "{err}"
+    );
+    assert!(manager.api.requests().is_empty(), "a token was asked for");
+}
+
 /// `doctor --server` asks the CTI service's `/info` and reads the kept
 /// refresh token, minting nothing (the stand-in Manager API sees no
 /// request).
