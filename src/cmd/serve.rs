@@ -149,6 +149,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             tel_format: found.tel_format,
             trusted_proxies: found.trusted_proxies,
             monitoring: found.monitoring,
+            record_url: found.record_url.clone(),
             ..ServerOptions::default()
         },
         timings: Timings::default(),

@@ -1788,6 +1788,29 @@ pub static TAGS: &[TagDef] = &[
               and OVH's numbers, the simulator — is read into one form (E.164) before \
               it is compared.",
     },
+    TagDef {
+        name: "role",
+        aliases: &[],
+        sections: &[Desk],
+        kind: Kind::Text,
+        default: "desk",
+        secret: false,
+        ours: true,
+        doc: "`desk` (its own lines) or `supervisor`: in the browser (`/desk/`), a \
+              supervisor also has the wall, every line of the server at a glance.",
+    },
+    TagDef {
+        name: "record_url",
+        aliases: &[],
+        sections: &[Server],
+        kind: Kind::Text,
+        default: "",
+        secret: false,
+        ours: true,
+        doc: "The ERP's page of a caller, linked from the browser desk's banner and \
+              history: an http(s) URL with `$record$`, `$tel$`, `$tele164$`, `$name$` or \
+              `$company$` (URL-encoded), e.g. `https://erp.example/tiers/$record$`.",
+    },
 ];
 
 /// A tag of [`TAGS`] as the code names it: `Tag::TIMEOUT1`, never the
@@ -1831,6 +1854,8 @@ tags! {
     CTI_URL = "cti_url",
     CSI_TOKEN = "csi_token",
     CSI = "csi",
+    ROLE = "role",
+    RECORD_URL = "record_url",
     OAUTH_CLIENT_ID = "oauth_client_id",
     OAUTH_CLIENT_SECRET = "oauth_client_secret",
     REFRESH_TOKEN = "refresh_token",

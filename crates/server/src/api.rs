@@ -56,6 +56,8 @@ pub struct ServerOptions {
     /// `<monitoring>`: who besides this machine may read `/healthz` and
     /// `/metrics` (addresses and ranges, read as `<trusted_proxies>` is).
     pub monitoring: crate::proxies::TrustedProxies,
+    /// `<record_url>`: the ERP's page of a caller (the browser desk).
+    pub record_url: Option<String>,
 }
 
 impl Default for ServerOptions {
@@ -73,6 +75,7 @@ impl Default for ServerOptions {
             tel_format: crate::config::NumberFormat::National,
             trusted_proxies: Default::default(),
             monitoring: Default::default(),
+            record_url: None,
         }
     }
 }
@@ -106,9 +109,17 @@ pub struct AppState {
     pub seen: Arc<Mutex<crate::keyyo::Seen>>,
     notify_limit: crate::keyyo::RateLimit,
     cti_limit: crate::keyyo::RateLimit,
+    /// The browser desk's sessions logged out before their end.
+    pub(crate) web: crate::web::WebState,
 }
 
 impl AppState {
+    /// Whether `ip` is within the CTI routes' rate (the browser desk's
+    /// are the same).
+    pub(crate) fn allow(&self, ip: std::net::IpAddr) -> bool {
+        self.cti_limit.allow(ip)
+    }
+
     pub fn new(
         ingest: Arc<crate::ingest::Ingest>,
         sim: Option<Sim>,
@@ -134,6 +145,7 @@ impl AppState {
             tokens: Mutex::new(crate::tokens::Tokens::default()),
             cursors: Mutex::new(HashMap::new()),
             seen: Arc::default(),
+            web: Default::default(),
         }
     }
 }
@@ -152,7 +164,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             &format!("{CTI_PATH}/line"),
             get(line_control).post(line_control),
         )
+        .merge(crate::web::routes())
         .route("/sim/call", post(sim_call))
+        .route("/sim/act", post(sim_act))
+        .route("/sim/dial", post(sim_dial))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         // Every request here is a few hundred bytes (see also [`handle`]).
@@ -396,14 +411,14 @@ fn new_token() -> Option<String> {
     Some(token)
 }
 
-fn too_many() -> ApiError {
+pub(crate) fn too_many() -> ApiError {
     ApiError::TooMany("too many requests from this address")
 }
 
 impl AppState {
     /// The desk `ident` if `secret` is its secret (compared in constant
     /// time).
-    fn desk_proven(&self, ident: &str, secret: &str) -> Option<String> {
+    pub(crate) fn desk_proven(&self, ident: &str, secret: &str) -> Option<String> {
         use subtle::ConstantTimeEq as _;
         let desk = self.opts.desks.iter().find(|d| d.ident == ident)?;
         bool::from(desk.secret.expose().as_bytes().ct_eq(secret.as_bytes()))
@@ -446,7 +461,7 @@ fn authorised(s: &AppState, headers: &HeaderMap) -> Option<String> {
 /// given to), and `telorg`, a line of that desk, in its one identity
 /// (E.164: the desk may write it in any form) — and the request's
 /// parameters.
-struct DeskLine {
+pub(crate) struct DeskLine {
     ident: String,
     line: String,
     q: HashMap<String, String>,
@@ -470,6 +485,18 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for DeskLine {
             return Err(too_many());
         }
         let ident = authorised(s, &parts.headers).ok_or(ApiError::NoToken)?;
+        DeskLine::of(s, ident, q)
+    }
+}
+
+impl DeskLine {
+    /// Desk `ident` (proven), on the line `telorg` of `q` names — one of
+    /// its own.
+    pub(crate) fn of(
+        s: &AppState,
+        ident: String,
+        q: HashMap<String, String>,
+    ) -> Result<DeskLine, ApiError> {
         let written = param(&q, "telorg").ok_or_else(|| {
             ApiError::Invalid("telorg is required: the line, a phone number".into())
         })?;
@@ -494,7 +521,7 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for DeskLine {
 }
 
 /// `setevent?ident&telorg&tel&cmdevent=DIAL`: places a call.
-async fn setevent(
+pub(crate) async fn setevent(
     State(s): State<Arc<AppState>>,
     DeskLine { line, q, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
@@ -634,7 +661,7 @@ async fn getevent(
 }
 
 /// A number of the server (E.164) in the form desks receive.
-fn for_desks(opts: &ServerOptions, number: &str) -> String {
+pub(crate) fn for_desks(opts: &ServerOptions, number: &str) -> String {
     crate::number::identity_in(number, opts.tel_format, &opts.country)
 }
 
@@ -653,7 +680,7 @@ fn answer(opts: &ServerOptions, events: &[Arc<LineEvent>], cursor: u64) -> Value
 
 /// `history?telorg[&kind=made|received|missed][&limit=N]`: the journal of
 /// a line, newest first.
-async fn history(
+pub(crate) async fn history(
     State(s): State<Arc<AppState>>,
     DeskLine { line, q, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
@@ -688,7 +715,7 @@ async fn history(
 
 /// `call?telorg&callref&op=answer|hangup|reject|transfer[&side&to]`: an
 /// operation on a call of the desk's line.
-async fn call_control(
+pub(crate) async fn call_control(
     State(s): State<Arc<AppState>>,
     DeskLine { ident, line, q }: DeskLine,
 ) -> Result<Response, ApiError> {
@@ -731,7 +758,7 @@ async fn call_control(
 /// `line?telorg&op=…`: an operation on the desk's line — GET
 /// `auto-answer`, `subscriptions`; POST `auto-answer&value=0|1`,
 /// `message&to&text`, `subscribe&number`, `unsubscribe&number`.
-async fn line_control(
+pub(crate) async fn line_control(
     State(s): State<Arc<AppState>>,
     method: axum::http::Method,
     DeskLine { ident, line, q }: DeskLine,
@@ -840,7 +867,7 @@ async fn line_history(
 /// `calls?telorg`: the line's calls under way (ringing or answered), with
 /// how long they rang and talked so far: from the journal, whatever the
 /// provider.
-async fn calls(
+pub(crate) async fn calls(
     State(s): State<Arc<AppState>>,
     DeskLine { line, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
@@ -1004,7 +1031,7 @@ pub enum Taken {
 pub fn take(
     state: &AppState,
     source: &crate::keyyo::Source,
-    req: axum::http::Request<hyper::body::Incoming>,
+    mut req: axum::http::Request<hyper::body::Incoming>,
 ) -> Taken {
     let declared = req
         .headers()
@@ -1015,16 +1042,17 @@ pub fn take(
         return Taken::Answered(too_large());
     }
     // The client: this connection's peer, or the one a trusted proxy
-    // names.
-    let client = if source.is_proxy() {
-        state
+    // names (and whether it came over HTTPS: the browser desk's cookie).
+    let (client, https) = if source.is_proxy() {
+        let c = state
             .opts
             .trusted_proxies
-            .client(source.peer(), req.headers(), source.is_https())
-            .addr
+            .client(source.peer(), req.headers(), source.is_https());
+        (c.addr, c.https)
     } else {
-        source.peer()
+        (source.peer(), source.is_https())
     };
+    req.extensions_mut().insert(crate::web::Https(https));
     if req.uri().path() == crate::keyyo::PATH {
         return Taken::Keyyo(
             client,
@@ -1144,6 +1172,53 @@ async fn metrics(
 }
 
 /// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.
+/// `/sim/act?callref=C&op=answer|hangup`: the other party of a simulated
+/// call answers it or hangs up (tests and demos; this machine only).
+async fn sim_act(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Params(q): Params,
+) -> Result<Response, ApiError> {
+    let sim = s
+        .sim
+        .as_ref()
+        .ok_or(ApiError::Off("the simulator is off"))?;
+    if !peer.ip().is_loopback() {
+        return Err(ApiError::Forbidden("only from this machine"));
+    }
+    let callref =
+        param(&q, "callref").ok_or_else(|| ApiError::Invalid("callref is required".into()))?;
+    let op = match param(&q, "op") {
+        Some("answer") => crate::control::Op::Answer,
+        Some("hangup") => crate::control::Op::Hangup,
+        _ => return Err(ApiError::Invalid("op is answer or hangup".into())),
+    };
+    sim.remote(callref, op).await.map_err(ApiError::Control)?;
+    Ok(Json(json!({ "result": "OK" })).into_response())
+}
+
+/// `/sim/dial?answer=1|0|wait`: how the callee of the desks' next dials
+/// behaves — answers by itself, never, or when `/sim/act` says.
+async fn sim_dial(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Params(q): Params,
+) -> Result<Response, ApiError> {
+    let sim = s
+        .sim
+        .as_ref()
+        .ok_or(ApiError::Off("the simulator is off"))?;
+    if !peer.ip().is_loopback() {
+        return Err(ApiError::Forbidden("only from this machine"));
+    }
+    sim.set_dial_auto(match param(&q, "answer") {
+        Some("0") => crate::sim::Auto::NoAnswer,
+        Some("wait") => crate::sim::Auto::Manual,
+        _ => crate::sim::Auto::Answer,
+    });
+    Ok(Json(json!({ "result": "OK" })).into_response())
+}
+
 async fn sim_call(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -53,6 +53,8 @@ pub struct LineEvent {
 struct Stored {
     event: Arc<LineEvent>,
     at: Instant,
+    /// When it was published, in ms since 1970 (the browser's timers).
+    wall_ms: i64,
 }
 
 #[derive(Default)]
@@ -166,6 +168,7 @@ impl Hub {
             q.push_back(Stored {
                 event: event.clone(),
                 at: now,
+                wall_ms: crate::journal::now_ms(),
             });
             while q.len() > KEEP_PER_LINE
                 || q.front()
@@ -193,6 +196,68 @@ impl Hub {
                 .map(|s| s.event.clone())
                 .collect()
         })
+    }
+
+    /// The number of the last event published: a cursor from which only
+    /// what comes next is read.
+    pub fn last_seq(&self) -> u64 {
+        self.lock().last_seq
+    }
+
+    /// Events of all of `lines` after `cursor`, oldest first, at most
+    /// `max`, each with when it was published (ms since 1970).
+    pub fn after_lines(
+        &self,
+        lines: &[String],
+        cursor: u64,
+        max: usize,
+    ) -> Vec<(Arc<LineEvent>, i64)> {
+        let now = Instant::now();
+        let inner = self.lock();
+        let mut found: Vec<(Arc<LineEvent>, i64)> = lines
+            .iter()
+            .filter_map(|l| inner.lines.get(l))
+            .flat_map(|q| {
+                q.iter()
+                    .filter(|s| s.event.seq > cursor && now.duration_since(s.at) <= KEEP_FOR)
+                    .take(max)
+                    .map(|s| (s.event.clone(), s.wall_ms))
+            })
+            .collect();
+        found.sort_by_key(|(e, _)| e.seq);
+        found.truncate(max);
+        found
+    }
+
+    /// Like [`Hub::after_lines`], waiting up to `hold` for something to
+    /// come on any of them.
+    pub async fn wait_after_lines(
+        &self,
+        lines: &[String],
+        cursor: u64,
+        max: usize,
+        hold: Duration,
+    ) -> Vec<(Arc<LineEvent>, i64)> {
+        let deadline = tokio::time::Instant::now() + hold;
+        let mut rxs: Vec<_> = lines.iter().map(|l| self.subscribe_line(l)).collect();
+        loop {
+            for rx in &mut rxs {
+                rx.borrow_and_update();
+            }
+            let found = self.after_lines(lines, cursor, max);
+            if !found.is_empty() || self.is_closed() || rxs.is_empty() {
+                if found.is_empty() && rxs.is_empty() {
+                    tokio::time::sleep_until(deadline).await;
+                }
+                return found;
+            }
+            let changes =
+                futures_util::future::select_all(rxs.iter_mut().map(|rx| Box::pin(rx.changed())));
+            tokio::select! {
+                (changed, _, _) = changes => if changed.is_err() { return Vec::new() },
+                _ = tokio::time::sleep_until(deadline) => return Vec::new(),
+            }
+        }
     }
 
     /// Like [`Hub::after`], waiting up to `hold` for something to come.

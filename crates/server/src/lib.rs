@@ -22,6 +22,7 @@ pub mod settings;
 mod sim;
 mod tls;
 mod tokens;
+pub mod web;
 
 // What the command line and the demo use; the rest stays inside.
 pub use api::{ServerOptions, CTI_PATH};

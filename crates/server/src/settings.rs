@@ -42,6 +42,8 @@ pub struct Desk {
     /// The lines it may follow and dial from, each in its one identity
     /// ([`crate::number::identity`]: E.164, or an extension as written).
     pub lines: Vec<String>,
+    /// `<role>supervisor`: the browser's wall of every line.
+    pub supervisor: bool,
     /// Where `<lines>` is written (errors about a line point there).
     lines_span: Option<Span>,
 }
@@ -55,6 +57,8 @@ pub struct ServerSettings {
     pub token_ttl: Duration,
     pub journal: Option<PathBuf>,
     pub public_url: Option<String>,
+    /// `<record_url>`: the ERP's page of a caller, for the browser desk.
+    pub record_url: Option<String>,
     /// `<tls_cert>` and `<tls_key>`: HTTPS. `None`: plain HTTP.
     pub tls: Option<crate::tls::TlsFiles>,
     /// `<trusted_proxies>`.
@@ -100,6 +104,7 @@ impl ServerSettings {
             token_ttl: Duration::from_secs(3600),
             journal: None,
             public_url: None,
+            record_url: None,
             tls: None,
             trusted_proxies: Default::default(),
             monitoring: Default::default(),
@@ -314,6 +319,22 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         }
     };
     let public_url = get(Section::Server, Tag::PUBLIC_URL).map(|e| e.value.text.trim().to_owned());
+    let record_url = get(Section::Server, Tag::RECORD_URL).and_then(|e| {
+        let url = e.value.text.trim();
+        if url.is_empty() {
+            return None;
+        }
+        match crate::web::check_record_url(url) {
+            Ok(()) => Some(url.to_owned()),
+            Err(why) => {
+                diags.push(
+                    Diagnostic::error(Code::BadUrl, value::trimmed_span(&e.value), why)
+                        .with_help("an http(s) URL of the ERP with `$record$`, `$tel$`, `$tele164$`, `$name$` or `$company$`, e.g. https://erp.example/tiers/$record$"),
+                );
+                None
+            }
+        }
+    });
     let mut ranges = |tag: Tag| match get(Section::Server, tag) {
         None => Default::default(),
         Some(e) => {
@@ -643,6 +664,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         token_ttl: token_ttl.expect("checked"),
         journal,
         public_url,
+        record_url,
         tls,
         trusted_proxies,
         monitoring,
@@ -789,6 +811,27 @@ fn desk(
             }
         }
     }
+    let supervisor = match values.get(Tag::ROLE.name()) {
+        None => false,
+        Some(e) => match e.value.text.trim() {
+            "desk" | "" => false,
+            "supervisor" => true,
+            other => {
+                diags.push(
+                    Diagnostic::error(
+                        Code::DeskIncomplete,
+                        value::trimmed_span(&e.value),
+                        format!("`{other}` is no role"),
+                    )
+                    .with_help(
+                        "`desk` (its own lines) or `supervisor` (also the wall of every line)",
+                    ),
+                );
+                ok = false;
+                false
+            }
+        },
+    };
     // Registered to be masked in everything printed or logged, the
     // diagnostics of this very desk included.
     let secret = crate::config::Secret::new(secret.unwrap_or_default());
@@ -796,6 +839,7 @@ fn desk(
         ident: ident.unwrap_or_default(),
         secret,
         lines,
+        supervisor,
         lines_span: values
             .get(Tag::LINES.name())
             .map(|e| value::trimmed_span(&e.value)),

@@ -70,6 +70,8 @@ pub struct Sim {
     park: Arc<Mutex<HashMap<String, String>>>,
     /// Each line's settings and subscriptions.
     lines: Arc<Mutex<HashMap<String, LineState>>>,
+    /// What the callee of a desk's dial does (`/sim/dial`).
+    dial_auto: Arc<Mutex<Auto>>,
 }
 
 /// A simulated line's own state.
@@ -147,7 +149,20 @@ impl Sim {
             live: Arc::default(),
             park: Arc::default(),
             lines: Arc::default(),
+            dial_auto: Arc::new(Mutex::new(Auto::Answer)),
         }
+    }
+
+    /// From now on, the callee of a desk's dial answers by itself
+    /// (`Answer`), never (`NoAnswer`), or when told (`Manual`, with
+    /// [`Sim::remote`]).
+    pub fn set_dial_auto(&self, auto: Auto) {
+        *self.dial_auto.lock().unwrap_or_else(|p| p.into_inner()) = auto;
+    }
+
+    /// The other party acts on call `callref`: answers it, hangs up.
+    pub async fn remote(&self, callref: &str, op: Op) -> Result<(), ControlError> {
+        self.act_any(callref, op).await
     }
 
     fn callref() -> String {
@@ -158,7 +173,8 @@ impl Sim {
     /// the callee (any number: in the simulator every number is a line)
     /// sees it ring; it is answered, then hung up.
     pub fn dial(&self, line: &str, to: &str) -> String {
-        self.start(Some(line), to, to, Auto::Answer, None, None)
+        let auto = *self.dial_auto.lock().unwrap_or_else(|p| p.into_inner());
+        self.start(Some(line), to, to, auto, None, None)
     }
 
     /// An incoming call from `from` to the line `to`; answered or not.

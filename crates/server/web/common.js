@@ -1,0 +1,107 @@
+// What the desk and the wall share: requests to the server, times and
+// durations, elements.
+"use strict";
+
+const state = { csrf: "", skew: 0 };
+
+/** A request to the server; the answer's JSON, or an Error with its `error`. */
+async function api(path, options) {
+  const opts = options || {};
+  const headers = {};
+  if (opts.method && opts.method !== "GET") headers["X-CSRF-Token"] = state.csrf;
+  if (opts.form) headers["Content-Type"] = "application/x-www-form-urlencoded";
+  const resp = await fetch(path, {
+    method: opts.method || "GET",
+    headers,
+    body: opts.form ? new URLSearchParams(opts.form).toString() : undefined,
+    credentials: "same-origin",
+    cache: "no-store",
+  });
+  let body = {};
+  try { body = await resp.json(); } catch (_) { body = {}; }
+  if (!resp.ok) {
+    const e = new Error(body.error || ("HTTP " + resp.status));
+    e.status = resp.status;
+    throw e;
+  }
+  return body;
+}
+
+/** The query string of `params`. */
+function query(params) {
+  return new URLSearchParams(params).toString();
+}
+
+/** Milliseconds since 1970, on the server's clock. */
+function serverNow() {
+  return Date.now() + state.skew;
+}
+
+/** `m:ss` or `h:mm:ss`. */
+function duration(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, "0");
+  return h > 0 ? h + ":" + String(m).padStart(2, "0") + ":" + sec : m + ":" + sec;
+}
+
+/** A date and time as the browser's language writes them. */
+function when(ms) {
+  return new Intl.DateTimeFormat(LANG === "en" ? "en-GB" : "fr-FR", {
+    dateStyle: "short", timeStyle: "medium",
+  }).format(new Date(ms));
+}
+
+/** An element: `el("li", {class: "x"}, child, "text")`. */
+function el(name, attrs, ...children) {
+  const e = document.createElement(name);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v === true) e.setAttribute(k, "");
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) {
+    if (c === undefined || c === null || c === false) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+/** The party as a person reads it: the name (and company) and the number. */
+function party(c) {
+  const number = c.tel || t("withheld");
+  if (c.name) return c.company ? `${c.name} (${c.company}) — ${number}` : `${c.name} — ${number}`;
+  if (c.company) return `${c.company} — ${number}`;
+  return number;
+}
+
+/** Shows `text` in the page's status line. */
+function status(text) {
+  const s = document.getElementById("status");
+  if (s) s.textContent = text;
+}
+
+/**
+ * Follows the server's call events: `onEvent(e)` for each, in order, and
+ * after a drop the browser's EventSource asks again from the last event's
+ * number (Last-Event-ID): nothing is missed.
+ */
+function follow(path, onEvent) {
+  const source = new EventSource(path);
+  let down = false;
+  source.addEventListener("call", (m) => onEvent(JSON.parse(m.data)));
+  source.addEventListener("open", () => {
+    if (down) status(t("back"));
+    down = false;
+    document.body.dataset.stream = "open";
+  });
+  source.addEventListener("error", () => {
+    down = true;
+    document.body.dataset.stream = "down";
+    status(t("lost"));
+  });
+  return source;
+}

@@ -1,0 +1,414 @@
+// The desk: log in, see the calls of the desk's lines live, act on them,
+// dial, read the history.
+"use strict";
+
+const desk = {
+  me: null,
+  calls: new Map(), // callref → call
+  history: [],
+  source: null,
+};
+
+const $ = (id) => document.getElementById(id);
+
+/** What a call can have done to it now, by state and direction. */
+function actionsFor(c) {
+  if (c.state === "ringing") return c.direction === "in" ? ["answer", "reject"] : ["hangup"];
+  if (c.state === "talking") return ["hangup", "transfer", "park", "pause", "merge"];
+  if (c.state === "parked") return ["unpark", "hangup"];
+  return [];
+}
+
+// ---------------------------------------------------------------- the model
+
+/** A call as the calls route lists it. */
+function fromListed(line, c) {
+  const states = { SETUP: "ringing", CONNECT: "talking", PARKED: "parked" };
+  const shown = (desk.me.lines.find((l) => l.line === line) || {}).shown || line;
+  return {
+    callref: c.callref,
+    line: shown,
+    lineId: line,
+    direction: c.direction,
+    tel: c.direction === "in" ? c.caller : c.callee,
+    name: c.name, company: c.company, record_url: c.record_url,
+    state: states[c.state] || "ringing",
+    setup_at: c.setup_at, connect_at: c.connect_at, slot: c.park_slot,
+  };
+}
+
+/** An event of the stream: the call it is about, changed. */
+function onEvent(e) {
+  let c = desk.calls.get(e.callref);
+  if (!c) {
+    if (e.event === "RELEASE" || e.event === "MISSED") {
+      loadHistory();
+      return;
+    }
+    c = { callref: e.callref, setup_at: e.at, state: "ringing" };
+    desk.calls.set(e.callref, c);
+  }
+  Object.assign(c, {
+    line: e.line, lineId: e.line_id, direction: e.direction, tel: e.tel,
+  });
+  if (e.name || e.company) { c.name = e.name; c.company = e.company; }
+  if (e.record_url) c.record_url = e.record_url;
+  switch (e.event) {
+    case "DIAL":
+    case "RING":
+      c.state = "ringing";
+      if (e.event === "RING" && e.direction === "in") notifyRing(c);
+      break;
+    case "CONNECT":
+    case "UNPARK":
+      c.state = "talking";
+      c.connect_at = c.connect_at || e.at;
+      break;
+    case "PARK":
+      c.state = "parked";
+      c.slot = e.slot;
+      break;
+    case "RELEASE":
+    case "MISSED":
+      c.state = "ended";
+      c.ended_at = e.at;
+      // Shown as ended a while, then only in the history.
+      setTimeout(() => {
+        if (desk.calls.get(c.callref) === c && c.state === "ended") {
+          desk.calls.delete(c.callref);
+          render();
+        }
+      }, 30000);
+      loadHistory();
+      break;
+  }
+  render();
+}
+
+// ---------------------------------------------------------------- rendering
+
+function stateText(c) {
+  if (c.state === "parked") return t("parked", { slot: c.slot || "?" });
+  return t(c.state);
+}
+
+function timerText(c) {
+  const now = c.state === "ended" ? c.ended_at : serverNow();
+  if (c.connect_at) return duration(now - c.connect_at);
+  return duration(now - c.setup_at);
+}
+
+function actionButton(c, op) {
+  const can = desk.me.can.control;
+  return el("button", {
+    type: "button",
+    class: op === "answer" ? "primary" : op === "hangup" || op === "reject" ? "danger" : "",
+    "data-op": op,
+    disabled: !can,
+    title: can ? undefined : t("cannot", { provider: desk.me.can.provider }),
+    "aria-label": `${t(op)} — ${party(c)}`,
+    onclick: () => act(c, op),
+  }, t(op));
+}
+
+function callItem(c) {
+  const who = party(c);
+  const head = el("div", { class: "call-head" },
+    el("strong", { class: "who" }, c.direction === "in" ? t("callfrom", { who }) : t("callto", { who })),
+    el("span", { class: "state", "data-state": c.state }, stateText(c)),
+    el("span", { class: "timer", "data-timer": c.callref, "aria-label": t("duration") }, timerText(c)),
+  );
+  const li = el("li", { class: "call", "data-callref": c.callref, "data-state": c.state }, head);
+  if (c.record_url) {
+    li.append(el("a", { class: "record", href: c.record_url, target: "_blank", rel: "noopener noreferrer" }, t("openrecord")));
+  }
+  const actions = actionsFor(c);
+  if (actions.length) {
+    const bar = el("div", { class: "actions", role: "group", "aria-label": who });
+    for (const op of actions) {
+      if (op === "transfer") {
+        const id = "to-" + c.callref;
+        const input = el("input", { id, inputmode: "tel", autocomplete: "off", class: "to", placeholder: t("number") });
+        bar.append(el("label", { for: id, class: "visually-hidden" }, t("transferto")), input);
+      }
+      if (op === "merge" && !otherTalking(c)) continue;
+      bar.append(actionButton(c, op));
+    }
+    li.append(bar);
+  }
+  return li;
+}
+
+function otherTalking(c) {
+  for (const o of desk.calls.values()) {
+    if (o !== c && o.state === "talking" && o.lineId === c.lineId) return o;
+  }
+  return null;
+}
+
+function render() {
+  const list = $("calls");
+  const banners = $("banners");
+  // Keeps what is being typed in a transfer field.
+  const typed = {};
+  for (const input of list.querySelectorAll("input.to")) typed[input.id] = input.value;
+  const focused = document.activeElement && document.activeElement.id;
+  list.replaceChildren();
+  banners.replaceChildren();
+  const calls = [...desk.calls.values()].sort((a, b) => b.setup_at - a.setup_at);
+  for (const c of calls) {
+    if (c.state === "ringing" && c.direction === "in") {
+      const who = party(c);
+      const banner = el("div", { class: "banner", role: "alert", "data-callref": c.callref },
+        el("span", { class: "banner-title" }, t("callfrom", { who: c.name || c.tel || t("withheld") })),
+        c.company ? el("span", { class: "banner-company" }, c.company) : null,
+        el("span", { class: "banner-number" }, c.tel || t("withheld")),
+        el("span", { class: "timer", "data-timer": c.callref }, timerText(c)),
+        c.record_url ? el("a", { href: c.record_url, target: "_blank", rel: "noopener noreferrer" }, t("openrecord")) : null,
+        actionButton(c, "answer"), actionButton(c, "reject"));
+      banner.setAttribute("aria-label", t("callfrom", { who }));
+      banners.append(banner);
+    }
+    list.append(callItem(c));
+  }
+  for (const [id, v] of Object.entries(typed)) if ($(id)) $(id).value = v;
+  if (focused && $(focused)) $(focused).focus();
+  $("no-calls").hidden = calls.length > 0;
+}
+
+function tick() {
+  for (const span of document.querySelectorAll("[data-timer]")) {
+    const c = desk.calls.get(span.dataset.timer);
+    if (c) span.textContent = timerText(c);
+  }
+}
+
+// ---------------------------------------------------------------- actions
+
+async function act(c, op) {
+  const params = { telorg: c.lineId, callref: c.callref, op };
+  if (op === "transfer") {
+    const to = ($("to-" + c.callref) || {}).value || "";
+    if (!to.trim()) { $("to-" + c.callref).focus(); return; }
+    params.to = to;
+  }
+  if (op === "merge") {
+    const other = otherTalking(c);
+    if (!other) return;
+    params.callref2 = other.callref;
+  }
+  try {
+    await api("/desk/api/call?" + query(params), { method: "POST" });
+    status("");
+  } catch (e) {
+    status(t("failed", { why: e.message }));
+  }
+}
+
+async function dial(number) {
+  const line = $("dial-line").value;
+  const msg = $("dial-msg");
+  msg.textContent = t("dialing", { n: number });
+  msg.className = "message";
+  try {
+    await api("/desk/api/dial?" + query({ telorg: line, tel: number }), { method: "POST" });
+    msg.textContent = t("dialed", { n: number });
+  } catch (e) {
+    msg.textContent = t("failed", { why: e.message });
+    msg.className = "message error";
+  }
+}
+
+// ---------------------------------------------------------------- history
+
+function seenKey() {
+  return "ctibridge.missed-seen." + desk.me.ident;
+}
+
+async function loadHistory() {
+  const all = [];
+  for (const l of desk.me.lines) {
+    try {
+      const h = await api("/desk/api/history?" + query({ telorg: l.line, limit: 200 }));
+      all.push(...h.calls);
+    } catch (_) { /* shown empty */ }
+  }
+  all.sort((a, b) => b.setup_at - a.setup_at);
+  desk.history = all;
+  renderHistory();
+}
+
+function kindOf(c) {
+  if (c.direction === "out") return "made";
+  return c.state === "missed" ? "missed" : "received";
+}
+
+function outcomeOf(c) {
+  if (c.state === "missed") return c.direction === "out" ? t("unanswered") : t("missedcall");
+  if (c.state === "release") return t("answered");
+  return t("inprogress");
+}
+
+function renderHistory() {
+  const q = $("hist-q").value.trim().toLowerCase();
+  const kind = $("hist-kind").value;
+  const body = $("history").tBodies[0];
+  body.replaceChildren();
+  const rows = desk.history.filter((c) => {
+    if (kind && kindOf(c) !== kind) return false;
+    if (!q) return true;
+    return [c.tel, c.name, c.company].some((v) => v && v.toLowerCase().includes(q));
+  });
+  for (const c of rows) {
+    const number = c.tel;
+    const who = number
+      ? el("a", { href: "tel:" + number, class: "tel", "aria-label": t("callback", { n: number }) }, number)
+      : t("withheld");
+    const durations = [];
+    if (c.ringing_ms != null) durations.push(t("rang", { d: duration(c.ringing_ms) }));
+    if (c.talk_ms != null) durations.push(t("talked", { d: duration(c.talk_ms) }));
+    body.append(el("tr", { "data-callref": c.callref, "data-kind": kindOf(c) },
+      el("td", {}, when(c.setup_at)),
+      el("td", {}, t(kindOf(c))),
+      el("td", {}, c.name ? el("span", { class: "name" }, c.name + (c.company ? ` (${c.company})` : "") + " ") : null, who),
+      el("td", {}, outcomeOf(c)),
+      el("td", {}, durations.join(", "))));
+  }
+  $("no-history").hidden = rows.length > 0;
+  updateBadge();
+}
+
+function unseenMissed() {
+  const seen = Number(localStorage.getItem(seenKey()) || 0);
+  return desk.history.filter((c) => kindOf(c) === "missed" && c.setup_at > seen);
+}
+
+function updateBadge() {
+  const n = unseenMissed().length;
+  const badge = $("missed-badge");
+  badge.hidden = n === 0;
+  badge.textContent = t("missedcount", { n });
+  badge.setAttribute("aria-label", t("missedlabel", { n }));
+}
+
+/** The missed calls shown are seen: the badge is cleared. */
+function markSeen() {
+  const missed = unseenMissed();
+  if (!missed.length || document.visibilityState !== "visible") return;
+  const newest = Math.max(...missed.map((c) => c.setup_at));
+  localStorage.setItem(seenKey(), String(newest));
+  updateBadge();
+}
+
+// ---------------------------------------------------------------- notifications
+
+function notifyRing(c) {
+  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  try {
+    new Notification(t("callfrom", { who: c.name || c.tel || t("withheld") }), {
+      body: party(c), tag: c.callref,
+    });
+  } catch (_) { /* not in this context */ }
+}
+
+function offerNotifications() {
+  if (!("Notification" in window) || Notification.permission !== "default") return;
+  $("notify-ask").hidden = false;
+  $("notify-btn").addEventListener("click", async () => {
+    await Notification.requestPermission();
+    $("notify-ask").hidden = true;
+  });
+}
+
+// ---------------------------------------------------------------- start
+
+async function start() {
+  let me;
+  try {
+    me = await api("/desk/api/me");
+  } catch (e) {
+    showLogin();
+    return;
+  }
+  desk.me = me;
+  state.csrf = me.csrf;
+  state.skew = me.now - Date.now();
+  $("login").hidden = true;
+  $("desk").hidden = false;
+  $("logout").hidden = false;
+  $("wall-link").hidden = !me.supervisor;
+  $("who").textContent = me.ident + " — " + me.lines.map((l) => l.shown).join(", ");
+  const select = $("dial-line");
+  select.replaceChildren(...me.lines.map((l) => el("option", { value: l.line }, l.shown)));
+  $("dial-form").querySelector("button").disabled = !me.can.dial;
+  for (const l of me.lines) {
+    try {
+      const listed = await api("/desk/api/calls?" + query({ telorg: l.line }));
+      for (const c of listed.calls) desk.calls.set(c.callref, fromListed(l.line, c));
+    } catch (_) { /* none */ }
+  }
+  render();
+  await loadHistory();
+  desk.source = follow("/desk/api/events?" + query({ cursor: me.cursor }), onEvent);
+  desk.source.addEventListener("error", () => {
+    if (desk.source.readyState === EventSource.CLOSED) location.reload();
+  });
+  offerNotifications();
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) markSeen();
+  });
+  observer.observe($("history-section"));
+  document.addEventListener("visibilitychange", () => {
+    const r = $("history-section").getBoundingClientRect();
+    if (r.top < innerHeight && r.bottom > 0) markSeen();
+  });
+  setInterval(tick, 1000);
+  document.body.dataset.ready = "1";
+}
+
+function showLogin() {
+  $("desk").hidden = true;
+  $("logout").hidden = true;
+  $("login").hidden = false;
+  $("ident").focus();
+  document.body.dataset.ready = "login";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  applyTexts();
+  $("login-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("login-error").textContent = "";
+    try {
+      await api("/desk/login", {
+        method: "POST",
+        form: { ident: $("ident").value, secret: $("secret").value },
+      });
+      $("secret").value = "";
+      await start();
+    } catch (e) {
+      $("login-error").textContent = e.status === 401 ? t("badlogin") : e.message;
+    }
+  });
+  $("logout").addEventListener("click", async () => {
+    try { await api("/desk/logout", { method: "POST" }); } catch (_) { /* gone anyway */ }
+    location.reload();
+  });
+  $("dial-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const n = $("dial-number").value.trim();
+    if (n) dial(n);
+  });
+  $("hist-q").addEventListener("input", renderHistory);
+  $("hist-kind").addEventListener("change", () => { renderHistory(); markSeen(); });
+  // tel: links of the page dial through the bridge.
+  document.addEventListener("click", (ev) => {
+    const a = ev.target.closest && ev.target.closest("a[href^='tel:']");
+    if (!a || !desk.me) return;
+    ev.preventDefault();
+    const n = decodeURIComponent(a.getAttribute("href").slice(4));
+    $("dial-number").value = n;
+    dial(n);
+  });
+  start();
+});

@@ -1,0 +1,86 @@
+// The supervisor's wall: every line, its call, the call park, the day's
+// counts — fetched again at each call event.
+"use strict";
+
+const wall = { data: null, pending: false };
+
+const byId = (id) => document.getElementById(id);
+
+function lineState(c) {
+  if (!c) return t("free");
+  if (c.state === "PARKED") return t("parked", { slot: c.park_slot || "?" });
+  return c.state === "CONNECT" ? t("talking") : t("ringing");
+}
+
+function since(c) {
+  return duration(serverNow() - (c.connect_at || c.setup_at));
+}
+
+function renderWall() {
+  const d = wall.data;
+  if (!d) return;
+  byId("c-received").textContent = d.today.received;
+  byId("c-missed").textContent = d.today.missed;
+  byId("c-quick").textContent = d.today.answered_within_20s;
+  const body = byId("lines").tBodies[0];
+  body.replaceChildren();
+  for (const l of d.lines) {
+    const c = l.calls[0];
+    body.append(el("tr", { "data-line": l.line, "data-state": c ? c.state : "FREE" },
+      el("th", { scope: "row" }, l.line),
+      el("td", {}, l.desks.join(", ")),
+      el("td", {}, lineState(c)),
+      el("td", {}, c ? party(c) : ""),
+      el("td", { class: "timer" }, c ? since(c) : "")));
+  }
+  const park = byId("park");
+  park.replaceChildren(...d.park.map((p) => el("li", { class: "call" },
+    el("strong", {}, party(p.call)), " — ", t("onslot", { slot: p.call.park_slot }), " — ", p.line)));
+  byId("no-park").hidden = d.park.length > 0;
+  document.body.dataset.wallCursor = d.cursor;
+}
+
+async function refresh() {
+  if (wall.pending) return;
+  wall.pending = true;
+  try {
+    wall.data = await api("/desk/api/wall");
+    renderWall();
+  } catch (e) {
+    status(e.status === 403 ? t("notsupervisor") : e.message);
+  } finally {
+    wall.pending = false;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  applyTexts();
+  let me;
+  try {
+    me = await api("/desk/api/me");
+  } catch (_) {
+    location.href = "/desk/";
+    return;
+  }
+  state.skew = me.now - Date.now();
+  byId("who").textContent = me.ident;
+  if (!me.supervisor) {
+    status(t("notsupervisor"));
+    return;
+  }
+  await refresh();
+  // Every event of any line: the wall read again (one request at a time).
+  let again = false;
+  follow("/desk/api/events?" + query({ scope: "all", cursor: wall.data ? wall.data.cursor : me.cursor }), async () => {
+    if (wall.pending) { again = true; return; }
+    await refresh();
+    while (again) { again = false; await refresh(); }
+  });
+  setInterval(() => {
+    for (const row of byId("lines").tBodies[0].rows) {
+      const l = wall.data.lines.find((x) => x.line === row.dataset.line);
+      if (l && l.calls[0]) row.cells[4].textContent = since(l.calls[0]);
+    }
+  }, 1000);
+  document.body.dataset.ready = "1";
+});
