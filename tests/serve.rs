@@ -190,7 +190,9 @@ fn the_journal_survives_a_restart_and_a_station_resumes_with_its_cursor() {
                 .lines()
                 .map_while(Result::ok)
             {
-                if line.contains("getevent: waiting for events") && line.contains("cursor=999999") {
+                if line.contains("getevent: waiting for events")
+                    && line.contains("cursor=18446744073709551615")
+                {
                     let _ = tx.send(());
                 }
             }
@@ -230,7 +232,12 @@ fn the_journal_survives_a_restart_and_a_station_resumes_with_its_cursor() {
     let held_auth = auth.clone();
     let held = std::thread::spawn(move || {
         let t = Instant::now();
-        let (st, _) = http(addr, "GET", &format!("{ev}&cursor=999999"), &held_auth);
+        let (st, _) = http(
+            addr,
+            "GET",
+            &format!("{ev}&cursor=18446744073709551615"),
+            &held_auth,
+        );
         (st, t.elapsed())
     });
     // Once the server holds it.
@@ -262,6 +269,26 @@ fn the_journal_survives_a_restart_and_a_station_resumes_with_its_cursor() {
     assert_eq!(calls[0]["tel"], "0388202020");
     assert_eq!(calls[0]["state"], "missed");
     assert!(calls[0]["ringing_ms"].as_i64().is_some());
+
+    // The station still has its cursor of the first run: the new run's
+    // first call reaches it (the new run's numbers are above the old).
+    let (st, _) = http(
+        addr,
+        "POST",
+        "/sim/call?from=0388202021&to=1003&answer=0",
+        "none",
+    );
+    assert_eq!(st, 200);
+    let (st, body) = http(addr, "GET", &format!("{ev}&cursor={cur}"), &auth);
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let events = v["events"].as_array().expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event"] == "RING" && e["tel"] == "0388202021"),
+        "the call after the restart was not given to the station's old cursor {cur}: {body}"
+    );
 }
 
 #[test]

@@ -81,9 +81,19 @@ impl Default for Hub {
 }
 
 impl Hub {
+    /// A hub whose events are numbered from the clock's microseconds:
+    /// a desk that kept its cursor through a restart of the server (the
+    /// numbers of the last run) is below every new number, so it misses
+    /// none of the new events.
     pub fn new() -> Hub {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
         Hub {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                last_seq: micros,
+                lines: HashMap::new(),
+            }),
             ticks: Mutex::new(HashMap::new()),
             closed: std::sync::atomic::AtomicBool::new(false),
         }
