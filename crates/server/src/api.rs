@@ -168,6 +168,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/sim/call", post(sim_call))
         .route("/sim/act", post(sim_act))
         .route("/sim/dial", post(sim_dial))
+        .route("/sim/streams", post(sim_streams))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         // Every request here is a few hundred bytes (see also [`handle`]).
@@ -1216,6 +1217,28 @@ async fn sim_dial(
         Some("wait") => crate::sim::Auto::Manual,
         _ => crate::sim::Auto::Answer,
     });
+    Ok(Json(json!({ "result": "OK" })).into_response())
+}
+
+/// `/sim/streams?state=down|up`: the simulator's network for the
+/// browser desk's event streams — `down` cuts every stream open and holds
+/// new ones, `up` lets them through (tests of a dropped stream).
+async fn sim_streams(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Params(q): Params,
+) -> Result<Response, ApiError> {
+    if s.sim.is_none() {
+        return Err(ApiError::Off("the simulator is off"));
+    }
+    if !peer.ip().is_loopback() {
+        return Err(ApiError::Forbidden("only from this machine"));
+    }
+    match param(&q, "state") {
+        Some("down") => s.web.cut_streams(true),
+        Some("up") => s.web.release_streams(),
+        _ => return Err(ApiError::Invalid("state is down or up".into())),
+    }
     Ok(Json(json!({ "result": "OK" })).into_response())
 }
 

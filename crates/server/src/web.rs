@@ -34,9 +34,36 @@ use crate::api::{AppState, DeskLine};
 pub struct Https(pub bool);
 
 /// Sessions logged out before their end (their nonce → their end).
-#[derive(Default)]
 pub struct WebState {
     logged_out: Mutex<HashMap<String, i64>>,
+    /// The simulator's network for event streams: a new number cuts every
+    /// stream open; `true` holds new ones until `false` (`/sim/streams`).
+    streams: tokio::sync::watch::Sender<(u64, bool)>,
+}
+
+impl Default for WebState {
+    fn default() -> Self {
+        WebState {
+            logged_out: Mutex::default(),
+            streams: tokio::sync::watch::Sender::new((0, false)),
+        }
+    }
+}
+
+impl WebState {
+    /// Cuts every event stream open (the browser comes back with its
+    /// last event's number); `hold`: new ones wait until released.
+    pub(crate) fn cut_streams(&self, hold: bool) {
+        self.streams.send_modify(|(generation, held)| {
+            *generation += 1;
+            *held = hold;
+        });
+    }
+
+    /// New streams go on.
+    pub(crate) fn release_streams(&self) {
+        self.streams.send_modify(|(_, held)| *held = false);
+    }
 }
 
 /// The session cookie's name.
@@ -633,10 +660,17 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
         .or(web.q.get("cursor").map(String::as_str))
         .and_then(|c| c.trim().parse().ok())
         .unwrap_or_else(|| s.hub.last_seq());
+    // Held while the simulator's network is down.
+    let mut net = s.web.streams.subscribe();
+    let _ = net.wait_for(|(_, held)| !held).await;
+    let generation = net.borrow().0;
     let cookie = headers.clone();
     let stream = futures_util::stream::unfold(
         (s, lines, cursor, cookie, true),
-        |(s, lines, cursor, cookie, first)| async move {
+        move |(s, lines, cursor, cookie, first)| async move {
+            if s.web.streams.borrow().0 != generation {
+                return None;
+            }
             if first {
                 // The retry time, and the stream is open.
                 let text = "retry: 1000\n: open\n\n".to_owned();
@@ -648,10 +682,11 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
             if s.hub.is_closed() || s.session(&cookie).is_none() {
                 return None;
             }
-            let found = s
-                .hub
-                .wait_after_lines(&lines, cursor, EVENTS_PER_WRITE, KEEP_ALIVE)
-                .await;
+            let mut cut = s.web.streams.subscribe();
+            let found = tokio::select! {
+                found = s.hub.wait_after_lines(&lines, cursor, EVENTS_PER_WRITE, KEEP_ALIVE) => found,
+                _ = cut.wait_for(|(g, _)| *g != generation) => return None,
+            };
             if found.is_empty() {
                 if s.hub.is_closed() {
                     return None;

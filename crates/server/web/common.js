@@ -92,7 +92,21 @@ function status(text) {
 function follow(path, onEvent) {
   const source = new EventSource(path);
   let down = false;
-  source.addEventListener("call", (m) => onEvent(JSON.parse(m.data)));
+  // Each event once, in order: one already had (a repeat) is counted and
+  // left out.
+  let last = 0n;
+  let repeats = 0;
+  source.addEventListener("call", (m) => {
+    const e = JSON.parse(m.data);
+    const seq = BigInt(e.seq);
+    if (seq <= last) {
+      repeats += 1;
+      document.body.dataset.repeats = String(repeats);
+      return;
+    }
+    last = seq;
+    onEvent(e);
+  });
   source.addEventListener("open", () => {
     if (down) status(t("back"));
     down = false;

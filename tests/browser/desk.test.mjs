@@ -1,0 +1,221 @@
+// The browser desk end to end, in Debian's chromium driven by
+// playwright-core, against `ctibridge serve` with its simulator (started by
+// tests/browser.rs, which passes BASE, CHROMIUM and SHOTS). Every wait is
+// on the page's state or the server's answer; none on time.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const BASE = process.env.BASE;
+const SHOTS = process.env.SHOTS;
+const WAIT = { timeout: 20000 };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+let failed = false;
+const errors = [];
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed = true;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+/** A simulator route: the other party, the network. */
+async function sim(path) {
+  const r = await fetch(BASE + path, { method: "POST" });
+  const body = await r.json();
+  assert.equal(r.status, 200, JSON.stringify(body));
+  return body;
+}
+
+async function newPage(locale) {
+  const ctx = await browser.newContext({ locale, viewport: { width: 1000, height: 860 } });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  return page;
+}
+
+async function login(page, ident, secret) {
+  await page.goto(BASE + "/desk/");
+  await page.waitForSelector("body[data-ready='login']", WAIT);
+  await page.fill("#ident", ident);
+  await page.fill("#secret", secret);
+  await page.click("#login-form button[type=submit]");
+}
+
+const alice = await newPage("fr-FR");
+const call = (state) => alice.locator(`#calls .call[data-state='${state}']`);
+
+await step("a wrong secret is refused, in French", async () => {
+  await login(alice, "alice", "not-the-secret");
+  await alice.waitForSelector("#login-error:has-text('Identifiant ou secret incorrect.')", WAIT);
+  assert.equal(await alice.locator("#login-h").textContent(), "Connexion");
+  assert.equal(await alice.locator("#desk").isHidden(), true);
+});
+
+await step("Alice logs in", async () => {
+  await alice.fill("#secret", "alice-secret-7701");
+  await alice.click("#login-form button[type=submit]");
+  await alice.waitForSelector("body[data-ready='1']", WAIT);
+  assert.match(await alice.locator("#who").textContent(), /alice — 7701/);
+});
+
+await step("seed 002, outgoing: Alice calls Bob from the page, Bob answers, hangs up", async () => {
+  await sim("/sim/dial?answer=wait");
+  await alice.fill("#dial-number", "99 02");
+  await alice.click("#dial-form button[type=submit]");
+  await call("ringing").waitFor(WAIT);
+  const text = await call("ringing").textContent();
+  assert.match(text, /Appel vers Bob Martin \(Martin & Fils\) — 9902/);
+  const callref = await call("ringing").getAttribute("data-callref");
+  await sim(`/sim/act?callref=${callref}&op=answer`);
+  await alice.locator(`.call[data-callref='${callref}'][data-state='talking']`).waitFor(WAIT);
+  assert.match(await alice.locator(`.call[data-callref='${callref}'] .state`).textContent(), /En communication/);
+  await sim(`/sim/act?callref=${callref}&op=hangup`);
+  await alice.locator(`.call[data-callref='${callref}'][data-state='ended']`).waitFor(WAIT);
+  assert.match(await alice.locator(`.call[data-callref='${callref}'] .state`).textContent(), /Terminé/);
+});
+
+await step("a number the dial engine cannot read is refused before anything is sent", async () => {
+  await alice.fill("#dial-number", "03 88 XX");
+  await alice.click("#dial-form button[type=submit]");
+  await alice.waitForSelector("#dial-msg.error", WAIT);
+  assert.match(await alice.locator("#dial-msg").textContent(), /Refusé : tel:/);
+});
+
+let incoming;
+await step("seed 002, incoming: Marie calls, the banner names her, Alice answers and hangs up", async () => {
+  incoming = (await sim("/sim/call?from=0612345678&to=7701&answer=wait")).callref;
+  const banner = alice.locator(`.banner[data-callref='${incoming}']`);
+  await banner.waitFor(WAIT);
+  assert.match(await banner.textContent(), /Appel de Marie Dupont/);
+  assert.match(await banner.textContent(), /Dupont SA/);
+  assert.match(await banner.textContent(), /0612345678/);
+  assert.equal(await banner.locator("a").getAttribute("href"), "https://erp.example/tiers/T0001");
+  await banner.getByRole("button", { name: /^Décrocher/ }).click();
+  const row = alice.locator(`.call[data-callref='${incoming}'][data-state='talking']`);
+  await row.waitFor(WAIT);
+  assert.equal(await alice.locator(".banner").count(), 0);
+  // The timer ticks: it changes while the call goes on.
+  const first = await row.locator(".timer").textContent();
+  await alice.waitForFunction(
+    ([sel, was]) => document.querySelector(sel)?.textContent !== was,
+    [`.call[data-callref='${incoming}'] .timer`, first], WAIT);
+  if (SHOTS) await alice.screenshot({ path: `${SHOTS}/desk.png` });
+  await row.getByRole("button", { name: /^Raccrocher/ }).click();
+  await alice.locator(`.call[data-callref='${incoming}'][data-state='ended']`).waitFor(WAIT);
+});
+
+const chef = await newPage("fr-FR");
+await step("the supervisor's wall shows every line and counts the day", async () => {
+  await login(chef, "chef", "chef-secret-7700");
+  await chef.waitForSelector("body[data-ready='1']", WAIT);
+  await chef.click("#wall-link");
+  await chef.waitForSelector("body[data-ready='1'] #lines tbody tr", WAIT);
+  assert.equal(await chef.locator("#lines tbody tr").count(), 2);
+  assert.equal(await chef.locator("#c-received").textContent(), "1");
+});
+
+await step("a transfer: the call goes to 7700, ringing on the wall", async () => {
+  const c = (await sim("/sim/call?from=0612345678&to=7701&answer=wait")).callref;
+  await alice.locator(`.banner[data-callref='${c}']`).getByRole("button", { name: /^Décrocher/ }).click();
+  const row = alice.locator(`.call[data-callref='${c}'][data-state='talking']`);
+  await row.waitFor(WAIT);
+  await row.locator("input.to").fill("7700");
+  await row.getByRole("button", { name: /^Transférer/ }).click();
+  await alice.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
+  await chef.waitForSelector("#lines tr[data-line='7700'][data-state='SETUP']", WAIT);
+  assert.match(await chef.locator("#lines tr[data-line='7700']").textContent(), /Marie Dupont/);
+});
+
+await step("a park and its taking back, the park on the wall", async () => {
+  const c = (await sim("/sim/call?from=0699887766&to=7701&answer=wait")).callref;
+  await alice.locator(`.banner[data-callref='${c}']`).getByRole("button", { name: /^Décrocher/ }).click();
+  const row = alice.locator(`.call[data-callref='${c}']`);
+  await alice.locator(`.call[data-callref='${c}'][data-state='talking']`).waitFor(WAIT);
+  await row.getByRole("button", { name: /^Parquer/ }).click();
+  await alice.locator(`.call[data-callref='${c}'][data-state='parked']`).waitFor(WAIT);
+  assert.match(await row.locator(".state").textContent(), /En attente \(place /);
+  await chef.waitForSelector("#park li", WAIT);
+  assert.match(await chef.locator("#park").textContent(), /0699887766/);
+  if (SHOTS) await chef.screenshot({ path: `${SHOTS}/wall.png` });
+  await row.getByRole("button", { name: /^Reprendre/ }).click();
+  await alice.locator(`.call[data-callref='${c}'][data-state='talking']`).waitFor(WAIT);
+  await chef.waitForSelector("#no-park:not([hidden])", WAIT);
+  await row.getByRole("button", { name: /^Raccrocher/ }).click();
+  await alice.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
+});
+
+await step("a missed call: in the history, the badge, cleared when seen", async () => {
+  const c = (await sim("/sim/call?from=0611223344&to=7701&answer=0")).callref;
+  await alice.locator(`#history tr[data-callref='${c}'][data-kind='missed']`).waitFor(WAIT);
+  await alice.waitForSelector("#missed-badge:not([hidden])", WAIT);
+  assert.match(await alice.locator("#missed-badge").textContent(), /1 manqué/);
+  await alice.click("#missed-badge");
+  await alice.locator("#missed-badge").waitFor({ state: "hidden", ...WAIT });
+  assert.equal(await alice.locator("#hist-kind").inputValue(), "missed");
+  assert.equal(await alice.locator("#history tbody tr").count(), 1);
+  // Seen stays seen.
+  await alice.reload();
+  await alice.waitForSelector("body[data-ready='1']", WAIT);
+  assert.equal(await alice.locator("#missed-badge").isHidden(), true);
+  // Search, then a number clicked calls it back through the bridge.
+  await alice.selectOption("#hist-kind", "");
+  await alice.fill("#hist-q", "Dupont");
+  const rows = await alice.locator("#history tbody tr").count();
+  assert.ok(rows >= 2, `rows for Dupont: ${rows}`);
+  for (const t of await alice.locator("#history tbody tr").allTextContents()) assert.match(t, /Dupont/);
+  await alice.fill("#hist-q", "");
+  await sim("/sim/dial?answer=wait");
+  await alice.locator(`#history tr[data-callref='${c}'] a[href^='tel:']`).click();
+  await alice.waitForSelector("#calls .call[data-state='ringing']", WAIT);
+  assert.match(await alice.locator("#calls .call[data-state='ringing']").textContent(), /0611223344/);
+  const out = await alice.locator("#calls .call[data-state='ringing']").getAttribute("data-callref");
+  await sim(`/sim/act?callref=${out}&op=hangup`);
+  await alice.locator(`.call[data-callref='${out}'][data-state='ended']`).waitFor(WAIT);
+});
+
+await step("a dropped event stream is resumed with nothing missed", async () => {
+  await sim("/sim/streams?state=down");
+  await alice.waitForSelector("body[data-stream='down']", WAIT);
+  const c = (await sim("/sim/call?from=0388202020&to=7701&answer=wait")).callref;
+  await sim("/sim/streams?state=up");
+  await alice.locator(`.banner[data-callref='${c}']`).waitFor(WAIT);
+  await alice.waitForSelector("body[data-stream='open']", WAIT);
+  // Resumed from the last event had (Last-Event-ID), not from the start.
+  assert.equal(await alice.locator("body").getAttribute("data-repeats"), null);
+  await alice.locator(`.banner[data-callref='${c}']`).getByRole("button", { name: /^Rejeter/ }).click();
+  await alice.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
+});
+
+await step("English for an English browser", async () => {
+  const en = await newPage("en-US");
+  await en.goto(BASE + "/desk/");
+  await en.waitForSelector("body[data-ready='login']", WAIT);
+  assert.equal(await en.locator("#login-h").textContent(), "Log in");
+  assert.equal(await en.locator("html").getAttribute("lang"), "en");
+  await en.fill("#ident", "alice");
+  await en.fill("#secret", "alice-secret-7701");
+  await en.click("#login-form button[type=submit]");
+  await en.waitForSelector("body[data-ready='1']", WAIT);
+  assert.equal(await en.locator("#calls-h").textContent(), "Calls in progress");
+  assert.equal(await en.locator("#dial-form button[type=submit]").textContent(), "Call");
+  await en.click("#logout");
+  await en.waitForSelector("body[data-ready='login']", WAIT);
+});
+
+await step("no script error on any page", async () => {
+  assert.deepEqual(errors, []);
+});
+
+await browser.close();
+console.log(failed ? "browser desk: FAILED" : "browser desk: all steps passed");
+process.exit(failed ? 1 : 0);
