@@ -452,7 +452,9 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Web {
             .session(&parts.headers)
             .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "not logged in"))?;
         if parts.method != Method::GET && parts.method != Method::HEAD {
-            same_origin(&parts.headers)?;
+            if let Some(refused) = same_origin(&parts.headers) {
+                return Err(refused);
+            }
             use subtle::ConstantTimeEq as _;
             let given = parts
                 .headers
@@ -473,24 +475,21 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Web {
     }
 }
 
-/// A browser's `Origin`, when it sends one, names this server (`Host`).
-fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return Ok(());
-    };
+/// A browser's `Origin`, when it sends one, names this server (`Host`);
+/// else the refusal.
+fn same_origin(headers: &HeaderMap) -> Option<Response> {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())?;
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let origin_host = origin.split_once("://").map_or("", |(_, h)| h);
-    if origin_host.eq_ignore_ascii_case(host) {
-        Ok(())
-    } else {
-        Err(error(
+    (!origin_host.eq_ignore_ascii_case(host)).then(|| {
+        error(
             StatusCode::FORBIDDEN,
             "this request comes from another site",
-        ))
-    }
+        )
+    })
 }
 
 /// `POST /desk/login` (form: `ident`, `secret`): the session cookie.
@@ -507,8 +506,8 @@ async fn login(
             "too many requests from this address",
         );
     }
-    if let Err(r) = same_origin(&headers) {
-        return r;
+    if let Some(refused) = same_origin(&headers) {
+        return refused;
     }
     if s.opts.desks.is_empty() {
         return error(
@@ -718,35 +717,35 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
 }
 
 /// The CTI route's own checks of the line (`telorg`), then the route.
-fn desk_line(s: &AppState, web: Web) -> Result<DeskLine, Response> {
-    DeskLine::of(s, web.session.ident, web.q).map_err(|e| secured(e.into_response()))
+fn desk_line(s: &AppState, web: Web) -> Result<DeskLine, crate::api::ApiError> {
+    DeskLine::of(s, web.session.ident, web.q)
 }
 
 async fn calls(State(s): State<Arc<AppState>>, web: Web) -> Response {
     match desk_line(&s, web) {
         Ok(dl) => passed(crate::api::calls(State(s), dl).await),
-        Err(r) => r,
+        Err(e) => passed(Err(e)),
     }
 }
 
 async fn history(State(s): State<Arc<AppState>>, web: Web) -> Response {
     match desk_line(&s, web) {
         Ok(dl) => passed(crate::api::history(State(s), dl).await),
-        Err(r) => r,
+        Err(e) => passed(Err(e)),
     }
 }
 
 async fn call(State(s): State<Arc<AppState>>, web: Web) -> Response {
     match desk_line(&s, web) {
         Ok(dl) => passed(crate::api::call_control(State(s), dl).await),
-        Err(r) => r,
+        Err(e) => passed(Err(e)),
     }
 }
 
 async fn dial(State(s): State<Arc<AppState>>, web: Web) -> Response {
     match desk_line(&s, web) {
         Ok(dl) => passed(crate::api::setevent(State(s), dl).await),
-        Err(r) => r,
+        Err(e) => passed(Err(e)),
     }
 }
 
