@@ -269,3 +269,71 @@ fn the_desk_in_a_real_browser() {
     assert!(said.contains("browser desk: all steps passed"), "{said}");
     assert!(shots.join("desk.png").exists() && shots.join("wall.png").exists());
 }
+
+/// A desk's event stream is a request under way: the server's sweep of
+/// idle connections (10 s without a request) leaves it open, and it
+/// still carries calls after it. A bare connection opened after the
+/// stream's answer began says when a sweep has gone past the limit: the
+/// server closes it.
+#[test]
+fn an_event_stream_outlives_the_idle_sweep() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let dir = TempDir::new("browser-stream");
+    let (_srv, addr) = serve(&dir);
+    let body = "ident=alice&secret=alice-secret-7701";
+    let (_, headers, _) = request(
+        addr,
+        &format!(
+            "POST /desk/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    let cookie = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(40)))
+        .expect("timeout");
+    stream
+        .write_all(
+            format!("GET /desk/api/events HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n")
+                .as_bytes(),
+        )
+        .expect("send");
+    let mut reader = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    // The answer's head and the stream's first lines.
+    while !line.starts_with(": open") {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).expect("read") > 0,
+            "the stream ended"
+        );
+    }
+    // A connection that sends nothing: closed by the first sweep past the
+    // limit that would close the stream too.
+    let mut bare = std::net::TcpStream::connect(addr).expect("connect");
+    bare.set_read_timeout(Some(std::time::Duration::from_secs(40)))
+        .expect("timeout");
+    let mut sink = [0u8; 16];
+    assert_eq!(bare.read(&mut sink).expect("closed, not timed out"), 0);
+    // The stream is still there: a call reaches it.
+    let (st, _, _) = request(
+        addr,
+        "POST /sim/call?from=0612345678&to=7701&answer=0 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(st, 200);
+    loop {
+        line.clear();
+        let n = reader.read_line(&mut line).expect("read");
+        assert!(n > 0, "the server closed the event stream as idle");
+        if line.starts_with("data: ") && line.contains("\"RING\"") {
+            assert!(line.contains("0612345678"), "{line}");
+            break;
+        }
+    }
+}

@@ -872,7 +872,16 @@ pub(crate) async fn calls(
     State(s): State<Arc<AppState>>,
     DeskLine { line, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
-    let found = match line_history(&s, &line, None, ACTIVE_CALLS).await? {
+    let active = active_calls(&s, &line).await?;
+    Ok(Json(json!({ "line": for_desks(&s.opts, &line), "calls": active })).into_response())
+}
+
+/// The calls of `line` under way, from the journal.
+pub(crate) async fn active_calls(
+    s: &AppState,
+    line: &str,
+) -> Result<Vec<crate::control::ActiveCall>, ApiError> {
+    let found = match line_history(s, line, None, ACTIVE_CALLS).await? {
         Ok(found) => found,
         Err(e) => {
             tracing::error!("journal: {e}");
@@ -908,7 +917,7 @@ pub(crate) async fn calls(
             }
         })
         .collect();
-    Ok(Json(json!({ "line": for_desks(&s.opts, &line), "calls": active })).into_response())
+    Ok(active)
 }
 
 /// Recent calls of a line read to find those under way.

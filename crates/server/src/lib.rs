@@ -520,6 +520,42 @@ async fn drive<I, S>(
     drop(registered);
 }
 
+/// The connection's request ends when its answer's body is dropped:
+/// written whole, or the client gone.
+struct Busy(std::sync::Arc<connections::Connection>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+/// An answer's body that keeps its connection busy while it is written.
+struct Answering {
+    body: axum::body::Body,
+    _busy: Busy,
+}
+
+impl hyper::body::Body for Answering {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
 /// Accepts connections until `stop` resolves, runs `stopping` (which
 /// answers held polls), then lets the open connections finish.
 async fn accept(
@@ -581,7 +617,14 @@ async fn accept(
             let taken = api::take(&state, &source, req);
             async move {
                 let answer = api::respond(&state, &app, taken).await;
-                conn_state.end();
+                // Busy until the answer's body is written whole (an
+                // event stream is one long answer), not when its head is.
+                let answer = answer.map(|body| {
+                    axum::body::Body::new(Answering {
+                        body,
+                        _busy: Busy(conn_state),
+                    })
+                });
                 Ok::<_, std::convert::Infallible>(answer)
             }
         });

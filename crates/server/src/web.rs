@@ -599,17 +599,27 @@ fn all_lines(s: &AppState) -> Vec<String> {
 /// `GET /desk/api/me`: who is logged in, their lines, the CSRF token, the
 /// cursor to follow events from, what can be done.
 async fn me(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    let lines: Vec<Value> = lines_of(&s, &web.session.ident)
-        .iter()
-        .map(|l| json!({ "line": l, "shown": crate::api::for_desks(&s.opts, l) }))
-        .collect();
+    // The cursor first: a call that starts while the lines are read comes
+    // again on the stream (the page takes it once).
+    let cursor = s.hub.last_seq();
+    let mut lines = Vec::new();
+    for l in lines_of(&s, &web.session.ident) {
+        // The calls under way, so the page needs no other request to show
+        // them (a server without journal has none to give).
+        let calls = crate::api::active_calls(&s, &l).await.unwrap_or_default();
+        lines.push(json!({
+            "line": l,
+            "shown": crate::api::for_desks(&s.opts, &l),
+            "calls": calls,
+        }));
+    }
     secured(
         axum::Json(json!({
             "ident": web.session.ident,
             "supervisor": web.session.supervisor,
             "csrf": web.session.csrf,
             "lines": lines,
-            "cursor": s.hub.last_seq().to_string(),
+            "cursor": cursor.to_string(),
             "can": abilities(&s),
             "now": crate::journal::now_ms(),
         }))

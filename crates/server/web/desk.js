@@ -357,14 +357,11 @@ async function start() {
   const select = $("dial-line");
   select.replaceChildren(...me.lines.map((l) => el("option", { value: l.line }, l.shown)));
   $("dial-form").querySelector("button").disabled = !me.can.dial;
+  // The calls under way come with `me`: the page is usable at once.
   for (const l of me.lines) {
-    try {
-      const listed = await api("/desk/api/calls?" + query({ telorg: l.line }));
-      for (const c of listed.calls) desk.calls.set(c.callref, fromListed(l.line, c));
-    } catch (_) { /* none */ }
+    for (const c of l.calls || []) desk.calls.set(c.callref, fromListed(l.line, c));
   }
   render();
-  await loadHistory();
   desk.source = follow("/desk/api/events?" + query({ cursor: me.cursor }), onEvent);
   desk.source.addEventListener("error", () => {
     if (desk.source.readyState === EventSource.CLOSED) location.reload();
@@ -372,6 +369,9 @@ async function start() {
   offerNotifications();
   setInterval(tick, 1000);
   document.body.dataset.ready = "1";
+  performance.mark("ctibridge-ready");
+  await loadHistory();
+  document.body.dataset.history = "1";
 }
 
 function showLogin() {
