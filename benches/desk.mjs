@@ -20,6 +20,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const { chromium } = await import(join(root, "tests/browser/node_modules/playwright-core/index.mjs"));
 const ROUNDS = Number(process.argv[2] || 20);
+// BURST=0: only the measured desk's line rings each round (the 99 others
+// connected, quiet); else every line rings at once (the worst case).
+const BURST = process.env.BURST !== "0";
 const DESKS = Number(process.env.DESKS || 100);
 const IN_BROWSER = Number(process.env.IN_BROWSER || 1);
 
@@ -130,11 +133,14 @@ for (let i = 0; i < IN_BROWSER; i++) {
   await page.waitForSelector("body[data-ready='1']");
   pages.push(page);
 }
+// Each round: the calls ring (and wait), the measured banners are
+// painted, then every call of the round is hung up and the page has
+// shown it (a desk has a call or two at a time, not dozens).
 for (let round = 0; round < ROUNDS; round++) {
   const waits = [];
   const calls = [];
-  for (let i = 0; i < DESKS; i++) {
-    calls.push(fetch(`${BASE}/sim/call?from=0612345678&to=${7000 + i}&answer=0`, { method: "POST" }).then((r) => r.json()));
+  for (let i = 0; i < (BURST ? DESKS : IN_BROWSER); i++) {
+    calls.push(fetch(`${BASE}/sim/call?from=0612345678&to=${7000 + i}&answer=wait`, { method: "POST" }).then((r) => r.json()));
   }
   const refs = await Promise.all(calls);
   for (let i = 0; i < IN_BROWSER; i++) {
@@ -144,6 +150,8 @@ for (let round = 0; round < ROUNDS; round++) {
   // Those painted before their waiter was set are counted already.
   await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 3000))]);
   waiters.clear();
+  await Promise.all(refs.map((r) => fetch(`${BASE}/sim/act?callref=${r.callref}&op=hangup`, { method: "POST" })));
+  for (const page of pages) await page.waitForFunction(() => !document.querySelector(".banner, .call[data-state='ringing']"));
 }
 for (const f of followers) f.abort();
 await browser.close();
@@ -151,4 +159,4 @@ server.kill();
 console.log(`desk page transferred: ${(size / 1024).toFixed(1)} KB compressed (goal < 100 KB)`);
 console.log(`load to interactive, cold (new context), 20 loads: median ${pct(loads, 0.5).toFixed(1)} ms, p90 ${pct(loads, 0.9).toFixed(1)} ms, max ${Math.max(...loads).toFixed(1)} ms (goal < 200 ms)`);
 console.log(`load to interactive, warm (files cached), 20 loads: median ${pct(warm, 0.5).toFixed(1)} ms, p90 ${pct(warm, 0.9).toFixed(1)} ms, max ${Math.max(...warm).toFixed(1)} ms (goal < 200 ms)`);
-console.log(`event at the server → banner painted, ${DESKS} desks open (${IN_BROWSER} in the browser), ${painted.length} banners: median ${pct(painted, 0.5)} ms, p99 ${pct(painted, 0.99)} ms, max ${Math.max(...painted)} ms (goal p99 < 50 ms)`);
+console.log(`event at the server → banner painted, ${DESKS} desks open (${IN_BROWSER} in the browser), ${BURST ? "every line ringing at once" : "only the measured line ringing"}, ${painted.length} banners: median ${pct(painted, 0.5)} ms, p99 ${pct(painted, 0.99)} ms, max ${Math.max(...painted)} ms (goal p99 < 50 ms)`);
