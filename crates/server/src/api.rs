@@ -475,18 +475,28 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for DeskLine {
         parts: &mut axum::http::request::Parts,
         s: &Arc<AppState>,
     ) -> Result<Self, ApiError> {
-        // Every request has its peer ([`respond`] puts it there).
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0)
-            .ok_or(ApiError::Forbidden("forbidden"))?;
+        within_rate(s, parts)?;
         let Ok(Params(q)) = Params::from_request_parts(parts, s).await;
-        if !s.cti_limit.allow(peer.ip()) {
-            return Err(too_many());
-        }
         let ident = authorised(s, &parts.headers).ok_or(ApiError::NoToken)?;
         DeskLine::of(s, ident, q)
+    }
+}
+
+/// The request's peer is within the CTI routes' rate (every request
+/// has its peer: [`respond`] puts it there).
+pub(crate) fn within_rate(
+    s: &AppState,
+    parts: &axum::http::request::Parts,
+) -> Result<(), ApiError> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+        .ok_or(ApiError::Forbidden("forbidden"))?;
+    if s.cti_limit.allow(peer.ip()) {
+        Ok(())
+    } else {
+        Err(too_many())
     }
 }
 
@@ -1182,13 +1192,9 @@ async fn metrics(
 }
 
 /// `POST /sim/call?from&to[&answer=0]`: an incoming call in the simulator.
-/// `/sim/act?callref=C&op=answer|hangup`: the other party of a simulated
-/// call answers it or hangs up (tests and demos; this machine only).
-async fn sim_act(
-    State(s): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Params(q): Params,
-) -> Result<Response, ApiError> {
+/// The simulator, for a request from this machine: its routes are tools
+/// for tests and demos.
+fn simulator(s: &AppState, peer: SocketAddr) -> Result<&Sim, ApiError> {
     let sim = s
         .sim
         .as_ref()
@@ -1196,6 +1202,17 @@ async fn sim_act(
     if !peer.ip().is_loopback() {
         return Err(ApiError::Forbidden("only from this machine"));
     }
+    Ok(sim)
+}
+
+/// `/sim/act?callref=C&op=answer|hangup`: the other party of a simulated
+/// call answers it or hangs up (tests and demos; this machine only).
+async fn sim_act(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Params(q): Params,
+) -> Result<Response, ApiError> {
+    let sim = simulator(&s, peer)?;
     let callref =
         param(&q, "callref").ok_or_else(|| ApiError::Invalid("callref is required".into()))?;
     let op = match param(&q, "op") {
@@ -1214,13 +1231,7 @@ async fn sim_dial(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Params(q): Params,
 ) -> Result<Response, ApiError> {
-    let sim = s
-        .sim
-        .as_ref()
-        .ok_or(ApiError::Off("the simulator is off"))?;
-    if !peer.ip().is_loopback() {
-        return Err(ApiError::Forbidden("only from this machine"));
-    }
+    let sim = simulator(&s, peer)?;
     sim.set_dial_auto(match param(&q, "answer") {
         Some("0") => crate::sim::Auto::NoAnswer,
         Some("wait") => crate::sim::Auto::Manual,
@@ -1237,12 +1248,7 @@ async fn sim_streams(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Params(q): Params,
 ) -> Result<Response, ApiError> {
-    if s.sim.is_none() {
-        return Err(ApiError::Off("the simulator is off"));
-    }
-    if !peer.ip().is_loopback() {
-        return Err(ApiError::Forbidden("only from this machine"));
-    }
+    simulator(&s, peer)?;
     match param(&q, "state") {
         Some("down") => s.web.cut_streams(true),
         Some("up") => s.web.release_streams(),
@@ -1256,13 +1262,7 @@ async fn sim_call(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Params(q): Params,
 ) -> Result<Response, ApiError> {
-    let sim = s
-        .sim
-        .as_ref()
-        .ok_or(ApiError::Off("the simulator is off"))?;
-    if !peer.ip().is_loopback() {
-        return Err(ApiError::Forbidden("only from this machine"));
-    }
+    let sim = simulator(&s, peer)?;
     let (Some(from), Some(to)) = (param(&q, "from"), param(&q, "to")) else {
         return Err(ApiError::Invalid("from and to are required".into()));
     };

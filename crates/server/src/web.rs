@@ -437,17 +437,7 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Web {
         parts: &mut axum::http::request::Parts,
         s: &Arc<AppState>,
     ) -> Result<Self, Response> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0)
-            .ok_or_else(|| error(StatusCode::FORBIDDEN, "forbidden"))?;
-        if !s.allow(peer.ip()) {
-            return Err(error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too many requests from this address",
-            ));
-        }
+        crate::api::within_rate(s, parts).map_err(|e| passed(Err(e)))?;
         let session = s
             .session(&parts.headers)
             .ok_or_else(|| error(StatusCode::UNAUTHORIZED, "not logged in"))?;
