@@ -196,6 +196,34 @@ await step("a dropped event stream is resumed with nothing missed", async () => 
   await alice.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
 });
 
+await step("a desktop notification for a ringing call, asked politely", async () => {
+  // Not asked on load: a button offers it.
+  assert.equal(await alice.locator("#notify-ask").isVisible(), true);
+  // A browser where the user said yes (the Notification API recorded).
+  const ctx = await browser.newContext({ locale: "fr-FR" });
+  const page = await ctx.newPage();
+  await page.addInitScript(() => {
+    window.__notes = [];
+    window.Notification = class {
+      static get permission() { return "granted"; }
+      static requestPermission() { return Promise.resolve("granted"); }
+      constructor(title, options) { window.__notes.push([title, options && options.body]); }
+    };
+  });
+  await login(page, "alice", "alice-secret-7701");
+  await page.waitForSelector("body[data-ready='1']", WAIT);
+  assert.equal(await page.locator("#notify-ask").isVisible(), false);
+  const c = (await sim("/sim/call?from=0612345678&to=7701&answer=wait")).callref;
+  await page.locator(`.banner[data-callref='${c}']`).waitFor(WAIT);
+  await page.waitForFunction(() => window.__notes.length > 0, null, WAIT);
+  const notes = await page.evaluate(() => window.__notes);
+  assert.equal(notes[0][0], "Appel de Marie Dupont");
+  assert.match(notes[0][1], /Dupont SA/);
+  await page.locator(`.banner[data-callref='${c}']`).getByRole("button", { name: /^Rejeter/ }).click();
+  await page.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
+  await ctx.close();
+});
+
 await step("English for an English browser", async () => {
   const en = await newPage("en-US");
   await en.goto(BASE + "/desk/");

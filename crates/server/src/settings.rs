@@ -934,7 +934,9 @@ pub fn explain_json(s: &ServerSettings) -> serde_json::Value {
         "desks": s.desks.iter().map(|d| json!({
             "ident": d.ident,
             "lines": d.lines,
+            "role": if d.supervisor { "supervisor" } else { "desk" },
         })).collect::<Vec<_>>(),
+        "record_url": s.record_url,
         "max_connections": s.max_connections,
         "rate": { "cti": s.cti_rate, "keyyo_notify": s.notify_rate },
         "tel_format": s.tel_format,
@@ -1024,6 +1026,20 @@ pub fn explain(s: &ServerSettings) -> String {
         };
         let _ = writeln!(out, "keyyo cti      {}, CSI token {token}", c.endpoint);
     }
+    let _ = writeln!(
+        out,
+        "browser desk   {}",
+        if s.desks.is_empty() {
+            "off (it needs a <desk>)".to_owned()
+        } else {
+            format!(
+                "/desk/{}",
+                s.record_url
+                    .as_deref()
+                    .map_or(String::new(), |u| format!(", ERP records at {u}"))
+            )
+        }
+    );
     if s.desks.is_empty() {
         let _ = writeln!(
             out,
@@ -1031,7 +1047,17 @@ pub fn explain(s: &ServerSettings) -> String {
         );
     } else {
         for d in &s.desks {
-            let _ = writeln!(out, "desk           {}: {}", d.ident, d.lines.join(" | "));
+            let role = if d.supervisor {
+                " (supervisor: the wall)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "desk           {}: {}{role}",
+                d.ident,
+                d.lines.join(" | ")
+            );
         }
     }
     out
