@@ -26,10 +26,51 @@ enum Command {
     Forget,
 }
 
+/// A value the stand-ins change and the test waits on: each change wakes
+/// the waiters, which look again (no waiting on time).
+struct Watched<T> {
+    value: Mutex<T>,
+    changed: std::sync::Condvar,
+}
+
+impl<T> Watched<T> {
+    fn new(value: T) -> Arc<Watched<T>> {
+        Arc::new(Watched {
+            value: Mutex::new(value),
+            changed: std::sync::Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, T> {
+        self.value.lock().expect("watched")
+    }
+
+    /// Changes the value and wakes the waiters.
+    fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        let r = f(&mut self.lock());
+        self.changed.notify_all();
+        r
+    }
+
+    /// What `found` finds in the value, once it does (20 s at most).
+    fn wait_until<R>(&self, what: &str, mut found: impl FnMut(&T) -> Option<R>) -> R {
+        let end = Instant::now() + Duration::from_secs(20);
+        let mut v = self.lock();
+        loop {
+            if let Some(r) = found(&v) {
+                return r;
+            }
+            let left = end.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{what} never came");
+            v = self.changed.wait_timeout(v, left).expect("watched").0;
+        }
+    }
+}
+
 struct StandIn {
     addr: SocketAddr,
     /// Every request received, in order.
-    log: Arc<Mutex<Vec<Value>>>,
+    log: Arc<Watched<Vec<Value>>>,
     /// The CSI tokens it takes (others: "Invalid token").
     valid: Arc<Mutex<HashSet<String>>>,
     commands: tokio::sync::mpsc::UnboundedSender<Command>,
@@ -55,7 +96,7 @@ impl StandIn {
 
     /// Taking the tokens of `valid` (a stand-in Manager API adds to it).
     fn taking(valid: Arc<Mutex<HashSet<String>>>) -> StandIn {
-        let log: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let log = Watched::new(Vec::new());
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let l = log.clone();
@@ -82,31 +123,19 @@ impl StandIn {
 
     /// Waits until the log holds `n` requests of `action`; returns them.
     fn wait_for(&self, action: &str, n: usize) -> Vec<Value> {
-        let end = Instant::now() + Duration::from_secs(20);
-        loop {
-            let found: Vec<Value> = self
-                .log
-                .lock()
-                .expect("log")
+        self.log.wait_until(&format!("{n} {action}"), |log| {
+            let found: Vec<Value> = log
                 .iter()
                 .filter(|r| r["action"] == action)
                 .cloned()
                 .collect();
-            if found.len() >= n {
-                return found;
-            }
-            assert!(
-                Instant::now() < end,
-                "{n} {action} never came: {:?}",
-                self.log.lock().expect("log")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+            (found.len() >= n).then_some(found)
+        })
     }
 }
 
 async fn stand_in(
-    log: Arc<Mutex<Vec<Value>>>,
+    log: Arc<Watched<Vec<Value>>>,
     valid: Arc<Mutex<HashSet<String>>>,
     mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
     ready: std::sync::mpsc::Sender<SocketAddr>,
@@ -159,7 +188,7 @@ async fn stand_in(
                     let texts: Vec<String> = serde_json::from_str(&text).expect("a client frame");
                     for t in texts {
                         let req: Value = serde_json::from_str(&t).expect("a request");
-                        log.lock().expect("log").push(req.clone());
+                        log.update(|l| l.push(req.clone()));
                         let id = req["id"].clone();
                         let ok = |result: Value| json!({ "id": id, "result": result });
                         let err = |m: &str, code: u16| json!({ "id": id, "error": { "message": m, "status_code": code } });
@@ -477,7 +506,7 @@ fn a_dial_goes_through_the_session_from_its_own_line_only() {
 /// tokens mint CSI tokens, which the CTI stand-in then takes.
 struct Manager {
     api: common::StandIn,
-    state: Arc<Mutex<Minting>>,
+    state: Arc<Watched<Minting>>,
 }
 
 struct Minting {
@@ -491,6 +520,9 @@ struct Minting {
     life: u64,
     /// Refresh tokens refused.
     refused: Vec<String>,
+    /// The refresh token of the access token each CSI token was minted
+    /// with (the server kept it before asking).
+    minted_with: Vec<String>,
     cti: Arc<Mutex<HashSet<String>>>,
 }
 
@@ -498,78 +530,76 @@ const CLIENT_BASIC: &str = "Basic Y3RpYnJpZGdlLWNsaWVudDpDTElFTlQtU0VDUkVULXh5eg
 
 impl Manager {
     fn start(cti: Arc<Mutex<HashSet<String>>>, first_refresh: &str, life: u64) -> Manager {
-        let state = Arc::new(Mutex::new(Minting {
+        let state = Watched::new(Minting {
             refresh: first_refresh.to_owned(),
             issued: 0,
             access: HashSet::new(),
             minted: Vec::new(),
             life,
             refused: Vec::new(),
+            minted_with: Vec::new(),
             cti,
-        }));
+        });
         let st = state.clone();
         let api = common::StandIn::start(move |r| {
-            let mut m = st.lock().expect("minting");
-            if r.target == "/oauth2/token.php" {
-                if r.method != "POST" || r.header("authorization") != Some(CLIENT_BASIC) {
-                    return (401, r#"{"error":"invalid_client"}"#.into());
-                }
-                let form: std::collections::HashMap<String, String> =
-                    url::form_urlencoded::parse(r.body.as_bytes())
-                        .into_owned()
-                        .collect();
-                let given = form.get("refresh_token").cloned().unwrap_or_default();
-                if form.get("grant_type").map(String::as_str) != Some("refresh_token")
-                    || given != m.refresh
-                {
-                    m.refused.push(given);
-                    return (
+            st.update(|m| {
+                if r.target == "/oauth2/token.php" {
+                    if r.method != "POST" || r.header("authorization") != Some(CLIENT_BASIC) {
+                        return (401, r#"{"error":"invalid_client"}"#.into());
+                    }
+                    let form: std::collections::HashMap<String, String> =
+                        url::form_urlencoded::parse(r.body.as_bytes())
+                            .into_owned()
+                            .collect();
+                    let given = form.get("refresh_token").cloned().unwrap_or_default();
+                    if form.get("grant_type").map(String::as_str) != Some("refresh_token")
+                        || given != m.refresh
+                    {
+                        m.refused.push(given);
+                        return (
                         400,
                         r#"{"error":"invalid_grant","error_description":"Invalid refresh token"}"#
                             .into(),
                     );
-                }
-                m.issued += 1;
-                let access = format!("ATOK-{}", m.issued);
-                m.refresh = format!("RTOK-{}", m.issued);
-                m.access.insert(access.clone());
-                return (
-                    200,
-                    json!({ "access_token": access, "expires_in": 3600, "token_type": "Bearer",
+                    }
+                    m.issued += 1;
+                    let access = format!("ATOK-{}", m.issued);
+                    m.refresh = format!("RTOK-{}", m.issued);
+                    m.access.insert(access.clone());
+                    return (
+                        200,
+                        json!({ "access_token": access, "expires_in": 3600, "token_type": "Bearer",
                             "scope": "cti_admin", "refresh_token": m.refresh })
-                    .to_string(),
-                );
-            }
-            if r.target == "/manager/1.0/services/csi123/csi_token" && r.method == "POST" {
-                let bearer = r
-                    .header("authorization")
-                    .and_then(|a| a.strip_prefix("Bearer "));
-                if !bearer.is_some_and(|b| m.access.contains(b)) {
-                    return (401, r#"{"error":"invalid_token"}"#.into());
+                        .to_string(),
+                    );
                 }
-                let token = format!("CSIM-{}", m.minted.len() + 1);
-                m.minted.push(token.clone());
-                m.cti.lock().expect("valid").insert(token.clone());
-                return (
-                    200,
-                    json!({ "token": token, "expires_in": m.life, "_links": {} }).to_string(),
-                );
-            }
-            (404, "{}".into())
+                if r.target == "/manager/1.0/services/csi123/csi_token" && r.method == "POST" {
+                    let bearer = r
+                        .header("authorization")
+                        .and_then(|a| a.strip_prefix("Bearer "));
+                    if !bearer.is_some_and(|b| m.access.contains(b)) {
+                        return (401, r#"{"error":"invalid_token"}"#.into());
+                    }
+                    let token = format!("CSIM-{}", m.minted.len() + 1);
+                    m.minted.push(token.clone());
+                    let with = m.refresh.clone();
+                    m.minted_with.push(with);
+                    m.cti.lock().expect("valid").insert(token.clone());
+                    return (
+                        200,
+                        json!({ "token": token, "expires_in": m.life, "_links": {} }).to_string(),
+                    );
+                }
+                (404, "{}".into())
+            })
         });
         Manager { api, state }
     }
 
     /// Waits until `n` CSI tokens were minted; returns the last.
     fn wait_minted(&self, n: usize) -> String {
-        let end = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(t) = self.state.lock().expect("minting").minted.get(n - 1) {
-                return t.clone();
-            }
-            assert!(Instant::now() < end, "{n} CSI tokens never minted");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        self.state
+            .wait_until(&format!("{n} CSI tokens"), |m| m.minted.get(n - 1).cloned())
     }
 
     fn tags(&self, refresh: &str) -> String {
@@ -603,23 +633,25 @@ fn the_csi_token_is_minted_and_the_refresh_token_kept() {
     // token, the newest kept.
     manager.wait_minted(3);
     assert_eq!(cti.wait_for("create_session", 1).len(), 1);
+    // The server keeps a new refresh token before it uses the access
+    // token that came with it: by the third CSI token, the file holds the
+    // refresh token it was minted with, or a newer one.
     let kept = dir.path().join("keyyo_refresh_token.json");
-    let newest = |m: &Manager| m.state.lock().expect("minting").refresh.clone();
-    let end = Instant::now() + Duration::from_secs(10);
-    loop {
-        let on_disk: Value = std::fs::read_to_string(&kept)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or(Value::Null);
-        if on_disk["refresh_token"] == newest(&manager).as_str() {
-            break;
-        }
-        assert!(
-            Instant::now() < end,
-            "the newest refresh token was never kept: {on_disk}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let number = |t: &str| {
+        t.strip_prefix("RTOK-")
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    let third_with = manager.state.lock().minted_with[2].clone();
+    let on_disk: Value = std::fs::read_to_string(&kept)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let on_disk_token = on_disk["refresh_token"].as_str().unwrap_or("");
+    assert!(
+        number(on_disk_token) >= number(&third_with) && number(&third_with) > 0,
+        "the newest refresh token was not kept: {on_disk} (minted with {third_with})"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -631,37 +663,33 @@ fn the_csi_token_is_minted_and_the_refresh_token_kept() {
     // is revoked and the socket dropped: the refused token is minted anew
     // and the session restored with it.
     let changed_at = {
-        let mut m = manager.state.lock().expect("minting");
+        let mut m = manager.state.lock();
         m.life = 3600;
         m.minted.len()
     };
     // The next renewal gives a token of an hour: none after it for now.
     manager.wait_minted(changed_at + 1);
-    let count = manager.state.lock().expect("minting").minted.len();
+    let count = manager.state.lock().minted.len();
     cti.valid.lock().expect("valid").clear();
     cti.send(Command::Drop);
     let fresh = manager.wait_minted(count + 1);
-    let end = Instant::now() + Duration::from_secs(20);
-    loop {
-        let restored = cti.wait_for("restore_session", 1);
-        if restored.iter().any(|r| r["token"] == fresh.as_str()) {
-            break;
-        }
-        assert!(Instant::now() < end, "never restored with the new token");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    cti.log.wait_until("a restore with the new token", |log| {
+        log.iter()
+            .any(|r| r["action"] == "restore_session" && r["token"] == fresh.as_str())
+            .then_some(())
+    });
 
     // Restarted with the same server file (its RTOK-0 long refused by
     // Keyyo): the kept refresh token is used.
     drop(srv);
-    let refused_before = manager.state.lock().expect("minting").refused.len();
-    let minted = manager.state.lock().expect("minting").minted.len();
+    let refused_before = manager.state.lock().refused.len();
+    let minted = manager.state.lock().minted.len();
     let srv = serve_with(&dir, &cti, free_addr(), "", &manager.tags("RTOK-0"));
     let after_restart = manager.wait_minted(minted + 1);
     let creates = cti.wait_for("create_session", 2);
     assert_eq!(creates[1]["token"], after_restart.as_str());
     assert_eq!(
-        manager.state.lock().expect("minting").refused.len(),
+        manager.state.lock().refused.len(),
         refused_before,
         "the old refresh token was used after the restart"
     );
@@ -669,8 +697,8 @@ fn the_csi_token_is_minted_and_the_refresh_token_kept() {
     // A new refresh token in the server file (got through Keyyo's
     // authorization page) wins over the kept one.
     drop(srv);
-    manager.state.lock().expect("minting").refresh = "RTOK-NEW".into();
-    let minted = manager.state.lock().expect("minting").minted.len();
+    manager.state.lock().refresh = "RTOK-NEW".into();
+    let minted = manager.state.lock().minted.len();
     let _srv = serve_with(&dir, &cti, free_addr(), "", &manager.tags("RTOK-NEW"));
     let newest_csi = manager.wait_minted(minted + 1);
     assert_eq!(
@@ -678,9 +706,9 @@ fn the_csi_token_is_minted_and_the_refresh_token_kept() {
         newest_csi.as_str()
     );
     assert!(
-        manager.state.lock().expect("minting").refused.is_empty(),
+        manager.state.lock().refused.is_empty(),
         "a refresh token was refused: {:?}",
-        manager.state.lock().expect("minting").refused
+        manager.state.lock().refused
     );
 
     // At -vv, not one of the secrets.
