@@ -401,7 +401,7 @@ async fn gettoken(
 }
 
 /// A desk token: 128 bits from the operating system's generator, in hex.
-fn new_token() -> Option<String> {
+pub(crate) fn new_token() -> Option<String> {
     use std::fmt::Write as _;
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).ok()?;

@@ -145,10 +145,7 @@ struct Kept {
 /// changed, without keeping it.
 fn fingerprint(text: &str) -> String {
     use sha1::Digest as _;
-    sha1::Sha1::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::web::hex(&sha1::Sha1::digest(text.as_bytes()))
 }
 
 impl Minter {

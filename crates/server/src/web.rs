@@ -203,10 +203,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 fn short_hash(bytes: &[u8]) -> String {
     use sha1::Digest as _;
-    sha1::Sha1::digest(bytes)[..5]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&sha1::Sha1::digest(bytes)[..5])
 }
 
 fn assets() -> &'static Assets {
@@ -302,7 +299,7 @@ pub fn asset_sizes() -> Vec<(String, usize, usize)> {
 
 // ---------------------------------------------------------------- sessions
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -343,9 +340,8 @@ fn unb64(text: &str) -> Option<String> {
 
 /// A new session's cookie value for desk `ident` (its secret `secret`).
 fn new_session(ident: &str, secret: &str) -> Option<String> {
-    let mut n = [0u8; 16];
-    getrandom::getrandom(&mut n).ok()?;
-    let nonce = hex(&n);
+    // 128 random bits, as a desk token's.
+    let nonce = crate::api::new_token()?;
     let expires = now_secs() + SESSION.as_secs() as i64;
     let tag = ring::hmac::sign(
         &key_of(secret),
@@ -720,37 +716,33 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
     secured(r)
 }
 
-/// The CTI route's own checks of the line (`telorg`), then the route.
-fn desk_line(s: &AppState, web: Web) -> Result<DeskLine, crate::api::ApiError> {
-    DeskLine::of(s, web.session.ident, web.q)
+/// The CTI route `route`, for the logged-in desk: its own checks of the
+/// line (`telorg`), then the route, its answer with the desk's headers.
+async fn through<F, Fut>(s: Arc<AppState>, web: Web, route: F) -> Response
+where
+    F: FnOnce(State<Arc<AppState>>, DeskLine) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, crate::api::ApiError>>,
+{
+    match DeskLine::of(&s, web.session.ident, web.q) {
+        Ok(dl) => passed(route(State(s), dl).await),
+        Err(e) => passed(Err(e)),
+    }
 }
 
 async fn calls(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    match desk_line(&s, web) {
-        Ok(dl) => passed(crate::api::calls(State(s), dl).await),
-        Err(e) => passed(Err(e)),
-    }
+    through(s, web, crate::api::calls).await
 }
 
 async fn history(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    match desk_line(&s, web) {
-        Ok(dl) => passed(crate::api::history(State(s), dl).await),
-        Err(e) => passed(Err(e)),
-    }
+    through(s, web, crate::api::history).await
 }
 
 async fn call(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    match desk_line(&s, web) {
-        Ok(dl) => passed(crate::api::call_control(State(s), dl).await),
-        Err(e) => passed(Err(e)),
-    }
+    through(s, web, crate::api::call_control).await
 }
 
 async fn dial(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    match desk_line(&s, web) {
-        Ok(dl) => passed(crate::api::setevent(State(s), dl).await),
-        Err(e) => passed(Err(e)),
-    }
+    through(s, web, crate::api::setevent).await
 }
 
 // ---------------------------------------------------------------- the wall
