@@ -148,8 +148,9 @@ fn recorder(dir: &TempDir, name: &str) -> (PathBuf, PathBuf) {
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\037' \"$a\" >> '{}'; done\necho >> '{}'\n",
-            log.display(),
+            // One append of the whole line: pops run side by side, and
+            // their lines must not interleave.
+            "#!/bin/sh\nline=''\nfor a in \"$@\"; do line=\"$line$a$(printf '\\037')\"; done\nprintf '%s\\n' \"$line\" >> '{}'\n",
             log.display()
         ),
     )
