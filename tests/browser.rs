@@ -59,7 +59,7 @@ fn request(addr: SocketAddr, head: &str) -> (u16, String, String) {
 #[test]
 fn the_desk_pages_are_locked_down() {
     let dir = TempDir::new("browser-locks");
-    let (_srv, addr) = serve(&dir);
+    let (srv, addr) = serve(&dir);
     // The page: a strict policy, no inline script, its files by hash.
     let (st, headers, page) = request(
         addr,
@@ -204,6 +204,20 @@ fn the_desk_pages_are_locked_down() {
         ),
     );
     assert_eq!(st, 401);
+    // Still nothing once the server has restarted: the logout is kept in
+    // the journal, not only in the memory of the run that took it.
+    drop(srv);
+    let (_srv, addr) = serve(&dir);
+    let (st, _, body) = request(
+        addr,
+        &format!(
+            "GET /desk/api/me HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(
+        st, 401,
+        "a logged-out session came back with the restart: {body}"
+    );
 }
 
 /// Where the browser test's tools are, or why they are not.

@@ -163,10 +163,17 @@ await step("a missed call: in the history, the badge, cleared when seen", async 
   await alice.locator("#missed-badge").waitFor({ state: "hidden", ...WAIT });
   assert.equal(await alice.locator("#hist-kind").inputValue(), "missed");
   assert.equal(await alice.locator("#history tbody tr").count(), 1);
-  // Seen stays seen.
+  // Seen stays seen: after a reload, and in another browser of the desk.
   await alice.reload();
   await alice.waitForSelector("body[data-ready='1']", WAIT);
+  await alice.waitForSelector("body[data-history='1']", WAIT);
   assert.equal(await alice.locator("#missed-badge").isHidden(), true);
+  const other = await newPage("fr-FR");
+  await login(other, "alice", "alice-secret-7701");
+  await other.waitForSelector("body[data-history='1']", WAIT);
+  await other.locator(`#history tr[data-callref='${c}']`).waitFor(WAIT);
+  assert.equal(await other.locator("#missed-badge").isHidden(), true);
+  await other.context().close();
   // Search, then a number clicked calls it back through the bridge.
   await alice.selectOption("#hist-kind", "");
   await alice.fill("#hist-q", "Dupont");

@@ -128,6 +128,10 @@ impl AppState {
     ) -> AppState {
         let limit =
             |rate: u32| crate::keyyo::RateLimit::new(f64::from(rate), 2.0 * f64::from(rate));
+        let web = crate::web::WebState::default();
+        if let Some(j) = &journal {
+            web.restore(j);
+        }
         AppState {
             notify_limit: limit(opts.notify_rate),
             cti_limit: limit(opts.cti_rate),
@@ -145,7 +149,7 @@ impl AppState {
             tokens: Mutex::new(crate::tokens::Tokens::default()),
             cursors: Mutex::new(HashMap::new()),
             seen: Arc::default(),
-            web: Default::default(),
+            web,
         }
     }
 }

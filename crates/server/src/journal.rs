@@ -270,7 +270,15 @@ impl Journal {
             );
             CREATE INDEX IF NOT EXISTS reports_due ON reports (state, next_at);
             CREATE INDEX IF NOT EXISTS events_by_replaced ON events (replaces)
-                WHERE replaces IS NOT NULL;",
+                WHERE replaces IS NOT NULL;
+            CREATE TABLE IF NOT EXISTS desk_logouts (
+                nonce TEXT PRIMARY KEY,
+                until INTEGER NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS desk_seen (
+                ident TEXT PRIMARY KEY,
+                missed_seen INTEGER NOT NULL
+            );",
         )?;
         // A journal written before names (or the park's slot): the
         // columns are added (NULL in its old rows).
@@ -525,6 +533,48 @@ impl Journal {
                 Err(e)
             }
         }
+    }
+
+    /// The browser desk's sessions logged out and not yet at their end
+    /// (`until`, seconds since 1970): those past it are forgotten here.
+    pub fn desk_logouts(&self, now_secs: i64) -> rusqlite::Result<Vec<(String, i64)>> {
+        self.db
+            .execute("DELETE FROM desk_logouts WHERE until <= ?1", [now_secs])?;
+        let mut st = self.db.prepare("SELECT nonce, until FROM desk_logouts")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    }
+
+    /// A browser desk's session logged out, worthless until `until`.
+    pub fn desk_logout(&self, nonce: &str, until: i64) -> rusqlite::Result<()> {
+        self.db.execute(
+            "INSERT OR REPLACE INTO desk_logouts (nonce, until) VALUES (?1, ?2)",
+            params![nonce, until],
+        )?;
+        Ok(())
+    }
+
+    /// Up to when (ms since 1970) the desk `ident` has seen its missed calls.
+    pub fn missed_seen(&self, ident: &str) -> rusqlite::Result<Option<i64>> {
+        use rusqlite::OptionalExtension as _;
+        self.db
+            .query_row(
+                "SELECT missed_seen FROM desk_seen WHERE ident = ?1",
+                [ident],
+                |r| r.get(0),
+            )
+            .optional()
+    }
+
+    /// The desk `ident` has seen its missed calls up to `at`; a mark never
+    /// goes back (two browsers of one desk).
+    pub fn set_missed_seen(&self, ident: &str, at: i64) -> rusqlite::Result<i64> {
+        self.db.execute(
+            "INSERT INTO desk_seen (ident, missed_seen) VALUES (?1, ?2)
+             ON CONFLICT (ident) DO UPDATE SET missed_seen = max(missed_seen, excluded.missed_seen)",
+            params![ident, at],
+        )?;
+        Ok(self.missed_seen(ident)?.unwrap_or(at))
     }
 
     /// Whether the journal can be written: takes the write lock (waiting

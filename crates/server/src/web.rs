@@ -51,6 +51,24 @@ impl Default for WebState {
 }
 
 impl WebState {
+    /// The sessions logged out before a restart, kept in the journal.
+    pub(crate) fn restore(&self, journal: &Mutex<crate::journal::Journal>) {
+        let kept = journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .desk_logouts(now_secs());
+        match kept {
+            Ok(kept) => self
+                .logged_out
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(kept),
+            Err(e) => tracing::error!(
+                "journal: the browser desk's logged-out sessions cannot be read ({e}): they are valid again until their end"
+            ),
+        }
+    }
+
     /// Cuts every event stream open (the browser comes back with its
     /// last event's number); `hold`: new ones wait until released.
     pub(crate) fn cut_streams(&self, hold: bool) {
@@ -89,6 +107,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/desk/api/history", get(history))
         .route("/desk/api/call", post(call))
         .route("/desk/api/dial", post(dial))
+        .route("/desk/api/seen", post(seen))
         .route("/desk/api/wall", get(wall))
 }
 
@@ -541,6 +560,28 @@ async fn logout(
         out.retain(|_, end| *end > now);
         out.insert(web.session.nonce.clone(), web.session.expires);
     }
+    // Kept in the journal: a restart does not bring the session back.
+    if let Some(journal) = s.journal.clone() {
+        let (nonce, until) = (web.session.nonce.clone(), web.session.expires);
+        let kept = tokio::task::spawn_blocking(move || {
+            journal
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .desk_logout(&nonce, until)
+        })
+        .await;
+        let kept = match kept {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = kept {
+            tracing::error!(
+                ident = web.session.ident,
+                "journal: a logout cannot be kept ({e}): a restart of the server before its end would let the session in again"
+            );
+        }
+    }
     tracing::info!(ident = web.session.ident, "browser desk: logged out");
     let mut r = secured(axum::Json(json!({ "ok": true })).into_response());
     r.headers_mut()
@@ -603,6 +644,22 @@ async fn me(State(s): State<Arc<AppState>>, web: Web) -> Response {
             "calls": calls,
         }));
     }
+    let missed_seen = match s.journal.clone() {
+        Some(journal) => {
+            let ident = web.session.ident.clone();
+            tokio::task::spawn_blocking(move || {
+                journal
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .missed_seen(&ident)
+            })
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
+        }
+        None => None,
+    };
     secured(
         axum::Json(json!({
             "ident": web.session.ident,
@@ -610,11 +667,52 @@ async fn me(State(s): State<Arc<AppState>>, web: Web) -> Response {
             "csrf": web.session.csrf,
             "lines": lines,
             "cursor": cursor.to_string(),
+            "missed_seen": missed_seen.unwrap_or(0),
             "can": abilities(&s),
             "now": crate::journal::now_ms(),
         }))
         .into_response(),
     )
+}
+
+/// `POST /desk/api/seen?at=MS`: the desk has seen its missed calls up to
+/// `at` (ms since 1970), in every browser it uses; the mark never goes
+/// back. Answers the mark now kept.
+async fn seen(State(s): State<Arc<AppState>>, web: Web) -> Response {
+    let Some(at) = web.q.get("at").and_then(|a| a.trim().parse::<i64>().ok()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "at is required: the newest missed call seen, in ms since 1970",
+        );
+    };
+    if at < 0 || at > crate::journal::now_ms() + 86_400_000 {
+        return error(StatusCode::BAD_REQUEST, "at is not a time of a call");
+    }
+    let Some(journal) = s.journal.clone() else {
+        return error(StatusCode::NOT_FOUND, "no journal");
+    };
+    let ident = web.session.ident.clone();
+    let kept = tokio::task::spawn_blocking(move || {
+        journal
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_missed_seen(&ident, at)
+    })
+    .await;
+    match kept {
+        Ok(Ok(v)) => secured(axum::Json(json!({ "missed_seen": v })).into_response()),
+        Ok(Err(e)) => {
+            tracing::error!("journal: {e}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the journal cannot be written",
+            )
+        }
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the journal cannot be written",
+        ),
+    }
 }
 
 /// An event as the browser reads it.

@@ -46,11 +46,15 @@ function duration(ms) {
   return h > 0 ? h + ":" + String(m).padStart(2, "0") + ":" + sec : m + ":" + sec;
 }
 
+let dateFormat = null;
+
 /** A date and time as the browser's language writes them. */
 function when(ms) {
-  return new Intl.DateTimeFormat(LANG === "en" ? "en-GB" : "fr-FR", {
+  // One formatter for the page: making one costs more than the row.
+  dateFormat = dateFormat || new Intl.DateTimeFormat(LANG === "en" ? "en-GB" : "fr-FR", {
     dateStyle: "short", timeStyle: "medium",
-  }).format(new Date(ms));
+  });
+  return dateFormat.format(new Date(ms));
 }
 
 /** An element: `el("li", {class: "x"}, child, "text")`. */

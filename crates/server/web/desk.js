@@ -6,6 +6,7 @@ const desk = {
   me: null,
   calls: new Map(), // callref → call
   history: [],
+  rows: new Map(), // history key → [what it shows, its row]
   source: null,
 };
 
@@ -42,7 +43,7 @@ function onEvent(e) {
   let c = desk.calls.get(e.callref);
   if (!c) {
     if (e.event === "RELEASE" || e.event === "MISSED") {
-      loadHistory();
+      afterNextPaint(refreshHistory);
       return;
     }
     c = { callref: e.callref, setup_at: e.at, state: "ringing" };
@@ -82,10 +83,18 @@ function onEvent(e) {
           render();
         }
       }, 30000);
-      loadHistory();
+      afterNextPaint(refreshHistory);
       break;
   }
   render();
+}
+
+/**
+ * `fn` once the frame being prepared is painted: the history's work never
+ * holds back a banner or a call's new state.
+ */
+function afterNextPaint(fn) {
+  requestAnimationFrame(() => setTimeout(fn, 0));
 }
 
 /**
@@ -237,21 +246,55 @@ async function dial(number) {
 
 // ---------------------------------------------------------------- history
 
-function seenKey() {
-  return "ctibridge.missed-seen." + desk.me.ident;
+/** Calls of a line's history read at once; the newest read after a call. */
+const HISTORY_LIMIT = 200;
+const HISTORY_RECENT = 20;
+
+function historyKey(c) {
+  return c.line + "|" + c.callref;
 }
 
-async function loadHistory() {
-  const all = [];
-  for (const l of desk.me.lines) {
-    try {
-      const h = await api("/desk/api/history?" + query({ telorg: l.line, limit: 200 }));
-      all.push(...h.calls);
-    } catch (_) { /* shown empty */ }
+/**
+ * The history of the desk's lines: all of it (`HISTORY_LIMIT` calls a
+ * line), or with `recent` its newest calls merged into what is shown.
+ */
+async function loadHistory(recent) {
+  const limit = recent ? HISTORY_RECENT : HISTORY_LIMIT;
+  const read = await Promise.all(desk.me.lines.map((l) =>
+    api("/desk/api/history?" + query({ telorg: l.line, limit })).then((h) => h.calls, () => null)));
+  const known = new Map(recent ? desk.history.map((c) => [historyKey(c), c]) : []);
+  for (const calls of read) {
+    if (!calls) continue;
+    // More calls ended than were read: all of it again.
+    if (recent && calls.length === limit && !calls.some((c) => known.has(historyKey(c)))) {
+      return loadHistory(false);
+    }
+    for (const c of calls) known.set(historyKey(c), c);
   }
-  all.sort((a, b) => b.setup_at - a.setup_at);
-  desk.history = all;
+  if (!recent && read.every((calls) => !calls)) return; // kept as it was
+  desk.history = [...known.values()]
+    .sort((a, b) => b.setup_at - a.setup_at)
+    .slice(0, HISTORY_LIMIT * desk.me.lines.length);
   renderHistory();
+}
+
+let historyLoading = null;
+let historyAgain = false;
+
+/** The newest calls of the history, one read at a time (none overtakes another). */
+function refreshHistory() {
+  if (historyLoading) {
+    historyAgain = true;
+    return historyLoading;
+  }
+  historyLoading = (async () => {
+    do {
+      historyAgain = false;
+      await loadHistory(true);
+    } while (historyAgain);
+    historyLoading = null;
+  })();
+  return historyLoading;
 }
 
 function kindOf(c) {
@@ -269,33 +312,44 @@ function renderHistory() {
   const q = $("hist-q").value.trim().toLowerCase();
   const kind = $("hist-kind").value;
   const body = $("history").tBodies[0];
-  body.replaceChildren();
   const rows = desk.history.filter((c) => {
     if (kind && kindOf(c) !== kind) return false;
     if (!q) return true;
     return [c.tel, c.name, c.company].some((v) => v && v.toLowerCase().includes(q));
   });
-  for (const c of rows) {
-    const number = c.tel;
-    const who = number
-      ? el("a", { href: "tel:" + number, class: "tel", "aria-label": t("callback", { n: number }) }, number)
-      : t("withheld");
-    const durations = [];
-    if (c.ringing_ms != null) durations.push(t("rang", { d: duration(c.ringing_ms) }));
-    if (c.talk_ms != null) durations.push(t("talked", { d: duration(c.talk_ms) }));
-    body.append(el("tr", { "data-callref": c.callref, "data-kind": kindOf(c) },
-      el("td", {}, when(c.setup_at)),
-      el("td", {}, t(kindOf(c))),
-      el("td", {}, c.name ? el("span", { class: "name" }, c.name + (c.company ? ` (${c.company})` : "") + " ") : null, who),
-      el("td", {}, outcomeOf(c)),
-      el("td", {}, durations.join(", "))));
-  }
+  const used = new Map();
+  body.replaceChildren(...rows.map((c) => {
+    const key = historyKey(c);
+    const shows = [c.state, c.tel, c.name, c.company, c.ringing_ms, c.talk_ms, c.setup_at].join("|");
+    const had = desk.rows.get(key);
+    const row = had && had[0] === shows ? had[1] : historyRow(c);
+    used.set(key, [shows, row]);
+    return row;
+  }));
+  desk.rows = used;
   $("no-history").hidden = rows.length > 0;
   updateBadge();
 }
 
+/** A call's row of the history table. */
+function historyRow(c) {
+  const number = c.tel;
+  const who = number
+    ? el("a", { href: "tel:" + number, class: "tel", "aria-label": t("callback", { n: number }) }, number)
+    : t("withheld");
+  const durations = [];
+  if (c.ringing_ms != null) durations.push(t("rang", { d: duration(c.ringing_ms) }));
+  if (c.talk_ms != null) durations.push(t("talked", { d: duration(c.talk_ms) }));
+  return el("tr", { "data-callref": c.callref, "data-kind": kindOf(c) },
+    el("td", {}, when(c.setup_at)),
+    el("td", {}, t(kindOf(c))),
+    el("td", {}, c.name ? el("span", { class: "name" }, c.name + (c.company ? ` (${c.company})` : "") + " ") : null, who),
+    el("td", {}, outcomeOf(c)),
+    el("td", {}, durations.join(", ")));
+}
+
 function unseenMissed() {
-  const seen = Number(localStorage.getItem(seenKey()) || 0);
+  const seen = desk.me.missed_seen || 0;
   return desk.history.filter((c) => kindOf(c) === "missed" && c.setup_at > seen);
 }
 
@@ -307,13 +361,22 @@ function updateBadge() {
   badge.setAttribute("aria-label", t("missedlabel", { n }));
 }
 
-/** The missed calls shown are seen: the badge is cleared. */
-function markSeen() {
+/**
+ * The missed calls shown are seen: the badge is cleared, here and (kept by
+ * the server) in the desk's other browsers.
+ */
+async function markSeen() {
   const missed = unseenMissed();
   if (!missed.length) return;
   const newest = Math.max(...missed.map((c) => c.setup_at));
-  localStorage.setItem(seenKey(), String(newest));
+  desk.me.missed_seen = newest;
   updateBadge();
+  try {
+    const kept = await api("/desk/api/seen?" + query({ at: newest }), { method: "POST" });
+    desk.me.missed_seen = Math.max(desk.me.missed_seen, kept.missed_seen);
+  } catch (e) {
+    status(t("failed", { why: e.message }));
+  }
 }
 
 // ---------------------------------------------------------------- notifications
