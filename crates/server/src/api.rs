@@ -905,7 +905,7 @@ pub(crate) async fn active_calls(
     let now = crate::journal::now_ms();
     let active: Vec<crate::control::ActiveCall> = found
         .into_iter()
-        .filter(|c| !c.state.is_ended())
+        .filter(|c| c.under_way(now))
         .map(|c| {
             let (caller, callee) = match c.direction {
                 crate::hub::Direction::Out => (c.line.clone(), c.tel.clone()),

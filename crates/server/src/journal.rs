@@ -670,8 +670,30 @@ const WAL_EVENTS: u64 = 100_000;
 
 /// How far apart the events of one call may be (ms): a day.
 pub const CALL_SPAN: i64 = 24 * 3600 * 1000;
+/// How long a call may ring (ms): ten minutes, far more than any
+/// provider lets a call ring. A call still ringing after that lost its end.
+pub const RINGING_SPAN: i64 = 10 * 60 * 1000;
 /// Events a history reads at most.
 pub const HISTORY_EVENTS: i64 = 200_000;
+
+impl CallRecord {
+    /// Whether the call is under way at `now` (ms since 1970): not ended,
+    /// and not so old that its end must have been lost (a notification
+    /// the provider never sent, a server stopped mid-call): ringing for
+    /// [`RINGING_SPAN`], or begun [`CALL_SPAN`] ago. A desk and the wall
+    /// never show such a call for ever.
+    pub fn under_way(&self, now: i64) -> bool {
+        if self.state.is_ended() {
+            return false;
+        }
+        let age = now.saturating_sub(self.setup_at);
+        if self.connect_at.is_some() || self.state == CallState::Parked {
+            age < CALL_SPAN
+        } else {
+            age < RINGING_SPAN
+        }
+    }
+}
 
 /// One event of a call as the journal keeps it.
 struct Logged {
@@ -1270,6 +1292,34 @@ mod tests {
             person: None,
             slot: None,
         }
+    }
+
+    #[test]
+    fn a_call_whose_end_was_lost_is_not_under_way() {
+        let j = Journal::in_memory().expect("journal");
+        let t0 = 1_000_000_000;
+        j.record(&ev("ringing", Event::Ring, "in"), t0).unwrap();
+        j.record(&ev("talking", Event::Ring, "in"), t0).unwrap();
+        j.record(&ev("talking", Event::Connect, "in"), t0 + 5_000)
+            .unwrap();
+        j.record(&ev("ended", Event::Ring, "in"), t0).unwrap();
+        j.record(&ev("ended", Event::Release, "in"), t0 + 1_000)
+            .unwrap();
+        let calls = j.history("1003", None, 10).unwrap();
+        let at = |now: i64| {
+            let mut v: Vec<_> = calls
+                .iter()
+                .filter(|c| c.under_way(now))
+                .map(|c| c.callref.as_str())
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        assert_eq!(at(t0 + 60_000), ["ringing", "talking"]);
+        // Ringing ten minutes: its end was lost; talking an hour is a call.
+        assert_eq!(at(t0 + RINGING_SPAN), ["talking"]);
+        assert_eq!(at(t0 + 3_600_000), ["talking"]);
+        assert!(at(t0 + CALL_SPAN).is_empty());
     }
 
     /// Commits `n` events from as many tasks at once, on `journal` with a

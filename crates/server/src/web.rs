@@ -892,7 +892,7 @@ async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
                     _ => {}
                 }
             }
-            if !c.state.is_ended() {
+            if c.under_way(now) {
                 let call = json!({
                     "callref": c.callref,
                     "tel": crate::api::for_desks(&s.opts, &c.tel),
