@@ -166,6 +166,30 @@ fn the_desk_pages_are_locked_down() {
     assert_eq!(post("X-CSRF-Token: 00\r\n").0, 403);
     let (st, _, body) = post(&format!("X-CSRF-Token: {csrf}\r\n"));
     assert_eq!(st, 200, "{body}");
+    // The page itself, for the logged-in desk: what `me` answers is in it
+    // (a JSON data block, no script), the call just made with its
+    // company, whose `&` cannot end the block; never kept by a cache.
+    let (st, headers, page) = request(
+        addr,
+        &format!("GET /desk/ HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(st, 200);
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains("cache-control: no-store"),
+        "{headers}"
+    );
+    let data = page
+        .split_once("<script id=\"me-data\" type=\"application/json\">")
+        .and_then(|(_, rest)| rest.split_once("</script>"))
+        .map(|(data, _)| data)
+        .expect("the desk's data in the page");
+    let embedded: serde_json::Value = serde_json::from_str(data).expect("json");
+    assert_eq!(embedded["ident"], "alice");
+    assert_eq!(embedded["csrf"], csrf.as_str());
+    assert!(data.contains("Martin \\u0026 Fils"), "{data}");
+    assert!(!data.contains('<') && !data.contains('&'), "{data}");
     // Another desk's line: refused as on the CTI routes.
     let (st, _, _) = request(
         addr,

@@ -93,9 +93,13 @@ await step("a number the dial engine cannot read is refused before anything is s
 
 let incoming;
 await step("seed 002, incoming: Marie calls, the banner names her, Alice answers and hangs up", async () => {
+  const before = await alice.locator("#history").boundingBox();
   incoming = (await sim("/sim/call?from=0612345678&to=7701&answer=wait")).callref;
   const banner = alice.locator(`.banner[data-callref='${incoming}']`);
   await banner.waitFor(WAIT);
+  // The ring moves nothing of the page under the hand (a number of the
+  // history about to be clicked would become another).
+  assert.deepEqual(await alice.locator("#history").boundingBox(), before);
   assert.match(await banner.textContent(), /Appel de Marie Dupont/);
   assert.match(await banner.textContent(), /Dupont SA/);
   assert.match(await banner.textContent(), /0612345678/);

@@ -213,6 +213,14 @@ struct Assets {
     pages: Vec<Asset>,
 }
 
+/// A page made for one request: compressed fast.
+fn gzip_fast(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = e.write_all(bytes);
+    e.finish().unwrap_or_default()
+}
+
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -298,9 +306,42 @@ async fn asset(
     error(StatusCode::NOT_FOUND, "no such file")
 }
 
-async fn desk_page(headers: HeaderMap) -> Response {
-    send(&assets().pages[0], &headers, "no-cache")
+/// The desk's page; with a valid session, what `GET /desk/api/me` would
+/// answer is in it (a JSON data block, not a script): the page is usable
+/// without waiting for one more request.
+async fn desk_page(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let page = &assets().pages[0];
+    let Some(session) = s.session(&headers) else {
+        return send(page, &headers, "no-cache");
+    };
+    let me = me_of(&s, &session).await.to_string();
+    // Nothing in the data can end its element.
+    let me = me
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let html = String::from_utf8_lossy(&page.raw).replacen(
+        ME_BLOCK,
+        &format!("<script id=\"me-data\" type=\"application/json\">{me}</script>"),
+        1,
+    );
+    let personal = Asset {
+        name: page.name,
+        hashed: String::new(),
+        content_type: page.content_type,
+        gzip: gzip_fast(html.as_bytes()),
+        raw: html.into_bytes(),
+    };
+    let mut r = send(&personal, &headers, "no-store");
+    r.headers_mut().insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Cookie"),
+    );
+    r
 }
+
+/// Where the desk's page takes the logged-in desk's data.
+const ME_BLOCK: &str = "<script id=\"me-data\" type=\"application/json\"></script>";
 
 async fn wall_page(headers: HeaderMap) -> Response {
     send(&assets().pages[1], &headers, "no-cache")
@@ -630,14 +671,19 @@ fn all_lines(s: &AppState) -> Vec<String> {
 /// `GET /desk/api/me`: who is logged in, their lines, the CSRF token, the
 /// cursor to follow events from, what can be done.
 async fn me(State(s): State<Arc<AppState>>, web: Web) -> Response {
+    secured(axum::Json(me_of(&s, &web.session).await).into_response())
+}
+
+/// What `GET /desk/api/me` answers for `session`.
+async fn me_of(s: &Arc<AppState>, session: &Session) -> Value {
     // The cursor first: a call that starts while the lines are read comes
     // again on the stream (the page takes it once).
     let cursor = s.hub.last_seq();
     let mut lines = Vec::new();
-    for l in lines_of(&s, &web.session.ident) {
+    for l in lines_of(s, &session.ident) {
         // The calls under way, so the page needs no other request to show
         // them (a server without journal has none to give).
-        let calls = crate::api::active_calls(&s, &l).await.unwrap_or_default();
+        let calls = crate::api::active_calls(s, &l).await.unwrap_or_default();
         lines.push(json!({
             "line": l,
             "shown": crate::api::for_desks(&s.opts, &l),
@@ -646,7 +692,7 @@ async fn me(State(s): State<Arc<AppState>>, web: Web) -> Response {
     }
     let missed_seen = match s.journal.clone() {
         Some(journal) => {
-            let ident = web.session.ident.clone();
+            let ident = session.ident.clone();
             tokio::task::spawn_blocking(move || {
                 journal
                     .lock()
@@ -660,19 +706,16 @@ async fn me(State(s): State<Arc<AppState>>, web: Web) -> Response {
         }
         None => None,
     };
-    secured(
-        axum::Json(json!({
-            "ident": web.session.ident,
-            "supervisor": web.session.supervisor,
-            "csrf": web.session.csrf,
-            "lines": lines,
-            "cursor": cursor.to_string(),
-            "missed_seen": missed_seen.unwrap_or(0),
-            "can": abilities(&s),
-            "now": crate::journal::now_ms(),
-        }))
-        .into_response(),
-    )
+    json!({
+        "ident": session.ident,
+        "supervisor": session.supervisor,
+        "csrf": session.csrf,
+        "lines": lines,
+        "cursor": cursor.to_string(),
+        "missed_seen": missed_seen.unwrap_or(0),
+        "can": abilities(s),
+        "now": crate::journal::now_ms(),
+    })
 }
 
 /// `POST /desk/api/seen?at=MS`: the desk has seen its missed calls up to

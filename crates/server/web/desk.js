@@ -185,7 +185,7 @@ function render() {
     if (c.state === "ringing" && c.direction === "in") {
       const who = party(c);
       const banner = el("div", { class: "banner", role: "alert", "data-callref": c.callref },
-        el("span", { class: "banner-title" }, t("callfrom", { who: c.name || c.tel || t("withheld") })),
+        el("span", { class: "banner-title", elementtiming: "ring " + c.callref }, t("callfrom", { who: c.name || c.tel || t("withheld") })),
         c.company ? el("span", { class: "banner-company" }, c.company) : null,
         el("span", { class: "banner-number" }, c.tel || t("withheld")),
         el("span", { class: "timer", "data-timer": c.callref }, timerText(c)),
@@ -194,11 +194,12 @@ function render() {
       banner.setAttribute("aria-label", t("callfrom", { who }));
       banners.append(banner);
     }
-    list.append(callItem(c));
+    // A ringing call is its banner; the list, the calls under way.
+    else list.append(callItem(c));
   }
   for (const [id, v] of Object.entries(typed)) if ($(id)) $(id).value = v;
   if (focused && $(focused)) $(focused).focus();
-  $("no-calls").hidden = calls.length > 0;
+  $("no-calls").hidden = list.children.length > 0;
 }
 
 function tick() {
@@ -381,8 +382,13 @@ async function markSeen() {
 
 // ---------------------------------------------------------------- notifications
 
+// The browser's answer about notifications, read once the page is ready
+// and again when it changes: reading it asks the browser's process, which
+// a ringing call does not wait for.
+let notifications = "default";
+
 function notifyRing(c) {
-  if (!("Notification" in window) || Notification.permission !== "granted") return;
+  if (notifications !== "granted") return;
   try {
     new Notification(t("callfrom", { who: c.name || c.tel || t("withheld") }), {
       body: party(c), tag: c.callref,
@@ -391,27 +397,45 @@ function notifyRing(c) {
 }
 
 function offerNotifications() {
-  if (!("Notification" in window) || Notification.permission !== "default") return;
-  $("notify-ask").hidden = false;
+  if (!("Notification" in window)) return;
+  const read = () => {
+    notifications = Notification.permission;
+    $("notify-ask").hidden = notifications !== "default";
+  };
+  read();
   $("notify-btn").addEventListener("click", async () => {
     await Notification.requestPermission();
-    $("notify-ask").hidden = true;
+    read();
   });
+  if (navigator.permissions) {
+    navigator.permissions.query({ name: "notifications" })
+      .then((p) => { p.onchange = read; }, () => {});
+  }
 }
 
 // ---------------------------------------------------------------- start
 
-async function start() {
-  let me;
-  try {
-    me = await api("/desk/api/me");
-  } catch (e) {
-    showLogin();
-    return;
+/**
+ * The desk, for `embedded` (what the server put in the page for a
+ * logged-in desk) or else for what `/desk/api/me` answers.
+ */
+async function start(embedded) {
+  let me = embedded;
+  // `now` is the server's clock when the page was answered.
+  const nav = performance.getEntriesByType("navigation")[0];
+  let localNow = embedded && nav ? performance.timeOrigin + nav.responseStart : Date.now();
+  if (!me) {
+    try {
+      me = await api("/desk/api/me");
+      localNow = Date.now();
+    } catch (e) {
+      showLogin();
+      return;
+    }
   }
   desk.me = me;
   state.csrf = me.csrf;
-  state.skew = me.now - Date.now();
+  state.skew = me.now - localNow;
   $("login").hidden = true;
   $("desk").hidden = false;
   $("logout").hidden = false;
@@ -429,10 +453,10 @@ async function start() {
   desk.source.addEventListener("error", () => {
     if (desk.source.readyState === EventSource.CLOSED) location.reload();
   });
-  offerNotifications();
   setInterval(tick, 1000);
   document.body.dataset.ready = "1";
   performance.mark("ctibridge-ready");
+  offerNotifications();
   await loadHistory();
   document.body.dataset.history = "1";
 }
@@ -491,5 +515,8 @@ document.addEventListener("DOMContentLoaded", () => {
     $("dial-number").value = n;
     dial(n);
   });
-  start();
+  const data = $("me-data");
+  const embedded = data && data.textContent ? JSON.parse(data.textContent) : null;
+  if (data) data.remove();
+  start(embedded);
 });
