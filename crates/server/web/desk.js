@@ -281,9 +281,14 @@ async function loadHistory(recent) {
 
 let historyLoading = null;
 let historyAgain = false;
+let historyWhole = false;
 
-/** The newest calls of the history, one read at a time (none overtakes another). */
-function refreshHistory() {
+/**
+ * The history read again (the newest calls, or with `whole` all of it),
+ * one read at a time: an older answer never overtakes a newer one.
+ */
+function refreshHistory(whole) {
+  if (whole === true) historyWhole = true;
   if (historyLoading) {
     historyAgain = true;
     return historyLoading;
@@ -291,7 +296,9 @@ function refreshHistory() {
   historyLoading = (async () => {
     do {
       historyAgain = false;
-      await loadHistory(true);
+      const all = historyWhole;
+      historyWhole = false;
+      await loadHistory(!all);
     } while (historyAgain);
     historyLoading = null;
   })();
@@ -457,7 +464,7 @@ async function start(embedded) {
   document.body.dataset.ready = "1";
   performance.mark("ctibridge-ready");
   offerNotifications();
-  await loadHistory();
+  await refreshHistory(true);
   document.body.dataset.history = "1";
 }
 
