@@ -602,26 +602,12 @@ async fn logout(
         out.insert(web.session.nonce.clone(), web.session.expires);
     }
     // Kept in the journal: a restart does not bring the session back.
-    if let Some(journal) = s.journal.clone() {
-        let (nonce, until) = (web.session.nonce.clone(), web.session.expires);
-        let kept = tokio::task::spawn_blocking(move || {
-            journal
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .desk_logout(&nonce, until)
-        })
-        .await;
-        let kept = match kept {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = kept {
-            tracing::error!(
-                ident = web.session.ident,
-                "journal: a logout cannot be kept ({e}): a restart of the server before its end would let the session in again"
-            );
-        }
+    let (nonce, until) = (web.session.nonce.clone(), web.session.expires);
+    if let Some(Err(e)) = on_journal(&s, move |j| j.desk_logout(&nonce, until)).await {
+        tracing::error!(
+            ident = web.session.ident,
+            "journal: a logout cannot be kept ({e}): a restart of the server before its end would let the session in again"
+        );
     }
     tracing::info!(ident = web.session.ident, "browser desk: logged out");
     let mut r = secured(axum::Json(json!({ "ok": true })).into_response());
@@ -690,22 +676,11 @@ async fn me_of(s: &Arc<AppState>, session: &Session) -> Value {
             "calls": calls,
         }));
     }
-    let missed_seen = match s.journal.clone() {
-        Some(journal) => {
-            let ident = session.ident.clone();
-            tokio::task::spawn_blocking(move || {
-                journal
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .missed_seen(&ident)
-            })
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .flatten()
-        }
-        None => None,
-    };
+    let ident = session.ident.clone();
+    let missed_seen = on_journal(s, move |j| j.missed_seen(&ident))
+        .await
+        .and_then(Result::ok)
+        .flatten();
     json!({
         "ident": session.ident,
         "supervisor": session.supervisor,
@@ -731,31 +706,36 @@ async fn seen(State(s): State<Arc<AppState>>, web: Web) -> Response {
     if at < 0 || at > crate::journal::now_ms() + 86_400_000 {
         return error(StatusCode::BAD_REQUEST, "at is not a time of a call");
     }
-    let Some(journal) = s.journal.clone() else {
-        return error(StatusCode::NOT_FOUND, "no journal");
-    };
     let ident = web.session.ident.clone();
-    let kept = tokio::task::spawn_blocking(move || {
-        journal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .set_missed_seen(&ident, at)
-    })
-    .await;
-    match kept {
-        Ok(Ok(v)) => secured(axum::Json(json!({ "missed_seen": v })).into_response()),
-        Ok(Err(e)) => {
+    match on_journal(&s, move |j| j.set_missed_seen(&ident, at)).await {
+        Some(Ok(v)) => secured(axum::Json(json!({ "missed_seen": v })).into_response()),
+        Some(Err(e)) => {
             tracing::error!("journal: {e}");
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the journal cannot be written",
             )
         }
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "the journal cannot be written",
-        ),
+        None => error(StatusCode::NOT_FOUND, "no journal"),
     }
+}
+
+/// `f` on the server's journal, on a thread that may block: `None`
+/// without a journal; its error as text.
+async fn on_journal<T, F>(s: &AppState, f: F) -> Option<Result<T, String>>
+where
+    T: Send + 'static,
+    F: FnOnce(&crate::journal::Journal) -> rusqlite::Result<T> + Send + 'static,
+{
+    let journal = s.journal.clone()?;
+    let done =
+        tokio::task::spawn_blocking(move || f(&journal.lock().unwrap_or_else(|p| p.into_inner())))
+            .await;
+    Some(match done {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    })
 }
 
 /// An event as the browser reads it.
