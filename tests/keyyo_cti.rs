@@ -860,3 +860,115 @@ fn push_to_waiting_desk_latency() {
         ms[ms.len() - 1]
     );
 }
+
+/// Reads `stream` (an answer under way) until `text` has come `count`
+/// times in what this call reads (20 s at most); what was read.
+fn read_until(stream: &mut std::net::TcpStream, text: &str, count: usize) -> String {
+    use std::io::Read as _;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("timeout");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    while got.matches(text).count() < count {
+        assert!(
+            Instant::now() < deadline,
+            "{count} × {text:?} never came: {got}"
+        );
+        match stream.read(&mut buf) {
+            Ok(0) => panic!("the stream ended: {got}"),
+            Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    got
+}
+
+#[test]
+fn the_wall_shows_the_accounts_call_park() {
+    use std::io::Write as _;
+    let cti = StandIn::start();
+    let dir = TempDir::new("keyyo-cti-park");
+    let addr = free_addr();
+    // A supervisor: the session follows the account's call park too.
+    let _srv = serve(
+        &dir,
+        &cti,
+        addr,
+        "<desk>\n<ident>chef\n<secret>chef-secret\n<lines>09 72 10 10 11\n<role>supervisor\n",
+    );
+    let subscribed = cti.wait_for("subscribe", 3);
+    assert!(
+        subscribed.iter().any(|s| s["number"] == "callpark"),
+        "{subscribed:?}"
+    );
+
+    // The supervisor's session, and the wall's event stream.
+    let body = "ident=chef&secret=chef-secret";
+    let mut login = std::net::TcpStream::connect(addr).expect("connect");
+    login
+        .write_all(
+            format!(
+                "POST /desk/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .expect("send");
+    let answer = read_until(&mut login, "\r\n\r\n", 1);
+    let cookie = answer
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l.split_once(':').map(|(_, v)| v.trim().to_owned()))
+                .flatten()
+        })
+        .and_then(|v| v.split(';').next().map(str::to_owned))
+        .expect("a session cookie");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .write_all(
+            format!("GET /desk/api/events?scope=all HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\r\n")
+                .as_bytes(),
+        )
+        .expect("send");
+    read_until(&mut stream, ": open", 1);
+    let wall = || {
+        let (st, body) = common::exchange(
+            std::net::TcpStream::connect(addr).expect("connect"),
+            &format!("GET /desk/api/wall HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(st, 200, "{body}");
+        serde_json::from_str::<Value>(&body).expect("json")["park"].clone()
+    };
+    assert_eq!(wall(), json!([]));
+
+    // A call parked by a line the server file does not have: on the wall,
+    // the wall told.
+    let parked = |slot: Option<&str>| {
+        let mut call = json!({
+            "callref": "p1", "state": "CONNECT", "caller": "33611223344",
+            "callee": "33972109999", "setup_date": 1_700_000_000
+        });
+        if let Some(s) = slot {
+            call["callpark_slot"] = json!(s);
+        }
+        Command::Push(json!({ "notify": "call", "call": call }))
+    };
+    cti.send(parked(Some("7")));
+    read_until(&mut stream, "event: park", 1);
+    let park = wall();
+    assert_eq!(park.as_array().map(Vec::len), Some(1), "{park}");
+    assert_eq!(park[0]["call"]["callref"], "p1");
+    assert_eq!(park[0]["call"]["park_slot"], "7");
+    assert_eq!(park[0]["call"]["tel"], "0611223344");
+    assert_eq!(park[0]["line"], "0972109999");
+    // Taken back: gone from the park.
+    cti.send(parked(None));
+    read_until(&mut stream, "event: park", 1);
+    assert_eq!(wall(), json!([]));
+}

@@ -72,6 +72,22 @@ pub struct Hub {
     ticks: Mutex<HashMap<String, tokio::sync::watch::Sender<u64>>>,
     /// Set when the server stops: held polls are answered at once.
     closed: std::sync::atomic::AtomicBool,
+    /// The account's call park as the provider pushes it (Keyyo's
+    /// `callpark` subscription), calls of any line: callref → the call.
+    /// Its number changes with each change.
+    park: tokio::sync::watch::Sender<(u64, std::collections::BTreeMap<String, ParkedCall>)>,
+}
+
+/// A call waiting in the account's call park.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ParkedCall {
+    pub callref: String,
+    pub slot: String,
+    /// The two parties, in the provider's form.
+    pub caller: String,
+    pub callee: String,
+    /// When it was parked (ms since 1970).
+    pub since: i64,
 }
 
 impl Default for Hub {
@@ -96,7 +112,45 @@ impl Hub {
             }),
             ticks: Mutex::new(HashMap::new()),
             closed: std::sync::atomic::AtomicBool::new(false),
+            park: tokio::sync::watch::Sender::new((0, Default::default())),
         }
+    }
+
+    /// A call is (still) in the call park.
+    pub fn parked(&self, call: ParkedCall) {
+        self.park.send_if_modified(|(n, park)| {
+            let same = park.get(&call.callref).is_some_and(|c| c.slot == call.slot);
+            if !same {
+                park.insert(call.callref.clone(), call);
+                *n += 1;
+            }
+            !same
+        });
+    }
+
+    /// A call left the call park (taken back, ended): whether it was there.
+    pub fn unparked(&self, callref: &str) -> bool {
+        self.park.send_if_modified(|(n, park)| {
+            let was = park.remove(callref).is_some();
+            if was {
+                *n += 1;
+            }
+            was
+        })
+    }
+
+    /// The calls in the call park, by slot.
+    pub fn park(&self) -> Vec<ParkedCall> {
+        let mut calls: Vec<_> = self.park.borrow().1.values().cloned().collect();
+        calls.sort_by(|a, b| a.slot.cmp(&b.slot).then(a.since.cmp(&b.since)));
+        calls
+    }
+
+    /// Follows the call park's changes.
+    pub fn park_changes(
+        &self,
+    ) -> tokio::sync::watch::Receiver<(u64, std::collections::BTreeMap<String, ParkedCall>)> {
+        self.park.subscribe()
     }
 
     /// The server stops: every held poll is answered now (with what there

@@ -680,8 +680,8 @@ impl CallRecord {
     /// Whether the call is under way at `now` (ms since 1970): not ended,
     /// and not so old that its end must have been lost (a notification
     /// the provider never sent, a server stopped mid-call): ringing for
-    /// [`RINGING_SPAN`], or begun [`CALL_SPAN`] ago. A desk and the wall
-    /// never show such a call for ever.
+    /// `RINGING_SPAN` (10 min), or begun `CALL_SPAN` (a day) ago. A desk
+    /// and the wall never show such a call for ever.
     pub fn under_way(&self, now: i64) -> bool {
         if self.state.is_ended() {
             return false;

@@ -510,13 +510,15 @@ impl Cti {
         }
     }
 
-    /// Starts the session loop: follows `lines` (their one identity),
-    /// hands their calls to `ingest`, until `stop` says so.
+    /// Starts the session loop: follows `lines` (their one identity), and
+    /// with `park` the account's call park (every line's parked calls, to
+    /// the hub's park); hands their calls to `ingest`, until `stop` says so.
     ///
     /// Fails only when a minted token's kept refresh token cannot be read.
     pub fn start(
         settings: CtiSettings,
         lines: Vec<String>,
+        park: bool,
         ingest: std::sync::Arc<crate::ingest::Ingest>,
         seen: std::sync::Arc<std::sync::Mutex<crate::keyyo::Seen>>,
         stop: tokio::sync::watch::Receiver<bool>,
@@ -530,6 +532,7 @@ impl Cti {
             endpoint: settings.endpoint,
             tokens,
             lines,
+            park,
             ingest,
             seen,
             id: None,
@@ -552,6 +555,8 @@ struct Session {
     endpoint: String,
     tokens: std::sync::Arc<crate::keyyo_token::Tokens>,
     lines: Vec<String>,
+    /// The account's call park followed too (`subscribe callpark`).
+    park: bool,
     ingest: std::sync::Arc<crate::ingest::Ingest>,
     /// The Keyyo calls kept (shared with the webhook notifications).
     seen: std::sync::Arc<std::sync::Mutex<crate::keyyo::Seen>>,
@@ -725,6 +730,16 @@ impl Session {
                 .await?
                 .map_err(|e| format!("subscribe {number}: {e}"))?;
         }
+        if self.park {
+            // Without it the wall shows the park of our lines only: said,
+            // not fatal.
+            if let Err(e) = self
+                .call(ws, "subscribe", json!({ "number": "callpark" }))
+                .await?
+            {
+                tracing::warn!("Keyyo's CTI service: subscribe callpark: {e}: the wall shows the calls parked by the server file's lines only");
+            }
+        }
         Ok(())
     }
 
@@ -798,6 +813,21 @@ impl Session {
     /// A pushed call: an event for each of our lines it is about.
     async fn pushed(&mut self, call: PushedCall) {
         let was_parked = self.parked.contains(&call.callref);
+        // The account's call park, whichever line the call is on.
+        let hub = self.ingest.hub();
+        match (&call.slot, call.state.as_str()) {
+            (Some(slot), _) => hub.parked(crate::hub::ParkedCall {
+                callref: call.callref.clone(),
+                slot: slot.clone(),
+                caller: call.caller.clone(),
+                callee: call.callee.clone(),
+                since: crate::journal::now_ms(),
+            }),
+            (None, "CONNECT" | "RELEASE" | "MISSED") => {
+                hub.unparked(&call.callref);
+            }
+            _ => {}
+        }
         // A webhook notification of the same call and state may have come
         // first (or come later): the two are one.
         use crate::keyyo::Kind;

@@ -218,9 +218,13 @@ pub async fn serve(
             .collect();
         lines.sort();
         lines.dedup();
+        // A supervisor's wall shows the account's call park: calls
+        // parked from any line, followed through `callpark`.
+        let park = opts.server.desks.iter().any(|d| d.supervisor);
         let (cti, task) = keyyo_cti::Cti::start(
             settings,
             lines,
+            park,
             state.ingest.clone(),
             state.seen.clone(),
             cti_stopped,

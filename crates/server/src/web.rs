@@ -785,9 +785,11 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
     let _ = net.wait_for(|(_, held)| !held).await;
     let generation = net.borrow().0;
     let cookie = headers.clone();
+    // The wall hears of the call park's changes too (`event: park`).
+    let park = all.then(|| s.hub.park_changes());
     let stream = futures_util::stream::unfold(
-        (s, lines, cursor, cookie, true),
-        move |(s, lines, cursor, cookie, first)| async move {
+        (s, lines, cursor, cookie, true, park),
+        move |(s, lines, cursor, cookie, first, mut park)| async move {
             if s.web.streams.borrow().0 != generation {
                 return None;
             }
@@ -796,7 +798,7 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
                 let text = "retry: 1000\n: open\n\n".to_owned();
                 return Some((
                     Ok::<_, std::convert::Infallible>(text),
-                    (s, lines, cursor, cookie, false),
+                    (s, lines, cursor, cookie, false, park),
                 ));
             }
             if s.hub.is_closed() || s.session(&cookie).is_none() {
@@ -806,6 +808,10 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
             let found = tokio::select! {
                 found = s.hub.wait_after_lines(&lines, cursor, EVENTS_PER_WRITE, KEEP_ALIVE) => found,
                 _ = cut.wait_for(|(g, _)| *g != generation) => return None,
+                Some(()) = park_moved(&mut park) => {
+                    let text = "event: park\ndata: {}\n\n".to_owned();
+                    return Some((Ok(text), (s, lines, cursor, cookie, false, park)));
+                }
             };
             if found.is_empty() {
                 if s.hub.is_closed() {
@@ -813,7 +819,7 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
                 }
                 return Some((
                     Ok(": keep-alive\n\n".to_owned()),
-                    (s, lines, cursor, cookie, false),
+                    (s, lines, cursor, cookie, false, park),
                 ));
             }
             let mut text = String::new();
@@ -823,7 +829,7 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
                 text.push_str(&format!("id: {}\nevent: call\ndata: {data}\n\n", e.seq));
                 last = e.seq;
             }
-            Some((Ok(text), (s, lines, last, cookie, false)))
+            Some((Ok(text), (s, lines, last, cookie, false, park)))
         },
     );
     let mut r = Response::new(Body::from_stream(stream));
@@ -835,6 +841,22 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     secured(r)
+}
+
+/// Resolves when the call park followed (if any) changes; `None` once it
+/// cannot anymore.
+async fn park_moved(
+    park: &mut Option<
+        tokio::sync::watch::Receiver<(
+            u64,
+            std::collections::BTreeMap<String, crate::hub::ParkedCall>,
+        )>,
+    >,
+) -> Option<()> {
+    match park {
+        Some(rx) => rx.changed().await.ok(),
+        None => std::future::pending().await,
+    }
 }
 
 /// The CTI route `route`, for the logged-in desk: its own checks of the
@@ -949,6 +971,33 @@ async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
             "line_id": line,
             "desks": desks,
             "calls": active,
+        }));
+    }
+    // The account's call park as the provider pushes it: calls parked by
+    // lines the server file does not have too.
+    let plus = |n: &str| {
+        if n.is_empty() || n.starts_with('+') {
+            n.to_owned()
+        } else {
+            format!("+{n}")
+        }
+    };
+    for p in s.hub.park() {
+        if park
+            .iter()
+            .any(|k| k["call"]["callref"] == p.callref.as_str())
+        {
+            continue;
+        }
+        park.push(json!({
+            "line": crate::api::for_desks(&s.opts, &plus(&p.callee)),
+            "call": {
+                "callref": p.callref,
+                "tel": crate::api::for_desks(&s.opts, &plus(&p.caller)),
+                "state": "PARKED",
+                "setup_at": p.since,
+                "park_slot": p.slot,
+            },
         }));
     }
     secured(

@@ -69,13 +69,16 @@ document.addEventListener("DOMContentLoaded", async () => {
     return;
   }
   await refresh();
-  // Every event of any line: the wall read again (one request at a time).
+  // Every event of any line, and every change of the call park: the wall
+  // read again (one request at a time).
   let again = false;
-  follow("/desk/api/events?" + query({ scope: "all", cursor: wall.data ? wall.data.cursor : me.cursor }), async () => {
+  const changed = async () => {
     if (wall.pending) { again = true; return; }
     await refresh();
     while (again) { again = false; await refresh(); }
-  });
+  };
+  const source = follow("/desk/api/events?" + query({ scope: "all", cursor: wall.data ? wall.data.cursor : me.cursor }), changed);
+  source.addEventListener("park", changed);
   setInterval(() => {
     for (const row of byId("lines").tBodies[0].rows) {
       const l = wall.data.lines.find((x) => x.line === row.dataset.line);
