@@ -78,6 +78,12 @@ pub struct Hub {
     park: tokio::sync::watch::Sender<(u64, std::collections::BTreeMap<String, ParkedCall>)>,
 }
 
+/// How long a call stays in the call park as far as the hub knows (ms):
+/// an hour, far longer than a provider leaves a call parked.
+pub const PARK_SPAN: i64 = 3600 * 1000;
+/// Calls in the call park the hub keeps at most.
+pub const PARK_MAX: usize = 1000;
+
 /// A call waiting in the account's call park.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ParkedCall {
@@ -116,15 +122,31 @@ impl Hub {
         }
     }
 
-    /// A call is (still) in the call park.
+    /// A call is (still) in the call park. Calls parked an hour ago are
+    /// forgotten (their leaving was not pushed), and the park holds
+    /// [`PARK_MAX`] calls at most.
     pub fn parked(&self, call: ParkedCall) {
         self.park.send_if_modified(|(n, park)| {
+            let before = park.len();
+            park.retain(|_, c| call.since.saturating_sub(c.since) < PARK_SPAN);
             let same = park.get(&call.callref).is_some_and(|c| c.slot == call.slot);
             if !same {
+                if park.len() >= PARK_MAX {
+                    let oldest = park
+                        .values()
+                        .min_by_key(|c| c.since)
+                        .map(|c| c.callref.clone());
+                    if let Some(k) = oldest {
+                        park.remove(&k);
+                    }
+                }
                 park.insert(call.callref.clone(), call);
+            }
+            let changed = !same || park.len() != before;
+            if changed {
                 *n += 1;
             }
-            !same
+            changed
         });
     }
 
@@ -139,9 +161,17 @@ impl Hub {
         })
     }
 
-    /// The calls in the call park, by slot.
+    /// The calls in the call park, by slot (none parked an hour ago).
     pub fn park(&self) -> Vec<ParkedCall> {
-        let mut calls: Vec<_> = self.park.borrow().1.values().cloned().collect();
+        let now = crate::journal::now_ms();
+        let mut calls: Vec<_> = self
+            .park
+            .borrow()
+            .1
+            .values()
+            .filter(|c| now.saturating_sub(c.since) < PARK_SPAN)
+            .cloned()
+            .collect();
         calls.sort_by(|a, b| a.slot.cmp(&b.slot).then(a.since.cmp(&b.since)));
         calls
     }
@@ -362,6 +392,44 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn in_park(callref: &str, slot: &str, since: i64) -> ParkedCall {
+        ParkedCall {
+            callref: callref.into(),
+            slot: slot.into(),
+            caller: "33611223344".into(),
+            callee: "33972109999".into(),
+            since,
+        }
+    }
+
+    #[test]
+    fn the_call_park_forgets_what_was_never_taken_back() {
+        let hub = Hub::new();
+        let mut changes = hub.park_changes();
+        let now = crate::journal::now_ms();
+        hub.parked(in_park("a", "7", now - PARK_SPAN - 1));
+        hub.parked(in_park("b", "3", now));
+        assert!(changes.has_changed().unwrap());
+        changes.borrow_and_update();
+        // The same again: no change told.
+        hub.parked(in_park("b", "3", now));
+        assert!(!changes.has_changed().unwrap());
+        // "a" was parked over an hour ago: not shown, and dropped.
+        let shown: Vec<_> = hub.park().into_iter().map(|c| c.callref).collect();
+        assert_eq!(shown, ["b"]);
+        assert_eq!(hub.park_changes().borrow().1.len(), 1);
+        assert!(hub.unparked("b"));
+        assert!(!hub.unparked("b"));
+        assert!(hub.park().is_empty());
+        // Bounded: the oldest goes first.
+        for i in 0..=PARK_MAX {
+            hub.parked(in_park(&format!("c{i}"), "1", now + i as i64));
+        }
+        let kept = hub.park_changes().borrow().1.len();
+        assert_eq!(kept, PARK_MAX);
+        assert!(!hub.park_changes().borrow().1.contains_key("c0"));
+    }
 
     fn ev(line: &str, event: Event) -> LineEvent {
         LineEvent {
