@@ -89,7 +89,7 @@ pub const PARK_MAX: usize = 1000;
 pub struct ParkedCall {
     pub callref: String,
     pub slot: String,
-    /// The two parties, in the provider's form.
+    /// The two parties, in E.164 (`+33…`).
     pub caller: String,
     pub callee: String,
     /// When it was parked (ms since 1970).
@@ -397,8 +397,8 @@ mod tests {
         ParkedCall {
             callref: callref.into(),
             slot: slot.into(),
-            caller: "33611223344".into(),
-            callee: "33972109999".into(),
+            caller: "+33611223344".into(),
+            callee: "+33972109999".into(),
             since,
         }
     }

@@ -260,19 +260,22 @@ pub fn read_message(text: &str) -> Result<Incoming, BadFrame> {
     Ok(Incoming::Other(v))
 }
 
+/// A number of Keyyo's pushes (`33388202020`) in E.164 (`+33388202020`),
+/// the lines' one identity.
+fn e164(n: &str) -> String {
+    if n.is_empty() || n.starts_with('+') {
+        n.to_owned()
+    } else {
+        format!("+{n}")
+    }
+}
+
 impl PushedCall {
     /// The call event for `line` (one of ours, in its one identity), or
     /// none when the push is not about it. A parked call (a slot) is a
     /// PARK; CONNECT after it, an UNPARK.
     pub fn line_event(&self, line: &str, was_parked: bool) -> Option<LineEvent> {
-        let plus = |n: &str| {
-            if n.is_empty() || n.starts_with('+') {
-                n.to_owned()
-            } else {
-                format!("+{n}")
-            }
-        };
-        let (caller, callee) = (plus(&self.caller), plus(&self.callee));
+        let (caller, callee) = (e164(&self.caller), e164(&self.callee));
         let (direction, tel) = if callee == line {
             (Direction::In, caller.clone())
         } else if caller == line {
@@ -819,8 +822,8 @@ impl Session {
             (Some(slot), _) => hub.parked(crate::hub::ParkedCall {
                 callref: call.callref.clone(),
                 slot: slot.clone(),
-                caller: call.caller.clone(),
-                callee: call.callee.clone(),
+                caller: e164(&call.caller),
+                callee: e164(&call.callee),
                 since: crate::journal::now_ms(),
             }),
             (None, "CONNECT" | "RELEASE" | "MISSED") => {

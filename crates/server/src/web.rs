@@ -213,17 +213,11 @@ struct Assets {
     pages: Vec<Asset>,
 }
 
-/// A page made for one request: compressed fast.
-fn gzip_fast(bytes: &[u8]) -> Vec<u8> {
+/// `bytes` gzip-compressed: at `level` (the files once at start: best; a
+/// page made for one request: fast).
+fn gzip(bytes: &[u8], level: flate2::Compression) -> Vec<u8> {
     use std::io::Write as _;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    let _ = e.write_all(bytes);
-    e.finish().unwrap_or_default()
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
     let _ = e.write_all(bytes);
     e.finish().unwrap_or_default()
 }
@@ -245,7 +239,7 @@ fn assets() -> &'static Assets {
                     hashed: format!("{stem}.{}.{ext}", short_hash(text.as_bytes())),
                     content_type,
                     raw: text.as_bytes().to_vec(),
-                    gzip: gzip(text.as_bytes()),
+                    gzip: gzip(text.as_bytes(), flate2::Compression::best()),
                 }
             })
             .collect();
@@ -264,7 +258,7 @@ fn assets() -> &'static Assets {
                     name,
                     hashed: (*name).to_owned(),
                     content_type: "text/html; charset=utf-8",
-                    gzip: gzip(page.as_bytes()),
+                    gzip: gzip(page.as_bytes(), flate2::Compression::best()),
                     raw: page.into_bytes(),
                 }
             })
@@ -329,7 +323,7 @@ async fn desk_page(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Respon
         name: page.name,
         hashed: String::new(),
         content_type: page.content_type,
-        gzip: gzip_fast(html.as_bytes()),
+        gzip: gzip(html.as_bytes(), flate2::Compression::fast()),
         raw: html.into_bytes(),
     };
     let mut r = send(&personal, &headers, "no-store");
@@ -975,13 +969,6 @@ async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
     }
     // The account's call park as the provider pushes it: calls parked by
     // lines the server file does not have too.
-    let plus = |n: &str| {
-        if n.is_empty() || n.starts_with('+') {
-            n.to_owned()
-        } else {
-            format!("+{n}")
-        }
-    };
     for p in s.hub.park() {
         if park
             .iter()
@@ -990,10 +977,10 @@ async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
             continue;
         }
         park.push(json!({
-            "line": crate::api::for_desks(&s.opts, &plus(&p.callee)),
+            "line": crate::api::for_desks(&s.opts, &p.callee),
             "call": {
                 "callref": p.callref,
-                "tel": crate::api::for_desks(&s.opts, &plus(&p.caller)),
+                "tel": crate::api::for_desks(&s.opts, &p.caller),
                 "state": "PARKED",
                 "setup_at": p.since,
                 "park_slot": p.slot,
