@@ -113,6 +113,12 @@ fn the_sample_file_dials_and_watches_through_the_simulator() {
     assert_eq!(ev["kind"], "ring");
     assert_eq!(ev["caller"], "0388202020");
     assert_eq!(ev["screen_pop"], true);
+    // The sample reads the call's identity the server sends (two calls
+    // from one number are two calls), and the ring's time is the event's:
+    // the call rang before this desk started, not when it read it.
+    assert!(ev["call_id"].is_string(), "{line}");
+    let (setup, at) = (ev["setup_at"].as_str(), ev["at"].as_str());
+    assert!(setup.is_some() && setup < at, "{line}");
 
     // The dial request of the sample reaches the simulator.
     let out = ctibridge(&dir)
@@ -1639,4 +1645,89 @@ fn reports_the_erp_refuses_are_kept_and_shown() {
         assert!(Instant::now() < end, "{text}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A desk that starts, or comes back, gets the calls still under way on
+/// its line and the ends of those — never a call that already ended — and
+/// each event says when it happened (the server's time, not the poll's).
+#[test]
+fn a_desk_that_starts_gets_the_calls_under_way_and_never_an_ended_one() {
+    let dir = TempDir::new("serve-no-stale-pop");
+    let secret = "0123456789abcdef-secret";
+    let (_srv, addr) = serve_file(
+        &dir,
+        &format!(
+            "<server>\n<simulator>1\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>changeme\n<lines>03 88 20 20 20\n"
+        ),
+    );
+    let notify = |callref: &str, caller: &str, kind: &str| {
+        let target = format!(
+            "/keyyo/notify?secret={secret}&account=33388202020&caller={caller}&callee=33388202020&callref={callref}&type={kind}&version=1&tsms=1700000000000"
+        );
+        assert_eq!(
+            http(addr, "GET", &target, "none").0,
+            200,
+            "{callref} {kind}"
+        );
+    };
+    // Before any desk polls: `a` rang and ended, `b` rings, `c` was answered.
+    notify("a", "33612000001", "SETUP");
+    notify("a", "33612000001", "RELEASE");
+    notify("b", "33612000002", "SETUP");
+    notify("c", "33612000003", "SETUP");
+    notify("c", "33612000003", "CONNECT");
+    let auth = token(addr);
+    // Divalto's engine: no cursor, one event per answer, the server
+    // remembers where it is.
+    let divalto = "/DhDivaltoServerCTI/api/cti/getevent?ident=paul&telorg=0388202020";
+    let poll_all = |target: &str| {
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            let (st, body) = http(addr, "GET", target, &auth);
+            assert_eq!(st, 200, "{body}");
+            let v: Value = serde_json::from_str(&body).expect("json");
+            let events = v["events"].as_array().expect("events").clone();
+            if events.is_empty() {
+                return seen;
+            }
+            for e in events {
+                assert!(e["at"].as_i64().is_some(), "no time in {e}");
+                seen.push((
+                    e["event"].as_str().unwrap_or("?").to_owned(),
+                    e["callref"].as_str().unwrap_or("?").to_owned(),
+                    e["at"].as_i64().unwrap_or(0),
+                ));
+            }
+        }
+        panic!("the desk never caught up: {seen:?}");
+    };
+    let names = |seen: &[(String, String, i64)]| -> Vec<String> {
+        seen.iter().map(|(e, c, _)| format!("{e} {c}")).collect()
+    };
+    let first = poll_all(divalto);
+    assert_eq!(names(&first), ["RING b", "RING c", "CONNECT c"]);
+    // The times are the events' own, in their order.
+    assert!(first.windows(2).all(|w| w[0].2 <= w[1].2), "{first:?}");
+    // `b` ends: the desk that had it gets its end.
+    notify("b", "33612000002", "RELEASE");
+    assert_eq!(names(&poll_all(divalto)), ["RELEASE b"]);
+    // A desk that takes cursors, starting (an empty cursor): the same rule,
+    // in one answer.
+    let (st, body) = http(addr, "GET", &format!("{divalto}&cursor="), &auth);
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let got: Vec<String> = v["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["event"].as_str().unwrap_or("?"),
+                e["callref"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(got, ["RING c", "CONNECT c"], "{body}");
 }

@@ -322,6 +322,7 @@ fn a_call_from_ring_to_release_and_a_missed_call_then_sigterm() {
         ok(r#"{"e":"RELEASE","n":"0388202020","id":"a"}"#),
         ok(r#"[{"e":"RING","n":"0399","id":"b"},{"e":"RELEASE","n":"0399","id":"b"}]"#),
         ok(r#"{"e":"HOLD","n":"0388202020","id":"a"}"#),
+        ok(r#"{"e":"RING","n":"0377","id":"c"}"#),
     ]));
     let dir = TempDir::new("watch-call");
     let (rec, log) = recorder(&dir, "fiche");
@@ -331,7 +332,7 @@ fn a_call_from_ring_to_release_and_a_missed_call_then_sigterm() {
         rec.display()
     );
     let mut w = Watch::start(&dir, &param, &[], &[]);
-    let kinds: Vec<Value> = (0..6).map(|_| w.event()).collect();
+    let kinds: Vec<Value> = (0..7).map(|_| w.event()).collect();
     let states: Vec<(&str, &str, &str)> = kinds
         .iter()
         .map(|e| {
@@ -351,6 +352,7 @@ fn a_call_from_ring_to_release_and_a_missed_call_then_sigterm() {
             ("ring", "setup", "b"),
             ("release", "missed", "b"),
             ("other", "-", "a"),
+            ("ring", "setup", "c"),
         ]
     );
     let released = &kinds[2];
@@ -358,11 +360,13 @@ fn a_call_from_ring_to_release_and_a_missed_call_then_sigterm() {
     assert!(released["ringing_ms"].as_u64().is_some());
     assert!(released["setup_at"].is_string() && released["connect_at"].is_string());
     assert!(kinds[4]["talk_ms"].is_null());
-    // One screen pop per call.
+    // One screen pop per call, none for `b`: its end came in the same
+    // answer as its ring (it was over before the desk read it).
     assert_eq!(
         runs(&log, 2),
-        vec![vec!["a", "0388202020"], vec!["b", "0399"]]
+        vec![vec!["a", "0388202020"], vec!["c", "0377"]]
     );
+    assert_eq!(kinds[3]["screen_pop"], false, "{}", kinds[3]);
     w.terminate();
     let (code, _, _) = w.finish();
     assert_eq!(code, 0, "SIGTERM ends watch cleanly");

@@ -314,13 +314,13 @@ pub fn finished_from_event(
         called,
         direction,
         answered: ev.connect_at.is_some(),
-        setup_at: ms(ev.setup_at.or(Some(ev.at))),
+        setup_at: ms(ev.setup_at.or(Some(ev.when()))),
         ringing_ms: ev.ringing_ms.map_or(0, |m| m as i64),
         talk_ms: ev.talk_ms.map_or(0, |m| m as i64),
         callref: ev
             .call_id
             .clone()
-            .unwrap_or_else(|| format!("{}-{}", other_digits(&ev.caller), ms(Some(ev.at)))),
+            .unwrap_or_else(|| format!("{}-{}", other_digits(&ev.caller), ms(Some(ev.when())))),
         replaces: None,
         person: ev.person.clone(),
     }

@@ -23,6 +23,35 @@ pub use crate::settings::CTI_PATH;
 pub const MAX_EVENTS_PER_ANSWER: usize = 100;
 /// Stations remembered by ident and line (cursor, for stations that send none).
 const MAX_STATIONS: usize = 10_000;
+/// Calls under way a station that sends no cursor is remembered to have.
+const MAX_GIVEN: usize = 64;
+
+/// Where a station that sends no cursor is (Divalto's engine): the server
+/// keeps its place, and the calls it has begun to read (it gets their
+/// ends, and nothing of a call that ended before it saw it).
+#[derive(Default)]
+struct Station {
+    cursor: u64,
+    given: Vec<String>,
+}
+
+impl Station {
+    /// Notes what was given: a call's end forgets it.
+    fn gave(&mut self, events: &[Arc<LineEvent>]) {
+        for e in events {
+            self.given.retain(|c| c != &e.callref);
+            if !matches!(
+                e.event,
+                crate::hub::Event::Release | crate::hub::Event::Missed
+            ) {
+                if self.given.len() >= MAX_GIVEN {
+                    self.given.remove(0);
+                }
+                self.given.push(e.callref.clone());
+            }
+        }
+    }
+}
 
 /// The server's settings.
 #[derive(Clone, Debug)]
@@ -33,9 +62,6 @@ pub struct ServerOptions {
     /// The same for stations that send none: Divalto's engine reads with a
     /// one-second timeout (`<timeout3>`), so its polls are answered sooner.
     pub short_hold: Duration,
-    /// A station seen for the first time receives its line's events of
-    /// this last while (a call may still be ringing).
-    pub catch_up: Duration,
     /// How long a token from `gettoken` is valid.
     pub token_ttl: Duration,
     /// Keyyo notifications: who may send them. `None`: the route is off.
@@ -65,7 +91,6 @@ impl Default for ServerOptions {
         ServerOptions {
             hold: Duration::from_secs(25),
             short_hold: Duration::from_millis(800),
-            catch_up: Duration::from_secs(30),
             token_ttl: Duration::from_secs(3600),
             keyyo: None,
             cti_rate: 200,
@@ -103,7 +128,7 @@ pub struct AppState {
     /// through it.
     pub cti: Option<crate::keyyo_cti::Cti>,
     tokens: Mutex<crate::tokens::Tokens>,
-    cursors: Mutex<HashMap<(String, String), u64>>,
+    stations: Mutex<HashMap<(String, String), Station>>,
     /// Keyyo calls kept, by call and state: a notification and a CTI
     /// push of the same are one.
     pub seen: Arc<Mutex<crate::keyyo::Seen>>,
@@ -147,7 +172,7 @@ impl AppState {
             provider_name: "the server's provider".to_owned(),
             cti: None,
             tokens: Mutex::new(crate::tokens::Tokens::default()),
-            cursors: Mutex::new(HashMap::new()),
+            stations: Mutex::new(HashMap::new()),
             seen: Arc::default(),
             web,
         }
@@ -626,13 +651,31 @@ pub(crate) fn is_number(s: &str) -> bool {
 /// and the server remembers where the station is (Divalto's sample file
 /// reads one event per answer). The first event's fields are also at the top
 /// level, where the sample file reads them.
+///
+/// A desk that starts (no cursor, or an empty one) or comes back never
+/// gets a call that already ended: see [`crate::hub::Reading`].
 async fn getevent(
     State(s): State<Arc<AppState>>,
     DeskLine { ident, line, q }: DeskLine,
 ) -> Result<Response, ApiError> {
+    use crate::hub::Reading;
     let key = (ident, line.clone());
-    let (cursor, max, hold) = match param(&q, "cursor") {
-        Some(c) => match c.parse::<u64>() {
+    // A station that keeps no cursor: where the server has it.
+    let kept = match q.get("cursor").map(|c| c.trim()) {
+        Some(_) => None,
+        None => {
+            let mut stations = s.stations.lock().unwrap_or_else(|p| p.into_inner());
+            if !stations.contains_key(&key) && stations.len() >= MAX_STATIONS {
+                stations.clear();
+            }
+            let st = stations.entry(key.clone()).or_default();
+            Some((st.cursor, st.given.clone()))
+        }
+    };
+    let (cursor, max, hold) = match (&kept, param(&q, "cursor")) {
+        (Some((c, _)), _) => (*c, 1, s.opts.short_hold),
+        (None, None) => (0, MAX_EVENTS_PER_ANSWER, s.opts.hold),
+        (None, Some(c)) => match c.parse::<u64>() {
             Ok(c) => (c, MAX_EVENTS_PER_ANSWER, s.opts.hold),
             Err(_) => {
                 return Err(ApiError::Invalid(
@@ -640,19 +683,14 @@ async fn getevent(
                 ))
             }
         },
-        None => {
-            let mut cursors = s.cursors.lock().unwrap_or_else(|p| p.into_inner());
-            if !cursors.contains_key(&key) && cursors.len() >= MAX_STATIONS {
-                cursors.clear();
-            }
-            let start = *cursors
-                .entry(key.clone())
-                .or_insert_with(|| s.hub.cursor_since(s.opts.catch_up));
-            (start, 1, s.opts.short_hold)
-        }
+    };
+    let reading = match (&kept, param(&q, "cursor")) {
+        (Some((_, given)), _) => Reading::UnderWay { given },
+        (None, None) => Reading::UnderWay { given: &[] },
+        (None, Some(_)) => Reading::Cursor,
     };
     tracing::debug!(%line, cursor, "getevent: waiting for events");
-    let events = {
+    let (events, next) = {
         // Counted while held, however it ends (the desk may leave).
         let held = &s.ingest.metrics().held_polls;
         held.inc();
@@ -663,13 +701,13 @@ async fn getevent(
             }
         }
         let _held = Held(held);
-        s.hub.wait_after(&line, cursor, max, hold).await
+        s.hub.wait_read(&line, cursor, max, hold, reading).await
     };
-    let next = events.last().map_or(cursor, |e| e.seq);
-    {
-        let mut cursors = s.cursors.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = cursors.get_mut(&key) {
-            *c = (*c).max(next);
+    if kept.is_some() {
+        let mut stations = s.stations.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(st) = stations.get_mut(&key) {
+            st.cursor = st.cursor.max(next);
+            st.gave(&events);
         }
     }
     Ok(Json(answer(&s.opts, &events, next)).into_response())

@@ -48,6 +48,10 @@ pub struct LineEvent {
     /// The call park's slot (a PARK event).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slot: Option<String>,
+    /// When the server received it, in ms since 1970: the time desks show
+    /// and the journal keeps, whenever a desk reads it. 0 until the
+    /// journal's writer stamps it.
+    pub at: i64,
 }
 
 struct Stored {
@@ -57,10 +61,74 @@ struct Stored {
     wall_ms: i64,
 }
 
+/// One line's events, and what is known of each of their calls.
+#[derive(Default)]
+struct Line {
+    events: VecDeque<Stored>,
+    calls: HashMap<String, CallMark>,
+}
+
+/// What the events kept of one call say of it: whether it is still under
+/// way, for a desk that starts or comes back.
+#[derive(Clone, Copy, Debug)]
+struct CallMark {
+    /// Its events kept (the mark goes with the last).
+    kept: usize,
+    /// The number of its first event kept.
+    first_seq: u64,
+    /// When it began (ms since 1970).
+    setup_ms: i64,
+    /// It was answered (or parked): it may last long.
+    answered: bool,
+    /// When it ended, if it has.
+    ended_ms: Option<i64>,
+}
+
+impl CallMark {
+    /// Still under way at `now`: not ended, and not so old that its end
+    /// must have been lost (the journal's rule: ringing ten minutes, or
+    /// begun a day ago).
+    fn under_way(&self, now: i64) -> bool {
+        let age = now.saturating_sub(self.setup_ms);
+        self.ended_ms.is_none()
+            && if self.answered {
+                age < crate::journal::CALL_SPAN
+            } else {
+                age < crate::journal::RINGING_SPAN
+            }
+    }
+
+    /// Ended within [`FRESH`] of `now`.
+    fn ended_lately(&self, now: i64) -> bool {
+        self.ended_ms
+            .is_some_and(|t| now.saturating_sub(t) <= FRESH.as_millis() as i64)
+    }
+}
+
+/// How a desk reads its line ([`Hub::read`]): the rule that keeps an
+/// ended call from popping on a desk that starts or comes back.
+#[derive(Clone, Copy, Debug)]
+pub enum Reading<'a> {
+    /// A desk that keeps no cursor (Divalto's engine: the server keeps its
+    /// place), or one starting with an empty cursor: the calls under way,
+    /// and every event of the calls in `given` (those it already has:
+    /// their ends). Never a call that already ended.
+    UnderWay { given: &'a [String] },
+    /// A desk back with its cursor: everything after it, but of the calls
+    /// that ended, only those it had begun to read (their first event is
+    /// at or before its cursor) and those that ended within [`FRESH`] (it
+    /// was only a little behind; it pops none that its answer ends).
+    Cursor,
+}
+
+/// A desk back with its cursor still gets the calls that ended this
+/// recently (it was only a little behind, between two polls).
+pub const FRESH: Duration = Duration::from_secs(30);
+
 #[derive(Default)]
 struct Inner {
     last_seq: u64,
-    lines: HashMap<String, VecDeque<Stored>>,
+    lines: HashMap<String, Line>,
 }
 
 /// The hub. Cheap to share behind an `Arc`.
@@ -216,22 +284,6 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The cursor just before the events of the last `ago`: where a station
-    /// seen for the first time starts, so that a call still ringing when
-    /// it starts is not lost.
-    pub fn cursor_since(&self, ago: Duration) -> u64 {
-        let now = Instant::now();
-        let inner = self.lock();
-        inner
-            .lines
-            .values()
-            .flat_map(|q| q.iter())
-            .filter(|s| now.duration_since(s.at) <= ago)
-            .map(|s| s.event.seq - 1)
-            .min()
-            .unwrap_or(inner.last_seq)
-    }
-
     /// Adds an event; returns its number. Events come through
     /// [`crate::ingest::Ingest`], journaled first.
     pub fn publish(&self, mut event: LineEvent) -> u64 {
@@ -242,7 +294,7 @@ impl Hub {
             let seq = inner.last_seq;
             event.seq = seq;
             let event = Arc::new(event);
-            let q = match inner.lines.get_mut(&event.line) {
+            let line = match inner.lines.get_mut(&event.line) {
                 Some(q) => q,
                 None => {
                     if inner.lines.len() >= MAX_LINES {
@@ -250,7 +302,7 @@ impl Hub {
                         let oldest = inner
                             .lines
                             .iter()
-                            .min_by_key(|(_, q)| q.back().map(|s| s.at))
+                            .min_by_key(|(_, l)| l.events.back().map(|s| s.at))
                             .map(|(k, _)| k.clone());
                         if let Some(k) = oldest {
                             inner.lines.remove(&k);
@@ -259,16 +311,24 @@ impl Hub {
                     inner.lines.entry(event.line.clone()).or_default()
                 }
             };
-            q.push_back(Stored {
+            let wall_ms = if event.at > 0 {
+                event.at
+            } else {
+                crate::journal::now_ms()
+            };
+            line.mark(&event, wall_ms);
+            line.events.push_back(Stored {
                 event: event.clone(),
                 at: now,
-                wall_ms: crate::journal::now_ms(),
+                wall_ms,
             });
-            while q.len() > KEEP_PER_LINE
-                || q.front()
+            while line.events.len() > KEEP_PER_LINE
+                || line
+                    .events
+                    .front()
                     .is_some_and(|s| now.duration_since(s.at) > KEEP_FOR)
             {
-                q.pop_front();
+                line.drop_oldest();
             }
             (seq, event)
         };
@@ -283,13 +343,59 @@ impl Hub {
     pub fn after(&self, line: &str, cursor: u64, max: usize) -> Vec<Arc<LineEvent>> {
         let now = Instant::now();
         let inner = self.lock();
-        inner.lines.get(line).map_or_else(Vec::new, |q| {
-            q.iter()
+        inner.lines.get(line).map_or_else(Vec::new, |l| {
+            l.events
+                .iter()
                 .filter(|s| s.event.seq > cursor && now.duration_since(s.at) <= KEEP_FOR)
                 .take(max)
                 .map(|s| s.event.clone())
                 .collect()
         })
+    }
+
+    /// The events of `line` after `cursor` that `reading` gives a desk,
+    /// oldest first, at most `max`; and the number of the last event
+    /// looked at (given or left out): the desk's next cursor.
+    pub fn read(
+        &self,
+        line: &str,
+        cursor: u64,
+        max: usize,
+        reading: Reading<'_>,
+    ) -> (Vec<Arc<LineEvent>>, u64) {
+        let now = Instant::now();
+        let now_ms = crate::journal::now_ms();
+        let inner = self.lock();
+        let mut next = cursor;
+        let mut found = Vec::new();
+        let Some(l) = inner.lines.get(line) else {
+            return (found, next);
+        };
+        for s in l.events.iter().filter(|s| s.event.seq > cursor) {
+            if found.len() >= max {
+                break;
+            }
+            next = s.event.seq;
+            if now.duration_since(s.at) > KEEP_FOR {
+                continue;
+            }
+            let e = &s.event;
+            let mark = l.calls.get(&e.callref);
+            let ends = matches!(e.event, Event::Release | Event::Missed);
+            let given = match reading {
+                Reading::UnderWay { given } => {
+                    given.contains(&e.callref)
+                        || (!ends && mark.is_none_or(|m| m.under_way(now_ms)))
+                }
+                Reading::Cursor => mark.is_none_or(|m| {
+                    m.under_way(now_ms) || m.ended_lately(now_ms) || m.first_seq <= cursor
+                }),
+            };
+            if given {
+                found.push(e.clone());
+            }
+        }
+        (found, next)
     }
 
     /// The number of the last event published: a cursor from which only
@@ -311,8 +417,9 @@ impl Hub {
         let mut found: Vec<(Arc<LineEvent>, i64)> = lines
             .iter()
             .filter_map(|l| inner.lines.get(l))
-            .flat_map(|q| {
-                q.iter()
+            .flat_map(|l| {
+                l.events
+                    .iter()
                     .filter(|s| s.event.seq > cursor && now.duration_since(s.at) <= KEEP_FOR)
                     .take(max)
                     .map(|s| (s.event.clone(), s.wall_ms))
@@ -354,6 +461,32 @@ impl Hub {
         }
     }
 
+    /// Like [`Hub::read`], waiting up to `hold` for something to come.
+    pub async fn wait_read(
+        &self,
+        line: &str,
+        mut cursor: u64,
+        max: usize,
+        hold: Duration,
+        reading: Reading<'_>,
+    ) -> (Vec<Arc<LineEvent>>, u64) {
+        let deadline = tokio::time::Instant::now() + hold;
+        let mut rx = self.subscribe_line(line);
+        loop {
+            // Marked seen before looking, so nothing published in between is missed.
+            rx.borrow_and_update();
+            let (found, next) = self.read(line, cursor, max, reading);
+            cursor = next;
+            if !found.is_empty() || self.closed.load(std::sync::atomic::Ordering::SeqCst) {
+                return (found, cursor);
+            }
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() { return (Vec::new(), cursor) },
+                _ = tokio::time::sleep_until(deadline) => return (Vec::new(), cursor),
+            }
+        }
+    }
+
     /// Like [`Hub::after`], waiting up to `hold` for something to come.
     pub async fn wait_after(
         &self,
@@ -384,8 +517,48 @@ impl Hub {
         let inner = self.lock();
         (
             inner.lines.len(),
-            inner.lines.values().map(VecDeque::len).sum(),
+            inner.lines.values().map(|l| l.events.len()).sum(),
         )
+    }
+}
+
+impl Line {
+    /// Notes what `event` (published at `wall_ms`) says of its call.
+    fn mark(&mut self, event: &LineEvent, wall_ms: i64) {
+        if event.callref.is_empty() {
+            return;
+        }
+        let m = self.calls.entry(event.callref.clone()).or_insert(CallMark {
+            kept: 0,
+            first_seq: event.seq,
+            setup_ms: wall_ms,
+            answered: false,
+            ended_ms: None,
+        });
+        m.kept += 1;
+        match event.event {
+            Event::Connect | Event::Park | Event::Unpark => m.answered = true,
+            Event::Release | Event::Missed => {
+                m.ended_ms.get_or_insert(wall_ms);
+            }
+            Event::Dial | Event::Ring => {}
+        }
+    }
+
+    /// Forgets the oldest event (and its call, with its last event).
+    fn drop_oldest(&mut self) {
+        let Some(s) = self.events.pop_front() else {
+            return;
+        };
+        let key = &s.event.callref;
+        if let Some(m) = self.calls.get_mut(key) {
+            m.kept = m.kept.saturating_sub(1);
+            if m.kept == 0 {
+                self.calls.remove(key);
+            } else if let Some(next) = self.events.iter().find(|n| &n.event.callref == key) {
+                m.first_seq = next.event.seq;
+            }
+        }
     }
 }
 
@@ -443,6 +616,7 @@ mod tests {
             replaces: None,
             person: None,
             slot: None,
+            at: 0,
         }
     }
 
@@ -459,6 +633,69 @@ mod tests {
         assert_eq!(hub.after(mine, 0, 1).len(), 1);
         assert!(hub.after(mine, c, 10).is_empty());
         assert!(hub.after("9999", 0, 10).is_empty());
+    }
+
+    /// What a desk that starts, comes back or is a little behind is given.
+    #[test]
+    fn a_desk_is_never_given_a_call_that_ended_before_it_read_it() {
+        let hub = Hub::new();
+        let now = crate::journal::now_ms();
+        let at = |callref: &str, event: Event, ago_ms: i64| {
+            hub.publish(LineEvent {
+                callref: callref.into(),
+                at: now - ago_ms,
+                ..ev("1003", event)
+            })
+        };
+        let minute = 60_000;
+        // Ended two minutes ago; ended just now; rang and was lost (no end
+        // for eleven minutes); talking for an hour; ringing now.
+        let old_ring = at("old", Event::Ring, 3 * minute);
+        at("old", Event::Release, 2 * minute);
+        at("late", Event::Ring, 5_000);
+        at("late", Event::Missed, 1_000);
+        at("lost", Event::Ring, 11 * minute);
+        at("talk", Event::Ring, 60 * minute);
+        at("talk", Event::Connect, 59 * minute);
+        at("ring", Event::Ring, 0);
+        let names = |got: &[Arc<LineEvent>]| -> Vec<String> {
+            got.iter()
+                .map(|e| format!("{} {}", e.event.as_str(), e.callref))
+                .collect()
+        };
+        // A desk that starts: the calls under way only.
+        let (got, next) = hub.read("1003", 0, 100, Reading::UnderWay { given: &[] });
+        assert_eq!(names(&got), ["RING talk", "CONNECT talk", "RING ring"]);
+        assert_eq!(next, hub.last_seq());
+        // One at a time, it reads the same, and its next cursor skips what
+        // it was not given.
+        let (got, next) = hub.read("1003", 0, 1, Reading::UnderWay { given: &[] });
+        assert_eq!(names(&got), ["RING talk"]);
+        assert_eq!(hub.after("1003", next, 10)[0].callref, "talk");
+        // Once `ring` ends, a desk that has it gets its end, another not.
+        let end = at("ring", Event::Release, 0);
+        let given = ["ring".to_owned()];
+        let (got, _) = hub.read("1003", end - 1, 10, Reading::UnderWay { given: &given });
+        assert_eq!(names(&got), ["RELEASE ring"]);
+        let (got, _) = hub.read("1003", end - 1, 10, Reading::UnderWay { given: &[] });
+        assert!(got.is_empty(), "{:?}", names(&got));
+        // A desk back with its cursor: what it had begun, what is under
+        // way, what ended lately — not `old`, over for two minutes.
+        let (got, _) = hub.read("1003", 0, 100, Reading::Cursor);
+        assert_eq!(
+            names(&got),
+            [
+                "RING late",
+                "MISSED late",
+                "RING talk",
+                "CONNECT talk",
+                "RING ring",
+                "RELEASE ring"
+            ]
+        );
+        // A desk that read `old`'s ring before it went away gets its end.
+        let (got, _) = hub.read("1003", old_ring, 100, Reading::Cursor);
+        assert_eq!(names(&got)[0], "RELEASE old");
     }
 
     #[test]

@@ -208,6 +208,7 @@ mod tests {
             replaces: None,
             person: None,
             slot: None,
+            at: 0,
         }
     }
 

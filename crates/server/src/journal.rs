@@ -1234,9 +1234,15 @@ impl Writer {
             if q.events.is_empty() {
                 q.since = Some(std::time::Instant::now());
             }
+            // The event's time is when the server took it: the same for
+            // the journal and for every desk, whenever it reads it.
+            let mut event = event;
+            if event.at <= 0 {
+                event.at = now_ms();
+            }
             q.events.push(Pending {
+                at: event.at,
                 event,
-                at: now_ms(),
                 ack,
             });
             let told_idle = self.shared.told_idle.load(SeqCst);
@@ -1291,6 +1297,7 @@ mod tests {
             replaces: None,
             person: None,
             slot: None,
+            at: 0,
         }
     }
 

@@ -377,6 +377,7 @@ impl Notification<'_> {
             replaces: self.dref_replace.map(str::to_owned),
             person: None,
             slot: None,
+            at: 0,
         }
     }
 }

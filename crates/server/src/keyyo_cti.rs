@@ -304,6 +304,7 @@ impl PushedCall {
             replaces: None,
             person: None,
             slot: self.slot.clone().filter(|_| event == Event::Park),
+            at: 0,
         })
     }
 }

@@ -109,6 +109,7 @@ impl Relay {
             replaces: None,
             person: raw.person.clone(),
             slot: None,
+            at: 0,
             line,
         })
     }
@@ -197,6 +198,7 @@ mod tests {
             call_id: Some(call_id.into()),
             line: Some("0033972101010".into()),
             person: None,
+            at: None,
         }
     }
 

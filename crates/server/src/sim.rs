@@ -637,6 +637,7 @@ impl Leg {
             replaces: self.replaces.clone(),
             person: None,
             slot: None,
+            at: 0,
         }
     }
 }

@@ -127,6 +127,10 @@ pub struct CallEvent {
     /// When ctibridge received the event.
     #[serde(serialize_with = "rfc3339")]
     pub at: DateTime<Local>,
+    /// When it happened, as the source says (`<json_time>`); the call's
+    /// times and durations are from it.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub event_at: Option<DateTime<Local>>,
     #[serde(serialize_with = "rfc3339_opt")]
     pub setup_at: Option<DateTime<Local>>,
     #[serde(serialize_with = "rfc3339_opt")]
@@ -160,11 +164,16 @@ fn rfc3339_opt<S: serde::Serializer>(t: &Option<DateTime<Local>>, s: S) -> Resul
 }
 
 impl CallEvent {
+    /// When the event happened: the source's time, or when it was read.
+    pub fn when(&self) -> DateTime<Local> {
+        self.event_at.unwrap_or(self.at)
+    }
+
     /// One line for a person at a terminal.
     pub fn readable(&self) -> String {
         let mut line = format!(
             "{}  {:<7}  {} → {}",
-            self.at.format("%H:%M:%S"),
+            self.when().format("%H:%M:%S"),
             self.kind.as_str(),
             self.caller.as_deref().unwrap_or("withheld"),
             self.callee.as_deref().unwrap_or("?"),
@@ -264,15 +273,14 @@ impl CallBook {
         self.open.len()
     }
 
-    /// Ties `raw`, received at `now`, to its call and says what it means.
-    pub fn apply(&mut self, raw: &RawEvent, now: DateTime<Local>) -> CallEvent {
+    /// Ties `raw`, received at `received`, to its call and says what it
+    /// means. The call's times are the event's own when the source gives
+    /// them (`<json_time>`), else when it was received.
+    pub fn apply(&mut self, raw: &RawEvent, received: DateTime<Local>) -> CallEvent {
+        let event_at = raw.at.map(|t| t.with_timezone(&Local));
+        let now = event_at.unwrap_or(received);
         let kind = self.names.classify(&raw.name);
-        // Without an identifier, the caller's number ties a call together.
-        let key = match (&raw.call_id, &raw.caller) {
-            (Some(id), _) => format!("id:{id}"),
-            (None, Some(n)) => format!("tel:{n}"),
-            (None, None) => "anonymous".to_owned(),
-        };
+        let key = call_key(raw);
         let found = self.open.iter().position(|c| c.key == key);
         // An event the call model drops ("ringing ended" after the answer,
         // OVH's end_ringing) is shown as any other.
@@ -290,7 +298,8 @@ impl CallBook {
             callee: raw.called.clone(),
             direction: None,
             event: raw.name.clone(),
-            at: now,
+            at: received,
+            event_at,
             setup_at: None,
             connect_at: None,
             release_at: None,
@@ -341,14 +350,14 @@ impl CallBook {
                     setup_at: now,
                     connect_at: None,
                     popped: false,
-                    last_seen: now,
+                    last_seen: received,
                     person: None,
                     asked: false,
                 });
                 self.open.last_mut().expect("just pushed")
             }
         };
-        call.last_seen = now;
+        call.last_seen = received;
         if call.person.is_none() {
             call.person.clone_from(&raw.person);
         }
@@ -420,6 +429,22 @@ impl CallBook {
         ev
     }
 
+    /// Whether the call of `answer[i]` ends later in the same answer: it
+    /// ended before the desk could read it, so it does not pop (a desk
+    /// that was away, or behind, is not shown a call that is over).
+    pub fn ends_later(&self, answer: &[RawEvent], i: usize) -> bool {
+        let Some(raw) = answer.get(i) else {
+            return false;
+        };
+        let key = call_key(raw);
+        answer[i + 1..].iter().any(|r| {
+            matches!(
+                self.names.classify(&r.name),
+                EventKind::Release | EventKind::Missed
+            ) && call_key(r) == key
+        })
+    }
+
     /// Who the other party of the last event's call is (the answer to its
     /// `look_up`): the call's next events carry it.
     pub fn name_last(&mut self, person: crate::names::Person) {
@@ -441,6 +466,16 @@ impl CallBook {
             let c = self.open.remove(oldest);
             tracing::debug!(key = c.key, "forgetting a call that never ended");
         }
+    }
+}
+
+/// What ties the events of one call: its identifier, else the caller's
+/// number.
+fn call_key(raw: &RawEvent) -> String {
+    match (&raw.call_id, &raw.caller) {
+        (Some(id), _) => format!("id:{id}"),
+        (None, Some(n)) => format!("tel:{n}"),
+        (None, None) => "anonymous".to_owned(),
     }
 }
 
@@ -635,6 +670,7 @@ mod tests {
             "direction",
             "event",
             "at",
+            "event_at",
             "setup_at",
             "connect_at",
             "release_at",

@@ -164,7 +164,7 @@ impl Notifier {
             "{who}{} → {}  {}",
             ev.caller.as_deref().unwrap_or("withheld number"),
             ev.callee.as_deref().unwrap_or("?"),
-            ev.at.format("%H:%M:%S")
+            ev.when().format("%H:%M:%S")
         );
         let (program, args) = match notification_command(title, &body) {
             Ok(c) => c,

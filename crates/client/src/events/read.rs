@@ -26,6 +26,8 @@ pub struct RawEvent {
     /// Who the caller is, when the source looked it up (a bridge
     /// server's `name`, `company`, `record`).
     pub person: Option<crate::names::Person>,
+    /// When it happened, when the source says (`<json_time>`).
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What one answer holds. No event is an empty poll.
@@ -78,6 +80,9 @@ fn read_json_answer(body: &str, spec: &EventSpec) -> Result<Answer, AnswerError>
                 caller: json_field(node, Some(&spec.tel))?,
                 called: json_field(node, spec.called.as_ref())?,
                 call_id: json_field(node, spec.callid.as_ref())?,
+                at: json_field(node, spec.time.as_ref())?
+                    .as_deref()
+                    .and_then(event_time),
                 line: json_field(node, spec.line.as_ref())?,
                 person: person(
                     json_field(node, spec.name.as_ref())?,
@@ -140,6 +145,9 @@ fn read_xml_answer(body: &str, spec: &EventSpec) -> Result<Answer, AnswerError> 
                 caller: xml_field(slice, Some(&spec.tel))?,
                 called: xml_field(slice, spec.called.as_ref())?,
                 call_id: xml_field(slice, spec.callid.as_ref())?,
+                at: xml_field(slice, spec.time.as_ref())?
+                    .as_deref()
+                    .and_then(event_time),
                 line: xml_field(slice, spec.line.as_ref())?,
                 person: person(
                     xml_field(slice, spec.name.as_ref())?,
@@ -275,8 +283,43 @@ impl RawEvent {
             call_id: tidy(self.call_id),
             line: tidy(self.line).map(clean_number),
             person: self.person,
+            at: self.at,
         }
     }
+}
+
+/// When an event happened, as a source writes it: a number of seconds,
+/// milliseconds, microseconds or nanoseconds since 1970 (told apart by
+/// their size: a bridge server's `at` is in ms, OVH's `Timestamp` in ns),
+/// or an RFC 3339 date. Anything else is no time (the desk's own is used).
+pub fn event_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, Utc};
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        if n <= 0 {
+            return None;
+        }
+        // 10^11 s is the year 5138; 10^14 ms, 10^17 µs the same.
+        let nanos = if n < 100_000_000_000 {
+            n.checked_mul(1_000_000_000)?
+        } else if n < 100_000_000_000_000 {
+            n.checked_mul(1_000_000)?
+        } else if n < 100_000_000_000_000_000 {
+            n.checked_mul(1_000)?
+        } else {
+            n
+        };
+        return Some(DateTime::<Utc>::from_timestamp_nanos(nanos));
+    }
+    if let Ok(secs) = text.parse::<f64>() {
+        if secs.is_finite() && secs > 0.0 && secs < 1e11 {
+            return DateTime::<Utc>::from_timestamp_millis((secs * 1000.0).round() as i64);
+        }
+        return None;
+    }
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The caller's name, company and record an event carries: none when it

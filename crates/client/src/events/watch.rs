@@ -123,8 +123,14 @@ pub async fn watch(
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(chrono::DateTime<Local>, Answer)>();
     let handled = async {
         while let Some((now, answer)) = rx.recv().await {
-            for raw in &answer.events {
+            for (i, raw) in answer.events.iter().enumerate() {
+                let over = book.ends_later(&answer.events, i);
                 let mut ev = book.apply(raw, now);
+                if ev.screen_pop && over {
+                    // Its end is in the same answer: over before it was read.
+                    tracing::debug!(call = ?ev.call_id, "no screen pop: the call ended before the desk read it");
+                    ev.screen_pop = false;
+                }
                 if let (Some(number), Some(callers)) = (ev.look_up.take(), &callers) {
                     let found = callers.resolve(&number).await;
                     tracing::debug!(how = ?found.how, "caller lookup");

@@ -198,6 +198,8 @@ pub struct EventSpec {
     pub events: Option<Setting<String>>,
     /// `<json_callid>` / `<xml_callid>`.
     pub callid: Option<AnswerField>,
+    /// `<json_time>` / `<xml_time>`: when the event happened.
+    pub time: Option<AnswerField>,
     /// `<json_line>` / `<xml_line>`: the line an event is for (the relay).
     pub line: Option<AnswerField>,
     /// `<json_called>` / `<xml_called>`.
@@ -1141,6 +1143,7 @@ fn event_spec(s: &Settings, diags: &mut Vec<Diagnostic>) -> EventSpec {
     EventSpec {
         events: events_list(s, rt, diags),
         callid: optional_answer_field(s, Event, rt, Field::Callid, diags),
+        time: optional_answer_field(s, Event, rt, Field::Time, diags),
         line: optional_answer_field(s, Event, rt, Field::Line, diags),
         called: optional_answer_field(s, Event, rt, Field::Called, diags),
         cursor: optional_answer_field(s, Event, rt, Field::Cursor, diags),

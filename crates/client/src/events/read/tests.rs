@@ -162,3 +162,37 @@ fn numbers_are_cleaned_but_names_kept() {
     assert_eq!(clean_number("anonymous".into()), "anonymous");
     assert_eq!(clean_number("sip:100@pbx".into()), "sip:100@pbx");
 }
+
+#[test]
+fn an_events_time_in_any_unit_or_as_a_date() {
+    let ms = 1_764_000_000_123_i64;
+    let t = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap();
+    for text in [
+        "1764000000123",
+        "1764000000123000",
+        "1764000000123000000",
+        "1764000000.123",
+        "2025-11-24T16:00:00.123Z",
+        "2025-11-24T17:00:00.123+01:00",
+    ] {
+        assert_eq!(event_time(text), Some(t), "{text}");
+    }
+    assert_eq!(
+        event_time("1764000000"),
+        chrono::DateTime::from_timestamp(1_764_000_000, 0)
+    );
+    for bad in ["", "soon", "-5", "0", "1e400", "NaN"] {
+        assert_eq!(event_time(bad), None, "{bad}");
+    }
+    // Read where <json_time> says, per event.
+    let s = spec(
+        "<type_return>json\n<json_events>events\n<json_tel>tel\n<json_event>event\n<json_time>at\n",
+    );
+    let a = read_answer(
+        r#"{"events":[{"event":"RING","tel":"0388","at":1764000000123},{"event":"RELEASE","tel":"0388"}]}"#,
+        &s,
+    )
+    .unwrap();
+    assert_eq!(a.events[0].at, Some(t));
+    assert_eq!(a.events[1].at, None);
+}
