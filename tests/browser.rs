@@ -278,6 +278,15 @@ fn the_desk_in_a_real_browser() {
     };
     let dir = TempDir::new("browser-desk");
     let (_srv, addr) = serve(&dir);
+    // And a server with no desk (`serve --sim`): its page says nobody can
+    // log in.
+    let bare_dir = TempDir::new("browser-bare");
+    let bare = free_addr();
+    let mut cmd = ctibridge(&bare_dir);
+    cmd.args(["serve", "--sim", "--listen", &bare.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _bare = listening(cmd, bare);
     // CTIBRIDGE_SCREENSHOTS=1: README's screenshots are taken again.
     let shots = if std::env::var_os("CTIBRIDGE_SCREENSHOTS").is_some() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
@@ -289,6 +298,7 @@ fn the_desk_in_a_real_browser() {
         .arg(modules.join("desk.test.mjs"))
         .current_dir(&modules)
         .env("BASE", format!("http://{addr}"))
+        .env("BARE", format!("http://{bare}"))
         .env("CHROMIUM", &chromium)
         .env("SHOTS", &shots)
         .output()

@@ -6,6 +6,8 @@ import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 
 const BASE = process.env.BASE;
+// A `serve --sim` with no desk.
+const BARE = process.env.BARE;
 const SHOTS = process.env.SHOTS;
 const WAIT = { timeout: 20000 };
 
@@ -54,6 +56,37 @@ async function login(page, ident, secret) {
 const alice = await newPage("fr-FR");
 const call = (state) => alice.locator(`#calls .call[data-state='${state}']`);
 
+/**
+ * A call that ended: in `page`'s history at once, and no longer among the
+ * calls in progress nor the banners.
+ */
+async function ended(page, callref) {
+  // Gone from the calls in progress within the wait (an ended call used
+  // to stay there 30 s, past it).
+  await page.waitForFunction(
+    (c) => !document.querySelector(`#calls [data-callref='${c}'], #banners [data-callref='${c}']`),
+    callref, WAIT);
+  await page.locator(`#history tr[data-callref='${callref}']`).waitFor(WAIT);
+}
+
+await step("the login page logs no error, and a server without desks says so before anyone types", async () => {
+  const page = await newPage("fr-FR");
+  const logged = [];
+  page.on("console", (m) => { if (m.type() === "error") logged.push(m.text()); });
+  await page.goto(BASE + "/desk/");
+  await page.waitForSelector("body[data-ready='login']", WAIT);
+  assert.equal(await page.locator("#no-desks").isHidden(), true);
+  assert.deepEqual(logged, []);
+  // `serve --sim` with no <desk>: nobody can log in, and the page says why.
+  await page.goto(BARE + "/");
+  await page.waitForSelector("body[data-ready='login']", WAIT);
+  assert.equal(new URL(page.url()).pathname, "/desk/");
+  assert.match(await page.locator("#no-desks").textContent(), /aucun poste déclaré.*<desk>/);
+  assert.equal(await page.locator("#ident").isDisabled(), true);
+  assert.deepEqual(logged, []);
+  await page.context().close();
+});
+
 await step("a wrong secret is refused, in French", async () => {
   await login(alice, "alice", "not-the-secret");
   await alice.waitForSelector("#login-error:has-text('Identifiant ou secret incorrect.')", WAIT);
@@ -80,8 +113,8 @@ await step("seed 002, outgoing: Alice calls Bob from the page, Bob answers, hang
   await alice.locator(`.call[data-callref='${callref}'][data-state='talking']`).waitFor(WAIT);
   assert.match(await alice.locator(`.call[data-callref='${callref}'] .state`).textContent(), /En communication/);
   await sim(`/sim/act?callref=${callref}&op=hangup`);
-  await alice.locator(`.call[data-callref='${callref}'][data-state='ended']`).waitFor(WAIT);
-  assert.match(await alice.locator(`.call[data-callref='${callref}'] .state`).textContent(), /Terminé/);
+  await ended(alice, callref);
+  assert.match(await alice.locator(`#history tr[data-callref='${callref}']`).textContent(), /Répondu/);
 });
 
 await step("a number the dial engine cannot read is refused before anything is sent", async () => {
@@ -115,7 +148,7 @@ await step("seed 002, incoming: Marie calls, the banner names her, Alice answers
     [`.call[data-callref='${incoming}'] .timer`, first], WAIT);
   if (SHOTS) await alice.screenshot({ path: `${SHOTS}/desk.png` });
   await row.getByRole("button", { name: /^Raccrocher/ }).click();
-  await alice.locator(`.call[data-callref='${incoming}'][data-state='ended']`).waitFor(WAIT);
+  await ended(alice, incoming);
 });
 
 const chef = await newPage("fr-FR");
@@ -135,7 +168,7 @@ await step("a transfer: the call goes to 7700, ringing on the wall", async () =>
   await row.waitFor(WAIT);
   await row.locator("input.to").fill("7700");
   await row.getByRole("button", { name: /^Transférer/ }).click();
-  await alice.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
+  await ended(alice, c);
   await chef.waitForSelector("#lines tr[data-line='7700'][data-state='SETUP']", WAIT);
   assert.match(await chef.locator("#lines tr[data-line='7700']").textContent(), /Marie Dupont/);
 });
@@ -155,7 +188,7 @@ await step("a park and its taking back, the park on the wall", async () => {
   await alice.locator(`.call[data-callref='${c}'][data-state='talking']`).waitFor(WAIT);
   await chef.waitForSelector("#no-park:not([hidden])", WAIT);
   await row.getByRole("button", { name: /^Raccrocher/ }).click();
-  await alice.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
+  await ended(alice, c);
 });
 
 await step("a missed call: in the history, the badge, cleared when seen", async () => {
@@ -191,7 +224,7 @@ await step("a missed call: in the history, the badge, cleared when seen", async 
   assert.match(await alice.locator("#calls .call[data-state='ringing']").textContent(), /0611223344/);
   const out = await alice.locator("#calls .call[data-state='ringing']").getAttribute("data-callref");
   await sim(`/sim/act?callref=${out}&op=hangup`);
-  await alice.locator(`.call[data-callref='${out}'][data-state='ended']`).waitFor(WAIT);
+  await ended(alice, out);
 });
 
 await step("a dropped event stream is resumed with nothing missed", async () => {
@@ -204,7 +237,7 @@ await step("a dropped event stream is resumed with nothing missed", async () => 
   // Resumed from the last event had (Last-Event-ID), not from the start.
   assert.equal(await alice.locator("body").getAttribute("data-repeats"), null);
   await alice.locator(`.banner[data-callref='${c}']`).getByRole("button", { name: /^Rejeter/ }).click();
-  await alice.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
+  await ended(alice, c);
 });
 
 await step("a desktop notification for a ringing call, asked politely", async () => {
@@ -231,7 +264,7 @@ await step("a desktop notification for a ringing call, asked politely", async ()
   assert.equal(notes[0][0], "Appel de Marie Dupont");
   assert.match(notes[0][1], /Dupont SA/);
   await page.locator(`.banner[data-callref='${c}']`).getByRole("button", { name: /^Rejeter/ }).click();
-  await page.locator(`.call[data-callref='${c}'][data-state='ended']`).waitFor(WAIT);
+  await ended(page, c);
   await ctx.close();
 });
 
@@ -249,6 +282,91 @@ await step("English for an English browser", async () => {
   assert.equal(await en.locator("#dial-form button[type=submit]").textContent(), "Call");
   await en.click("#logout");
   await en.waitForSelector("body[data-ready='login']", WAIT);
+});
+
+await step("a second call ringing leaves the focus on the first one's answer button", async () => {
+  const a = (await sim("/sim/call?from=0612345678&to=7701&answer=wait")).callref;
+  const answerA = alice.locator(`.banner[data-callref='${a}'] [data-op='answer']`);
+  await answerA.waitFor(WAIT);
+  await answerA.focus();
+  const b = (await sim("/sim/call?from=0699887766&to=7701&answer=wait")).callref;
+  await alice.locator(`.banner[data-callref='${b}']`).waitFor(WAIT);
+  const focused = await alice.evaluate(() => {
+    const f = document.activeElement;
+    const item = f && f.closest("[data-callref]");
+    return item ? [item.dataset.callref, f.dataset.op] : [null, f && f.tagName];
+  });
+  assert.deepEqual(focused, [a, "answer"]);
+  // Enter answers the call the focus is on.
+  await alice.keyboard.press("Enter");
+  await alice.locator(`.call[data-callref='${a}'][data-state='talking']`).waitFor(WAIT);
+  // And a talking call's buttons keep the focus when another call changes.
+  const hangupA = alice.locator(`.call[data-callref='${a}'] [data-op='hangup']`);
+  await hangupA.focus();
+  await alice.locator(`.banner[data-callref='${b}'] [data-op='reject']`).evaluate((b) => b.click());
+  await ended(alice, b);
+  assert.equal(await hangupA.evaluate((e) => e === document.activeElement), true);
+  await alice.keyboard.press("Enter");
+  await ended(alice, a);
+});
+
+await step("eight calls ringing at 1366×768: every banner can be reached and answered", async () => {
+  const ctx = await browser.newContext({ locale: "fr-FR", viewport: { width: 1366, height: 768 } });
+  const page = await ctx.newPage();
+  page.on("pageerror", (e) => errors.push(e.message));
+  await login(page, "alice", "alice-secret-7701");
+  await page.waitForSelector("body[data-ready='1']", WAIT);
+  const refs = [];
+  for (let i = 0; i < 8; i++) {
+    refs.push((await sim(`/sim/call?from=06123456${10 + i}&to=7701&answer=wait`)).callref);
+  }
+  await page.waitForSelector("#banners[data-count='8']", WAIT);
+  // The oldest is the last of the stack: scrolled to, it is in the window.
+  const oldest = page.locator(`.banner[data-callref='${refs[0]}'] [data-op='answer']`);
+  await oldest.scrollIntoViewIfNeeded(WAIT);
+  const box = await oldest.boundingBox();
+  assert.ok(box && box.y >= 0 && box.y + box.height <= 768, `the oldest banner's button is at ${JSON.stringify(box)}`);
+  await oldest.click(WAIT);
+  await page.locator(`.call[data-callref='${refs[0]}'][data-state='talking']`).waitFor(WAIT);
+  for (const r of refs) await sim(`/sim/act?callref=${r}&op=hangup`);
+  for (const r of refs) await ended(page, r);
+  // The history, now long, comes compressed as the page's files do.
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/desk/api/history") && r.url().includes("limit=200"), WAIT),
+    page.reload(),
+  ]);
+  assert.equal((await resp.allHeaders())["content-encoding"], "gzip");
+  await ctx.close();
+});
+
+await step("the language is chosen in the page and kept for the desk", async () => {
+  await alice.selectOption("#lang", "en");
+  assert.equal(await alice.locator("#calls-h").textContent(), "Calls in progress");
+  assert.equal(await alice.locator("html").getAttribute("lang"), "en");
+  await alice.waitForFunction(() => /Answered|Missed|In progress/.test(document.querySelector("#history tbody").textContent), null, WAIT);
+  await alice.reload();
+  await alice.waitForSelector("body[data-ready='1']", WAIT);
+  assert.equal(await alice.locator("#dial-form button[type=submit]").textContent(), "Call");
+  assert.equal(await alice.locator("#lang").inputValue(), "en");
+  await alice.selectOption("#lang", "fr");
+  assert.equal(await alice.locator("#calls-h").textContent(), "Appels en cours");
+});
+
+await step("the focus ring stands out: at least 3:1 against the page", async () => {
+  const ratio = await alice.evaluate(() => {
+    const b = document.querySelector("#dial-form button[type=submit]");
+    b.focus();
+    const rgb = (c) => c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number);
+    const lum = ([r, g, bl]) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(bl);
+    };
+    const ring = lum(rgb(getComputedStyle(b).outlineColor));
+    const card = lum(rgb(getComputedStyle(b.closest(".card")).backgroundColor));
+    const [hi, lo] = ring > card ? [ring, card] : [card, ring];
+    return (hi + 0.05) / (lo + 0.05);
+  });
+  assert.ok(ratio >= 3, `focus ring contrast ${ratio.toFixed(2)}:1`);
 });
 
 await step("no script error on any page", async () => {

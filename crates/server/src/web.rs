@@ -95,6 +95,8 @@ const EVENTS_PER_WRITE: usize = 100;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
+        // A browser sent to the server's address finds the desk.
+        .route("/", get(|| async { redirect("/desk/") }))
         .route("/desk", get(|| async { redirect("/desk/") }))
         .route("/desk/", get(desk_page))
         .route("/desk/wall", get(wall_page))
@@ -268,10 +270,7 @@ fn assets() -> &'static Assets {
 }
 
 fn send(a: &Asset, headers: &HeaderMap, cache: &'static str) -> Response {
-    let gz = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let gz = takes_gzip(headers);
     let mut r = Response::new(Body::from(if gz { a.gzip.clone() } else { a.raw.clone() }));
     let h = r.headers_mut();
     h.insert(
@@ -305,10 +304,12 @@ async fn asset(
 /// without waiting for one more request.
 async fn desk_page(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let page = &assets().pages[0];
-    let Some(session) = s.session(&headers) else {
-        return send(page, &headers, "no-cache");
+    // Not logged in, the page says so itself (no request answered 401 to
+    // learn it), and whether anyone can log in at all.
+    let me = match s.session(&headers) {
+        Some(session) => me_of(&s, &session).await.to_string(),
+        None => json!({ "desks": !s.opts.desks.is_empty() }).to_string(),
     };
-    let me = me_of(&s, &session).await.to_string();
     // Nothing in the data can end its element.
     let me = me
         .replace('<', "\\u003c")
@@ -482,6 +483,8 @@ fn set_cookie(value: &str, max_age: i64, https: bool) -> HeaderValue {
 pub(crate) struct Web {
     pub session: Session,
     pub q: HashMap<String, String>,
+    /// The browser takes gzip-compressed answers.
+    pub gzip: bool,
 }
 
 impl axum::extract::FromRequestParts<Arc<AppState>> for Web {
@@ -515,7 +518,11 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Web {
         let q = url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
-        Ok(Web { session, q })
+        Ok(Web {
+            session,
+            q,
+            gzip: takes_gzip(&parts.headers),
+        })
     }
 }
 
@@ -651,7 +658,8 @@ fn all_lines(s: &AppState) -> Vec<String> {
 /// `GET /desk/api/me`: who is logged in, their lines, the CSRF token, the
 /// cursor to follow events from, what can be done.
 async fn me(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    secured(axum::Json(me_of(&s, &web.session).await).into_response())
+    let r = secured(axum::Json(me_of(&s, &web.session).await).into_response());
+    compressed(r, web.gzip).await
 }
 
 /// What `GET /desk/api/me` answers for `session`.
@@ -854,16 +862,60 @@ async fn park_moved(
 }
 
 /// The CTI route `route`, for the logged-in desk: its own checks of the
-/// line (`telorg`), then the route, its answer with the desk's headers.
+/// line (`telorg`), then the route, its answer with the desk's headers
+/// (compressed as the page's files are, when the browser takes gzip).
 async fn through<F, Fut>(s: Arc<AppState>, web: Web, route: F) -> Response
 where
     F: FnOnce(State<Arc<AppState>>, DeskLine) -> Fut,
     Fut: std::future::Future<Output = Result<Response, crate::api::ApiError>>,
 {
-    match DeskLine::of(&s, web.session.ident, web.q) {
+    let gzip = web.gzip;
+    let r = match DeskLine::of(&s, web.session.ident, web.q) {
         Ok(dl) => passed(route(State(s), dl).await),
         Err(e) => passed(Err(e)),
+    };
+    compressed(r, gzip).await
+}
+
+/// Answers shorter than this are sent as they are: gzip would save little.
+const COMPRESS_FROM: usize = 1024;
+
+/// `r` gzip-compressed when `gzip` (the browser takes it) and its body is
+/// long enough (a history of 200 calls: 63 KB → about 6 KB).
+async fn compressed(r: Response, gzip_ok: bool) -> Response {
+    if !gzip_ok || r.headers().contains_key(header::CONTENT_ENCODING) {
+        return r;
     }
+    let (mut parts, body) = r.into_parts();
+    // The desk's answers are small; a body past this is not ours to hold.
+    let bytes = match axum::body::to_bytes(body, 16 << 20).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the answer could not be read",
+            )
+        }
+    };
+    parts
+        .headers
+        .insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if bytes.len() < COMPRESS_FROM {
+        return Response::from_parts(parts, Body::from(bytes));
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    Response::from_parts(parts, Body::from(gzip(&bytes, flate2::Compression::fast())))
+}
+
+/// Whether the request takes gzip-compressed answers.
+fn takes_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")))
 }
 
 async fn calls(State(s): State<Arc<AppState>>, web: Web) -> Response {
@@ -987,7 +1039,7 @@ async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
             },
         }));
     }
-    secured(
+    let r = secured(
         axum::Json(json!({
             "lines": out,
             "park": park,
@@ -996,7 +1048,8 @@ async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
             "now": now,
         }))
         .into_response(),
-    )
+    );
+    compressed(r, web.gzip).await
 }
 
 /// Local midnight today, in ms since 1970.

@@ -51,9 +51,10 @@ let dateFormat = null;
 /** A date and time as the browser's language writes them. */
 function when(ms) {
   // One formatter for the page: making one costs more than the row.
-  dateFormat = dateFormat || new Intl.DateTimeFormat(LANG === "en" ? "en-GB" : "fr-FR", {
+  if (dateFormat && dateFormat.lang !== LANG) dateFormat = null;
+  dateFormat = dateFormat || Object.assign(new Intl.DateTimeFormat(LANG === "en" ? "en-GB" : "fr-FR", {
     dateStyle: "short", timeStyle: "medium",
-  });
+  }), { lang: LANG });
   return dateFormat.format(new Date(ms));
 }
 

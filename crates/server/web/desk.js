@@ -7,6 +7,7 @@ const desk = {
   calls: new Map(), // callref → call
   history: [],
   rows: new Map(), // history key → [what it shows, its row]
+  items: new Map(), // callref → [what it shows, its list item or banner]
   source: null,
 };
 
@@ -74,15 +75,9 @@ function onEvent(e) {
       break;
     case "RELEASE":
     case "MISSED":
-      c.state = "ended";
-      c.ended_at = e.at;
-      // Shown as ended a while, then only in the history.
-      setTimeout(() => {
-        if (desk.calls.get(c.callref) === c && c.state === "ended") {
-          desk.calls.delete(c.callref);
-          render();
-        }
-      }, 30000);
+      // Over: in the history at once, not among the calls in progress.
+      desk.calls.delete(c.callref);
+      desk.ended = c.callref;
       afterNextPaint(refreshHistory);
       break;
   }
@@ -118,7 +113,7 @@ function stateText(c) {
 }
 
 function timerText(c) {
-  const now = c.state === "ended" ? c.ended_at : serverNow();
+  const now = serverNow();
   if (c.connect_at) return duration(now - c.connect_at);
   return duration(now - c.setup_at);
 }
@@ -171,35 +166,83 @@ function otherTalking(c) {
   return null;
 }
 
+/** What a call's item shows: it is built again only when this changes. */
+function itemShows(c) {
+  const banner = c.state === "ringing" && c.direction === "in";
+  return [banner, c.state, c.slot, c.tel, c.name, c.company, c.record_url, c.direction,
+    c.state === "talking" && !!otherTalking(c), LANG].join("|");
+}
+
+/** A ringing incoming call's banner. */
+function bannerOf(c) {
+  const who = party(c);
+  const banner = el("div", { class: "banner", role: "alert", "data-callref": c.callref },
+    el("span", { class: "banner-title", elementtiming: "ring " + c.callref }, t("callfrom", { who: c.name || c.tel || t("withheld") })),
+    c.company ? el("span", { class: "banner-company" }, c.company) : null,
+    el("span", { class: "banner-number" }, c.tel || t("withheld")),
+    el("span", { class: "timer", "data-timer": c.callref }, timerText(c)),
+    c.record_url ? el("a", { href: c.record_url, target: "_blank", rel: "noopener noreferrer" }, t("openrecord")) : null,
+    actionButton(c, "answer"), actionButton(c, "reject"));
+  banner.setAttribute("aria-label", t("callfrom", { who }));
+  return banner;
+}
+
+/**
+ * `parent`'s children made `nodes`, in order, moving only those out of
+ * place: a node that stays keeps its focus, hover and the screen reader's
+ * position.
+ */
+function reconcile(parent, nodes) {
+  const wanted = new Set(nodes);
+  for (const child of [...parent.children]) if (!wanted.has(child)) child.remove();
+  nodes.forEach((node, i) => {
+    if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null);
+  });
+}
+
+/**
+ * The calls in progress and the ringing banners, from `desk.calls`. Each
+ * call keeps its element while what it shows does not change (keyed by
+ * call): a second call ringing leaves the focus on the first one's button.
+ */
 function render() {
-  const list = $("calls");
-  const banners = $("banners");
-  // Keeps what is being typed in a transfer field.
+  // Where the focus was, to put it back on the same control of a call
+  // whose element had to be built again.
+  const active = document.activeElement;
+  const item = active && active.closest && active.closest("[data-callref]");
+  const spot = item && {
+    callref: item.dataset.callref,
+    op: active.dataset.op,
+    input: active.classList.contains("to"),
+  };
   const typed = {};
-  for (const input of list.querySelectorAll("input.to")) typed[input.id] = input.value;
-  const focused = document.activeElement && document.activeElement.id;
-  list.replaceChildren();
-  banners.replaceChildren();
+  for (const input of $("calls").querySelectorAll("input.to")) typed[input.id] = input.value;
   const calls = [...desk.calls.values()].sort((a, b) => b.setup_at - a.setup_at);
+  const items = new Map();
+  const banners = [];
+  const listed = [];
   for (const c of calls) {
-    if (c.state === "ringing" && c.direction === "in") {
-      const who = party(c);
-      const banner = el("div", { class: "banner", role: "alert", "data-callref": c.callref },
-        el("span", { class: "banner-title", elementtiming: "ring " + c.callref }, t("callfrom", { who: c.name || c.tel || t("withheld") })),
-        c.company ? el("span", { class: "banner-company" }, c.company) : null,
-        el("span", { class: "banner-number" }, c.tel || t("withheld")),
-        el("span", { class: "timer", "data-timer": c.callref }, timerText(c)),
-        c.record_url ? el("a", { href: c.record_url, target: "_blank", rel: "noopener noreferrer" }, t("openrecord")) : null,
-        actionButton(c, "answer"), actionButton(c, "reject"));
-      banner.setAttribute("aria-label", t("callfrom", { who }));
-      banners.append(banner);
-    }
+    const shows = itemShows(c);
+    const had = desk.items.get(c.callref);
+    const banner = c.state === "ringing" && c.direction === "in";
+    const node = had && had[0] === shows ? had[1] : banner ? bannerOf(c) : callItem(c);
+    items.set(c.callref, [shows, node]);
     // A ringing call is its banner; the list, the calls under way.
-    else list.append(callItem(c));
+    (banner ? banners : listed).push(node);
   }
-  for (const [id, v] of Object.entries(typed)) if ($(id)) $(id).value = v;
-  if (focused && $(focused)) $(focused).focus();
-  $("no-calls").hidden = list.children.length > 0;
+  desk.items = items;
+  reconcile($("banners"), banners);
+  reconcile($("calls"), listed);
+  $("banners").dataset.count = String(banners.length);
+  for (const [id, v] of Object.entries(typed)) if ($(id) && !$(id).value) $(id).value = v;
+  if (spot && (!document.activeElement || document.activeElement === document.body)) {
+    const node = items.get(spot.callref);
+    const again = node && (spot.op
+      ? node[1].querySelector(`[data-op='${spot.op}']`)
+      : spot.input ? node[1].querySelector("input.to") : null);
+    if (again) again.focus();
+  }
+  $("no-calls").hidden = listed.length > 0;
 }
 
 function tick() {
@@ -335,6 +378,14 @@ function renderHistory() {
     return row;
   }));
   desk.rows = used;
+  if (desk.ended) {
+    // A short cue on the call that just ended: it moved here.
+    const row = body.querySelector(`tr[data-callref='${CSS.escape(desk.ended)}']`);
+    if (row) {
+      row.classList.add("fresh");
+      desk.ended = null;
+    }
+  }
   $("no-history").hidden = rows.length > 0;
   updateBadge();
 }
@@ -427,7 +478,7 @@ function offerNotifications() {
  * logged-in desk) or else for what `/desk/api/me` answers.
  */
 async function start(embedded) {
-  let me = embedded;
+  let me = embedded && embedded.ident ? embedded : null;
   // `now` is the server's clock when the page was answered.
   const nav = performance.getEntriesByType("navigation")[0];
   let localNow = embedded && nav ? performance.timeOrigin + nav.responseStart : Date.now();
@@ -441,6 +492,9 @@ async function start(embedded) {
     }
   }
   desk.me = me;
+  // The language this desk chose, in any browser of this one's.
+  const chosen = storedLang(me.ident);
+  if (chosen && chosen !== LANG) setLang(chosen, me.ident);
   state.csrf = me.csrf;
   state.skew = me.now - localNow;
   $("login").hidden = true;
@@ -468,12 +522,27 @@ async function start(embedded) {
   document.body.dataset.history = "1";
 }
 
-function showLogin() {
+/**
+ * The login form; with `noDesks` (a server with no `<desk>`), why nobody
+ * can log in, said before anyone types.
+ */
+function showLogin(noDesks) {
   $("desk").hidden = true;
   $("logout").hidden = true;
   $("login").hidden = false;
-  $("ident").focus();
+  $("no-desks").hidden = !noDesks;
+  for (const c of $("login-form").elements) c.disabled = !!noDesks;
+  if (!noDesks) $("ident").focus();
   document.body.dataset.ready = "login";
+}
+
+/** The page's texts again, in the language just chosen. */
+function relabel() {
+  desk.items = new Map();
+  desk.rows = new Map();
+  if (!desk.me) return;
+  render();
+  renderHistory();
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -522,8 +591,15 @@ document.addEventListener("DOMContentLoaded", () => {
     $("dial-number").value = n;
     dial(n);
   });
+  $("lang").addEventListener("change", () => {
+    setLang($("lang").value, desk.me && desk.me.ident);
+    relabel();
+  });
+  // The server puts the logged-in desk's data in the page, or says that
+  // nobody is logged in (and whether anyone can be): no request to learn it.
   const data = $("me-data");
   const embedded = data && data.textContent ? JSON.parse(data.textContent) : null;
   if (data) data.remove();
-  start(embedded);
+  if (embedded && embedded.ident) start(embedded);
+  else showLogin(embedded && embedded.desks === false);
 });

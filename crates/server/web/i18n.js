@@ -83,6 +83,8 @@ const TEXTS = {
     callpark: "Parking d'appels",
     onslot: "place {slot}",
     notsupervisor: "Le mur des lignes est réservé aux superviseurs.",
+    language: "Langue",
+    nodesks: "Ce serveur n'a aucun poste déclaré : la connexion est impossible. Ajoutez une section <desk> (<ident>, <secret>, <lines>) à son fichier server_param.txt, puis redémarrez-le.",
   },
   en: {
     skip: "Skip to content",
@@ -164,11 +166,36 @@ const TEXTS = {
     callpark: "Call park",
     onslot: "slot {slot}",
     notsupervisor: "The lines wall is for supervisors.",
+    language: "Language",
+    nodesks: "This server has no desk: nobody can log in. Add a <desk> section (<ident>, <secret>, <lines>) to its server_param.txt, then restart it.",
   },
 };
 
-const LANG = (navigator.languages && navigator.languages[0] || navigator.language || "fr")
-  .toLowerCase().startsWith("en") ? "en" : "fr";
+/** The language chosen in the page (kept by the browser), else the browser's. */
+function storedLang(ident) {
+  try {
+    return localStorage.getItem(ident ? "ctibridge.lang." + ident : "ctibridge.lang");
+  } catch (_) {
+    return null; // storage refused
+  }
+}
+
+let LANG = storedLang() || ((navigator.languages && navigator.languages[0] || navigator.language || "fr")
+  .toLowerCase().startsWith("en") ? "en" : "fr");
+
+/**
+ * The page's language is `lang` from now on, kept for this browser and,
+ * with `ident`, for that desk.
+ */
+function setLang(lang, ident) {
+  if (!TEXTS[lang]) return;
+  LANG = lang;
+  try {
+    localStorage.setItem("ctibridge.lang", lang);
+    if (ident) localStorage.setItem("ctibridge.lang." + ident, lang);
+  } catch (_) { /* kept for this page only */ }
+  applyTexts();
+}
 
 /** The text `key` in the page's language, with `{name}` filled from `vars`. */
 function t(key, vars) {
@@ -182,6 +209,8 @@ function t(key, vars) {
 /** Puts the page's texts in its language. */
 function applyTexts(root) {
   document.documentElement.lang = LANG;
+  const choice = document.getElementById("lang");
+  if (choice) choice.value = LANG;
   for (const el of (root || document).querySelectorAll("[data-t]")) {
     el.textContent = t(el.dataset.t);
   }

@@ -55,6 +55,10 @@ async function refresh() {
 
 document.addEventListener("DOMContentLoaded", async () => {
   applyTexts();
+  byId("lang").addEventListener("change", () => {
+    setLang(byId("lang").value);
+    renderWall();
+  });
   let me;
   try {
     me = await api("/desk/api/me");
