@@ -240,18 +240,31 @@ fn the_servers_certificate_address_and_journal() {
         "{shown}"
     );
 
-    // The server runs: its journal exists and its address is taken —
-    // expected, so a warning, not a failure.
+    // The server runs: its journal exists and its address is taken — by
+    // itself, which doctor recognises (its /healthz).
     let srv = common::serve_file_logged(&dir, &file, addr);
     let out = run(&file);
     let shown = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{shown}");
     assert!(
-        shown.contains(&format!("warn  listen       {addr} is in use")),
+        shown.contains(&format!(
+            "ok    listen       {addr}: ctibridge serve runs there (its /healthz says ok)"
+        )),
         "{shown}"
     );
     assert!(shown.contains("journal.sqlite can be written"), "{shown}");
     drop(srv);
+    // Another program on the port: a warning saying so.
+    let other = std::net::TcpListener::bind(addr).expect("bind");
+    let out = run(&file);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains(&format!(
+            "warn  listen       {addr} is in use, and not by a ctibridge server"
+        )),
+        "{shown}"
+    );
+    drop(other);
 
     // An expired certificate: exit 2, saying when it expired.
     let file = server_file("expired.pem", "expired-key.pem", "journal.sqlite");

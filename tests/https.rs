@@ -16,13 +16,13 @@ use common::{ctibridge, free_addr, text, TempDir};
 use serde_json::Value;
 
 /// Waits (20 s at most) for a line of the server's log that contains
-/// `what`.
-fn logged(log: &Receiver<String>, what: &str) {
+/// `what`; the line.
+fn logged(log: &Receiver<String>, what: &str) -> String {
     let end = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let left = end.saturating_duration_since(std::time::Instant::now());
         match log.recv_timeout(left) {
-            Ok(l) if l.contains(what) => return,
+            Ok(l) if l.contains(what) => return l,
             Ok(_) => {}
             Err(e) => panic!("the server never logged {what:?}: {e}"),
         }
@@ -134,7 +134,9 @@ fn a_desk_dials_and_watches_over_https_and_a_new_certificate_needs_no_restart() 
     unsafe {
         libc::kill(srv.0.id() as i32, libc::SIGHUP);
     }
-    logged(&log, "TLS certificate read again");
+    // A renewal is the ordinary course of things: said as information.
+    let line = logged(&log, "TLS certificate read again");
+    assert!(line.contains(" INFO "), "{line}");
     let out = dial(&dir, &sample_sys(&dir, addr, &ca2_file));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = dial(&dir, &sample_sys(&dir, addr, &ca1_file));
@@ -243,4 +245,146 @@ fn a_certificate_that_cannot_be_served_is_refused_up_front() {
         err.contains("needs both `<tls_cert>` and `<tls_key>`"),
         "{err}"
     );
+}
+
+/// A certificate authority's own certificate as the server's (what OpenSSL
+/// 3's plain `req -x509` makes): flagged by `check --server` and `doctor
+/// --server` with a recipe that works; every client says in plain words
+/// why it refuses it and what to do, and no check says the dial is fine.
+/// Plain HTTP to the HTTPS port is told so.
+#[test]
+fn a_certificate_authoritys_own_certificate_is_flagged_and_explained() {
+    let dir = TempDir::new("https-ca-leaf");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("params");
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = params.self_signed(&key).expect("self-signed");
+    let cert_file = dir.write("cert.pem", &cert.pem());
+    dir.write("key.pem", &key.serialize_pem());
+    let addr = free_addr();
+    let file = dir.write(
+        "server_param.txt",
+        &format!("<server>\n<simulator>1\n<listen>{addr}\n<tls_cert>cert.pem\n<tls_key>key.pem\n"),
+    );
+    let out = ctibridge(&dir)
+        .args(["check", "--json", "--server"])
+        .arg(&file)
+        .output()
+        .expect("check");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let flagged = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .find(|d| d["code"] == "tls-authority")
+        .unwrap_or_else(|| panic!("not flagged: {report}"));
+    assert_eq!(flagged["severity"], "warning", "{flagged}");
+    assert!(
+        flagged["help"]
+            .as_str()
+            .unwrap_or("")
+            .contains("basicConstraints=critical,CA:FALSE"),
+        "{flagged}"
+    );
+
+    let (_srv, _log) = common::serve_file_logged(&dir, &file, addr);
+    let url = format!("https://localhost:{}", addr.port());
+    // The server's own doctor: the certificate flagged, and its own
+    // running server recognised on the port.
+    let out = ctibridge(&dir)
+        .args(["doctor", "--server"])
+        .arg(&file)
+        .output()
+        .expect("doctor");
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("warn  certificate") && said.contains("CA:TRUE"),
+        "{said}"
+    );
+    assert!(said.contains("ctibridge serve runs there"), "{said}");
+    // A client that trusts it still refuses it, and says why in plain words.
+    let out = ctibridge(&dir)
+        .args([
+            "sim",
+            "call",
+            "0388202020",
+            "1003",
+            "--url",
+            &url,
+            "--cafile",
+        ])
+        .arg(&cert_file)
+        .output()
+        .expect("sim call");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("a certificate authority's (CA:TRUE)"), "{err}");
+    assert!(!err.contains("serve --sim"), "the server runs: {err}");
+    // A desk's doctor: the token fails, so the dial is not said fine.
+    let sys = sample_sys(&dir, addr, &cert_file);
+    let out = ctibridge(&dir)
+        .arg("--sys-dir")
+        .arg(&sys)
+        .args(["--station", "samples/station.txt", "doctor"])
+        .output()
+        .expect("doctor");
+    let said = text(&out.stdout);
+    assert!(said.contains("FAIL  token"), "{said}");
+    assert!(said.contains("FAIL  dial"), "{said}");
+    assert!(!said.contains("ok    dial"), "{said}");
+    // Plain HTTP to this HTTPS port.
+    let out = ctibridge(&dir)
+        .args(["sim", "call", "0388202020", "1003", "--url"])
+        .arg(format!("http://localhost:{}", addr.port()))
+        .output()
+        .expect("sim call");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("this server speaks HTTPS on this port"),
+        "{err}"
+    );
+}
+
+/// The one-line recipe `check --server` gives makes a certificate every
+/// client takes.
+#[test]
+#[ignore = "needs openssl (.ci/run installs it)"]
+fn the_self_signed_recipe_makes_a_certificate_clients_take() {
+    let dir = TempDir::new("https-recipe");
+    let file = dir.write(
+        "server_param.txt",
+        "<server>\n<simulator>1\n<tls_cert>cert.pem\n<tls_key>key.pem\n",
+    );
+    let recipe = ctibridge::server::SELF_SIGNED_RECIPE;
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    assert!(readme.contains(recipe), "README gives another recipe");
+    let out = std::process::Command::new("sh")
+        .args(["-c", recipe])
+        .current_dir(dir.path())
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ctibridge(&dir)
+        .args(["check", "--json", "--server"])
+        .arg(&file)
+        .output()
+        .expect("check");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        report["diagnostics"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    let addr = free_addr();
+    let (_srv, _log) = common::serve_file_logged(&dir, &file, addr);
+    let out = ctibridge(&dir)
+        .args(["sim", "call", "0388202020", "1003", "--url"])
+        .arg(format!("https://localhost:{}", addr.port()))
+        .arg("--cafile")
+        .arg(dir.path().join("cert.pem"))
+        .output()
+        .expect("sim call");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }

@@ -130,6 +130,31 @@ fn the_sample_file_dials_and_watches_through_the_simulator() {
         .output()
         .expect("dial");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // One line says the call is placed, and to which number as sent.
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "call placed to 0388202020 (answered HTTP 200)"
+    );
+}
+
+/// `dial` with no bridge server running says what to do next.
+#[test]
+fn a_dial_with_the_bridge_server_down_says_to_start_it() {
+    let dir = TempDir::new("serve-down");
+    let sys = sample_sys(&dir, free_addr());
+    let out = ctibridge(&dir)
+        .arg("--sys-dir")
+        .arg(&sys)
+        .args(["--station", "samples/station.txt", "dial", "0388202020"])
+        .output()
+        .expect("dial");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("nothing was dialled"), "{err}");
+    assert!(
+        err.contains("start the bridge server (`ctibridge serve`"),
+        "{err}"
+    );
 }
 
 /// A plain HTTP/1.1 request; returns status and body.

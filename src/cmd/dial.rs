@@ -32,10 +32,15 @@ pub(crate) fn dial(opts: &LocateOptions, req: DialRequest, log_file: &LogFile) -
     {
         Ok(Outcome::Placed { status }) => {
             tracing::info!(status, "call placed");
+            // The number in the form the provider was sent (`$teldest$`).
+            let number =
+                dial::teldest(s.config(), &req.target).unwrap_or_else(|_| req.target.clone());
+            outln!("call placed to {number} (answered HTTP {status})");
             Exit::Ok
         }
         Ok(Outcome::Launched { program }) => {
             tracing::info!(program, "command started");
+            outln!("call handed to {program}");
             Exit::Ok
         }
         Ok(Outcome::DryRun(text)) => {

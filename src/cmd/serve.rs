@@ -241,7 +241,13 @@ pub(crate) fn sim_call(
             Exit::Refused
         }
         Err(e) => {
-            errln!("error: cannot reach the bridge server at {url}: {e}\n  = help: start it with `ctibridge serve --sim`");
+            // Only a server that is not there is helped by starting one.
+            let help = if e.to_string().contains("(TLS: ") {
+                "the server runs, but this machine refuses its certificate (above: what to do)"
+            } else {
+                "start it with `ctibridge serve --sim`"
+            };
+            errln!("error: cannot reach the bridge server at {url}: {e}\n  = help: {help}");
             Exit::Network
         }
     }

@@ -345,7 +345,10 @@ async fn send_request(
                     .with_help(format!("the {what} was not made")),
             ),
             ExchangeError::Send(e) => {
-                let help = if e.nothing_sent() {
+                let step = crate::http::next_step(&e, &spec.url.value.text);
+                let help = if let Some(step) = step {
+                    format!("nothing was sent: the {what} was not made; {step}")
+                } else if e.nothing_sent() {
                     format!("nothing was sent: the {what} was not made")
                 } else {
                     format!("the request left: the {what} may or may not have been made, so it was not sent again")

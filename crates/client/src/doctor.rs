@@ -165,9 +165,14 @@ pub async fn provider(
                 && config.dial.is_some()
                 && config.sends("token", crate::schema::Section::Dial))
     });
+    // How the token check went, when it ran: a dial that sends the token
+    // is only as good as it.
+    let mut token_status = None;
     if scope.token {
         if let Some(spec) = token_spec {
-            checks.push(token_check(config, context, &client, spec, fallback).await);
+            let check = token_check(config, context, &client, spec, fallback).await;
+            token_status = Some(check.status);
+            checks.push(check);
         }
     }
     if scope.events {
@@ -182,8 +187,9 @@ pub async fn provider(
     if scope.dial {
         // The token check stands for the dial's credentials only when the
         // dial itself sends the token.
-        let dial_sends_token =
-            token_spec.is_some() && config.sends("token", crate::schema::Section::Dial);
+        let dial_sends_token = (token_spec.is_some()
+            && config.sends("token", crate::schema::Section::Dial))
+        .then_some(token_status);
         checks.extend(dial_checks(config, context, &client, &values, dial_sends_token).await);
     }
     checks
@@ -359,7 +365,7 @@ async fn dial_checks(
     context: &Context,
     client: &HttpClient,
     values: &Values,
-    sends_token: bool,
+    sends_token: Option<Option<Status>>,
 ) -> Vec<Check> {
     let Some(spec) = &config.dial else {
         return vec![match &config.callto {
@@ -382,13 +388,20 @@ async fn dial_checks(
             "dial",
             "basic authentication: no request checks the password without placing a call",
         )],
-        Auth::None if sends_token => {
-            vec![Check::ok("dial", "a dial sends the token checked above")]
-        }
-        Auth::None => vec![Check::skip(
-            "dial",
-            "the dial request carries no credentials to check",
-        )],
+        Auth::None => match sends_token {
+            Some(Some(Status::Fail(failing))) => vec![Check::fail(
+                "dial",
+                failing,
+                "a dial sends the token, which could not be had (above): a dial would fail the same way",
+                "fix the token first",
+            )],
+            Some(Some(_)) => vec![Check::ok("dial", "a dial sends the token checked above")],
+            Some(None) => vec![Check::skip("dial", "a dial sends the token, not checked here")],
+            None => vec![Check::skip(
+                "dial",
+                "the dial request carries no credentials to check",
+            )],
+        },
     }
 }
 

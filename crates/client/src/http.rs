@@ -37,6 +37,9 @@ impl ClientOptions {
     }
 
     pub fn one_shot(global: &Global) -> ClientOptions {
+        if global.insecure.value {
+            tracing::warn!("<insecure>1: https certificates are not verified");
+        }
         ClientOptions {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(15),
@@ -196,7 +199,6 @@ fn builder(opts: &ClientOptions) -> Result<reqwest::ClientBuilder, SendError> {
         }
     }
     if opts.insecure {
-        tracing::warn!("<insecure>1: https certificates are not verified");
         b = b.danger_accept_invalid_certs(true);
     }
     Ok(b)
@@ -224,7 +226,7 @@ pub async fn peer_certificate(
 fn classify(e: reqwest::Error) -> SendError {
     // reqwest's message names the URL, which may hold a secret.
     let e = e.without_url();
-    let text = error_chain(&e);
+    let text = plain_tls(error_chain(&e));
     if e.is_connect() {
         SendError::Connect(text)
     } else if e.is_timeout() {
@@ -234,6 +236,46 @@ fn classify(e: reqwest::Error) -> SendError {
     } else {
         SendError::Failed(text)
     }
+}
+
+/// A TLS failure (rustls' words, `invalid peer certificate:
+/// Other(OtherError(CaUsedAsEndEntity))`) in plain words with what to do;
+/// any other text as it is. rustls' own words follow, for a search.
+pub fn plain_tls(text: String) -> String {
+    let said = |plain: &str| format!("{plain} (TLS: {text})");
+    if text.contains("CaUsedAsEndEntity") {
+        said("the server's certificate is a certificate authority's (CA:TRUE), which is refused as a server's own: give the server a certificate with CA:FALSE (`ctibridge check --server` prints a one-line openssl recipe) and name it in <cafile>")
+    } else if text.contains("UnknownIssuer") {
+        said("the server's certificate is signed by an authority this machine does not trust: name that authority (or the self-signed certificate itself) in <global><cafile>")
+    } else if text.contains("certificate expired") || text.contains("Expired") {
+        said("the server's certificate has expired: renew it on the server (it takes the new files without a restart), or check this machine's clock")
+    } else if text.contains("not valid yet") || text.contains("NotValidYet") {
+        said("the server's certificate is not valid yet: check this machine's clock and the server's")
+    } else if text.contains("not valid for name") || text.contains("NotValidForName") {
+        said("the server's certificate is not made for the name in the URL: use a name it lists (its subjectAltName), or make it for this one")
+    } else if text.contains("invalid peer certificate") {
+        said("the server's certificate was refused")
+    } else if text.contains("InvalidContentType") || text.contains("corrupt message") {
+        said("the server does not speak HTTPS on this port: write the URL with http://, or check the port")
+    } else {
+        text
+    }
+}
+
+/// What to do when `e` kept a request to `url` from leaving, beyond what
+/// its message says: nothing listens there (a bridge server not started).
+pub fn next_step(e: &SendError, url: &str) -> Option<&'static str> {
+    let SendError::Connect(text) = e else {
+        return None;
+    };
+    if !text.contains("refused") || text.contains("(TLS: ") {
+        return None;
+    }
+    Some(if url.contains("/DhDivaltoServerCTI/") {
+        "nothing listens there: start the bridge server (`ctibridge serve`, or `ctibridge serve --sim` to try without a provider); `ctibridge doctor` checks the whole chain"
+    } else {
+        "nothing listens at that address: check the URL's host and port, and that the service runs"
+    })
 }
 
 /// The innermost cause says what happened ("Connection refused"); the

@@ -36,7 +36,9 @@ pub mod context {
 pub mod dial {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::dial::*;
-    pub use crate::imp::dial::{dial, forward_profile, sms, values, DialRequest, Dialer, Outcome};
+    pub use crate::imp::dial::{
+        dial, forward_profile, sms, teldest, values, DialRequest, Dialer, Outcome,
+    };
 }
 
 /// `ctibridge doctor`: the provider's side, checked without a call.

@@ -142,13 +142,17 @@ pub async fn fetch(
         request::build(&spec.request, values).map_err(|e| Failure::Config(vec![e.diagnostic]))?;
     let at = req.url_span.unwrap_or(fallback);
     let resp = client.send(&req).await.map_err(|e| {
+        let help = match crate::http::next_step(&e, &req.url) {
+            Some(step) => format!("nothing was dialled; {step}"),
+            None => "nothing was dialled".to_owned(),
+        };
         Failure::Network(
             Diagnostic::error(
                 Code::TokenUnreachable,
                 at,
                 format!("the token request failed: {e}"),
             )
-            .with_help("nothing was dialled"),
+            .with_help(help),
         )
     })?;
     if !resp.is_success() {

@@ -90,6 +90,7 @@ codes! {
     KeyyoNoSecret = "keyyo-no-secret",
     KeyyoSecret = "keyyo-secret",
     ListenInClear = "listen-in-clear",
+    TlsAuthority = "tls-authority",
     LookupSource = "lookup-source",
     MissingTag = "missing-tag",
     NameWithoutLookup = "name-without-lookup",

@@ -19,7 +19,7 @@ pub async fn checks(
     let now = context.clock().unix_secs();
     let mut checks = vec![
         certificate(settings, now),
-        listen(settings.listen),
+        listen(settings.listen, settings.tls.is_some()).await,
         journal(settings.journal.as_deref()),
     ];
     match &settings.dialer {
@@ -194,6 +194,17 @@ fn certificate(settings: &ServerSettings, now: i64) -> Check {
         };
     };
     match crate::tls::load(files, now) {
+        Ok(_) if crate::tls::is_authority(files) => Check::warn(
+            "certificate",
+            format!(
+                "{}: a certificate authority's (CA:TRUE), which ctibridge's desks refuse as a server's own",
+                files.cert.display()
+            ),
+            format!(
+                "make one of its own (CA:FALSE): {}",
+                crate::tls::SELF_SIGNED_RECIPE
+            ),
+        ),
         Ok(_) => match crate::tls::not_after(files) {
             Some((until, secs)) => {
                 let days = (secs - now).div_euclid(86_400);
@@ -218,14 +229,20 @@ fn certificate(settings: &ServerSettings, now: i64) -> Check {
     }
 }
 
-fn listen(addr: SocketAddr) -> Check {
+async fn listen(addr: SocketAddr, https: bool) -> Check {
     match std::net::TcpListener::bind(addr) {
         Ok(_) => Check::ok("listen", format!("{addr} is free")),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Check::warn(
-            "listen",
-            format!("{addr} is in use"),
-            "if the server is running, that is expected; otherwise another program holds the port: pick another <listen>",
-        ),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => match ours_at(addr, https).await {
+            Some(status) => Check::ok(
+                "listen",
+                format!("{addr}: ctibridge serve runs there (its /healthz says {status})"),
+            ),
+            None => Check::warn(
+                "listen",
+                format!("{addr} is in use, and not by a ctibridge server that answers /healthz"),
+                "another program holds the port: stop it, or pick another <listen>",
+            ),
+        },
         Err(e) => Check::fail(
             "listen",
             Failing::System,
@@ -233,6 +250,43 @@ fn listen(addr: SocketAddr) -> Check {
             "<listen> must be an address of this machine (0.0.0.0 for all), and ports under 1024 need the right to bind them",
         ),
     }
+}
+
+/// Whether the program on `addr` is a ctibridge server (its `/healthz`,
+/// asked from this machine, which it answers): its status.
+async fn ours_at(addr: SocketAddr, https: bool) -> Option<String> {
+    use crate::http::{ClientOptions, HttpClient};
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let url = format!(
+        "{}://{}/healthz",
+        if https { "https" } else { "http" },
+        SocketAddr::new(ip, addr.port())
+    );
+    // Who answers is the question here, not whether its certificate is
+    // trusted (the certificate has its own check).
+    let client = HttpClient::new(&ClientOptions {
+        insecure: true,
+        connect_timeout: std::time::Duration::from_secs(2),
+        timeout: std::time::Duration::from_secs(5),
+        ..ClientOptions::plain()
+    })
+    .ok()?;
+    let req = crate::request::HttpRequest {
+        method: crate::config::Method::Get,
+        url,
+        headers: Vec::new(),
+        body: None,
+        url_span: None,
+    };
+    let resp = client.send(&req).await.ok()?;
+    let v: serde_json::Value = serde_json::from_str(&resp.body).ok()?;
+    // The fields of ctibridge's own answer.
+    (v.get("journal").is_some() && v.get("provider").is_some())
+        .then(|| v["status"].as_str().unwrap_or("?").to_owned())
 }
 
 /// The journal's file can be written, without opening it as a database (a

@@ -31,7 +31,7 @@ pub use journal::{CallRecord, HistoryKind, Idle};
 pub use keyyo::{manager_url, KeyyoOptions};
 pub use proxies::TrustedProxies;
 pub use sim::{inject, Auto, Timings};
-pub use tls::TlsFiles;
+pub use tls::{TlsFiles, SELF_SIGNED_RECIPE};
 
 // The modules of the layers below, under the paths this crate's code
 // names them by.
@@ -560,6 +560,33 @@ impl hyper::body::Body for Answering {
     }
 }
 
+/// The answer to a plain HTTP request on the HTTPS port: what to do, in
+/// words a person and a client's error message can show.
+async fn speaks_https(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    const BODY: &str = "this server speaks HTTPS on this port: write the URL with https://\n";
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = tokio::time::timeout(HEADER_READ_TIMEOUT, async {
+        use tokio::io::AsyncReadExt as _;
+        // The request's head read first: a socket closed with unread
+        // data is reset, and the answer lost with it.
+        let mut head = Vec::new();
+        let mut buf = [0u8; 2048];
+        while head.len() < 16 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
+}
+
 /// Accepts connections until `stop` resolves, runs `stopping` (which
 /// answers held polls), then lets the open connections finish.
 async fn accept(
@@ -638,8 +665,25 @@ async fn accept(
                 tokio::spawn(drive(stream, service, watcher, registered));
             }
             Some(acceptor) => {
-                let handshake = acceptor.accept(stream);
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
+                    // A client speaking plain HTTP to this HTTPS port is
+                    // told so, in plain HTTP (a TLS handshake starts with
+                    // byte 0x16, a request with a letter).
+                    let mut first = [0u8; 1];
+                    let peeked = tokio::select! {
+                        p = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)) => p,
+                        _ = registered.conn.closed() => return,
+                    };
+                    match peeked {
+                        Ok(Ok(1)) if first[0].is_ascii_alphabetic() => {
+                            speaks_https(stream).await;
+                            return;
+                        }
+                        Ok(Ok(1)) => {}
+                        _ => return,
+                    }
+                    let handshake = acceptor.accept(stream);
                     // The handshake within the header time limit.
                     let stream = tokio::select! {
                         done = tokio::time::timeout(HEADER_READ_TIMEOUT, handshake) => match done {

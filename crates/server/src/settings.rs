@@ -303,6 +303,18 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                     Diagnostic::error(Code::Tls, at, format!("HTTPS cannot be served: {e}"))
                         .with_help("`<tls_cert>` is the certificate chain in PEM (the server's certificate first) and `<tls_key>` its private key in PEM, both readable by the server; renew an expired certificate"),
                 );
+            } else if crate::tls::is_authority(&files) {
+                diags.push(
+                    Diagnostic::warning(
+                        Code::TlsAuthority,
+                        value::trimmed_span(&cert.value),
+                        "the server's certificate is a certificate authority's (CA:TRUE): ctibridge's desks, and other strict TLS clients, refuse it as a server's own, even when they trust it",
+                    )
+                    .with_help(format!(
+                        "make the server a certificate of its own (CA:FALSE), self-signed in one line: `{}`; then name cert.pem in the desks' <global><cafile>",
+                        crate::tls::SELF_SIGNED_RECIPE
+                    )),
+                );
             }
             Some(files)
         }

@@ -109,6 +109,27 @@ fn check_dates(leaf: &CertificateDer<'_>, now: i64) -> Result<(), TlsError> {
     Ok(())
 }
 
+/// A self-signed certificate clients accept: the one line `check --server`
+/// and the docs give (OpenSSL 3's plain `req -x509` makes a certificate
+/// authority's, which TLS clients refuse as a server's own).
+pub const SELF_SIGNED_RECIPE: &str = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj /CN=cti.example.com -addext subjectAltName=DNS:cti.example.com,DNS:localhost,IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE -addext extendedKeyUsage=serverAuth -keyout key.pem -out cert.pem";
+
+/// Whether the server's certificate of `files` is a certificate
+/// authority's (`CA:TRUE`): rustls and the other strict TLS clients refuse
+/// it as a server's own ("CaUsedAsEndEntity"), whoever trusts it.
+pub fn is_authority(files: &TlsFiles) -> bool {
+    let Ok(pem) = std::fs::read(&files.cert) else {
+        return false;
+    };
+    let Some(leaf) = CertificateDer::pem_slice_iter(&pem).find_map(Result::ok) else {
+        return false;
+    };
+    x509_parser::parse_x509_certificate(leaf.as_ref())
+        .ok()
+        .and_then(|(_, cert)| cert.basic_constraints().ok().flatten().map(|b| b.value.ca))
+        .unwrap_or(false)
+}
+
 /// When the server's certificate of `files` expires: the date, and in
 /// seconds since 1970 (`doctor`).
 pub fn not_after(files: &TlsFiles) -> Option<(String, i64)> {
@@ -229,7 +250,9 @@ pub async fn keep_fresh(current: Arc<Current>) {
         })
         .await;
         match done {
-            Ok(Some(Ok(()))) => tracing::warn!(
+            // A renewal is the ordinary course of things: info, not a warning.
+            Ok(Some(Ok(()))) => tracing::info!(
+                target: crate::LIFECYCLE,
                 cert = %current.files.cert.display(),
                 "TLS certificate read again: new connections get it"
             ),
