@@ -71,7 +71,7 @@ fn samples_pass_and_are_explained() {
         assert!(stdout.contains(want), "missing {want:?} in:\n{stdout}");
     }
     assert!(
-        !stdout.contains("changeme"),
+        !stdout.contains("paul-desk-secret"),
         "the password leaked:\n{stdout}"
     );
 }
@@ -120,7 +120,7 @@ fn samples_as_json() {
             "$auth$"
         ]
     );
-    assert!(!text(&out.stdout).contains("changeme"));
+    assert!(!text(&out.stdout).contains("paul-desk-secret"));
 }
 
 #[test]

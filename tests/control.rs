@@ -402,7 +402,7 @@ fn a_provider_that_cannot_act_on_calls_says_so() {
     let file = dir.write(
         "server_param.txt",
         "<server>\n<global>\n<provider>keyyo\n<station>\n<telorg>33972101010\n\
-         <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n",
+         <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>33972101010\n",
     );
     let mut cmd = ctibridge(&dir);
     cmd.args(["serve", "--listen", &addr.to_string(), "--server"])
@@ -418,7 +418,7 @@ fn a_provider_that_cannot_act_on_calls_says_so() {
     );
     dir.write(
         "station.txt",
-        "<ident>paul\n<event_token>changeme\n<telorg>33972101010\n",
+        "<ident>paul\n<event_token>paul-desk-secret\n<telorg>33972101010\n",
     );
     let run = |args: &[&str]| {
         let out = common::with_files(&dir)

@@ -67,7 +67,7 @@ fn a_desk_of_the_bridge_server_over_https() {
     let file = dir.write(
         "server_param.txt",
         "<server>\n<simulator>1\n<tls_cert>cert.pem\n<tls_key>key.pem\n\
-         <desk>\n<ident>paul\n<secret>changeme\n<lines>1003\n",
+         <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>1003\n",
     );
     let addr = free_addr();
     let _srv = common::serve_file_logged(&dir, &file, addr);
@@ -126,7 +126,7 @@ fn a_desk_of_the_bridge_server_over_https() {
         "station-wrong.txt",
         &std::fs::read_to_string(station)
             .expect("station")
-            .replace("<mdp>changeme", "<mdp>not-the-secret"),
+            .replace("<mdp>paul-desk-secret", "<mdp>not-the-secret"),
     );
     let out = doctor(&dir, &sys, &wrong);
     let shown = text(&out.stdout);
@@ -209,7 +209,7 @@ fn the_servers_certificate_address_and_journal() {
             "server_param.txt",
             &format!(
                 "<server>\n<listen>{addr}\n<simulator>1\n<tls_cert>{cert}\n<tls_key>{key}\n<journal>{journal}\n\
-                 <desk>\n<ident>paul\n<secret>changeme\n<lines>1003\n"
+                 <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>1003\n"
             ),
         )
     };
@@ -354,7 +354,7 @@ fn the_lookup_is_asked_once_and_the_report_outbox_read() {
         "server_param.txt",
         &format!(
             "<server>\n<simulator>1\n<journal>journal.sqlite\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n\
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>33972101010\n\
              <lookup>\n<directory>annuaire.csv\n<report>\n<url>{}\n<headers>Authorization: Bearer good-key-123\n<success_body>OK\n",
             erp.url("/calls")
         ),

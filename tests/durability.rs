@@ -26,7 +26,7 @@ fn server_file(dir: &TempDir) -> std::path::PathBuf {
         &format!(
             "<server>\n<simulator>1\n<journal>journal.sqlite\n<rate>1000000\n\
              <keyyo_notify>\n<secret>{SECRET}\n<sources>127\\.0\\.0\\.1\n<rate>1000000\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n"
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>33972101010\n"
         ),
     )
 }
@@ -202,7 +202,7 @@ fn a_locked_journal_refuses_notifications_and_holds_up_nothing_else() {
         answers
     });
     let mut desk = connect(addr);
-    let basic = "Basic cGF1bDpjaGFuZ2VtZQ==";
+    let basic = "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0";
     let mut served = 0;
     while refusing.load(Ordering::SeqCst) && served < 10_000 {
         assert_eq!(
@@ -276,7 +276,7 @@ fn kill_9_loses_no_report_and_repeats_none_after_it_is_done() {
         &format!(
             "<server>\n<simulator>1\n<journal>journal.sqlite\n<rate>1000000\n\
              <keyyo_notify>\n<secret>{SECRET}\n<sources>127\\.0\\.0\\.1\n<rate>1000000\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n\
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>33972101010\n\
              <report>\n<url>{}\n<headers>X-Report-Id: $reportid$\n<data>state=$state$&tel=$tel$\n<success_body>OK\n",
             erp.url("/report")
         ),

@@ -269,7 +269,7 @@ fn serve_with(
         "server_param.txt",
         &format!(
             "<server>\n{server_tags}<keyyo_cti>\n<cti_url>http://{}/cti\n{token_tags}\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>09 72 10 10 10\n",
             cti.addr
         ),
     );
@@ -336,7 +336,7 @@ fn the_cti_session_brings_calls_and_acts_on_them() {
         addr,
         "GET",
         "/DhDivaltoServerCTI/api/cti/gettoken",
-        "Basic cGF1bDpjaGFuZ2VtZQ==",
+        "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0",
     );
     assert_eq!(st, 200, "{body}");
     let v: Value = serde_json::from_str(&body).expect("json");
@@ -466,7 +466,7 @@ fn a_dial_goes_through_the_session_from_its_own_line_only() {
         &dir,
         &cti,
         addr,
-        "<desk>\n<ident>anne\n<secret>changeme\n<lines>03 88 20 20 21\n",
+        "<desk>\n<ident>anne\n<secret>paul-desk-secret\n<lines>03 88 20 20 21\n",
     );
     cti.wait_for("subscribe", 2);
     let token = |basic: &str| {
@@ -475,7 +475,7 @@ fn a_dial_goes_through_the_session_from_its_own_line_only() {
         let v: Value = serde_json::from_str(&body).expect("json");
         format!("Bearer {}", v["token"].as_str().expect("token"))
     };
-    let paul = token("Basic cGF1bDpjaGFuZ2VtZQ==");
+    let paul = token("Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0");
     let (st, body) = http(
         addr,
         "POST",
@@ -484,7 +484,7 @@ fn a_dial_goes_through_the_session_from_its_own_line_only() {
     );
     assert_eq!(st, 200, "{body}");
     assert_eq!(cti.wait_for("call", 1)[0]["number"], "33144556677");
-    let anne = token("Basic YW5uZTpjaGFuZ2VtZQ==");
+    let anne = token("Basic YW5uZTpwYXVsLWRlc2stc2VjcmV0");
     let (st, body) = http(
         addr,
         "POST",
@@ -731,7 +731,7 @@ fn a_corrupt_kept_refresh_token_stops_the_server() {
         "server_param.txt",
         &format!(
             "<server>\n<keyyo_cti>\n<cti_url>http://{}/cti\n{}\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>09 72 10 10 10\n",
             cti.addr,
             manager.tags("RTOK-0")
         ),
@@ -764,7 +764,7 @@ fn doctor_checks_the_cti_service_and_the_kept_token() {
         "server_param.txt",
         &format!(
             "<server>\n<simulator>1\n<keyyo_cti>\n<cti_url>http://{}/cti\n{}\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>09 72 10 10 10\n",
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>09 72 10 10 10\n",
             cti.addr,
             manager.tags("RTOK-0")
         ),
@@ -813,7 +813,7 @@ fn push_to_waiting_desk_latency() {
         addr,
         "GET",
         "/DhDivaltoServerCTI/api/cti/gettoken",
-        "Basic cGF1bDpjaGFuZ2VtZQ==",
+        "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0",
     );
     let v: Value = serde_json::from_str(&body).expect("json");
     let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
@@ -898,7 +898,7 @@ fn the_wall_shows_the_accounts_call_park() {
         &dir,
         &cti,
         addr,
-        "<desk>\n<ident>chef\n<secret>chef-secret\n<lines>09 72 10 10 11\n<role>supervisor\n",
+        "<desk>\n<ident>chef\n<secret>chef-secret-7711\n<lines>09 72 10 10 11\n<role>supervisor\n",
     );
     let subscribed = cti.wait_for("subscribe", 3);
     assert!(
@@ -907,7 +907,7 @@ fn the_wall_shows_the_accounts_call_park() {
     );
 
     // The supervisor's session, and the wall's event stream.
-    let body = "ident=chef&secret=chef-secret";
+    let body = "ident=chef&secret=chef-secret-7711";
     let mut login = std::net::TcpStream::connect(addr).expect("connect");
     login
         .write_all(

@@ -146,7 +146,7 @@ fn behind(name: &str, proxy: fn(&TempDir, SocketAddr, SocketAddr) -> Server) {
         &format!(
             "<server>\n<simulator>1\n<hold>60\n<trusted_proxies>127.0.0.1\n\
              <keyyo_notify>\n<secret>{SECRET}\n<sources>127\\.0\\.0\\.2\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n"
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>33972101010\n"
         ),
     );
     let (_srv, log) = serve(&dir, &file, upstream);
@@ -175,7 +175,7 @@ fn behind(name: &str, proxy: fn(&TempDir, SocketAddr, SocketAddr) -> Server) {
         "127.0.0.4",
         front,
         "/DhDivaltoServerCTI/api/cti/gettoken",
-        "Authorization: Basic cGF1bDpjaGFuZ2VtZQ==\r\n",
+        "Authorization: Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0\r\n",
     );
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).expect("json");

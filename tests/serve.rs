@@ -178,9 +178,9 @@ fn serve_file(dir: &TempDir, text: &str) -> (Server, SocketAddr) {
     )
 }
 
-/// A token for desk `paul` (secret `changeme`).
+/// A token for desk `paul` (secret `paul-desk-secret`).
 fn token(addr: SocketAddr) -> String {
-    token_of(addr, "Basic cGF1bDpjaGFuZ2VtZQ==")
+    token_of(addr, "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0")
 }
 
 /// A token for the desk of `basic` (`Basic base64(ident:secret)`).
@@ -396,7 +396,7 @@ fn a_line_written_in_any_form_receives_its_calls() {
         &dir,
         &format!(
             "<server>\n<simulator>1\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>03 88 20 20 20|1003\n"
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>03 88 20 20 20|1003\n"
         ),
     );
     let notify = format!(
@@ -482,7 +482,7 @@ fn setevent_dials_through_the_keyyo_profile_exactly_once() {
         &dir,
         &format!(
             "<server>\n<hold>1\n<global>\n<provider>keyyo\n<api_url>{}\n<station>\n<telorg>33972101010\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n",
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>33972101010\n",
             keyyo.url("")
         ),
     );
@@ -557,7 +557,7 @@ fn setevent_dials_through_the_ovh_profile_signed_and_once() {
         &dir,
         &format!(
             "<server>\n<hold>1\n<global>\n<provider>ovh\n<api_url>{}\n<station>\n{}\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>0972101010\n",
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>0972101010\n",
             ovh.srv.url("/1.0"),
             common::ovh::station()
         ),
@@ -1055,7 +1055,7 @@ fn health_and_metrics_say_what_the_server_does_to_whom_may_ask() {
         &format!(
             "<server>\n<simulator>1\n<journal>journal.sqlite\n<trusted_proxies>127.0.0.1\n\
              <monitoring>198.51.100.0/24\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n"
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>33972101010\n"
         ),
     );
     // Its log says when the journal can be written again (below).
@@ -1168,7 +1168,7 @@ fn watch_with_a_wrong_desk_secret_stops_and_says_why() {
     let dir = TempDir::new("serve-wrong-secret");
     let (_srv, addr) = serve_file(
         &dir,
-        "<server>\n<simulator>1\n<desk>\n<ident>paul\n<secret>changeme\n<lines>33972101010\n",
+        "<server>\n<simulator>1\n<desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>33972101010\n",
     );
     dir.write(
         "clicktocall_param.txt",
@@ -1683,7 +1683,7 @@ fn a_desk_that_starts_gets_the_calls_under_way_and_never_an_ended_one() {
         &dir,
         &format!(
             "<server>\n<simulator>1\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
-             <desk>\n<ident>paul\n<secret>changeme\n<lines>03 88 20 20 20\n"
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>03 88 20 20 20\n"
         ),
     );
     let notify = |callref: &str, caller: &str, kind: &str| {

@@ -208,9 +208,10 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         let _ = writeln!(out, "{label}: {}", self.message);
-        let line_text = file.line(self.span.line);
+        let line_text = file.line(self.span.line).map(masked_secret_line);
         match line_text {
             Some(text) if self.span.line > 0 => {
+                let text = text.as_ref();
                 let number = self.span.line.to_string();
                 let pad = " ".repeat(number.len());
                 let _ = writeln!(
@@ -440,6 +441,27 @@ pub fn did_you_mean<'a>(
         .filter(|&(d, c)| d <= 2.max(c.len() / 4) && d < c.len())
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
+}
+
+/// A line of a param file as a diagnostic shows it: the value of a secret
+/// tag (`<mdp>`, `<secret>`…) masked, whatever it is — a value refused as
+/// too weak to be a secret is not masked elsewhere, but never shown.
+fn masked_secret_line(line: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = line.trim_start();
+    let lead = line.len() - trimmed.len();
+    let Some(rest) = trimmed.strip_prefix('<') else {
+        return line.into();
+    };
+    let Some(end) = rest.find('>') else {
+        return line.into();
+    };
+    let name = &rest[..end];
+    let secret = crate::schema::TagDef::lookup_any(name).any(|t| t.secret);
+    let value = &rest[end + 1..];
+    if !secret || value.trim().is_empty() {
+        return line.into();
+    }
+    format!("{}<{name}>{}", &line[..lead], crate::redact::MASK).into()
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ pub mod redact {
     pub(crate) use crate::imp::redact::*;
     pub use crate::imp::redact::{
         eprint, forget, is_secret_header, is_secret_param, mask, mask_literals, mask_url, print,
-        register, Masking, MASK,
+        register, weak_secret, Masking, MASK, MIN_SECRET_CHARS,
     };
 }
 

@@ -68,7 +68,10 @@ pub fn register(secret: &str) {
     all.sort_by_key(|s| std::cmp::Reverse(s.len()));
 }
 
-/// `text` with every registered secret replaced by [`MASK`].
+/// `text` with every registered secret replaced by [`MASK`], where it
+/// stands as a whole token: not where its letters are part of a longer
+/// word or number (a secret `1003` leaves the line `10030` alone, and a
+/// number the secret is part of stays readable).
 pub fn mask(text: &str) -> Cow<'_, str> {
     let secrets = SECRETS.read().unwrap_or_else(|p| p.into_inner());
     if !secrets.iter().any(|s| text.contains(s.as_str())) {
@@ -77,10 +80,113 @@ pub fn mask(text: &str) -> Cow<'_, str> {
     let mut out = text.to_owned();
     for s in secrets.iter() {
         if out.contains(s.as_str()) {
-            out = out.replace(s.as_str(), MASK);
+            out = replace_tokens(&out, s);
         }
     }
     Cow::Owned(out)
+}
+
+/// `text` with each whole-token occurrence of `secret` replaced by
+/// [`MASK`]: an end of the secret that is a letter or digit must not touch
+/// another letter or digit.
+fn replace_tokens(text: &str, secret: &str) -> String {
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let starts_word = word(secret.chars().next());
+    let ends_word = word(secret.chars().next_back());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(secret) {
+        let before = rest[..at].chars().next_back().or(out.chars().next_back());
+        let after = rest[at + secret.len()..].chars().next();
+        let whole = !(starts_word && word(before) || ends_word && word(after));
+        out.push_str(&rest[..at]);
+        if whole {
+            out.push_str(MASK);
+            rest = &rest[at + secret.len()..];
+        } else {
+            // Not this one: go on one character further.
+            let step = rest[at..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&rest[at..at + step]);
+            rest = &rest[at + step..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The fewest characters of a secret the user makes (a desk's, Keyyo's
+/// notification secret): a shorter one is guessed, and as a value to mask
+/// it would hide the same letters in ordinary words and numbers.
+pub const MIN_SECRET_CHARS: usize = 12;
+
+/// Words and passwords that are no secret, however they end (`Password2024!`).
+const COMMON: &[&str] = &[
+    "password",
+    "passw0rd",
+    "motdepasse",
+    "secret",
+    "changeme",
+    "admin",
+    "administrator",
+    "azerty",
+    "qwerty",
+    "azertyuiop",
+    "qwertyuiop",
+    "welcome",
+    "bienvenue",
+    "letmein",
+    "ctibridge",
+    "divalto",
+    "keyyo",
+    "ovh",
+    "accueil",
+    "standard",
+    "bonjour",
+    "soleil",
+    "telephone",
+    "téléphone",
+    "poste",
+    "desk",
+    "default",
+    "test",
+    "demo",
+    "root",
+    "user",
+];
+
+/// Why `secret` (one the user makes up: a desk's `<secret>`, Keyyo's
+/// notification secret) is no secret, or `None` when it will do: shorter
+/// than [`MIN_SECRET_CHARS`], one character repeated, a run of digits or
+/// keyboard letters, or a common word or password however it is dressed
+/// (case, digits and signs around it).
+pub fn weak_secret(secret: &str) -> Option<String> {
+    let secret = secret.trim();
+    let n = secret.chars().count();
+    if n < MIN_SECRET_CHARS {
+        return Some(format!(
+            "a secret has at least {MIN_SECRET_CHARS} characters (this one has {n})"
+        ));
+    }
+    let lower = secret.to_lowercase();
+    let mut chars = lower.chars();
+    let first = chars.next();
+    if chars.all(|c| Some(c) == first) {
+        return Some("a secret is not one character repeated".to_owned());
+    }
+    let digits: String = lower.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() == n
+        && ("01234567890123456789".contains(&digits) || "98765432109876543210".contains(&digits))
+    {
+        return Some("a secret is not a run of digits".to_owned());
+    }
+    // The word under the dressing: letters only.
+    let stem: String = lower.chars().filter(|c| c.is_alphabetic()).collect();
+    if COMMON.contains(&stem.as_str()) {
+        return Some(format!(
+            "`{stem}`, with digits or signs around it, is among the first words tried: it is no secret"
+        ));
+    }
+    None
 }
 
 /// A writer that masks what goes through it, a line at a time (a secret
@@ -265,6 +371,39 @@ mod tests {
             w.write_all(b"w0rd&more\nnext p@ss").unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "token ********\nnext p@ss");
+    }
+
+    #[test]
+    fn only_whole_tokens_are_masked() {
+        register("zqxv-unlikely-77");
+        assert_eq!(
+            mask("a zqxv-unlikely-77, zqxv-unlikely-77s, azqxv-unlikely-77 and (zqxv-unlikely-77)"),
+            "a ********, zqxv-unlikely-77s, azqxv-unlikely-77 and (********)"
+        );
+        register("8202");
+        assert_eq!(mask("0388202020 and 8202"), "0388202020 and ********");
+    }
+
+    #[test]
+    fn weak_secrets_are_refused() {
+        for weak in [
+            "short",
+            "changeme",
+            "Password2024!",
+            "motdepasse-123",
+            "aaaaaaaaaaaaaa",
+            "123456789012",
+            "azertyuiop!!",
+        ] {
+            assert!(weak_secret(weak).is_some(), "{weak}");
+        }
+        for fine in [
+            "alice-secret-7701",
+            "7f3a9c0e1b2d4e5f",
+            "Correct-Horse-Battery",
+        ] {
+            assert_eq!(weak_secret(fine), None, "{fine}");
+        }
     }
 
     #[test]

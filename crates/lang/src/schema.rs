@@ -1811,7 +1811,7 @@ pub static TAGS: &[TagDef] = &[
         default: "",
         secret: true,
         ours: true,
-        doc: "The desk's secret (at least 8 characters): its `<mdp>` in Basic \
+        doc: "The desk's secret (at least 12 characters, not a common word or password however dressed): its `<mdp>` in Basic \
               authentication, or its `<event_token>` for the Keyyo profile.",
     },
     TagDef {

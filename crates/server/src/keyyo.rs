@@ -63,6 +63,9 @@ impl KeyyoOptions {
         if secret_len < 16 {
             return Err("the Keyyo notification secret must have at least 16 characters".into());
         }
+        if let Some(why) = crate::redact::weak_secret(secret.expose()) {
+            return Err(format!("the Keyyo notification secret will not do: {why}"));
+        }
         let re = regex::Regex::new(&format!("^(?:{sources})$"))
             .map_err(|e| format!("the allowed sources are not a regular expression: {e}"))?;
         Ok(KeyyoOptions {

@@ -31,8 +31,6 @@ pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
 
 /// The file's name in the sys folder.
 pub const FILE_NAME: &str = "server_param.txt";
-/// The shortest desk secret accepted.
-pub const MIN_DESK_SECRET: usize = 8;
 
 /// A desk allowed to connect.
 #[derive(Clone, Debug)]
@@ -776,14 +774,15 @@ fn desk(
     }
     let secret = text(Tag::SECRET);
     match (&secret, values.get(Tag::SECRET.name())) {
-        (Some(s), Some(e)) if s.chars().count() < MIN_DESK_SECRET => {
+        (Some(s), Some(e)) if crate::redact::weak_secret(s).is_some() => {
+            let why = crate::redact::weak_secret(s).unwrap_or_default();
             diags.push(
                 Diagnostic::error(
                     Code::DeskSecretShort,
                     value::trimmed_span(&e.value),
-                    format!("a desk secret has at least {MIN_DESK_SECRET} characters"),
+                    format!("this desk secret will not do: {why}"),
                 )
-                .with_help("`openssl rand -hex 8` makes one"),
+                .with_help("`openssl rand -hex 8` makes one (16 characters)"),
             );
             ok = false;
         }
@@ -845,8 +844,17 @@ fn desk(
         },
     };
     // Registered to be masked in everything printed or logged, the
-    // diagnostics of this very desk included.
+    // diagnostics of this very desk included — unless refused as too weak:
+    // no server runs with it, and as a value to mask it would hide the
+    // same word in every message ("too short").
+    let weak = secret
+        .as_deref()
+        .and_then(crate::redact::weak_secret)
+        .is_some();
     let secret = crate::config::Secret::new(secret.unwrap_or_default());
+    if weak {
+        crate::redact::forget(secret.expose());
+    }
     ok.then(|| Desk {
         ident: ident.unwrap_or_default(),
         secret,
