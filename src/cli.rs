@@ -58,9 +58,13 @@ pub(crate) enum ProfilesAction {
 
 #[derive(Subcommand)]
 pub(crate) enum SimAction {
-    /// An incoming call from FROM to the line TO.
+    /// An incoming call from FROM to the line TO, as the provider would
+    /// notify it: the desks of TO see it ring.
     Call {
+        /// The caller: any number form (03 88 20 20 20, +33 3 88…), as the
+        /// desks will see it.
         from: String,
+        /// The line called: a line of a desk (its <telorg>, e.g. 1003).
         to: String,
         /// The bridge server.
         #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8082")]
@@ -221,9 +225,17 @@ pub(crate) struct CallOn {
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
+    /// Start here: ctibridge at work — a call dialled, incoming calls
+    /// popped, the desk and the journal — through the built-in simulator,
+    /// with no account and no file to write (about 12 s).
+    Demo,
     /// Read, validate and explain the param files: every problem with its
     /// line, then what the configuration means.
     Check {
+        /// The file to check: a param file (as --param), or a bridge server's
+        /// file (as --server) when it has a <server> section.
+        #[arg(value_name = "FILE", conflicts_with_all = ["server", "param"])]
+        file: Option<PathBuf>,
         /// Print the diagnostics and the explanation as JSON.
         #[arg(long)]
         json: bool,
@@ -232,7 +244,7 @@ pub(crate) enum Command {
         server: Option<PathBuf>,
         /// With --server: print the Keyyo notification URL with its real
         /// secret (masked everywhere else), to paste in the Keyyo manager.
-        #[arg(long, requires = "server")]
+        #[arg(long)]
         show_secret: bool,
     },
     /// Check, without placing a call, that everything a dial and a screen
@@ -385,8 +397,6 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: SimAction,
     },
-    /// Show ctibridge at work with no account and no file to write.
-    Demo,
     /// Make ctibridge the desktop's handler for tel: and callto: links
     /// (an XDG .desktop file and xdg-mime; on Windows, prints the .reg text).
     InstallHandler {
@@ -435,11 +445,6 @@ pub(crate) struct ServeArgs {
     /// The call journal (SQLite) [default: <journal>, else in memory].
     #[arg(long, value_name = "FILE")]
     pub(crate) journal: Option<PathBuf>,
-    /// No longer taken: a secret on the command line is in the process
-    /// list. The secret comes from <keyyo_notify><secret> or the
-    /// environment variable CTIBRIDGE_KEYYO_SECRET.
-    #[arg(long, value_name = "SECRET", hide = true)]
-    pub(crate) keyyo_secret: Option<String>,
     /// The addresses Keyyo notifies from, as the Keyyo manager writes
     /// them: a regular expression such as 62\.39\.136\.157|83\.136\.160\.79
     /// [default: <keyyo_notify><sources>, else this machine only]
@@ -453,6 +458,16 @@ pub(crate) struct ServeArgs {
 /// `Cli::parse_from` does.
 pub(crate) fn parse(args: Vec<OsString>) -> Cli {
     use clap::FromArgMatches as _;
+    // No longer an option (so no completion offers it), but still told
+    // apart from a typo: where the secret goes instead. The value is not
+    // echoed.
+    if args
+        .iter()
+        .any(|a| a == "--keyyo-secret" || a.to_string_lossy().starts_with("--keyyo-secret="))
+    {
+        eprintln!("error: --keyyo-secret is no longer taken: a secret on the command line can be read by anyone on this machine (process list, shell history)\n  = help: set <keyyo_notify><secret> in the server file, or the environment variable CTIBRIDGE_KEYYO_SECRET");
+        std::process::exit(Exit::Config as i32);
+    }
     let command = Cli::command();
     let args = with_implicit_dial(&command, args);
     let parsed = command

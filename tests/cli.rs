@@ -402,11 +402,12 @@ fn install_handler_writes_the_desktop_file_and_sets_the_default() {
         std::env::var("PATH").unwrap_or_default()
     );
 
-    // This binary is a build (target/debug): refused without --force.
+    // This binary is a build (target/debug): refused without --force
+    // (--print, which changes nothing, is not).
     let refused = bin()
         .env("XDG_DATA_HOME", &data)
         .env("PATH", &path)
-        .args(["install-handler", "--print"])
+        .args(["install-handler"])
         .output()
         .expect("run");
     assert_eq!(refused.status.code(), Some(64));
@@ -545,8 +546,10 @@ fn subcommands() -> Vec<String> {
         .split("\n\n")
         .next()
         .expect("commands");
+    // A command's line starts two spaces in; a wrapped description, more.
     commands
         .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
         .filter_map(|l| l.split_whitespace().next())
         .filter(|c| *c != "help")
         .map(str::to_owned)
@@ -719,4 +722,122 @@ fn check_server_json_is_structured() {
     {
         assert!(!stdout.contains(secret), "a secret in the output: {secret}");
     }
+}
+
+/// What a newcomer types first: a file given to `check` as it is, help
+/// that fits the terminal with `demo` on top, arguments described, and
+/// completions offering only what is taken.
+#[test]
+fn the_command_line_meets_a_newcomer() {
+    // A param file, and a server file, given to `check` directly.
+    let out = bin()
+        .args([
+            "check",
+            "samples/clicktocall_param.txt",
+            "--station",
+            "samples/station.txt",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = bin()
+        .args(["check", "samples/server_param.txt"])
+        .output()
+        .expect("run");
+    assert!(
+        text(&out.stdout).contains("listens on"),
+        "{}",
+        text(&out.stdout)
+    );
+    // --help wraps at the terminal's width (COLUMNS when not a terminal).
+    let out = bin()
+        .arg("--help")
+        .env("COLUMNS", "80")
+        .output()
+        .expect("run");
+    let help = text(&out.stdout);
+    let widest = help.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 90, "a help line of {widest} characters:\n{help}");
+    let first = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .nth(1)
+        .unwrap_or("");
+    assert!(first.trim_start().starts_with("demo "), "{help}");
+    // `sim call` says what FROM and TO are.
+    let out = bin().args(["sim", "call", "--help"]).output().expect("run");
+    let help = text(&out.stdout);
+    for arg in ["<FROM>", "<TO>"] {
+        let line = help
+            .lines()
+            .find(|l| l.trim_start().starts_with(arg))
+            .unwrap_or("");
+        assert!(
+            line.trim().len() > arg.len() + 5,
+            "{arg} undescribed:\n{help}"
+        );
+    }
+    // Completions offer no option that is refused.
+    for shell in ["bash", "zsh", "fish"] {
+        let out = bin().args(["completions", shell]).output().expect("run");
+        let script = text(&out.stdout);
+        assert!(script.contains("keyyo-sources"), "{shell}");
+        assert!(
+            !script.contains("keyyo-secret"),
+            "{shell} offers --keyyo-secret"
+        );
+    }
+    // install-handler --print changes nothing: it runs from a build folder.
+    let out = bin()
+        .args(["install-handler", "--print"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+/// The man pages say more than `--help`: the files, examples, the server
+/// file.
+#[test]
+fn the_man_pages_have_files_examples_and_the_server_file() {
+    let dir = TempDir::new("man");
+    let out = bin().arg("man").arg(&dir.0).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let page = std::fs::read_to_string(dir.0.join("ctibridge.1")).expect("ctibridge.1");
+    for section in [".SH FILES", ".SH EXAMPLES", ".SH \"SEE ALSO\""] {
+        assert!(page.contains(section), "no {section} in ctibridge.1");
+    }
+    assert!(page.contains("clicktocall_param.txt") && page.contains("station.txt"));
+    let serve = std::fs::read_to_string(dir.0.join("ctibridge-serve.1")).expect("serve.1");
+    for section in [".SH \"THE SERVER FILE\"", ".SH FILES", ".SH EXAMPLES"] {
+        assert!(serve.contains(section), "no {section} in ctibridge-serve.1");
+    }
+}
+
+/// `check --server` explains the server's `<lookup>` and `<report>` too.
+#[test]
+fn check_server_explains_the_lookup_and_the_reports() {
+    let dir = TempDir::new("check-lookup");
+    std::fs::write(dir.0.join("people.csv"), "name;phone\nBob;0388202020\n").expect("csv");
+    let file = dir.0.join("server_param.txt");
+    std::fs::write(
+        &file,
+        "<server>\n<simulator>1\n<lookup>\n<directory>people.csv\n\
+         <report>\n<url>https://erp.example/cti/report?tel=$tel$&key=abc123\n<methode>GET\n<success_body>OK\n",
+    )
+    .expect("server file");
+    let out = bin()
+        .args(["check", "--server"])
+        .arg(&file)
+        .output()
+        .expect("run");
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("lookup         who calls, from the directory"),
+        "{said}"
+    );
+    assert!(
+        said.contains("reports        all calls, each once"),
+        "{said}"
+    );
+    assert!(!said.contains("abc123"), "{said}");
 }

@@ -69,6 +69,10 @@ fn the_debian_package_holds_the_service_and_its_files() {
     entry("./usr/share/fish/vendor_completions.d/ctibridge.fish");
     entry("./usr/share/doc/ctibridge/examples/nginx-ctibridge.conf");
     entry("./usr/share/doc/ctibridge/examples/Caddyfile-ctibridge");
+    // The docs the installed server file points at.
+    for doc in ["control.md", "param-format.md", "deployments.md", "desk.md"] {
+        entry(&format!("./usr/share/doc/ctibridge/{doc}"));
+    }
     for page in [
         "ctibridge",
         "ctibridge-serve",

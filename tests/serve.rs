@@ -1107,6 +1107,12 @@ fn health_and_metrics_say_what_the_server_does_to_whom_may_ask() {
         "{text}"
     );
     assert!(text.ends_with("# EOF\n"), "{text}");
+    // Bucket bounds as a person writes them, not float noise
+    // (`le="0.00015000000000000001"`).
+    for bound in text.split("le=\"").skip(1) {
+        let bound = bound.split('"').next().unwrap_or("");
+        assert!(bound.len() <= 8, "a bucket bound `{bound}` in:\n{text}");
+    }
 
     // Only this machine and <monitoring>: a client the proxy names from
     // elsewhere is refused, one from the monitoring range is not.

@@ -6,6 +6,16 @@ use ctibridge::exit::Exit;
 use ctibridge::explain::{self, Report};
 use ctibridge::load::{self, LocateOptions, Locations};
 
+/// Whether `file` is a bridge server's file: it has a `<server>` section
+/// (a file that cannot be read is checked as a param file, which says so).
+pub(crate) fn is_server_file(file: &std::path::Path) -> bool {
+    std::fs::read(file).is_ok_and(|bytes| {
+        String::from_utf8_lossy(&bytes)
+            .lines()
+            .any(|l| l.trim().eq_ignore_ascii_case("<server>"))
+    })
+}
+
 pub(crate) fn check(opts: &LocateOptions, json: bool) -> Exit {
     let loaded = load::load(Locations::from_env(opts));
     let report = explain::report(&loaded);

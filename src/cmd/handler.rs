@@ -7,7 +7,8 @@ use ctibridge::load::LocateOptions;
 
 pub(crate) fn install_handler(opts: &LocateOptions, print_only: bool, force: bool) -> Exit {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("ctibridge"));
-    if ctibridge::handler::in_build_folder(&exe) && !force {
+    // --print changes nothing: it may show what a build would write.
+    if ctibridge::handler::in_build_folder(&exe) && !force && !print_only {
         errln!(
             "error: {} is a build: links pointing at it stop working when the build folder is rebuilt or cleaned\n  = help: install it first (`cargo install --path .`, or the Debian package) and run `ctibridge install-handler` from there, or add --force",
             exe.display()

@@ -49,9 +49,36 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     };
     match cli.command {
         Command::Check {
+            file: Some(file),
+            json,
+            show_secret,
+            ..
+        } if check::is_server_file(&file) => check_server(&file, json, show_secret).into(),
+        Command::Check {
+            show_secret: true,
+            server: None,
+            ..
+        } => {
+            errln!("error: --show-secret shows the Keyyo notification URL of a bridge server's file\n  = help: `ctibridge check --server server_param.txt --show-secret`");
+            ctibridge::exit::Exit::Usage.into()
+        }
+        Command::Check {
+            file: Some(file),
+            json,
+            ..
+        } => check(
+            &LocateOptions {
+                param: Some(file),
+                ..opts
+            },
+            json,
+        )
+        .into(),
+        Command::Check {
             json,
             server: Some(file),
             show_secret,
+            ..
         } => check_server(&file, json, show_secret).into(),
         Command::Check {
             json, server: None, ..
@@ -180,12 +207,91 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// The sections a man page has beyond `--help`: FILES, EXAMPLES, the
+/// server file, SEE ALSO — appended to ctibridge.1 and ctibridge-serve.1.
+fn more_than_help(dir: &std::path::Path) -> std::io::Result<()> {
+    use clap_mangen::roff::{bold, roman, Roff};
+    use std::io::Write as _;
+    let item = |r: &mut Roff, term: &str, what: &str| {
+        r.control("TP", []).text([bold(term)]).text([roman(what)]);
+    };
+    let files = |r: &mut Roff| {
+        r.control("SH", ["FILES"]);
+        item(r, "SYS_DIR/clicktocall_param.txt", "The param file: how to reach the provider's web API (token, dial, events). SYS_DIR is --sys-dir, else $CTIBRIDGE_SYS_DIR, else /divalto/sys.");
+        item(r, "SYS_DIR/tapi_param.txt", "Three lines: the line of this desk among <lines>, the outside-line prefix, the interface.");
+        item(r, "~/.config/ctibridge/station.txt", "This desk's settings (<user>, <mdp>, <ident>, <telorg>…); $CTIBRIDGE_CONFIG_DIR moves it. Keep it mode 600: it holds a password.");
+        item(r, "/etc/ctibridge/server_param.txt", "The bridge server's file (SYS_DIR/server_param.txt, or --server FILE), readable by root and the service only.");
+        item(r, "/var/lib/ctibridge/journal.sqlite", "The server's call journal (<journal>): every call event, the report outbox, the desks' sessions.");
+        item(r, "/usr/share/doc/ctibridge/", "The documentation: param-format.md (every tag), deployments.md, watch.md, desk.md, control.md, lookup.md, report.md, providers.md.");
+    };
+    // ctibridge.1
+    let mut r = Roff::new();
+    files(&mut r);
+    r.control("SH", ["EXAMPLES"]);
+    for (cmd, what) in [
+        ("ctibridge demo", "See it work with the built-in simulator: no account, no file."),
+        ("ctibridge check", "Check the param files of the sys folder, and explain them."),
+        ("ctibridge check /divalto/sys/clicktocall_param.txt", "Check one file (a server file is told apart by its <server> section)."),
+        ("ctibridge doctor", "Check, without a call, that the token, the events and the provider's credentials work."),
+        ("ctibridge dial 0388202020", "Place a call; ctibridge tel:+33388202020 does the same (what a clicked link runs)."),
+        ("ctibridge watch", "Follow the call events and open the caller's record (<popup>)."),
+        ("ctibridge serve --sim", "Run the bridge server with its simulator on 127.0.0.1:8082."),
+        ("ctibridge check --server /etc/ctibridge/server_param.txt", "Check the server file; then systemctl reload ctibridge takes a renewed certificate."),
+    ] {
+        r.control("TP", []).text([bold(cmd)]).text([roman(what)]);
+    }
+    r.control("SH", ["SEE ALSO"]);
+    r.text([roman("ctibridge-check(1), ctibridge-dial(1), ctibridge-watch(1), ctibridge-serve(1), /usr/share/doc/ctibridge/param-format.md")]);
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("ctibridge.1"))?
+        .write_all(r.render().as_bytes())?;
+    // ctibridge-serve.1
+    let mut r = Roff::new();
+    r.control("SH", ["THE SERVER FILE"]);
+    r.text([roman("server_param.txt is written in the same tag syntax as the param file, one tag a line. Its sections:")]);
+    for (tag, what) in [
+        ("<server>", "<listen> (address:port, default 127.0.0.1:8082), <journal> (the SQLite file), <tls_cert> and <tls_key> (HTTPS), <public_url>, <trusted_proxies>, <monitoring>, <hold>, <record_url>, <simulator>1."),
+        ("<global>, <station>", "How the server dials: a built-in <provider> (keyyo, ovh…) and the account, as in a desk's param file."),
+        ("<desk>", "One per desk: <ident>, <secret> (at least 12 characters, not a common word), <lines>, <role>supervisor."),
+        ("<keyyo_notify>", "Keyyo's call notifications: <secret> (at least 16 characters), <sources> (the addresses Keyyo notifies from)."),
+        ("<keyyo_cti>", "Keyyo's CTI WebSocket: the CSI token, or the Manager API's OAuth2 client to mint it."),
+        ("<lookup>, <report>", "Who calls (a directory or the ERP's web request) and each finished call written back to the ERP."),
+    ] {
+        r.control("TP", []).text([bold(tag)]).text([roman(what)]);
+    }
+    r.text([roman("ctibridge check --server FILE lists every problem with its line, then explains the file; /usr/share/doc/ctibridge/param-format.md lists every tag.")]);
+    files(&mut r);
+    r.control("SH", ["EXAMPLES"]);
+    for (cmd, what) in [
+        (
+            "ctibridge serve --sim",
+            "The simulator, any desk of this machine: no file needed.",
+        ),
+        (
+            "ctibridge serve --server /etc/ctibridge/server_param.txt",
+            "The server of a real provider (what the systemd unit runs).",
+        ),
+        (
+            "systemctl reload ctibridge",
+            "SIGHUP: a renewed certificate is read again without dropping a connection.",
+        ),
+    ] {
+        r.control("TP", []).text([bold(cmd)]).text([roman(what)]);
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.join("ctibridge-serve.1"))?
+        .write_all(r.render().as_bytes())
+}
+
 /// Writes ctibridge.1 and a page per subcommand into `dir`.
 fn man_pages(dir: &std::path::Path) -> ctibridge::exit::Exit {
     use clap::CommandFactory as _;
     use ctibridge::exit::Exit;
     let written = std::fs::create_dir_all(dir)
-        .and_then(|()| clap_mangen::generate_to(crate::cli::Cli::command(), dir));
+        .and_then(|()| clap_mangen::generate_to(crate::cli::Cli::command(), dir))
+        .and_then(|()| more_than_help(dir));
     match written {
         Ok(()) => {
             outln!("man pages written to {}", dir.display());

@@ -52,10 +52,6 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             return Exit::Config;
         }
     }
-    if args.keyyo_secret.is_some() {
-        errln!("error: --keyyo-secret is no longer taken: a secret on the command line can be read by anyone on this machine (process list, shell history)\n  = help: set <keyyo_notify><secret> in the server file, or the environment variable {KEYYO_SECRET_ENV}");
-        return Exit::Config;
-    }
     let env_secret = std::env::var(KEYYO_SECRET_ENV)
         .ok()
         .filter(|s| !s.trim().is_empty());

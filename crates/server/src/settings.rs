@@ -957,10 +957,50 @@ pub fn explain_json(s: &ServerSettings) -> serde_json::Value {
             "role": if d.supervisor { "supervisor" } else { "desk" },
         })).collect::<Vec<_>>(),
         "record_url": s.record_url,
+        "lookup": s.names.as_ref().and_then(|c| c.lookup.as_ref()).map(|l| match &l.source {
+            crate::config::LookupSource::Directory(d) => json!({ "directory": d.value }),
+            crate::config::LookupSource::Request(r) => json!({
+                "url": crate::redact::mask_url(&r.request.url.value.text),
+            }),
+        }),
+        "report": s.names.as_ref().and_then(|c| c.report.as_ref()).map(|r| json!({
+            "when": r.when.value.describe(),
+            "url": crate::redact::mask_url(&r.request.url.value.text),
+        })),
         "max_connections": s.max_connections,
         "rate": { "cti": s.cti_rate, "keyyo_notify": s.notify_rate },
         "tel_format": s.tel_format,
     })
+}
+
+/// What the server's `<lookup>` and `<report>` do, one line each.
+fn names_lines(c: &Config) -> Vec<String> {
+    use crate::config::LookupSource;
+    let mut lines = Vec::new();
+    if let Some(l) = &c.lookup {
+        lines.push(match &l.source {
+            LookupSource::Directory(d) => {
+                format!("lookup         who calls, from the directory {}", d.value)
+            }
+            LookupSource::Request(r) => format!(
+                "lookup         who calls, from the ERP's {} {}; names kept {} s, {} s to answer, {} request(s) at once",
+                r.request.method.value.as_str(),
+                crate::redact::mask_url(&r.request.url.value.text),
+                l.cache.value.as_secs(),
+                l.timeout.value.as_secs_f64(),
+                l.parallel.value
+            ),
+        });
+    }
+    if let Some(r) = &c.report {
+        lines.push(format!(
+            "reports        {} calls, each once, to the ERP's {} {} (the outbox in the journal)",
+            r.when.value.describe(),
+            r.request.method.value.as_str(),
+            crate::redact::mask_url(&r.request.url.value.text)
+        ));
+    }
+    lines
 }
 
 pub fn explain(s: &ServerSettings) -> String {
@@ -1045,6 +1085,11 @@ pub fn explain(s: &ServerSettings) -> String {
             ),
         };
         let _ = writeln!(out, "keyyo cti      {}, CSI token {token}", c.endpoint);
+    }
+    if let Some(c) = &s.names {
+        for line in names_lines(c) {
+            let _ = writeln!(out, "{line}");
+        }
     }
     let _ = writeln!(
         out,
