@@ -71,6 +71,16 @@ pub fn session_url(endpoint: &str, server: u16, session: &str) -> String {
 }
 
 /// An action's request: `{"action", "id", ...params}`.
+/// A request as `-vv` logs it: the CSI token masked whatever the
+/// registry of secrets knows.
+fn logged(request: &Value) -> String {
+    let mut shown = request.clone();
+    if let Some(t) = shown.get_mut("token") {
+        *t = Value::String(crate::redact::MASK.to_owned());
+    }
+    crate::redact::mask(&shown.to_string()).into_owned()
+}
+
 pub fn request(action: &str, id: u64, params: Value) -> Value {
     let mut v = json!({ "action": action, "id": id });
     if let (Some(obj), Value::Object(p)) = (v.as_object_mut(), params) {
@@ -311,6 +321,25 @@ impl PushedCall {
 
 #[cfg(test)]
 mod tests {
+
+    /// A task that dies of a fault is started again (said in the log);
+    /// one that ends is not.
+    #[tokio::test(flavor = "current_thread", start_paused = true)]
+    async fn a_task_that_dies_is_started_again() {
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (_keep, stop) = tokio::sync::watch::channel(false);
+        let r = runs.clone();
+        supervised("a test task", stop, move || {
+            let n = r.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n < 2 {
+                    panic!("fault number {n}");
+                }
+            }
+        })
+        .await;
+        assert_eq!(runs.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
     use super::*;
 
     #[test]
@@ -453,7 +482,7 @@ pub struct CtiSettings {
 /// The first pause after a lost connection; it doubles up to
 /// [`MAX_BACKOFF`], with jitter.
 pub const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(250);
-pub const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
+pub const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(10);
 /// The SDK pings every five minutes.
 pub const PING_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 /// How long an action's reply is waited for.
@@ -528,22 +557,82 @@ impl Cti {
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(Cti, tokio::task::JoinHandle<()>), String> {
         let tokens = std::sync::Arc::new(crate::keyyo_token::Tokens::new(settings.token.clone())?);
-        tokio::spawn(crate::keyyo_token::renew(tokens.clone(), stop.clone()));
+        {
+            let (tokens, stop) = (tokens.clone(), stop.clone());
+            tokio::spawn(supervised(
+                "the CSI token's renewal",
+                stop.clone(),
+                move || crate::keyyo_token::renew(tokens.clone(), stop.clone()),
+            ));
+        }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        // The desks' actions wait here, whichever run of the session takes them.
+        let asks = std::sync::Arc::new(tokio::sync::Mutex::new(rx));
         let own = std::sync::Arc::new(std::sync::Mutex::new(None));
-        let session = Session {
-            own: own.clone(),
-            endpoint: settings.endpoint,
-            tokens,
-            lines,
-            park,
-            ingest,
-            seen,
-            id: None,
-            next_id: 0,
-            parked: std::collections::HashSet::new(),
+        let (o, endpoint) = (own.clone(), settings.endpoint);
+        let supervisor_stop = stop.clone();
+        let run = move || {
+            let session = Session {
+                own: o.clone(),
+                endpoint: endpoint.clone(),
+                tokens: tokens.clone(),
+                lines: lines.clone(),
+                park,
+                ingest: ingest.clone(),
+                seen: seen.clone(),
+                id: None,
+                next_id: 0,
+                parked: std::collections::HashSet::new(),
+            };
+            let (asks, stop) = (asks.clone(), stop.clone());
+            async move {
+                let mut asks = asks.lock().await;
+                session.run(&mut asks, stop).await;
+            }
         };
-        Ok((Cti { asks: tx, own }, tokio::spawn(session.run(rx, stop))))
+        Ok((
+            Cti { asks: tx, own },
+            tokio::spawn(supervised("the Keyyo CTI session", supervisor_stop, run)),
+        ))
+    }
+}
+
+/// Runs the task `start` makes until it ends or the server stops; a task
+/// that dies of a fault (a panic) is said so in the log and started
+/// again, a second later: a long-running part of the server never
+/// vanishes silently.
+pub async fn supervised<F, Fut>(
+    name: &'static str,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    start: F,
+) where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match tokio::spawn(start()).await {
+            Ok(()) => return,
+            Err(e) if e.is_panic() => {
+                let p = e.into_panic();
+                let why = p
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "an unknown fault".to_owned());
+                tracing::error!(
+                    "{name} stopped on a fault ({}): started again",
+                    crate::redact::mask(&why)
+                );
+            }
+            Err(_) => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            _ = stopped(&mut stop) => return,
+        }
     }
 }
 
@@ -580,28 +669,40 @@ enum Ended {
 impl Session {
     async fn run(
         mut self,
-        mut asks: tokio::sync::mpsc::UnboundedReceiver<(&'static str, Value, Reply)>,
+        asks: &mut tokio::sync::mpsc::UnboundedReceiver<(&'static str, Value, Reply)>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let mut backoff = FIRST_BACKOFF;
         let mut down: Option<(std::time::Instant, String)> = None;
         loop {
-            let (ended, was_up) = self.connection(&mut asks, &mut stop, &mut down).await;
+            let (ended, was_up) = self.connection(asks, &mut stop, &mut down).await;
             match ended {
                 Ended::Stopped => return,
                 Ended::Lost(why) => {
                     if was_up {
                         backoff = FIRST_BACKOFF;
                     }
-                    if down.is_none() {
-                        tracing::warn!(
-                            "Keyyo's CTI service: {why}; connecting again with back-off"
-                        );
-                        down = Some((std::time::Instant::now(), why));
+                    // Each reason once an outage: a new one is told (the
+                    // plugin switched off, then the token refused…), a
+                    // repeat is not.
+                    match &mut down {
+                        Some((_, told)) if *told == why => {}
+                        Some((_, told)) => {
+                            tracing::warn!("Keyyo's CTI service, still down: {why}");
+                            *told = why;
+                        }
+                        None => {
+                            tracing::warn!(
+                                "Keyyo's CTI service: {why}; connecting again with back-off (at most every {} s)",
+                                MAX_BACKOFF.as_secs()
+                            );
+                            down = Some((std::time::Instant::now(), why));
+                        }
                     }
                 }
             }
             let pause = backoff.mul_f64(0.8 + fastrand::f64() * 0.4);
+            tracing::debug!("Keyyo CTI: next try in {pause:.1?}");
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = stopped(&mut stop) => return,
@@ -649,6 +750,10 @@ impl Session {
                             for m in list {
                                 match read_message(&m) {
                                     Ok(Incoming::Reply { id, result }) => {
+                                        tracing::debug!("Keyyo CTI: reply to {id}: {}", match &result {
+                                            Ok(v) => crate::redact::mask(&v.to_string()).into_owned(),
+                                            Err(e) => e.to_string(),
+                                        });
                                         if let Some(tx) = pending.remove(&id) {
                                             let _ = tx.send(result);
                                         }
@@ -670,7 +775,9 @@ impl Session {
                     let Some((action, params, reply)) = ask else { return (Ended::Stopped, true) };
                     self.next_id += 1;
                     let id = self.next_id;
-                    let frame = client_frame(&[request(action, id, params)]);
+                    let req = request(action, id, params);
+                    tracing::debug!("Keyyo CTI: sent {action} {}", logged(&req));
+                    let frame = client_frame(&[req]);
                     if let Err(e) = ws.send(tokio_tungstenite::tungstenite::Message::Text(frame.into())).await {
                         let _ = reply.send(Err(CtiError::Other(e.to_string())));
                         return (Ended::Lost(e.to_string()), true);
@@ -775,8 +882,10 @@ impl Session {
         use futures_util::SinkExt as _;
         self.next_id += 1;
         let id = self.next_id;
+        let req = request(action, id, params);
+        tracing::debug!("Keyyo CTI: sent {action} {}", logged(&req));
         ws.send(tokio_tungstenite::tungstenite::Message::Text(
-            client_frame(&[request(action, id, params)]).into(),
+            client_frame(&[req]).into(),
         ))
         .await
         .map_err(|e| e.to_string())?;
@@ -786,7 +895,16 @@ impl Session {
             };
             for m in list {
                 match read_message(&m) {
-                    Ok(Incoming::Reply { id: got, result }) if got == id => return Ok(result),
+                    Ok(Incoming::Reply { id: got, result }) if got == id => {
+                        tracing::debug!(
+                            "Keyyo CTI: reply to {action}: {}",
+                            match &result {
+                                Ok(v) => crate::redact::mask(&v.to_string()).into_owned(),
+                                Err(e) => e.to_string(),
+                            }
+                        );
+                        return Ok(result);
+                    }
                     Ok(Incoming::Call(call)) => self.pushed(call).await,
                     _ => {}
                 }
@@ -816,6 +934,16 @@ impl Session {
 
     /// A pushed call: an event for each of our lines it is about.
     async fn pushed(&mut self, call: PushedCall) {
+        tracing::debug!(
+            "Keyyo CTI: push call {} {} {} → {}{}",
+            call.callref,
+            call.state,
+            call.caller,
+            call.callee,
+            call.slot
+                .as_deref()
+                .map_or(String::new(), |s| format!(" (park slot {s})"))
+        );
         let was_parked = self.parked.contains(&call.callref);
         // The account's call park, whichever line the call is on.
         let hub = self.ingest.hub();
@@ -850,10 +978,16 @@ impl Session {
         }
         for line in &self.lines {
             if let Some(ev) = call.line_event(line, was_parked) {
-                if let Err(why) = self.ingest.accept(ev).await {
-                    tracing::warn!(?why, "a Keyyo CTI call event was not journaled");
-                    if let Some(k) = kind {
-                        lock().forget(&call.callref, k);
+                match self.ingest.accept(ev).await {
+                    Ok(_) => self
+                        .ingest
+                        .metrics()
+                        .published(crate::metrics::Origin::keyyo_cti),
+                    Err(why) => {
+                        tracing::warn!(?why, "a Keyyo CTI call event was not journaled");
+                        if let Some(k) = kind {
+                            lock().forget(&call.callref, k);
+                        }
                     }
                 }
             }

@@ -247,6 +247,7 @@ impl Minter {
                 )
             })?;
             let token = Secret::new(token);
+            let life = life.min(MAX_LIFE);
             let renew_after = life
                 .saturating_sub(RENEW_BEFORE)
                 .max(life.mul_f64(5.0 / 6.0));
@@ -337,9 +338,12 @@ impl Minter {
                 state.retire(&old, &given);
             }
         }
+        // However long the answer says (a huge `expires_in` must not
+        // overflow the clock): a day at most.
         let life = body["expires_in"]
             .as_u64()
-            .map_or(Duration::from_secs(3600), Duration::from_secs);
+            .map_or(Duration::from_secs(3600), Duration::from_secs)
+            .min(MAX_LIFE);
         // An access token is used until a minute before its end.
         let until = Instant::now() + life.saturating_sub(Duration::from_secs(60)).max(life / 2);
         if let Some((old, _)) = state.access.take() {
@@ -356,6 +360,11 @@ impl Minter {
 fn form(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
+
+/// The longest life taken from an answer's `expires_in`, CSI or access
+/// token: a day (Keyyo's CSI token lives an hour). A larger or absurd
+/// value is read as this.
+pub const MAX_LIFE: Duration = Duration::from_secs(24 * 3600);
 
 /// The CSI token of a Manager API answer and its life.
 ///
@@ -375,7 +384,8 @@ fn csi_token_of(body: &str) -> Option<(String, Duration)> {
         .iter()
         .find_map(|p| p["expires_in"].as_u64())
         .filter(|s| *s > 0)
-        .map_or(CSI_LIFE, Duration::from_secs);
+        .map_or(CSI_LIFE, Duration::from_secs)
+        .min(MAX_LIFE);
     Some((token.to_owned(), life))
 }
 
@@ -480,6 +490,11 @@ mod tests {
         assert_eq!(
             csi_token_of(r#"{"_embedded":{"token":"x1"},"_links":{}}"#),
             Some(("x1".into(), CSI_LIFE))
+        );
+        // A life no clock can add: a day, not a panic of the session.
+        assert_eq!(
+            csi_token_of(r#"{"token":"abc","expires_in":18446744073709551615}"#),
+            Some(("abc".into(), MAX_LIFE))
         );
         assert_eq!(csi_token_of(r#"{"token":""}"#), None);
         assert_eq!(csi_token_of("not json"), None);

@@ -50,6 +50,8 @@ pub enum Origin {
     keyyo,
     relay,
     simulator,
+    /// Keyyo's CTI WebSocket pushes.
+    keyyo_cti,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -75,7 +77,7 @@ pub struct Metrics {
     registry: Registry,
     /// Each label's counter, made once: counting is one atomic add.
     notifications: [Counter; 7],
-    published: [Counter; 3],
+    published: [Counter; 4],
     dials: [Counter; 2],
     /// Polls held at the moment.
     pub held_polls: Gauge,
@@ -191,8 +193,13 @@ impl Default for Metrics {
                 .get_or_create(&OutcomeLabel { outcome })
                 .clone()
         });
-        let published = [Origin::keyyo, Origin::relay, Origin::simulator]
-            .map(|source| published.get_or_create(&OriginLabel { source }).clone());
+        let published = [
+            Origin::keyyo,
+            Origin::relay,
+            Origin::simulator,
+            Origin::keyyo_cti,
+        ]
+        .map(|source| published.get_or_create(&OriginLabel { source }).clone());
         let dials = [Dialled::placed, Dialled::refused]
             .map(|outcome| dials.get_or_create(&DialLabel { outcome }).clone());
         Metrics {
