@@ -50,6 +50,18 @@ fn sample_sys(dir: &TempDir, addr: SocketAddr, cafile: &std::path::Path) -> std:
     sys
 }
 
+/// `check --json --server FILE`: its exit code and report.
+fn check_json(dir: &TempDir, file: &std::path::Path) -> (Option<i32>, Value) {
+    let out = ctibridge(dir)
+        .args(["check", "--json", "--server"])
+        .arg(file)
+        .output()
+        .expect("check");
+    let report = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stderr)));
+    (out.status.code(), report)
+}
+
 /// `dial 0388202020` from the sample station with `sys`'s files.
 fn dial(dir: &TempDir, sys: &std::path::Path) -> std::process::Output {
     ctibridge(dir)
@@ -199,18 +211,8 @@ fn a_certificate_that_cannot_be_served_is_refused_up_front() {
             "server_param.txt",
             &format!("<server>\n<simulator>1\n<tls_cert>{cert}\n<tls_key>{key}\n"),
         );
-        let out = ctibridge(&dir)
-            .args(["check", "--json", "--server"])
-            .arg(&file)
-            .output()
-            .expect("check");
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{cert}/{key}: {}",
-            text(&out.stderr)
-        );
-        let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+        let (code, report) = check_json(&dir, &file);
+        assert_eq!(code, Some(2), "{cert}/{key}: {report}");
         let diagnostics = report["diagnostics"].as_array().expect("diagnostics");
         assert_eq!(diagnostics.len(), 1, "{report}");
         assert_eq!(diagnostics[0]["code"], "tls", "{report}");
@@ -268,12 +270,7 @@ fn a_certificate_authoritys_own_certificate_is_flagged_and_explained() {
         "server_param.txt",
         &format!("<server>\n<simulator>1\n<listen>{addr}\n<tls_cert>cert.pem\n<tls_key>key.pem\n"),
     );
-    let out = ctibridge(&dir)
-        .args(["check", "--json", "--server"])
-        .arg(&file)
-        .output()
-        .expect("check");
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (_, report) = check_json(&dir, &file);
     let flagged = report["diagnostics"]
         .as_array()
         .expect("diagnostics")
@@ -366,12 +363,7 @@ fn the_self_signed_recipe_makes_a_certificate_clients_take() {
         .output()
         .expect("openssl");
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = ctibridge(&dir)
-        .args(["check", "--json", "--server"])
-        .arg(&file)
-        .output()
-        .expect("check");
-    let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let (_, report) = check_json(&dir, &file);
     assert_eq!(
         report["diagnostics"].as_array().map(Vec::len),
         Some(0),

@@ -300,6 +300,19 @@ fn serve_with(
     listening(cmd, addr)
 }
 
+/// The `Authorization` of desk paul's requests: a token from `gettoken`.
+fn paul_token(addr: SocketAddr) -> String {
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken",
+        "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0",
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    format!("Bearer {}", v["token"].as_str().expect("token"))
+}
+
 fn http(addr: SocketAddr, method: &str, target: &str, auth: &str) -> (u16, String) {
     common::exchange(
         std::net::TcpStream::connect(addr).expect("connect"),
@@ -343,15 +356,7 @@ fn the_cti_session_brings_calls_and_acts_on_them() {
     let subscribed = cti.wait_for("subscribe", 1);
     assert_eq!(subscribed[0]["number"], "33972101010");
 
-    let (st, body) = http(
-        addr,
-        "GET",
-        "/DhDivaltoServerCTI/api/cti/gettoken",
-        "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0",
-    );
-    assert_eq!(st, 200, "{body}");
-    let v: Value = serde_json::from_str(&body).expect("json");
-    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    let auth = paul_token(addr);
 
     // A pushed call reaches the desk: no public URL needed.
     cti.send(Command::Push(push("k1", "SETUP", None)));
@@ -508,15 +513,7 @@ fn an_outage_says_each_cause_once_and_ends_at_the_next_try() {
         .insert("csi-token-123".to_owned());
     cti.wait_for("restore_session", 5);
     // The session is up again: an action goes through it.
-    let (st, body) = http(
-        addr,
-        "GET",
-        "/DhDivaltoServerCTI/api/cti/gettoken",
-        "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0",
-    );
-    assert_eq!(st, 200, "{body}");
-    let v: Value = serde_json::from_str(&body).expect("json");
-    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    let auth = paul_token(addr);
     let (st, body) = http(
         addr,
         "GET",
