@@ -51,6 +51,63 @@ impl Reply {
     }
 }
 
+/// A hostile provider's answer to `r`: a 500 whose body quotes the whole
+/// request — method, target, headers, body — as many error pages do, in
+/// every form a secret can take there: as sent, its percent-escapes in
+/// lower and upper case, percent-decoded, and JSON-escaped as PHP's
+/// `json_encode` writes it (`\/`), of both.
+#[allow(dead_code)]
+pub fn echoing(r: &Recorded) -> Reply {
+    let raw = format!(
+        "{} {}\n{}\n{}",
+        r.method,
+        r.target,
+        r.headers
+            .iter()
+            .map(|(n, v)| format!("{n}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        r.body
+    );
+    // Every %XX escape in the other case.
+    let recase = |text: &str, upper: bool| {
+        let mut out = String::with_capacity(text.len());
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            out.push(c);
+            if c == '%' {
+                for _ in 0..2 {
+                    if let Some(h) = chars.next() {
+                        out.push(if upper {
+                            h.to_ascii_uppercase()
+                        } else {
+                            h.to_ascii_lowercase()
+                        });
+                    }
+                }
+            }
+        }
+        out
+    };
+    let decoded = url::form_urlencoded::parse(raw.replace('\n', "&").as_bytes())
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let php = |text: &str| {
+        serde_json::to_string(text)
+            .unwrap_or_default()
+            .replace('/', "\\/")
+    };
+    let body = format!(
+        "Fatal error: the request was\n{raw}\nlower: {}\nupper: {}\ndecoded: {decoded}\njson: {}\njson decoded: {}\n",
+        recase(&raw, false),
+        recase(&raw, true),
+        php(&raw),
+        php(&decoded),
+    );
+    Reply::new(500, body)
+}
+
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers

@@ -63,9 +63,11 @@ impl HttpResponse {
         (200..300).contains(&self.status)
     }
 
-    /// The first characters of the body, on one line, for an error message.
+    /// The first characters of the body, on one line, for an error
+    /// message: masked first, then cut (a secret at the cut would show up
+    /// to it otherwise).
     pub fn body_start(&self) -> String {
-        excerpt(&self.body, 200)
+        excerpt(&crate::redact::mask(&self.body), 200)
     }
 }
 

@@ -24,8 +24,10 @@ pub const MIN_LEN: usize = 4;
 /// masked whole).
 static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
-/// `secret` as it may appear: itself, form-, percent- and JSON-encoded;
-/// none for a value too short to mask.
+/// `secret` as it may appear: itself, form- and percent-encoded (with
+/// upper- and lower-case escapes, as servers echo them), and JSON-escaped
+/// (also with `\/`, as PHP's `json_encode` writes it); none for a value
+/// too short to mask.
 fn forms_of(secret: &str) -> Option<Vec<String>> {
     let secret = secret.trim();
     if secret.chars().count() < MIN_LEN {
@@ -33,15 +35,37 @@ fn forms_of(secret: &str) -> Option<Vec<String>> {
     }
     let mut forms = vec![secret.to_owned()];
     let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-    forms.push(form);
-    forms.push(
-        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
-            .to_string(),
-    );
-    if let Ok(json) = serde_json::to_string(secret) {
-        forms.push(json.trim_matches('"').to_owned());
+    let percent = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    for encoded in [form, percent] {
+        forms.push(lower_escapes(&encoded));
+        forms.push(encoded);
     }
+    if let Ok(json) = serde_json::to_string(secret) {
+        let json = json.trim_matches('"').to_owned();
+        forms.push(json.replace('/', "\\/"));
+        forms.push(json);
+    }
+    forms.dedup();
     Some(forms)
+}
+
+/// `text` with each `%XX` escape written in lower case (`%2f`).
+fn lower_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut hex = 0;
+    for c in text.chars() {
+        if c == '%' {
+            hex = 2;
+            out.push(c);
+        } else if hex > 0 {
+            hex -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Stops masking `secret`: for a token replaced long ago (a server that
@@ -371,6 +395,23 @@ mod tests {
             w.write_all(b"w0rd&more\nnext p@ss").unwrap();
         }
         assert_eq!(String::from_utf8(out).unwrap(), "token ********\nnext p@ss");
+    }
+
+    #[test]
+    fn every_wire_form_is_masked() {
+        register("qv/ss+wo=rd-8Zq");
+        for form in [
+            "qv/ss+wo=rd-8Zq",
+            "qv%2Fss%2Bwo%3Drd-8Zq",
+            "qv%2fss%2bwo%3drd-8Zq",
+            "qv\\/ss+wo=rd-8Zq",
+        ] {
+            assert_eq!(
+                mask(&format!("x={form}&y")),
+                format!("x={MASK}&y"),
+                "{form}"
+            );
+        }
     }
 
     #[test]

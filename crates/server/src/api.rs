@@ -19,6 +19,9 @@ use crate::sim::Sim;
 
 pub use crate::settings::CTI_PATH;
 
+/// Characters of an error's reason a desk is sent at most.
+const ANSWER_REASON: usize = 400;
+
 /// Events in one `getevent` answer when the station sends its cursor.
 pub const MAX_EVENTS_PER_ANSWER: usize = 100;
 /// Stations remembered by ident and line (cursor, for stations that send none).
@@ -350,7 +353,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         use axum::http::{header, HeaderValue};
         let status = self.status();
-        let mut r = (status, Json(json!({ "error": self.to_string() }))).into_response();
+        // What goes back to a desk, a browser or a monitoring client is
+        // masked as the log is, then kept short: a desk needs the reason,
+        // not a provider's page.
+        let said = crate::diag::excerpt(&crate::redact::mask(&self.to_string()), ANSWER_REASON);
+        let mut r = (status, Json(json!({ "error": said }))).into_response();
         let headers = r.headers_mut();
         match self {
             ApiError::WrongSecret => {
