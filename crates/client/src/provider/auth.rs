@@ -91,6 +91,9 @@ pub fn ovh_sign(req: &mut HttpRequest, keys: &OvhKeys, timestamp: i64) {
     );
     let hash = Sha1::digest(material.as_bytes());
     let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    // A signature replays within OVH's time window: a secret, masked
+    // wherever an error page quotes it.
+    crate::redact::register(&hex);
     for (name, value) in [
         ("X-Ovh-Application", keys.app_key.to_owned()),
         ("X-Ovh-Consumer", keys.consumer_key.to_owned()),
@@ -136,6 +139,11 @@ mod tests {
             .map(|(_, v)| v.clone())
             .unwrap();
         assert_eq!(sig, "$1$333b1817fa231e42f069f041714df25647315578");
+        // An error page quoting it shows it masked: it would replay.
+        assert_eq!(
+            crate::redact::mask(&format!("X-Ovh-Signature: {sig}")),
+            format!("X-Ovh-Signature: $1${}", crate::redact::MASK)
+        );
     }
 
     #[test]
