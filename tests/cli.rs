@@ -841,3 +841,17 @@ fn check_server_explains_the_lookup_and_the_reports() {
     );
     assert!(!said.contains("abc123"), "{said}");
 }
+
+/// A directory that never ends (`/dev/zero`) is refused after a bounded
+/// read, saying so.
+#[cfg(unix)]
+#[test]
+fn an_endless_directory_is_refused_not_read() {
+    let out = bin()
+        .args(["lookup", "0388202020", "--directory", "/dev/zero"])
+        .output()
+        .expect("run");
+    let err = text(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("a directory of names has at most"), "{err}");
+}

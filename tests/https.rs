@@ -205,6 +205,9 @@ fn a_certificate_that_cannot_be_served_is_refused_up_front() {
             "the certificate expired on",
             3,
         ),
+        // An endless file is refused after a few megabytes, not read whole.
+        ("/dev/zero", "key.pem", "a PEM file has at most", 3),
+        ("cert.pem", "/dev/zero", "a PEM file has at most", 4),
     ];
     for (cert, key, says, line) in cases {
         let file = dir.write(

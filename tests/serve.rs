@@ -1830,3 +1830,28 @@ fn a_providers_error_page_quoting_the_request_reaches_no_desk_with_a_secret() {
         );
     }
 }
+
+/// `<keyyo_notify>` that only sets `<sources>` takes its secret from the
+/// environment (kept out of the file).
+#[test]
+fn the_keyyo_secret_comes_from_the_environment_when_the_file_sets_only_sources() {
+    let dir = TempDir::new("serve-keyyo-env");
+    let secret = "7c1e0d9a5b3f42e8-env";
+    let file = dir.write(
+        "server_param.txt",
+        "<server>\n<simulator>1\n<keyyo_notify>\n<sources>127\\.0\\.0\\.1\n",
+    );
+    let addr = free_addr();
+    let _srv = serve_with(
+        &dir,
+        addr,
+        &["--server".as_ref(), file.as_os_str()],
+        &[("CTIBRIDGE_KEYYO_SECRET", secret)],
+    );
+    let notify = format!(
+        "/keyyo/notify?secret={secret}&account=33972101010&caller=33388202020&callee=33972101010&callref=e1&type=SETUP&version=1&tsms=1700000000000"
+    );
+    assert_eq!(http(addr, "GET", &notify, "none").0, 200);
+    let forged = notify.replace(secret, "not-the-secret-at-all-x");
+    assert_eq!(http(addr, "GET", &forged, "none").0, 403);
+}

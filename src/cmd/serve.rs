@@ -10,7 +10,7 @@ use crate::session::current_thread_runtime;
 
 /// The environment variable that gives the Keyyo notification secret
 /// (instead of the server file's `<keyyo_notify><secret>`).
-const KEYYO_SECRET_ENV: &str = "CTIBRIDGE_KEYYO_SECRET";
+use ctibridge::server::settings::KEYYO_SECRET_ENV;
 
 pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     use ctibridge::server::{self, settings, ServeOptions, ServerOptions, Timings};

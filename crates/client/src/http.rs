@@ -188,7 +188,8 @@ fn builder(opts: &ClientOptions) -> Result<reqwest::ClientBuilder, SendError> {
         .no_proxy();
     if let Some(path) = &opts.ca_file {
         let pem =
-            std::fs::read(path).map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
+            crate::source::read_bounded(std::path::Path::new(path), crate::source::MAX_PEM, "a PEM file")
+                .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
         if certs.is_empty() {

@@ -110,7 +110,8 @@ pub mod source {
     #[allow(unused_imports)]
     pub(crate) use crate::imp::source::*;
     pub use crate::imp::source::{
-        read_file, FileId, FileRole, SourceFile, SourceMap, Span, TextEncoding, MAX_FILE,
+        read_bounded, read_file, FileId, FileRole, SourceFile, SourceMap, Span, TextEncoding,
+        MAX_DIRECTORY, MAX_FILE, MAX_PEM,
     };
 }
 

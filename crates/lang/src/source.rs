@@ -200,25 +200,41 @@ pub const MAX_FILE: u64 = 1024 * 1024;
 /// Reads a param file, refusing one over [`MAX_FILE`] without reading it
 /// all (`InvalidData`, saying so).
 pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_bounded(path, MAX_FILE, "a param file")
+}
+
+/// The largest certificate chain, key or `<cafile>` read (a chain is a
+/// few kilobytes, a bundle of every public authority about 200 KB).
+pub const MAX_PEM: u64 = 4 * 1024 * 1024;
+/// The largest `<directory>` of names read (a company's contacts).
+pub const MAX_DIRECTORY: u64 = 64 * 1024 * 1024;
+
+/// Reads a file of at most `max` bytes — `what` it is says in the error —
+/// refusing a larger one (or an endless one: `/dev/zero`) without reading
+/// more than `max + 1` bytes (`InvalidData`, saying so).
+pub fn read_bounded(path: &Path, max: u64, what: &str) -> std::io::Result<Vec<u8>> {
     use std::io::Read as _;
     let file = std::fs::File::open(path)?;
     let too_large = |size: String| {
+        let shown = if max >= 1024 * 1024 {
+            format!("{} MB", max / (1024 * 1024))
+        } else {
+            format!("{max} bytes")
+        };
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!(
-                "the file has {size} bytes; a param file has at most {MAX_FILE} (1 MB): is it the right file?"
-            ),
+            format!("the file has {size} bytes; {what} has at most {max} ({shown}): is it the right file?"),
         )
     };
     if let Ok(m) = file.metadata() {
-        if m.is_file() && m.len() > MAX_FILE {
+        if m.is_file() && m.len() > max {
             return Err(too_large(m.len().to_string()));
         }
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE {
-        return Err(too_large(format!("more than {MAX_FILE}")));
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(format!("more than {max}")));
     }
     Ok(bytes)
 }

@@ -29,6 +29,10 @@ fn is_erp_section(section: Option<Section>) -> bool {
 /// The path of the CTI web service (the Divalto sample file's).
 pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
 
+/// The environment variable that gives Keyyo's notification secret (it
+/// wins over `<keyyo_notify><secret>`).
+pub const KEYYO_SECRET_ENV: &str = "CTIBRIDGE_KEYYO_SECRET";
+
 /// The file's name in the sys folder.
 pub const FILE_NAME: &str = "server_param.txt";
 
@@ -460,23 +464,32 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         .find(|b| b.section == Some(Section::KeyyoNotify))
         .and_then(|b| b.header.as_ref().map(|h| h.span));
     let keyyo = keyyo_header.and_then(|header| {
-        let Some(secret) = get(Section::KeyyoNotify, Tag::SECRET) else {
-            diags.push(
-                Diagnostic::error(
-                    Code::KeyyoNoSecret,
-                    header,
-                    "`<keyyo_notify>` has no `<secret>`",
-                )
-                .with_help("notifications are refused without one: set `<secret>` (at least 16 characters) and put it in the URL given to the Keyyo manager"),
-            );
-            return None;
+        // The environment's secret takes the file's place (a section that
+        // only sets `<sources>`), so the secret stays out of the file.
+        let from_env = std::env::var(KEYYO_SECRET_ENV)
+            .ok()
+            .filter(|s| !s.trim().is_empty());
+        let (secret, at) = match (get(Section::KeyyoNotify, Tag::SECRET), from_env) {
+            (_, Some(env)) => (env, header),
+            (Some(e), None) => (e.value.text.trim().to_owned(), value::trimmed_span(&e.value)),
+            (None, None) => {
+                diags.push(
+                    Diagnostic::error(
+                        Code::KeyyoNoSecret,
+                        header,
+                        "`<keyyo_notify>` has no `<secret>`",
+                    )
+                    .with_help(format!("notifications are refused without one: set `<secret>` (at least 16 characters), or the environment variable {KEYYO_SECRET_ENV}, and put it in the URL given to the Keyyo manager")),
+                );
+                return None;
+            }
         };
         let sources = text_of(&shared, Section::KeyyoNotify, Tag::SOURCES);
-        match KeyyoOptions::new(secret.value.text.trim(), sources) {
+        match KeyyoOptions::new(secret.trim(), sources) {
             Ok(k) => Some(k),
             Err(e) => {
                 diags.push(
-                    Diagnostic::error(Code::KeyyoSecret, value::trimmed_span(&secret.value), e)
+                    Diagnostic::error(Code::KeyyoSecret, at, e)
                         .with_help("a long random secret: `openssl rand -hex 16` makes one"),
                 );
                 None

@@ -67,6 +67,11 @@ impl std::fmt::Display for TlsError {
 
 impl std::error::Error for TlsError {}
 
+/// A certificate or key file, refused past [`crate::source::MAX_PEM`].
+fn read_pem(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    crate::source::read_bounded(path, crate::source::MAX_PEM, "a PEM file")
+}
+
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
@@ -75,9 +80,9 @@ fn provider() -> Arc<CryptoProvider> {
 /// 1970).
 pub fn load(files: &TlsFiles, now: i64) -> Result<CertifiedKey, TlsError> {
     let cert_pem =
-        std::fs::read(&files.cert).map_err(|e| TlsError::Unreadable(files.cert.clone(), e))?;
+        read_pem(&files.cert).map_err(|e| TlsError::Unreadable(files.cert.clone(), e))?;
     let key_pem =
-        std::fs::read(&files.key).map_err(|e| TlsError::Unreadable(files.key.clone(), e))?;
+        read_pem(&files.key).map_err(|e| TlsError::Unreadable(files.key.clone(), e))?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .filter_map(Result::ok)
         .collect();
@@ -118,7 +123,7 @@ pub const SELF_SIGNED_RECIPE: &str = "openssl req -x509 -newkey ec -pkeyopt ec_p
 /// authority's (`CA:TRUE`): rustls and the other strict TLS clients refuse
 /// it as a server's own ("CaUsedAsEndEntity"), whoever trusts it.
 pub fn is_authority(files: &TlsFiles) -> bool {
-    let Ok(pem) = std::fs::read(&files.cert) else {
+    let Ok(pem) = read_pem(&files.cert) else {
         return false;
     };
     let Some(leaf) = CertificateDer::pem_slice_iter(&pem).find_map(Result::ok) else {
@@ -133,7 +138,7 @@ pub fn is_authority(files: &TlsFiles) -> bool {
 /// When the server's certificate of `files` expires: the date, and in
 /// seconds since 1970 (`doctor`).
 pub fn not_after(files: &TlsFiles) -> Option<(String, i64)> {
-    let pem = std::fs::read(&files.cert).ok()?;
+    let pem = read_pem(&files.cert).ok()?;
     let leaf = CertificateDer::pem_slice_iter(&pem).find_map(Result::ok)?;
     let (_, cert) = x509_parser::parse_x509_certificate(leaf.as_ref()).ok()?;
     let t = cert.validity().not_after;
