@@ -30,7 +30,9 @@ pub mod config {
 
     /// How a tag's text is read, for the server file's own tags.
     pub mod value {
-        pub use crate::imp::config::value::{parse_count, parse_listen, trimmed_span, FromKind};
+        pub use crate::imp::config::value::{
+            parse_count, parse_listen, sources_regex, trimmed_span, FromKind,
+        };
     }
 }
 

@@ -485,6 +485,10 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             }
         };
         let sources = text_of(&shared, Section::KeyyoNotify, Tag::SOURCES);
+        if crate::config::value::sources_regex(sources.trim()).is_err() {
+            // Said at `<sources>` itself when the file was checked.
+            return None;
+        }
         match KeyyoOptions::new(secret.trim(), sources) {
             Ok(k) => Some(k),
             Err(e) => {

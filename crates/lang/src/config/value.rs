@@ -415,15 +415,40 @@ pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, KindError> {
     })
 }
 
+/// `<sources>` longer than this is refused before it is compiled: a list
+/// of a few dozen addresses is a few hundred characters.
+pub const SOURCES_MAX_CHARS: usize = 4096;
+
+/// The compiled `<sources>` at most (regex's own limit is 10 MB, reached
+/// only after hundreds of megabytes of work on a hostile pattern).
+pub const SOURCES_MAX_BYTES: usize = 256 * 1024;
+
+/// `<sources>` compiled, within [`SOURCES_MAX_CHARS`] and
+/// [`SOURCES_MAX_BYTES`].
+pub fn sources_regex(t: &str) -> Result<regex::Regex, String> {
+    if t.chars().count() > SOURCES_MAX_CHARS {
+        return Err(format!(
+            "it has {} characters; the allowed sources are a list of addresses, at most {SOURCES_MAX_CHARS} characters",
+            t.chars().count()
+        ));
+    }
+    regex::RegexBuilder::new(&format!("^(?:{t})$"))
+        .size_limit(SOURCES_MAX_BYTES)
+        .dfa_size_limit(SOURCES_MAX_BYTES)
+        .build()
+        .map_err(|e| {
+            let why = e.to_string();
+            why.lines().last().unwrap_or("").trim().to_owned()
+        })
+}
+
 /// `<sources>`: a regular expression matched against a whole address.
 pub fn parse_sources(s: &str) -> Result<regex::Regex, KindError> {
     let t = s.trim();
-    regex::Regex::new(&format!("^(?:{t})$")).map_err(|e| {
-        let why = e.to_string();
-        let last = why.lines().last().unwrap_or("").trim().to_owned();
+    sources_regex(t).map_err(|last| {
         kind_error(
             Code::BadRegex,
-            format!("`{t}` is not a regular expression ({last})"),
+            format!("`{}` is not a regular expression of addresses ({last})", crate::diag::excerpt(t, 80)),
             r"write the addresses as the Keyyo manager does: 62\.39\.136\.157|83\.136\.160\.79",
         )
     })
