@@ -187,9 +187,12 @@ fn builder(opts: &ClientOptions) -> Result<reqwest::ClientBuilder, SendError> {
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
     if let Some(path) = &opts.ca_file {
-        let pem =
-            crate::source::read_bounded(std::path::Path::new(path), crate::source::MAX_PEM, "a PEM file")
-                .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
+        let pem = crate::source::read_bounded(
+            std::path::Path::new(path),
+            crate::source::MAX_PEM,
+            "a PEM file",
+        )
+        .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| SendError::Setup(format!("<cafile> {path}: {e}")))?;
         if certs.is_empty() {

@@ -47,8 +47,9 @@ impl Directory {
     /// `,` or `;` as the separator (the one the header uses most).
     /// Numbers without a country code are read in `country`.
     pub fn from_csv(path: &Path, country: &str) -> Result<(Directory, Vec<LineProblem>), String> {
-        let bytes = crate::source::read_bounded(path, crate::source::MAX_DIRECTORY, "a directory of names")
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes =
+            crate::source::read_bounded(path, crate::source::MAX_DIRECTORY, "a directory of names")
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Directory::from_csv_text(&decode(&bytes), country))
     }
 
@@ -130,7 +131,11 @@ impl Directory {
             .and_then(|e| e.to_str())
             .is_some_and(|e| e.eq_ignore_ascii_case("vcf") || e.eq_ignore_ascii_case("vcard"));
         if vcard {
-            let bytes = crate::source::read_bounded(path, crate::source::MAX_DIRECTORY, "a directory of names")
+            let bytes = crate::source::read_bounded(
+                path,
+                crate::source::MAX_DIRECTORY,
+                "a directory of names",
+            )
             .map_err(|e| format!("{}: {e}", path.display()))?;
             Ok(Directory::from_vcard_text(&decode(&bytes), country))
         } else {

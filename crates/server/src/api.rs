@@ -489,7 +489,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 fn authorised(s: &AppState, headers: &HeaderMap) -> Option<String> {
     let v = headers.get("authorization")?.to_str().ok()?;
     let token = v.strip_prefix("Bearer ")?.trim();
-    let tokens = s.tokens.lock().unwrap_or_else(|p| p.into_inner());
+    let mut tokens = s.tokens.lock().unwrap_or_else(|p| p.into_inner());
     tokens.holder(token, Instant::now()).map(str::to_owned)
 }
 

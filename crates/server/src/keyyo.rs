@@ -66,8 +66,9 @@ impl KeyyoOptions {
         if let Some(why) = crate::redact::weak_secret(secret.expose()) {
             return Err(format!("the Keyyo notification secret will not do: {why}"));
         }
-        let re = crate::config::value::sources_regex(sources)
-            .map_err(|e| format!("the allowed sources are not a regular expression of addresses: {e}"))?;
+        let re = crate::config::value::sources_regex(sources).map_err(|e| {
+            format!("the allowed sources are not a regular expression of addresses: {e}")
+        })?;
         Ok(KeyyoOptions {
             secret,
             sources: sources.to_owned(),

@@ -81,8 +81,7 @@ fn provider() -> Arc<CryptoProvider> {
 pub fn load(files: &TlsFiles, now: i64) -> Result<CertifiedKey, TlsError> {
     let cert_pem =
         read_pem(&files.cert).map_err(|e| TlsError::Unreadable(files.cert.clone(), e))?;
-    let key_pem =
-        read_pem(&files.key).map_err(|e| TlsError::Unreadable(files.key.clone(), e))?;
+    let key_pem = read_pem(&files.key).map_err(|e| TlsError::Unreadable(files.key.clone(), e))?;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .filter_map(Result::ok)
         .collect();

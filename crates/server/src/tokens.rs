@@ -78,10 +78,28 @@ impl Tokens {
         );
     }
 
-    /// The desk `token` was given to, if it is still valid.
-    pub fn holder(&self, token: &str, now: Instant) -> Option<&str> {
-        let i = self.issued.get(self.by_token.get(token)?)?;
-        (i.expires > now).then_some(i.ident.as_str())
+    /// The desk `token` was given to, if it is still valid. The token is
+    /// then the most recently used: past a bound, the least recently used
+    /// go first, so a flood of new tokens never recycles the one a desk is
+    /// using.
+    pub fn holder(&mut self, token: &str, now: Instant) -> Option<&str> {
+        let seq = *self.by_token.get(token)?;
+        if self.issued.get(&seq)?.expires <= now {
+            return None;
+        }
+        let fresh = self.next;
+        self.next += 1;
+        let i = self.issued.remove(&seq)?;
+        // Its old number is skipped in the queues as a gone one.
+        if let Some(q) = self.per_desk.get_mut(&i.ident) {
+            q.push_back(fresh);
+        }
+        if let Some(q) = self.per_source.get_mut(&i.source) {
+            q.push_back(fresh);
+        }
+        self.by_token.insert(i.token.clone(), fresh);
+        let i = self.issued.entry(fresh).or_insert(i);
+        Some(i.ident.as_str())
     }
 
     /// How many desks hold a valid token at `now`.
@@ -115,7 +133,9 @@ impl Tokens {
         }
     }
 
-    /// Tokens expire in the order they were given (one lifetime for all).
+    /// Tokens expire about in the order they were used (one lifetime for
+    /// all): the least recently used first; one used lately but given long
+    /// ago waits for its turn (its holder checks the time itself).
     fn expire(&mut self, now: Instant) {
         while let Some((&seq, i)) = self.issued.iter().next() {
             if i.expires > now {
@@ -184,6 +204,24 @@ mod tests {
         assert_eq!(t.holder("c19", now), Some("compta"));
         assert_eq!(t.holder("c19", now + TTL), None);
         t.issue("late".into(), "y", here, TTL, now + TTL);
-        assert_eq!(t.len(), 1);
+        assert!(t.holder("late", now + TTL).is_some());
+    }
+
+    /// A desk that uses its token keeps it through a flood of newcomers
+    /// from its own address (the zero-configuration setup: any desk of
+    /// this machine): the least recently used go, not the oldest given.
+    #[test]
+    fn a_token_in_use_outlives_a_flood() {
+        let mut t = Tokens::default();
+        let now = Instant::now();
+        let here: IpAddr = "127.0.0.1".parse().unwrap();
+        t.issue("desk-token".into(), "accueil", here, TTL, now);
+        for i in 0..(MAX_TOKENS * 2) {
+            t.issue(format!("f{i}"), &format!("filler{i}"), here, TTL, now);
+            if i % 100 == 0 {
+                assert_eq!(t.holder("desk-token", now), Some("accueil"), "after {i}");
+            }
+        }
+        assert!(t.len() <= PER_SOURCE + 1);
     }
 }

@@ -448,7 +448,10 @@ pub fn parse_sources(s: &str) -> Result<regex::Regex, KindError> {
     sources_regex(t).map_err(|last| {
         kind_error(
             Code::BadRegex,
-            format!("`{}` is not a regular expression of addresses ({last})", crate::diag::excerpt(t, 80)),
+            format!(
+                "`{}` is not a regular expression of addresses ({last})",
+                crate::diag::excerpt(t, 80)
+            ),
             r"write the addresses as the Keyyo manager does: 62\.39\.136\.157|83\.136\.160\.79",
         )
     })
