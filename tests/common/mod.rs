@@ -12,6 +12,8 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::Router;
@@ -51,61 +53,104 @@ impl Reply {
     }
 }
 
-/// A hostile provider's answer to `r`: a 500 whose body quotes the whole
-/// request — method, target, headers, body — as many error pages do, in
-/// every form a secret can take there: as sent, its percent-escapes in
-/// lower and upper case, percent-decoded, and JSON-escaped as PHP's
-/// `json_encode` writes it (`\/`), of both.
+/// Every form the station's password takes on the wire or in an error page:
+/// as written, percent-encoded in both cases, JSON-escaped as PHP writes it
+/// (`\/`), and inside `$auth$` (base64 of user:password).
 #[allow(dead_code)]
-pub fn echoing(r: &Recorded) -> Reply {
-    let raw = format!(
-        "{} {}\n{}\n{}",
-        r.method,
-        r.target,
-        r.headers
-            .iter()
-            .map(|(n, v)| format!("{n}: {v}"))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        r.body
-    );
-    // Every %XX escape in the other case.
-    let recase = |text: &str, upper: bool| {
-        let mut out = String::with_capacity(text.len());
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
+pub fn secret_forms(user: &str, secret: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+    let mut forms = vec![
+        secret.to_owned(),
+        form.clone(),
+        lower_escapes(&form),
+        secret.replace('/', "\\/"),
+        auth.clone(),
+        auth.replace('/', "\\/"),
+    ];
+    forms.dedup();
+    forms
+}
+
+/// `text` with its `%XX` escapes in lower case.
+#[allow(dead_code)]
+fn lower_escapes(text: &str) -> String {
+    let mut out = String::new();
+    let mut hex = 0;
+    for c in text.chars() {
+        if hex > 0 {
+            hex -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            hex = if c == '%' { 2 } else { 0 };
             out.push(c);
-            if c == '%' {
-                for _ in 0..2 {
-                    if let Some(h) = chars.next() {
-                        out.push(if upper {
-                            h.to_ascii_uppercase()
-                        } else {
-                            h.to_ascii_lowercase()
-                        });
-                    }
+        }
+    }
+    out
+}
+
+/// The forms [`echoing`] quotes a request in, one per answer in turn.
+pub const ECHO_FORMS: usize = 6;
+
+/// A hostile provider: each answer a 500 whose body quotes the whole
+/// request — method, target, headers, body — as many error pages do, in
+/// one form of a secret after the other (answer n in form n mod
+/// [`ECHO_FORMS`]): as sent, its percent-escapes in lower and in upper
+/// case, percent-decoded, JSON-escaped as PHP's `json_encode` writes it
+/// (`\/`), and decoded then JSON-escaped. The quote comes first, so it is
+/// within what any message keeps of an answer.
+#[allow(dead_code)]
+pub fn echoing() -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
+    let n = AtomicUsize::new(0);
+    move |r: &Recorded| {
+        let raw = format!(
+            "{} {} | {} | {}",
+            r.method,
+            r.target,
+            r.headers
+                .iter()
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            r.body
+        );
+        let recase = |text: &str, upper: bool| {
+            let mut out = String::with_capacity(text.len());
+            let mut hex = 0;
+            for c in text.chars() {
+                if hex > 0 {
+                    hex -= 1;
+                    out.push(if upper {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c.to_ascii_lowercase()
+                    });
+                } else {
+                    hex = if c == '%' { 2 } else { 0 };
+                    out.push(c);
                 }
             }
-        }
-        out
-    };
-    let decoded = url::form_urlencoded::parse(raw.replace('\n', "&").as_bytes())
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let php = |text: &str| {
-        serde_json::to_string(text)
-            .unwrap_or_default()
-            .replace('/', "\\/")
-    };
-    let body = format!(
-        "Fatal error: the request was\n{raw}\nlower: {}\nupper: {}\ndecoded: {decoded}\njson: {}\njson decoded: {}\n",
-        recase(&raw, false),
-        recase(&raw, true),
-        php(&raw),
-        php(&decoded),
-    );
-    Reply::new(500, body)
+            out
+        };
+        let decoded = percent_encoding::percent_decode_str(&raw.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned();
+        let php = |text: &str| {
+            serde_json::to_string(text)
+                .unwrap_or_default()
+                .replace('/', "\\/")
+        };
+        let (name, quoted) = match n.fetch_add(1, Ordering::SeqCst) % ECHO_FORMS {
+            0 => ("as sent", raw.clone()),
+            1 => ("lower-case escapes", recase(&raw, false)),
+            2 => ("upper-case escapes", recase(&raw, true)),
+            3 => ("decoded", decoded),
+            4 => ("json_encode", php(&raw)),
+            _ => ("json_encode, decoded", php(&decoded)),
+        };
+        Reply::new(500, format!("Error ({name}): {quoted}\n"))
+    }
 }
 
 impl Recorded {
