@@ -26,16 +26,7 @@ const NGINX: &str = "/usr/sbin/nginx";
 const CADDY: &str = "/usr/bin/caddy";
 const SECRET: &str = "0123456789abcdef-proxy";
 
-/// One HTTP/1.1 request to `addr` from the local address `from`; status
-/// and body.
-fn http_from(from: &str, addr: SocketAddr, request: &str) -> (u16, String) {
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    let local: SocketAddr = format!("{from}:0").parse().expect("address");
-    socket.bind(&local.into()).expect("bind");
-    socket.connect(&addr.into()).expect("connect");
-    common::exchange(socket.into(), request)
-}
+use common::http_from;
 
 fn get(from: &str, addr: SocketAddr, target: &str, headers: &str) -> (u16, String) {
     http_from(

@@ -1839,3 +1839,71 @@ fn the_keyyo_secret_comes_from_the_environment_when_the_file_sets_only_sources()
     let forged = notify.replace(secret, "not-the-secret-at-all-x");
     assert_eq!(http(addr, "GET", &forged, "none").0, 403);
 }
+
+/// Wrong secrets for a desk, from an address it never logged in from:
+/// after a few, tries wait (429 with Retry-After) whatever the address;
+/// each refusal is counted in /metrics and the log says it once; the desk
+/// itself, from where it logs in, still gets its token.
+#[test]
+fn wrong_secrets_make_a_stranger_wait_and_leave_the_desk_in() {
+    let dir = TempDir::new("serve-lockout");
+    let file = dir.write(
+        "server_param.txt",
+        "<server>\n<simulator>1\n<desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>1003\n",
+    );
+    let addr = free_addr();
+    let (srv, log) = common::serve_file_logged(&dir, &file, addr);
+    let good = "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0";
+    // The desk logs in from here: this address is its own.
+    token_of(addr, good);
+    let guess = |from: &str, n: usize| {
+        let basic = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(format!("paul:guess-{n}"))
+        };
+        common::http_from(
+            from,
+            addr,
+            &format!(
+                "GET /DhDivaltoServerCTI/api/cti/gettoken HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {basic}\r\nConnection: close\r\n\r\n"
+            ),
+        )
+    };
+    let statuses: Vec<u16> = (0..8).map(|n| guess("127.0.0.2", n).0).collect();
+    assert_eq!(statuses[..5], [401; 5], "{statuses:?}");
+    assert!(statuses[5..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Said once, when the tries start to wait.
+    let end = Instant::now() + Duration::from_secs(20);
+    let told = std::iter::from_fn(|| {
+        log.recv_timeout(end.saturating_duration_since(Instant::now()))
+            .ok()
+    })
+    .find(|l| l.contains("wrong secrets in a row"))
+    .expect("the log says so");
+    assert!(told.contains("WARN"), "{told}");
+    // From another address too: the count is the desk's.
+    assert_eq!(guess("127.0.0.3", 9).0, 429);
+    // The desk itself is not kept out.
+    token_of(addr, good);
+    let (_, metrics) = http(addr, "GET", "/metrics", "none");
+    let count = |reason: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(&format!(
+                    "ctibridge_logins_refused_total{{reason=\"{reason}\"}} "
+                ))
+            })
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(count("wrong_secret"), 5.0, "{metrics}");
+    assert_eq!(count("throttled"), 4.0, "{metrics}");
+    drop(srv);
+    // No line for each refusal.
+    let said: Vec<String> = log.try_iter().collect();
+    assert!(
+        !said.iter().any(|l| l.contains("WARN")),
+        "one line for the lot: {said:?}"
+    );
+}

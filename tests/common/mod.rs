@@ -376,6 +376,18 @@ pub fn dial(dir: &TempDir, param: &str, station: &str, number: &str, extra: &[&s
         .expect("run")
 }
 
+/// One HTTP/1.1 request to `addr` from the local address `from` (another
+/// loopback address stands for another machine); status and body.
+#[allow(dead_code)]
+pub fn http_from(from: &str, addr: SocketAddr, request: &str) -> (u16, String) {
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let local: SocketAddr = format!("{from}:0").parse().expect("address");
+    socket.bind(&local.into()).expect("bind");
+    socket.connect(&addr.into()).expect("connect");
+    exchange(socket.into(), request)
+}
+
 /// A `ctibridge serve` child, killed when dropped.
 pub struct Server(pub std::process::Child);
 

@@ -3,7 +3,7 @@
 //! simulator's own route.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -137,6 +137,8 @@ pub struct AppState {
     pub seen: Arc<Mutex<crate::keyyo::Seen>>,
     notify_limit: crate::keyyo::RateLimit,
     cti_limit: crate::keyyo::RateLimit,
+    /// Wrong desk secrets, per desk (`gettoken` and the browser's login).
+    lockout: crate::lockout::Lockout,
     /// The browser desk's sessions logged out before their end.
     pub(crate) web: crate::web::WebState,
 }
@@ -177,6 +179,7 @@ impl AppState {
             tokens: Mutex::new(crate::tokens::Tokens::default()),
             stations: Mutex::new(HashMap::new()),
             seen: Arc::default(),
+            lockout: Default::default(),
             web,
         }
     }
@@ -251,6 +254,9 @@ pub enum ApiError {
     TooLarge,
     /// Over the address's rate (429).
     TooMany(&'static str),
+    /// Several wrong secrets for this desk: a try from here waits this
+    /// long yet (429, `Retry-After`).
+    Throttled(Duration),
     /// The journal cannot be read (500).
     JournalUnreadable,
     /// The provider side could not place the call.
@@ -302,7 +308,7 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::NotYourLine { .. } => StatusCode::FORBIDDEN,
             ApiError::Off(_) => StatusCode::NOT_FOUND,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooMany(_) | ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::JournalUnreadable | ApiError::DialFailed(DialFailure::Config(_)) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -325,6 +331,11 @@ impl std::fmt::Display for ApiError {
             ApiError::Invalid(m) => f.write_str(m),
             ApiError::NoToken => f.write_str("no valid token"),
             ApiError::WrongSecret => f.write_str("unknown desk or wrong secret"),
+            ApiError::Throttled(left) => write!(
+                f,
+                "too many wrong secrets for this desk: try again in {} s",
+                left.as_secs().max(1)
+            ),
             ApiError::Forbidden(m)
             | ApiError::Off(m)
             | ApiError::TooMany(m)
@@ -368,6 +379,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::JournalUnavailable => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::Throttled(left) => {
+                if let Ok(v) = HeaderValue::from_str(&left.as_secs().max(1).to_string()) {
+                    headers.insert(header::RETRY_AFTER, v);
+                }
             }
             ApiError::TooLarge => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -413,13 +429,10 @@ async fn gettoken(
             let secret = headers.get("x-ctibridge-secret")?.to_str().ok()?;
             Some((ident.to_owned(), secret.trim().to_owned()))
         });
-        match given.and_then(|(ident, secret)| s.desk_proven(&ident, &secret)) {
-            Some(ident) => ident,
-            None => {
-                tracing::warn!(%peer, "gettoken refused: unknown desk or wrong secret");
-                return Err(ApiError::WrongSecret);
-            }
-        }
+        let Some((ident, secret)) = given else {
+            return Err(ApiError::WrongSecret);
+        };
+        s.desk_login(&ident, &secret, peer.ip())?
     };
     let Some(token) = new_token() else {
         return Err(ApiError::Busy(
@@ -460,6 +473,45 @@ impl AppState {
         let desk = self.opts.desks.iter().find(|d| d.ident == ident)?;
         bool::from(desk.secret.expose().as_bytes().ct_eq(secret.as_bytes()))
             .then(|| desk.ident.clone())
+    }
+
+    /// A desk proving who it is from `from` (`gettoken`, the browser's
+    /// login): its ident, or why not. Wrong secrets are counted per desk
+    /// (`/metrics`), and after a few a stranger's tries wait
+    /// ([`crate::lockout`]); the log says so once, not at each refusal.
+    pub(crate) fn desk_login(
+        &self,
+        ident: &str,
+        secret: &str,
+        from: IpAddr,
+    ) -> Result<String, ApiError> {
+        use crate::lockout::Verdict;
+        use crate::metrics::LoginRefused;
+        let now = Instant::now();
+        if let Verdict::Wait(left) = self.lockout.before(ident, from, now) {
+            self.ingest.metrics().login_refused(LoginRefused::throttled);
+            return Err(ApiError::Throttled(left));
+        }
+        match self.desk_proven(ident, secret) {
+            Some(ident) => {
+                self.lockout.succeeded(&ident, from, now);
+                Ok(ident)
+            }
+            None => {
+                self.ingest
+                    .metrics()
+                    .login_refused(LoginRefused::wrong_secret);
+                if self.lockout.failed(ident, now) {
+                    tracing::warn!(
+                        %from,
+                        desk = %crate::diag::excerpt(ident, 40),
+                        "{} wrong secrets in a row for this desk: tries from addresses it has not logged in from now wait, longer each time",
+                        crate::lockout::FREE_TRIES
+                    );
+                }
+                Err(ApiError::WrongSecret)
+            }
+        }
     }
 
     /// Whether desk `ident` may follow and dial from `line`.

@@ -14,6 +14,7 @@ mod journal;
 mod keyyo;
 pub mod keyyo_cti;
 pub mod keyyo_token;
+mod lockout;
 mod metrics;
 mod proxies;
 mod relay;

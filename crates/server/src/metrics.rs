@@ -72,6 +72,19 @@ struct DialLabel {
     outcome: Dialled,
 }
 
+/// Why a desk's login (or `gettoken`) was refused.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(non_camel_case_types)]
+pub enum LoginRefused {
+    wrong_secret,
+    throttled,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LoginLabel {
+    reason: LoginRefused,
+}
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -79,6 +92,9 @@ pub struct Metrics {
     notifications: [Counter; 7],
     published: [Counter; 4],
     dials: [Counter; 2],
+    /// Desk logins and `gettoken` refused: a wrong secret, or a try made
+    /// to wait after several.
+    refused_logins: [Counter; 2],
     /// Polls held at the moment.
     pub held_polls: Gauge,
     desks: Gauge,
@@ -107,6 +123,7 @@ impl Default for Metrics {
         let notifications = Family::<OutcomeLabel, Counter>::default();
         let published = Family::<OriginLabel, Counter>::default();
         let dials = Family::<DialLabel, Counter>::default();
+        let refused_logins = Family::<LoginLabel, Counter>::default();
         let held_polls = Gauge::default();
         let desks = Gauge::default();
         let journal_queue = Gauge::default();
@@ -127,6 +144,11 @@ impl Default for Metrics {
             "dials",
             "setevent dials, placed by the provider or refused",
             dials.clone(),
+        );
+        registry.register(
+            "logins_refused",
+            "Desk logins and gettoken refused: a wrong secret, or a try made to wait after several wrong ones",
+            refused_logins.clone(),
         );
         registry.register(
             "held_polls",
@@ -202,11 +224,14 @@ impl Default for Metrics {
         .map(|source| published.get_or_create(&OriginLabel { source }).clone());
         let dials = [Dialled::placed, Dialled::refused]
             .map(|outcome| dials.get_or_create(&DialLabel { outcome }).clone());
+        let refused_logins = [LoginRefused::wrong_secret, LoginRefused::throttled]
+            .map(|reason| refused_logins.get_or_create(&LoginLabel { reason }).clone());
         Metrics {
             registry,
             notifications,
             published,
             dials,
+            refused_logins,
             held_polls,
             desks,
             journal_queue,
@@ -229,6 +254,11 @@ impl Metrics {
     /// An event published, counted.
     pub fn published(&self, source: Origin) {
         self.published[source as usize].inc();
+    }
+
+    /// A refused login, counted.
+    pub fn login_refused(&self, reason: LoginRefused) {
+        self.refused_logins[reason as usize].inc();
     }
 
     /// A dial's outcome, counted.

@@ -571,9 +571,13 @@ async fn login(
         .collect();
     let ident = form.get("ident").map_or("", |v| v.trim());
     let secret = form.get("secret").map_or("", String::as_str);
-    let Some(ident) = s.desk_proven(ident, secret) else {
-        tracing::warn!(%peer, "browser desk: login refused (unknown desk or wrong secret)");
-        return error(StatusCode::UNAUTHORIZED, "unknown desk or wrong secret");
+    let ident = match s.desk_login(ident, secret, peer.ip()) {
+        Ok(ident) => ident,
+        // Without a Basic challenge: a browser would open its own dialog.
+        Err(crate::api::ApiError::WrongSecret) => {
+            return error(StatusCode::UNAUTHORIZED, "unknown desk or wrong secret")
+        }
+        Err(e) => return passed(Err(e)),
     };
     let Some(value) = new_session(&ident, secret) else {
         return error(
