@@ -381,3 +381,56 @@ fn an_event_stream_outlives_the_idle_sweep() {
         }
     }
 }
+
+/// One browser session holds a few event streams (tabs): past
+/// `holds::PER_SESSION` (4), its oldest stream ends — one desk cannot take
+/// the connections others need.
+#[test]
+fn a_sessions_oldest_stream_ends_past_its_share() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let dir = TempDir::new("browser-streams");
+    let (_srv, addr) = serve(&dir);
+    let body = "ident=alice&secret=alice-secret-7701";
+    let (_, headers, _) = request(
+        addr,
+        &format!(
+            "POST /desk/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    let cookie = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let open = || {
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(40)))
+            .expect("timeout");
+        stream
+            .write_all(
+                format!("GET /desk/api/events HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .expect("send");
+        let mut reader = std::io::BufReader::new(stream);
+        let mut line = String::new();
+        while !line.starts_with(": open") {
+            line.clear();
+            assert!(
+                reader.read_line(&mut line).expect("read") > 0,
+                "the stream ended"
+            );
+        }
+        reader
+    };
+    let mut first = open();
+    let _others: Vec<_> = (0..4).map(|_| open()).collect();
+    // The first one ends (its answer's last chunk), not by a time-out.
+    let mut rest = Vec::new();
+    first
+        .read_to_end(&mut rest)
+        .expect("the oldest stream ended");
+}

@@ -1907,3 +1907,54 @@ fn wrong_secrets_make_a_stranger_wait_and_leave_the_desk_in() {
         "one line for the lot: {said:?}"
     );
 }
+
+/// Held requests (long polls, desk streams) never take every connection:
+/// past the connections less a reserve, one more is refused (503) while a
+/// Keyyo notification and /healthz are still answered. A browser session's
+/// streams are a few: its oldest ends when one more opens.
+#[test]
+fn held_requests_leave_room_for_notifications_and_health() {
+    use std::io::Write as _;
+    let dir = TempDir::new("serve-holds");
+    let secret = "0123456789abcdef-holds";
+    let (_srv, addr) = serve_file(
+        &dir,
+        &format!(
+            "<server>\n<simulator>1\n<max_connections>40\n<hold>60\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>1003\n"
+        ),
+    );
+    let auth = token(addr);
+    // 40 connections, a tenth (16 at least) kept: 24 polls held.
+    let poll = format!(
+        "GET /DhDivaltoServerCTI/api/cti/getevent?ident=paul&telorg=1003&cursor=18446744073709551615 HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
+    );
+    let mut held = Vec::new();
+    for _ in 0..24 {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(poll.as_bytes()).expect("send");
+        held.push(s);
+    }
+    let held_now = || {
+        let (_, m) = http(addr, "GET", "/metrics", "none");
+        m.lines()
+            .find_map(|l| l.strip_prefix("ctibridge_held_polls "))
+            .and_then(|n| n.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let end = Instant::now() + Duration::from_secs(20);
+    while held_now() < 24.0 {
+        assert!(Instant::now() < end, "the polls were never all held");
+        std::thread::yield_now();
+    }
+    // One more waiting request: refused at once.
+    let (st, body) = common::exchange(TcpStream::connect(addr).expect("connect"), &poll);
+    assert_eq!(st, 503, "{body}");
+    // What cannot wait is still answered.
+    let notify = format!(
+        "/keyyo/notify?secret={secret}&account=1003&caller=33388202020&callee=1003&callref=h1&type=SETUP&version=1&tsms=1700000000000"
+    );
+    assert_eq!(http(addr, "GET", &notify, "none").0, 200);
+    assert_eq!(http(addr, "GET", "/healthz", "none").0, 200);
+    drop(held);
+}

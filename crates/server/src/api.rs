@@ -139,6 +139,8 @@ pub struct AppState {
     cti_limit: crate::keyyo::RateLimit,
     /// Wrong desk secrets, per desk (`gettoken` and the browser's login).
     lockout: crate::lockout::Lockout,
+    /// Requests held open (long polls, event streams), bounded.
+    pub(crate) holds: Arc<crate::holds::Holds>,
     /// The browser desk's sessions logged out before their end.
     pub(crate) web: crate::web::WebState,
 }
@@ -180,6 +182,7 @@ impl AppState {
             stations: Mutex::new(HashMap::new()),
             seen: Arc::default(),
             lockout: Default::default(),
+            holds: crate::holds::Holds::new(crate::connections::default_max()),
             web,
         }
     }
@@ -294,6 +297,19 @@ impl From<&crate::failure::Failure> for DialFailure {
             Failure::Config(_) => DialFailure::Config(f.to_string()),
             Failure::Network(d) => DialFailure::Unreachable(with_help(d)),
             Failure::Refused(d) => DialFailure::Refused(with_help(d)),
+        }
+    }
+}
+
+impl From<crate::holds::Full> for ApiError {
+    fn from(f: crate::holds::Full) -> ApiError {
+        match f {
+            crate::holds::Full::Server => ApiError::Busy(
+                "every connection for waiting requests is taken (the rest is kept for notifications and health): try again shortly",
+            ),
+            crate::holds::Full::Address => {
+                ApiError::TooMany("too many waiting requests from this address")
+            }
         }
     }
 }
@@ -715,9 +731,12 @@ pub(crate) fn is_number(s: &str) -> bool {
 /// gets a call that already ended: see [`crate::hub::Reading`].
 async fn getevent(
     State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     DeskLine { ident, line, q }: DeskLine,
 ) -> Result<Response, ApiError> {
     use crate::hub::Reading;
+    // Counted while held: held requests never take every connection.
+    let _hold = s.holds.hold(peer.ip()).map_err(ApiError::from)?;
     let key = (ident, line.clone());
     // A station that keeps no cursor: where the server has it.
     let kept = match q.get("cursor").map(|c| c.trim()) {

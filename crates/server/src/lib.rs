@@ -8,6 +8,7 @@ pub mod control;
 mod dialer;
 pub mod doctor;
 mod health;
+mod holds;
 mod hub;
 mod ingest;
 mod journal;
@@ -190,6 +191,7 @@ pub async fn serve(
             dialer::DialThread::start(config, opts.context.clone()).map_err(Arc::new)
         });
     state.writer = Some(writer.clone());
+    state.holds = holds::Holds::new(opts.max_connections);
     state.provider_name = if opts.sim {
         "the simulator".to_owned()
     } else {

@@ -36,6 +36,8 @@ pub struct Https(pub bool);
 /// Sessions logged out before their end (their nonce → their end).
 pub struct WebState {
     logged_out: Mutex<HashMap<String, i64>>,
+    /// Each session's event streams, a few at most.
+    sessions: Arc<crate::holds::Sessions>,
     /// The simulator's network for event streams: a new number cuts every
     /// stream open; `true` holds new ones until `false` (`/sim/streams`).
     streams: tokio::sync::watch::Sender<(u64, bool)>,
@@ -45,6 +47,7 @@ impl Default for WebState {
     fn default() -> Self {
         WebState {
             logged_out: Mutex::default(),
+            sessions: Arc::default(),
             streams: tokio::sync::watch::Sender::new((0, false)),
         }
     }
@@ -770,7 +773,12 @@ fn shown(s: &AppState, e: &crate::hub::LineEvent, at: i64) -> Value {
 /// Server-Sent Events, each call event of the desk's lines (every line
 /// for a supervisor's `scope=all`) with its number as the event's id, so
 /// that the browser resumes after a drop from where it was.
-async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) -> Response {
+async fn events(
+    State(s): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    web: Web,
+) -> Response {
     let all = web.q.get("scope").is_some_and(|v| v == "all");
     if all && !web.session.supervisor {
         return error(StatusCode::FORBIDDEN, "the wall is for supervisors");
@@ -786,6 +794,13 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
         .or(web.q.get("cursor").map(String::as_str))
         .and_then(|c| c.trim().parse().ok())
         .unwrap_or_else(|| s.hub.last_seq());
+    // A held request, counted; and one of the session's few streams (its
+    // oldest ends past them).
+    let hold = match s.holds.hold(peer.ip()) {
+        Ok(h) => h,
+        Err(full) => return passed(Err(full.into())),
+    };
+    let kept = std::sync::Arc::new((hold, s.web.sessions.open(&web.session.nonce)));
     // Held while the simulator's network is down.
     let mut net = s.web.streams.subscribe();
     let _ = net.wait_for(|(_, held)| !held).await;
@@ -795,47 +810,52 @@ async fn events(State(s): State<Arc<AppState>>, headers: HeaderMap, web: Web) ->
     let park = all.then(|| s.hub.park_changes());
     let stream = futures_util::stream::unfold(
         (s, lines, cursor, cookie, true, park),
-        move |(s, lines, cursor, cookie, first, mut park)| async move {
-            if s.web.streams.borrow().0 != generation {
-                return None;
-            }
-            if first {
-                // The retry time, and the stream is open.
-                let text = "retry: 1000\n: open\n\n".to_owned();
-                return Some((
-                    Ok::<_, std::convert::Infallible>(text),
-                    (s, lines, cursor, cookie, false, park),
-                ));
-            }
-            if s.hub.is_closed() || s.session(&cookie).is_none() {
-                return None;
-            }
-            let mut cut = s.web.streams.subscribe();
-            let found = tokio::select! {
-                found = s.hub.wait_after_lines(&lines, cursor, EVENTS_PER_WRITE, KEEP_ALIVE) => found,
-                _ = cut.wait_for(|(g, _)| *g != generation) => return None,
-                Some(()) = park_moved(&mut park) => {
-                    let text = "event: park\ndata: {}\n\n".to_owned();
-                    return Some((Ok(text), (s, lines, cursor, cookie, false, park)));
-                }
-            };
-            if found.is_empty() {
-                if s.hub.is_closed() {
+        move |(s, lines, cursor, cookie, first, mut park)| {
+            let kept = kept.clone();
+            async move {
+                if s.web.streams.borrow().0 != generation {
                     return None;
                 }
-                return Some((
-                    Ok(": keep-alive\n\n".to_owned()),
-                    (s, lines, cursor, cookie, false, park),
-                ));
+                if first {
+                    // The retry time, and the stream is open.
+                    let text = "retry: 1000\n: open\n\n".to_owned();
+                    return Some((
+                        Ok::<_, std::convert::Infallible>(text),
+                        (s, lines, cursor, cookie, false, park),
+                    ));
+                }
+                if s.hub.is_closed() || s.session(&cookie).is_none() {
+                    return None;
+                }
+                let mut cut = s.web.streams.subscribe();
+                let found = tokio::select! {
+                    found = s.hub.wait_after_lines(&lines, cursor, EVENTS_PER_WRITE, KEEP_ALIVE) => found,
+                    _ = cut.wait_for(|(g, _)| *g != generation) => return None,
+                    // A newer stream of the session took its place.
+                    _ = kept.1.ended.notified() => return None,
+                    Some(()) = park_moved(&mut park) => {
+                        let text = "event: park\ndata: {}\n\n".to_owned();
+                        return Some((Ok(text), (s, lines, cursor, cookie, false, park)));
+                    }
+                };
+                if found.is_empty() {
+                    if s.hub.is_closed() {
+                        return None;
+                    }
+                    return Some((
+                        Ok(": keep-alive\n\n".to_owned()),
+                        (s, lines, cursor, cookie, false, park),
+                    ));
+                }
+                let mut text = String::new();
+                let mut last = cursor;
+                for (e, at) in &found {
+                    let data = shown(&s, e, *at);
+                    text.push_str(&format!("id: {}\nevent: call\ndata: {data}\n\n", e.seq));
+                    last = e.seq;
+                }
+                Some((Ok(text), (s, lines, last, cookie, false, park)))
             }
-            let mut text = String::new();
-            let mut last = cursor;
-            for (e, at) in &found {
-                let data = shown(&s, e, *at);
-                text.push_str(&format!("id: {}\nevent: call\ndata: {data}\n\n", e.seq));
-                last = e.seq;
-            }
-            Some((Ok(text), (s, lines, last, cookie, false, park)))
         },
     );
     let mut r = Response::new(Body::from_stream(stream));
