@@ -121,9 +121,7 @@ impl Drop for Stream {
 }
 
 impl Sessions {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<(u64, Arc<tokio::sync::Notify>)>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Open> {
         self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
