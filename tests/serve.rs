@@ -1958,3 +1958,57 @@ fn held_requests_leave_room_for_notifications_and_health() {
     assert_eq!(http(addr, "GET", "/healthz", "none").0, 200);
     drop(held);
 }
+
+/// A notification is one per line (a call between two lines of the
+/// account is notified to each), and a repeat stays a repeat after a
+/// restart: the journal remembers what it took.
+#[test]
+fn a_notification_sent_again_after_a_restart_is_a_repeat() {
+    let dir = TempDir::new("serve-repeat");
+    let secret = "0123456789abcdef-repeat";
+    let file = dir.write(
+        "server_param.txt",
+        &format!(
+            "<server>\n<simulator>1\n<journal>journal.sqlite\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n\
+             <desk>\n<ident>paul\n<secret>paul-desk-secret\n<lines>0972101010|0972101011\n"
+        ),
+    );
+    let notify = |addr: SocketAddr, account: &str| {
+        let target = format!(
+            "/keyyo/notify?secret={secret}&account={account}&caller=33388202020&callee={account}&callref=twice&type=SETUP&version=1&tsms=1700000000000"
+        );
+        assert_eq!(http(addr, "GET", &target, "none").0, 200);
+    };
+    let repeats = |addr: SocketAddr| -> f64 {
+        let (_, m) = http(addr, "GET", "/metrics", "none");
+        m.lines()
+            .find_map(|l| l.strip_prefix("ctibridge_notifications_total{outcome=\"repeat\"} "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(-1.0)
+    };
+    let calls = |addr: SocketAddr, line: &str| -> usize {
+        let auth = token_of(addr, "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0");
+        let (st, body) = http(
+            addr,
+            "GET",
+            &format!("/DhDivaltoServerCTI/api/cti/history?telorg={line}"),
+            &auth,
+        );
+        assert_eq!(st, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).expect("json");
+        v["calls"].as_array().map_or(0, Vec::len)
+    };
+    let addr = free_addr();
+    {
+        let _srv = serve(&dir, addr, &["--server".as_ref(), file.as_os_str()]);
+        notify(addr, "33972101010");
+        // The same call on the account's other line: its own notification.
+        notify(addr, "33972101011");
+        assert_eq!(repeats(addr), 0.0);
+        assert_eq!(calls(addr, "0972101011"), 1);
+    }
+    let _srv = serve(&dir, addr, &["--server".as_ref(), file.as_os_str()]);
+    notify(addr, "33972101010");
+    assert_eq!(repeats(addr), 1.0, "taken again after the restart");
+    assert_eq!(calls(addr, "0972101010"), 1);
+}

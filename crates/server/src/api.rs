@@ -161,8 +161,24 @@ impl AppState {
         let limit =
             |rate: u32| crate::keyyo::RateLimit::new(f64::from(rate), 2.0 * f64::from(rate));
         let web = crate::web::WebState::default();
+        let mut seen = crate::keyyo::Seen::default();
         if let Some(j) = &journal {
             web.restore(j);
+            // The notifications journaled lately are repeats after a
+            // restart too.
+            let j = j.lock().unwrap_or_else(|p| p.into_inner());
+            match j.recent_keys(crate::keyyo::Seen::CAPACITY) {
+                Ok(keys) => {
+                    for (line, callref, event) in keys {
+                        if let Some(kind) = crate::keyyo::Kind::of(event) {
+                            seen.first_time(&line, &callref, kind);
+                        }
+                    }
+                }
+                Err(e) => tracing::error!(
+                    "journal: the calls of the last run cannot be read ({e}): a notification Keyyo sends again may be taken twice"
+                ),
+            }
         }
         AppState {
             notify_limit: limit(opts.notify_rate),
@@ -180,7 +196,7 @@ impl AppState {
             cti: None,
             tokens: Mutex::new(crate::tokens::Tokens::default()),
             stations: Mutex::new(HashMap::new()),
-            seen: Arc::default(),
+            seen: Arc::new(Mutex::new(seen)),
             lockout: Default::default(),
             holds: crate::holds::Holds::new(crate::connections::default_max()),
             web,
@@ -1074,12 +1090,13 @@ async fn keyyo_notify(s: &AppState, peer: SocketAddr, checked: Checked) -> Respo
             return refused;
         }
     };
+    let line = event.line.clone();
     if let Err(why) = s.ingest.accept(event).await {
         // Not kept: a repeat of it must be taken.
         s.seen
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .forget(&callref, kind);
+            .forget(&line, &callref, kind);
         tracing::warn!(%peer, "Keyyo notification refused: {why:?}");
         metrics.notified(match why {
             crate::ingest::Refused::JournalUnavailable => Notified::journal_unavailable,
@@ -1136,12 +1153,13 @@ fn keyyo_event(
             ApiError::JournalUnavailable.into_response(),
         ));
     }
-    let first = s
-        .seen
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .first_time(n.callref, n.kind);
-    Ok(first.then(|| (n.line_event(), n.callref.to_owned(), n.kind)))
+    let event = n.line_event();
+    let first =
+        s.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .first_time(&event.line, n.callref, n.kind);
+    Ok(first.then(|| (event, n.callref.to_owned(), n.kind)))
 }
 
 /// A notification checked: its event and repeat key, `None` for a repeat,

@@ -545,6 +545,30 @@ impl Journal {
         rows.collect()
     }
 
+    /// The (line, call, event) of the newest `n` events journaled within a
+    /// day, newest first: what a notification sent again would repeat.
+    pub fn recent_keys(&self, n: usize) -> rusqlite::Result<Vec<(String, String, Event)>> {
+        let since = now_ms() - CALL_SPAN;
+        let mut st = self.db.prepare(
+            "SELECT line, callref, event FROM events WHERE at >= ?1 ORDER BY seq DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![since, n as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut keys = Vec::new();
+        for row in rows {
+            let (line, callref, event) = row?;
+            if let Some(e) = Event::parse(&event) {
+                keys.push((line, callref, e));
+            }
+        }
+        Ok(keys)
+    }
+
     /// A browser desk's session logged out, worthless until `until`.
     pub fn desk_logout(&self, nonce: &str, until: i64) -> rusqlite::Result<()> {
         self.db.execute(

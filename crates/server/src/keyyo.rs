@@ -187,6 +187,19 @@ pub enum Kind {
     Release,
 }
 
+impl Kind {
+    /// The kind of notification a journaled event came from.
+    pub fn of(event: crate::hub::Event) -> Option<Kind> {
+        use crate::hub::Event;
+        match event {
+            Event::Ring | Event::Dial => Some(Kind::Setup),
+            Event::Connect => Some(Kind::Connect),
+            Event::Release | Event::Missed => Some(Kind::Release),
+            Event::Park | Event::Unpark => None,
+        }
+    }
+}
+
 /// A validated notification, borrowing from its [`Query`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification<'q> {
@@ -440,10 +453,12 @@ impl std::hash::Hasher for FingerprintHasher {
 impl Seen {
     pub const CAPACITY: usize = 10_000;
 
-    /// Whether this (call ref, type) is new; remembers it.
-    pub fn first_time(&mut self, callref: &str, kind: Kind) -> bool {
+    /// Whether this (line, call ref, type) is new; remembers it. The
+    /// line is part of it: a call between two lines of the account is
+    /// notified once to each.
+    pub fn first_time(&mut self, line: &str, callref: &str, kind: Kind) -> bool {
         use std::hash::BuildHasher as _;
-        let key = self.keys.hash_one((callref, kind));
+        let key = self.keys.hash_one((line, callref, kind));
         if self.newer.contains(&key) || self.older.contains(&key) {
             return false;
         }
@@ -457,9 +472,9 @@ impl Seen {
 
     /// Forgets a notification taken by [`Seen::first_time`] but not kept
     /// (the journal refused it): when it comes again, it is new.
-    pub fn forget(&mut self, callref: &str, kind: Kind) {
+    pub fn forget(&mut self, line: &str, callref: &str, kind: Kind) {
         use std::hash::BuildHasher as _;
-        let key = self.keys.hash_one((callref, kind));
+        let key = self.keys.hash_one((line, callref, kind));
         self.newer.remove(&key);
         self.older.remove(&key);
     }
@@ -631,19 +646,22 @@ mod tests {
         let e = v(&o, ip, &[("dref_replace", "99")]).unwrap();
         assert_eq!(e.replaces.as_deref(), Some("99"));
         let mut seen = Seen::default();
-        assert!(seen.first_time("1", Kind::Setup));
-        assert!(!seen.first_time("1", Kind::Setup));
-        assert!(seen.first_time("1", Kind::Connect));
-        assert!(seen.first_time("2", Kind::Setup));
+        let l = "+33972101010";
+        assert!(seen.first_time(l, "1", Kind::Setup));
+        assert!(!seen.first_time(l, "1", Kind::Setup));
+        assert!(seen.first_time(l, "1", Kind::Connect));
+        assert!(seen.first_time(l, "2", Kind::Setup));
+        // The same call on another line of the account is its own.
+        assert!(seen.first_time("+33972101011", "1", Kind::Setup));
         // Remembered for at least CAPACITY notifications, then forgotten.
         for i in 0..Seen::CAPACITY {
-            assert!(seen.first_time(&format!("n{i}"), Kind::Setup));
+            assert!(seen.first_time(l, &format!("n{i}"), Kind::Setup));
         }
-        assert!(!seen.first_time("2", Kind::Setup));
+        assert!(!seen.first_time(l, "2", Kind::Setup));
         for i in 0..Seen::CAPACITY {
-            seen.first_time(&format!("m{i}"), Kind::Setup);
+            seen.first_time(l, &format!("m{i}"), Kind::Setup);
         }
-        assert!(seen.first_time("2", Kind::Setup));
+        assert!(seen.first_time(l, "2", Kind::Setup));
     }
 
     #[test]

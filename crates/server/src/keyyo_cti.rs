@@ -971,13 +971,15 @@ impl Session {
         };
         let seen = self.seen.clone();
         let lock = || seen.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(k) = kind {
-            if !lock().first_time(&call.callref, k) {
-                return;
-            }
-        }
         for line in &self.lines {
             if let Some(ev) = call.line_event(line, was_parked) {
+                // Per line, as the webhook's notifications are.
+                if let Some(k) = kind {
+                    if !lock().first_time(&ev.line, &call.callref, k) {
+                        continue;
+                    }
+                }
+                let line = ev.line.clone();
                 match self.ingest.accept(ev).await {
                     Ok(_) => self
                         .ingest
@@ -986,7 +988,7 @@ impl Session {
                     Err(why) => {
                         tracing::warn!(?why, "a Keyyo CTI call event was not journaled");
                         if let Some(k) = kind {
-                            lock().forget(&call.callref, k);
+                            lock().forget(&line, &call.callref, k);
                         }
                     }
                 }
