@@ -435,10 +435,15 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let lower = word.to_ascii_lowercase();
+    let within = |c: &str| 2.max(c.len() / 4);
     candidates
         .into_iter()
+        // The distance is at least the difference of lengths: a candidate
+        // too long or too short is not measured (a file of a hundred
+        // thousand unknown tags is checked in a second, not in five).
+        .filter(|c| lower.len().abs_diff(c.len()) <= within(c))
         .map(|c| (strsim::damerau_levenshtein(&lower, c), c))
-        .filter(|&(d, c)| d <= 2.max(c.len() / 4) && d < c.len())
+        .filter(|&(d, c)| d <= within(c) && d < c.len())
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
 }

@@ -565,6 +565,9 @@ fn collect(files: Vec<ParamFile>, diags: &mut Vec<Diagnostic>) -> Settings {
     settings
 }
 
+/// Problems in a file past which no "did you mean" is looked for.
+const SUGGEST_WITHIN: usize = 200;
+
 /// The warning for a tag `section` does not know (it is ignored), with a
 /// "did you mean" among that section's tags when one is close; whether
 /// one was.
@@ -668,6 +671,20 @@ pub fn row_of(
                     ),
                 }),
             );
+            return None;
+        }
+        // A file of hundreds of problems is no slip of the pen: past
+        // [`SUGGEST_WITHIN`] problems, no "did you mean" is looked for (a
+        // megabyte of unknown tags is checked in well under a second).
+        if diags.len() >= SUGGEST_WITHIN {
+            diags.push(Diagnostic::warning(
+                Code::UnknownTag,
+                entry.name_span,
+                format!(
+                    "unknown tag `<{name}>` in `<{}>` is ignored",
+                    section.name()
+                ),
+            ));
             return None;
         }
         let (mut d, guessed) = unknown_tag(section, entry);
@@ -1766,6 +1783,11 @@ fn check_keywords(
                     span,
                     format!("unknown keyword `${name}$`"),
                 );
+                if diags.len() >= SUGGEST_WITHIN {
+                    // Hundreds of problems: no slip of the pen to help with.
+                    diags.push(d);
+                    continue;
+                }
                 d = match did_you_mean(name, keyword_names()) {
                     Some(g) => d.with_help(format!("did you mean `${g}$`?")),
                     None => d.with_help(format!(

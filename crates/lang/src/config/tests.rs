@@ -314,3 +314,26 @@ fn line_model_matching_nothing_is_warned() {
     // No lines declared: nothing to match, nothing to say.
     assert!(run(DIAL, None, &["anne\n"]).diags.is_empty());
 }
+
+/// A file of hundreds of mistakes is answered in time linear in its size:
+/// past `SUGGEST_WITHIN` problems, no "did you mean" is looked for (each
+/// compares the word with every tag or keyword).
+#[test]
+fn no_suggestion_is_looked_for_past_hundreds_of_problems() {
+    let mut text = String::from("<global>\n");
+    for _ in 0..(SUGGEST_WITHIN + 50) {
+        text.push_str("<timeoutt1>1\n");
+    }
+    let r = run(&text, None, &[]);
+    let unknown: Vec<&Diagnostic> = r
+        .diags
+        .iter()
+        .filter(|d| d.code == Code::UnknownTag)
+        .collect();
+    assert_eq!(unknown.len(), SUGGEST_WITHIN + 50);
+    assert!(unknown[0]
+        .help
+        .as_deref()
+        .is_some_and(|h| h.contains("<timeout1>")));
+    assert!(unknown.last().is_some_and(|d| d.help.is_none()));
+}
