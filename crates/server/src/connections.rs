@@ -147,9 +147,11 @@ impl Connections {
 }
 
 /// The default bound: the process's open-file limit less a reserve for
-/// the journal, the listener and outgoing requests.
+/// what else needs descriptors — the journal and its write-ahead log, the
+/// listener, certificates read again, DNS, outgoing requests (dials,
+/// lookups, reports, Keyyo's CTI socket) and the connection being refused
+/// or made room for: an eighth of the limit, 64 at least.
 pub fn default_max() -> usize {
-    const RESERVE: u64 = 64;
     #[cfg(unix)]
     {
         let mut lim = libc::rlimit {
@@ -160,16 +162,29 @@ pub fn default_max() -> usize {
         if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0
             && lim.rlim_cur != libc::RLIM_INFINITY
         {
-            return usize::try_from(lim.rlim_cur.saturating_sub(RESERVE).max(16))
-                .unwrap_or(usize::MAX);
+            return usize::try_from(bound_for(lim.rlim_cur)).unwrap_or(usize::MAX);
         }
     }
     100_000
 }
 
+/// The connections kept under an open-file limit of `limit`.
+fn bound_for(limit: u64) -> u64 {
+    let reserve = (limit / 8).max(64);
+    limit.saturating_sub(reserve).max(16)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_descriptors_keep_an_eighth_of_the_limit() {
+        assert_eq!(bound_for(128), 64);
+        assert_eq!(bound_for(1024), 896);
+        assert_eq!(bound_for(65_536), 57_344);
+        assert_eq!(bound_for(40), 16);
+    }
 
     #[test]
     fn the_longest_idle_makes_room_and_busy_ones_stay() {
