@@ -1520,8 +1520,10 @@ pub static TAGS: &[TagDef] = &[
         ours: true,
         doc: "Connections kept open at most. Beyond, the connection idle the longest \
               (between two requests) is closed to make room, or, when every one is in a \
-              request, the newcomer is answered 503. Default: the process's open-file \
-              limit less 64.",
+              request, the newcomer is answered 503. Requests held open (long polls, \
+              the browser desk's event streams) take at most nine tenths of them. \
+              Default: the process's open-file limit less an eighth of it (64 at least), \
+              for the journal, certificates and outgoing requests.",
     },
     TagDef {
         name: "tel_format",
