@@ -114,7 +114,9 @@ pub async fn report(
         Some(r) => r.check(),
     };
     let ok = journal.0 && provider.0 && relay.0;
-    let part = |(ok, detail): (bool, String)| json!({ "ok": ok, "detail": detail });
+    // A monitoring client is told what the log would say, masked alike
+    // (a relay's failure may quote the provider's answer).
+    let part = |(ok, detail): (bool, String)| json!({ "ok": ok, "detail": crate::diag::excerpt(&crate::redact::mask(&detail), 300) });
     (
         ok,
         json!({
