@@ -169,11 +169,17 @@ impl AppState {
             let j = j.lock().unwrap_or_else(|p| p.into_inner());
             match j.recent_keys(crate::keyyo::Seen::CAPACITY) {
                 Ok(keys) => {
-                    for (line, callref, event) in keys {
-                        if let Some(kind) = crate::keyyo::Kind::of(event) {
-                            seen.first_time(&line, &callref, kind);
+                    // The journal's last day, or as much as is kept.
+                    let since = match keys.last() {
+                        Some(&(_, _, _, at)) if keys.len() >= crate::keyyo::Seen::CAPACITY => at,
+                        _ => crate::journal::now_ms() - crate::journal::CALL_SPAN,
+                    };
+                    for (line, callref, event, _) in keys.iter().rev() {
+                        if let Some(kind) = crate::keyyo::Kind::of(*event) {
+                            seen.first_time(line, callref, kind);
                         }
                     }
+                    seen.remembered_since(since);
                 }
                 Err(e) => tracing::error!(
                     "journal: the calls of the last run cannot be read ({e}): a notification Keyyo sends again may be taken twice"
@@ -1078,7 +1084,7 @@ const ACTIVE_CALLS: usize = 50;
 async fn keyyo_notify(s: &AppState, peer: SocketAddr, checked: Checked) -> Response {
     use crate::metrics::Notified;
     let metrics = s.ingest.metrics();
-    let (event, callref, kind) = match checked {
+    let (event, callref, kind, confirm) = match checked {
         Ok(Some(taken)) => taken,
         // A repeat: already kept.
         Ok(None) => {
@@ -1091,6 +1097,16 @@ async fn keyyo_notify(s: &AppState, peer: SocketAddr, checked: Checked) -> Respo
         }
     };
     let line = event.line.clone();
+    if confirm {
+        // Older than what is remembered: the journal says if it is a
+        // repeat (a notification sent again long after).
+        let (l, c) = (line.clone(), callref.clone());
+        let known = crate::web::on_journal(s, move |j| j.has_event(&l, &c, kind.events())).await;
+        if let Some(Ok(true)) = known {
+            metrics.notified(Notified::repeat);
+            return (StatusCode::OK, "OK").into_response();
+        }
+    }
     if let Err(why) = s.ingest.accept(event).await {
         // Not kept: a repeat of it must be taken.
         s.seen
@@ -1154,18 +1170,20 @@ fn keyyo_event(
         ));
     }
     let event = n.line_event();
-    let first =
-        s.seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .first_time(&event.line, n.callref, n.kind);
-    Ok(first.then(|| (event, n.callref.to_owned(), n.kind)))
+    let (first, confirm) = {
+        let mut seen = s.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let first = seen.first_time(&event.line, n.callref, n.kind);
+        (first, n.tsms.is_some_and(|t| !seen.remembers(t)))
+    };
+    Ok(first.then(|| (event, n.callref.to_owned(), n.kind, confirm)))
 }
 
 /// A notification checked: its event and repeat key, `None` for a repeat,
 /// or the refusal to send and how it is counted.
-type Checked =
-    Result<Option<(LineEvent, String, crate::keyyo::Kind)>, (crate::metrics::Notified, Response)>;
+type Checked = Result<
+    Option<(LineEvent, String, crate::keyyo::Kind, bool)>,
+    (crate::metrics::Notified, Response),
+>;
 
 /// A request as [`take`] leaves it for [`respond`].
 pub enum Taken {

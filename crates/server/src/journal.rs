@@ -547,26 +547,44 @@ impl Journal {
 
     /// The (line, call, event) of the newest `n` events journaled within a
     /// day, newest first: what a notification sent again would repeat.
-    pub fn recent_keys(&self, n: usize) -> rusqlite::Result<Vec<(String, String, Event)>> {
+    pub fn recent_keys(&self, n: usize) -> rusqlite::Result<Vec<(String, String, Event, i64)>> {
         let since = now_ms() - CALL_SPAN;
         let mut st = self.db.prepare(
-            "SELECT line, callref, event FROM events WHERE at >= ?1 ORDER BY seq DESC LIMIT ?2",
+            "SELECT line, callref, event, at FROM events WHERE at >= ?1 ORDER BY seq DESC LIMIT ?2",
         )?;
         let rows = st.query_map(params![since, n as i64], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
             ))
         })?;
         let mut keys = Vec::new();
         for row in rows {
-            let (line, callref, event) = row?;
+            let (line, callref, event, at) = row?;
             if let Some(e) = Event::parse(&event) {
-                keys.push((line, callref, e));
+                keys.push((line, callref, e, at));
             }
         }
         Ok(keys)
+    }
+
+    /// Whether `line` journaled an event of `callref` among `events` in
+    /// the last day (a notification sent again, long after).
+    pub fn has_event(&self, line: &str, callref: &str, events: &[Event]) -> rusqlite::Result<bool> {
+        let since = now_ms() - CALL_SPAN;
+        let mut st = self.db.prepare_cached(
+            "SELECT event FROM events WHERE line = ?1 AND callref = ?2 AND at >= ?3",
+        )?;
+        let mut rows = st.query(params![line, callref, since])?;
+        while let Some(r) = rows.next()? {
+            let name: String = r.get(0)?;
+            if Event::parse(&name).is_some_and(|e| events.contains(&e)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A browser desk's session logged out, worthless until `until`.
@@ -1323,6 +1341,25 @@ mod tests {
             slot: None,
             at: 0,
         }
+    }
+
+    /// The journal knows a notification taken today, of that line, call
+    /// and kind only.
+    #[test]
+    fn a_call_event_taken_today_is_known() {
+        let j = Journal::in_memory().expect("journal");
+        let now = now_ms();
+        j.record(&ev("c1", Event::Ring, "in"), now).unwrap();
+        j.record(&ev("old", Event::Ring, "in"), now - CALL_SPAN - 1)
+            .unwrap();
+        let setup = [Event::Ring, Event::Dial];
+        assert!(j.has_event("1003", "c1", &setup).unwrap());
+        assert!(!j.has_event("1003", "c1", &[Event::Release]).unwrap());
+        assert!(!j.has_event("1004", "c1", &setup).unwrap());
+        assert!(!j.has_event("1003", "old", &setup).unwrap());
+        let keys = j.recent_keys(10).unwrap();
+        assert_eq!(keys.len(), 1);
+        assert_eq!((keys[0].1.as_str(), keys[0].2), ("c1", Event::Ring));
     }
 
     #[test]

@@ -188,6 +188,16 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The events a notification of this kind is journaled as.
+    pub fn events(self) -> &'static [crate::hub::Event] {
+        use crate::hub::Event;
+        match self {
+            Kind::Setup => &[Event::Ring, Event::Dial],
+            Kind::Connect => &[Event::Connect],
+            Kind::Release => &[Event::Release, Event::Missed],
+        }
+    }
+
     /// The kind of notification a journaled event came from.
     pub fn of(event: crate::hub::Event) -> Option<Kind> {
         use crate::hub::Event;
@@ -210,6 +220,8 @@ pub struct Notification<'q> {
     pub kind: Kind,
     pub dref: Option<&'q str>,
     pub dref_replace: Option<&'q str>,
+    /// When Keyyo says it happened (`tsms`, ms since 1970).
+    pub tsms: Option<i64>,
 }
 
 /// Whether `opts` allows notifications from `peer` (its address written
@@ -357,6 +369,7 @@ pub fn validate<'q>(
         kind,
         dref: reference("dref", false)?,
         dref_replace: reference("dref_replace", false)?,
+        tsms: tsms.parse().ok(),
     })
 }
 
@@ -410,15 +423,24 @@ pub struct Seen {
     keys: std::hash::RandomState,
     newer: HashSet<u64, Fingerprint>,
     older: HashSet<u64, Fingerprint>,
+    /// Since when (ms since 1970) every notification is remembered: one
+    /// that happened before may be a repeat forgotten, which the journal
+    /// tells ([`Seen::remembers`]).
+    horizon: i64,
+    /// When the newer generation began.
+    newer_since: i64,
 }
 
 impl Default for Seen {
     fn default() -> Self {
         let set = || HashSet::with_capacity_and_hasher(Self::CAPACITY, Fingerprint);
+        let now = crate::journal::now_ms();
         Seen {
             keys: std::hash::RandomState::new(),
             newer: set(),
             older: set(),
+            horizon: now,
+            newer_since: now,
         }
     }
 }
@@ -465,9 +487,26 @@ impl Seen {
         if self.newer.len() >= Self::CAPACITY {
             std::mem::swap(&mut self.newer, &mut self.older);
             self.newer.clear();
+            // What the older generation held before is forgotten.
+            let now = crate::journal::now_ms();
+            self.horizon = self.newer_since;
+            self.newer_since = now;
         }
         self.newer.insert(key);
         true
+    }
+
+    /// Whether every notification that happened at `at` (ms since 1970)
+    /// is remembered here: one older than that may be a repeat that only
+    /// the journal still knows.
+    pub fn remembers(&self, at: i64) -> bool {
+        at >= self.horizon
+    }
+
+    /// What is remembered goes back to `since` (ms since 1970): the
+    /// journal's events it was seeded with.
+    pub fn remembered_since(&mut self, since: i64) {
+        self.horizon = self.horizon.min(since);
     }
 
     /// Forgets a notification taken by [`Seen::first_time`] but not kept
@@ -662,6 +701,23 @@ mod tests {
             seen.first_time(l, &format!("m{i}"), Kind::Setup);
         }
         assert!(seen.first_time(l, "2", Kind::Setup));
+    }
+
+    /// Past what is remembered, a notification older than the oldest
+    /// remembered is one the journal must be asked about.
+    #[test]
+    fn what_is_forgotten_is_known_to_be() {
+        let mut seen = Seen::default();
+        let before = crate::journal::now_ms() - 1;
+        assert!(!seen.remembers(before), "nothing before the start");
+        seen.remembered_since(before - 1000);
+        assert!(seen.remembers(before));
+        for i in 0..(2 * Seen::CAPACITY) {
+            seen.first_time("+33972101010", &format!("n{i}"), Kind::Setup);
+        }
+        // The first generation is gone: what happened then is not known.
+        assert!(!seen.remembers(before));
+        assert!(seen.remembers(crate::journal::now_ms() + 1));
     }
 
     #[test]

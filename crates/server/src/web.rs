@@ -731,7 +731,7 @@ async fn seen(State(s): State<Arc<AppState>>, web: Web) -> Response {
 
 /// `f` on the server's journal, on a thread that may block: `None`
 /// without a journal; its error as text.
-async fn on_journal<T, F>(s: &AppState, f: F) -> Option<Result<T, String>>
+pub(crate) async fn on_journal<T, F>(s: &AppState, f: F) -> Option<Result<T, String>>
 where
     T: Send + 'static,
     F: FnOnce(&crate::journal::Journal) -> rusqlite::Result<T> + Send + 'static,

@@ -423,8 +423,8 @@ pub const SOURCES_MAX_CHARS: usize = 4096;
 /// only after hundreds of megabytes of work on a hostile pattern).
 pub const SOURCES_MAX_BYTES: usize = 256 * 1024;
 
-/// `<sources>` compiled, within [`SOURCES_MAX_CHARS`] and
-/// [`SOURCES_MAX_BYTES`].
+/// `<sources>` compiled, within `SOURCES_MAX_CHARS` and
+/// `SOURCES_MAX_BYTES`.
 pub fn sources_regex(t: &str) -> Result<regex::Regex, String> {
     if t.chars().count() > SOURCES_MAX_CHARS {
         return Err(format!(
