@@ -52,8 +52,8 @@ def sender(port, name, acked, lock, stop):
         ref = "%s-%d" % (name, i)
         i += 1
         req = ("GET /keyyo/notify?secret=%s&account=33972101010&caller=33388202020"
-               "&callee=33972101010&callref=%s&type=SETUP&version=1&tsms=1700000000000"
-               " HTTP/1.1\r\nHost: x\r\n\r\n" % (SECRET, ref))
+               "&callee=33972101010&callref=%s&type=SETUP&version=1&tsms=%d"
+               " HTTP/1.1\r\nHost: x\r\n\r\n" % (SECRET, ref, time.time() * 1000))
         try:
             s.sendall(req.encode())
             status = f.readline()

@@ -222,8 +222,8 @@ def burst(callers, parallel, budget):
         def notify(i):
             caller = "336%08d" % (10_000_000 + i)
             url = ("http://127.0.0.1:%d/keyyo/notify?secret=%s&account=33972101010&caller=%s"
-                   "&callee=33972101010&callref=b%d&type=SETUP&version=1&tsms=1700000000000"
-                   % (port, secret, caller, i))
+                   "&callee=33972101010&callref=b%d&type=SETUP&version=1&tsms=%d"
+                   % (port, secret, caller, i, time.time() * 1000))
             t0 = time.perf_counter()
             with urllib.request.urlopen(url, timeout=30) as r:
                 r.read()

@@ -133,9 +133,14 @@ def ingest(server_file, seconds, cafile=None):
     wait_listening(hello_port)
     proc, port = start_server(server_file)
     try:
+        # Keyyo's time of the event: one the server's memory of repeats
+        # covers for the whole run, as the current time of real
+        # notifications does (an older one is checked against the journal,
+        # as a notification sent again long after). The load tool sends
+        # one path, so it is set an hour ahead.
         path = ("/keyyo/notify?secret=%s&account=%s&caller=33388202020&callee=%s&type=SETUP"
-                "&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
-                "&callref=" % (SECRET, LINE, LINE))
+                "&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms=%d"
+                "&callref=" % (SECRET, LINE, LINE, time.time() * 1000 + 3_600_000))
         c = cpu_seconds(hello.pid)
         h = tool("load", "127.0.0.1:%d" % hello_port, "/hello?", 32, seconds)
         h_cpu = (cpu_seconds(hello.pid) - c) / h["requests"] * 1e6

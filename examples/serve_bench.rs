@@ -201,8 +201,13 @@ fn latency(addr: SocketAddr, secret: &str, line: &str, n: usize, idle: usize) {
             // Let the poll reach the server and wait there.
             tokio::time::sleep(Duration::from_millis(3)).await;
             let t0 = Instant::now();
+            // Keyyo's time of the event is now (an old one is checked
+            // against the journal, as a notification sent again long after).
+            let tsms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
             let notify = format!(
-                "/keyyo/notify?secret={secret}&account={line}&caller=33388202020&callee={line}&callref=b{line}-{k}&type=SETUP&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms=1700000000000"
+                "/keyyo/notify?secret={secret}&account={line}&caller=33388202020&callee={line}&callref=b{line}-{k}&type=SETUP&version=1&dref=&dref_replace=&session=&is_acd=0&redirecting=&tsms={tsms}"
             );
             let req = format!("GET {notify} HTTP/1.1\r\nHost: b\r\n\r\n");
             notifier.write_all(req.as_bytes()).await.expect("notify");
