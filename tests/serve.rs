@@ -2012,3 +2012,74 @@ fn a_notification_sent_again_after_a_restart_is_a_repeat() {
     assert_eq!(repeats(addr), 1.0, "taken again after the restart");
     assert_eq!(calls(addr, "0972101010"), 1);
 }
+
+/// At the descriptor limit (128 here), polls held on every connection and
+/// a flood of idle ones: the server never runs out of descriptors ("Too
+/// many open files" on accept) and `/healthz` is still answered 200 —
+/// held requests leave a reserve, and the bound keeps an eighth of the
+/// limit for the rest.
+#[cfg(unix)]
+#[test]
+fn held_polls_and_a_flood_at_the_descriptor_limit_leave_health_answered() {
+    use std::io::Write as _;
+    use std::os::unix::process::CommandExt as _;
+    let dir = TempDir::new("serve-emfile");
+    let addr = free_addr();
+    let mut cmd = ctibridge(&dir);
+    cmd.args(["serve", "--sim", "--hold", "60", "--listen", &addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit(2) in the child before exec, nothing else.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 128,
+                rlim_max: 128,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut srv = listening(cmd, addr);
+    let (st, body) = http(
+        addr,
+        "GET",
+        "/DhDivaltoServerCTI/api/cti/gettoken?ident=desk",
+        "none",
+    );
+    assert_eq!(st, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let auth = format!("Bearer {}", v["token"].as_str().expect("token"));
+    // More polls than the server has connections, each held (or refused).
+    let poll = format!(
+        "GET /DhDivaltoServerCTI/api/cti/getevent?ident=desk&telorg=1003&cursor=18446744073709551615 HTTP/1.1\r\nHost: x\r\nAuthorization: {auth}\r\n\r\n"
+    );
+    let held: Vec<TcpStream> = (0..100)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).expect("connect");
+            s.write_all(poll.as_bytes()).expect("send");
+            s
+        })
+        .collect();
+    // Then a flood of connections that say nothing.
+    let flood: Vec<TcpStream> = (0..300)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    for _ in 0..5 {
+        let (st, body) = http(addr, "GET", "/healthz", "none");
+        assert_eq!(st, 200, "{body}");
+    }
+    drop((held, flood));
+    let _ = srv.0.kill();
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    let _ = srv
+        .0
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(!stderr.contains("Too many open files"), "{stderr}");
+}
