@@ -2026,9 +2026,16 @@ fn held_polls_and_a_flood_at_the_descriptor_limit_leave_health_answered() {
     let dir = TempDir::new("serve-emfile");
     let addr = free_addr();
     let mut cmd = ctibridge(&dir);
-    cmd.args(["serve", "--sim", "--hold", "60", "--listen", &addr.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "serve",
+        "--sim",
+        "--hold",
+        "60",
+        "--listen",
+        &addr.to_string(),
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
     // SAFETY: setrlimit(2) in the child before exec, nothing else.
     unsafe {
         cmd.pre_exec(|| {
@@ -2082,4 +2089,69 @@ fn held_polls_and_a_flood_at_the_descriptor_limit_leave_health_answered() {
         .expect("stderr")
         .read_to_string(&mut stderr);
     assert!(!stderr.contains("Too many open files"), "{stderr}");
+}
+
+/// A notification sent again after more others than the server keeps in
+/// memory (20 000) is still a repeat: its time (`tsms`) is older than what
+/// memory covers, so the journal is asked.
+#[test]
+fn a_notification_sent_again_after_twenty_thousand_others_is_a_repeat() {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let dir = TempDir::new("serve-repeat-far");
+    let secret = "0123456789abcdef-far";
+    let (_srv, addr) = serve_file(
+        &dir,
+        &format!(
+            "<server>\n<simulator>1\n<keyyo_notify>\n<secret>{secret}\n<sources>127\\.0\\.0\\.1\n<rate>1000000\n"
+        ),
+    );
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    };
+    let target = |callref: &str, tsms: u128| {
+        format!(
+            "/keyyo/notify?secret={secret}&account=33972101010&caller=33388202020&callee=33972101010&callref={callref}&type=SETUP&version=1&tsms={tsms}"
+        )
+    };
+    let first = target("far-1", now_ms());
+    assert_eq!(http(addr, "GET", &first, "none").0, 200);
+    // 20 001 others on one kept-alive connection, each answered in turn.
+    let mut conn = TcpStream::connect(addr).expect("connect");
+    let mut reader = std::io::BufReader::new(conn.try_clone().expect("clone"));
+    for i in 0..20_001 {
+        let req = format!(
+            "GET {} HTTP/1.1\r\nHost: x\r\n\r\n",
+            target(&format!("other-{i}"), now_ms())
+        );
+        conn.write_all(req.as_bytes()).expect("send");
+        let mut status = String::new();
+        reader.read_line(&mut status).expect("status");
+        assert!(status.contains(" 200 "), "{i}: {status}");
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("header");
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            }
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0u8; length];
+        reader.read_exact(&mut body).expect("body");
+    }
+    // The first one again, word for word: a repeat.
+    let (_, before) = http(addr, "GET", "/metrics", "none");
+    assert_eq!(http(addr, "GET", &first, "none").0, 200);
+    let (_, after) = http(addr, "GET", "/metrics", "none");
+    let repeats = |m: &str| -> f64 {
+        m.lines()
+            .find_map(|l| l.strip_prefix("ctibridge_notifications_total{outcome=\"repeat\"} "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert_eq!(repeats(&after), repeats(&before) + 1.0, "{after}");
 }
