@@ -314,6 +314,24 @@ fn the_desk_in_a_real_browser() {
     assert!(shots.join("desk.png").exists() && shots.join("wall.png").exists());
 }
 
+/// Alice's session cookie, from `POST /desk/login`.
+fn alice_cookie(addr: SocketAddr) -> String {
+    let body = "ident=alice&secret=alice-secret-7701";
+    let (_, headers, _) = request(
+        addr,
+        &format!(
+            "POST /desk/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned()
+}
+
 /// A desk's event stream is a request under way: the server's sweep of
 /// idle connections (10 s without a request) leaves it open, and it
 /// still carries calls after it. A bare connection opened after the
@@ -324,20 +342,7 @@ fn an_event_stream_outlives_the_idle_sweep() {
     use std::io::{BufRead as _, Read as _, Write as _};
     let dir = TempDir::new("browser-stream");
     let (_srv, addr) = serve(&dir);
-    let body = "ident=alice&secret=alice-secret-7701";
-    let (_, headers, _) = request(
-        addr,
-        &format!(
-            "POST /desk/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
-    let cookie = headers
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|v| v.split(';').next())
-        .expect("cookie")
-        .to_owned();
+    let cookie = alice_cookie(addr);
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(40)))
@@ -390,20 +395,7 @@ fn a_sessions_oldest_stream_ends_past_its_share() {
     use std::io::{BufRead as _, Read as _, Write as _};
     let dir = TempDir::new("browser-streams");
     let (_srv, addr) = serve(&dir);
-    let body = "ident=alice&secret=alice-secret-7701";
-    let (_, headers, _) = request(
-        addr,
-        &format!(
-            "POST /desk/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        ),
-    );
-    let cookie = headers
-        .lines()
-        .find_map(|l| l.strip_prefix("set-cookie: "))
-        .and_then(|v| v.split(';').next())
-        .expect("cookie")
-        .to_owned();
+    let cookie = alice_cookie(addr);
     let open = || {
         let mut stream = std::net::TcpStream::connect(addr).expect("connect");
         stream

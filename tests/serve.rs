@@ -879,26 +879,22 @@ fn the_keyyo_secret_stays_out_of_outputs_and_the_process_list() {
     );
 }
 
-/// A flood of idle connections (more than the server has file
-/// descriptors) does not keep a desk out: the connections idle the longest
-/// are closed to make room (that a connection in a request is never
-/// closed is tested on the registry itself, `server::connections`).
+/// `serve --sim ARGS` with an open-file limit of `files` descriptors,
+/// its stderr kept ([`stderr_of`]).
 #[cfg(unix)]
-#[test]
-fn a_flood_of_idle_connections_does_not_keep_desks_out() {
+fn serve_limited(dir: &TempDir, addr: SocketAddr, args: &[&str], files: u64) -> Server {
     use std::os::unix::process::CommandExt as _;
-    let dir = TempDir::new("serve-flood");
-    let addr = free_addr();
-    let mut cmd = ctibridge(&dir);
+    let mut cmd = ctibridge(dir);
     cmd.args(["serve", "--sim", "--listen", &addr.to_string()])
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     // SAFETY: setrlimit(2) in the child before exec, nothing else.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             let lim = libc::rlimit {
-                rlim_cur: 128,
-                rlim_max: 128,
+                rlim_cur: files,
+                rlim_max: files,
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
                 return Err(std::io::Error::last_os_error());
@@ -906,7 +902,30 @@ fn a_flood_of_idle_connections_does_not_keep_desks_out() {
             Ok(())
         });
     }
-    let srv = listening(cmd, addr);
+    listening(cmd, addr)
+}
+
+/// What a server said on stderr, once stopped.
+fn stderr_of(mut srv: Server) -> String {
+    use std::io::Read as _;
+    let _ = srv.0.kill();
+    let mut stderr = String::new();
+    if let Some(mut e) = srv.0.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    stderr
+}
+
+/// A flood of idle connections (more than the server has file
+/// descriptors) does not keep a desk out: the connections idle the longest
+/// are closed to make room (that a connection in a request is never
+/// closed is tested on the registry itself, `server::connections`).
+#[cfg(unix)]
+#[test]
+fn a_flood_of_idle_connections_does_not_keep_desks_out() {
+    let dir = TempDir::new("serve-flood");
+    let addr = free_addr();
+    let srv = serve_limited(&dir, addr, &[], 128);
     // 200 connections that say nothing (the server has 128 descriptors).
     let idle: Vec<TcpStream> = (0..200)
         .map(|_| TcpStream::connect(addr).expect("connect"))
@@ -922,16 +941,7 @@ fn a_flood_of_idle_connections_does_not_keep_desks_out() {
         assert_eq!(st, 200, "{body}");
     }
     drop(idle);
-    let mut srv = srv;
-    let _ = srv.0.kill();
-    let mut stderr = String::new();
-    use std::io::Read as _;
-    let _ = srv
-        .0
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr);
+    let stderr = stderr_of(srv);
     assert!(!stderr.contains("Too many open files"), "{stderr}");
 }
 
@@ -2022,34 +2032,9 @@ fn a_notification_sent_again_after_a_restart_is_a_repeat() {
 #[test]
 fn held_polls_and_a_flood_at_the_descriptor_limit_leave_health_answered() {
     use std::io::Write as _;
-    use std::os::unix::process::CommandExt as _;
     let dir = TempDir::new("serve-emfile");
     let addr = free_addr();
-    let mut cmd = ctibridge(&dir);
-    cmd.args([
-        "serve",
-        "--sim",
-        "--hold",
-        "60",
-        "--listen",
-        &addr.to_string(),
-    ])
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
-    // SAFETY: setrlimit(2) in the child before exec, nothing else.
-    unsafe {
-        cmd.pre_exec(|| {
-            let lim = libc::rlimit {
-                rlim_cur: 128,
-                rlim_max: 128,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut srv = listening(cmd, addr);
+    let srv = serve_limited(&dir, addr, &["--hold", "60"], 128);
     let (st, body) = http(
         addr,
         "GET",
@@ -2079,15 +2064,7 @@ fn held_polls_and_a_flood_at_the_descriptor_limit_leave_health_answered() {
         assert_eq!(st, 200, "{body}");
     }
     drop((held, flood));
-    let _ = srv.0.kill();
-    let mut stderr = String::new();
-    use std::io::Read as _;
-    let _ = srv
-        .0
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr);
+    let stderr = stderr_of(srv);
     assert!(!stderr.contains("Too many open files"), "{stderr}");
 }
 
