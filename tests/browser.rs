@@ -332,24 +332,21 @@ fn alice_cookie(addr: SocketAddr) -> String {
         .to_owned()
 }
 
-/// A desk's event stream is a request under way: the server's sweep of
-/// idle connections (10 s without a request) leaves it open, and it
-/// still carries calls after it. A bare connection opened after the
-/// stream's answer began says when a sweep has gone past the limit: the
-/// server closes it.
-#[test]
-fn an_event_stream_outlives_the_idle_sweep() {
-    use std::io::{BufRead as _, Read as _, Write as _};
-    let dir = TempDir::new("browser-stream");
-    let (_srv, addr) = serve(&dir);
-    let cookie = alice_cookie(addr);
+/// A desk's event stream (`/desk/api/events`) with `cookie` and the
+/// `extra` headers, read up to its `: open` line.
+fn open_events(
+    addr: SocketAddr,
+    cookie: &str,
+    extra: &str,
+) -> std::io::BufReader<std::net::TcpStream> {
+    use std::io::{BufRead as _, Write as _};
     let mut stream = std::net::TcpStream::connect(addr).expect("connect");
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(40)))
         .expect("timeout");
     stream
         .write_all(
-            format!("GET /desk/api/events HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n")
+            format!("GET /desk/api/events HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n{extra}\r\n")
                 .as_bytes(),
         )
         .expect("send");
@@ -363,6 +360,22 @@ fn an_event_stream_outlives_the_idle_sweep() {
             "the stream ended"
         );
     }
+    reader
+}
+
+/// A desk's event stream is a request under way: the server's sweep of
+/// idle connections (10 s without a request) leaves it open, and it
+/// still carries calls after it. A bare connection opened after the
+/// stream's answer began says when a sweep has gone past the limit: the
+/// server closes it.
+#[test]
+fn an_event_stream_outlives_the_idle_sweep() {
+    use std::io::{BufRead as _, Read as _};
+    let dir = TempDir::new("browser-stream");
+    let (_srv, addr) = serve(&dir);
+    let cookie = alice_cookie(addr);
+    let mut reader = open_events(addr, &cookie, "");
+    let mut line = String::new();
     // A connection that sends nothing: closed by the first sweep past the
     // limit that would close the stream too.
     let mut bare = std::net::TcpStream::connect(addr).expect("connect");
@@ -392,32 +405,11 @@ fn an_event_stream_outlives_the_idle_sweep() {
 /// the connections others need.
 #[test]
 fn a_sessions_oldest_stream_ends_past_its_share() {
-    use std::io::{BufRead as _, Read as _, Write as _};
+    use std::io::Read as _;
     let dir = TempDir::new("browser-streams");
     let (_srv, addr) = serve(&dir);
     let cookie = alice_cookie(addr);
-    let open = || {
-        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(std::time::Duration::from_secs(40)))
-            .expect("timeout");
-        stream
-            .write_all(
-                format!("GET /desk/api/events HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n")
-                    .as_bytes(),
-            )
-            .expect("send");
-        let mut reader = std::io::BufReader::new(stream);
-        let mut line = String::new();
-        while !line.starts_with(": open") {
-            line.clear();
-            assert!(
-                reader.read_line(&mut line).expect("read") > 0,
-                "the stream ended"
-            );
-        }
-        reader
-    };
+    let open = || open_events(addr, &cookie, "Connection: close\r\n");
     let mut first = open();
     let _others: Vec<_> = (0..4).map(|_| open()).collect();
     // The first one ends (its answer's last chunk), not by a time-out.
