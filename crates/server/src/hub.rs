@@ -92,9 +92,9 @@ impl CallMark {
         let age = now.saturating_sub(self.setup_ms);
         self.ended_ms.is_none()
             && if self.answered {
-                age < crate::journal::CALL_SPAN
+                age < crate::clock::CALL_SPAN
             } else {
-                age < crate::journal::RINGING_SPAN
+                age < crate::clock::RINGING_SPAN
             }
     }
 
@@ -231,7 +231,7 @@ impl Hub {
 
     /// The calls in the call park, by slot (none parked an hour ago).
     pub fn park(&self) -> Vec<ParkedCall> {
-        let now = crate::journal::now_ms();
+        let now = crate::clock::now_ms();
         let mut calls: Vec<_> = self
             .park
             .borrow()
@@ -314,7 +314,7 @@ impl Hub {
             let wall_ms = if event.at > 0 {
                 event.at
             } else {
-                crate::journal::now_ms()
+                crate::clock::now_ms()
             };
             line.mark(&event, wall_ms);
             line.events.push_back(Stored {
@@ -364,7 +364,7 @@ impl Hub {
         reading: Reading<'_>,
     ) -> (Vec<Arc<LineEvent>>, u64) {
         let now = Instant::now();
-        let now_ms = crate::journal::now_ms();
+        let now_ms = crate::clock::now_ms();
         let inner = self.lock();
         let mut next = cursor;
         let mut found = Vec::new();
@@ -580,7 +580,7 @@ mod tests {
     fn the_call_park_forgets_what_was_never_taken_back() {
         let hub = Hub::new();
         let mut changes = hub.park_changes();
-        let now = crate::journal::now_ms();
+        let now = crate::clock::now_ms();
         hub.parked(in_park("a", "7", now - PARK_SPAN - 1));
         hub.parked(in_park("b", "3", now));
         assert!(changes.has_changed().unwrap());
@@ -639,7 +639,7 @@ mod tests {
     #[test]
     fn a_desk_is_never_given_a_call_that_ended_before_it_read_it() {
         let hub = Hub::new();
-        let now = crate::journal::now_ms();
+        let now = crate::clock::now_ms();
         let at = |callref: &str, event: Event, ago_ms: i64| {
             hub.publish(LineEvent {
                 callref: callref.into(),

@@ -10,7 +10,6 @@
 //! provider's notification rate, while histories are read now and then.
 
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
@@ -154,12 +153,7 @@ pub struct Journal {
     reporting: bool,
 }
 
-/// Milliseconds since 1970, now.
-pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub(crate) use crate::clock::now_ms;
 
 impl Journal {
     /// Opens (or creates) the journal at `path`. A new journal is readable
@@ -710,11 +704,7 @@ impl Journal {
 /// journal, in a long burst (tens of MB of log).
 const WAL_EVENTS: u64 = 100_000;
 
-/// How far apart the events of one call may be (ms): a day.
-pub const CALL_SPAN: i64 = 24 * 3600 * 1000;
-/// How long a call may ring (ms): ten minutes, far more than any
-/// provider lets a call ring. A call still ringing after that lost its end.
-pub const RINGING_SPAN: i64 = 10 * 60 * 1000;
+pub use crate::clock::{CALL_SPAN, RINGING_SPAN};
 /// Events a history reads at most.
 pub const HISTORY_EVENTS: i64 = 200_000;
 

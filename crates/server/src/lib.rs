@@ -3,6 +3,7 @@
 //! (`sim`) as its provider.
 
 mod api;
+mod clock;
 mod connections;
 pub mod control;
 mod dialer;
