@@ -489,14 +489,9 @@ async fn gettoken(
 
 /// A desk token: 128 bits from the operating system's generator, in hex.
 pub(crate) fn new_token() -> Option<String> {
-    use std::fmt::Write as _;
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).ok()?;
-    let mut token = String::with_capacity(32);
-    for b in bytes {
-        let _ = write!(token, "{b:02x}");
-    }
-    Some(token)
+    Some(crate::tokens::hex(&bytes))
 }
 
 pub(crate) fn too_many() -> ApiError {

@@ -145,7 +145,7 @@ struct Kept {
 /// changed, without keeping it.
 fn fingerprint(text: &str) -> String {
     use sha1::Digest as _;
-    crate::web::hex(&sha1::Sha1::digest(text.as_bytes()))
+    crate::tokens::hex(&sha1::Sha1::digest(text.as_bytes()))
 }
 
 impl Minter {

@@ -338,7 +338,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         if url.is_empty() {
             return None;
         }
-        match crate::web::check_record_url(url) {
+        match check_record_url(url) {
             Ok(()) => Some(url.to_owned()),
             Err(why) => {
                 diags.push(
@@ -1143,4 +1143,30 @@ pub fn explain(s: &ServerSettings) -> String {
         }
     }
     out
+}
+
+// ---------------------------------------------------------------- record links
+
+const RECORD_KEYWORDS: &[&str] = &["record", "tel", "tele164", "name", "company"];
+
+/// `<record_url>` is an http(s) URL whose keywords are the browser desk's.
+pub fn check_record_url(url: &str) -> Result<(), String> {
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err("this is not an absolute http(s) URL".into());
+    }
+    let mut rest = url;
+    while let Some(start) = rest.find('$') {
+        let after = &rest[start + 1..];
+        let Some(end) = after.find('$') else {
+            return Err("a `$` opens a keyword that is not closed".into());
+        };
+        let word = &after[..end];
+        if !RECORD_KEYWORDS.contains(&word) {
+            return Err(format!(
+                "`${word}$` is not a keyword of <record_url> (it knows $record$, $tel$, $tele164$, $name$, $company$)"
+            ));
+        }
+        rest = &after[end + 1..];
+    }
+    Ok(())
 }

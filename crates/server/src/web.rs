@@ -357,9 +357,7 @@ pub fn asset_sizes() -> Vec<(String, usize, usize)> {
 
 // ---------------------------------------------------------------- sessions
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::tokens::hex;
 
 fn key_of(secret: &str) -> ring::hmac::Key {
     ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes())
@@ -1088,30 +1086,6 @@ fn start_of_today_ms() -> i64 {
 
 // ---------------------------------------------------------------- record links
 
-const RECORD_KEYWORDS: &[&str] = &["record", "tel", "tele164", "name", "company"];
-
-/// `<record_url>` is an http(s) URL whose keywords are the browser desk's.
-pub fn check_record_url(url: &str) -> Result<(), String> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err("this is not an absolute http(s) URL".into());
-    }
-    let mut rest = url;
-    while let Some(start) = rest.find('$') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('$') else {
-            return Err("a `$` opens a keyword that is not closed".into());
-        };
-        let word = &after[..end];
-        if !RECORD_KEYWORDS.contains(&word) {
-            return Err(format!(
-                "`${word}$` is not a keyword of <record_url> (it knows $record$, $tel$, $tele164$, $name$, $company$)"
-            ));
-        }
-        rest = &after[end + 1..];
-    }
-    Ok(())
-}
-
 /// `template` with the call's values, URL-encoded; none when it names
 /// the record and the caller has none.
 fn record_link(
@@ -1143,12 +1117,14 @@ mod tests {
 
     #[test]
     fn record_urls_take_only_their_keywords() {
-        assert!(check_record_url("https://erp.example/tiers/$record$?t=$tel$").is_ok());
-        assert!(check_record_url("erp.example/$record$").is_err());
-        assert!(check_record_url("https://erp/$teldest$")
+        assert!(
+            crate::settings::check_record_url("https://erp.example/tiers/$record$?t=$tel$").is_ok()
+        );
+        assert!(crate::settings::check_record_url("erp.example/$record$").is_err());
+        assert!(crate::settings::check_record_url("https://erp/$teldest$")
             .unwrap_err()
             .contains("$teldest$"));
-        assert!(check_record_url("https://erp/$record").is_err());
+        assert!(crate::settings::check_record_url("https://erp/$record").is_err());
         let p = crate::names::Person {
             name: "Marie Dupont".into(),
             company: "Dupont & Fils".into(),
