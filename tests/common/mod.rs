@@ -64,7 +64,7 @@ pub fn secret_forms(user: &str, secret: &str) -> Vec<String> {
     let mut forms = vec![
         secret.to_owned(),
         form.clone(),
-        lower_escapes(&form),
+        recase_escapes(&form, false),
         secret.replace('/', "\\/"),
         auth.clone(),
         auth.replace('/', "\\/"),
@@ -73,15 +73,19 @@ pub fn secret_forms(user: &str, secret: &str) -> Vec<String> {
     forms
 }
 
-/// `text` with its `%XX` escapes in lower case.
+/// `text` with its `%XX` escapes in upper case, or in lower case.
 #[allow(dead_code)]
-fn lower_escapes(text: &str) -> String {
-    let mut out = String::new();
+fn recase_escapes(text: &str, upper: bool) -> String {
+    let mut out = String::with_capacity(text.len());
     let mut hex = 0;
     for c in text.chars() {
         if hex > 0 {
             hex -= 1;
-            out.push(c.to_ascii_lowercase());
+            out.push(if upper {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            });
         } else {
             hex = if c == '%' { 2 } else { 0 };
             out.push(c);
@@ -115,24 +119,6 @@ pub fn echoing() -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
                 .join(" | "),
             r.body
         );
-        let recase = |text: &str, upper: bool| {
-            let mut out = String::with_capacity(text.len());
-            let mut hex = 0;
-            for c in text.chars() {
-                if hex > 0 {
-                    hex -= 1;
-                    out.push(if upper {
-                        c.to_ascii_uppercase()
-                    } else {
-                        c.to_ascii_lowercase()
-                    });
-                } else {
-                    hex = if c == '%' { 2 } else { 0 };
-                    out.push(c);
-                }
-            }
-            out
-        };
         let decoded = percent_encoding::percent_decode_str(&raw.replace('+', " "))
             .decode_utf8_lossy()
             .into_owned();
@@ -143,8 +129,8 @@ pub fn echoing() -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
         };
         let (name, quoted) = match n.fetch_add(1, Ordering::SeqCst) % ECHO_FORMS {
             0 => ("as sent", raw.clone()),
-            1 => ("lower-case escapes", recase(&raw, false)),
-            2 => ("upper-case escapes", recase(&raw, true)),
+            1 => ("lower-case escapes", recase_escapes(&raw, false)),
+            2 => ("upper-case escapes", recase_escapes(&raw, true)),
             3 => ("decoded", decoded),
             4 => ("json_encode", php(&raw)),
             _ => ("json_encode, decoded", php(&decoded)),
