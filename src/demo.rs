@@ -268,7 +268,7 @@ async fn request(
     url: String,
     headers: Vec<(String, String)>,
 ) -> Result<crate::http::HttpResponse, String> {
-    let resp = server::request(method, url, headers, None)
+    let resp = server::ask_bridge(method, url, headers, None)
         .await
         .map_err(|e| e.to_string())?;
     if resp.is_success() {

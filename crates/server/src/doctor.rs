@@ -7,13 +7,13 @@ use std::path::Path;
 
 use ctibridge_client::doctor::{Check, Failing, Scope};
 
-use crate::settings::ServerSettings;
-use crate::source::Span;
+use crate::config::settings::ServerSettings;
+use ctibridge_lang::source::Span;
 
 /// The server's checks, in order: certificate, address, journal, provider.
 pub async fn checks(
     settings: &ServerSettings,
-    context: &crate::context::Context,
+    context: &ctibridge_client::context::Context,
     fallback: Span,
 ) -> Vec<Check> {
     let now = context.clock().unix_secs();
@@ -63,11 +63,13 @@ pub async fn checks(
 /// refresh token can be read and replaced. No token is minted here: a
 /// refresh token used by `doctor` would be rotated away from the running
 /// server.
-async fn keyyo_cti(cti: &crate::keyyo_cti::CtiSettings) -> Vec<Check> {
+async fn keyyo_cti(cti: &crate::config::keyyo::CtiSettings) -> Vec<Check> {
     let info = format!("{}/info", cti.endpoint.trim_end_matches('/'));
-    let answered = match crate::http::HttpClient::new(&crate::http::ClientOptions::plain()) {
+    let answered = match ctibridge_client::http::HttpClient::new(
+        &ctibridge_client::http::ClientOptions::plain(),
+    ) {
         Ok(client) => client
-            .send(&crate::request::HttpRequest::get(info.clone()))
+            .send(&ctibridge_client::request::HttpRequest::get(info.clone()))
             .await
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
@@ -87,7 +89,7 @@ async fn keyyo_cti(cti: &crate::keyyo_cti::CtiSettings) -> Vec<Check> {
             "the server must reach the host of <cti_url> (Keyyo's: ws.keyyo.com, port 443): a firewall, a proxy?",
         ),
     }];
-    if let crate::keyyo_token::TokenSettings::Minted(m) = &cti.token {
+    if let crate::config::keyyo::TokenSettings::Minted(m) = &cti.token {
         checks.push(refresh_file(&m.file));
     } else {
         checks.push(Check::warn(
@@ -130,7 +132,7 @@ fn refresh_file(path: &Path) -> Check {
             if serde_json::from_str::<serde_json::Value>(&text)
                 .is_ok_and(|v| v["refresh_token"].is_string()) =>
         {
-            if crate::load::readable_by_others(path) {
+            if ctibridge_lang::load::readable_by_others(path) {
                 Check::warn(
                     "csi token",
                     format!("{shown} holds a refresh token and other users can read it"),
@@ -158,7 +160,8 @@ fn outbox(journal: Option<&std::path::Path>) -> Check {
     let Some(path) = journal.filter(|p| p.exists()) else {
         return Check::skip("outbox", "no journal file yet: no report waits");
     };
-    let counts = crate::journal::Journal::open_read_only(path).and_then(|j| j.report_counts());
+    let counts =
+        crate::store::journal::Journal::open_read_only(path).and_then(|j| j.report_counts());
     match counts {
         Ok(c) if c.failing > 0 => Check::warn(
             "outbox",
@@ -193,8 +196,8 @@ fn certificate(settings: &ServerSettings, now: i64) -> Check {
             Check::skip("certificate", "no <tls_cert>: plain HTTP")
         };
     };
-    match crate::tls::load(files, now) {
-        Ok(_) if crate::tls::is_authority(files) => Check::warn(
+    match crate::infra::tls::load(files, now) {
+        Ok(_) if crate::infra::tls::is_authority(files) => Check::warn(
             "certificate",
             format!(
                 "{}: a certificate authority's (CA:TRUE), which ctibridge's desks refuse as a server's own",
@@ -202,10 +205,10 @@ fn certificate(settings: &ServerSettings, now: i64) -> Check {
             ),
             format!(
                 "make one of its own (CA:FALSE): {}",
-                crate::tls::SELF_SIGNED_RECIPE
+                crate::infra::tls::SELF_SIGNED_RECIPE
             ),
         ),
-        Ok(_) => match crate::tls::not_after(files) {
+        Ok(_) => match crate::infra::tls::not_after(files) {
             Some((until, secs)) => {
                 let days = (secs - now).div_euclid(86_400);
                 let detail = format!(
@@ -255,7 +258,7 @@ async fn listen(addr: SocketAddr, https: bool) -> Check {
 /// Whether the program on `addr` is a ctibridge server (its `/healthz`,
 /// asked from this machine, which it answers): its status.
 async fn ours_at(addr: SocketAddr, https: bool) -> Option<String> {
-    use crate::http::{ClientOptions, HttpClient};
+    use ctibridge_client::http::{ClientOptions, HttpClient};
     let ip = match addr.ip() {
         std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
@@ -275,8 +278,8 @@ async fn ours_at(addr: SocketAddr, https: bool) -> Option<String> {
         ..ClientOptions::plain()
     })
     .ok()?;
-    let req = crate::request::HttpRequest {
-        method: crate::config::Method::Get,
+    let req = ctibridge_client::request::HttpRequest {
+        method: ctibridge_lang::config::Method::Get,
         url,
         headers: Vec::new(),
         body: None,

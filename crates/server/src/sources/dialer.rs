@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::Config;
-use crate::context::Context;
-use crate::dial::{DialRequest, Dialer, Outcome};
-use crate::failure::Failure;
+use ctibridge_client::context::Context;
+use ctibridge_client::dial::{DialRequest, Dialer, Outcome};
+use ctibridge_client::failure::Failure;
+use ctibridge_lang::config::Config;
 
 /// Dials waiting for the thread at most; beyond, `setevent` is refused.
 const QUEUE: usize = 1024;
@@ -35,9 +35,9 @@ pub enum NotDialled {
 
 /// A thread or runtime that cannot be had.
 fn cannot_start(e: std::io::Error) -> Failure {
-    Failure::Network(crate::diag::Diagnostic::error(
-        crate::diag::Code::Runtime,
-        crate::source::Span::first_file(),
+    Failure::Network(ctibridge_lang::diag::Diagnostic::error(
+        ctibridge_lang::diag::Code::Runtime,
+        ctibridge_lang::source::Span::first_file(),
         format!("the dial thread cannot start: {e}"),
     ))
 }

@@ -15,35 +15,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::config::{Method, Secret};
-use crate::http::{ClientOptions, HttpClient};
-use crate::request::HttpRequest;
-
-/// How the session gets its token.
-#[derive(Clone, Debug)]
-pub enum TokenSettings {
-    /// `<csi_token>`: used as is.
-    Given(Secret),
-    /// `<csi>`, `<oauth_client_id>`, `<oauth_client_secret>`,
-    /// `<refresh_token>`: minted.
-    Minted(MintSettings),
-}
-
-/// What minting needs (`<keyyo_cti>` of the server file).
-#[derive(Clone, Debug)]
-pub struct MintSettings {
-    pub csi: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    /// The refresh token of the server file.
-    pub refresh_token: Secret,
-    /// `<refresh_token_file>`: where the newest is kept.
-    pub file: PathBuf,
-    /// `<manager_url>`, with no trailing `/`.
-    pub manager_url: String,
-    /// `<oauth_token_url>`.
-    pub token_url: String,
-}
+use crate::config::keyyo::{MintSettings, TokenSettings};
+use ctibridge_client::http::{ClientOptions, HttpClient};
+use ctibridge_client::request::HttpRequest;
+use ctibridge_lang::config::{Method, Secret};
 
 /// A CSI token's life when the Manager API does not say (Keyyo: one hour).
 pub const CSI_LIFE: Duration = Duration::from_secs(3600);
@@ -127,7 +102,7 @@ impl State {
         self.retired.push_back(old.expose().to_owned());
         while self.retired.len() > KEEP_MASKED * 3 {
             if let Some(gone) = self.retired.pop_front() {
-                crate::redact::forget(&gone);
+                ctibridge_lang::redact::forget(&gone);
             }
         }
     }
@@ -145,7 +120,7 @@ struct Kept {
 /// changed, without keeping it.
 fn fingerprint(text: &str) -> String {
     use sha1::Digest as _;
-    crate::tokens::hex(&sha1::Sha1::digest(text.as_bytes()))
+    crate::store::tokens::hex(&sha1::Sha1::digest(text.as_bytes()))
 }
 
 impl Minter {
@@ -243,7 +218,7 @@ impl Minter {
             let (token, life) = csi_token_of(&resp.body).ok_or_else(|| {
                 format!(
                     "Keyyo Manager API {url}: the answer holds no `token` (nor `csi_token`) field: {}",
-                    crate::redact::mask(&resp.body_start())
+                    ctibridge_lang::redact::mask(&resp.body_start())
                 )
             })?;
             let token = Secret::new(token);

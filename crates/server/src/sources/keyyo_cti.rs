@@ -6,8 +6,8 @@
 
 use serde_json::{json, Value};
 
-use crate::control::{Op, Side};
-use crate::hub::{Direction, Event, LineEvent};
+use crate::model::control::{Op, Side};
+use crate::model::event::{Direction, Event, LineEvent};
 
 /// A frame from a SockJS server.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +28,12 @@ pub struct BadFrame(pub String);
 
 /// Reads one SockJS frame (the text of one WebSocket message).
 pub fn read_frame(text: &str) -> Result<Frame, BadFrame> {
-    let bad = |why: &str| BadFrame(format!("{why}: {}", crate::diag::excerpt(text, 80)));
+    let bad = |why: &str| {
+        BadFrame(format!(
+            "{why}: {}",
+            ctibridge_lang::diag::excerpt(text, 80)
+        ))
+    };
     let (kind, rest) = text.split_at(text.len().min(1));
     match kind {
         "o" if rest.is_empty() => Ok(Frame::Open),
@@ -76,9 +81,9 @@ pub fn session_url(endpoint: &str, server: u16, session: &str) -> String {
 fn logged(request: &Value) -> String {
     let mut shown = request.clone();
     if let Some(t) = shown.get_mut("token") {
-        *t = Value::String(crate::redact::MASK.to_owned());
+        *t = Value::String(ctibridge_lang::redact::MASK.to_owned());
     }
-    crate::redact::mask(&shown.to_string()).into_owned()
+    ctibridge_lang::redact::mask(&shown.to_string()).into_owned()
 }
 
 pub fn request(action: &str, id: u64, params: Value) -> Value {
@@ -134,8 +139,8 @@ pub fn action_of(op: &Op, call_ref: &str) -> (&'static str, Value) {
 }
 
 /// The action and parameters of a line operation.
-pub fn line_action_of(op: &crate::control::LineOp) -> (&'static str, Value) {
-    use crate::control::LineOp;
+pub fn line_action_of(op: &crate::model::control::LineOp) -> (&'static str, Value) {
+    use crate::model::control::LineOp;
     let intl = |n: &str| n.trim_start_matches('+').to_owned();
     match op {
         LineOp::GetAutoAnswer => ("get_auto_answer", json!({})),
@@ -242,8 +247,12 @@ pub struct PushedCall {
 
 /// Reads one message (the text of one SockJS message).
 pub fn read_message(text: &str) -> Result<Incoming, BadFrame> {
-    let v: Value = serde_json::from_str(text)
-        .map_err(|_| BadFrame(format!("not JSON: {}", crate::diag::excerpt(text, 80))))?;
+    let v: Value = serde_json::from_str(text).map_err(|_| {
+        BadFrame(format!(
+            "not JSON: {}",
+            ctibridge_lang::diag::excerpt(text, 80)
+        ))
+    })?;
     if let Some(id) = v["id"].as_u64() {
         let result = match v.get("error").filter(|e| !e.is_null()) {
             Some(e) => Err(CtiError::of(e)),
@@ -470,15 +479,6 @@ mod tests {
     }
 }
 
-/// `<keyyo_cti>` of the server file.
-#[derive(Clone, Debug)]
-pub struct CtiSettings {
-    /// The SockJS endpoint (`https://ws.keyyo.com/cti`).
-    pub endpoint: String,
-    /// The CSI token, given or minted.
-    pub token: crate::keyyo_token::TokenSettings,
-}
-
 /// The first pause after a lost connection; it doubles up to
 /// [`MAX_BACKOFF`], with jitter.
 pub const FIRST_BACKOFF: std::time::Duration = std::time::Duration::from_millis(250);
@@ -507,8 +507,12 @@ impl Cti {
 
     /// Dials `number` (E.164) from the session's own line, which must be
     /// `line` (E.164): a call placed from another line would be a misdial.
-    pub async fn dial(&self, line: &str, number: &str) -> Result<(), crate::control::ControlError> {
-        use crate::control::ControlError;
+    pub async fn dial(
+        &self,
+        line: &str,
+        number: &str,
+    ) -> Result<(), crate::model::control::ControlError> {
+        use crate::model::control::ControlError;
         let own = self.own_line().ok_or_else(|| {
             ControlError::Provider(
                 "Keyyo's CTI session is not open yet: try again in a moment".into(),
@@ -549,20 +553,22 @@ impl Cti {
     ///
     /// Fails only when a minted token's kept refresh token cannot be read.
     pub fn start(
-        settings: CtiSettings,
+        settings: crate::config::keyyo::CtiSettings,
         lines: Vec<String>,
         park: bool,
-        ingest: std::sync::Arc<crate::ingest::Ingest>,
-        seen: std::sync::Arc<std::sync::Mutex<crate::keyyo::Seen>>,
+        ingest: std::sync::Arc<crate::store::ingest::Ingest>,
+        seen: std::sync::Arc<std::sync::Mutex<crate::store::seen::Seen>>,
         stop: tokio::sync::watch::Receiver<bool>,
     ) -> Result<(Cti, tokio::task::JoinHandle<()>), String> {
-        let tokens = std::sync::Arc::new(crate::keyyo_token::Tokens::new(settings.token.clone())?);
+        let tokens = std::sync::Arc::new(crate::sources::keyyo_token::Tokens::new(
+            settings.token.clone(),
+        )?);
         {
             let (tokens, stop) = (tokens.clone(), stop.clone());
             tokio::spawn(supervised(
                 "the CSI token's renewal",
                 stop.clone(),
-                move || crate::keyyo_token::renew(tokens.clone(), stop.clone()),
+                move || crate::sources::keyyo_token::renew(tokens.clone(), stop.clone()),
             ));
         }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -621,7 +627,7 @@ pub async fn supervised<F, Fut>(
                     .unwrap_or_else(|| "an unknown fault".to_owned());
                 tracing::error!(
                     "{name} stopped on a fault ({}): started again",
-                    crate::redact::mask(&why)
+                    ctibridge_lang::redact::mask(&why)
                 );
             }
             Err(_) => return,
@@ -646,13 +652,13 @@ struct Session {
     /// The session's own line, shared with the handle.
     own: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     endpoint: String,
-    tokens: std::sync::Arc<crate::keyyo_token::Tokens>,
+    tokens: std::sync::Arc<crate::sources::keyyo_token::Tokens>,
     lines: Vec<String>,
     /// The account's call park followed too (`subscribe callpark`).
     park: bool,
-    ingest: std::sync::Arc<crate::ingest::Ingest>,
+    ingest: std::sync::Arc<crate::store::ingest::Ingest>,
     /// The Keyyo calls kept (shared with the webhook notifications).
-    seen: std::sync::Arc<std::sync::Mutex<crate::keyyo::Seen>>,
+    seen: std::sync::Arc<std::sync::Mutex<crate::store::seen::Seen>>,
     /// The session to restore after a lost connection.
     id: Option<String>,
     next_id: u64,
@@ -751,7 +757,7 @@ impl Session {
                                 match read_message(&m) {
                                     Ok(Incoming::Reply { id, result }) => {
                                         tracing::debug!("Keyyo CTI: reply to {id}: {}", match &result {
-                                            Ok(v) => crate::redact::mask(&v.to_string()).into_owned(),
+                                            Ok(v) => ctibridge_lang::redact::mask(&v.to_string()).into_owned(),
                                             Err(e) => e.to_string(),
                                         });
                                         if let Some(tx) = pending.remove(&id) {
@@ -899,7 +905,7 @@ impl Session {
                         tracing::debug!(
                             "Keyyo CTI: reply to {action}: {}",
                             match &result {
-                                Ok(v) => crate::redact::mask(&v.to_string()).into_owned(),
+                                Ok(v) => ctibridge_lang::redact::mask(&v.to_string()).into_owned(),
                                 Err(e) => e.to_string(),
                             }
                         );
@@ -948,12 +954,12 @@ impl Session {
         // The account's call park, whichever line the call is on.
         let hub = self.ingest.hub();
         match (&call.slot, call.state.as_str()) {
-            (Some(slot), _) => hub.parked(crate::hub::ParkedCall {
+            (Some(slot), _) => hub.parked(crate::model::event::ParkedCall {
                 callref: call.callref.clone(),
                 slot: slot.clone(),
                 caller: e164(&call.caller),
                 callee: e164(&call.callee),
-                since: crate::journal::now_ms(),
+                since: crate::model::clock::now_ms(),
             }),
             (None, "CONNECT" | "RELEASE" | "MISSED") => {
                 hub.unparked(&call.callref);
@@ -962,7 +968,7 @@ impl Session {
         }
         // A webhook notification of the same call and state may have come
         // first (or come later): the two are one.
-        use crate::keyyo::Kind;
+        use crate::wire::keyyo::Kind;
         let kind = match (call.state.as_str(), &call.slot, was_parked) {
             ("SETUP", _, _) => Some(Kind::Setup),
             ("CONNECT", None, false) => Some(Kind::Connect),
@@ -984,7 +990,7 @@ impl Session {
                     Ok(_) => self
                         .ingest
                         .metrics()
-                        .published(crate::metrics::Origin::keyyo_cti),
+                        .published(crate::infra::metrics::Origin::keyyo_cti),
                     Err(why) => {
                         tracing::warn!(?why, "a Keyyo CTI call event was not journaled");
                         if let Some(k) = kind {
@@ -1015,9 +1021,10 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
 /// SockJS client does, then `/NNN/xxxxxxxx/websocket`.
 async fn connect(endpoint: &str) -> Result<Socket, String> {
     let info = format!("{}/info", endpoint.trim_end_matches('/'));
-    let client = crate::http::HttpClient::new(&crate::http::ClientOptions::plain())
-        .map_err(|e| e.to_string())?;
-    let req = crate::request::HttpRequest::get(info.clone());
+    let client =
+        ctibridge_client::http::HttpClient::new(&ctibridge_client::http::ClientOptions::plain())
+            .map_err(|e| e.to_string())?;
+    let req = ctibridge_client::request::HttpRequest::get(info.clone());
     let resp = client
         .send(&req)
         .await

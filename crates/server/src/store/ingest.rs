@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use crate::hub::{Hub, LineEvent};
-use crate::journal::{NotQueued, Writer};
+use crate::model::event::LineEvent;
+use crate::store::hub::Hub;
+use crate::store::journal::{NotQueued, Writer};
 
 /// Why an event was neither journaled nor published.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +24,11 @@ pub enum Refused {
 pub struct Ingest {
     hub: Arc<Hub>,
     writer: Arc<Writer>,
-    metrics: Arc<crate::metrics::Metrics>,
+    metrics: Arc<crate::infra::metrics::Metrics>,
     /// The `<lookup>` naming the other party of each call, and the names
     /// found per call: one lookup per call, however many lines and
     /// events it has.
-    pub callers: Option<Arc<crate::names::Callers>>,
+    pub callers: Option<Arc<ctibridge_client::names::Callers>>,
     named: std::sync::Mutex<Named>,
     /// Woken when a call's last event is journaled (its report is in the
     /// outbox).
@@ -37,7 +38,7 @@ pub struct Ingest {
 /// The other party of the calls seen lately, by call reference.
 #[derive(Default)]
 struct Named {
-    calls: std::collections::HashMap<String, Option<crate::names::Person>>,
+    calls: std::collections::HashMap<String, Option<ctibridge_client::names::Person>>,
     order: std::collections::VecDeque<String>,
 }
 
@@ -48,7 +49,7 @@ impl Ingest {
     pub fn new(
         hub: Arc<Hub>,
         writer: Arc<Writer>,
-        metrics: Arc<crate::metrics::Metrics>,
+        metrics: Arc<crate::infra::metrics::Metrics>,
     ) -> Ingest {
         Ingest {
             hub,
@@ -80,17 +81,17 @@ impl Ingest {
             None => {
                 let found = callers.resolve(&event.tel).await;
                 let outcome = match found.how {
-                    crate::names::How::Kept => Some("kept"),
-                    crate::names::How::Asked => Some("asked"),
-                    crate::names::How::Shared => Some("shared"),
-                    crate::names::How::Late => Some("late"),
-                    crate::names::How::Failed => Some("failed"),
-                    crate::names::How::NoNumber => None,
+                    ctibridge_client::names::How::Kept => Some("kept"),
+                    ctibridge_client::names::How::Asked => Some("asked"),
+                    ctibridge_client::names::How::Shared => Some("shared"),
+                    ctibridge_client::names::How::Late => Some("late"),
+                    ctibridge_client::names::How::Failed => Some("failed"),
+                    ctibridge_client::names::How::NoNumber => None,
                 };
                 if let Some(outcome) = outcome {
                     self.metrics
                         .lookups
-                        .get_or_create(&crate::metrics::LookupLabel { outcome })
+                        .get_or_create(&crate::infra::metrics::LookupLabel { outcome })
                         .inc();
                 }
                 let mut named = self.named.lock().unwrap_or_else(|p| p.into_inner());
@@ -104,7 +105,7 @@ impl Ingest {
                 }
                 // A late answer is not remembered for the call: its next
                 // event asks the cache again.
-                if found.how != crate::names::How::Late {
+                if found.how != ctibridge_client::names::How::Late {
                     named.calls.insert(key, found.person.clone());
                 }
                 found.person
@@ -119,7 +120,7 @@ impl Ingest {
     }
 
     /// What the server counts (`/metrics`).
-    pub fn metrics(&self) -> &crate::metrics::Metrics {
+    pub fn metrics(&self) -> &crate::infra::metrics::Metrics {
         &self.metrics
     }
 
@@ -143,7 +144,7 @@ impl Ingest {
         let event = self.named(event).await;
         let ends = matches!(
             event.event,
-            crate::hub::Event::Release | crate::hub::Event::Missed
+            crate::model::event::Event::Release | crate::model::event::Event::Missed
         );
         let event = self
             .writer
@@ -192,8 +193,8 @@ impl Ingest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::Event;
-    use crate::journal::{Journal, Writer};
+    use crate::model::event::Event;
+    use crate::store::journal::{Journal, Writer};
     use std::time::Duration;
 
     fn event(callref: &str) -> LineEvent {
@@ -204,7 +205,7 @@ mod tests {
             tel: "+33388202020".into(),
             called: "+33972101010".into(),
             callref: callref.into(),
-            direction: crate::hub::Direction::In,
+            direction: crate::model::event::Direction::In,
             replaces: None,
             person: None,
             slot: None,

@@ -13,3 +13,8 @@ pub const CALL_SPAN: i64 = 24 * 3600 * 1000;
 /// How long a call may ring (ms): ten minutes, far more than any
 /// provider lets a call ring. A call still ringing after that lost its end.
 pub const RINGING_SPAN: i64 = 10 * 60 * 1000;
+
+/// The time now, in seconds since 1970.
+pub fn now_secs() -> i64 {
+    now_ms() / 1000
+}

@@ -7,9 +7,9 @@ use std::time::Duration;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::control::{ControlError, Op, Side};
-use crate::hub::{Direction, Event, LineEvent};
-use crate::ingest::Ingest;
+use crate::model::control::{ControlError, Op, Side};
+use crate::model::event::{Direction, Event, LineEvent};
+use crate::store::ingest::Ingest;
 
 /// Asks the simulator of the bridge server at `base` for an incoming call.
 pub async fn inject(
@@ -18,12 +18,12 @@ pub async fn inject(
     to: &str,
     auto: Auto,
     ca_file: Option<&std::path::Path>,
-) -> Result<crate::http::HttpResponse, crate::http::SendError> {
+) -> Result<ctibridge_client::http::HttpResponse, ctibridge_client::http::SendError> {
     let enc = |s: &str| {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
     };
-    crate::request(
-        crate::config::Method::Post,
+    crate::infra::bridge_client::ask_bridge(
+        ctibridge_lang::config::Method::Post,
         format!(
             "{}/sim/call?from={}&to={}&answer={}",
             base.trim_end_matches('/'),
@@ -136,7 +136,7 @@ async fn play(ingest: &Ingest, events: impl IntoIterator<Item = LineEvent>) -> b
         }
         ingest
             .metrics()
-            .published(crate::metrics::Origin::simulator);
+            .published(crate::infra::metrics::Origin::simulator);
     }
     true
 }
@@ -227,8 +227,8 @@ impl Sim {
     }
 
     /// A line operation of `line`: the answer's JSON.
-    pub fn line_op(&self, line: &str, op: crate::control::LineOp) -> serde_json::Value {
-        use crate::control::LineOp;
+    pub fn line_op(&self, line: &str, op: crate::model::control::LineOp) -> serde_json::Value {
+        use crate::model::control::LineOp;
         let mut lines = self.lines.lock().unwrap_or_else(|p| p.into_inner());
         let state = lines.entry(line.to_owned()).or_default();
         match op {

@@ -2,7 +2,7 @@
 //! same diagnostics as a desk's `clicktocall_param.txt`.
 //!
 //! Its `<server>`, `<keyyo_notify>` and `<desk>` sections (rows of
-//! [`crate::schema`] marked `server`) are the server's own; `<desk>` comes
+//! [`ctibridge_lang::schema`] marked `server`) are the server's own; `<desk>` comes
 //! once per desk. Every other section says how the server dials, exactly as
 //! in a desk's file: usually `<global><provider>NAME` and the account's
 //! `<station>` credentials, the profile giving the rest.
@@ -12,13 +12,16 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{value, Checked, Config};
-use crate::diag::{Code, Diagnostic, Diagnostics};
-use crate::keyyo::KeyyoOptions;
-use crate::load::{FileRead, FileStatus};
-use crate::param::{parse, Block, Entry, ParamFile, ParseOptions};
-use crate::schema::{Section, Tag, TagDef};
-use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span};
+use crate::config::keyyo::KeyyoOptions;
+use ctibridge_lang::config::{value, Checked, Config};
+use ctibridge_lang::diag::{Code, Diagnostic, Diagnostics};
+use ctibridge_lang::load::{FileRead, FileStatus};
+use ctibridge_lang::param::{parse, Block, Entry, ParamFile, ParseOptions};
+use ctibridge_lang::schema::{Section, Tag, TagDef};
+use ctibridge_lang::source::{FileId, FileRole, SourceFile, SourceMap, Span};
+
+/// The address `serve` listens on by default: the port of the seed's sample.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8082";
 
 /// The sections that talk to the ERP, not to the provider: used with the
 /// simulator too.
@@ -40,9 +43,9 @@ pub const FILE_NAME: &str = "server_param.txt";
 #[derive(Clone, Debug)]
 pub struct Desk {
     pub ident: String,
-    pub secret: crate::config::Secret,
+    pub secret: ctibridge_lang::config::Secret,
     /// The lines it may follow and dial from, each in its one identity
-    /// ([`crate::number::identity`]: E.164, or an extension as written).
+    /// ([`ctibridge_client::number::identity`]: E.164, or an extension as written).
     pub lines: Vec<String>,
     /// `<role>supervisor`: the browser's wall of every line.
     pub supervisor: bool,
@@ -62,18 +65,18 @@ pub struct ServerSettings {
     /// `<record_url>`: the ERP's page of a caller, for the browser desk.
     pub record_url: Option<String>,
     /// `<tls_cert>` and `<tls_key>`: HTTPS. `None`: plain HTTP.
-    pub tls: Option<crate::tls::TlsFiles>,
+    pub tls: Option<crate::infra::tls::TlsFiles>,
     /// `<trusted_proxies>`.
-    pub trusted_proxies: crate::proxies::TrustedProxies,
+    pub trusted_proxies: crate::infra::proxies::TrustedProxies,
     /// `<monitoring>`.
-    pub monitoring: crate::proxies::TrustedProxies,
+    pub monitoring: crate::infra::proxies::TrustedProxies,
     pub relay: bool,
     /// Requests per second per address: CTI routes, Keyyo notifications.
     pub cti_rate: u32,
     pub notify_rate: u32,
     pub keyyo: Option<KeyyoOptions>,
     /// `<keyyo_cti>`: Keyyo's CTI WebSocket (its endpoint and CSI token).
-    pub keyyo_cti: Option<crate::keyyo_cti::CtiSettings>,
+    pub keyyo_cti: Option<crate::config::keyyo::CtiSettings>,
     /// Empty: any desk on this machine, every line (the simulator's
     /// zero-configuration setup).
     pub desks: Vec<Desk>,
@@ -81,7 +84,7 @@ pub struct ServerSettings {
     /// dialer's `<country>`, FR by default).
     pub country: String,
     /// `<tel_format>`: the form of the numbers desks receive.
-    pub tel_format: crate::config::NumberFormat,
+    pub tel_format: ctibridge_lang::config::NumberFormat,
     /// `<max_connections>`, or the open-file limit less a reserve.
     pub max_connections: usize,
     /// What `setevent` dials through; `None` with the simulator or when the
@@ -98,9 +101,7 @@ impl ServerSettings {
     /// machine, the defaults of every tag.
     pub fn zero_config() -> ServerSettings {
         ServerSettings {
-            listen: crate::DEFAULT_LISTEN
-                .parse()
-                .expect("the default address parses"),
+            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
             simulator: true,
             hold: Duration::from_secs(25),
             token_ttl: Duration::from_secs(3600),
@@ -116,8 +117,8 @@ impl ServerSettings {
             keyyo: None,
             desks: Vec::new(),
             country: "FR".to_owned(),
-            tel_format: crate::config::NumberFormat::National,
-            max_connections: crate::connections::default_max(),
+            tel_format: ctibridge_lang::config::NumberFormat::National,
+            max_connections: crate::infra::connections::default_max(),
             dialer: None,
             names: None,
             keyyo_cti: None,
@@ -144,7 +145,7 @@ impl LoadedServer {
 pub fn load(path: &Path) -> LoadedServer {
     let mut sources = SourceMap::new();
     let mut diagnostics = Diagnostics::new();
-    match crate::source::read_file(path) {
+    match ctibridge_lang::source::read_file(path) {
         Ok(bytes) => {
             let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, &bytes));
             check(sources, id, diagnostics)
@@ -214,7 +215,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     });
     if let Some(e) = first_secret {
         let path = &sources.get(id).path;
-        if crate::load::readable_by_others(path) {
+        if ctibridge_lang::load::readable_by_others(path) {
             diags.push(
                 Diagnostic::warning(
                     Code::SecretReadable,
@@ -265,12 +266,13 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     let cti_rate = read::<u32>(&shared, Section::Server, Tag::RATE);
     let notify_rate = read::<u32>(&shared, Section::KeyyoNotify, Tag::RATE);
     let token_ttl = read::<std::time::Duration>(&shared, Section::Server, Tag::TOKEN_TTL);
-    let tel_format = read::<crate::config::NumberFormat>(&shared, Section::Server, Tag::TEL_FORMAT);
+    let tel_format =
+        read::<ctibridge_lang::config::NumberFormat>(&shared, Section::Server, Tag::TEL_FORMAT);
     let max_connections = match get(Section::Server, Tag::MAX_CONNECTIONS) {
         Some(e) => value::parse_count(e.value.text.trim())
             .ok()
             .map(|n| n as usize),
-        None => Some(crate::connections::default_max()),
+        None => Some(crate::infra::connections::default_max()),
     };
     // A path of the file, relative to its folder.
     let path_of = |e: &Entry| {
@@ -287,14 +289,14 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     ) {
         (None, None) => None,
         (Some(cert), Some(key)) => {
-            let files = crate::tls::TlsFiles {
+            let files = crate::infra::tls::TlsFiles {
                 cert: path_of(cert),
                 key: path_of(key),
             };
-            if let Err(e) = crate::tls::load(&files, crate::tls::unix_now()) {
+            if let Err(e) = crate::infra::tls::load(&files, crate::infra::tls::unix_now()) {
                 let at = match e {
-                    crate::tls::TlsError::Unreadable(ref p, _)
-                    | crate::tls::TlsError::NoKey(ref p, _)
+                    crate::infra::tls::TlsError::Unreadable(ref p, _)
+                    | crate::infra::tls::TlsError::NoKey(ref p, _)
                         if *p == files.key =>
                     {
                         value::trimmed_span(&key.value)
@@ -305,7 +307,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                     Diagnostic::error(Code::Tls, at, format!("HTTPS cannot be served: {e}"))
                         .with_help("`<tls_cert>` is the certificate chain in PEM (the server's certificate first) and `<tls_key>` its private key in PEM, both readable by the server; renew an expired certificate"),
                 );
-            } else if crate::tls::is_authority(&files) {
+            } else if crate::infra::tls::is_authority(&files) {
                 diags.push(
                     Diagnostic::warning(
                         Code::TlsAuthority,
@@ -314,7 +316,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                     )
                     .with_help(format!(
                         "make the server a certificate of its own (CA:FALSE), self-signed in one line: `{}`; then name cert.pem in the desks' <global><cafile>",
-                        crate::tls::SELF_SIGNED_RECIPE
+                        crate::infra::tls::SELF_SIGNED_RECIPE
                     )),
                 );
             }
@@ -352,7 +354,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     let mut ranges = |tag: Tag| match get(Section::Server, tag) {
         None => Default::default(),
         Some(e) => {
-            match crate::proxies::TrustedProxies::parse(&e.value.text) {
+            match crate::infra::proxies::TrustedProxies::parse(&e.value.text) {
                 Ok(p) => p,
                 Err(why) => {
                     diags.push(
@@ -399,7 +401,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                             .with_help("the server uses `<csi_token>` as is; add `<refresh_token>` for it to mint its own"),
                     );
                 }
-                crate::keyyo_token::TokenSettings::Given(crate::config::Secret::new(fixed))
+                crate::config::keyyo::TokenSettings::Given(ctibridge_lang::config::Secret::new(fixed))
             }
             (fixed, Some(refresh)) => {
                 if fixed.is_some() {
@@ -438,13 +440,13 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                         dir.join("keyyo_refresh_token.json")
                     }
                 };
-                crate::keyyo_token::TokenSettings::Minted(crate::keyyo_token::MintSettings {
+                crate::config::keyyo::TokenSettings::Minted(crate::config::keyyo::MintSettings {
                     csi: given(Tag::CSI).unwrap_or_default(),
                     client_id: given(Tag::OAUTH_CLIENT_ID).unwrap_or_default(),
-                    client_secret: crate::config::Secret::new(
+                    client_secret: ctibridge_lang::config::Secret::new(
                         given(Tag::OAUTH_CLIENT_SECRET).unwrap_or_default(),
                     ),
-                    refresh_token: crate::config::Secret::new(refresh),
+                    refresh_token: ctibridge_lang::config::Secret::new(refresh),
                     file,
                     manager_url: text_of(&shared, Section::KeyyoCti, Tag::MANAGER_URL)
                         .trim_end_matches('/')
@@ -453,7 +455,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                 })
             }
         };
-        Some(crate::keyyo_cti::CtiSettings {
+        Some(crate::config::keyyo::CtiSettings {
             endpoint: text_of(&shared, Section::KeyyoCti, Tag::CTI_URL).to_owned(),
             token,
         })
@@ -485,7 +487,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             }
         };
         let sources = text_of(&shared, Section::KeyyoNotify, Tag::SOURCES);
-        if crate::config::value::sources_regex(sources.trim()).is_err() {
+        if ctibridge_lang::config::value::sources_regex(sources.trim()).is_err() {
             // Said at `<sources>` itself when the file was checked.
             return None;
         }
@@ -524,7 +526,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                 lookup.insert(0, g);
             }
             let mut found = Diagnostics::new();
-            let checked: Checked = crate::load::check_tree(
+            let checked: Checked = ctibridge_lang::load::check_tree(
                 &mut sources,
                 ParamFile {
                     file: id,
@@ -533,7 +535,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
                 None,
                 &[],
                 None,
-                Some(crate::load::ServerUse { relay: false }),
+                Some(ctibridge_lang::load::ServerUse { relay: false }),
                 &mut found,
             );
             // Only the lookup and the report are used: that nothing dials
@@ -568,7 +570,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         }
     } else {
         let mut found = Diagnostics::new();
-        let checked: Checked = crate::load::check_tree(
+        let checked: Checked = ctibridge_lang::load::check_tree(
             &mut sources,
             ParamFile {
                 file: id,
@@ -577,7 +579,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
             None,
             &[],
             None,
-            Some(crate::load::ServerUse { relay }),
+            Some(ctibridge_lang::load::ServerUse { relay }),
             &mut found,
         );
         // The line is the one each desk dials from (`setevent`'s telorg):
@@ -668,7 +670,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
     for d in &mut desks {
         let mut read = Vec::with_capacity(d.lines.len());
         for l in &d.lines {
-            match crate::number::identity(l, &country) {
+            match ctibridge_client::number::identity(l, &country) {
                 Ok(line) => read.push(line),
                 Err(e) => diags.push(
                     Diagnostic::error(
@@ -683,7 +685,7 @@ fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> Lo
         d.lines = read;
     }
     diagnostics.extend(diags);
-    let files = crate::load::files_read(&sources, |_| true);
+    let files = ctibridge_lang::load::files_read(&sources, |_| true);
     let settings = (!diagnostics.has_errors()).then(|| ServerSettings {
         listen: listen.expect("checked"),
         simulator,
@@ -737,9 +739,12 @@ fn block_values(
     let mut values: HashMap<&'static str, Entry> = HashMap::new();
     for entry in &block.entries {
         // Checked as a desk's lines are (the same messages).
-        let Some(def) =
-            crate::config::row_of(Some(section), entry, crate::config::FileKind::Server, diags)
-        else {
+        let Some(def) = ctibridge_lang::config::row_of(
+            Some(section),
+            entry,
+            ctibridge_lang::config::FileKind::Server,
+            diags,
+        ) else {
             continue;
         };
         if let Some(prev) = values.get(def.name) {
@@ -791,8 +796,8 @@ fn desk(
     }
     let secret = text(Tag::SECRET);
     match (&secret, values.get(Tag::SECRET.name())) {
-        (Some(s), Some(e)) if crate::redact::weak_secret(s).is_some() => {
-            let why = crate::redact::weak_secret(s).unwrap_or_default();
+        (Some(s), Some(e)) if ctibridge_lang::redact::weak_secret(s).is_some() => {
+            let why = ctibridge_lang::redact::weak_secret(s).unwrap_or_default();
             diags.push(
                 Diagnostic::error(
                     Code::DeskSecretShort,
@@ -823,7 +828,7 @@ fn desk(
         }
         Some(e) => {
             for l in e.value.text.split('|').map(str::trim) {
-                if let Err(why) = crate::number::parse_target(l) {
+                if let Err(why) = ctibridge_client::number::parse_target(l) {
                     diags.push(
                         Diagnostic::error(
                             Code::DeskLine,
@@ -866,11 +871,11 @@ fn desk(
     // same word in every message ("too short").
     let weak = secret
         .as_deref()
-        .and_then(crate::redact::weak_secret)
+        .and_then(ctibridge_lang::redact::weak_secret)
         .is_some();
-    let secret = crate::config::Secret::new(secret.unwrap_or_default());
+    let secret = ctibridge_lang::config::Secret::new(secret.unwrap_or_default());
     if weak {
-        crate::redact::forget(secret.expose());
+        ctibridge_lang::redact::forget(secret.expose());
     }
     ok.then(|| Desk {
         ident: ident.unwrap_or_default(),
@@ -951,13 +956,13 @@ pub fn explain_json(s: &ServerSettings) -> serde_json::Value {
         "relay": s.relay,
         "keyyo_notify": s.keyyo.as_ref().map(|k| json!({
             "sources": k.sources,
-            "url": crate::keyyo::manager_url(&base, "SECRET"),
+            "url": crate::config::keyyo::manager_url(&base, "SECRET"),
         })),
         "keyyo_cti": s.keyyo_cti.as_ref().map(|c| json!({
             "url": c.endpoint,
             "token": match &c.token {
-                crate::keyyo_token::TokenSettings::Given(_) => json!({ "given": true }),
-                crate::keyyo_token::TokenSettings::Minted(m) => json!({
+                crate::config::keyyo::TokenSettings::Given(_) => json!({ "given": true }),
+                crate::config::keyyo::TokenSettings::Minted(m) => json!({
                     "minted": {
                         "csi": m.csi,
                         "manager_url": m.manager_url,
@@ -975,14 +980,14 @@ pub fn explain_json(s: &ServerSettings) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "record_url": s.record_url,
         "lookup": s.names.as_ref().and_then(|c| c.lookup.as_ref()).map(|l| match &l.source {
-            crate::config::LookupSource::Directory(d) => json!({ "directory": d.value }),
-            crate::config::LookupSource::Request(r) => json!({
-                "url": crate::redact::mask_url(&r.request.url.value.text),
+            ctibridge_lang::config::LookupSource::Directory(d) => json!({ "directory": d.value }),
+            ctibridge_lang::config::LookupSource::Request(r) => json!({
+                "url": ctibridge_lang::redact::mask_url(&r.request.url.value.text),
             }),
         }),
         "report": s.names.as_ref().and_then(|c| c.report.as_ref()).map(|r| json!({
             "when": r.when.value.describe(),
-            "url": crate::redact::mask_url(&r.request.url.value.text),
+            "url": ctibridge_lang::redact::mask_url(&r.request.url.value.text),
         })),
         "max_connections": s.max_connections,
         "rate": { "cti": s.cti_rate, "keyyo_notify": s.notify_rate },
@@ -992,7 +997,7 @@ pub fn explain_json(s: &ServerSettings) -> serde_json::Value {
 
 /// What the server's `<lookup>` and `<report>` do, one line each.
 fn names_lines(c: &Config) -> Vec<String> {
-    use crate::config::LookupSource;
+    use ctibridge_lang::config::LookupSource;
     let mut lines = Vec::new();
     if let Some(l) = &c.lookup {
         lines.push(match &l.source {
@@ -1002,7 +1007,7 @@ fn names_lines(c: &Config) -> Vec<String> {
             LookupSource::Request(r) => format!(
                 "lookup         who calls, from the ERP's {} {}; names kept {} s, {} s to answer, {} request(s) at once",
                 r.request.method.value.as_str(),
-                crate::redact::mask_url(&r.request.url.value.text),
+                ctibridge_lang::redact::mask_url(&r.request.url.value.text),
                 l.cache.value.as_secs(),
                 l.timeout.value.as_secs_f64(),
                 l.parallel.value
@@ -1014,7 +1019,7 @@ fn names_lines(c: &Config) -> Vec<String> {
             "reports        {} calls, each once, to the ERP's {} {} (the outbox in the journal)",
             r.when.value.describe(),
             r.request.method.value.as_str(),
-            crate::redact::mask_url(&r.request.url.value.text)
+            ctibridge_lang::redact::mask_url(&r.request.url.value.text)
         ));
     }
     lines
@@ -1081,7 +1086,7 @@ pub fn explain(s: &ServerSettings) -> String {
                 out,
                 "keyyo notify   on, from {}\n  URL for the Keyyo manager:\n  {}",
                 k.sources,
-                crate::keyyo::manager_url(&base, "SECRET")
+                crate::config::keyyo::manager_url(&base, "SECRET")
             );
         }
         None => {
@@ -1090,10 +1095,10 @@ pub fn explain(s: &ServerSettings) -> String {
     }
     if let Some(c) = &s.keyyo_cti {
         let token = match &c.token {
-            crate::keyyo_token::TokenSettings::Given(_) => {
+            crate::config::keyyo::TokenSettings::Given(_) => {
                 "the <csi_token> of this file (it lives one hour)".to_owned()
             }
-            crate::keyyo_token::TokenSettings::Minted(m) => format!(
+            crate::config::keyyo::TokenSettings::Minted(m) => format!(
                 "minted each hour for service {} at {}\n  refresh token from {}, the newest kept in {}",
                 m.csi,
                 m.manager_url,

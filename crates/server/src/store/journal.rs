@@ -14,8 +14,8 @@ use std::path::Path;
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use crate::events::model::{CallState, Direction};
-use crate::hub::{Event, LineEvent};
+use crate::model::event::{Event, LineEvent};
+use ctibridge_client::events::model::{CallState, Direction};
 
 /// One call of one line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +38,7 @@ pub struct CallRecord {
     /// Who the other party is, as the server's `<lookup>` found it:
     /// `name`, `company`, `record`.
     #[serde(flatten)]
-    pub person: Option<crate::names::Person>,
+    pub person: Option<ctibridge_client::names::Person>,
     /// Its report to the ERP (`<report>`), when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<ReportState>,
@@ -153,7 +153,7 @@ pub struct Journal {
     reporting: bool,
 }
 
-pub(crate) use crate::clock::now_ms;
+use crate::model::clock::now_ms;
 
 impl Journal {
     /// Opens (or creates) the journal at `path`. A new journal is readable
@@ -168,7 +168,7 @@ impl Journal {
                 .create_new(true)
                 .mode(0o600)
                 .open(path);
-            if created.is_err() && crate::load::readable_by_others(path) {
+            if created.is_err() && ctibridge_lang::load::readable_by_others(path) {
                 tracing::warn!(
                     path = %path.display(),
                     "the call journal can be read by other users: chmod 600 it (and its -wal and -shm files)"
@@ -704,7 +704,7 @@ impl Journal {
 /// journal, in a long burst (tens of MB of log).
 const WAL_EVENTS: u64 = 100_000;
 
-pub use crate::clock::{CALL_SPAN, RINGING_SPAN};
+use crate::model::clock::{CALL_SPAN, RINGING_SPAN};
 /// Events a history reads at most.
 pub const HISTORY_EVENTS: i64 = 200_000;
 
@@ -735,7 +735,7 @@ struct Logged {
     called: String,
     at: i64,
     replaces: Option<String>,
-    person: Option<crate::names::Person>,
+    person: Option<ctibridge_client::names::Person>,
     slot: Option<String>,
 }
 
@@ -786,8 +786,8 @@ fn person_of(
     name: Option<String>,
     company: Option<String>,
     record: Option<String>,
-) -> Option<crate::names::Person> {
-    let p = crate::names::Person {
+) -> Option<ctibridge_client::names::Person> {
+    let p = ctibridge_client::names::Person {
         name: name.unwrap_or_default(),
         company: company.unwrap_or_default(),
         record: record.unwrap_or_default(),
@@ -800,7 +800,7 @@ fn person_of(
 /// connect → release on RELEASE. Anything else (a repeat, a "missed" after
 /// the answer: OVH's end_ringing once connected) changes nothing.
 fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
-    use crate::events::model::Transition;
+    use ctibridge_client::events::model::Transition;
     let mut chronological = newest_first.iter().rev();
     let first = chronological.next().expect("a call has an event");
     let mut state = CallState::first(first.event);
@@ -909,7 +909,7 @@ fn record_with(
 /// transaction per batch: a group commit) on the journal's own thread,
 /// each with an acknowledgement sent once its transaction is committed or
 /// has failed. The server answers a notification, and hands an event to
-/// desks, only once it is committed ([`crate::ingest`]); its runtime never
+/// desks, only once it is committed ([`crate::store::ingest`]); its runtime never
 /// touches the disk.
 ///
 /// A batch is what the server gathered before it ran out of work: the
@@ -946,7 +946,7 @@ struct Shared {
     /// Batches taken when the runtime said it was idle.
     idle_batches: std::sync::atomic::AtomicU64,
     /// Commit times, the queue's length: `/metrics`.
-    metrics: std::sync::Arc<crate::metrics::Metrics>,
+    metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
 }
 
 /// The events waiting for the thread, and what else it is asked.
@@ -1007,7 +1007,7 @@ const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Tells the journal's writer that the server's runtime has nothing left
 /// to do and is about to wait: the events queued so far are the batch.
-/// Called from the runtime's park hook ([`crate::runtime`]); until a
+/// Called from the runtime's park hook (`serve::runtime`); until a
 /// writer is bound to it, does nothing.
 #[derive(Clone, Default)]
 pub struct Idle(std::sync::Arc<std::sync::OnceLock<std::sync::Weak<Shared>>>);
@@ -1081,7 +1081,7 @@ impl Writer {
     pub fn start(
         journal: std::sync::Arc<std::sync::Mutex<Journal>>,
         idle: Option<&Idle>,
-        metrics: std::sync::Arc<crate::metrics::Metrics>,
+        metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
     ) -> (Writer, std::thread::JoinHandle<()>) {
         Writer::start_holding(journal, idle, MAX_HOLD, metrics)
     }
@@ -1092,7 +1092,7 @@ impl Writer {
         journal: std::sync::Arc<std::sync::Mutex<Journal>>,
         idle: Option<&Idle>,
         hold: std::time::Duration,
-        metrics: std::sync::Arc<crate::metrics::Metrics>,
+        metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
     ) -> (Writer, std::thread::JoinHandle<()>) {
         use std::sync::atomic::Ordering::SeqCst;
         let shared = std::sync::Arc::new(Shared {
@@ -1446,7 +1446,11 @@ mod tests {
     #[test]
     fn on_the_servers_runtime_a_batch_is_written_when_it_is_idle() {
         let idle = Idle::default();
-        let rt = crate::runtime(&idle).expect("runtime");
+        let rt = crate::infra::runtime::one_thread({
+            let idle = idle.clone();
+            move || idle.now()
+        })
+        .expect("runtime");
         let (names, idle_batches) = rt.block_on(commit_from_tasks(50, Some(&idle)));
         assert!(idle_batches >= 1, "no batch taken at an idle moment");
         assert!(

@@ -6,76 +6,12 @@
 //! The URL to paste in the Keyyo manager ([`manager_url`]):
 //! `http(s)://SERVER/keyyo/notify?secret=SECRET&account=_ACCOUNT_&caller=_CALLER_&callee=_CALLEE_&callref=_CALLREF_&type=_N_TYPE_&version=_N_VERSION_&dref=_DREF_&dref_replace=_DREF_REPLACE_&session=_SESSION_ID_&is_acd=_IS_ACD_&redirecting=_REDIRECTING_NUMBER_&tsms=_TSMS_`
 
-use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::Instant;
 
 use subtle::ConstantTimeEq as _;
 
-use crate::hub::{Direction, Event, LineEvent};
-
-/// The route.
-pub const PATH: &str = "/keyyo/notify";
-
-/// Every keyword of Keyyo's notification URL, with our parameter name.
-pub const KEYWORDS: &[(&str, &str)] = &[
-    ("account", "_ACCOUNT_"),
-    ("caller", "_CALLER_"),
-    ("callee", "_CALLEE_"),
-    ("callref", "_CALLREF_"),
-    ("type", "_N_TYPE_"),
-    ("version", "_N_VERSION_"),
-    ("dref", "_DREF_"),
-    ("dref_replace", "_DREF_REPLACE_"),
-    ("session", "_SESSION_ID_"),
-    ("is_acd", "_IS_ACD_"),
-    ("redirecting", "_REDIRECTING_NUMBER_"),
-    ("tsms", "_TSMS_"),
-];
-
-/// The URL to paste in the Keyyo manager, for a server reachable at `base`.
-pub fn manager_url(base: &str, secret: &str) -> String {
-    let params: Vec<String> = KEYWORDS.iter().map(|(p, k)| format!("{p}={k}")).collect();
-    format!(
-        "{}{PATH}?secret={secret}&{}",
-        base.trim_end_matches('/'),
-        params.join("&")
-    )
-}
-
-/// Who may send notifications.
-#[derive(Clone, Debug)]
-pub struct KeyyoOptions {
-    pub secret: crate::config::Secret,
-    /// Source addresses as written (`62\.39\.136\.157|83\.136\.160\.79`).
-    pub sources: String,
-    /// The same, anchored: matched against the whole address.
-    pub sources_re: regex::Regex,
-}
-
-impl KeyyoOptions {
-    /// `sources` as the Keyyo manager writes them; anchored here.
-    pub fn new(secret: &str, sources: &str) -> Result<KeyyoOptions, String> {
-        // Registered to be masked before anything can print it.
-        let secret = crate::config::Secret::new(secret);
-        let secret_len = secret.expose().len();
-        if secret_len < 16 {
-            return Err("the Keyyo notification secret must have at least 16 characters".into());
-        }
-        if let Some(why) = crate::redact::weak_secret(secret.expose()) {
-            return Err(format!("the Keyyo notification secret will not do: {why}"));
-        }
-        let re = crate::config::value::sources_regex(sources).map_err(|e| {
-            format!("the allowed sources are not a regular expression of addresses: {e}")
-        })?;
-        Ok(KeyyoOptions {
-            secret,
-            sources: sources.to_owned(),
-            sources_re: re,
-        })
-    }
-}
+use crate::config::keyyo::{KeyyoOptions, KEYWORDS};
+use crate::model::event::{Direction, Event, LineEvent};
 
 /// Why a notification is refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -189,8 +125,8 @@ pub enum Kind {
 
 impl Kind {
     /// The events a notification of this kind is journaled as.
-    pub fn events(self) -> &'static [crate::hub::Event] {
-        use crate::hub::Event;
+    pub fn events(self) -> &'static [crate::model::event::Event] {
+        use crate::model::event::Event;
         match self {
             Kind::Setup => &[Event::Ring, Event::Dial],
             Kind::Connect => &[Event::Connect],
@@ -199,8 +135,8 @@ impl Kind {
     }
 
     /// The kind of notification a journaled event came from.
-    pub fn of(event: crate::hub::Event) -> Option<Kind> {
-        use crate::hub::Event;
+    pub fn of(event: crate::model::event::Event) -> Option<Kind> {
+        use crate::model::event::Event;
         match event {
             Event::Ring | Event::Dial => Some(Kind::Setup),
             Event::Connect => Some(Kind::Connect),
@@ -379,7 +315,7 @@ impl Notification<'_> {
     /// The event for the account's line; numbers (Keyyo writes them
     /// `33…`) in their one identity, E.164.
     pub fn line_event(&self) -> LineEvent {
-        use crate::number::identity_of_international as identity;
+        use ctibridge_client::number::identity_of_international as identity;
         let outgoing = self.caller == self.account;
         let event = match (self.kind, outgoing) {
             (Kind::Setup, true) => Event::Dial,
@@ -408,159 +344,6 @@ impl Notification<'_> {
             person: None,
             slot: None,
             at: 0,
-        }
-    }
-}
-
-/// Repeated notifications (same call ref and type) are ignored: the last
-/// [`Seen::CAPACITY`] to [`Seen::CAPACITY`] × 2 are remembered, in two
-/// generations (when the newer is full it becomes the older, and the older
-/// is forgotten at once: no per-notification bookkeeping of their order).
-/// Each is kept as a 64-bit fingerprint keyed at random per process: no
-/// allocation per notification, and two different notifications share one
-/// with a chance of 1 in 2^64 / 20 000.
-pub struct Seen {
-    keys: std::hash::RandomState,
-    newer: HashSet<u64, Fingerprint>,
-    older: HashSet<u64, Fingerprint>,
-    /// Since when (ms since 1970) every notification is remembered: one
-    /// that happened before may be a repeat forgotten, which the journal
-    /// tells ([`Seen::remembers`]).
-    horizon: i64,
-    /// When the newer generation began.
-    newer_since: i64,
-}
-
-impl Default for Seen {
-    fn default() -> Self {
-        let set = || HashSet::with_capacity_and_hasher(Self::CAPACITY, Fingerprint);
-        let now = crate::journal::now_ms();
-        Seen {
-            keys: std::hash::RandomState::new(),
-            newer: set(),
-            older: set(),
-            horizon: now,
-            newer_since: now,
-        }
-    }
-}
-
-/// Fingerprints are already hashes: the set uses them as they are.
-#[derive(Clone, Copy, Default)]
-struct Fingerprint;
-
-impl std::hash::BuildHasher for Fingerprint {
-    type Hasher = FingerprintHasher;
-    fn build_hasher(&self) -> FingerprintHasher {
-        FingerprintHasher(0)
-    }
-}
-
-struct FingerprintHasher(u64);
-
-impl std::hash::Hasher for FingerprintHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
-impl Seen {
-    pub const CAPACITY: usize = 10_000;
-
-    /// Whether this (line, call ref, type) is new; remembers it. The
-    /// line is part of it: a call between two lines of the account is
-    /// notified once to each.
-    pub fn first_time(&mut self, line: &str, callref: &str, kind: Kind) -> bool {
-        use std::hash::BuildHasher as _;
-        let key = self.keys.hash_one((line, callref, kind));
-        if self.newer.contains(&key) || self.older.contains(&key) {
-            return false;
-        }
-        if self.newer.len() >= Self::CAPACITY {
-            std::mem::swap(&mut self.newer, &mut self.older);
-            self.newer.clear();
-            // What the older generation held before is forgotten.
-            let now = crate::journal::now_ms();
-            self.horizon = self.newer_since;
-            self.newer_since = now;
-        }
-        self.newer.insert(key);
-        true
-    }
-
-    /// Whether every notification that happened at `at` (ms since 1970)
-    /// is remembered here: one older than that may be a repeat that only
-    /// the journal still knows.
-    pub fn remembers(&self, at: i64) -> bool {
-        at >= self.horizon
-    }
-
-    /// What is remembered goes back to `since` (ms since 1970): the
-    /// journal's events it was seeded with.
-    pub fn remembered_since(&mut self, since: i64) {
-        self.horizon = self.horizon.min(since);
-    }
-
-    /// Forgets a notification taken by [`Seen::first_time`] but not kept
-    /// (the journal refused it): when it comes again, it is new.
-    pub fn forget(&mut self, line: &str, callref: &str, kind: Kind) {
-        use std::hash::BuildHasher as _;
-        let key = self.keys.hash_one((line, callref, kind));
-        self.newer.remove(&key);
-        self.older.remove(&key);
-    }
-}
-
-/// Requests per source address: a token bucket of `burst`, refilled at
-/// `per_second`.
-pub struct RateLimit {
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
-    per_second: f64,
-    burst: f64,
-}
-
-impl RateLimit {
-    pub fn new(per_second: f64, burst: f64) -> RateLimit {
-        RateLimit {
-            buckets: Mutex::new(HashMap::new()),
-            per_second,
-            burst,
-        }
-    }
-
-    /// Whether `ip` may make one more request now.
-    pub fn allow(&self, ip: IpAddr) -> bool {
-        let now = Instant::now();
-        let mut b = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        if b.len() > 10_000 {
-            // Forget full buckets: they are the same as new ones.
-            let (rate, burst) = (self.per_second, self.burst);
-            b.retain(|_, (tokens, at)| {
-                *tokens + now.duration_since(*at).as_secs_f64() * rate < burst
-            });
-            if b.len() > 10_000 {
-                // A flood from many addresses: start every bucket afresh
-                // rather than grow.
-                b.clear();
-            }
-        }
-        let (tokens, at) = b.entry(ip).or_insert((self.burst, now));
-        *tokens =
-            (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            true
-        } else {
-            false
         }
     }
 }
@@ -684,40 +467,6 @@ mod tests {
         );
         let e = v(&o, ip, &[("dref_replace", "99")]).unwrap();
         assert_eq!(e.replaces.as_deref(), Some("99"));
-        let mut seen = Seen::default();
-        let l = "+33972101010";
-        assert!(seen.first_time(l, "1", Kind::Setup));
-        assert!(!seen.first_time(l, "1", Kind::Setup));
-        assert!(seen.first_time(l, "1", Kind::Connect));
-        assert!(seen.first_time(l, "2", Kind::Setup));
-        // The same call on another line of the account is its own.
-        assert!(seen.first_time("+33972101011", "1", Kind::Setup));
-        // Remembered for at least CAPACITY notifications, then forgotten.
-        for i in 0..Seen::CAPACITY {
-            assert!(seen.first_time(l, &format!("n{i}"), Kind::Setup));
-        }
-        assert!(!seen.first_time(l, "2", Kind::Setup));
-        for i in 0..Seen::CAPACITY {
-            seen.first_time(l, &format!("m{i}"), Kind::Setup);
-        }
-        assert!(seen.first_time(l, "2", Kind::Setup));
-    }
-
-    /// Past what is remembered, a notification older than the oldest
-    /// remembered is one the journal must be asked about.
-    #[test]
-    fn what_is_forgotten_is_known_to_be() {
-        let mut seen = Seen::default();
-        let before = crate::journal::now_ms() - 1;
-        assert!(!seen.remembers(before), "nothing before the start");
-        seen.remembered_since(before - 1000);
-        assert!(seen.remembers(before));
-        for i in 0..(2 * Seen::CAPACITY) {
-            seen.first_time("+33972101010", &format!("n{i}"), Kind::Setup);
-        }
-        // The first generation is gone: what happened then is not known.
-        assert!(!seen.remembers(before));
-        assert!(seen.remembers(crate::journal::now_ms() + 1));
     }
 
     #[test]
@@ -773,24 +522,5 @@ mod tests {
             assert_eq!(got, want, "{case:?}");
             assert_eq!(q.unknown.as_deref(), unknown.as_deref(), "{case:?}");
         }
-    }
-
-    #[test]
-    fn rate_limit_per_source() {
-        let r = RateLimit::new(1.0, 3.0);
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        let b: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!((0..3).all(|_| r.allow(a)));
-        assert!(!r.allow(a));
-        assert!(r.allow(b));
-    }
-
-    #[test]
-    fn the_manager_url_names_every_keyword() {
-        let u = manager_url("https://cti.example/", "S3CRET");
-        for (_, k) in KEYWORDS {
-            assert!(u.contains(k), "{k}");
-        }
-        assert!(u.starts_with("https://cti.example/keyyo/notify?secret=S3CRET&account=_ACCOUNT_"));
     }
 }

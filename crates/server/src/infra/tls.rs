@@ -67,9 +67,9 @@ impl std::fmt::Display for TlsError {
 
 impl std::error::Error for TlsError {}
 
-/// A certificate or key file, refused past [`crate::source::MAX_PEM`].
+/// A certificate or key file, refused past [`ctibridge_lang::source::MAX_PEM`].
 fn read_pem(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
-    crate::source::read_bounded(path, crate::source::MAX_PEM, "a PEM file")
+    ctibridge_lang::source::read_bounded(path, ctibridge_lang::source::MAX_PEM, "a PEM file")
 }
 
 fn provider() -> Arc<CryptoProvider> {
@@ -256,7 +256,7 @@ pub async fn keep_fresh(current: Arc<Current>) {
         match done {
             // A renewal is the ordinary course of things: info, not a warning.
             Ok(Some(Ok(()))) => tracing::info!(
-                target: crate::LIFECYCLE,
+                target: crate::infra::lifecycle::LIFECYCLE,
                 cert = %current.files.cert.display(),
                 "TLS certificate read again: new connections get it"
             ),

@@ -3,19 +3,19 @@
 //! `<cliktocallevent>` says) and publishes each call event on the hub for
 //! the desks of its line, so that a hundred desks do not each poll OVH.
 //!
-//! The polling is `watch`'s ([`crate::events::watch::follow`]): sessions,
+//! The polling is `watch`'s ([`ctibridge_client::events::watch::follow`]): sessions,
 //! cursor, token renewal, back-off when the source fails.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::config::Config;
-use crate::events::call::EventNames;
-use crate::events::model::{CallState, Transition};
-use crate::events::read::RawEvent;
-use crate::events::watch::{follow, Stop};
-use crate::hub::{Direction, Event, LineEvent};
-use crate::ingest::Ingest;
+use crate::model::event::{Direction, Event, LineEvent};
+use crate::store::ingest::Ingest;
+use ctibridge_client::events::call::EventNames;
+use ctibridge_client::events::model::{CallState, Transition};
+use ctibridge_client::events::read::RawEvent;
+use ctibridge_client::events::watch::{follow, Stop};
+use ctibridge_lang::config::Config;
 
 /// How often a relayed event the journal cannot take is tried again.
 const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
@@ -50,7 +50,7 @@ impl Relay {
     /// be read stays as it is.
     fn identity(&self, n: Option<&String>) -> String {
         let n = n.map_or("", |s| s.as_str());
-        crate::number::identity(n, &self.country).unwrap_or_else(|_| n.to_owned())
+        ctibridge_client::number::identity(n, &self.country).unwrap_or_else(|_| n.to_owned())
     }
 
     /// The line event for `raw`, or `None` for events that are not about
@@ -118,10 +118,10 @@ impl Relay {
 /// Polls until `stop` resolves. A configuration problem is logged and ends
 /// the relay (the server goes on serving).
 pub async fn run(
-    context: crate::context::Context,
+    context: ctibridge_client::context::Context,
     config: Arc<Config>,
     ingest: Arc<Ingest>,
-    status: Arc<crate::health::RelayStatus>,
+    status: Arc<crate::sources::health::RelayStatus>,
     stop: impl std::future::Future<Output = ()>,
 ) {
     let Some(spec) = config.event.as_ref() else {
@@ -138,11 +138,13 @@ pub async fn run(
     let writer = tokio::spawn(async move {
         while let Some(ev) = journal_side.recv().await {
             ingest.accept_surely(ev, RETRY_PAUSE).await;
-            ingest.metrics().published(crate::metrics::Origin::relay);
+            ingest
+                .metrics()
+                .published(crate::infra::metrics::Origin::relay);
             waiting.fetch_sub(1, Ordering::SeqCst);
         }
     });
-    let fallback = crate::source::Span::first_file();
+    let fallback = ctibridge_lang::source::Span::first_file();
     let result = follow(
         &context,
         &config,
@@ -182,7 +184,7 @@ mod tests {
     use super::*;
 
     fn relay() -> Relay {
-        let loaded = crate::load::load_text(
+        let loaded = ctibridge_lang::load::load_text(
             "<callto>\ncmd=callto:$teldest$\n<global>\n<event_ring>start_ringing\n\
              <even_connect>start_calling\n<event_release>end_calling\n<event_missed>end_ringing\n",
             None,

@@ -246,7 +246,7 @@ pub struct ActiveCall {
     /// The parties, in the desks' number form.
     pub caller: String,
     pub callee: String,
-    pub direction: crate::hub::Direction,
+    pub direction: crate::model::event::Direction,
     /// `SETUP` (ringing) or `CONNECT` (answered).
     pub state: &'static str,
     /// Milliseconds since 1970.
@@ -261,7 +261,7 @@ pub struct ActiveCall {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replaces: Option<String>,
     #[serde(flatten)]
-    pub person: Option<crate::names::Person>,
+    pub person: Option<ctibridge_client::names::Person>,
 }
 
 #[cfg(test)]

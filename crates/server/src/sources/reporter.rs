@@ -9,9 +9,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::config::Config;
-use crate::journal::{now_ms, CallRecord, DueReport, Journal};
-use crate::report::{FinishedCall, NotKept};
+use crate::model::clock::now_ms;
+use crate::store::journal::{CallRecord, DueReport, Journal};
+use ctibridge_client::report::{FinishedCall, NotKept};
+use ctibridge_lang::config::Config;
 
 /// The first pause after a refusal; it doubles up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -27,11 +28,11 @@ const IDLE_CHECK: Duration = Duration::from_secs(60);
 pub struct Reporter {
     pub journal: Arc<Mutex<Journal>>,
     pub config: Arc<Config>,
-    pub context: crate::context::Context,
-    pub client: crate::http::HttpClient,
+    pub context: ctibridge_client::context::Context,
+    pub client: ctibridge_client::http::HttpClient,
     /// Woken when a call ends.
     pub wake: Arc<tokio::sync::Notify>,
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<crate::infra::metrics::Metrics>,
 }
 
 /// The pause before try `tries + 1` of a report tried `tries` times:
@@ -151,13 +152,15 @@ impl Reporter {
             .report
             .as_ref()
             .expect("a reporter has <report>");
-        if !crate::report::wanted(spec, &finished) {
+        if !ctibridge_client::report::wanted(spec, &finished) {
             let _ = self
                 .with_journal(move |j| j.report_skipped(id, now_ms()))
                 .await;
             return;
         }
-        let sent = crate::report::send(&self.client, &self.config, &self.context, &finished).await;
+        let sent =
+            ctibridge_client::report::send(&self.client, &self.config, &self.context, &finished)
+                .await;
         match sent {
             Ok(()) => {
                 self.metrics.reports_sent.inc();
@@ -171,7 +174,7 @@ impl Reporter {
                 }
                 if let Some((since, n)) = failing.take() {
                     tracing::info!(
-                        target: crate::names::LOG_TARGET,
+                        target: ctibridge_client::names::LOG_TARGET,
                         "the ERP takes reports again, after {n} refused tries in {:.0?}",
                         since.elapsed()
                     );
@@ -182,7 +185,7 @@ impl Reporter {
                 let tries = d.tries + 1;
                 let next = now_ms() + backoff(tries).as_millis() as i64;
                 // Kept in the journal and shown by history: never a secret.
-                let text = crate::redact::mask(&why.to_string()).into_owned();
+                let text = ctibridge_lang::redact::mask(&why.to_string()).into_owned();
                 let stored = text.clone();
                 let _ = self
                     .with_journal(move |j| j.report_refused(id, next, &stored))
@@ -196,7 +199,7 @@ impl Reporter {
                             NotKept::Refused(_) => "is not taken",
                         };
                         tracing::warn!(
-                            target: crate::names::LOG_TARGET,
+                            target: ctibridge_client::names::LOG_TARGET,
                             "a call report {what}: {text}; kept and sent again with back-off (history shows it)"
                         );
                     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::journal::now_ms;
+use crate::model::clock::now_ms;
 
 /// The relay's last answer from its source.
 #[derive(Debug, Default)]
@@ -53,10 +53,10 @@ impl RelayStatus {
 }
 
 /// Where the provider is: the host and port of the dial request.
-pub fn provider_host(config: &crate::config::Config) -> Option<(String, u16)> {
+pub fn provider_host(config: &ctibridge_lang::config::Config) -> Option<(String, u16)> {
     let dial = config.dial.as_ref()?;
     let text = &dial.url.value.text;
-    let values = crate::template::Values::from_config(config, String::new());
+    let values = ctibridge_lang::template::Values::from_config(config, String::new());
     // A URL that starts with a keyword starts with the base address.
     let base = if text.trim_start().starts_with('$') {
         values.api_url.clone()
@@ -116,7 +116,7 @@ pub async fn report(
     let ok = journal.0 && provider.0 && relay.0;
     // A monitoring client is told what the log would say, masked alike
     // (a relay's failure may quote the provider's answer).
-    let part = |(ok, detail): (bool, String)| json!({ "ok": ok, "detail": crate::diag::excerpt(&crate::redact::mask(&detail), 300) });
+    let part = |(ok, detail): (bool, String)| json!({ "ok": ok, "detail": ctibridge_lang::diag::excerpt(&ctibridge_lang::redact::mask(&detail), 300) });
     (
         ok,
         json!({

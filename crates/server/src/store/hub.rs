@@ -7,8 +7,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 /// Events kept per line.
 pub const KEEP_PER_LINE: usize = 1000;
 /// How long an event is kept.
@@ -17,42 +15,7 @@ pub const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
 /// hub past this).
 pub const MAX_LINES: usize = 10_000;
 
-pub use crate::events::model::{Direction, Event};
-
-/// One event for one line, as `getevent` answers it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LineEvent {
-    /// The hub's number for it: the cursor a station sends back.
-    #[serde(skip)]
-    pub seq: u64,
-    /// The line it is for.
-    #[serde(skip)]
-    pub line: String,
-    pub event: Event,
-    /// The other party: the caller of an incoming call, the callee of an
-    /// outgoing one.
-    pub tel: String,
-    /// The number called.
-    pub called: String,
-    /// The call's reference.
-    pub callref: String,
-    pub direction: Direction,
-    /// The call this one replaces (picked up by a colleague, transferred:
-    /// Keyyo's DREF_REPLACE).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub replaces: Option<String>,
-    /// Who the other party is, as the server's `<lookup>` found it:
-    /// `name`, `company`, `record`.
-    #[serde(flatten)]
-    pub person: Option<crate::names::Person>,
-    /// The call park's slot (a PARK event).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub slot: Option<String>,
-    /// When the server received it, in ms since 1970: the time desks show
-    /// and the journal keeps, whenever a desk reads it. 0 until the
-    /// journal's writer stamps it.
-    pub at: i64,
-}
+use crate::model::event::{Event, LineEvent, ParkedCall};
 
 struct Stored {
     event: Arc<LineEvent>,
@@ -92,9 +55,9 @@ impl CallMark {
         let age = now.saturating_sub(self.setup_ms);
         self.ended_ms.is_none()
             && if self.answered {
-                age < crate::clock::CALL_SPAN
+                age < crate::model::clock::CALL_SPAN
             } else {
-                age < crate::clock::RINGING_SPAN
+                age < crate::model::clock::RINGING_SPAN
             }
     }
 
@@ -151,18 +114,6 @@ pub struct Hub {
 pub const PARK_SPAN: i64 = 3600 * 1000;
 /// Calls in the call park the hub keeps at most.
 pub const PARK_MAX: usize = 1000;
-
-/// A call waiting in the account's call park.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ParkedCall {
-    pub callref: String,
-    pub slot: String,
-    /// The two parties, in E.164 (`+33…`).
-    pub caller: String,
-    pub callee: String,
-    /// When it was parked (ms since 1970).
-    pub since: i64,
-}
 
 impl Default for Hub {
     fn default() -> Self {
@@ -231,7 +182,7 @@ impl Hub {
 
     /// The calls in the call park, by slot (none parked an hour ago).
     pub fn park(&self) -> Vec<ParkedCall> {
-        let now = crate::clock::now_ms();
+        let now = crate::model::clock::now_ms();
         let mut calls: Vec<_> = self
             .park
             .borrow()
@@ -285,7 +236,7 @@ impl Hub {
     }
 
     /// Adds an event; returns its number. Events come through
-    /// [`crate::ingest::Ingest`], journaled first.
+    /// [`crate::store::ingest::Ingest`], journaled first.
     pub fn publish(&self, mut event: LineEvent) -> u64 {
         let now = Instant::now();
         let (seq, event) = {
@@ -314,7 +265,7 @@ impl Hub {
             let wall_ms = if event.at > 0 {
                 event.at
             } else {
-                crate::clock::now_ms()
+                crate::model::clock::now_ms()
             };
             line.mark(&event, wall_ms);
             line.events.push_back(Stored {
@@ -367,7 +318,7 @@ impl Hub {
         reading: Reading<'_>,
     ) -> (Vec<Arc<LineEvent>>, u64) {
         let now = Instant::now();
-        let now_ms = crate::clock::now_ms();
+        let now_ms = crate::model::clock::now_ms();
         let inner = self.lock();
         let mut next = cursor;
         let mut found = Vec::new();
@@ -569,6 +520,7 @@ impl Line {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::event::Direction;
 
     fn in_park(callref: &str, slot: &str, since: i64) -> ParkedCall {
         ParkedCall {
@@ -584,7 +536,7 @@ mod tests {
     fn the_call_park_forgets_what_was_never_taken_back() {
         let hub = Hub::new();
         let mut changes = hub.park_changes();
-        let now = crate::clock::now_ms();
+        let now = crate::model::clock::now_ms();
         hub.parked(in_park("a", "7", now - PARK_SPAN - 1));
         hub.parked(in_park("b", "3", now));
         assert!(changes.has_changed().unwrap());
@@ -643,7 +595,7 @@ mod tests {
     #[test]
     fn a_desk_is_never_given_a_call_that_ended_before_it_read_it() {
         let hub = Hub::new();
-        let now = crate::clock::now_ms();
+        let now = crate::model::clock::now_ms();
         let at = |callref: &str, event: Event, ago_ms: i64| {
             hub.publish(LineEvent {
                 callref: callref.into(),

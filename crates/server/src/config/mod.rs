@@ -1,0 +1,3 @@
+pub mod keyyo;
+pub mod server;
+pub mod settings;

@@ -1,0 +1,55 @@
+//! The HTTP side's settings, as `serve` runs with them.
+
+use std::time::Duration;
+
+/// The server's settings.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// How long `getevent` holds a poll with nothing to say, for stations
+    /// that send their cursor (ctibridge).
+    pub hold: Duration,
+    /// The same for stations that send none: Divalto's engine reads with a
+    /// one-second timeout (`<timeout3>`), so its polls are answered sooner.
+    pub short_hold: Duration,
+    /// How long a token from `gettoken` is valid.
+    pub token_ttl: Duration,
+    /// Keyyo notifications: who may send them. `None`: the route is off.
+    pub keyyo: Option<crate::config::keyyo::KeyyoOptions>,
+    /// Requests per second per address to the CTI routes, and Keyyo
+    /// notifications per second per address (bursts of twice as many).
+    pub cti_rate: u32,
+    pub notify_rate: u32,
+    /// The desks allowed to connect. Empty: any desk on this machine,
+    /// every line (the simulator's zero-configuration setup).
+    pub desks: Vec<crate::config::settings::Desk>,
+    /// The country a line or number without country code is read in.
+    pub country: String,
+    /// The form of the numbers desks receive (`<tel_format>`).
+    pub tel_format: ctibridge_lang::config::NumberFormat,
+    /// `<trusted_proxies>`: whose forwarded headers name the client.
+    pub trusted_proxies: crate::infra::proxies::TrustedProxies,
+    /// `<monitoring>`: who besides this machine may read `/healthz` and
+    /// `/metrics` (addresses and ranges, read as `<trusted_proxies>` is).
+    pub monitoring: crate::infra::proxies::TrustedProxies,
+    /// `<record_url>`: the ERP's page of a caller (the browser desk).
+    pub record_url: Option<String>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            hold: Duration::from_secs(25),
+            short_hold: Duration::from_millis(800),
+            token_ttl: Duration::from_secs(3600),
+            keyyo: None,
+            cti_rate: 200,
+            notify_rate: 200,
+            desks: Vec::new(),
+            country: "FR".to_owned(),
+            tel_format: ctibridge_lang::config::NumberFormat::National,
+            trusted_proxies: Default::default(),
+            monitoring: Default::default(),
+            record_url: None,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+pub mod bridge_client;
+pub mod connections;
+pub mod holds;
+pub mod lifecycle;
+pub mod lockout;
+pub mod metrics;
+pub mod proxies;
+pub mod rate;
+pub mod runtime;
+pub mod tls;

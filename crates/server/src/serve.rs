@@ -1,0 +1,405 @@
+//! `ctibridge serve`: the server's moving parts, started in order and
+//! stopped on one signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::http::listener;
+use crate::infra::tls::TlsFiles;
+use crate::infra::{connections, holds, metrics, tls};
+use crate::sources::{dialer, health, keyyo_cti, relay, reporter, sim};
+use crate::store::journal::Idle;
+use crate::store::{hub, ingest, journal};
+
+/// What `serve` was asked.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub sim: bool,
+    pub server: crate::config::server::ServerOptions,
+    pub timings: sim::Timings,
+    /// The call journal's file; `None`: kept in memory.
+    pub journal: Option<std::path::PathBuf>,
+    /// Without the simulator: the configuration whose `<cliktocalldial>`
+    /// places the calls asked with `setevent`.
+    pub dialer: Option<Arc<ctibridge_lang::config::Config>>,
+    /// The `<lookup>` that names the caller of every call, once for all
+    /// desks.
+    pub callers: Option<Arc<ctibridge_client::names::Callers>>,
+    /// `<keyyo_cti>`: Keyyo's CTI WebSocket, for the desks' lines.
+    pub keyyo_cti: Option<crate::config::keyyo::CtiSettings>,
+    /// The configuration whose `<report>` writes each finished call back
+    /// (through the journal's outbox).
+    pub report: Option<Arc<ctibridge_lang::config::Config>>,
+    /// Poll the dialer configuration's event source once for everyone and
+    /// publish what it says (the OVH relay).
+    pub relay: bool,
+    /// Connections kept open at most (`connections`).
+    pub max_connections: usize,
+    /// The cache folder of the provider side (tokens, the shared pace).
+    pub context: ctibridge_client::context::Context,
+    /// `<tls_cert>`/`<tls_key>`: HTTPS; `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// The runtime's word that it ran out of work ([`runtime`]): the
+    /// journal then writes the events gathered meanwhile in one
+    /// transaction. `None` (a runtime built elsewhere): the journal's
+    /// thread is woken by each first event and takes what came meanwhile.
+    pub idle: Option<Idle>,
+}
+
+/// Runs the server until `stop` resolves (or SIGINT/SIGTERM when `stop` is
+/// `None`). `ready` receives the bound address.
+pub async fn serve(
+    opts: ServeOptions,
+    ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
+    stop: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> Result<(), ServeError> {
+    // Opened off the runtime's thread, as every later write is.
+    let path = opts.journal.clone();
+    let journal = tokio::task::spawn_blocking(move || match &path {
+        Some(path) => journal::Journal::open(path),
+        None => journal::Journal::in_memory(),
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+    .map_err(|cause| ServeError::Journal {
+        path: opts.journal.clone(),
+        cause,
+    })?;
+    let mut journal = journal;
+    let reporting = opts.report.clone().filter(|c| c.report.is_some());
+    journal.set_reporting(reporting.is_some());
+    let journal = Arc::new(std::sync::Mutex::new(journal));
+    let metrics = Arc::new(metrics::Metrics::default());
+    let (writer, writing) =
+        journal::Writer::start(journal.clone(), opts.idle.as_ref(), metrics.clone());
+    let writer = Arc::new(writer);
+    let hub = Arc::new(hub::Hub::new());
+    let mut ingest = ingest::Ingest::new(hub.clone(), writer.clone(), metrics.clone());
+    ingest.callers = opts.callers.clone();
+    let report_wake = Arc::new(tokio::sync::Notify::new());
+    if reporting.is_some() {
+        ingest.report_wake = Some(report_wake.clone());
+    }
+    let ingest = Arc::new(ingest);
+    let sim = opts
+        .sim
+        .then(|| sim::Sim::new(ingest.clone(), opts.timings));
+    let mut state =
+        crate::http::state::AppState::new(ingest, sim, opts.server.clone(), Some(journal.clone()));
+    // Built once; a client that cannot be set up (a bad <cafile>) is
+    // told to each setevent, as a dial of its own would be.
+    state.dialer =
+        opts.dialer.clone().filter(|_| !opts.sim).map(|config| {
+            dialer::DialThread::start(config, opts.context.clone()).map_err(Arc::new)
+        });
+    state.writer = Some(writer.clone());
+    state.holds = holds::Holds::new(opts.max_connections);
+    state.provider_name = if opts.sim {
+        "the simulator".to_owned()
+    } else {
+        match opts.dialer.as_deref() {
+            Some(c) if !c.global.provider.value.is_empty() => {
+                format!("provider {}", c.global.provider.value)
+            }
+            Some(_) => "the server file's provider".to_owned(),
+            None => "this server (it has no provider)".to_owned(),
+        }
+    };
+    state.provider_host = opts
+        .dialer
+        .as_deref()
+        .filter(|_| !opts.sim)
+        .and_then(health::provider_host);
+    // Keyyo's CTI session, for every desk's line; it stops with the
+    // server, as the relay does.
+    let (cti_stop, cti_stopped) = tokio::sync::watch::channel(false);
+    let mut cti_task = None;
+    if let Some(settings) = opts.keyyo_cti.clone() {
+        let mut lines: Vec<String> = opts
+            .server
+            .desks
+            .iter()
+            .flat_map(|d| d.lines.iter().cloned())
+            .collect();
+        lines.sort();
+        lines.dedup();
+        // A supervisor's wall shows the account's call park: calls
+        // parked from any line, followed through `callpark`.
+        let park = opts.server.desks.iter().any(|d| d.supervisor);
+        let (cti, task) = keyyo_cti::Cti::start(
+            settings,
+            lines,
+            park,
+            state.ingest.clone(),
+            state.seen.clone(),
+            cti_stopped,
+        )
+        .map_err(ServeError::KeyyoCti)?;
+        state.cti = Some(cti);
+        state.provider_name = "Keyyo's CTI service".to_owned();
+        cti_task = Some(task);
+    }
+    let relay_status = Arc::new(health::RelayStatus::default());
+    if opts.relay && opts.dialer.is_some() {
+        state.relay_status = Some(relay_status.clone());
+    }
+    let state = Arc::new(state);
+    // The certificate, checked before anyone connects, then kept fresh.
+    let tls = match opts.tls.clone() {
+        Some(files) => {
+            let current = tokio::task::spawn_blocking(move || tls::Current::new(files))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+                .map_err(ServeError::Tls)?;
+            Some(Arc::new(current))
+        }
+        None => None,
+    };
+    let listen = |cause| ServeError::Listen {
+        addr: opts.listen,
+        cause,
+    };
+    let listener = tokio::net::TcpListener::bind(opts.listen)
+        .await
+        .map_err(listen)?;
+    let addr = listener.local_addr().map_err(listen)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(target: crate::infra::lifecycle::LIFECYCLE, "{}", startup_line(&opts, scheme, addr));
+    let refreshing = match tls.clone() {
+        Some(t) => tokio::spawn(tls::keep_fresh(t)),
+        // SIGHUP (systemd's reload) must not end a server with nothing to
+        // read again.
+        None => tokio::spawn(tls::hangups_ignored()),
+    };
+    let acceptor = tls.as_ref().map(|t| t.acceptor());
+    if let Some(r) = ready {
+        let _ = r.send(addr);
+    }
+    // The relay stops with the server.
+    let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
+    let mut relaying = None;
+    if opts.relay {
+        if let Some(config) = opts.dialer.clone() {
+            let ingest = state.ingest.clone();
+            let mut rx = relay_stopped.clone();
+            let context = opts.context.clone();
+            relaying = Some(tokio::spawn(relay::run(
+                context,
+                config,
+                ingest,
+                relay_status,
+                async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                },
+            )));
+        }
+    }
+    let mut reporter = None;
+    if let Some(config) = reporting {
+        let client = ctibridge_client::http::HttpClient::new(
+            &ctibridge_client::http::ClientOptions::one_shot(&config.global),
+        );
+        match client {
+            Ok(client) => {
+                let mut rx = relay_stopped.clone();
+                let r = reporter::Reporter {
+                    journal: journal.clone(),
+                    config,
+                    context: opts.context.clone(),
+                    client,
+                    wake: report_wake,
+                    metrics,
+                };
+                reporter = Some(tokio::spawn(r.run(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })));
+            }
+            Err(e) => tracing::error!(
+                "reports cannot be sent ({e}): they are kept in the journal until the server is started with a working <report>"
+            ),
+        }
+    }
+    let hub = state.hub.clone();
+    let app = crate::http::front::router(state.clone());
+    let stop = async move {
+        match stop {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => ctibridge_client::events::watch::shutdown_signal().await,
+        }
+    };
+    let connections = connections::Connections::new(opts.max_connections);
+    listener::accept(listener, acceptor, state, app, connections, stop, || {
+        tracing::debug!(target: crate::infra::lifecycle::LIFECYCLE, "stopping: held polls answered, open connections finishing");
+        let _ = relay_stop.send(true);
+        // Held polls answer now, so the connections close at once.
+        hub.close();
+    })
+    .await;
+    // The relay hands what it has to the journal before it ends.
+    if let Some(r) = relaying {
+        let _ = tokio::time::timeout(crate::infra::lifecycle::STOP_GRACE, r).await;
+    }
+    let _ = cti_stop.send(true);
+    if let Some(t) = cti_task {
+        let _ = tokio::time::timeout(crate::infra::lifecycle::STOP_GRACE, t).await;
+    }
+    // A report being sent is finished (its answer written down) first.
+    if let Some(r) = reporter {
+        let _ = tokio::time::timeout(crate::infra::lifecycle::STOP_GRACE, r).await;
+    }
+    refreshing.abort();
+    // Every event queued so far is written before `serve` returns.
+    writer.finish();
+    if writing.join().is_err() {
+        tracing::error!("the journal thread failed");
+    }
+    tracing::info!(target: crate::infra::lifecycle::LIFECYCLE, "stopped");
+    Ok(())
+}
+
+/// What the server says when it starts: where, how, through what, for
+/// whom, and where its journal is.
+fn startup_line(opts: &ServeOptions, scheme: &str, addr: SocketAddr) -> String {
+    let dials = if opts.sim {
+        "the simulator".to_owned()
+    } else {
+        match opts.dialer.as_deref() {
+            Some(c) if !c.global.provider.value.is_empty() => {
+                format!("provider {}", c.global.provider.value)
+            }
+            Some(_) => "the server file's <cliktocalldial>".to_owned(),
+            None if opts.keyyo_cti.is_some() => {
+                "Keyyo's CTI session (from its own line)".to_owned()
+            }
+            None => "no provider (setevent answers 503)".to_owned(),
+        }
+    };
+    let desks = match opts.server.desks.len() {
+        0 => "any desk of this machine".to_owned(),
+        1 => "1 desk".to_owned(),
+        n => format!("{n} desks"),
+    };
+    let journal = opts
+        .journal
+        .as_ref()
+        .map_or("in memory".to_owned(), |p| p.display().to_string());
+    let mut line = format!(
+        "ctibridge {} listening on {scheme}://{addr}: dials through {dials}, {desks}, journal {journal}",
+        env!("CARGO_PKG_VERSION")
+    );
+    if opts.server.keyyo.is_some() {
+        line.push_str(", Keyyo notifications on");
+    }
+    if opts.relay {
+        line.push_str(", relay on");
+    }
+    if opts.callers.is_some() {
+        line.push_str(", caller lookup on");
+    }
+    if opts.report.is_some() {
+        line.push_str(", call reports on");
+    }
+    if !opts.server.trusted_proxies.is_empty() {
+        line.push_str(", behind trusted proxies");
+    }
+    line
+}
+
+/// Why [`serve`] could not start; the cause as it came.
+#[derive(Debug)]
+pub enum ServeError {
+    /// The call journal (a file, or in memory without one) cannot be opened.
+    Journal {
+        path: Option<std::path::PathBuf>,
+        cause: rusqlite::Error,
+    },
+    /// The address cannot be listened on (in use, not this machine's).
+    Listen {
+        addr: SocketAddr,
+        cause: std::io::Error,
+    },
+    /// The certificate or its key cannot be served.
+    Tls(tls::TlsError),
+    /// Keyyo's CTI session cannot start (its kept refresh token is
+    /// unreadable).
+    KeyyoCti(String),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Journal {
+                path: Some(path),
+                cause,
+            } => write!(
+                f,
+                "the call journal {} cannot be opened: {cause}",
+                path.display()
+            ),
+            ServeError::Journal { path: None, cause } => {
+                write!(f, "the call journal cannot be opened: {cause}")
+            }
+            ServeError::Listen { addr, cause } if cause.kind() == std::io::ErrorKind::AddrInUse => {
+                write!(
+                    f,
+                    "cannot serve on {addr}: another program listens on port {} already (`ss -ltnp 'sport = :{}'` names it; another `ctibridge serve`?)",
+                    addr.port(),
+                    addr.port()
+                )
+            }
+            ServeError::Listen { addr, cause } => write!(f, "cannot serve on {addr}: {cause}"),
+            ServeError::Tls(e) => write!(f, "HTTPS cannot be served: {e}"),
+            ServeError::KeyyoCti(why) => write!(f, "Keyyo's CTI session cannot start: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ServeError::Journal { cause, .. } => Some(cause),
+            ServeError::Listen { cause, .. } => Some(cause),
+            ServeError::Tls(e) => Some(e),
+            ServeError::KeyyoCti(_) => None,
+        }
+    }
+}
+
+/// The runtime `serve` runs on: one thread, which tells `idle` each time
+/// it has nothing left to do (before it waits for the network).
+pub fn runtime(idle: &Idle) -> std::io::Result<tokio::runtime::Runtime> {
+    let idle = idle.clone();
+    crate::infra::runtime::one_thread(move || idle.now())
+}
+
+/// The calls of a call journal's file, newest first (`ctibridge history
+/// --journal`): of `line` (its one identity), or of every line; `kind`
+/// filters them. Read only.
+pub fn journal_history(
+    path: &std::path::Path,
+    line: Option<&str>,
+    kind: Option<journal::HistoryKind>,
+    limit: usize,
+) -> Result<Vec<journal::CallRecord>, String> {
+    if !path.exists() {
+        return Err(format!("{} does not exist", path.display()));
+    }
+    let read = || -> rusqlite::Result<Vec<journal::CallRecord>> {
+        let j = journal::Journal::open_read_only(path)?;
+        let lines = match line {
+            Some(l) => vec![l.to_owned()],
+            None => j.lines()?,
+        };
+        let mut calls = Vec::new();
+        for l in lines {
+            calls.extend(j.history(&l, kind, limit)?);
+        }
+        calls.sort_by_key(|c| std::cmp::Reverse(c.setup_at));
+        calls.truncate(limit);
+        Ok(calls)
+    };
+    read().map_err(|e| format!("{} cannot be read as a call journal: {e}", path.display()))
+}

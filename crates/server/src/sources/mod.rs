@@ -1,0 +1,7 @@
+pub mod dialer;
+pub mod health;
+pub mod keyyo_cti;
+pub mod keyyo_token;
+pub mod relay;
+pub mod reporter;
+pub mod sim;

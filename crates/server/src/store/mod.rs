@@ -1,0 +1,5 @@
+pub mod hub;
+pub mod ingest;
+pub mod journal;
+pub mod seen;
+pub mod tokens;
