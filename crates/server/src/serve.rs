@@ -5,10 +5,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::http::listener;
+use crate::http::state::{AppState, Parts};
+use crate::infra::lifecycle::{Tasks, LIFECYCLE};
 use crate::infra::tls::TlsFiles;
-use crate::infra::{connections, holds, metrics, tls};
+use crate::infra::{connections, metrics, tls};
+use crate::sources::provider::{Dialer, Provider};
 use crate::sources::{dialer, health, keyyo_cti, relay, reporter, sim};
-use crate::store::journal::Idle;
+use crate::store::journal::{Idle, SharedJournal};
 use crate::store::{hub, ingest, journal};
 
 /// What `serve` was asked.
@@ -54,106 +57,28 @@ pub async fn serve(
     ready: Option<tokio::sync::oneshot::Sender<SocketAddr>>,
     stop: Option<tokio::sync::oneshot::Receiver<()>>,
 ) -> Result<(), ServeError> {
-    // Opened off the runtime's thread, as every later write is.
-    let path = opts.journal.clone();
-    let journal = tokio::task::spawn_blocking(move || match &path {
-        Some(path) => journal::Journal::open(path),
-        None => journal::Journal::in_memory(),
-    })
-    .await
-    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-    .map_err(|cause| ServeError::Journal {
-        path: opts.journal.clone(),
-        cause,
-    })?;
-    let mut journal = journal;
-    let reporting = opts.report.clone().filter(|c| c.report.is_some());
-    journal.set_reporting(reporting.is_some());
-    let journal = Arc::new(std::sync::Mutex::new(journal));
-    let metrics = Arc::new(metrics::Metrics::default());
-    let (writer, writing) =
-        journal::Writer::start(journal.clone(), opts.idle.as_ref(), metrics.clone());
-    let writer = Arc::new(writer);
-    let hub = Arc::new(hub::Hub::new());
-    let mut ingest = ingest::Ingest::new(hub.clone(), writer.clone(), metrics.clone());
-    ingest.callers = opts.callers.clone();
-    let report_wake = Arc::new(tokio::sync::Notify::new());
-    if reporting.is_some() {
-        ingest.report_wake = Some(report_wake.clone());
-    }
-    let ingest = Arc::new(ingest);
-    let sim = opts
-        .sim
-        .then(|| sim::Sim::new(ingest.clone(), opts.timings));
-    let mut state =
-        crate::http::state::AppState::new(ingest, sim, opts.server.clone(), Some(journal.clone()));
-    // Built once; a client that cannot be set up (a bad <cafile>) is
-    // told to each setevent, as a dial of its own would be.
-    state.dialer =
-        opts.dialer.clone().filter(|_| !opts.sim).map(|config| {
-            dialer::DialThread::start(config, opts.context.clone()).map_err(Arc::new)
-        });
-    state.writer = Some(writer.clone());
-    state.holds = holds::Holds::new(opts.max_connections);
-    state.provider_name = if opts.sim {
-        "the simulator".to_owned()
-    } else {
-        match opts.dialer.as_deref() {
-            Some(c) if !c.global.provider.value.is_empty() => {
-                format!("provider {}", c.global.provider.value)
-            }
-            Some(_) => "the server file's provider".to_owned(),
-            None => "this server (it has no provider)".to_owned(),
-        }
-    };
-    state.provider_host = opts
-        .dialer
-        .as_deref()
-        .filter(|_| !opts.sim)
-        .and_then(health::provider_host);
-    // Keyyo's CTI session, for every desk's line; it stops with the
-    // server, as the relay does.
-    let (cti_stop, cti_stopped) = tokio::sync::watch::channel(false);
-    let mut cti_task = None;
-    if let Some(settings) = opts.keyyo_cti.clone() {
-        let mut lines: Vec<String> = opts
-            .server
-            .desks
-            .iter()
-            .flat_map(|d| d.lines.iter().cloned())
-            .collect();
-        lines.sort();
-        lines.dedup();
-        // A supervisor's wall shows the account's call park: calls
-        // parked from any line, followed through `callpark`.
-        let park = opts.server.desks.iter().any(|d| d.supervisor);
-        let (cti, task) = keyyo_cti::Cti::start(
-            settings,
-            lines,
-            park,
-            state.ingest.clone(),
-            state.seen.clone(),
-            cti_stopped,
-        )
-        .map_err(ServeError::KeyyoCti)?;
-        state.cti = Some(cti);
-        state.provider_name = "Keyyo's CTI service".to_owned();
-        cti_task = Some(task);
-    }
-    let relay_status = Arc::new(health::RelayStatus::default());
-    if opts.relay && opts.dialer.is_some() {
-        state.relay_status = Some(relay_status.clone());
-    }
-    let state = Arc::new(state);
+    let store = Store::open(&opts).await?;
+    let mut tasks = Tasks::default();
+    let provider = provider(&opts, &store, &mut tasks)?;
+    let relay_status =
+        (opts.relay && opts.dialer.is_some()).then(|| Arc::new(health::RelayStatus::default()));
+    let state = Arc::new(AppState::new(Parts {
+        ingest: store.ingest.clone(),
+        provider,
+        opts: opts.server.clone(),
+        journal: store.journal.clone(),
+        writer: store.writer.clone(),
+        seen: store.seen.clone(),
+        relay_status: relay_status.clone(),
+        max_connections: opts.max_connections,
+    }));
     // The certificate, checked before anyone connects, then kept fresh.
     let tls = match opts.tls.clone() {
-        Some(files) => {
-            let current = tokio::task::spawn_blocking(move || tls::Current::new(files))
+        Some(files) => Some(Arc::new(
+            off_the_runtime(move || tls::Current::new(files))
                 .await
-                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
-                .map_err(ServeError::Tls)?;
-            Some(Arc::new(current))
-        }
+                .map_err(ServeError::Tls)?,
+        )),
         None => None,
     };
     let listen = |cause| ServeError::Listen {
@@ -165,7 +90,7 @@ pub async fn serve(
         .map_err(listen)?;
     let addr = listener.local_addr().map_err(listen)?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(target: crate::infra::lifecycle::LIFECYCLE, "{}", startup_line(&opts, scheme, addr));
+    tracing::info!(target: LIFECYCLE, "{}", startup_line(&opts, scheme, addr));
     let refreshing = match tls.clone() {
         Some(t) => tokio::spawn(tls::keep_fresh(t)),
         // SIGHUP (systemd's reload) must not end a server with nothing to
@@ -176,51 +101,10 @@ pub async fn serve(
     if let Some(r) = ready {
         let _ = r.send(addr);
     }
-    // The relay stops with the server.
-    let (relay_stop, relay_stopped) = tokio::sync::watch::channel(false);
-    let mut relaying = None;
-    if opts.relay {
-        if let Some(config) = opts.dialer.clone() {
-            let ingest = state.ingest.clone();
-            let mut rx = relay_stopped.clone();
-            let context = opts.context.clone();
-            relaying = Some(tokio::spawn(relay::run(
-                context,
-                config,
-                ingest,
-                relay_status,
-                async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                },
-            )));
-        }
+    if let Some(status) = relay_status {
+        start_relay(&opts, &store, status, &mut tasks);
     }
-    let mut reporter = None;
-    if let Some(config) = reporting {
-        let client = ctibridge_client::http::HttpClient::new(
-            &ctibridge_client::http::ClientOptions::one_shot(&config.global),
-        );
-        match client {
-            Ok(client) => {
-                let mut rx = relay_stopped.clone();
-                let r = reporter::Reporter {
-                    journal: journal.clone(),
-                    config,
-                    context: opts.context.clone(),
-                    client,
-                    wake: report_wake,
-                    metrics,
-                };
-                reporter = Some(tokio::spawn(r.run(async move {
-                    let _ = rx.wait_for(|s| *s).await;
-                })));
-            }
-            Err(e) => tracing::error!(
-                "reports cannot be sent ({e}): they are kept in the journal until the server is started with a working <report>"
-            ),
-        }
-    }
-    let hub = state.hub.clone();
+    start_reporter(&opts, &store, &mut tasks);
     let app = crate::http::front::router(state.clone());
     let stop = async move {
         match stop {
@@ -232,32 +116,216 @@ pub async fn serve(
     };
     let connections = connections::Connections::new(opts.max_connections);
     listener::accept(listener, acceptor, state, app, connections, stop, || {
-        tracing::debug!(target: crate::infra::lifecycle::LIFECYCLE, "stopping: held polls answered, open connections finishing");
-        let _ = relay_stop.send(true);
+        tracing::debug!(target: LIFECYCLE, "stopping: held polls answered, open connections finishing");
+        tasks.signal();
         // Held polls answer now, so the connections close at once.
-        hub.close();
+        store.hub.close();
     })
     .await;
-    // The relay hands what it has to the journal before it ends.
-    if let Some(r) = relaying {
-        let _ = tokio::time::timeout(crate::infra::lifecycle::STOP_GRACE, r).await;
-    }
-    let _ = cti_stop.send(true);
-    if let Some(t) = cti_task {
-        let _ = tokio::time::timeout(crate::infra::lifecycle::STOP_GRACE, t).await;
-    }
-    // A report being sent is finished (its answer written down) first.
-    if let Some(r) = reporter {
-        let _ = tokio::time::timeout(crate::infra::lifecycle::STOP_GRACE, r).await;
-    }
+    // The relay hands what it has to the journal, a report being sent is
+    // finished (its answer written down), before they end.
+    tasks.stop().await;
     refreshing.abort();
     // Every event queued so far is written before `serve` returns.
-    writer.finish();
-    if writing.join().is_err() {
-        tracing::error!("the journal thread failed");
-    }
-    tracing::info!(target: crate::infra::lifecycle::LIFECYCLE, "stopped");
+    store.finish();
+    tracing::info!(target: LIFECYCLE, "stopped");
     Ok(())
+}
+
+/// What the server remembers: the journal and its writer, the hub, and
+/// the way events come in.
+struct Store {
+    journal: SharedJournal,
+    writer: Arc<journal::Writer>,
+    writing: std::thread::JoinHandle<()>,
+    hub: Arc<hub::Hub>,
+    ingest: Arc<ingest::Ingest>,
+    seen: Arc<std::sync::Mutex<crate::store::seen::Seen>>,
+    metrics: Arc<metrics::Metrics>,
+    /// Woken when a call ends, when the server reports calls.
+    report_wake: Arc<tokio::sync::Notify>,
+    reporting: Option<Arc<ctibridge_lang::config::Config>>,
+}
+
+impl Store {
+    /// Opens the journal (off the runtime's thread, as every later write
+    /// is) and starts its writer.
+    async fn open(opts: &ServeOptions) -> Result<Store, ServeError> {
+        let path = opts.journal.clone();
+        let (mut journal, reader) = off_the_runtime(move || match &path {
+            Some(path) => {
+                let journal = journal::Journal::open(path)?;
+                // The readers' own connection (see SharedJournal).
+                let reader = journal::Journal::open_read_only(path)?;
+                Ok((journal, Some(reader)))
+            }
+            None => Ok((journal::Journal::in_memory()?, None)),
+        })
+        .await
+        .map_err(|cause| ServeError::Journal {
+            path: opts.journal.clone(),
+            cause,
+        })?;
+        let reporting = opts.report.clone().filter(|c| c.report.is_some());
+        journal.set_reporting(reporting.is_some());
+        let seen = crate::store::seen::Seen::restored(&journal);
+        let journal = SharedJournal::new(journal, reader);
+        let metrics = Arc::new(metrics::Metrics::default());
+        let (writer, writing) = journal::Writer::start(
+            journal.writing().clone(),
+            opts.idle.as_ref(),
+            metrics.clone(),
+        );
+        let writer = Arc::new(writer);
+        let hub = Arc::new(hub::Hub::new());
+        let mut ingest = ingest::Ingest::new(hub.clone(), writer.clone(), metrics.clone());
+        ingest.callers = opts.callers.clone();
+        let report_wake = Arc::new(tokio::sync::Notify::new());
+        if reporting.is_some() {
+            ingest.report_wake = Some(report_wake.clone());
+        }
+        Ok(Store {
+            journal,
+            writer,
+            writing,
+            hub,
+            ingest: Arc::new(ingest),
+            seen: Arc::new(std::sync::Mutex::new(seen)),
+            metrics,
+            report_wake,
+            reporting,
+        })
+    }
+
+    /// Every event queued so far written, and the writer's thread ended.
+    fn finish(self) {
+        self.writer.finish();
+        if self.writing.join().is_err() {
+            tracing::error!("the journal thread failed");
+        }
+    }
+}
+
+/// `f` on a thread that may block; a panic there is the caller's.
+async fn off_the_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
+/// Who places the calls: the simulator, the server file's provider, or
+/// Keyyo's CTI session (started here, for every desk's line, whenever the
+/// file has one — with the simulator it only brings the line's calls in;
+/// it stops with the server).
+fn provider(opts: &ServeOptions, store: &Store, tasks: &mut Tasks) -> Result<Provider, ServeError> {
+    let cti = match opts.keyyo_cti.clone() {
+        Some(settings) => Some(start_cti(settings, opts, store, tasks)?),
+        None => None,
+    };
+    if opts.sim {
+        return Ok(Provider::Simulator(sim::Sim::new(
+            store.ingest.clone(),
+            opts.timings,
+        )));
+    }
+    // Built once; a client that cannot be set up (a bad <cafile>) is
+    // told to each setevent, as a dial of its own would be.
+    let dialer = opts.dialer.clone().map(|config| Dialer {
+        name: match config.global.provider.value.as_str() {
+            "" => "the server file's provider".to_owned(),
+            name => format!("provider {name}"),
+        },
+        host: health::provider_host(&config),
+        thread: dialer::DialThread::start(config, opts.context.clone()).map_err(Arc::new),
+    });
+    Ok(match (cti, dialer) {
+        (Some(cti), dialer) => Provider::KeyyoCti { cti, dialer },
+        (None, Some(dialer)) => Provider::Dialer(dialer),
+        (None, None) => Provider::None,
+    })
+}
+
+/// Keyyo's CTI session, following every desk's line.
+fn start_cti(
+    settings: crate::config::keyyo::CtiSettings,
+    opts: &ServeOptions,
+    store: &Store,
+    tasks: &mut Tasks,
+) -> Result<keyyo_cti::Cti, ServeError> {
+    let mut lines: Vec<String> = opts
+        .server
+        .desks
+        .iter()
+        .flat_map(|d| d.lines.iter().cloned())
+        .collect();
+    lines.sort();
+    lines.dedup();
+    // A supervisor's wall shows the account's call park: calls parked from
+    // any line, followed through `callpark`.
+    let park = opts.server.desks.iter().any(|d| d.supervisor);
+    let (cti, task) = keyyo_cti::Cti::start(
+        settings,
+        lines,
+        park,
+        store.ingest.clone(),
+        store.seen.clone(),
+        tasks.stop_flag(),
+    )
+    .map_err(ServeError::KeyyoCti)?;
+    tasks.add("Keyyo's CTI session", task);
+    Ok(cti)
+}
+
+/// The relay: the dialer configuration's event source polled once for
+/// everyone.
+fn start_relay(
+    opts: &ServeOptions,
+    store: &Store,
+    status: Arc<health::RelayStatus>,
+    tasks: &mut Tasks,
+) {
+    let Some(config) = opts.dialer.clone() else {
+        return;
+    };
+    let stopping = tasks.stopping();
+    tasks.spawn(
+        "the relay",
+        relay::run(
+            opts.context.clone(),
+            config,
+            store.ingest.clone(),
+            status,
+            stopping,
+        ),
+    );
+}
+
+/// The reporter: each finished call written back to the ERP, through the
+/// journal's outbox.
+fn start_reporter(opts: &ServeOptions, store: &Store, tasks: &mut Tasks) {
+    let Some(config) = store.reporting.clone() else {
+        return;
+    };
+    let client = ctibridge_client::http::HttpClient::new(
+        &ctibridge_client::http::ClientOptions::one_shot(&config.global),
+    );
+    match client {
+        Ok(client) => {
+            let r = reporter::Reporter {
+                journal: store.journal.clone(),
+                config,
+                context: opts.context.clone(),
+                client,
+                wake: store.report_wake.clone(),
+                metrics: store.metrics.clone(),
+            };
+            let stopping = tasks.stopping();
+            tasks.spawn("the reporter", r.run(stopping));
+        }
+        Err(e) => tracing::error!(
+            "reports cannot be sent ({e}): they are kept in the journal until the server is started with a working <report>"
+        ),
+    }
 }
 
 /// What the server says when it starts: where, how, through what, for
@@ -381,13 +449,13 @@ pub fn runtime(idle: &Idle) -> std::io::Result<tokio::runtime::Runtime> {
 pub fn journal_history(
     path: &std::path::Path,
     line: Option<&str>,
-    kind: Option<journal::HistoryKind>,
+    kind: Option<crate::model::record::HistoryKind>,
     limit: usize,
-) -> Result<Vec<journal::CallRecord>, String> {
+) -> Result<Vec<crate::model::record::CallRecord>, String> {
     if !path.exists() {
         return Err(format!("{} does not exist", path.display()));
     }
-    let read = || -> rusqlite::Result<Vec<journal::CallRecord>> {
+    let read = || -> rusqlite::Result<Vec<crate::model::record::CallRecord>> {
         let j = journal::Journal::open_read_only(path)?;
         let lines = match line {
             Some(l) => vec![l.to_owned()],

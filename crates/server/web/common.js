@@ -4,6 +4,15 @@
 
 const state = { csrf: "", skew: 0 };
 
+/** A call's live state as the server writes it (`SETUP`, `CONNECT`,
+ * `PARKED`, `RELEASE`: its `LiveState`), as the pages name it. */
+const LIVE = { SETUP: "ringing", CONNECT: "talking", PARKED: "parked", RELEASE: "ended" };
+
+/** The page's name of the server's live state `s`. */
+function liveState(s) {
+  return LIVE[s] || "ringing";
+}
+
 /** A request to the server; the answer's JSON, or an Error with its `error`. */
 async function api(path, options) {
   const opts = options || {};

@@ -25,7 +25,6 @@ function actionsFor(c) {
 
 /** A call as the calls route lists it. */
 function fromListed(line, c) {
-  const states = { SETUP: "ringing", CONNECT: "talking", PARKED: "parked" };
   const shown = (desk.me.lines.find((l) => l.line === line) || {}).shown || line;
   return {
     callref: c.callref,
@@ -34,7 +33,7 @@ function fromListed(line, c) {
     direction: c.direction,
     tel: c.direction === "in" ? c.caller : c.callee,
     name: c.name, company: c.company, record_url: c.record_url,
-    state: states[c.state] || "ringing",
+    state: liveState(c.state),
     setup_at: c.setup_at, connect_at: c.connect_at, slot: c.park_slot,
   };
 }

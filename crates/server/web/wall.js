@@ -8,8 +8,9 @@ const byId = (id) => document.getElementById(id);
 
 function lineState(c) {
   if (!c) return t("free");
-  if (c.state === "PARKED") return t("parked", { slot: c.park_slot || "?" });
-  return c.state === "CONNECT" ? t("talking") : t("ringing");
+  const live = liveState(c.state);
+  if (live === "parked") return t("parked", { slot: c.park_slot || "?" });
+  return live === "talking" ? t("talking") : t("ringing");
 }
 
 function since(c) {

@@ -1,3 +1,5 @@
+pub mod check;
+pub mod defaults;
 pub mod keyyo;
 pub mod server;
 pub mod settings;

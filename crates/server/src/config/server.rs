@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::config::defaults;
+
 /// The server's settings.
 #[derive(Clone, Debug)]
 pub struct ServerOptions {
@@ -38,15 +40,15 @@ pub struct ServerOptions {
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {
-            hold: Duration::from_secs(25),
-            short_hold: Duration::from_millis(800),
-            token_ttl: Duration::from_secs(3600),
+            hold: defaults::hold(),
+            short_hold: defaults::SHORT_HOLD,
+            token_ttl: defaults::token_ttl(),
             keyyo: None,
-            cti_rate: 200,
-            notify_rate: 200,
+            cti_rate: defaults::cti_rate(),
+            notify_rate: defaults::notify_rate(),
             desks: Vec::new(),
-            country: "FR".to_owned(),
-            tel_format: ctibridge_lang::config::NumberFormat::National,
+            country: defaults::country(),
+            tel_format: defaults::tel_format(),
             trusted_proxies: Default::default(),
             monitoring: Default::default(),
             record_url: None,

@@ -7,27 +7,17 @@
 //! in a desk's file: usually `<global><provider>NAME` and the account's
 //! `<station>` credentials, the profile giving the rest.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::config::defaults;
 use crate::config::keyyo::KeyyoOptions;
-use ctibridge_lang::config::{value, Checked, Config};
+use ctibridge_lang::config::Config;
 use ctibridge_lang::diag::{Code, Diagnostic, Diagnostics};
 use ctibridge_lang::load::{FileRead, FileStatus};
-use ctibridge_lang::param::{parse, Block, Entry, ParamFile, ParseOptions};
-use ctibridge_lang::schema::{Section, Tag, TagDef};
-use ctibridge_lang::source::{FileId, FileRole, SourceFile, SourceMap, Span};
-
-/// The address `serve` listens on by default: the port of the seed's sample.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8082";
-
-/// The sections that talk to the ERP, not to the provider: used with the
-/// simulator too.
-fn is_erp_section(section: Option<Section>) -> bool {
-    matches!(section, Some(Section::Lookup | Section::Report))
-}
+use ctibridge_lang::schema::{Section, Tag};
+use ctibridge_lang::source::{FileRole, SourceFile, SourceMap, Span};
 
 /// The path of the CTI web service (the Divalto sample file's).
 pub const CTI_PATH: &str = "/DhDivaltoServerCTI/api/cti";
@@ -50,7 +40,7 @@ pub struct Desk {
     /// `<role>supervisor`: the browser's wall of every line.
     pub supervisor: bool,
     /// Where `<lines>` is written (errors about a line point there).
-    lines_span: Option<Span>,
+    pub(crate) lines_span: Option<Span>,
 }
 
 /// The server's settings, checked.
@@ -101,10 +91,10 @@ impl ServerSettings {
     /// machine, the defaults of every tag.
     pub fn zero_config() -> ServerSettings {
         ServerSettings {
-            listen: DEFAULT_LISTEN.parse().expect("the default address parses"),
+            listen: defaults::listen(),
             simulator: true,
-            hold: Duration::from_secs(25),
-            token_ttl: Duration::from_secs(3600),
+            hold: defaults::hold(),
+            token_ttl: defaults::token_ttl(),
             journal: None,
             public_url: None,
             record_url: None,
@@ -112,12 +102,12 @@ impl ServerSettings {
             trusted_proxies: Default::default(),
             monitoring: Default::default(),
             relay: false,
-            cti_rate: 200,
-            notify_rate: 200,
+            cti_rate: defaults::cti_rate(),
+            notify_rate: defaults::notify_rate(),
             keyyo: None,
             desks: Vec::new(),
-            country: "FR".to_owned(),
-            tel_format: ctibridge_lang::config::NumberFormat::National,
+            country: defaults::country(),
+            tel_format: defaults::tel_format(),
             max_connections: crate::infra::connections::default_max(),
             dialer: None,
             names: None,
@@ -148,7 +138,7 @@ pub fn load(path: &Path) -> LoadedServer {
     match ctibridge_lang::source::read_file(path) {
         Ok(bytes) => {
             let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, &bytes));
-            check(sources, id, diagnostics)
+            crate::config::check::check(sources, id, diagnostics)
         }
         Err(e) => {
             let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, b""));
@@ -187,534 +177,7 @@ pub fn load_text(text: &str) -> LoadedServer {
         FileRole::Server,
         text.as_bytes(),
     ));
-    check(sources, id, Diagnostics::new())
-}
-
-fn check(mut sources: SourceMap, id: FileId, mut diagnostics: Diagnostics) -> LoadedServer {
-    let (tree, d) = parse(
-        id,
-        sources.get(id),
-        ParseOptions {
-            implicit_section: None,
-        },
-    );
-    diagnostics.extend(d);
-    let (own, dialing): (Vec<Block>, Vec<Block>) = tree
-        .blocks
-        .into_iter()
-        .partition(|b| b.section.is_some_and(|s| s.def().server));
-
-    let mut diags = Vec::new();
-    // A file that holds secrets should be readable by its owner only (its
-    // dialing sections' passwords are warned about as in a desk's file).
-    let first_secret = own.iter().find_map(|b| {
-        let section = b.section?;
-        b.entries.iter().find(|e| {
-            TagDef::lookup(section, &e.name).is_some_and(|d| d.secret) && e.value.is_set()
-        })
-    });
-    if let Some(e) = first_secret {
-        let path = &sources.get(id).path;
-        if ctibridge_lang::load::readable_by_others(path) {
-            diags.push(
-                Diagnostic::warning(
-                    Code::SecretReadable,
-                    e.name_span,
-                    "this file holds secrets and other users can read it",
-                )
-                .with_help(format!("chmod 600 {}", path.display())),
-            );
-        }
-    }
-    let mut shared: HashMap<(Section, &'static str), Entry> = HashMap::new();
-    let mut desks = Vec::new();
-    let mut desk_spans = Vec::new();
-    for block in &own {
-        let section = block.section.expect("partitioned on the section");
-        let values = block_values(section, block, &mut diags);
-        if section == Section::Desk {
-            let header = block.header.as_ref().map_or(Span::file(id), |h| h.span);
-            if let Some(desk) = desk(header, &values, &mut diags) {
-                desks.push(desk);
-                desk_spans.push(header);
-            }
-        } else {
-            shared.extend(values.into_iter().map(|(k, v)| ((section, k), v)));
-        }
-    }
-    for (i, d) in desks.iter().enumerate() {
-        if let Some(j) = desks[..i].iter().position(|e| e.ident == d.ident) {
-            diags.push(
-                Diagnostic::error(
-                    Code::DuplicateDesk,
-                    desk_spans[i],
-                    format!("two `<desk>` sections have the ident `{}`", d.ident),
-                )
-                .with_help(format!(
-                    "the first is at line {}; give each desk its own ident",
-                    desk_spans[j].line
-                )),
-            );
-        }
-    }
-
-    let get = |section: Section, tag: Tag| -> Option<&Entry> { shared.get(&(section, tag.name())) };
-    let listen = read::<std::net::SocketAddr>(&shared, Section::Server, Tag::LISTEN);
-    let simulator = read::<bool>(&shared, Section::Server, Tag::SIMULATOR).unwrap_or(false);
-    let relay = read::<bool>(&shared, Section::Server, Tag::RELAY).unwrap_or(false);
-    let hold = read::<std::time::Duration>(&shared, Section::Server, Tag::HOLD);
-    let cti_rate = read::<u32>(&shared, Section::Server, Tag::RATE);
-    let notify_rate = read::<u32>(&shared, Section::KeyyoNotify, Tag::RATE);
-    let token_ttl = read::<std::time::Duration>(&shared, Section::Server, Tag::TOKEN_TTL);
-    let tel_format =
-        read::<ctibridge_lang::config::NumberFormat>(&shared, Section::Server, Tag::TEL_FORMAT);
-    let max_connections = match get(Section::Server, Tag::MAX_CONNECTIONS) {
-        Some(e) => value::parse_count(e.value.text.trim())
-            .ok()
-            .map(|n| n as usize),
-        None => Some(crate::infra::connections::default_max()),
-    };
-    // A path of the file, relative to its folder.
-    let path_of = |e: &Entry| {
-        let p = PathBuf::from(e.value.text.trim());
-        match sources.get(id).path.parent() {
-            Some(dir) if p.is_relative() => dir.join(p),
-            _ => p,
-        }
-    };
-    let journal = get(Section::Server, Tag::JOURNAL).map(path_of);
-    let tls = match (
-        get(Section::Server, Tag::TLS_CERT),
-        get(Section::Server, Tag::TLS_KEY),
-    ) {
-        (None, None) => None,
-        (Some(cert), Some(key)) => {
-            let files = crate::infra::tls::TlsFiles {
-                cert: path_of(cert),
-                key: path_of(key),
-            };
-            if let Err(e) = crate::infra::tls::load(&files, crate::infra::tls::unix_now()) {
-                let at = match e {
-                    crate::infra::tls::TlsError::Unreadable(ref p, _)
-                    | crate::infra::tls::TlsError::NoKey(ref p, _)
-                        if *p == files.key =>
-                    {
-                        value::trimmed_span(&key.value)
-                    }
-                    _ => value::trimmed_span(&cert.value),
-                };
-                diags.push(
-                    Diagnostic::error(Code::Tls, at, format!("HTTPS cannot be served: {e}"))
-                        .with_help("`<tls_cert>` is the certificate chain in PEM (the server's certificate first) and `<tls_key>` its private key in PEM, both readable by the server; renew an expired certificate"),
-                );
-            } else if crate::infra::tls::is_authority(&files) {
-                diags.push(
-                    Diagnostic::warning(
-                        Code::TlsAuthority,
-                        value::trimmed_span(&cert.value),
-                        "the server's certificate is a certificate authority's (CA:TRUE): ctibridge's desks, and other strict TLS clients, refuse it as a server's own, even when they trust it",
-                    )
-                    .with_help(format!(
-                        "make the server a certificate of its own (CA:FALSE), self-signed in one line: `{}`; then name cert.pem in the desks' <global><cafile>",
-                        crate::infra::tls::SELF_SIGNED_RECIPE
-                    )),
-                );
-            }
-            Some(files)
-        }
-        (Some(one), None) | (None, Some(one)) => {
-            diags.push(
-                Diagnostic::error(
-                    Code::TlsHalf,
-                    one.name_span,
-                    "HTTPS needs both `<tls_cert>` and `<tls_key>`",
-                )
-                .with_help("set the certificate chain (`<tls_cert>`) and its private key (`<tls_key>`), or neither for plain HTTP"),
-            );
-            None
-        }
-    };
-    let public_url = get(Section::Server, Tag::PUBLIC_URL).map(|e| e.value.text.trim().to_owned());
-    let record_url = get(Section::Server, Tag::RECORD_URL).and_then(|e| {
-        let url = e.value.text.trim();
-        if url.is_empty() {
-            return None;
-        }
-        match check_record_url(url) {
-            Ok(()) => Some(url.to_owned()),
-            Err(why) => {
-                diags.push(
-                    Diagnostic::error(Code::BadUrl, value::trimmed_span(&e.value), why)
-                        .with_help("an http(s) URL of the ERP with `$record$`, `$tel$`, `$tele164$`, `$name$` or `$company$`, e.g. https://erp.example/tiers/$record$"),
-                );
-                None
-            }
-        }
-    });
-    let mut ranges = |tag: Tag| match get(Section::Server, tag) {
-        None => Default::default(),
-        Some(e) => {
-            match crate::infra::proxies::TrustedProxies::parse(&e.value.text) {
-                Ok(p) => p,
-                Err(why) => {
-                    diags.push(
-                    Diagnostic::error(Code::TrustedProxies, value::trimmed_span(&e.value), why)
-                        .with_help("write addresses or ranges, separated by commas: `127.0.0.1, 10.0.0.0/8`"),
-                );
-                    Default::default()
-                }
-            }
-        }
-    };
-    let trusted_proxies = ranges(Tag::TRUSTED_PROXIES);
-    let monitoring = ranges(Tag::MONITORING);
-
-    let cti_header = own
-        .iter()
-        .find(|b| b.section == Some(Section::KeyyoCti))
-        .and_then(|b| b.header.as_ref().map(|h| h.span));
-    let keyyo_cti = cti_header.and_then(|header| {
-        let given = |tag: Tag| {
-            get(Section::KeyyoCti, tag)
-                .map(|e| e.value.text.trim().to_owned())
-                .filter(|t| !t.is_empty())
-        };
-        let fixed = given(Tag::CSI_TOKEN);
-        let minting = [
-            Tag::CSI,
-            Tag::OAUTH_CLIENT_ID,
-            Tag::OAUTH_CLIENT_SECRET,
-            Tag::REFRESH_TOKEN,
-        ];
-        let token = match (fixed, given(Tag::REFRESH_TOKEN)) {
-            (None, None) => {
-                diags.push(
-                    Diagnostic::error(Code::MissingTag, header, "`<keyyo_cti>` has no `<csi_token>` nor `<refresh_token>`")
-                        .with_help("give `<csi>`, `<oauth_client_id>`, `<oauth_client_secret>` and `<refresh_token>` for the server to mint the account's CSI token each hour through the Keyyo Manager API; or, for a run of less than an hour, a `<csi_token>` made by it (POST /manager/1.0/services/{csi}/csi_token)"),
-                );
-                return None;
-            }
-            (Some(fixed), None) => {
-                if let Some(e) = minting[..3].iter().find_map(|t| get(Section::KeyyoCti, *t)) {
-                    diags.push(
-                        Diagnostic::warning(Code::UnusedTag, e.name_span, format!("`<{}>` is not used without `<refresh_token>`", e.name))
-                            .with_help("the server uses `<csi_token>` as is; add `<refresh_token>` for it to mint its own"),
-                    );
-                }
-                crate::config::keyyo::TokenSettings::Given(ctibridge_lang::config::Secret::new(fixed))
-            }
-            (fixed, Some(refresh)) => {
-                if fixed.is_some() {
-                    if let Some(e) = get(Section::KeyyoCti, Tag::CSI_TOKEN) {
-                        diags.push(
-                            Diagnostic::warning(Code::UnusedTag, e.name_span, "`<csi_token>` is not used: the server mints its own with `<refresh_token>`")
-                                .with_help("remove `<csi_token>`"),
-                        );
-                    }
-                }
-                let missing: Vec<String> = minting[..3]
-                    .iter()
-                    .filter(|t| given(**t).is_none())
-                    .map(|t| format!("`<{}>`", t.name()))
-                    .collect();
-                if !missing.is_empty() {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::MissingTag,
-                            header,
-                            format!("`<keyyo_cti>` has `<refresh_token>` but no {}", missing.join(", ")),
-                        )
-                        .with_help("minting the CSI token needs the account's service (`<csi>`) and the OAuth2 client the refresh token was given to (`<oauth_client_id>`, `<oauth_client_secret>`)"),
-                    );
-                    return None;
-                }
-                let file = match get(Section::KeyyoCti, Tag::REFRESH_TOKEN_FILE) {
-                    Some(e) if !e.value.text.trim().is_empty() => path_of(e),
-                    _ => {
-                        let dir = journal
-                            .as_ref()
-                            .and_then(|j| j.parent())
-                            .or_else(|| sources.get(id).path.parent())
-                            .map(PathBuf::from)
-                            .unwrap_or_default();
-                        dir.join("keyyo_refresh_token.json")
-                    }
-                };
-                crate::config::keyyo::TokenSettings::Minted(crate::config::keyyo::MintSettings {
-                    csi: given(Tag::CSI).unwrap_or_default(),
-                    client_id: given(Tag::OAUTH_CLIENT_ID).unwrap_or_default(),
-                    client_secret: ctibridge_lang::config::Secret::new(
-                        given(Tag::OAUTH_CLIENT_SECRET).unwrap_or_default(),
-                    ),
-                    refresh_token: ctibridge_lang::config::Secret::new(refresh),
-                    file,
-                    manager_url: text_of(&shared, Section::KeyyoCti, Tag::MANAGER_URL)
-                        .trim_end_matches('/')
-                        .to_owned(),
-                    token_url: text_of(&shared, Section::KeyyoCti, Tag::OAUTH_TOKEN_URL).to_owned(),
-                })
-            }
-        };
-        Some(crate::config::keyyo::CtiSettings {
-            endpoint: text_of(&shared, Section::KeyyoCti, Tag::CTI_URL).to_owned(),
-            token,
-        })
-    });
-
-    let keyyo_header = own
-        .iter()
-        .find(|b| b.section == Some(Section::KeyyoNotify))
-        .and_then(|b| b.header.as_ref().map(|h| h.span));
-    let keyyo = keyyo_header.and_then(|header| {
-        // The environment's secret takes the file's place (a section that
-        // only sets `<sources>`), so the secret stays out of the file.
-        let from_env = std::env::var(KEYYO_SECRET_ENV)
-            .ok()
-            .filter(|s| !s.trim().is_empty());
-        let (secret, at) = match (get(Section::KeyyoNotify, Tag::SECRET), from_env) {
-            (_, Some(env)) => (env, header),
-            (Some(e), None) => (e.value.text.trim().to_owned(), value::trimmed_span(&e.value)),
-            (None, None) => {
-                diags.push(
-                    Diagnostic::error(
-                        Code::KeyyoNoSecret,
-                        header,
-                        "`<keyyo_notify>` has no `<secret>`",
-                    )
-                    .with_help(format!("notifications are refused without one: set `<secret>` (at least 16 characters), or the environment variable {KEYYO_SECRET_ENV}, and put it in the URL given to the Keyyo manager")),
-                );
-                return None;
-            }
-        };
-        let sources = text_of(&shared, Section::KeyyoNotify, Tag::SOURCES);
-        if ctibridge_lang::config::value::sources_regex(sources.trim()).is_err() {
-            // Said at `<sources>` itself when the file was checked.
-            return None;
-        }
-        match KeyyoOptions::new(secret.trim(), sources) {
-            Ok(k) => Some(k),
-            Err(e) => {
-                diags.push(
-                    Diagnostic::error(Code::KeyyoSecret, at, e)
-                        .with_help("a long random secret: `openssl rand -hex 16` makes one"),
-                );
-                None
-            }
-        }
-    });
-
-    // How the server dials.
-    let has_dialing = dialing
-        .iter()
-        .any(|b| (b.header.is_some() || !b.entries.is_empty()) && !is_erp_section(b.section));
-    let mut dialer = None;
-    let mut names = None;
-    if simulator || !has_dialing {
-        // The simulator (or nothing) dials; the caller lookup is still
-        // the file's.
-        let (mut lookup, dialing): (Vec<Block>, Vec<Block>) =
-            dialing.into_iter().partition(|b| is_erp_section(b.section));
-        if !lookup.is_empty() {
-            // With `<global>`'s `<country>`, `<cafile>` and proxies, not its
-            // provider (whose profile would dial).
-            for g in dialing
-                .iter()
-                .filter(|b| b.section == Some(Section::Global))
-            {
-                let mut g = g.clone();
-                g.entries.retain(|e| e.name != Tag::PROVIDER.name());
-                lookup.insert(0, g);
-            }
-            let mut found = Diagnostics::new();
-            let checked: Checked = ctibridge_lang::load::check_tree(
-                &mut sources,
-                ParamFile {
-                    file: id,
-                    blocks: lookup,
-                },
-                None,
-                &[],
-                None,
-                Some(ctibridge_lang::load::ServerUse { relay: false }),
-                &mut found,
-            );
-            // Only the lookup and the report are used: that nothing dials
-            // is no news.
-            diagnostics.extend(
-                found
-                    .sorted()
-                    .into_iter()
-                    .filter(|d| d.code != Code::NoInterface)
-                    .cloned(),
-            );
-            names = Some(checked.config);
-        }
-        if let Some(h) = dialing
-            .iter()
-            .filter(|_| simulator)
-            .find_map(|b| b.header.as_ref())
-        {
-            diags.push(
-                Diagnostic::warning(
-                    Code::SimulatorIgnores,
-                    h.span,
-                    format!(
-                        "`<{}>` is not used: `<simulator>1` dials through the simulator",
-                        h.name
-                    ),
-                )
-                .with_help(
-                    "set `<simulator>0` to dial through the provider these sections describe",
-                ),
-            );
-        }
-    } else {
-        let mut found = Diagnostics::new();
-        let checked: Checked = ctibridge_lang::load::check_tree(
-            &mut sources,
-            ParamFile {
-                file: id,
-                blocks: dialing,
-            },
-            None,
-            &[],
-            None,
-            Some(ctibridge_lang::load::ServerUse { relay }),
-            &mut found,
-        );
-        // The line is the one each desk dials from (`setevent`'s telorg):
-        // the server's own `<station>` needs none (`check_tree` knows).
-        diagnostics.extend(found.sorted().into_iter().cloned());
-        if checked.config.lookup.is_some() || checked.config.report.is_some() {
-            names = Some(checked.config.clone());
-        }
-        dialer = Some(checked.config);
-    }
-    if !simulator && !has_dialing && keyyo_cti.is_none() {
-        diags.push(
-            Diagnostic::warning(
-                Code::NoProvider,
-                Span::file(id),
-                "the server dials through nothing: `setevent` will answer 503",
-            )
-            .with_help("set `<global><provider>NAME` and the account's `<station>` credentials, or `<server><simulator>1`; desks that dial their provider themselves need neither"),
-        );
-    }
-    if relay {
-        let span = get(Section::Server, Tag::RELAY).map_or(Span::file(id), |e| e.name_span);
-        match &dialer {
-            Some(c)
-                if c.event.as_ref().is_some_and(|e| {
-                    e.request
-                        .url
-                        .value
-                        .text
-                        .contains(CTI_PATH)
-                        || c.global.events_url.value.contains(CTI_PATH)
-                }) =>
-            {
-                diags.push(
-                    Diagnostic::error(
-                        Code::RelayToItself,
-                        span,
-                        "`<relay>1` would poll this bridge server itself",
-                    )
-                    .with_help("the event source of this file is a bridge server's getevent (the Keyyo profile's): Keyyo pushes its calls to `<keyyo_notify>`, there is nothing to relay"),
-                );
-            }
-            Some(c) if c.event.is_some() => {}
-            _ => diags.push(
-                Diagnostic::error(
-                    Code::RelayWithoutEvents,
-                    span,
-                    "`<relay>1` but this file has no event source to relay",
-                )
-                .with_help("the relay polls the `<cliktocallevent>` of this file: set `<global><provider>ovh` (or ovh-v2) and `<station><event_token>`"),
-            ),
-        }
-    }
-    if let Some(addr) = listen.filter(|_| desks.is_empty()) {
-        if let Some(why) = open_without_desks(addr) {
-            let span = get(Section::Server, Tag::LISTEN)
-                .map_or(Span::file(id), |e| value::trimmed_span(&e.value));
-            diags.push(
-                Diagnostic::error(Code::NoDesk, span, why).with_help(OPEN_WITHOUT_DESKS_HELP),
-            );
-        }
-    }
-    if let Some(addr) = listen.filter(|a| !a.ip().is_loopback()) {
-        if tls.is_none() && trusted_proxies.is_empty() {
-            let span = get(Section::Server, Tag::LISTEN)
-                .map_or(Span::file(id), |e| value::trimmed_span(&e.value));
-            diags.push(
-                Diagnostic::warning(
-                    Code::ListenInClear,
-                    span,
-                    format!("{addr} is reachable from the network in plain HTTP: desk secrets, tokens and Keyyo's secret would cross it in clear"),
-                )
-                .with_help("serve HTTPS (`<tls_cert>` and `<tls_key>`), or put a reverse proxy that does in front and name it in `<trusted_proxies>`"),
-            );
-        }
-    }
-    if desks.is_empty() && !own.is_empty() && !simulator {
-        diags.push(
-            Diagnostic::warning(Code::NoDesk, Span::file(id), "no `<desk>`: only desks on this machine are accepted, with any ident and every line")
-                .with_help("add one `<desk>` section per desk: `<ident>`, `<secret>` and `<lines>`"),
-        );
-    }
-    // Every line in its one identity, read in the dialer's country.
-    let country = dialer
-        .as_ref()
-        .map_or("FR", |c: &Config| c.global.country.value.as_str())
-        .to_owned();
-    for d in &mut desks {
-        let mut read = Vec::with_capacity(d.lines.len());
-        for l in &d.lines {
-            match ctibridge_client::number::identity(l, &country) {
-                Ok(line) => read.push(line),
-                Err(e) => diags.push(
-                    Diagnostic::error(
-                        Code::DeskLine,
-                        d.lines_span.unwrap_or(Span::file(id)),
-                        format!("line `{l}` of desk `{}` cannot be read as a number: {e}", d.ident),
-                    )
-                    .with_help(format!("write the line as it is dialled from {country}: `0388202020`, `+33388202020`, `33388202020` or an extension")),
-                ),
-            }
-        }
-        d.lines = read;
-    }
-    diagnostics.extend(diags);
-    let files = ctibridge_lang::load::files_read(&sources, |_| true);
-    let settings = (!diagnostics.has_errors()).then(|| ServerSettings {
-        listen: listen.expect("checked"),
-        simulator,
-        hold: hold.expect("checked"),
-        token_ttl: token_ttl.expect("checked"),
-        journal,
-        public_url,
-        record_url,
-        tls,
-        trusted_proxies,
-        monitoring,
-        relay,
-        cti_rate: cti_rate.expect("checked"),
-        notify_rate: notify_rate.expect("checked"),
-        keyyo,
-        keyyo_cti,
-        desks,
-        country,
-        tel_format: tel_format.expect("checked"),
-        max_connections: max_connections.expect("checked"),
-        dialer,
-        names,
-    });
-    LoadedServer {
-        sources,
-        files,
-        diagnostics,
-        settings,
-    }
+    crate::config::check::check(sources, id, Diagnostics::new())
 }
 
 /// What to do about [`open_without_desks`].
@@ -727,192 +190,6 @@ pub fn open_without_desks(addr: SocketAddr) -> Option<String> {
     (!addr.ip().is_loopback()).then(|| {
         format!("no `<desk>`, and {addr} is not this machine's loopback: every desk that reaches it would be given tokens")
     })
-}
-
-/// The value lines of one block of a server section, each checked against
-/// its row; the last of a repeated tag wins, with a warning.
-fn block_values(
-    section: Section,
-    block: &Block,
-    diags: &mut Vec<Diagnostic>,
-) -> HashMap<&'static str, Entry> {
-    let mut values: HashMap<&'static str, Entry> = HashMap::new();
-    for entry in &block.entries {
-        // Checked as a desk's lines are (the same messages).
-        let Some(def) = ctibridge_lang::config::row_of(
-            Some(section),
-            entry,
-            ctibridge_lang::config::FileKind::Server,
-            diags,
-        ) else {
-            continue;
-        };
-        if let Some(prev) = values.get(def.name) {
-            diags.push(
-                Diagnostic::warning(
-                    Code::DuplicateTag,
-                    entry.name_span,
-                    format!(
-                        "`<{}>` is set twice in `<{}>`; the last one wins",
-                        def.name,
-                        section.name()
-                    ),
-                )
-                .with_help(format!("first set at line {}", prev.name_span.line)),
-            );
-        }
-        values.insert(def.name, entry.clone());
-    }
-    values
-}
-
-/// One `<desk>` section.
-fn desk(
-    header: Span,
-    values: &HashMap<&'static str, Entry>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Desk> {
-    let text = |tag: Tag| {
-        values
-            .get(tag.name())
-            .map(|e| e.value.text.trim().to_owned())
-    };
-    let missing = |what: &str, help: &str| {
-        Diagnostic::error(
-            Code::DeskIncomplete,
-            header,
-            format!("this `<desk>` has no `<{what}>`"),
-        )
-        .with_help(help.to_owned())
-    };
-    let mut ok = true;
-    let ident = text(Tag::IDENT);
-    if ident.is_none() {
-        diags.push(missing(
-            "ident",
-            "the desk's identifier, as its own `<ident>` says",
-        ));
-        ok = false;
-    }
-    let secret = text(Tag::SECRET);
-    match (&secret, values.get(Tag::SECRET.name())) {
-        (Some(s), Some(e)) if ctibridge_lang::redact::weak_secret(s).is_some() => {
-            let why = ctibridge_lang::redact::weak_secret(s).unwrap_or_default();
-            diags.push(
-                Diagnostic::error(
-                    Code::DeskSecretShort,
-                    value::trimmed_span(&e.value),
-                    format!("this desk secret will not do: {why}"),
-                )
-                .with_help("`openssl rand -hex 8` makes one (16 characters)"),
-            );
-            ok = false;
-        }
-        (None, _) => {
-            diags.push(missing(
-                "secret",
-                "the secret the desk proves itself with (its `<mdp>` in Basic authentication)",
-            ));
-            ok = false;
-        }
-        _ => {}
-    }
-    let mut lines = Vec::new();
-    match values.get(Tag::LINES.name()) {
-        None => {
-            diags.push(missing(
-                "lines",
-                "the lines it may follow and dial from, `|`-separated: a desk sees only its own lines",
-            ));
-            ok = false;
-        }
-        Some(e) => {
-            for l in e.value.text.split('|').map(str::trim) {
-                if let Err(why) = ctibridge_client::number::parse_target(l) {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::DeskLine,
-                            value::trimmed_span(&e.value),
-                            format!("`{l}` is not a line number: {why}"),
-                        )
-                        .with_help("write each line as a phone number (`0388202020`, `+33 3 88 20 20 20`, `33388202020`) or an extension, `|` between lines"),
-                    );
-                    ok = false;
-                } else {
-                    lines.push(l.to_owned());
-                }
-            }
-        }
-    }
-    let supervisor = match values.get(Tag::ROLE.name()) {
-        None => false,
-        Some(e) => match e.value.text.trim() {
-            "desk" | "" => false,
-            "supervisor" => true,
-            other => {
-                diags.push(
-                    Diagnostic::error(
-                        Code::DeskIncomplete,
-                        value::trimmed_span(&e.value),
-                        format!("`{other}` is no role"),
-                    )
-                    .with_help(
-                        "`desk` (its own lines) or `supervisor` (also the wall of every line)",
-                    ),
-                );
-                ok = false;
-                false
-            }
-        },
-    };
-    // Registered to be masked in everything printed or logged, the
-    // diagnostics of this very desk included — unless refused as too weak:
-    // no server runs with it, and as a value to mask it would hide the
-    // same word in every message ("too short").
-    let weak = secret
-        .as_deref()
-        .and_then(ctibridge_lang::redact::weak_secret)
-        .is_some();
-    let secret = ctibridge_lang::config::Secret::new(secret.unwrap_or_default());
-    if weak {
-        ctibridge_lang::redact::forget(secret.expose());
-    }
-    ok.then(|| Desk {
-        ident: ident.unwrap_or_default(),
-        secret,
-        lines,
-        supervisor,
-        lines_span: values
-            .get(Tag::LINES.name())
-            .map(|e| value::trimmed_span(&e.value)),
-    })
-}
-
-/// The value of `tag` in `section` (its default when unset) read as its
-/// kind's type; `None` when invalid (reported when the file was checked).
-fn read<T: value::FromKind>(
-    shared: &HashMap<(Section, &'static str), Entry>,
-    section: Section,
-    tag: Tag,
-) -> Option<T> {
-    debug_assert!(
-        tag.def(section).is_some_and(|d| d.kind == T::KIND),
-        "<{tag}> is not read as {:?}",
-        T::KIND
-    );
-    T::from_text(text_of(shared, section, tag)).ok()
-}
-
-/// The text of `tag` in `section`, its default when unset.
-fn text_of<'a>(
-    shared: &'a HashMap<(Section, &'static str), Entry>,
-    section: Section,
-    tag: Tag,
-) -> &'a str {
-    shared.get(&(section, tag.name())).map_or_else(
-        || tag.def(section).map_or("", |d| d.default),
-        |e| e.value.text.trim(),
-    )
 }
 
 /// The default of a `<keyyo_notify>` tag, from the schema.
@@ -1054,8 +331,9 @@ pub fn explain(s: &ServerSettings) -> String {
     let _ = writeln!(out, "dials through  {dials}");
     let _ = writeln!(
         out,
-        "holds polls    {} s (cursor) / 0.8 s (no cursor); tokens valid {} s",
+        "holds polls    {} s (cursor) / {} s (no cursor); tokens valid {} s",
         s.hold.as_secs_f64(),
+        defaults::SHORT_HOLD.as_secs_f64(),
         s.token_ttl.as_secs()
     );
     let _ = writeln!(
@@ -1076,6 +354,19 @@ pub fn explain(s: &ServerSettings) -> String {
             "off"
         }
     );
+    explain_keyyo(s, &mut out);
+    if let Some(c) = &s.names {
+        for line in names_lines(c) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+    explain_desks(s, &mut out);
+    out
+}
+
+/// [`explain`]'s lines of Keyyo's notifications and CTI session.
+fn explain_keyyo(s: &ServerSettings, out: &mut String) {
+    use std::fmt::Write as _;
     match &s.keyyo {
         Some(k) => {
             let base = s
@@ -1108,11 +399,11 @@ pub fn explain(s: &ServerSettings) -> String {
         };
         let _ = writeln!(out, "keyyo cti      {}, CSI token {token}", c.endpoint);
     }
-    if let Some(c) = &s.names {
-        for line in names_lines(c) {
-            let _ = writeln!(out, "{line}");
-        }
-    }
+}
+
+/// [`explain`]'s lines of the browser desk and the desks.
+fn explain_desks(s: &ServerSettings, out: &mut String) {
+    use std::fmt::Write as _;
     let _ = writeln!(
         out,
         "browser desk   {}",
@@ -1147,7 +438,6 @@ pub fn explain(s: &ServerSettings) -> String {
             );
         }
     }
-    out
 }
 
 // ---------------------------------------------------------------- record links

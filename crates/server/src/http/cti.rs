@@ -20,10 +20,10 @@ use crate::http::extract::basic_credentials;
 use crate::http::extract::is_number;
 use crate::http::extract::param;
 use crate::http::extract::{DeskLine, Params};
-use crate::http::state::new_token;
 use crate::http::state::AppState;
 use crate::http::state::MAX_STATIONS;
 use crate::model::event::LineEvent;
+use crate::model::ids::new_token;
 use std::time::Instant;
 
 /// The CTI routes.
@@ -110,63 +110,28 @@ pub(crate) async fn setevent(
     if !cmd.eq_ignore_ascii_case("DIAL") {
         return Err(ApiError::Invalid("the only cmdevent is DIAL".into()));
     }
-    if let Some(sim) = &s.sim {
-        let callee =
-            ctibridge_client::number::identity(tel, &s.opts.country).unwrap_or(target.number);
-        let callref = sim.dial(&line, &callee);
-        return Ok(Json(json!({ "result": "OK", "callref": callref })).into_response());
-    }
-    let dialer = match (&s.dialer, &s.cti) {
-        (Some(Ok(dialer)), _) => dialer,
-        (Some(Err(f)), _) => return Err(dial_failed(&line, f)),
-        // Keyyo's CTI session dials from its own line.
-        (None, Some(cti)) => {
-            let callee =
-                ctibridge_client::number::identity(tel, &s.opts.country).unwrap_or(target.number);
-            return match cti.dial(&line, &callee).await {
-                Ok(()) => {
-                    s.ingest
-                        .metrics()
-                        .dialled(crate::infra::metrics::Dialled::placed);
-                    Ok(Json(json!({ "result": "OK" })).into_response())
-                }
-                Err(e) => {
-                    s.ingest
-                        .metrics()
-                        .dialled(crate::infra::metrics::Dialled::refused);
-                    tracing::warn!(line, "dial through Keyyo's CTI session failed: {e}");
-                    Err(ApiError::Control(e))
-                }
-            };
-        }
-        (None, None) => return Err(ApiError::Busy("no provider to dial through")),
-    };
-    // Placed from the line the station asked for (the dial engine puts it
-    // in the provider's form of numbers: OVH wants 0033…, Keyyo 33…), on
-    // the dial thread.
-    let req = ctibridge_client::dial::DialRequest {
-        target: tel.to_owned(),
-        ..ctibridge_client::dial::DialRequest::default()
-    };
-    let placed = match dialer.dial(line.clone(), req).await {
-        Ok(placed) => placed,
-        Err(crate::sources::dialer::NotDialled::Busy) => {
-            return Err(ApiError::Busy("too many calls being placed: try again"))
-        }
-        Err(crate::sources::dialer::NotDialled::Stopped) => {
-            return Err(ApiError::Busy("the server is stopping"))
-        }
-    };
+    let callee = ctibridge_client::number::identity(tel, &s.opts.country).unwrap_or(target.number);
     use crate::infra::metrics::Dialled;
-    match placed {
-        Ok(_) => {
+    use crate::sources::provider::{Dialled as Done, NotPlaced};
+    match s.provider.dial(&line, tel, &callee).await {
+        Ok(Done::Simulated(callref)) => {
+            Ok(Json(json!({ "result": "OK", "callref": callref })).into_response())
+        }
+        Ok(Done::Placed) => {
             s.ingest.metrics().dialled(Dialled::placed);
             Ok(Json(json!({ "result": "OK" })).into_response())
         }
-        Err(f) => {
+        Err(NotPlaced::Failed(f)) => {
             s.ingest.metrics().dialled(Dialled::refused);
             Err(dial_failed(&line, &f))
         }
+        Err(NotPlaced::Broken(f)) => Err(dial_failed(&line, &f)),
+        Err(NotPlaced::Control(e)) => {
+            s.ingest.metrics().dialled(Dialled::refused);
+            tracing::warn!(line, "dial through Keyyo's CTI session failed: {e}");
+            Err(ApiError::Control(e))
+        }
+        Err(NotPlaced::Busy(why)) => Err(ApiError::Busy(why)),
     }
 }
 
@@ -274,7 +239,7 @@ pub(crate) async fn history(
     State(s): State<Arc<AppState>>,
     DeskLine { line, q, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
-    let kind = match param(&q, "kind").map(crate::store::journal::HistoryKind::parse) {
+    let kind = match param(&q, "kind").map(crate::model::record::HistoryKind::parse) {
         None => None,
         Some(Some(k)) => Some(k),
         Some(None) => return Err(ApiError::Invalid("kind is made, received or missed".into())),
@@ -283,7 +248,7 @@ pub(crate) async fn history(
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(100)
         .min(1000);
-    match line_history(&s, &line, kind, limit).await? {
+    match line_history(&s, &line, kind, limit).await {
         Ok(mut calls) => {
             for c in &mut calls {
                 c.line = for_desks(&s.opts, &c.line);
@@ -322,19 +287,7 @@ pub(crate) async fn call_control(
     )
     .map_err(ApiError::Invalid)?;
     let what = op.name();
-    let done = match (&s.sim, &s.cti) {
-        (Some(sim), _) => sim.act(&line, callref, op).await,
-        (None, Some(cti)) => {
-            let (action, params) = crate::sources::keyyo_cti::action_of(&op, callref);
-            cti.ask(action, params).await.map(drop).map_err(|e| {
-                crate::model::control::ControlError::Provider(format!("Keyyo CTI: {e}"))
-            })
-        }
-        (None, None) => Err(crate::model::control::ControlError::Unsupported {
-            provider: s.provider_name.clone(),
-            op: op.name(),
-        }),
-    };
+    let done = s.provider.act(&line, callref, op).await;
     match done {
         Ok(()) => {
             tracing::info!(ident, line, callref, op = what, "call operation done");
@@ -366,50 +319,11 @@ pub(crate) async fn line_control(
     )
     .map_err(ApiError::Invalid)?;
     tracing::info!(ident, line, op = op.name(), "line operation");
-    let mut answer = match (&s.sim, &s.cti) {
-        (Some(sim), _) => sim.line_op(&line, op),
-        (None, Some(cti)) => {
-            let (action, params) = crate::sources::keyyo_cti::line_action_of(&op);
-            let result = cti.ask(action, params).await.map_err(|e| {
-                ApiError::Control(crate::model::control::ControlError::Provider(format!(
-                    "Keyyo CTI: {e}"
-                )))
-            })?;
-            match op {
-                crate::model::control::LineOp::GetAutoAnswer => {
-                    json!({ "auto_answer": result["auto_answer"] })
-                }
-                crate::model::control::LineOp::Subscriptions => {
-                    // Keyyo's numbers are international, without +.
-                    let numbers: Vec<String> = result["numbers"]
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|n| n.as_str())
-                                .map(|n| {
-                                    if n == "callpark" || n.starts_with('+') {
-                                        n.to_owned()
-                                    } else {
-                                        format!("+{n}")
-                                    }
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    json!({ "numbers": numbers })
-                }
-                _ => json!({ "result": "OK" }),
-            }
-        }
-        (None, None) => {
-            return Err(ApiError::Control(
-                crate::model::control::ControlError::Unsupported {
-                    provider: s.provider_name.clone(),
-                    op: op.name(),
-                },
-            ))
-        }
-    };
+    let mut answer = s
+        .provider
+        .line_op(&line, op)
+        .await
+        .map_err(ApiError::Control)?;
     // Numbers in the desks' form.
     if let Some(numbers) = answer.get_mut("numbers").and_then(|n| n.as_array_mut()) {
         for n in numbers {
@@ -436,21 +350,12 @@ pub(crate) fn phone_number(n: &str, country: &str) -> Result<String, String> {
 pub(crate) async fn line_history(
     s: &AppState,
     line: &str,
-    kind: Option<crate::store::journal::HistoryKind>,
+    kind: Option<crate::model::record::HistoryKind>,
     limit: usize,
-) -> Result<Result<Vec<crate::store::journal::CallRecord>, String>, ApiError> {
-    let journal = s.journal.as_ref().ok_or(ApiError::Off("no journal"))?;
-    if let Some(w) = &s.writer {
-        w.flush().await;
-    }
-    let (journal, line) = (journal.clone(), line.to_owned());
-    Ok(tokio::task::spawn_blocking(move || {
-        let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-        j.history(&line, kind, limit)
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r.map_err(|e| e.to_string())))
+) -> Result<Vec<crate::model::record::CallRecord>, String> {
+    s.writer.flush().await;
+    let line = line.to_owned();
+    s.journal.read(move |j| j.history(&line, kind, limit)).await
 }
 
 /// `calls?telorg`: the line's calls under way (ringing or answered), with
@@ -469,7 +374,7 @@ pub(crate) async fn active_calls(
     s: &AppState,
     line: &str,
 ) -> Result<Vec<crate::model::control::ActiveCall>, ApiError> {
-    let found = match line_history(s, line, None, ACTIVE_CALLS).await? {
+    let found = match line_history(s, line, None, ACTIVE_CALLS).await {
         Ok(found) => found,
         Err(e) => {
             tracing::error!("journal: {e}");
@@ -481,22 +386,16 @@ pub(crate) async fn active_calls(
         .into_iter()
         .filter(|c| c.under_way(now))
         .map(|c| {
-            let (caller, callee) = match c.direction {
-                crate::model::event::Direction::Out => (c.line.clone(), c.tel.clone()),
-                crate::model::event::Direction::In => (c.tel.clone(), c.line.clone()),
-            };
+            let (caller, callee) = c.parties();
+            let (caller, callee) = (for_desks(&s.opts, caller), for_desks(&s.opts, callee));
             crate::model::control::ActiveCall {
-                state: match c.state {
-                    ctibridge_client::events::model::CallState::Parked => "PARKED",
-                    _ if c.connect_at.is_some() => "CONNECT",
-                    _ => "SETUP",
-                },
+                state: crate::model::record::LiveState::of(&c, now),
                 park_slot: c.park_slot.clone(),
                 ringing_ms: c.connect_at.unwrap_or(now) - c.setup_at,
                 talk_ms: c.connect_at.map_or(0, |at| now - at),
                 callref: c.callref,
-                caller: for_desks(&s.opts, &caller),
-                callee: for_desks(&s.opts, &callee),
+                caller,
+                callee,
                 direction: c.direction,
                 setup_at: c.setup_at,
                 connect_at: c.connect_at,

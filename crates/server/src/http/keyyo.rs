@@ -35,9 +35,8 @@ pub(crate) async fn keyyo_notify(s: &AppState, peer: SocketAddr, checked: Checke
         // Older than what is remembered: the journal says if it is a
         // repeat (a notification sent again long after).
         let (l, c) = (line.clone(), callref.clone());
-        let known =
-            crate::http::state::on_journal(s, move |j| j.has_event(&l, &c, kind.events())).await;
-        if let Some(Ok(true)) = known {
+        let known = s.journal.read(move |j| j.has_event(&l, &c, kind.events()));
+        if let Ok(true) = known.await {
             metrics.notified(Notified::repeat);
             return (StatusCode::OK, "OK").into_response();
         }

@@ -205,39 +205,14 @@ pub(crate) async fn accept(
                 tokio::spawn(drive(stream, service, watcher, registered));
             }
             Some(acceptor) => {
-                let acceptor = acceptor.clone();
-                tokio::spawn(async move {
-                    // A client speaking plain HTTP to this HTTPS port is
-                    // told so, in plain HTTP (a TLS handshake starts with
-                    // byte 0x16, a request with a letter).
-                    let mut first = [0u8; 1];
-                    let peeked = tokio::select! {
-                        p = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)) => p,
-                        _ = registered.conn.closed() => return,
-                    };
-                    match peeked {
-                        Ok(Ok(1)) if first[0].is_ascii_alphabetic() => {
-                            speaks_https(stream).await;
-                            return;
-                        }
-                        Ok(Ok(1)) => {}
-                        _ => return,
-                    }
-                    let handshake = acceptor.accept(stream);
-                    // The handshake within the header time limit.
-                    let stream = tokio::select! {
-                        done = tokio::time::timeout(HEADER_READ_TIMEOUT, handshake) => match done {
-                            Ok(Ok(s)) => s,
-                            Ok(Err(e)) => {
-                                tracing::debug!(%peer, "TLS handshake failed: {e}");
-                                return;
-                            }
-                            Err(_) => return,
-                        },
-                        _ = registered.conn.closed() => return,
-                    };
-                    drive(stream, service, watcher, registered).await;
-                });
+                tokio::spawn(serve_tls(
+                    stream,
+                    peer,
+                    acceptor.clone(),
+                    service,
+                    watcher,
+                    registered,
+                ));
             }
         }
         if making_room {
@@ -250,4 +225,52 @@ pub(crate) async fn accept(
     sweeping.abort();
     stopping();
     let _ = tokio::time::timeout(crate::infra::lifecycle::STOP_GRACE, graceful.shutdown()).await;
+}
+
+/// A connection on the HTTPS port: told so in plain HTTP when it speaks
+/// it (a TLS handshake starts with byte 0x16, a request with a letter),
+/// else its handshake within the header time limit, then served.
+async fn serve_tls<S>(
+    stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    service: S,
+    watcher: hyper_util::server::graceful::Watcher,
+    registered: connections::Registered,
+) where
+    S: hyper::service::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let mut first = [0u8; 1];
+    let peeked = tokio::select! {
+        p = tokio::time::timeout(HEADER_READ_TIMEOUT, stream.peek(&mut first)) => p,
+        _ = registered.conn.closed() => return,
+    };
+    match peeked {
+        Ok(Ok(1)) if first[0].is_ascii_alphabetic() => {
+            speaks_https(stream).await;
+            return;
+        }
+        Ok(Ok(1)) => {}
+        _ => return,
+    }
+    let handshake = acceptor.accept(stream);
+    // The handshake within the header time limit.
+    let stream = tokio::select! {
+        done = tokio::time::timeout(HEADER_READ_TIMEOUT, handshake) => match done {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                return;
+            }
+            Err(_) => return,
+        },
+        _ = registered.conn.closed() => return,
+    };
+    drive(stream, service, watcher, registered).await;
 }

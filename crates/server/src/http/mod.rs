@@ -8,3 +8,6 @@ pub mod listener;
 pub mod ops;
 pub mod sim;
 pub mod state;
+
+#[cfg(test)]
+mod tests;

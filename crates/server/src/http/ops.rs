@@ -39,25 +39,10 @@ pub(crate) async fn healthz(
     State(s): State<Arc<AppState>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
 ) -> Result<Response, ApiError> {
-    use crate::sources::health::Provider;
     may_monitor(&s, client)?;
-    let provider = if s.sim.is_some() {
-        Provider::Simulator
-    } else {
-        match (&s.dialer, &s.provider_host) {
-            (None, _) => Provider::None,
-            (Some(Err(f)), _) => {
-                Provider::Broken(ctibridge_lang::redact::mask(&f.to_string()).into_owned())
-            }
-            (Some(Ok(_)), Some((host, port))) => Provider::At(host, *port),
-            (Some(Ok(_)), None) => Provider::Broken(
-                "the provider's address cannot be read from the dial request".into(),
-            ),
-        }
-    };
     let (ok, report) = crate::sources::health::report(
         !s.ingest.is_refusing(),
-        provider,
+        s.provider.health(),
         s.relay_status.as_deref(),
     )
     .await;

@@ -31,8 +31,8 @@ pub fn routes() -> Router<Arc<AppState>> {
 /// for tests and demos.
 pub(crate) fn simulator(s: &AppState, peer: SocketAddr) -> Result<&Sim, ApiError> {
     let sim = s
-        .sim
-        .as_ref()
+        .provider
+        .sim()
         .ok_or(ApiError::Off("the simulator is off"))?;
     if !peer.ip().is_loopback() {
         return Err(ApiError::Forbidden("only from this machine"));

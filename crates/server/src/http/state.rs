@@ -7,8 +7,9 @@ use crate::config::server::ServerOptions;
 use crate::http::error::ApiError;
 use crate::model::clock::now_secs;
 use crate::model::event::LineEvent;
-use crate::sources::sim::Sim;
+use crate::sources::provider::Provider;
 use crate::store::hub::Hub;
+use crate::store::journal::SharedJournal;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -50,24 +51,14 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Where call events enter: journaled, then published.
     pub ingest: Arc<crate::store::ingest::Ingest>,
-    pub sim: Option<Sim>,
+    /// Who places the calls and acts on them.
+    pub provider: Provider,
     pub opts: ServerOptions,
-    pub journal: Option<Arc<Mutex<crate::store::journal::Journal>>>,
-    /// The provider configuration `setevent` dials through.
-    pub dialer:
-        Option<Result<crate::sources::dialer::DialThread, Arc<ctibridge_client::failure::Failure>>>,
+    pub journal: SharedJournal,
     /// Writes the journal; `history` waits for it to catch up.
-    pub writer: Option<Arc<crate::store::journal::Writer>>,
-    /// The provider's host and port (`/healthz` tries a connection).
-    pub provider_host: Option<(String, u16)>,
+    pub writer: Arc<crate::store::journal::Writer>,
     /// The relay's last answer, when it runs (`/healthz`).
     pub relay_status: Option<Arc<crate::sources::health::RelayStatus>>,
-    /// Who places the calls, as an error names it ("the simulator",
-    /// "provider keyyo").
-    pub provider_name: String,
-    /// Keyyo's CTI session, when `<keyyo_cti>` is set: calls are acted on
-    /// through it.
-    pub cti: Option<crate::sources::keyyo_cti::Cti>,
     pub(crate) tokens: Mutex<crate::store::tokens::Tokens>,
     pub(crate) stations: Mutex<HashMap<(String, String), Station>>,
     /// Keyyo calls kept, by call and state: a notification and a CTI
@@ -83,6 +74,19 @@ pub struct AppState {
     pub(crate) web: crate::http::state::WebState,
 }
 
+/// What the server's parts hand the routes.
+pub struct Parts {
+    pub ingest: Arc<crate::store::ingest::Ingest>,
+    pub provider: Provider,
+    pub opts: ServerOptions,
+    pub journal: SharedJournal,
+    pub writer: Arc<crate::store::journal::Writer>,
+    pub seen: Arc<Mutex<crate::store::seen::Seen>>,
+    pub relay_status: Option<Arc<crate::sources::health::RelayStatus>>,
+    /// Connections kept open at most: requests held open are bounded below.
+    pub max_connections: usize,
+}
+
 impl AppState {
     /// Whether `ip` is within the CTI routes' rate (the browser desk's
     /// are the same).
@@ -90,69 +94,40 @@ impl AppState {
         self.cti_limit.allow(ip)
     }
 
-    pub fn new(
-        ingest: Arc<crate::store::ingest::Ingest>,
-        sim: Option<Sim>,
-        opts: ServerOptions,
-        journal: Option<Arc<Mutex<crate::store::journal::Journal>>>,
-    ) -> AppState {
+    /// The state, whole; the desks' logouts read back from the journal.
+    pub fn new(parts: Parts) -> AppState {
+        let Parts {
+            ingest,
+            provider,
+            opts,
+            journal,
+            writer,
+            seen,
+            relay_status,
+            max_connections,
+        } = parts;
         let limit =
             |rate: u32| crate::infra::rate::RateLimit::new(f64::from(rate), 2.0 * f64::from(rate));
         let web = crate::http::state::WebState::default();
-        let mut seen = crate::store::seen::Seen::default();
-        if let Some(j) = &journal {
-            web.restore(j);
-            // The notifications journaled lately are repeats after a
-            // restart too.
-            let j = j.lock().unwrap_or_else(|p| p.into_inner());
-            match j.recent_keys(crate::store::seen::Seen::CAPACITY) {
-                Ok(keys) => {
-                    // The journal's last day, or as much as is kept.
-                    let since = match keys.last() {
-                        Some(&(_, _, _, at)) if keys.len() >= crate::store::seen::Seen::CAPACITY => at,
-                        _ => crate::model::clock::now_ms() - crate::model::clock::CALL_SPAN,
-                    };
-                    for (line, callref, event, _) in keys.iter().rev() {
-                        if let Some(kind) = crate::wire::keyyo::Kind::of(*event) {
-                            seen.first_time(line, callref, kind);
-                        }
-                    }
-                    seen.remembered_since(since);
-                }
-                Err(e) => tracing::error!(
-                    "journal: the calls of the last run cannot be read ({e}): a notification Keyyo sends again may be taken twice"
-                ),
-            }
-        }
+        web.restore(&journal);
         AppState {
             notify_limit: limit(opts.notify_rate),
             cti_limit: limit(opts.cti_rate),
             hub: ingest.hub().clone(),
             ingest,
-            sim,
+            provider,
             opts,
             journal,
-            dialer: None,
-            writer: None,
-            provider_host: None,
-            relay_status: None,
-            provider_name: "the server's provider".to_owned(),
-            cti: None,
+            writer,
+            relay_status,
             tokens: Mutex::new(crate::store::tokens::Tokens::default()),
             stations: Mutex::new(HashMap::new()),
-            seen: Arc::new(Mutex::new(seen)),
+            seen,
             lockout: Default::default(),
-            holds: crate::infra::holds::Holds::new(crate::infra::connections::default_max()),
+            holds: crate::infra::holds::Holds::new(max_connections),
             web,
         }
     }
-}
-
-/// A desk token: 128 bits from the operating system's generator, in hex.
-pub(crate) fn new_token() -> Option<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).ok()?;
-    Some(crate::store::tokens::hex(&bytes))
 }
 
 impl AppState {
@@ -242,11 +217,9 @@ impl Default for WebState {
 
 impl WebState {
     /// The sessions logged out before a restart, kept in the journal.
-    pub(crate) fn restore(&self, journal: &Mutex<crate::store::journal::Journal>) {
-        let kept = journal
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .desk_logouts(now_secs());
+    pub(crate) fn restore(&self, journal: &SharedJournal) {
+        // Those past their end are deleted meanwhile: the writer's.
+        let kept = journal.writer().desk_logouts(now_secs());
         match kept {
             Ok(kept) => self
                 .logged_out
@@ -272,22 +245,4 @@ impl WebState {
     pub(crate) fn release_streams(&self) {
         self.streams.send_modify(|(_, held)| *held = false);
     }
-}
-
-/// `f` on the server's journal, on a thread that may block: `None`
-/// without a journal; its error as text.
-pub(crate) async fn on_journal<T, F>(s: &AppState, f: F) -> Option<Result<T, String>>
-where
-    T: Send + 'static,
-    F: FnOnce(&crate::store::journal::Journal) -> rusqlite::Result<T> + Send + 'static,
-{
-    let journal = s.journal.clone()?;
-    let done =
-        tokio::task::spawn_blocking(move || f(&journal.lock().unwrap_or_else(|p| p.into_inner())))
-            .await;
-    Some(match done {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(e.to_string()),
-    })
 }

@@ -247,8 +247,8 @@ pub struct ActiveCall {
     pub caller: String,
     pub callee: String,
     pub direction: crate::model::event::Direction,
-    /// `SETUP` (ringing) or `CONNECT` (answered).
-    pub state: &'static str,
+    /// Ringing, talking or parked.
+    pub state: crate::model::record::LiveState,
     /// Milliseconds since 1970.
     pub setup_at: i64,
     pub connect_at: Option<i64>,

@@ -1,3 +1,5 @@
 pub mod clock;
 pub mod control;
 pub mod event;
+pub mod ids;
+pub mod record;

@@ -120,7 +120,7 @@ struct Kept {
 /// changed, without keeping it.
 fn fingerprint(text: &str) -> String {
     use sha1::Digest as _;
-    crate::store::tokens::hex(&sha1::Sha1::digest(text.as_bytes()))
+    crate::model::ids::hex(&sha1::Sha1::digest(text.as_bytes()))
 }
 
 impl Minter {

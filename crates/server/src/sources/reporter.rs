@@ -6,11 +6,12 @@
 //! every try: the one try a crash can repeat (sent, taken, the server
 //! killed before it wrote "done") is one the ERP can recognise.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::model::clock::now_ms;
-use crate::store::journal::{CallRecord, DueReport, Journal};
+use crate::model::record::CallRecord;
+use crate::store::journal::{DueReport, Journal};
 use ctibridge_client::report::{FinishedCall, NotKept};
 use ctibridge_lang::config::Config;
 
@@ -26,7 +27,7 @@ const IDLE_CHECK: Duration = Duration::from_secs(60);
 
 /// What the reporter needs.
 pub struct Reporter {
-    pub journal: Arc<Mutex<Journal>>,
+    pub journal: crate::store::journal::SharedJournal,
     pub config: Arc<Config>,
     pub context: ctibridge_client::context::Context,
     pub client: ctibridge_client::http::HttpClient,
@@ -51,14 +52,7 @@ impl Reporter {
         &self,
         f: impl FnOnce(&Journal) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, String> {
-        let journal = self.journal.clone();
-        tokio::task::spawn_blocking(move || {
-            let j = journal.lock().unwrap_or_else(|p| p.into_inner());
-            f(&j)
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+        self.journal.write(f).await
     }
 
     /// Sends what is due until `stop` resolves; between two reports, never

@@ -511,36 +511,7 @@ impl SimCall {
                 (stage, Ok(()))
             }
             (Op::SupervisedTransfer { side, to, timer }, Stage::Talking) => {
-                // `to` rings; answered in time, it takes this call's
-                // place; else it is called off and this call goes on.
-                let party = self.party(side);
-                let from_line = self.own_line(&party);
-                let (tx, answered) = tokio::sync::oneshot::channel();
-                let consult = self.sim.start(
-                    from_line.as_deref(),
-                    &party,
-                    &to,
-                    self.auto,
-                    Some(self.callref.clone()),
-                    Some(tx),
-                );
-                let sim = self.sim.clone();
-                let original = self.callref.clone();
-                let limit = if timer == 0 {
-                    MANUAL_LIMIT
-                } else {
-                    Duration::from_secs(u64::from(timer))
-                };
-                tokio::spawn(async move {
-                    match tokio::time::timeout(limit, answered).await {
-                        Ok(Ok(())) => {
-                            let _ = sim.act_any(&original, Op::Hangup).await;
-                        }
-                        _ => {
-                            let _ = sim.act_any(&consult, Op::Hangup).await;
-                        }
-                    }
-                });
+                self.supervised_transfer(side, &to, timer);
                 (stage, Ok(()))
             }
             (Op::SupervisedTransfer { .. }, _) => {
@@ -553,32 +524,10 @@ impl SimCall {
                     other_side,
                 },
                 Stage::Talking,
-            ) => {
-                // The other call must be this line's, answered.
-                let Some(other_parties) = self.sim.parties(line, &other) else {
-                    return (stage.clone(), Err(ControlError::NoSuchCall));
-                };
-                let party = self.party(side);
-                let other_party = match other_side {
-                    Side::Caller => other_parties.0,
-                    Side::Callee => other_parties.1,
-                };
-                if let Err(e) = self.sim.act(line, &other, Op::Hangup).await {
-                    return (stage.clone(), Err(e));
-                }
-                let stage = self.release().await;
-                let merged = self.sim.start(
-                    self.own_line(&party).as_deref(),
-                    &party,
-                    &other_party,
-                    Auto::Manual,
-                    Some(self.callref.clone()),
-                    None,
-                );
-                // Merged calls are talking already.
-                let _ = self.sim.act_any(&merged, Op::Answer).await;
-                (stage, Ok(()))
-            }
+            ) => match self.merge(line, side, &other, other_side).await {
+                Ok(stage) => (stage, Ok(())),
+                Err(e) => (stage, Err(e)),
+            },
             (Op::Merge { .. }, _) => not_now("only answered calls can be merged"),
             (Op::Transfer { .. }, _) => not_now("only an answered call can be transferred"),
             (Op::Park { slot, .. }, Stage::Talking) => self.park(stage.clone(), slot).await,
@@ -599,6 +548,73 @@ impl SimCall {
             (Op::Unpark, _) => not_now("it is not in the call park"),
             (_, Stage::Over) => not_now("nothing can be done"),
         }
+    }
+
+    /// `to` rings; answered in time, it takes this call's place; else it
+    /// is called off and this call goes on.
+    fn supervised_transfer(&self, side: Side, to: &str, timer: u32) {
+        let party = self.party(side);
+        let from_line = self.own_line(&party);
+        let (tx, answered) = tokio::sync::oneshot::channel();
+        let consult = self.sim.start(
+            from_line.as_deref(),
+            &party,
+            to,
+            self.auto,
+            Some(self.callref.clone()),
+            Some(tx),
+        );
+        let sim = self.sim.clone();
+        let original = self.callref.clone();
+        let limit = if timer == 0 {
+            MANUAL_LIMIT
+        } else {
+            Duration::from_secs(u64::from(timer))
+        };
+        tokio::spawn(async move {
+            match tokio::time::timeout(limit, answered).await {
+                Ok(Ok(())) => {
+                    let _ = sim.act_any(&original, Op::Hangup).await;
+                }
+                _ => {
+                    let _ = sim.act_any(&consult, Op::Hangup).await;
+                }
+            }
+        });
+    }
+
+    /// This call's `side` and call `other`'s `other_side` talk together
+    /// in a new call (`other` must be this line's, answered); this call's
+    /// stage after.
+    async fn merge(
+        &self,
+        line: &str,
+        side: Side,
+        other: &str,
+        other_side: Side,
+    ) -> Result<Stage, ControlError> {
+        let other_parties = self
+            .sim
+            .parties(line, other)
+            .ok_or(ControlError::NoSuchCall)?;
+        let party = self.party(side);
+        let other_party = match other_side {
+            Side::Caller => other_parties.0,
+            Side::Callee => other_parties.1,
+        };
+        self.sim.act(line, other, Op::Hangup).await?;
+        let stage = self.release().await;
+        let merged = self.sim.start(
+            self.own_line(&party).as_deref(),
+            &party,
+            &other_party,
+            Auto::Manual,
+            Some(self.callref.clone()),
+            None,
+        );
+        // Merged calls are talking already.
+        let _ = self.sim.act_any(&merged, Op::Answer).await;
+        Ok(stage)
     }
 }
 

@@ -111,6 +111,32 @@ impl Seen {
     }
 }
 
+impl Seen {
+    /// The notifications journaled lately: repeats after a restart too.
+    pub fn restored(journal: &crate::store::journal::Journal) -> Seen {
+        let mut seen = Seen::default();
+        match journal.recent_keys(Seen::CAPACITY) {
+            Ok(keys) => {
+                // The journal's last day, or as much as is kept.
+                let since = match keys.last() {
+                    Some(&(_, _, _, at)) if keys.len() >= Seen::CAPACITY => at,
+                    _ => crate::model::clock::now_ms() - crate::model::clock::CALL_SPAN,
+                };
+                for (line, callref, event, _) in keys.iter().rev() {
+                    if let Some(kind) = Kind::of(*event) {
+                        seen.first_time(line, callref, kind);
+                    }
+                }
+                seen.remembered_since(since);
+            }
+            Err(e) => tracing::error!(
+                "journal: the calls of the last run cannot be read ({e}): a notification Keyyo sends again may be taken twice"
+            ),
+        }
+        seen
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

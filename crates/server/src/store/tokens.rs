@@ -9,11 +9,6 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// `bytes` in lower-case hex: tokens, hashes and fingerprints.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Valid tokens one desk may hold.
 pub const PER_DESK: usize = 8;
 /// Valid tokens given to one source address.

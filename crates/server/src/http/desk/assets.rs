@@ -14,7 +14,7 @@ use crate::http::desk::answers::takes_gzip;
 use crate::http::desk::answers::{error, secured};
 use crate::http::desk::session::me_of;
 use crate::http::state::AppState;
-use crate::store::tokens::hex;
+use crate::model::ids::hex;
 
 pub(crate) struct Asset {
     /// `desk.js`.
@@ -206,5 +206,37 @@ mod tests {
             "{index}"
         );
         assert!(!index.contains("<script>"), "no inline script");
+    }
+
+    /// The pages name every live state the server writes, from one table.
+    #[test]
+    fn the_pages_know_every_live_state() {
+        use crate::model::record::LiveState;
+        let common = include_str!("../../../web/common.js");
+        for s in [
+            LiveState::Ringing,
+            LiveState::Talking,
+            LiveState::Parked,
+            LiveState::Ended,
+        ] {
+            let wire = serde_json::to_value(s).unwrap();
+            let wire = wire.as_str().unwrap();
+            assert!(
+                common.contains(&format!("{wire}: \"")),
+                "{wire} is not in LIVE"
+            );
+        }
+        for page in ["desk.js", "wall.js"] {
+            let text = match page {
+                "desk.js" => include_str!("../../../web/desk.js"),
+                _ => include_str!("../../../web/wall.js"),
+            };
+            for wire in ["\"SETUP\"", "\"CONNECT\"", "\"PARKED\""] {
+                assert!(
+                    !text.contains(&format!("state === {wire}")),
+                    "{page} reads {wire}"
+                );
+            }
+        }
     }
 }

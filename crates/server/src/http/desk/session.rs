@@ -14,11 +14,10 @@ use serde_json::{json, Value};
 use crate::http::desk::answers::compressed;
 use crate::http::desk::answers::takes_gzip;
 use crate::http::desk::answers::{error, passed, secured};
-use crate::http::state::on_journal;
 use crate::http::state::AppState;
 use crate::http::state::Https;
 use crate::model::clock::now_secs;
-use crate::store::tokens::hex;
+use crate::model::ids::hex;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "ctibridge_desk";
@@ -60,7 +59,7 @@ pub(crate) fn unb64(text: &str) -> Option<String> {
 /// A new session's cookie value for desk `ident` (its secret `secret`).
 pub(crate) fn new_session(ident: &str, secret: &str) -> Option<String> {
     // 128 random bits, as a desk token's.
-    let nonce = crate::http::state::new_token()?;
+    let nonce = crate::model::ids::new_token()?;
     let expires = now_secs() + SESSION.as_secs() as i64;
     let tag = ring::hmac::sign(
         &key_of(secret),
@@ -272,7 +271,7 @@ pub(crate) async fn logout(
     }
     // Kept in the journal: a restart does not bring the session back.
     let (nonce, until) = (web.session.nonce.clone(), web.session.expires);
-    if let Some(Err(e)) = on_journal(&s, move |j| j.desk_logout(&nonce, until)).await {
+    if let Err(e) = s.journal.write(move |j| j.desk_logout(&nonce, until)).await {
         tracing::error!(
             ident = web.session.ident,
             "journal: a logout cannot be kept ({e}): a restart of the server before its end would let the session in again"
@@ -287,10 +286,10 @@ pub(crate) async fn logout(
 
 /// What the provider lets the desk do.
 pub(crate) fn abilities(s: &AppState) -> Value {
-    let control = s.sim.is_some() || s.cti.is_some();
-    let dial = s.sim.is_some() || s.dialer.is_some() || s.cti.is_some();
+    let control = s.provider.can_control();
+    let dial = s.provider.can_dial();
     json!({
-        "provider": s.provider_name,
+        "provider": s.provider.name(),
         "control": control,
         "dial": dial,
         "park": control,
@@ -347,9 +346,11 @@ pub(crate) async fn me_of(s: &Arc<AppState>, session: &Session) -> Value {
         }));
     }
     let ident = session.ident.clone();
-    let missed_seen = on_journal(s, move |j| j.missed_seen(&ident))
+    let missed_seen = s
+        .journal
+        .read(move |j| j.missed_seen(&ident))
         .await
-        .and_then(Result::ok)
+        .ok()
         .flatten();
     json!({
         "ident": session.ident,
@@ -377,15 +378,18 @@ pub(crate) async fn seen(State(s): State<Arc<AppState>>, web: Web) -> Response {
         return error(StatusCode::BAD_REQUEST, "at is not a time of a call");
     }
     let ident = web.session.ident.clone();
-    match on_journal(&s, move |j| j.set_missed_seen(&ident, at)).await {
-        Some(Ok(v)) => secured(axum::Json(json!({ "missed_seen": v })).into_response()),
-        Some(Err(e)) => {
+    match s
+        .journal
+        .write(move |j| j.set_missed_seen(&ident, at))
+        .await
+    {
+        Ok(v) => secured(axum::Json(json!({ "missed_seen": v })).into_response()),
+        Err(e) => {
             tracing::error!("journal: {e}");
             error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the journal cannot be written",
             )
         }
-        None => error(StatusCode::NOT_FOUND, "no journal"),
     }
 }

@@ -10,6 +10,7 @@ use crate::http::desk::answers::{compressed, error, secured};
 use crate::http::desk::session::all_lines;
 use crate::http::desk::session::Web;
 use crate::http::state::AppState;
+use crate::model::record::LiveState;
 use axum::http::StatusCode;
 
 /// `GET /desk/api/wall` (supervisors): every line, its desks, its calls
@@ -18,15 +19,11 @@ pub(crate) async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
     if !web.session.supervisor {
         return error(StatusCode::FORBIDDEN, "the wall is for supervisors");
     }
-    let Some(journal) = s.journal.clone() else {
-        return error(StatusCode::NOT_FOUND, "no journal");
-    };
     let lines = all_lines(&s);
     let day_start = start_of_today_ms();
     let read = {
         let lines = lines.clone();
-        tokio::task::spawn_blocking(move || {
-            let j = journal.lock().unwrap_or_else(|p| p.into_inner());
+        s.journal.read(move |j| {
             lines
                 .iter()
                 .map(|l| j.history(l, None, 2000).map(|c| (l.clone(), c)))
@@ -34,7 +31,7 @@ pub(crate) async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
         })
     };
     let found = match read.await {
-        Ok(Ok(found)) => found,
+        Ok(found) => found,
         _ => {
             return error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -64,11 +61,7 @@ pub(crate) async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
                     "callref": c.callref,
                     "tel": crate::http::cti::for_desks(&s.opts, &c.tel),
                     "direction": c.direction,
-                    "state": match c.state {
-                        ctibridge_client::events::model::CallState::Parked => "PARKED",
-                        _ if c.connect_at.is_some() => "CONNECT",
-                        _ => "SETUP",
-                    },
+                    "state": LiveState::of(c, now),
                     "setup_at": c.setup_at,
                     "connect_at": c.connect_at,
                     "park_slot": c.park_slot,
@@ -109,7 +102,7 @@ pub(crate) async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
             "call": {
                 "callref": p.callref,
                 "tel": crate::http::cti::for_desks(&s.opts, &p.caller),
-                "state": "PARKED",
+                "state": LiveState::Parked,
                 "setup_at": p.since,
                 "park_slot": p.slot,
             },

@@ -12,132 +12,19 @@
 use std::path::Path;
 
 use rusqlite::{params, Connection};
-use serde::{Deserialize, Serialize};
 
 use crate::model::event::{Event, LineEvent};
+use crate::model::record::{CallRecord, HistoryKind, Replacement, ReportState};
 use ctibridge_client::events::model::{CallState, Direction};
 
-/// One call of one line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallRecord {
-    pub callref: String,
-    pub line: String,
-    pub direction: Direction,
-    /// The other party.
-    pub tel: String,
-    pub called: String,
-    pub state: CallState,
-    /// Milliseconds since 1970.
-    pub setup_at: i64,
-    pub connect_at: Option<i64>,
-    pub release_at: Option<i64>,
-    pub ringing_ms: Option<i64>,
-    pub talk_ms: Option<i64>,
-    /// The call this one replaced (Keyyo DREF_REPLACE).
-    pub replaces: Option<String>,
-    /// Who the other party is, as the server's `<lookup>` found it:
-    /// `name`, `company`, `record`.
-    #[serde(flatten)]
-    pub person: Option<ctibridge_client::names::Person>,
-    /// Its report to the ERP (`<report>`), when there is one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub report: Option<ReportState>,
-    /// The call park's slot, while it is parked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub park_slot: Option<String>,
-    /// The call that took this one's place: transferred, merged, picked
-    /// up (Keyyo's DREF_REPLACE) — when one of the journal's lines has it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub replaced_by: Option<Replacement>,
-}
+mod desks;
+mod outbox;
+mod shared;
+mod writer;
 
-/// A call that replaced another.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Replacement {
-    pub callref: String,
-    /// The line that has it.
-    pub line: String,
-    /// Its other party, from that line.
-    pub tel: String,
-}
-
-/// Where a call's report stands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportState {
-    /// `pending` (not taken yet), `done` (the ERP took it) or `skipped`
-    /// (`<report_when>` does not take this kind of call).
-    pub state: String,
-    /// Times it was sent.
-    pub tries: i64,
-    /// Why the last try was not taken.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// A report due now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DueReport {
-    pub id: i64,
-    pub line: String,
-    pub callref: String,
-    pub tries: i64,
-}
-
-/// Reports by state, for `/metrics`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ReportCounts {
-    pub pending: u64,
-    /// Pending, and refused at least once.
-    pub failing: u64,
-    pub done: u64,
-    pub skipped: u64,
-}
-
-/// Which calls a history keeps: `made`, `received` or `missed`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HistoryKind {
-    /// Outgoing calls.
-    Made,
-    /// Incoming calls answered (or still ringing).
-    Received,
-    /// Incoming calls that ended unanswered.
-    Missed,
-}
-
-impl HistoryKind {
-    /// The kind named `name` (`made`, `received`, `missed`).
-    pub fn parse(name: &str) -> Option<HistoryKind> {
-        match name {
-            "made" => Some(HistoryKind::Made),
-            "received" => Some(HistoryKind::Received),
-            "missed" => Some(HistoryKind::Missed),
-            _ => None,
-        }
-    }
-
-    /// The kind `call` is of.
-    pub fn of(call: &CallRecord) -> HistoryKind {
-        match (call.direction, call.state) {
-            (Direction::Out, _) => HistoryKind::Made,
-            (Direction::In, CallState::Missed) => HistoryKind::Missed,
-            (Direction::In, _) => HistoryKind::Received,
-        }
-    }
-
-    /// Whether `call` is of this kind.
-    pub fn keeps(self, call: &CallRecord) -> bool {
-        HistoryKind::of(call) == self
-    }
-
-    /// `made`, `received`, `missed`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HistoryKind::Made => "made",
-            HistoryKind::Received => "received",
-            HistoryKind::Missed => "missed",
-        }
-    }
-}
+pub use outbox::DueReport;
+pub use shared::SharedJournal;
+pub use writer::{Idle, NotQueued, Writer};
 
 pub struct Journal {
     db: Connection,
@@ -225,7 +112,7 @@ impl Journal {
         // process being killed at any moment; the log is synced to the disk
         // at each checkpoint, so a power cut can lose what was committed
         // since the last one (at most about a second of calls: see
-        // [`SETTLE_AFTER`]).
+        // [`writer::SETTLE_AFTER`]).
         db.pragma_update(None, "journal_mode", "WAL")?;
         db.pragma_update(None, "synchronous", "NORMAL")?;
         // Another process holding the journal's lock (a backup, a
@@ -295,102 +182,6 @@ impl Journal {
             linked: true,
             reporting: false,
         })
-    }
-
-    /// From now on, a call's last event (RELEASE, MISSED) puts its report
-    /// in the outbox in the transaction that writes the event: once the
-    /// event is acknowledged, its report cannot be lost.
-    pub fn set_reporting(&mut self, on: bool) {
-        self.reporting = on;
-    }
-
-    /// Reports due at `now` (ms since 1970), oldest due first, at most
-    /// `max`.
-    pub fn due_reports(&self, now: i64, max: usize) -> rusqlite::Result<Vec<DueReport>> {
-        let mut st = self.db.prepare_cached(
-            "SELECT id, line, callref, tries FROM reports
-             WHERE state = 'pending' AND next_at <= ?1 ORDER BY next_at LIMIT ?2",
-        )?;
-        let rows = st.query_map(params![now, max as i64], |r| {
-            Ok(DueReport {
-                id: r.get(0)?,
-                line: r.get(1)?,
-                callref: r.get(2)?,
-                tries: r.get(3)?,
-            })
-        })?;
-        rows.collect()
-    }
-
-    /// When the next pending report is due (ms since 1970).
-    pub fn next_report_at(&self) -> rusqlite::Result<Option<i64>> {
-        self.db
-            .prepare_cached("SELECT MIN(next_at) FROM reports WHERE state = 'pending'")?
-            .query_row([], |r| r.get(0))
-    }
-
-    /// The ERP took report `id`: it is never sent again.
-    pub fn report_done(&self, id: i64, now: i64) -> rusqlite::Result<()> {
-        self.db
-            .prepare_cached(
-                "UPDATE reports SET state = 'done', tries = tries + 1, done_at = ?2, last_error = NULL
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, now])?;
-        Ok(())
-    }
-
-    /// Report `id` was not taken (`error`): sent again at `next_at`.
-    pub fn report_refused(&self, id: i64, next_at: i64, error: &str) -> rusqlite::Result<()> {
-        self.db
-            .prepare_cached(
-                "UPDATE reports SET tries = tries + 1, next_at = ?2, last_error = ?3 WHERE id = ?1",
-            )?
-            .execute(params![id, next_at, error])?;
-        Ok(())
-    }
-
-    /// Report `id` is not to be sent (`<report_when>`), or waits for its
-    /// call to end (`next_at`).
-    pub fn report_skipped(&self, id: i64, now: i64) -> rusqlite::Result<()> {
-        self.db
-            .prepare_cached("UPDATE reports SET state = 'skipped', done_at = ?2 WHERE id = ?1")?
-            .execute(params![id, now])?;
-        Ok(())
-    }
-
-    pub fn report_later(&self, id: i64, next_at: i64) -> rusqlite::Result<()> {
-        self.db
-            .prepare_cached("UPDATE reports SET next_at = ?2 WHERE id = ?1")?
-            .execute(params![id, next_at])?;
-        Ok(())
-    }
-
-    /// The outbox by state.
-    pub fn report_counts(&self) -> rusqlite::Result<ReportCounts> {
-        let mut c = ReportCounts::default();
-        if !self.reports {
-            return Ok(c);
-        }
-        let mut st = self.db.prepare_cached(
-            "SELECT state, tries > 0, COUNT(*) FROM reports GROUP BY state, tries > 0",
-        )?;
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let n = r.get::<_, i64>(2)?.max(0) as u64;
-            match (r.get_ref(0)?.as_str()?, r.get::<_, bool>(1)?) {
-                ("pending", failing) => {
-                    c.pending += n;
-                    if failing {
-                        c.failing += n;
-                    }
-                }
-                ("done", _) => c.done += n,
-                ("skipped", _) => c.skipped += n,
-                _ => {}
-            }
-        }
-        Ok(c)
     }
 
     /// One call of `line`, folded from its events.
@@ -529,16 +320,6 @@ impl Journal {
         }
     }
 
-    /// The browser desk's sessions logged out and not yet at their end
-    /// (`until`, seconds since 1970): those past it are forgotten here.
-    pub fn desk_logouts(&self, now_secs: i64) -> rusqlite::Result<Vec<(String, i64)>> {
-        self.db
-            .execute("DELETE FROM desk_logouts WHERE until <= ?1", [now_secs])?;
-        let mut st = self.db.prepare("SELECT nonce, until FROM desk_logouts")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect()
-    }
-
     /// The (line, call, event) of the newest `n` events journaled within a
     /// day, newest first: what a notification sent again would repeat.
     pub fn recent_keys(&self, n: usize) -> rusqlite::Result<Vec<(String, String, Event, i64)>> {
@@ -579,38 +360,6 @@ impl Journal {
             }
         }
         Ok(false)
-    }
-
-    /// A browser desk's session logged out, worthless until `until`.
-    pub fn desk_logout(&self, nonce: &str, until: i64) -> rusqlite::Result<()> {
-        self.db.execute(
-            "INSERT OR REPLACE INTO desk_logouts (nonce, until) VALUES (?1, ?2)",
-            params![nonce, until],
-        )?;
-        Ok(())
-    }
-
-    /// Up to when (ms since 1970) the desk `ident` has seen its missed calls.
-    pub fn missed_seen(&self, ident: &str) -> rusqlite::Result<Option<i64>> {
-        use rusqlite::OptionalExtension as _;
-        self.db
-            .query_row(
-                "SELECT missed_seen FROM desk_seen WHERE ident = ?1",
-                [ident],
-                |r| r.get(0),
-            )
-            .optional()
-    }
-
-    /// The desk `ident` has seen its missed calls up to `at`; a mark never
-    /// goes back (two browsers of one desk).
-    pub fn set_missed_seen(&self, ident: &str, at: i64) -> rusqlite::Result<i64> {
-        self.db.execute(
-            "INSERT INTO desk_seen (ident, missed_seen) VALUES (?1, ?2)
-             ON CONFLICT (ident) DO UPDATE SET missed_seen = max(missed_seen, excluded.missed_seen)",
-            params![ident, at],
-        )?;
-        Ok(self.missed_seen(ident)?.unwrap_or(at))
     }
 
     /// Whether the journal can be written: takes the write lock (waiting
@@ -702,30 +451,11 @@ impl Journal {
 
 /// Events written between two copies of the write-ahead log into the
 /// journal, in a long burst (tens of MB of log).
-const WAL_EVENTS: u64 = 100_000;
+pub(crate) const WAL_EVENTS: u64 = 100_000;
 
-use crate::model::clock::{CALL_SPAN, RINGING_SPAN};
+use crate::model::clock::CALL_SPAN;
 /// Events a history reads at most.
 pub const HISTORY_EVENTS: i64 = 200_000;
-
-impl CallRecord {
-    /// Whether the call is under way at `now` (ms since 1970): not ended,
-    /// and not so old that its end must have been lost (a notification
-    /// the provider never sent, a server stopped mid-call): ringing for
-    /// `RINGING_SPAN` (10 min), or begun `CALL_SPAN` (a day) ago. A desk
-    /// and the wall never show such a call for ever.
-    pub fn under_way(&self, now: i64) -> bool {
-        if self.state.is_ended() {
-            return false;
-        }
-        let age = now.saturating_sub(self.setup_at);
-        if self.connect_at.is_some() || self.state == CallState::Parked {
-            age < CALL_SPAN
-        } else {
-            age < RINGING_SPAN
-        }
-    }
-}
 
 /// One event of a call as the journal keeps it.
 struct Logged {
@@ -905,417 +635,15 @@ fn record_with(
     Ok(())
 }
 
-/// The journal's writing side: events committed in batches (one
-/// transaction per batch: a group commit) on the journal's own thread,
-/// each with an acknowledgement sent once its transaction is committed or
-/// has failed. The server answers a notification, and hands an event to
-/// desks, only once it is committed ([`crate::store::ingest`]); its runtime never
-/// touches the disk.
-///
-/// A batch is what the server gathered before it ran out of work: the
-/// runtime tells the writer when it is about to wait ([`Idle`]), and the
-/// thread then takes every event queued. Without that signal (a runtime
-/// built elsewhere: the tests) the thread is woken by the first event,
-/// and takes what came meanwhile. The thread waits for another process's
-/// lock up to [`BUSY_TIMEOUT`]; it also copies the write-ahead log into the
-/// journal, and, while the journal cannot be written, tries it again every
-/// [`PROBE_EVERY`].
-pub struct Writer {
-    shared: std::sync::Arc<Shared>,
-}
-
-/// What the server's tasks and the journal's thread share.
-struct Shared {
-    queue: std::sync::Mutex<Queue>,
-    /// The thread waits on it for work.
-    wake: std::sync::Condvar,
-    /// Set while the journal cannot be written (a commit failed, and no
-    /// probe has succeeded since): new notifications are refused at once.
-    down: std::sync::atomic::AtomicBool,
-    /// Whether the runtime says when it is idle ([`Idle`]); if not, the
-    /// first event of a batch wakes the thread.
-    told_idle: std::sync::atomic::AtomicBool,
-    /// Events written (or not), whose waiters are told by a task on the
-    /// runtime: one wake-up of the runtime per batch, not one per event.
-    done: std::sync::Mutex<Vec<(Pending, bool)>>,
-    written: tokio::sync::Notify,
-    /// The thread has ended: nothing more is written.
-    ended: std::sync::atomic::AtomicBool,
-    /// How long an event waits for the runtime to be idle at most.
-    hold: std::time::Duration,
-    /// Batches taken when the runtime said it was idle.
-    idle_batches: std::sync::atomic::AtomicU64,
-    /// Commit times, the queue's length: `/metrics`.
-    metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
-}
-
-/// The events waiting for the thread, and what else it is asked.
-#[derive(Default)]
-struct Queue {
-    events: Vec<Pending>,
-    /// The thread may take the events now.
-    go: bool,
-    /// Asked to say when everything queued before is written.
-    flushes: Vec<tokio::sync::oneshot::Sender<()>>,
-    stop: bool,
-    /// When the oldest event waiting was queued.
-    since: Option<std::time::Instant>,
-    /// `go` was said by the idle runtime.
-    idle: bool,
-}
-
-/// An event, its time, and who waits for its commit (and gets the event
-/// back with the answer: committed or not).
-struct Pending {
-    event: LineEvent,
-    at: i64,
-    ack: tokio::sync::oneshot::Sender<(bool, LineEvent)>,
-}
-
-impl Pending {
-    fn answer(self, committed: bool) {
-        let _ = self.ack.send((committed, self.event));
-    }
-}
-
-/// Why an event was not journaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotQueued {
-    /// The journal cannot be written at the moment.
-    Down,
-    /// The writer has stopped.
-    Closed,
-}
-
 /// How long the journal's thread waits for a lock held by another process
 /// (or a long history) before the batch fails and its events are refused:
 /// a notification answered 503 is sent again by its sender.
 pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2000);
-/// While the journal is down, how often the thread tries it again.
-const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
-/// How long the server must be quiet before the write-ahead log is copied
-/// into the journal (a checkpoint): in quiet times rather than in the
-/// middle of a burst of calls.
-const SETTLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
-/// Events waiting for the thread at most; beyond, new ones are refused.
-const QUEUE: usize = 65_536;
-/// Events that make a batch whether or not the runtime is idle.
-const FULL_BATCH: usize = 1024;
-/// How long an event waits for the runtime to be idle at most: a runtime
-/// that never runs out of work still has its events written.
-const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(2);
-
-/// Tells the journal's writer that the server's runtime has nothing left
-/// to do and is about to wait: the events queued so far are the batch.
-/// Called from the runtime's park hook (`serve::runtime`); until a
-/// writer is bound to it, does nothing.
-#[derive(Clone, Default)]
-pub struct Idle(std::sync::Arc<std::sync::OnceLock<std::sync::Weak<Shared>>>);
-
-impl Idle {
-    /// The runtime is about to wait.
-    pub fn now(&self) {
-        if let Some(shared) = self.0.get().and_then(std::sync::Weak::upgrade) {
-            let mut q = shared.lock_queue();
-            if !q.events.is_empty() && !q.go {
-                q.go = true;
-                q.idle = true;
-                shared.wake.notify_one();
-            }
-        }
-    }
-}
-
-impl std::fmt::Debug for Idle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Idle")
-    }
-}
-
-impl Shared {
-    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-/// Commits `batch` in one transaction and tells each waiter — a failure
-/// only once `down` says so: whoever is told "not kept" sees new events
-/// refused.
-fn write_batch(journal: &Journal, batch: Vec<Pending>, shared: &Shared) {
-    use std::sync::atomic::Ordering::SeqCst;
-    let n = batch.len();
-    let started = std::time::Instant::now();
-    let recorded = journal.record_all(batch.iter().map(|p| (&p.event, p.at)));
-    shared
-        .metrics
-        .commit_seconds
-        .observe(started.elapsed().as_secs_f64());
-    let written = match recorded {
-        Ok(()) => {
-            if shared.down.swap(false, SeqCst) {
-                tracing::warn!("the call journal can be written again");
-            }
-            true
-        }
-        Err(e) => {
-            if !shared.down.swap(true, SeqCst) {
-                tracing::error!(
-                    "the call journal cannot be written ({e}): {n} call events refused; new notifications are answered 503 until it can"
-                );
-            }
-            false
-        }
-    };
-    shared
-        .done
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .extend(batch.into_iter().map(|p| (p, written)));
-    shared.written.notify_one();
-}
-
-impl Writer {
-    /// Starts the journal's thread on `journal` (shared with the readers);
-    /// `idle`, when given, is the runtime's signal that a batch is
-    /// complete.
-    pub fn start(
-        journal: std::sync::Arc<std::sync::Mutex<Journal>>,
-        idle: Option<&Idle>,
-        metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
-    ) -> (Writer, std::thread::JoinHandle<()>) {
-        Writer::start_holding(journal, idle, MAX_HOLD, metrics)
-    }
-
-    /// [`Writer::start`], an event waiting for the runtime's idle moment
-    /// `hold` at most.
-    fn start_holding(
-        journal: std::sync::Arc<std::sync::Mutex<Journal>>,
-        idle: Option<&Idle>,
-        hold: std::time::Duration,
-        metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
-    ) -> (Writer, std::thread::JoinHandle<()>) {
-        use std::sync::atomic::Ordering::SeqCst;
-        let shared = std::sync::Arc::new(Shared {
-            queue: std::sync::Mutex::new(Queue::default()),
-            wake: std::sync::Condvar::new(),
-            down: std::sync::atomic::AtomicBool::new(false),
-            told_idle: std::sync::atomic::AtomicBool::new(false),
-            done: std::sync::Mutex::new(Vec::new()),
-            written: tokio::sync::Notify::new(),
-            ended: std::sync::atomic::AtomicBool::new(false),
-            hold,
-            idle_batches: std::sync::atomic::AtomicU64::new(0),
-            metrics,
-        });
-        // Tells the waiters of each batch written, on the runtime; ends
-        // once the thread has ended and its last batch is told.
-        let teller = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                teller.written.notified().await;
-                let ended = teller.ended.load(SeqCst);
-                let done =
-                    std::mem::take(&mut *teller.done.lock().unwrap_or_else(|p| p.into_inner()));
-                for (p, written) in done {
-                    p.answer(written);
-                }
-                if ended {
-                    break;
-                }
-            }
-        });
-        if let Some(idle) = idle {
-            if idle.0.set(std::sync::Arc::downgrade(&shared)).is_ok() {
-                shared.told_idle.store(true, SeqCst);
-            }
-        }
-        let inner = shared.clone();
-        let handle = std::thread::Builder::new()
-            .name("journal".into())
-            .spawn(move || {
-                let shared = inner;
-                let lock = || journal.lock().unwrap_or_else(|p| p.into_inner());
-                let _ = lock().db.busy_timeout(BUSY_TIMEOUT);
-                // Events written since the write-ahead log was last copied,
-                // and when the last of them was.
-                let mut unsettled: u64 = 0;
-                let mut last_write = std::time::Instant::now();
-                let mut room = 64;
-                loop {
-                    let (batch, flushes, stop) = {
-                        let mut q = shared.lock_queue();
-                        let wait = if shared.down.load(SeqCst) {
-                            PROBE_EVERY
-                        } else {
-                            SETTLE_AFTER
-                        };
-                        let since = std::time::Instant::now();
-                        while !(q.go || q.stop || !q.flushes.is_empty()) {
-                            let left = match q.since {
-                                Some(first) => shared.hold.saturating_sub(first.elapsed()),
-                                None => wait.saturating_sub(since.elapsed()),
-                            };
-                            if left.is_zero() {
-                                break;
-                            }
-                            q = shared
-                                .wake
-                                .wait_timeout(q, left)
-                                .unwrap_or_else(|p| p.into_inner())
-                                .0;
-                        }
-                        if std::mem::take(&mut q.idle) && !q.events.is_empty() {
-                            shared.idle_batches.fetch_add(1, SeqCst);
-                        }
-                        q.go = false;
-                        q.since = None;
-                        // The next batch starts as large as the largest
-                        // so far: not grown an event at a time.
-                        room = room.max(q.events.len());
-                        let batch = if q.events.is_empty() {
-                            Vec::new()
-                        } else {
-                            std::mem::replace(&mut q.events, Vec::with_capacity(room))
-                        };
-                        (batch, std::mem::take(&mut q.flushes), q.stop)
-                    };
-                    if !batch.is_empty() {
-                        let n = batch.len() as u64;
-                        write_batch(&lock(), batch, &shared);
-                        if !shared.down.load(SeqCst) {
-                            unsettled += n;
-                            last_write = std::time::Instant::now();
-                        }
-                    } else if flushes.is_empty() && !stop {
-                        // Quiet (or down) for a while.
-                        let j = lock();
-                        if shared.down.load(SeqCst) {
-                            if j.probe().is_ok() {
-                                // Up before it is said: whoever reads the
-                                // line finds the journal taking events.
-                                shared.down.store(false, SeqCst);
-                                tracing::warn!("the call journal can be written again");
-                            }
-                        } else if unsettled > 0 && last_write.elapsed() >= SETTLE_AFTER {
-                            if let Err(e) = j.settle() {
-                                tracing::warn!("journal checkpoint: {e}");
-                            }
-                            unsettled = 0;
-                        }
-                    }
-                    if unsettled >= WAL_EVENTS {
-                        // A long burst: the log is copied without waiting
-                        // for a quiet moment.
-                        if let Err(e) = lock().settle() {
-                            tracing::warn!("journal checkpoint: {e}");
-                        }
-                        unsettled = 0;
-                    }
-                    for done in flushes {
-                        let _ = done.send(());
-                    }
-                    if stop {
-                        break;
-                    }
-                }
-                // Whatever came with the stop, then a checkpoint for the road.
-                let rest = std::mem::take(&mut shared.lock_queue().events);
-                if !rest.is_empty() {
-                    write_batch(&lock(), rest, &shared);
-                    unsettled += 1;
-                }
-                if unsettled > 0 {
-                    let _ = lock().settle();
-                }
-                shared.ended.store(true, SeqCst);
-                shared.written.notify_one();
-            })
-            .expect("the journal thread starts");
-        (Writer { shared }, handle)
-    }
-
-    /// Events waiting for the next commit.
-    pub fn queued(&self) -> usize {
-        self.shared.lock_queue().events.len()
-    }
-
-    /// Whether the journal cannot be written at the moment.
-    pub fn is_down(&self) -> bool {
-        self.shared.down.load(std::sync::atomic::Ordering::SeqCst)
-    }
-
-    /// Journals `event` (its time taken now) with the other events of the
-    /// moment; resolves to the event once its transaction is committed.
-    /// Never touches the disk on the caller's thread. While the journal is
-    /// down a new event is refused at once; a retry (`retrying`, the
-    /// relay's) goes through, to find out whether it is back.
-    pub async fn commit(&self, event: LineEvent, retrying: bool) -> Result<LineEvent, NotQueued> {
-        use std::sync::atomic::Ordering::SeqCst;
-        if !retrying && self.is_down() {
-            return Err(NotQueued::Down);
-        }
-        let (ack, committed) = tokio::sync::oneshot::channel();
-        {
-            let mut q = self.shared.lock_queue();
-            if q.stop {
-                return Err(NotQueued::Closed);
-            }
-            if q.events.len() >= QUEUE {
-                return Err(NotQueued::Down);
-            }
-            if q.events.is_empty() {
-                q.since = Some(std::time::Instant::now());
-            }
-            // The event's time is when the server took it: the same for
-            // the journal and for every desk, whenever it reads it.
-            let mut event = event;
-            if event.at <= 0 {
-                event.at = now_ms();
-            }
-            q.events.push(Pending {
-                at: event.at,
-                event,
-                ack,
-            });
-            let told_idle = self.shared.told_idle.load(SeqCst);
-            if !q.go && (!told_idle || q.events.len() >= FULL_BATCH) {
-                q.go = true;
-                self.shared.wake.notify_one();
-            }
-        }
-        match committed.await {
-            Ok((true, event)) => Ok(event),
-            Ok((false, _)) => Err(NotQueued::Down),
-            Err(_) => Err(NotQueued::Closed),
-        }
-    }
-
-    /// Writes what waits and stops the thread (join its handle to wait).
-    pub fn finish(&self) {
-        let mut q = self.shared.lock_queue();
-        q.stop = true;
-        self.shared.wake.notify_one();
-    }
-
-    /// Resolves once every event queued before is written.
-    pub async fn flush(&self) {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        {
-            let mut q = self.shared.lock_queue();
-            if q.stop {
-                return;
-            }
-            q.go = true;
-            q.flushes.push(done);
-            self.shared.wake.notify_one();
-        }
-        let _ = wait.await;
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::clock::RINGING_SPAN;
 
     fn ev(callref: &str, event: Event, direction: &'static str) -> LineEvent {
         LineEvent {
@@ -1653,5 +981,40 @@ mod tests {
         assert_eq!(alone("after.sqlite"), 100);
         drop(j);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A reader in the middle of a long read (its transaction open, its
+    /// connection held) does not keep the writer from committing: the
+    /// readers have a connection of their own, and the write-ahead log lets
+    /// both go on. The reader sees the commit once its read is over.
+    #[test]
+    fn a_long_read_does_not_hold_up_a_commit() {
+        let path = std::env::temp_dir().join(format!(
+            "ctibridge-journal-readers-{}.sqlite",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let journal = Journal::open(&path).unwrap();
+        journal.record(&ev("a", Event::Ring, "in"), 1_000).unwrap();
+        let shared = SharedJournal::new(journal, Some(Journal::open_read_only(&path).unwrap()));
+        let reader = shared.reader();
+        reader.db.execute_batch("BEGIN").unwrap();
+        assert_eq!(reader.history("1003", None, 10).unwrap().len(), 1);
+        {
+            let writing = shared
+                .writing()
+                .try_lock()
+                .expect("the writer's connection is free while a reader reads");
+            writing.record(&ev("b", Event::Ring, "in"), 2_000).unwrap();
+        }
+        // Its snapshot is the one it began with.
+        assert_eq!(reader.history("1003", None, 10).unwrap().len(), 1);
+        reader.db.execute_batch("COMMIT").unwrap();
+        assert_eq!(reader.history("1003", None, 10).unwrap().len(), 2);
+        drop(reader);
+        drop(shared);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

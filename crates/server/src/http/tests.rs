@@ -1,0 +1,261 @@
+//! The routes in process: the router the server runs, on the state it
+//! builds (the simulator as provider, the journal in memory), asked with
+//! `tower`'s `oneshot` — no socket, no child process. The wire, the
+//! listener and TLS are the scenario tests' (tests/serve.rs and others).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+use crate::config::server::ServerOptions;
+use crate::config::settings::{Desk, CTI_PATH};
+use crate::http::state::{AppState, Https, Parts};
+use crate::sources::provider::Provider;
+use crate::store::journal::{Journal, SharedJournal, Writer};
+
+/// The test desk: paul, on line 1003.
+const PAUL: &str = "Basic cGF1bDpwYXVsLWRlc2stc2VjcmV0";
+
+/// A server's state and router, as `serve` builds them.
+struct App {
+    state: Arc<AppState>,
+    router: axum::Router,
+    writer: Arc<Writer>,
+    writing: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.state.hub.close();
+        self.writer.finish();
+        if let Some(w) = self.writing.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+fn app() -> App {
+    let journal = SharedJournal::new(Journal::in_memory().expect("journal"), None);
+    let metrics = Arc::new(crate::infra::metrics::Metrics::default());
+    let (writer, writing) = Writer::start(journal.writing().clone(), None, metrics.clone());
+    let writer = Arc::new(writer);
+    let hub = Arc::new(crate::store::hub::Hub::new());
+    let ingest = Arc::new(crate::store::ingest::Ingest::new(
+        hub,
+        writer.clone(),
+        metrics,
+    ));
+    let opts = ServerOptions {
+        desks: vec![Desk {
+            ident: "paul".into(),
+            secret: ctibridge_lang::config::Secret::new("paul-desk-secret"),
+            lines: vec!["1003".into()],
+            supervisor: false,
+            lines_span: None,
+        }],
+        hold: std::time::Duration::from_millis(50),
+        ..ServerOptions::default()
+    };
+    let sim = crate::sources::sim::Sim::new(ingest.clone(), Default::default());
+    let state = Arc::new(AppState::new(Parts {
+        ingest,
+        provider: Provider::Simulator(sim),
+        opts,
+        journal,
+        writer: writer.clone(),
+        seen: Default::default(),
+        relay_status: None,
+        max_connections: 64,
+    }));
+    App {
+        router: crate::http::front::router(state.clone()),
+        state,
+        writer,
+        writing: Some(writing),
+    }
+}
+
+const HERE: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 5000);
+
+impl App {
+    /// `method uri` from `from`, with `headers`; the status and the body.
+    async fn ask_from(
+        &self,
+        from: SocketAddr,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (StatusCode, String) {
+        let mut req = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut req = req.body(Body::from(body.to_owned())).expect("request");
+        req.extensions_mut().insert(ConnectInfo(from));
+        req.extensions_mut().insert(Https(false));
+        let answer = self.router.clone().oneshot(req).await.expect("answer");
+        let status = answer.status();
+        let bytes = axum::body::to_bytes(answer.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn ask(&self, method: &str, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+        let (status, body) = self.ask_from(HERE, method, uri, headers, "").await;
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// A token for paul.
+    async fn token(&self) -> String {
+        let (st, v) = self
+            .ask(
+                "GET",
+                &format!("{CTI_PATH}/gettoken"),
+                &[("authorization", PAUL)],
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        format!("Bearer {}", v["token"].as_str().expect("token"))
+    }
+}
+
+/// gettoken, setevent, getevent, calls, call, history: a call placed by
+/// the simulator, followed and acted on through the CTI routes.
+#[tokio::test]
+async fn the_cti_routes_place_follow_and_act_on_a_call() {
+    let app = app();
+    let (st, _) = app
+        .ask(
+            "GET",
+            &format!("{CTI_PATH}/gettoken"),
+            &[("authorization", "Basic cGF1bDp3cm9uZy1zZWNyZXQtNzc3")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "a wrong secret");
+    let token = app.token().await;
+    let auth = [("authorization", token.as_str())];
+    let (st, v) = app
+        .ask(
+            "GET",
+            &format!("{CTI_PATH}/setevent?telorg=1003&tel=9902"),
+            &auth,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let callref = v["callref"]
+        .as_str()
+        .expect("the simulator's callref")
+        .to_owned();
+    let (st, v) = app
+        .ask(
+            "GET",
+            &format!("{CTI_PATH}/getevent?telorg=1003&cursor="),
+            &auth,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["events"][0]["event"], "DIAL", "{v}");
+    assert_eq!(v["events"][0]["callref"], callref.as_str(), "{v}");
+    let (st, v) = app
+        .ask("GET", &format!("{CTI_PATH}/calls?telorg=1003"), &auth)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["calls"][0]["callref"], callref.as_str(), "{v}");
+    assert_eq!(v["calls"][0]["state"], "SETUP", "{v}");
+    assert_eq!(v["calls"][0]["caller"], "1003", "outgoing: the line calls");
+    let (st, v) = app
+        .ask(
+            "POST",
+            &format!("{CTI_PATH}/call?telorg=1003&callref={callref}&op=hangup"),
+            &auth,
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = app
+        .ask("GET", &format!("{CTI_PATH}/history?telorg=1003"), &auth)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["calls"][0]["callref"], callref.as_str(), "{v}");
+    // Hung up before the callee answered.
+    assert_eq!(v["calls"][0]["state"], "missed", "{v}");
+    assert!(v["calls"][0]["release_at"].is_i64(), "{v}");
+    // Another desk's line is refused.
+    let (st, _) = app
+        .ask("GET", &format!("{CTI_PATH}/calls?telorg=1004"), &auth)
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // No token, no line.
+    let (st, _) = app
+        .ask("GET", &format!("{CTI_PATH}/calls?telorg=1003"), &[])
+        .await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+}
+
+/// `/healthz` and `/metrics`: this machine only, by default.
+#[tokio::test]
+async fn the_operators_routes_answer_this_machine_only() {
+    let app = app();
+    let (st, body) = app.ask_from(HERE, "GET", "/healthz", &[], "").await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let (st, body) = app.ask_from(HERE, "GET", "/metrics", &[], "").await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert!(body.contains("ctibridge_"), "{body}");
+    let away: SocketAddr = "192.0.2.7:5000".parse().expect("addr");
+    for path in ["/healthz", "/metrics"] {
+        let (st, _) = app.ask_from(away, "GET", path, &[], "").await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
+    }
+}
+
+/// The simulator's routes: this machine only.
+#[tokio::test]
+async fn the_simulators_routes_answer_this_machine_only() {
+    let app = app();
+    let (st, body) = app
+        .ask_from(HERE, "POST", "/sim/call?from=0612345678&to=1003", &[], "")
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let away: SocketAddr = "192.0.2.7:5000".parse().expect("addr");
+    let (st, _) = app
+        .ask_from(away, "POST", "/sim/call?from=0612345678&to=1003", &[], "")
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+/// The browser desk: a login sets the session's cookie, which reads the
+/// desk's data; without it, nothing.
+#[tokio::test]
+async fn the_desk_logs_in_and_reads_its_lines() {
+    let app = app();
+    let (st, _) = app.ask("GET", "/desk/api/me", &[]).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let mut req = Request::builder()
+        .method("POST")
+        .uri("/desk/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("ident=paul&secret=paul-desk-secret"))
+        .expect("request");
+    req.extensions_mut().insert(ConnectInfo(HERE));
+    req.extensions_mut().insert(Https(false));
+    let answer = app.router.clone().oneshot(req).await.expect("answer");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let cookie = answer
+        .headers()
+        .get("set-cookie")
+        .and_then(|c| c.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let (st, v) = app.ask("GET", "/desk/api/me", &[("cookie", &cookie)]).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["ident"], "paul", "{v}");
+    assert_eq!(v["lines"][0]["line"], "1003", "{v}");
+    assert_eq!(v["can"]["provider"], "the simulator", "{v}");
+}

@@ -1,0 +1,87 @@
+//! The journal as the server's tasks share it: the writer's connection,
+//! and, for a journal in a file, a read-only connection of the readers'
+//! own (histories, the wall, the desks' missed calls). With SQLite's
+//! write-ahead log a reader sees the last commit and never waits for the
+//! writer, nor the writer for it: a long history does not delay a commit,
+//! and so an acknowledgement.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::store::journal::Journal;
+
+#[derive(Clone)]
+pub struct SharedJournal {
+    writing: Arc<Mutex<Journal>>,
+    /// The same connection as `writing` for a journal in memory (a second
+    /// connection would open another, empty, database).
+    reading: Arc<Mutex<Journal>>,
+}
+
+impl SharedJournal {
+    /// `journal`, with `reader` (a read-only connection to the same file)
+    /// for the readers, or without (they share the writer's).
+    pub fn new(journal: Journal, reader: Option<Journal>) -> SharedJournal {
+        let writing = Arc::new(Mutex::new(journal));
+        let reading = match reader {
+            Some(r) => Arc::new(Mutex::new(r)),
+            None => writing.clone(),
+        };
+        SharedJournal { writing, reading }
+    }
+
+    /// The writer's connection (the journal's thread, the outbox).
+    pub fn writing(&self) -> &Arc<Mutex<Journal>> {
+        &self.writing
+    }
+
+    /// The writer's connection, here and now (at start, before the
+    /// journal's thread and the runtime's tasks use it).
+    pub fn writer(&self) -> MutexGuard<'_, Journal> {
+        self.writing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    #[cfg(test)]
+    /// The readers' connection, here and now (at start, before the
+    /// runtime serves anyone).
+    pub fn reader(&self) -> MutexGuard<'_, Journal> {
+        self.reading.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `f` on the readers' connection, on a thread that may block; its
+    /// error as text.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Journal) -> rusqlite::Result<T> + Send + 'static,
+    {
+        off_the_runtime(self.reading.clone(), f).await
+    }
+
+    /// `f` on the writer's connection (a change: a desk's logout, the
+    /// missed calls it saw), on a thread that may block.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Journal) -> rusqlite::Result<T> + Send + 'static,
+    {
+        off_the_runtime(self.writing.clone(), f).await
+    }
+}
+
+/// The one way the runtime's tasks reach the journal: on a blocking
+/// thread, so that the runtime, which serves everyone on one thread, never
+/// waits for SQLite.
+pub async fn off_the_runtime<T, F>(journal: Arc<Mutex<Journal>>, f: F) -> Result<T, String>
+where
+    T: Send + 'static,
+    F: FnOnce(&Journal) -> rusqlite::Result<T> + Send + 'static,
+{
+    let done =
+        tokio::task::spawn_blocking(move || f(&journal.lock().unwrap_or_else(|p| p.into_inner())))
+            .await;
+    match done {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
