@@ -33,7 +33,7 @@ impl std::fmt::Display for AnswerError {
 impl std::error::Error for AnswerError {}
 
 /// The value `field` designates in `body`; `Ok(None)` when it is absent.
-pub fn read(body: &str, field: &AnswerField) -> Result<Option<String>, AnswerError> {
+pub(crate) fn read(body: &str, field: &AnswerField) -> Result<Option<String>, AnswerError> {
     match field {
         AnswerField::Json(f) => read_json(body, &f.value),
         AnswerField::Xml { element, attribute } => read_xml(
@@ -53,7 +53,10 @@ pub fn read_json(body: &str, field: &str) -> Result<Option<String>, AnswerError>
 }
 
 /// The node `field` designates in a parsed document.
-pub fn find_json<'a>(json: &'a Value, field: &str) -> Result<Option<&'a Value>, AnswerError> {
+pub(crate) fn find_json<'a>(
+    json: &'a Value,
+    field: &str,
+) -> Result<Option<&'a Value>, AnswerError> {
     if field.starts_with('$') {
         let found = json
             .query(field)
@@ -81,7 +84,7 @@ pub fn find_json<'a>(json: &'a Value, field: &str) -> Result<Option<&'a Value>, 
 }
 
 /// A JSON scalar as text; objects, arrays and null are no value.
-pub fn scalar(v: &Value) -> Option<String> {
+pub(crate) fn scalar(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -92,7 +95,7 @@ pub fn scalar(v: &Value) -> Option<String> {
 
 /// The text of the first element named `element` (namespace prefix
 /// ignored), or its attribute `attribute`.
-pub fn read_xml(
+pub(crate) fn read_xml(
     body: &str,
     element: &str,
     attribute: Option<&str>,

@@ -21,9 +21,9 @@ use crate::names::{key_of, Found, Lookup, Person};
 pub const LOG_TARGET: &str = "ctibridge::names";
 
 /// Numbers kept at most.
-pub const MAX_KEPT: usize = 10_000;
+pub(crate) const MAX_KEPT: usize = 10_000;
 /// The longest an unknown caller is kept.
-pub const UNKNOWN_KEPT_MAX: Duration = Duration::from_secs(60);
+pub(crate) const UNKNOWN_KEPT_MAX: Duration = Duration::from_secs(60);
 
 /// How a name was (not) found, for the log and the figures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -77,7 +77,7 @@ pub fn values(config: &Config) -> Values {
 /// The station's own line (`<telorg>`) in `<number_format>`, as the
 /// provider gets it in `$telorg$`: a line that cannot be read as a number
 /// is refused at its line of the file, before anything is sent.
-pub fn station_line(config: &Config) -> Result<String, Failure> {
+pub(crate) fn station_line(config: &Config) -> Result<String, Failure> {
     let telorg = &config.station.telorg;
     let g = &config.global;
     crate::number::line_in(&telorg.value, g.number_format.value, &g.country.value).map_err(|e| {
@@ -94,7 +94,7 @@ pub fn station_line(config: &Config) -> Result<String, Failure> {
 
 /// The one HTTP client with the `<cafile>`/`<insecure>` of `config`; a
 /// bad `<cafile>` is reported at its line.
-pub fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
+pub(crate) fn client(config: &Config, fallback: Span) -> Result<HttpClient, Failure> {
     HttpClient::new(&ClientOptions::one_shot(&config.global)).map_err(|e| {
         Failure::Config(vec![Diagnostic::error(
             Code::HttpSetup,

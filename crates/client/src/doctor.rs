@@ -23,7 +23,7 @@ pub const EVENTS_LIMIT: Duration = Duration::from_secs(3);
 /// A certificate that expires sooner is a warning.
 pub const CERT_WARN_DAYS: i64 = 14;
 /// A clock further off than this from OVH's is a warning.
-pub const CLOCK_WARN_SECS: i64 = 60;
+pub(crate) const CLOCK_WARN_SECS: i64 = 60;
 
 /// How a check ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,12 +1,13 @@
 //! `ctibridge install-handler`: makes ctibridge the desktop's handler for
 //! `tel:` and `callto:` links, so a click in any application dials.
 
+pub use crate::events::popup::notify_now;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The URI schemes ctibridge handles.
-pub const SCHEMES: &[&str] = &["tel", "callto"];
+pub(crate) const SCHEMES: &[&str] = &["tel", "callto"];
 
 /// What installing does: files to write and commands to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +45,7 @@ impl Plan {
 /// The plan for an XDG desktop (Linux, BSD): a `.desktop` file in
 /// `$XDG_DATA_HOME/applications` (default `~/.local/share/applications`),
 /// then `xdg-mime default` for each scheme.
-pub fn xdg_plan(
+pub(crate) fn xdg_plan(
     exe: &Path,
     args: &[String],
     env: impl Fn(&str) -> Option<OsString>,
@@ -92,7 +93,7 @@ pub fn xdg_plan(
 }
 
 /// The `.reg` text that registers the schemes for the current Windows user.
-pub fn windows_reg(exe: &str, args: &[String]) -> String {
+pub(crate) fn windows_reg(exe: &str, args: &[String]) -> String {
     // The command line, each word quoted, then escaped for the .reg text.
     let command = std::iter::once(exe.to_owned())
         .chain(args.iter().cloned())

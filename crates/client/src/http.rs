@@ -213,7 +213,7 @@ fn builder(opts: &ClientOptions) -> Result<reqwest::ClientBuilder, SendError> {
 /// The certificate `url`'s server shows (DER), once its chain is checked
 /// with the trust of `opts` (`doctor`). Any answer will do; the request is
 /// a `GET` of `url`.
-pub async fn peer_certificate(
+pub(crate) async fn peer_certificate(
     opts: &ClientOptions,
     url: &str,
 ) -> Result<Option<Vec<u8>>, SendError> {
@@ -247,7 +247,7 @@ fn classify(e: reqwest::Error) -> SendError {
 /// A TLS failure (rustls' words, `invalid peer certificate:
 /// Other(OtherError(CaUsedAsEndEntity))`) in plain words with what to do;
 /// any other text as it is. rustls' own words follow, for a search.
-pub fn plain_tls(text: String) -> String {
+pub(crate) fn plain_tls(text: String) -> String {
     let said = |plain: &str| format!("{plain} (TLS: {text})");
     if text.contains("CaUsedAsEndEntity") {
         said("the server's certificate is a certificate authority's (CA:TRUE), which is refused as a server's own: give the server a certificate with CA:FALSE (`ctibridge check --server` prints a one-line openssl recipe) and name it in <cafile>")
@@ -270,7 +270,7 @@ pub fn plain_tls(text: String) -> String {
 
 /// What to do when `e` kept a request to `url` from leaving, beyond what
 /// its message says: nothing listens there (a bridge server not started).
-pub fn next_step(e: &SendError, url: &str) -> Option<&'static str> {
+pub(crate) fn next_step(e: &SendError, url: &str) -> Option<&'static str> {
     let SendError::Connect(text) = e else {
         return None;
     };

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// The file name Divalto uses for its own trace.
-pub const LOG_FILE: &str = "DhDivaltoClickToCall.log";
+pub(crate) const LOG_FILE: &str = "DhDivaltoClickToCall.log";
 
 /// A log writer that writes nowhere until [`LogFile::open`] is called:
 /// logging starts before the configuration says whether to trace.

@@ -4,6 +4,7 @@
 //! last nine digits when only one entry has them, never a partial match on
 //! a shorter number; extensions ignored.
 
+pub use crate::callers::{Callers, How, Resolved, LOG_TARGET};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -27,7 +28,7 @@ pub struct LineProblem {
 
 /// The digits compared when E.164 does not match: the last nine, the
 /// subscriber number of a French number in any of its forms.
-pub const TAIL_DIGITS: usize = 9;
+pub(crate) const TAIL_DIGITS: usize = 9;
 
 /// Entries by number.
 #[derive(Debug, Default)]
@@ -636,7 +637,7 @@ fn unescape(v: &str) -> String {
 
 /// The last nine digits of an identity with at least that many.
 /// The last nine digits of a number's identity; empty when it has fewer.
-pub fn tail_of(id: &str) -> String {
+pub(crate) fn tail_of(id: &str) -> String {
     tail(id).unwrap_or_default()
 }
 

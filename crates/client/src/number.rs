@@ -6,7 +6,7 @@ use std::fmt;
 use crate::config::NumberFormat;
 
 /// Longest input accepted, in characters.
-pub const MAX_INPUT: usize = 64;
+pub(crate) const MAX_INPUT: usize = 64;
 
 /// A number to dial, as the user or the ERP gave it, cleaned of visual
 /// separators.
@@ -175,7 +175,7 @@ fn parse_tel(rest: &str, offset: usize) -> Result<DialTarget, NumberError> {
 /// `33` and `388202020`). Its text is the E.164 form, `+33388202020`: the
 /// one identity of a number, whatever form it was written in.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct E164 {
+pub(crate) struct E164 {
     code: u16,
     national: String,
 }
@@ -213,7 +213,7 @@ impl fmt::Display for E164 {
 /// A number as ctibridge reads it: a public number, or a number that is not
 /// one (an extension `1003`, a feature code `*21#`) and is dialled as written.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Reading {
+pub(crate) enum Reading {
     Public(E164),
     Internal(String),
 }
@@ -231,7 +231,7 @@ pub enum Reading {
 /// `33…`, with or without `(0)`) are read without the libphonenumber
 /// metadata, which costs tens of milliseconds to load; every other number
 /// loads it. Both ways give the same answer (tested on every form).
-pub fn read(number: &str, country: &str) -> Result<Reading, NumberError> {
+pub(crate) fn read(number: &str, country: &str) -> Result<Reading, NumberError> {
     let international = number.starts_with('+') || number.starts_with("00");
     let digits_only = number
         .trim_start_matches('+')
@@ -285,7 +285,7 @@ fn is_fr(country: &str) -> bool {
 /// Puts a cleaned number (digits, `*`, `#`, leading `+`) in `format`, for
 /// someone dialling from `country`: see [`read`]. `asdialled` leaves it as
 /// it is; internal numbers are never changed.
-pub fn format_number(
+pub(crate) fn format_number(
     number: &str,
     format: NumberFormat,
     country: &str,
@@ -303,7 +303,11 @@ pub fn format_number(
 /// gets it: read as a dialled number is (separators, `tel:`, `(0)`), then
 /// put in `format`. A line that is no number at all (empty, a SIP user
 /// name) stays as written; a number that cannot take the form is refused.
-pub fn line_in(line: &str, format: NumberFormat, country: &str) -> Result<String, NumberError> {
+pub(crate) fn line_in(
+    line: &str,
+    format: NumberFormat,
+    country: &str,
+) -> Result<String, NumberError> {
     match parse_target(line) {
         Ok(t) => format_number(&t.number, format, country),
         Err(_) => Ok(line.trim().to_owned()),

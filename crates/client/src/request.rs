@@ -25,7 +25,7 @@ pub struct HttpRequest {
 
 /// Expands a request section. The content type of `<contenttype>` is sent
 /// with every PUT or POST unless `<headers>` names one itself.
-pub fn build(spec: &RequestSpec, values: &Values) -> Result<HttpRequest, ExpandError> {
+pub(crate) fn build(spec: &RequestSpec, values: &Values) -> Result<HttpRequest, ExpandError> {
     let method = spec.method.value;
     let url = expand(&spec.url.value, Place::Url, values)?;
     let url = drop_empty_params(url.trim(), &optional_params(&spec.url.value));
@@ -104,7 +104,7 @@ fn is_unset_station_value(parts: &[crate::param::Part], values: &Values) -> bool
 }
 
 use crate::redact::is_secret_header;
-pub use crate::redact::mask_url;
+pub(crate) use crate::redact::mask_url;
 
 impl HttpRequest {
     /// A `GET` of `url`, with no header: a request of ctibridge's own, not

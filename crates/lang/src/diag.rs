@@ -276,7 +276,7 @@ pub struct JsonDiagnostic {
 
 /// Characters of a source line shown at most: a long line is shown around
 /// the spot, `…` marking what is left out.
-pub const LINE_SHOWN: usize = 120;
+pub(crate) const LINE_SHOWN: usize = 120;
 /// Characters shown before the spot in a long line.
 const LEAD: usize = 40;
 
@@ -430,7 +430,7 @@ pub fn excerpt(text: &str, max_chars: usize) -> String {
 }
 
 /// The closest candidate to `word`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
+pub(crate) fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

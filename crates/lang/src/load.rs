@@ -14,12 +14,12 @@ use crate::param::{parse, ParseOptions};
 use crate::schema::{Section, Tag};
 use crate::source::{FileId, FileRole, SourceFile, SourceMap, Span, TextEncoding};
 
-pub const PARAM_FILE: &str = "clicktocall_param.txt";
-pub const TAPI_FILE: &str = "tapi_param.txt";
-pub const STATION_FILE: &str = "station.txt";
+pub(crate) const PARAM_FILE: &str = "clicktocall_param.txt";
+pub(crate) const TAPI_FILE: &str = "tapi_param.txt";
+pub(crate) const STATION_FILE: &str = "station.txt";
 
 /// The sys folder when nothing says otherwise.
-pub fn default_sys_dir() -> PathBuf {
+pub(crate) fn default_sys_dir() -> PathBuf {
     if cfg!(windows) {
         PathBuf::from(r"C:\Divalto\Sys")
     } else {
@@ -335,7 +335,7 @@ pub fn check_sources(
 }
 
 /// [`check_sources`] with `--provider`.
-pub fn check_sources_with(
+pub(crate) fn check_sources_with(
     sources: &mut SourceMap,
     param: FileId,
     station: Option<FileId>,

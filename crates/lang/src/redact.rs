@@ -18,7 +18,7 @@ pub const MASK: &str = "********";
 /// Values shorter than this are not searched for in text: a very short
 /// secret would mask every occurrence of those characters in numbers and
 /// words (it is still never printed where it is known to be a secret).
-pub const MIN_LEN: usize = 4;
+pub(crate) const MIN_LEN: usize = 4;
 
 /// Registered values, longest first (a secret containing another is
 /// masked whole).

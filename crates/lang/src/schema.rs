@@ -46,7 +46,7 @@ pub struct SectionDef {
     pub doc: &'static str,
 }
 
-pub static SECTIONS: &[SectionDef] = &[
+pub(crate) static SECTIONS: &[SectionDef] = &[
     SectionDef {
         section: Section::Global,
         name: "global",
@@ -2028,7 +2028,7 @@ impl std::fmt::Display for Tag {
 /// A field read in a provider's answer, and the tags that say where: one
 /// for JSON, three for XML.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Field {
+pub(crate) enum Field {
     Tel,
     Event,
     Token,
@@ -2215,7 +2215,7 @@ const STATION_KNOWN: &[Section] = &[
 /// can read them.
 const SECRET_KNOWN: &[Section] = &[Dial, Event, Token, Callto, Sms, Forward, Lookup, Report];
 
-pub static KEYWORDS: &[KeywordDef] = &[
+pub(crate) static KEYWORDS: &[KeywordDef] = &[
     KeywordDef {
         name: "user",
         aliases: &[],

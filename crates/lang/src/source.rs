@@ -34,7 +34,7 @@ impl fmt::Display for TextEncoding {
 /// Decodes a file's bytes. UTF-8 (with or without BOM) when the bytes are
 /// valid UTF-8, UTF-16 when a UTF-16 BOM says so, Windows-1252 otherwise:
 /// every byte sequence decodes to something.
-pub fn decode(bytes: &[u8]) -> (String, TextEncoding) {
+pub(crate) fn decode(bytes: &[u8]) -> (String, TextEncoding) {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         return match std::str::from_utf8(rest) {
             Ok(s) => (s.to_owned(), TextEncoding::Utf8Bom),
@@ -274,7 +274,7 @@ impl SourceMap {
 }
 
 /// Number of characters in `s`: columns and widths count characters, not bytes.
-pub fn char_len(s: &str) -> u32 {
+pub(crate) fn char_len(s: &str) -> u32 {
     s.chars().count() as u32
 }
 

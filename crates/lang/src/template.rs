@@ -347,7 +347,7 @@ fn keyword_value(name: &str, span: Span, values: &Values) -> Result<String, Expa
 }
 
 /// Where the value of a keyword is set, for an error about it.
-pub fn where_to_set(kw: &KeywordDef) -> String {
+pub(crate) fn where_to_set(kw: &KeywordDef) -> String {
     match kw.source {
         KeywordSource::Station(tag) => {
             format!("set `<{tag}>` in the station settings: `<station>` or the user's station.txt")

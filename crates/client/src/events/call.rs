@@ -63,7 +63,7 @@ impl EventKind {
     }
 }
 
-pub use crate::events::model::CallState;
+pub(crate) use crate::events::model::CallState;
 use crate::events::model::{Direction, Event, Transition};
 
 /// The event names of `<global>`, compared without regard to case.
@@ -147,7 +147,7 @@ pub struct CallEvent {
     #[serde(flatten)]
     pub person: Option<crate::names::Person>,
     /// The call's other party has not been looked up yet: this is the
-    /// number to look up ([`CallBook::name_last`] gives the answer).
+    /// number to look up (`CallBook::name_last` gives the answer).
     #[serde(skip)]
     pub look_up: Option<String>,
 }
@@ -236,7 +236,7 @@ struct Call {
 /// call seen longest ago is forgotten (a source that never sends releases
 /// cannot make `watch` grow).
 #[derive(Debug)]
-pub struct CallBook {
+pub(crate) struct CallBook {
     names: EventNames,
     trigger: PopupTrigger,
     open: Vec<Call>,

@@ -12,7 +12,7 @@ use crate::template::{expand, Place, Values};
 
 /// `<popup>`, ready to run.
 #[derive(Debug)]
-pub struct ScreenPop {
+pub(crate) struct ScreenPop {
     /// `<command>` split into words, each a template.
     command: Option<Vec<Template>>,
     open_url: Option<Template>,
@@ -26,7 +26,7 @@ pub struct ScreenPop {
 
 /// What a screen pop started, for the log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Started {
+pub(crate) struct Started {
     pub command: Option<String>,
     pub opened: bool,
     pub notified: bool,

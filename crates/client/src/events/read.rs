@@ -262,7 +262,7 @@ fn read_text_answer(body: &str) -> Result<Answer, AnswerError> {
 
 /// The fields of a text line: split on the first of `;`, `|`, `,` it
 /// holds, else on spaces.
-pub fn split_text_line(line: &str) -> Vec<&str> {
+pub(crate) fn split_text_line(line: &str) -> Vec<&str> {
     match line.find([';', '|', ',']) {
         Some(i) => {
             let sep = line[i..].chars().next().unwrap_or(';');
@@ -292,7 +292,7 @@ impl RawEvent {
 /// milliseconds, microseconds or nanoseconds since 1970 (told apart by
 /// their size: a bridge server's `at` is in ms, OVH's `Timestamp` in ns),
 /// or an RFC 3339 date. Anything else is no time (the desk's own is used).
-pub fn event_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+pub(crate) fn event_time(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     use chrono::{DateTime, Utc};
     let text = text.trim();
     if let Ok(n) = text.parse::<i64>() {
@@ -340,7 +340,7 @@ fn person(
 
 /// `03 88 20-20.20` → `0388202020`; anything that is not a written number
 /// (`anonymous`, a SIP URI) is kept as it is.
-pub fn clean_number(s: String) -> String {
+pub(crate) fn clean_number(s: String) -> String {
     let is_written_number = s
         .chars()
         .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '.' | '-' | '(' | ')' | '/'))

@@ -3,7 +3,7 @@
 //!
 //! Timing, from `<global>`:
 //! - `timeout1`: the minimum interval between the starts of two polls (never
-//!   less than [`MIN_INTERVAL`], so that no source can drive a busy loop);
+//!   less than `MIN_INTERVAL`, so that no source can drive a busy loop);
 //! - `timeout2`: the pause after an answer that held no event;
 //! - `timeout3`: the time limit of one poll, answer included.
 //!
@@ -11,7 +11,7 @@
 //! allows; with a long-polling source and `timeout2=0` an event reaches the
 //! screen pop as soon as its answer arrives. A failed poll (refused, no
 //! answer in time, an HTTP error, an answer that cannot be read) is followed
-//! by a pause that doubles up to [`MAX_BACKOFF`], with jitter; the source
+//! by a pause that doubles up to `MAX_BACKOFF`, with jitter; the source
 //! going away and coming back are logged once each.
 
 /// The log target of what `watch` tells a person at the default
@@ -43,9 +43,9 @@ use crate::token::{self, TokenStore};
 
 /// The shortest interval between the starts of two polls, whatever
 /// `timeout1` says.
-pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest pause after failed polls.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What `watch` was asked.
 #[derive(Clone, Debug, Default)]
@@ -198,7 +198,7 @@ pub async fn watch(
 }
 
 /// How long `watch`, stopping, still tries to send the reports it holds.
-pub const REPORT_GRACE: Duration = Duration::from_secs(5);
+pub(crate) const REPORT_GRACE: Duration = Duration::from_secs(5);
 
 /// Polls `spec` until `stop` resolves or `handle`, given every answer
 /// (with events or without), says to stop: the loop of `watch` and of the bridge
@@ -507,7 +507,7 @@ pub enum Fault {
 }
 
 /// Refusals in a row after which `follow` gives up.
-pub const MAX_REFUSALS: u32 = 5;
+pub(crate) const MAX_REFUSALS: u32 = 5;
 
 impl Fault {
     /// A refusal of who we are (401/403, of the source or of the token
@@ -842,7 +842,7 @@ impl Health {
 /// drawn between half and all of that ("equal jitter"), so that desks that
 /// lost the source together do not come back together.
 #[derive(Debug)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     base: Duration,
     failures: u32,
 }

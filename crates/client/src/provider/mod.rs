@@ -288,7 +288,8 @@ pub mod ovh {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use crate::context::{Clock, Context};
+    use crate::clock::Clock;
+    use crate::context::Context;
     use crate::http::{ClientOptions, HttpClient};
 
     /// The OVH time offset kept in the cache folder is fresh or stale by

@@ -10,7 +10,7 @@ use std::io::{Read as _, Seek as _, Write as _};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::context::Clock;
+use crate::clock::Clock;
 
 #[derive(Clone, Debug)]
 pub struct Pacer {

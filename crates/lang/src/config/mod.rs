@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+pub(crate) use value::HeaderItem;
 pub use value::{
-    Auth, HeaderItem, Interface, Launch, Method, NumberFormat, PopupTrigger, ReportWhen, ReturnType,
+    Auth, Interface, Launch, Method, NumberFormat, PopupTrigger, ReportWhen, ReturnType,
 };
 
 use crate::diag::{did_you_mean, Code, Diagnostic};
@@ -502,7 +503,7 @@ impl Settings {
 }
 
 /// The inputs of [`build`], in layer order.
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     /// Param files, lowest priority first: profile, `clicktocall_param.txt`,
     /// `station.txt`. Their value lines move into [`Settings`].
     pub params: Vec<ParamFile>,
@@ -525,7 +526,7 @@ pub struct Checked {
 
 /// Checks the parsed files and builds the configuration. Never fails:
 /// problems become diagnostics.
-pub fn build(inputs: Inputs) -> Checked {
+pub(crate) fn build(inputs: Inputs) -> Checked {
     let mut diags = Vec::new();
     let mut inputs = inputs;
     let settings = collect(std::mem::take(&mut inputs.params), &mut diags);
@@ -571,7 +572,7 @@ const SUGGEST_WITHIN: usize = 200;
 /// The warning for a tag `section` does not know (it is ignored), with a
 /// "did you mean" among that section's tags when one is close; whether
 /// one was.
-pub fn unknown_tag(section: Section, entry: &Entry) -> (Diagnostic, bool) {
+pub(crate) fn unknown_tag(section: Section, entry: &Entry) -> (Diagnostic, bool) {
     let name = entry.name.as_str();
     let here = TAGS
         .iter()
@@ -1893,7 +1894,7 @@ fn unset_station_tags(kw: &KeywordDef, station: &Station) -> Vec<&'static str> {
 /// The default of every tag parses as its kind: a test, and documentation
 /// that a default is a value like any other.
 #[cfg(test)]
-pub fn check_defaults() -> Result<(), String> {
+pub(crate) fn check_defaults() -> Result<(), String> {
     for t in TAGS.iter().filter(|t| !t.default.is_empty()) {
         let r = value::check_text(t.kind, t.default).unwrap_or(Ok(()));
         r.map_err(|e| format!("<{}>: {}", t.name, e.message))?;
@@ -1902,7 +1903,7 @@ pub fn check_defaults() -> Result<(), String> {
 }
 
 /// How a configuration's effective value is shown: secrets masked.
-pub fn shown(def: &TagDef, text: &str) -> String {
+pub(crate) fn shown(def: &TagDef, text: &str) -> String {
     if def.secret && !text.is_empty() {
         "********".to_owned()
     } else {

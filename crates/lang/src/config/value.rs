@@ -97,7 +97,7 @@ impl Auth {
     }
 }
 
-pub fn parse_auth(s: &str) -> Result<Auth, KindError> {
+pub(crate) fn parse_auth(s: &str) -> Result<Auth, KindError> {
     let t = s.trim();
     match t.to_ascii_lowercase().as_str() {
         "none" | "" => Ok(Auth::None),
@@ -113,7 +113,7 @@ pub fn parse_auth(s: &str) -> Result<Auth, KindError> {
 }
 
 /// A built-in profile's name.
-pub fn check_provider(s: &str) -> Result<(), KindError> {
+pub(crate) fn check_provider(s: &str) -> Result<(), KindError> {
     let t = s.trim();
     if crate::profile::lookup(t).is_some() {
         return Ok(());
@@ -175,7 +175,7 @@ impl ReportWhen {
     }
 }
 
-pub fn parse_report_when(s: &str) -> Result<ReportWhen, KindError> {
+pub(crate) fn parse_report_when(s: &str) -> Result<ReportWhen, KindError> {
     let mut w = ReportWhen {
         made: false,
         received: false,
@@ -216,7 +216,7 @@ pub enum NumberFormat {
     International00,
 }
 
-pub fn parse_number_format(s: &str) -> Result<NumberFormat, KindError> {
+pub(crate) fn parse_number_format(s: &str) -> Result<NumberFormat, KindError> {
     let t = s.trim();
     match t
         .to_ascii_lowercase()
@@ -236,7 +236,7 @@ pub fn parse_number_format(s: &str) -> Result<NumberFormat, KindError> {
     }
 }
 
-pub fn parse_popup_trigger(s: &str) -> Result<PopupTrigger, KindError> {
+pub(crate) fn parse_popup_trigger(s: &str) -> Result<PopupTrigger, KindError> {
     let t = s.trim();
     match t.to_ascii_lowercase().as_str() {
         "ring" => Ok(PopupTrigger::Ring),
@@ -251,7 +251,7 @@ pub fn parse_popup_trigger(s: &str) -> Result<PopupTrigger, KindError> {
 }
 
 /// A JSONPath (a field starting with `$`) must parse.
-pub fn check_json_field(s: &str) -> Result<(), KindError> {
+pub(crate) fn check_json_field(s: &str) -> Result<(), KindError> {
     let t = s.trim();
     if !t.starts_with('$') {
         return Ok(());
@@ -293,7 +293,7 @@ fn is_base_url(keyword: &str) -> bool {
 }
 
 /// A page to open: an absolute URL of any scheme once keywords are filled.
-pub fn check_page_url(value: &Value) -> Result<(), KindError> {
+pub(crate) fn check_page_url(value: &Value) -> Result<(), KindError> {
     let filled: String = value
         .parts
         .iter()
@@ -317,7 +317,7 @@ pub fn check_page_url(value: &Value) -> Result<(), KindError> {
     }
 }
 
-pub fn parse_country(s: &str) -> Result<String, KindError> {
+pub(crate) fn parse_country(s: &str) -> Result<String, KindError> {
     let t = s.trim();
     if t.len() == 2 && t.chars().all(|c| c.is_ascii_alphabetic()) {
         Ok(t.to_ascii_uppercase())
@@ -346,7 +346,7 @@ fn kind_error(code: Code, message: String, help: impl Into<String>) -> KindError
     }
 }
 
-pub fn parse_bool(s: &str) -> Result<bool, KindError> {
+pub(crate) fn parse_bool(s: &str) -> Result<bool, KindError> {
     match s.trim() {
         "0" => Ok(false),
         "1" => Ok(true),
@@ -359,9 +359,9 @@ pub fn parse_bool(s: &str) -> Result<bool, KindError> {
 }
 
 /// At most a day: a larger number is a typo for milliseconds, more likely.
-pub const MAX_SECONDS: f64 = 86_400.0;
+pub(crate) const MAX_SECONDS: f64 = 86_400.0;
 
-pub fn parse_seconds(s: &str) -> Result<Duration, KindError> {
+pub(crate) fn parse_seconds(s: &str) -> Result<Duration, KindError> {
     let t = s.trim();
     let n: f64 = t.replace(',', ".").parse().map_err(|_| {
         kind_error(
@@ -417,11 +417,11 @@ pub fn parse_listen(s: &str) -> Result<std::net::SocketAddr, KindError> {
 
 /// `<sources>` longer than this is refused before it is compiled: a list
 /// of a few dozen addresses is a few hundred characters.
-pub const SOURCES_MAX_CHARS: usize = 4096;
+pub(crate) const SOURCES_MAX_CHARS: usize = 4096;
 
 /// The compiled `<sources>` at most (regex's own limit is 10 MB, reached
 /// only after hundreds of megabytes of work on a hostile pattern).
-pub const SOURCES_MAX_BYTES: usize = 256 * 1024;
+pub(crate) const SOURCES_MAX_BYTES: usize = 256 * 1024;
 
 /// `<sources>` compiled, within `SOURCES_MAX_CHARS` and
 /// `SOURCES_MAX_BYTES`.
@@ -443,7 +443,7 @@ pub fn sources_regex(t: &str) -> Result<regex::Regex, String> {
 }
 
 /// `<sources>`: a regular expression matched against a whole address.
-pub fn parse_sources(s: &str) -> Result<regex::Regex, KindError> {
+pub(crate) fn parse_sources(s: &str) -> Result<regex::Regex, KindError> {
     let t = s.trim();
     sources_regex(t).map_err(|last| {
         kind_error(
@@ -457,7 +457,7 @@ pub fn parse_sources(s: &str) -> Result<regex::Regex, KindError> {
     })
 }
 
-pub fn parse_method(s: &str) -> Result<Method, KindError> {
+pub(crate) fn parse_method(s: &str) -> Result<Method, KindError> {
     let t = s.trim();
     match t.to_ascii_uppercase().as_str() {
         "GET" => Ok(Method::Get),
@@ -480,7 +480,7 @@ pub fn parse_method(s: &str) -> Result<Method, KindError> {
     }
 }
 
-pub fn parse_return_type(s: &str) -> Result<ReturnType, KindError> {
+pub(crate) fn parse_return_type(s: &str) -> Result<ReturnType, KindError> {
     let t = s.trim();
     match t.to_ascii_lowercase().as_str() {
         "json" => Ok(ReturnType::Json),
@@ -494,7 +494,7 @@ pub fn parse_return_type(s: &str) -> Result<ReturnType, KindError> {
     }
 }
 
-pub fn parse_launch(s: &str) -> Result<Launch, KindError> {
+pub(crate) fn parse_launch(s: &str) -> Result<Launch, KindError> {
     let t = s.trim();
     if t.is_empty() {
         Ok(Launch::Run)
@@ -509,7 +509,7 @@ pub fn parse_launch(s: &str) -> Result<Launch, KindError> {
     }
 }
 
-pub fn parse_interface(s: &str) -> Result<Interface, KindError> {
+pub(crate) fn parse_interface(s: &str) -> Result<Interface, KindError> {
     let t = s.trim();
     match t.to_ascii_lowercase().replace([' ', '-', '_'], "").as_str() {
         "clicktocall" | "cliktocall" | "clictocall" => Ok(Interface::ClickToCall),
@@ -557,7 +557,7 @@ fn check_xml_name(s: &str) -> Result<(), KindError> {
 }
 
 /// `|`-separated line names.
-pub fn split_lines(s: &str) -> Vec<String> {
+pub(crate) fn split_lines(s: &str) -> Vec<String> {
     s.split('|')
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -577,7 +577,7 @@ pub struct HeaderItem {
 
 /// Splits `<headers>` into items. Each item is `Name: value` or
 /// `Name=value`, whichever separator comes first; empty items are skipped.
-pub fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderItem> {
+pub(crate) fn split_headers(value: &Value, diags: &mut Vec<Diagnostic>) -> Vec<HeaderItem> {
     let text = value.text.as_str();
     let mut items = Vec::new();
     // Where each piece starts, in characters: counted as the pieces go by
@@ -646,7 +646,7 @@ fn is_tchar(c: char) -> bool {
 
 /// Checks that a URL template gives an absolute http(s) URL once its
 /// keywords are filled with sample values.
-pub fn check_url(value: &Value) -> Result<(), KindError> {
+pub(crate) fn check_url(value: &Value) -> Result<(), KindError> {
     let filled: String = if value.parts.is_empty() {
         value.text.clone()
     } else {
@@ -714,7 +714,7 @@ macro_rules! read_as {
         /// Checks `text` as a value of `kind`, for the kinds read from
         /// their text alone (the others need the value's place: see
         /// [`validate`]); `None` for those.
-        pub fn check_text(kind: Kind, text: &str) -> Option<Result<(), KindError>> {
+        pub(crate) fn check_text(kind: Kind, text: &str) -> Option<Result<(), KindError>> {
             match kind {
                 $(Kind::$kind => Some($parse(text).map(drop)),)*
                 Kind::Country => Some(parse_country(text).map(drop)),
@@ -747,7 +747,7 @@ read_as! {
 
 /// Checks a set value against its tag's kind. Keyword checks are done
 /// later, once it is known which values win.
-pub fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
+pub(crate) fn validate(def: &TagDef, value: &Value, diags: &mut Vec<Diagnostic>) {
     let text = value.text.as_str();
     let result = match (def.kind, check_text(def.kind, text)) {
         (_, Some(checked)) => checked,

@@ -7,7 +7,7 @@
 //! grammar alone can say is said here; what the table of tags says about a
 //! line is the checker's job ([`crate::config`]).
 
-pub mod tapi;
+pub(crate) mod tapi;
 
 use nom::bytes::complete::{take_till, take_while1};
 use nom::character::complete::{char, space0};
@@ -391,7 +391,7 @@ pub fn scan_keywords(text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Vec
 }
 
 /// Every keyword name, for "did you mean".
-pub fn keyword_names() -> impl Iterator<Item = &'static str> {
+pub(crate) fn keyword_names() -> impl Iterator<Item = &'static str> {
     KEYWORDS.iter().map(|k| k.name)
 }
 

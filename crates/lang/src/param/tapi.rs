@@ -10,10 +10,10 @@ use crate::diag::{Code, Diagnostic};
 use crate::source::{char_len, FileId, SourceFile, Span};
 
 /// The connector Divalto loads when line 3 is empty.
-pub const DEFAULT_CONNECTOR: &str = "DhDivaltoTapi.dll";
+pub(crate) const DEFAULT_CONNECTOR: &str = "DhDivaltoTapi.dll";
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct TapiFile {
+pub(crate) struct TapiFile {
     pub file: FileId,
     /// Line 1, when not empty.
     pub model: Option<(String, Span)>,
@@ -25,14 +25,14 @@ pub struct TapiFile {
 
 /// One `<tag>value` of line 2.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TapiParam {
+pub(crate) struct TapiParam {
     pub name: String,
     pub value: String,
     /// The span of `<name>value`.
     pub span: Span,
 }
 
-pub fn parse_tapi(file_id: FileId, file: &SourceFile) -> (TapiFile, Vec<Diagnostic>) {
+pub(crate) fn parse_tapi(file_id: FileId, file: &SourceFile) -> (TapiFile, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let line_span = |n: u32, text: &str| {
         let lead = text.len() - text.trim_start().len();
@@ -143,7 +143,7 @@ fn parse_params(file_id: FileId, line: &str, diags: &mut Vec<Diagnostic>) -> Vec
 /// Whether `line_name` matches the line-name `model`: a bare word matches
 /// any name containing it; with `*` or `?` the model must match the whole
 /// name. Case-insensitive, as Divalto's "Like".
-pub fn line_matches(model: &str, line_name: &str) -> bool {
+pub(crate) fn line_matches(model: &str, line_name: &str) -> bool {
     let model = model.trim().to_lowercase();
     let name = line_name.to_lowercase();
     if model.contains(['*', '?']) {
@@ -181,7 +181,7 @@ fn wildcard(p: &[char], s: &[char]) -> bool {
 
 /// The line a model selects among a station's lines: the first that
 /// matches, or the last line when the model is empty.
-pub fn select_line(model: Option<&str>, lines: &[String]) -> Option<usize> {
+pub(crate) fn select_line(model: Option<&str>, lines: &[String]) -> Option<usize> {
     match model.map(str::trim).filter(|m| !m.is_empty()) {
         None => lines.len().checked_sub(1),
         Some(m) => lines.iter().position(|l| line_matches(m, l)),

@@ -12,11 +12,11 @@ use ctibridge_lang::param::{parse, Block, Entry, ParamFile, ParseOptions};
 use ctibridge_lang::schema::{Section, Tag, TagDef};
 use ctibridge_lang::source::{FileId, SourceMap, Span};
 
-use crate::config::keyyo::{CtiSettings, KeyyoOptions, MintSettings, TokenSettings};
-use crate::config::settings::{
+use crate::config::file::{
     check_record_url, open_without_desks, Desk, LoadedServer, ServerSettings, CTI_PATH,
     KEYYO_SECRET_ENV, OPEN_WITHOUT_DESKS_HELP,
 };
+use crate::config::keyyo::{CtiSettings, KeyyoOptions, MintSettings, TokenSettings};
 use crate::infra::proxies::TrustedProxies;
 use crate::infra::tls::TlsFiles;
 

@@ -1,5 +1,6 @@
 pub mod check;
 pub mod defaults;
+pub mod file;
 pub mod keyyo;
 pub mod server;
 pub mod settings;

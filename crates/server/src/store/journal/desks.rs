@@ -3,7 +3,7 @@
 
 use rusqlite::params;
 
-use crate::store::journal::Journal;
+use crate::store::journal::log::Journal;
 
 impl Journal {
     /// The browser desk's sessions logged out and not yet at their end

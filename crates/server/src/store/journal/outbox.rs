@@ -3,7 +3,7 @@
 
 use rusqlite::params;
 
-use crate::store::journal::Journal;
+use crate::store::journal::log::Journal;
 
 /// A report due now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,5 +119,73 @@ impl Journal {
             }
         }
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::Event;
+    use crate::model::record::ReportState;
+    use crate::store::journal::log::tests::ev;
+
+    /// The outbox of `<report>`: a call's last event puts its report in,
+    /// in the same transaction (a batch that fails leaves neither); a
+    /// repeated end makes a pending report due again, never a second one;
+    /// once done, nothing brings it back.
+    #[test]
+    fn a_calls_last_event_puts_its_report_in_the_outbox_once() {
+        let mut j = Journal::in_memory().unwrap();
+        j.set_reporting(true);
+        j.record_all([(&ev("a", Event::Ring, "in"), 1_000)])
+            .unwrap();
+        assert!(j.due_reports(i64::MAX, 10).unwrap().is_empty());
+        j.record_all([(&ev("a", Event::Release, "in"), 5_000)])
+            .unwrap();
+        assert!(j.due_reports(4_999, 10).unwrap().is_empty());
+        let due = j.due_reports(10_000, 10).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].line.as_str(), due[0].callref.as_str()),
+            ("1003", "a")
+        );
+        j.report_refused(due[0].id, 20_000, "HTTP 500").unwrap();
+        assert!(j.due_reports(19_999, 10).unwrap().is_empty());
+        let c = j.report_counts().unwrap();
+        assert_eq!((c.pending, c.failing, c.done), (1, 1, 0));
+        // The end again (a repeated notification): due now, still one.
+        j.record_all([(&ev("a", Event::Release, "in"), 6_000)])
+            .unwrap();
+        assert_eq!(
+            j.due_reports(10_000, 10).unwrap(),
+            vec![DueReport {
+                tries: 1,
+                ..due[0].clone()
+            }]
+        );
+        j.report_done(due[0].id, 30_000).unwrap();
+        j.record_all([(&ev("a", Event::Release, "in"), 7_000)])
+            .unwrap();
+        assert!(j.due_reports(i64::MAX, 10).unwrap().is_empty());
+        let call = j.call("1003", "a").unwrap().expect("the call");
+        assert_eq!(
+            call.report,
+            Some(ReportState {
+                state: "done".into(),
+                tries: 2,
+                error: None
+            })
+        );
+        // A batch that cannot be written leaves no report behind.
+        j.db.execute_batch("CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.callref = 'b' BEGIN SELECT RAISE(ABORT, 'refused'); END;")
+            .unwrap();
+        assert!(j
+            .record_all([
+                (&ev("c", Event::Release, "in"), 8_000),
+                (&ev("b", Event::Release, "in"), 8_000)
+            ])
+            .is_err());
+        assert!(j.due_reports(i64::MAX, 10).unwrap().is_empty());
+        assert!(j.call("1003", "c").unwrap().is_none());
     }
 }

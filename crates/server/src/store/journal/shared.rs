@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::store::journal::Journal;
+use crate::store::journal::log::Journal;
 
 #[derive(Clone)]
 pub struct SharedJournal {
@@ -83,5 +83,47 @@ where
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.to_string()),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::Event;
+    use crate::store::journal::log::tests::ev;
+
+    /// A reader in the middle of a long read (its transaction open, its
+    /// connection held) does not keep the writer from committing: the
+    /// readers have a connection of their own, and the write-ahead log lets
+    /// both go on. The reader sees the commit once its read is over.
+    #[test]
+    fn a_long_read_does_not_hold_up_a_commit() {
+        let path = std::env::temp_dir().join(format!(
+            "ctibridge-journal-readers-{}.sqlite",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&path);
+        let journal = Journal::open(&path).unwrap();
+        journal.record(&ev("a", Event::Ring, "in"), 1_000).unwrap();
+        let shared = SharedJournal::new(journal, Some(Journal::open_read_only(&path).unwrap()));
+        let reader = shared.reader();
+        reader.db.execute_batch("BEGIN").unwrap();
+        assert_eq!(reader.history("1003", None, 10).unwrap().len(), 1);
+        {
+            let writing = shared
+                .writing()
+                .try_lock()
+                .expect("the writer's connection is free while a reader reads");
+            writing.record(&ev("b", Event::Ring, "in"), 2_000).unwrap();
+        }
+        // Its snapshot is the one it began with.
+        assert_eq!(reader.history("1003", None, 10).unwrap().len(), 1);
+        reader.db.execute_batch("COMMIT").unwrap();
+        assert_eq!(reader.history("1003", None, 10).unwrap().len(), 2);
+        drop(reader);
+        drop(shared);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

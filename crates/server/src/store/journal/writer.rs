@@ -3,7 +3,7 @@
 
 use crate::model::clock::now_ms;
 use crate::model::event::LineEvent;
-use crate::store::journal::{Journal, BUSY_TIMEOUT, WAL_EVENTS};
+use crate::store::journal::log::{Journal, BUSY_TIMEOUT, WAL_EVENTS};
 
 /// The journal's writing side: events committed in batches (one
 /// transaction per batch: a group commit) on the journal's own thread,
@@ -443,4 +443,90 @@ fn write_until_stopped(
     }
     shared.ended.store(true, SeqCst);
     shared.written.notify_one();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::event::Event;
+    use crate::store::journal::log::tests::ev;
+
+    /// Commits `n` events from as many tasks at once, on `journal` with a
+    /// commit hook; the names of the threads each commit ran on.
+    async fn commit_from_tasks(n: usize, idle: Option<&Idle>) -> (Vec<Option<String>>, u64) {
+        let journal = Journal::in_memory().expect("journal");
+        let threads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = threads.clone();
+        journal.db.commit_hook(Some(move || {
+            let name = std::thread::current().name().map(str::to_owned);
+            seen.lock().expect("threads").push(name);
+            false
+        }));
+        let journal = std::sync::Arc::new(std::sync::Mutex::new(journal));
+        // An event would wait a minute for an idle moment that does not
+        // come: no batch here is taken because time passed.
+        let (writer, thread) = Writer::start_holding(
+            journal.clone(),
+            idle,
+            std::time::Duration::from_secs(60),
+            Default::default(),
+        );
+        let writer = std::sync::Arc::new(writer);
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move {
+                    w.commit(ev(&format!("c{i}"), Event::Ring, "in"), false)
+                        .await
+                })
+            })
+            .collect();
+        for (i, t) in tasks.into_iter().enumerate() {
+            let event = t.await.expect("task").expect("committed");
+            assert_eq!(event.callref, format!("c{i}"));
+        }
+        let idle_batches = writer
+            .shared
+            .idle_batches
+            .load(std::sync::atomic::Ordering::SeqCst);
+        writer.finish();
+        thread.join().expect("journal thread");
+        let j = journal.lock().expect("journal");
+        let rows: i64 =
+            j.db.query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+                .expect("count");
+        assert_eq!(rows, n as i64, "every event written once");
+        let names = threads.lock().expect("threads").clone();
+        (names, idle_batches)
+    }
+
+    /// The runtime that serves requests never writes the journal itself:
+    /// every commit runs on the journal's thread.
+    #[tokio::test(flavor = "current_thread")]
+    async fn commits_run_on_the_journals_thread_never_the_runtimes() {
+        let (names, _) = commit_from_tasks(50, None).await;
+        assert!(!names.is_empty());
+        assert!(
+            names.iter().all(|n| n.as_deref() == Some("journal")),
+            "{names:?}"
+        );
+    }
+
+    /// On the server's runtime, which says when it is idle, the events
+    /// gathered are written when it is (by the journal's thread).
+    #[test]
+    fn on_the_servers_runtime_a_batch_is_written_when_it_is_idle() {
+        let idle = Idle::default();
+        let rt = crate::infra::runtime::one_thread({
+            let idle = idle.clone();
+            move || idle.now()
+        })
+        .expect("runtime");
+        let (names, idle_batches) = rt.block_on(commit_from_tasks(50, Some(&idle)));
+        assert!(idle_batches >= 1, "no batch taken at an idle moment");
+        assert!(
+            names.iter().all(|n| n.as_deref() == Some("journal")),
+            "{names:?}"
+        );
+    }
 }
