@@ -286,8 +286,25 @@ impl Drop for StandIn {
 
 /// A loopback address where nothing listens (yet).
 pub fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr")
+    // Not port 0 bound and dropped: the kernel may give that port to any
+    // client socket of the tests running alongside before the server binds
+    // it. Below the ephemeral range no client socket is ever given one, and
+    // this process never hands a port out twice; each is checked free.
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 10_000;
+    const PORTS: u32 = 22_000; // up to 31 999, below 32 768
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Processes started together begin far apart.
+    let start = (std::process::id() * 397) % PORTS;
+    for _ in 0..PORTS {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = FIRST + (start + n) % PORTS;
+        let addr = SocketAddr::from(([127, 0, 0, 1], port as u16));
+        if std::net::TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+    panic!("no free loopback port below the ephemeral range");
 }
 
 /// A temporary folder removed when dropped.
