@@ -5,6 +5,7 @@
 mod print;
 mod cli;
 mod cmd;
+mod env;
 mod exit;
 mod logging;
 mod session;

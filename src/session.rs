@@ -1,7 +1,7 @@
 //! What every command that uses the param files starts with.
 
 use ctibridge::failure::Failure;
-use ctibridge::load::{self, LocateOptions, Locations};
+use ctibridge::load::{self, LocateOptions};
 use ctibridge::logfile::LogFile;
 use ctibridge::source::Span;
 
@@ -23,12 +23,12 @@ pub(crate) struct Session {
 
 impl Session {
     pub(crate) fn start(opts: &LocateOptions, log_file: &LogFile) -> Result<Session, Exit> {
-        let loaded = load::load(Locations::from_env(opts));
+        let loaded = load::load(crate::env::locations(opts));
         let Some(checked) = loaded.checked.as_ref().filter(|_| !loaded.has_errors()) else {
             err!("{}", loaded.diagnostics.render(&loaded.sources));
             return Err(Exit::Config);
         };
-        let context = ctibridge::context::Context::from_env();
+        let context = crate::env::context();
         open_debug_log(
             log_file,
             context.log_dir(),

@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use ctibridge::exit::Exit;
 use ctibridge::explain::{self, Report};
-use ctibridge::load::{self, LocateOptions, Locations};
+use ctibridge::load::{self, LocateOptions};
 
 /// Whether `file` is a bridge server's file: it has a `<server>` section
 /// (a file that cannot be read is checked as a param file, which says so).
@@ -17,7 +17,7 @@ pub(crate) fn is_server_file(file: &std::path::Path) -> bool {
 }
 
 pub(crate) fn check(opts: &LocateOptions, json: bool) -> Exit {
-    let loaded = load::load(Locations::from_env(opts));
+    let loaded = load::load(crate::env::locations(opts));
     let report = explain::report(&loaded);
     if json {
         print_json(&report);
@@ -35,7 +35,7 @@ pub(crate) fn check(opts: &LocateOptions, json: bool) -> Exit {
 }
 
 pub(crate) fn check_server(file: &std::path::Path, json: bool, show_secret: bool) -> Exit {
-    let loaded = ctibridge::server::settings::load(file);
+    let loaded = ctibridge::server::settings::load(file, crate::env::keyyo_secret().as_deref());
     let secret_url = || {
         let s = loaded.settings.as_ref()?;
         let k = s.keyyo.as_ref()?;

@@ -64,7 +64,7 @@ fn tell_desktop(target: &str, why: &str) {
         ctibridge::number::parse_target(target).map_or_else(|_| target.to_owned(), |t| t.number);
     let title = format!("ctibridge: the call to {number} failed");
     let body = ctibridge::redact::mask(why).into_owned();
-    if let Err(e) = ctibridge::handler::notify_now(&title, &body) {
+    if let Err(e) = ctibridge::handler::notify_now(&crate::env::context(), &title, &body) {
         tracing::warn!("the failure could not be shown on the desktop: {e}");
     }
 }

@@ -3,7 +3,7 @@
 
 use ctibridge::doctor::{first_failure, Check, Failing, Scope, Status};
 use ctibridge::exit::Exit;
-use ctibridge::load::{self, FileStatus, LocateOptions, Locations};
+use ctibridge::load::{self, FileStatus, LocateOptions};
 use ctibridge::source::Span;
 
 use crate::exit::EndsWith as _;
@@ -12,7 +12,7 @@ use crate::session::current_thread_runtime;
 /// The desk's side: the param files, then the provider (or bridge server)
 /// they point at.
 pub(crate) fn doctor(opts: &LocateOptions) -> Exit {
-    let loaded = load::load(Locations::from_env(opts));
+    let loaded = load::load(crate::env::locations(opts));
     let files: Vec<String> = loaded
         .files
         .iter()
@@ -45,7 +45,7 @@ pub(crate) fn doctor(opts: &LocateOptions) -> Exit {
     let Ok(rt) = current_thread_runtime() else {
         return Exit::System;
     };
-    let context = ctibridge::context::Context::from_env();
+    let context = crate::env::context();
     let scope = Scope {
         token: true,
         events: true,
@@ -65,7 +65,7 @@ pub(crate) fn doctor(opts: &LocateOptions) -> Exit {
 
 /// The bridge server's side.
 pub(crate) fn doctor_server(file: &std::path::Path) -> Exit {
-    let loaded = ctibridge::server::settings::load(file);
+    let loaded = ctibridge::server::settings::load(file, crate::env::keyyo_secret().as_deref());
     let Some(settings) = loaded.settings.as_ref().filter(|_| !loaded.has_errors()) else {
         err!("{}", loaded.diagnostics.render(&loaded.sources));
         print(&Check::fail(
@@ -84,7 +84,7 @@ pub(crate) fn doctor_server(file: &std::path::Path) -> Exit {
     let Ok(rt) = current_thread_runtime() else {
         return Exit::System;
     };
-    let context = ctibridge::context::Context::from_env();
+    let context = crate::env::context();
     let fallback = loaded
         .sources
         .files()

@@ -31,13 +31,14 @@ pub(crate) fn install_handler(opts: &LocateOptions, print_only: bool, force: boo
     if let Some(name) = &opts.provider {
         args.extend(["--provider".to_owned(), name.clone()]);
     }
-    let plan = match ctibridge::handler::plan_for_this_platform(&exe, &args) {
-        Ok(p) => p,
-        Err(e) => {
-            errln!("error: {e}");
-            return Exit::Config;
-        }
-    };
+    let plan =
+        match ctibridge::handler::plan_for_this_platform(&exe, &args, |k| std::env::var_os(k)) {
+            Ok(p) => p,
+            Err(e) => {
+                errln!("error: {e}");
+                return Exit::Config;
+            }
+        };
     if print_only {
         out!("{}", plan.describe());
         return Exit::Ok;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeZone as _};
 
 use ctibridge::exit::Exit;
-use ctibridge::load::{self, LocateOptions, Locations};
+use ctibridge::load::{self, LocateOptions};
 use ctibridge::logfile::LogFile;
 use ctibridge::server::{CallRecord, HistoryKind};
 
@@ -63,7 +63,7 @@ fn from_journal(
     path: &std::path::Path,
     args: &HistoryArgs,
 ) -> Result<Vec<CallRecord>, Exit> {
-    let loaded = load::load(Locations::from_env(opts));
+    let loaded = load::load(crate::env::locations(opts));
     let country = loaded.checked.as_ref().map_or_else(
         || "FR".to_owned(),
         |c| c.config.global.country.value.clone(),

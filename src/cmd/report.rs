@@ -24,7 +24,8 @@ pub(crate) fn report(
     // The configuration, and the runtime to send with.
     let (config, runtime, context) = match server {
         Some(file) => {
-            let loaded = ctibridge::server::settings::load(file);
+            let loaded =
+                ctibridge::server::settings::load(file, crate::env::keyyo_secret().as_deref());
             if loaded.has_errors() {
                 err!("{}", loaded.diagnostics.render(&loaded.sources));
                 return Exit::Config;
@@ -39,11 +40,7 @@ pub(crate) fn report(
             let Ok(rt) = current_thread_runtime() else {
                 return Exit::System;
             };
-            (
-                Arc::new(config),
-                rt,
-                ctibridge::context::Context::from_env(),
-            )
+            (Arc::new(config), rt, crate::env::context())
         }
         None => match Session::start(opts, log_file) {
             Ok(s) => (Arc::new(s.config().clone()), s.runtime, s.context),

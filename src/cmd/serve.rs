@@ -1,22 +1,20 @@
 //! `ctibridge serve` and `ctibridge sim call`.
 
 use ctibridge::exit::Exit;
-use ctibridge::load::{LocateOptions, Locations};
+use ctibridge::load::LocateOptions;
 use ctibridge::number;
 
 use crate::cli::ServeArgs;
 use crate::exit::EndsWith as _;
 use crate::session::current_thread_runtime;
 
-/// The environment variable that gives the Keyyo notification secret
-/// (instead of the server file's `<keyyo_notify><secret>`).
-use ctibridge::server::settings::KEYYO_SECRET_ENV;
-
 pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     use ctibridge::server::{self, settings, ServeOptions, ServerOptions, Timings};
     // The server file: --server, else server_param.txt in the sys folder,
     // which only --sim may do without.
-    let default_file = Locations::from_env(opts).sys_dir.join(settings::FILE_NAME);
+    let default_file = crate::env::locations(opts)
+        .sys_dir
+        .join(settings::FILE_NAME);
     let file = match (&args.server, args.sim) {
         (Some(f), _) => Some(f.clone()),
         (None, sim) if !sim || default_file.exists() => Some(default_file),
@@ -24,7 +22,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
     };
     let mut found = match &file {
         Some(f) => {
-            let loaded = settings::load(f);
+            let loaded = settings::load(f, crate::env::keyyo_secret().as_deref());
             err!("{}", loaded.diagnostics.render(&loaded.sources));
             match loaded.settings {
                 Some(s) => s,
@@ -52,9 +50,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             return Exit::Config;
         }
     }
-    let env_secret = std::env::var(KEYYO_SECRET_ENV)
-        .ok()
-        .filter(|s| !s.trim().is_empty());
+    let env_secret = crate::env::keyyo_secret();
     // The file's notification settings, unless the environment or the
     // command line changes them.
     let keyyo = match (env_secret, args.keyyo_sources) {
@@ -103,7 +99,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
             return crate::exit::NoRuntime.exit();
         }
     };
-    let context = ctibridge::context::Context::from_env();
+    let context = crate::env::context();
     // The caller lookup: its directory read now, its problems said now.
     let erp = found.names.take().map(std::sync::Arc::new);
     let callers = match erp.clone() {

@@ -15,6 +15,8 @@ pub struct Context {
     cache_dir: Option<PathBuf>,
     log_dir: Option<PathBuf>,
     opener: String,
+    /// A desktop session bus is there (notifications can be shown).
+    desktop_bus: bool,
     clock: Clock,
 }
 
@@ -25,6 +27,7 @@ impl Default for Context {
             cache_dir: None,
             log_dir: None,
             opener: platform_opener().to_owned(),
+            desktop_bus: false,
             clock: Clock::default(),
         }
     }
@@ -42,36 +45,22 @@ fn platform_opener() -> &'static str {
     }
 }
 
-/// An environment variable that is set and not empty.
-fn env(name: &str) -> Option<std::ffi::OsString> {
-    std::env::var_os(name).filter(|v| !v.is_empty())
-}
-
 impl Context {
-    /// The cache folder `CTIBRIDGE_CACHE_DIR`, else the platform's; the
-    /// log folder `CTIBRIDGE_LOG_DIR`, else the platform's state (or local
-    /// data) folder's `logs`; the opener `CTIBRIDGE_OPENER`, else the
-    /// platform's. Read once, by the binary.
-    pub fn from_env() -> Context {
-        let dirs = directories::ProjectDirs::from("", "", "ctibridge");
-        let cache_dir = env("CTIBRIDGE_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| dirs.as_ref().map(|p| p.cache_dir().to_path_buf()));
-        let log_dir = env("CTIBRIDGE_LOG_DIR").map(PathBuf::from).or_else(|| {
-            dirs.as_ref().map(|p| {
-                p.state_dir()
-                    .unwrap_or_else(|| p.data_local_dir())
-                    .join("logs")
-            })
-        });
-        let opener = env("CTIBRIDGE_OPENER").map_or_else(
-            || platform_opener().to_owned(),
-            |o| o.to_string_lossy().into_owned(),
-        );
+    /// The context the binary reads from its environment: `cache_dir`
+    /// (tokens, the shared pace), `log_dir` (`<debug>1`), the desktop's
+    /// `opener` (`None`: the platform's), whether the desktop has a
+    /// session bus for notifications.
+    pub fn new(
+        cache_dir: Option<PathBuf>,
+        log_dir: Option<PathBuf>,
+        opener: Option<String>,
+        desktop_bus: bool,
+    ) -> Context {
         Context {
             cache_dir,
             log_dir,
-            opener,
+            opener: opener.unwrap_or_else(|| platform_opener().to_owned()),
+            desktop_bus,
             clock: Clock::default(),
         }
     }
@@ -102,6 +91,19 @@ impl Context {
     /// screen pop's page).
     pub fn opener(&self) -> &str {
         &self.opener
+    }
+
+    /// Whether the desktop has a session bus (freedesktop notifications).
+    pub fn desktop_bus(&self) -> bool {
+        self.desktop_bus
+    }
+
+    /// This context with (or without) a desktop session bus.
+    pub fn with_desktop_bus(self, desktop_bus: bool) -> Context {
+        Context {
+            desktop_bus,
+            ..self
+        }
     }
 
     /// ctibridge's cache folder; none when the platform has none.

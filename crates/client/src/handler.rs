@@ -125,8 +125,13 @@ pub fn in_build_folder(exe: &Path) -> bool {
 
 /// The plan for this platform.
 /// `args` go before the link (`--sys-dir`, `--param`, `--station`: the
-/// files the handler's dials read).
-pub fn plan_for_this_platform(exe: &Path, args: &[String]) -> Result<Plan, String> {
+/// files the handler's dials read). `env` reads the environment (the
+/// binary's: `XDG_DATA_HOME`, `HOME`).
+pub fn plan_for_this_platform(
+    exe: &Path,
+    args: &[String],
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Result<Plan, String> {
     if cfg!(windows) {
         Ok(Plan {
             files: Vec::new(),
@@ -142,7 +147,7 @@ pub fn plan_for_this_platform(exe: &Path, args: &[String]) -> Result<Plan, Strin
                 .to_owned(),
         )
     } else {
-        xdg_plan(exe, args, |k| std::env::var_os(k))
+        xdg_plan(exe, args, env)
     }
 }
 

@@ -90,11 +90,6 @@ impl Locations {
             config_dir,
         }
     }
-
-    /// Locations from the real environment.
-    pub fn from_env(opts: &LocateOptions) -> Locations {
-        Locations::resolve(opts, |k| std::env::var_os(k))
-    }
 }
 
 /// What happened to one file.

@@ -3,6 +3,7 @@
 //! and never waited for: the poll loop goes on at once.
 
 use crate::config::{Config, PopupSpec, Template};
+use crate::context::Context;
 use crate::diag::{Code, Diagnostic};
 use crate::events::call::CallEvent;
 use crate::launch::spawn_detached;
@@ -22,6 +23,8 @@ pub(crate) struct ScreenPop {
     notifier: Notifier,
     /// The desktop's opener, for `<open_url>`.
     opener: String,
+    /// A desktop session bus is there (the context's).
+    desktop_bus: bool,
 }
 
 /// What a screen pop started, for the log.
@@ -34,8 +37,8 @@ pub(crate) struct Started {
 
 impl ScreenPop {
     /// Splits the command into words. `None` when there is no `<popup>`.
-    /// Pages are handed to `opener` (the context's).
-    pub fn new(config: &Config, opener: &str) -> Result<Option<ScreenPop>, Diagnostic> {
+    /// Pages are handed to the context's opener.
+    pub fn new(config: &Config, context: &Context) -> Result<Option<ScreenPop>, Diagnostic> {
         let Some(spec) = &config.popup else {
             return Ok(None);
         };
@@ -45,7 +48,8 @@ impl ScreenPop {
             notify: notify_on(spec, config),
             station: Values::from_station(&config.station),
             notifier: Notifier::default(),
-            opener: opener.to_owned(),
+            opener: context.opener().to_owned(),
+            desktop_bus: context.desktop_bus(),
         }))
     }
 
@@ -101,7 +105,7 @@ impl ScreenPop {
             }
         }
         if self.notify {
-            started.notified = self.notifier.show(ev);
+            started.notified = self.notifier.show(ev, self.desktop_bus);
         }
         started
     }
@@ -154,7 +158,7 @@ struct Notifier {
 }
 
 impl Notifier {
-    fn show(&mut self, ev: &CallEvent) -> bool {
+    fn show(&mut self, ev: &CallEvent, desktop_bus: bool) -> bool {
         let title = "Incoming call";
         let who = match &ev.person {
             Some(p) => format!("{}\n", p.display()),
@@ -166,7 +170,7 @@ impl Notifier {
             ev.callee.as_deref().unwrap_or("?"),
             ev.when().format("%H:%M:%S")
         );
-        let (program, args) = match notification_command(title, &body) {
+        let (program, args) = match notification_command(title, &body, desktop_bus) {
             Ok(c) => c,
             Err(why) => {
                 self.warn_once(&why);
@@ -192,9 +196,9 @@ impl Notifier {
 
 /// Shows a desktop notification now, and waits (5 s at most) until the
 /// notifier took it: for a process about to exit (a failed click).
-pub fn notify_now(title: &str, body: &str) -> Result<(), String> {
+pub fn notify_now(context: &Context, title: &str, body: &str) -> Result<(), String> {
     use std::process::{Command, Stdio};
-    let (program, args) = notification_command(title, body)?;
+    let (program, args) = notification_command(title, body, context.desktop_bus())?;
     let mut child = Command::new(&program)
         .args(&args)
         .stdin(Stdio::null())
@@ -215,7 +219,11 @@ pub fn notify_now(title: &str, body: &str) -> Result<(), String> {
 }
 
 #[cfg(target_os = "macos")]
-fn notification_command(title: &str, body: &str) -> Result<(String, Vec<String>), String> {
+fn notification_command(
+    title: &str,
+    body: &str,
+    _desktop_bus: bool,
+) -> Result<(String, Vec<String>), String> {
     // AppleScript string literals: escape backslashes and quotes.
     let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     Ok((
@@ -232,11 +240,12 @@ fn notification_command(title: &str, body: &str) -> Result<(String, Vec<String>)
 }
 
 #[cfg(all(unix, not(target_os = "macos")))]
-fn notification_command(title: &str, body: &str) -> Result<(String, Vec<String>), String> {
-    let bus_address = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty());
-    let bus_socket = std::env::var_os("XDG_RUNTIME_DIR")
-        .is_some_and(|d| std::path::Path::new(&d).join("bus").exists());
-    if !bus_address && !bus_socket {
+fn notification_command(
+    title: &str,
+    body: &str,
+    desktop_bus: bool,
+) -> Result<(String, Vec<String>), String> {
+    if !desktop_bus {
         return Err("no desktop session bus (DBUS_SESSION_BUS_ADDRESS is not set)".to_owned());
     }
     Ok((
@@ -252,6 +261,10 @@ fn notification_command(title: &str, body: &str) -> Result<(String, Vec<String>)
 }
 
 #[cfg(not(unix))]
-fn notification_command(_title: &str, _body: &str) -> Result<(String, Vec<String>), String> {
+fn notification_command(
+    _title: &str,
+    _body: &str,
+    _desktop_bus: bool,
+) -> Result<(String, Vec<String>), String> {
     Err("not supported on this platform yet".to_owned())
 }

@@ -86,7 +86,7 @@ pub async fn watch(
             "set `<with_event>1` and the `<url>` of the events in `<cliktocallevent>`",
         )
     })?;
-    let mut pop = ScreenPop::new(config, context.opener()).map_err(|d| Failure::Config(vec![d]))?;
+    let mut pop = ScreenPop::new(config, context).map_err(|d| Failure::Config(vec![d]))?;
     let trigger = config
         .popup
         .as_ref()

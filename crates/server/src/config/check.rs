@@ -100,6 +100,7 @@ pub(crate) fn check(
     mut sources: SourceMap,
     id: FileId,
     mut diagnostics: Diagnostics,
+    keyyo_secret: Option<&str>,
 ) -> LoadedServer {
     let (tree, d) = parse(
         id,
@@ -128,7 +129,7 @@ pub(crate) fn check(
     };
     let server = server_section(&own, &mut diags);
     let keyyo_cti = keyyo_cti_section(&own, server.journal.as_deref(), &mut diags);
-    let keyyo = keyyo_notify_section(&own, &mut diags);
+    let keyyo = keyyo_notify_section(&own, keyyo_secret, &mut diags);
     let (dialer, names) = dialing_sections(
         &mut sources,
         id,
@@ -481,11 +482,13 @@ fn cti_token(
 /// `<keyyo_notify>`: who may send Keyyo's notifications. The environment's
 /// secret takes the file's place (a section that only sets `<sources>`),
 /// so the secret stays out of the file.
-fn keyyo_notify_section(own: &Own, diags: &mut Vec<Diagnostic>) -> Option<KeyyoOptions> {
+fn keyyo_notify_section(
+    own: &Own,
+    from_env: Option<&str>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<KeyyoOptions> {
     let header = *own.headers.get(&Section::KeyyoNotify)?;
-    let from_env = std::env::var(KEYYO_SECRET_ENV)
-        .ok()
-        .filter(|s| !s.trim().is_empty());
+    let from_env = from_env.filter(|s| !s.trim().is_empty()).map(str::to_owned);
     let (secret, at) = match (own.get(Section::KeyyoNotify, Tag::SECRET), from_env) {
         (_, Some(env)) => (env, header),
         (Some(e), None) => (

@@ -19,14 +19,16 @@ use ctibridge_lang::diag::{Code, Diagnostic, Diagnostics};
 use ctibridge_lang::load::{FileRead, FileStatus};
 use ctibridge_lang::source::{FileRole, SourceFile, SourceMap, Span};
 
-/// Reads and checks the server file at `path`.
-pub fn load(path: &Path) -> LoadedServer {
+/// Reads and checks the server file at `path`; `keyyo_secret`: the
+/// environment's Keyyo notification secret ([`KEYYO_SECRET_ENV`]), which
+/// takes the file's place. The binary reads the environment, not this.
+pub fn load(path: &Path, keyyo_secret: Option<&str>) -> LoadedServer {
     let mut sources = SourceMap::new();
     let mut diagnostics = Diagnostics::new();
     match ctibridge_lang::source::read_file(path) {
         Ok(bytes) => {
             let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, &bytes));
-            crate::config::check::check(sources, id, diagnostics)
+            crate::config::check::check(sources, id, diagnostics, keyyo_secret)
         }
         Err(e) => {
             let id = sources.add(SourceFile::new(path.to_owned(), FileRole::Server, b""));
@@ -65,7 +67,7 @@ pub fn load_text(text: &str) -> LoadedServer {
         FileRole::Server,
         text.as_bytes(),
     ));
-    crate::config::check::check(sources, id, Diagnostics::new())
+    crate::config::check::check(sources, id, Diagnostics::new(), None)
 }
 
 /// What `check --server` prints after the diagnostics.
