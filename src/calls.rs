@@ -26,10 +26,7 @@ pub fn readable(c: &CallRecord, time_format: &str) -> String {
         .timestamp_millis_opt(c.setup_at)
         .single()
         .map_or_else(|| "?".to_owned(), |t| t.format(time_format).to_string());
-    let (from, to) = match c.direction {
-        Direction::Out => (c.line.as_str(), c.tel.as_str()),
-        Direction::In => (c.tel.as_str(), c.line.as_str()),
-    };
+    let (from, to) = c.parties();
     let from = if from.is_empty() { "withheld" } else { from };
     let who = c
         .person

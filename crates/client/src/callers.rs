@@ -8,7 +8,7 @@
 //! request itself goes on (within its own limit) and its answer is kept for
 //! the call's next events and the next call.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,6 +22,8 @@ pub const LOG_TARGET: &str = "ctibridge::names";
 
 /// Numbers kept at most.
 pub(crate) const MAX_KEPT: usize = 10_000;
+/// Calls whose other party is remembered at most ([`Callers::resolve_for_call`]).
+pub(crate) const CALLS_KEPT: usize = 4096;
 /// The longest an unknown caller is kept.
 pub(crate) const UNKNOWN_KEPT_MAX: Duration = Duration::from_secs(60);
 
@@ -74,6 +76,16 @@ pub struct Callers {
     failing: Mutex<Option<(Instant, u64)>>,
     /// How long the ERP takes to answer, lately (µs, a moving average).
     answer_us: AtomicU64,
+    /// The other party of the calls seen lately, by call.
+    calls: Mutex<CallNames>,
+}
+
+/// One name per call, however many events (and lines) it has: the last
+/// [`CALLS_KEPT`] calls, the oldest forgotten first.
+#[derive(Default)]
+struct CallNames {
+    names: HashMap<String, Option<Person>>,
+    order: VecDeque<String>,
 }
 
 impl std::fmt::Debug for Callers {
@@ -98,6 +110,7 @@ impl Callers {
             entries: Mutex::new(HashMap::new()),
             failing: Mutex::new(None),
             answer_us: AtomicU64::new(0),
+            calls: Mutex::default(),
         })
     }
 
@@ -108,6 +121,41 @@ impl Callers {
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Who the other party (`number`) of call `call` is: looked up for
+    /// the call's first event (within `<lookup_timeout>`), then the same
+    /// for its next ones. `how` is `None` when the call's name was known;
+    /// a late answer is not kept for the call (its next event asks again).
+    pub async fn resolve_for_call(
+        self: &Arc<Self>,
+        call: &str,
+        number: &str,
+    ) -> (Option<Person>, Option<How>) {
+        let known = self
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .names
+            .get(call)
+            .cloned();
+        if let Some(person) = known {
+            return (person, None);
+        }
+        let found = self.resolve(number).await;
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        if !calls.names.contains_key(call) {
+            if calls.order.len() >= CALLS_KEPT {
+                if let Some(old) = calls.order.pop_front() {
+                    calls.names.remove(&old);
+                }
+            }
+            calls.order.push_back(call.to_owned());
+        }
+        if found.how != How::Late {
+            calls.names.insert(call.to_owned(), found.person.clone());
+        }
+        (found.person, Some(found.how))
     }
 
     /// Who `number` is, within `<lookup_timeout>` from now.
@@ -333,5 +381,58 @@ fn make_room(entries: &mut HashMap<String, Entry>, now: Instant) {
             Entry::Known { until, .. } => *until > cut,
             Entry::Asking(_) => true,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lookup of a directory holding Marie Dupont.
+    fn callers(dir: &std::path::Path) -> Arc<Callers> {
+        let path = dir.join("people.csv");
+        std::fs::write(
+            &path,
+            "name;company;phone;record\nMarie Dupont;Dupont SA;03 88 20 20 20;T0001\n",
+        )
+        .expect("directory");
+        let loaded =
+            crate::load::load_text(&format!("<lookup>\n<directory>{}\n", path.display()), None);
+        let config = Arc::new(loaded.checked.expect("checked").config);
+        let (lookup, _) = Lookup::new(
+            config,
+            &crate::context::Context::default(),
+            crate::source::Span::first_file(),
+        )
+        .expect("lookup")
+        .expect("a <lookup>");
+        Callers::new(lookup)
+    }
+
+    /// A call is named once, for its first event; its next events get the
+    /// same name without asking, and the last calls only are kept.
+    #[tokio::test]
+    async fn a_call_keeps_the_name_its_first_event_got() {
+        let dir = std::env::temp_dir().join(format!("ctibridge-callers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let callers = callers(&dir);
+        let (person, how) = callers.resolve_for_call("c1", "0388202020").await;
+        assert_eq!(person.map(|p| p.name).as_deref(), Some("Marie Dupont"));
+        assert_eq!(how, Some(How::Asked));
+        let (person, how) = callers.resolve_for_call("c1", "0388202020").await;
+        assert_eq!(person.map(|p| p.name).as_deref(), Some("Marie Dupont"));
+        assert_eq!(how, None, "the call's name was known");
+        // Another call of the same number is looked up (through the
+        // number's cache, when `<lookup_cache>` keeps it).
+        let (_, how) = callers.resolve_for_call("c2", "0388202020").await;
+        assert!(how.is_some());
+        for i in 0..CALLS_KEPT {
+            callers
+                .resolve_for_call(&format!("n{i}"), "0612345678")
+                .await;
+        }
+        let (_, how) = callers.resolve_for_call("c1", "0388202020").await;
+        assert!(how.is_some(), "c1 was forgotten");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

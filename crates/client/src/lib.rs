@@ -7,6 +7,7 @@
 //! each module `pub(crate)`, so the compiler reports an item nobody uses.
 
 pub mod answer;
+pub mod backoff;
 mod cache;
 mod callers;
 pub mod clock;

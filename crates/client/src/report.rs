@@ -303,10 +303,7 @@ pub fn finished_from_event(
             .unwrap_or_default()
     };
     let direction = ev.direction.unwrap_or(Direction::In);
-    let (other, called) = match direction {
-        Direction::Out => (id(&ev.callee), id(&ev.callee)),
-        Direction::In => (id(&ev.caller), id(&ev.callee)),
-    };
+    let (other, called) = (id(direction.other(&ev.caller, &ev.callee)), id(&ev.callee));
     let ms = |t: Option<DateTime<Local>>| t.map_or(0, |t| t.timestamp_millis());
     FinishedCall {
         line: line.to_owned(),

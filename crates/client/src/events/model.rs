@@ -84,6 +84,23 @@ impl Direction {
             _ => None,
         }
     }
+
+    /// A call of `line` with `other` as `(caller, callee)`: the line calls
+    /// out, and is called in. The one place this rule is written.
+    pub fn parties<T>(self, line: T, other: T) -> (T, T) {
+        match self {
+            Direction::Out => (line, other),
+            Direction::In => (other, line),
+        }
+    }
+
+    /// The other party of a call whose parties are `(caller, callee)`.
+    pub fn other<T>(self, caller: T, callee: T) -> T {
+        match self {
+            Direction::Out => callee,
+            Direction::In => caller,
+        }
+    }
 }
 
 /// The state of a call: SETUP → CONNECT → RELEASE, or SETUP → MISSED when

@@ -25,6 +25,7 @@ use std::time::Duration;
 use chrono::Local;
 use tokio::time::Instant;
 
+use crate::backoff::{Backoff, Jitter};
 use crate::config::Secret;
 use crate::config::{Config, EventSpec, TokenSpec};
 use crate::context::Context;
@@ -230,7 +231,7 @@ pub async fn follow(
 
     let mut stop = std::pin::pin!(stop);
     let mut health = Health::default();
-    let mut backoff = Backoff::new(interval);
+    let mut backoff = poll_backoff(interval);
     let mut next_start = Instant::now();
     let mut told_fast_empty = false;
     // Refusals in a row (401/403, of the source or of the token): a wrong
@@ -838,35 +839,12 @@ impl Health {
     }
 }
 
-/// Pauses after failed polls: `base`, doubling up to [`MAX_BACKOFF`], each
-/// drawn between half and all of that ("equal jitter"), so that desks that
-/// lost the source together do not come back together.
-#[derive(Debug)]
-pub(crate) struct Backoff {
-    base: Duration,
-    failures: u32,
-}
-
-impl Backoff {
-    pub fn new(base: Duration) -> Backoff {
-        Backoff {
-            base: base.max(MIN_INTERVAL),
-            failures: 0,
-        }
-    }
-
-    pub fn next_delay(&mut self) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(1u32 << self.failures.min(16))
-            .min(MAX_BACKOFF);
-        self.failures = self.failures.saturating_add(1);
-        ceiling.mul_f64(0.5 + fastrand::f64() * 0.5)
-    }
-
-    pub fn reset(&mut self) {
-        self.failures = 0;
-    }
+/// Pauses after failed polls: `base` (never below [`MIN_INTERVAL`]),
+/// doubling up to [`MAX_BACKOFF`], each drawn between half and all of that
+/// ("equal jitter"), so that desks that lost the source together do not
+/// come back together.
+pub(crate) fn poll_backoff(base: Duration) -> Backoff {
+    Backoff::new(base.max(MIN_INTERVAL), MAX_BACKOFF, Jitter::Equal)
 }
 
 #[cfg(test)]
@@ -875,7 +853,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_with_jitter_up_to_the_cap_and_resets() {
-        let mut b = Backoff::new(Duration::from_millis(250));
+        let mut b = poll_backoff(Duration::from_millis(250));
         let mut ceilings = Vec::new();
         for _ in 0..12 {
             let d = b.next_delay();
@@ -890,6 +868,6 @@ mod tests {
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(250));
         // Never below the floor, even with timeout1=0.
-        assert!(Backoff::new(Duration::ZERO).next_delay() >= MIN_INTERVAL / 2);
+        assert!(poll_backoff(Duration::ZERO).next_delay() >= MIN_INTERVAL / 2);
     }
 }

@@ -160,10 +160,7 @@ impl CallRecord {
     /// The two parties, `(caller, callee)`: of an outgoing call the line
     /// is the caller, of an incoming one the callee.
     pub fn parties(&self) -> (&str, &str) {
-        match self.direction {
-            Direction::Out => (&self.line, &self.tel),
-            Direction::In => (&self.tel, &self.line),
-        }
+        self.direction.parties(&self.line, &self.tel)
     }
 }
 

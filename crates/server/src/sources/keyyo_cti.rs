@@ -678,7 +678,11 @@ impl Session {
         asks: &mut tokio::sync::mpsc::UnboundedReceiver<(&'static str, Value, Reply)>,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
-        let mut backoff = FIRST_BACKOFF;
+        let mut backoff = ctibridge_client::backoff::Backoff::new(
+            FIRST_BACKOFF,
+            MAX_BACKOFF,
+            ctibridge_client::backoff::Jitter::Fifth,
+        );
         let mut down: Option<(std::time::Instant, String)> = None;
         loop {
             let (ended, was_up) = self.connection(asks, &mut stop, &mut down).await;
@@ -686,7 +690,7 @@ impl Session {
                 Ended::Stopped => return,
                 Ended::Lost(why) => {
                     if was_up {
-                        backoff = FIRST_BACKOFF;
+                        backoff.reset();
                     }
                     // Each reason once an outage: a new one is told (the
                     // plugin switched off, then the token refused…), a
@@ -707,13 +711,12 @@ impl Session {
                     }
                 }
             }
-            let pause = backoff.mul_f64(0.8 + fastrand::f64() * 0.4);
+            let pause = backoff.next_delay();
             tracing::debug!("Keyyo CTI: next try in {pause:.1?}");
             tokio::select! {
                 _ = tokio::time::sleep(pause) => {}
                 _ = stopped(&mut stop) => return,
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 

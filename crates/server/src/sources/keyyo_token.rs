@@ -416,7 +416,12 @@ pub async fn renew(tokens: std::sync::Arc<Tokens>, mut stop: tokio::sync::watch:
     if !tokens.minted() {
         return;
     }
-    let mut backoff = Duration::from_secs(1);
+    // After a failure: 1 s, doubling up to 5 min.
+    let mut backoff = ctibridge_client::backoff::Backoff::new(
+        Duration::from_secs(1),
+        Duration::from_secs(300),
+        ctibridge_client::backoff::Jitter::Fifth,
+    );
     let mut failing: Option<Instant> = None;
     loop {
         let wait = match tokens.current().await {
@@ -427,7 +432,7 @@ pub async fn renew(tokens: std::sync::Arc<Tokens>, mut stop: tokio::sync::watch:
                         since.elapsed()
                     );
                 }
-                backoff = Duration::from_secs(1);
+                backoff.reset();
                 let at = tokens.renew_at().await.unwrap_or_else(Instant::now);
                 at.saturating_duration_since(Instant::now())
             }
@@ -436,9 +441,7 @@ pub async fn renew(tokens: std::sync::Arc<Tokens>, mut stop: tokio::sync::watch:
                     tracing::warn!("Keyyo CSI token: {why}; trying again with back-off");
                     failing = Some(Instant::now());
                 }
-                let pause = backoff.mul_f64(0.8 + fastrand::f64() * 0.4);
-                backoff = (backoff * 2).min(Duration::from_secs(300));
-                pause
+                backoff.next_delay()
             }
         };
         tokio::select! {

@@ -7,6 +7,8 @@
 //! killed before it wrote "done") is one the ERP can recognise.
 
 use std::sync::Arc;
+
+use ctibridge_client::backoff::{Backoff, Jitter};
 use std::time::Duration;
 
 use crate::model::clock::now_ms;
@@ -39,11 +41,8 @@ pub struct Reporter {
 /// The pause before try `tries + 1` of a report tried `tries` times:
 /// 1 s, 2 s, 4 s… up to 10 min, give or take a fifth.
 pub fn backoff(tries: i64) -> Duration {
-    let exp = u32::try_from(tries.clamp(1, 20) - 1).unwrap_or(0);
-    let base = FIRST_BACKOFF
-        .saturating_mul(2u32.saturating_pow(exp))
-        .min(MAX_BACKOFF);
-    base.mul_f64(0.8 + fastrand::f64() * 0.4)
+    let failures = u32::try_from(tries.clamp(1, 21) - 1).unwrap_or(0);
+    Backoff::new(FIRST_BACKOFF, MAX_BACKOFF, Jitter::Fifth).after(failures)
 }
 
 impl Reporter {

@@ -29,21 +29,10 @@ pub struct Ingest {
     /// found per call: one lookup per call, however many lines and
     /// events it has.
     pub callers: Option<Arc<ctibridge_client::names::Callers>>,
-    named: std::sync::Mutex<Named>,
     /// Woken when a call's last event is journaled (its report is in the
     /// outbox).
     pub report_wake: Option<Arc<tokio::sync::Notify>>,
 }
-
-/// The other party of the calls seen lately, by call reference.
-#[derive(Default)]
-struct Named {
-    calls: std::collections::HashMap<String, Option<ctibridge_client::names::Person>>,
-    order: std::collections::VecDeque<String>,
-}
-
-/// Calls whose name is remembered, at most.
-const NAMED_CALLS: usize = 4096;
 
 impl Ingest {
     pub fn new(
@@ -56,7 +45,6 @@ impl Ingest {
             writer,
             metrics,
             callers: None,
-            named: std::sync::Mutex::new(Named::default()),
             report_wake: None,
         }
     }
@@ -71,46 +59,22 @@ impl Ingest {
             return event;
         }
         // A call's legs on two lines have two other parties.
-        let key = format!("{}|{}", event.callref, event.tel);
-        let known = {
-            let named = self.named.lock().unwrap_or_else(|p| p.into_inner());
-            named.calls.get(&key).cloned()
+        let call = format!("{}|{}", event.callref, event.tel);
+        let (person, how) = callers.resolve_for_call(&call, &event.tel).await;
+        let outcome = match how {
+            Some(ctibridge_client::names::How::Kept) => Some("kept"),
+            Some(ctibridge_client::names::How::Asked) => Some("asked"),
+            Some(ctibridge_client::names::How::Shared) => Some("shared"),
+            Some(ctibridge_client::names::How::Late) => Some("late"),
+            Some(ctibridge_client::names::How::Failed) => Some("failed"),
+            Some(ctibridge_client::names::How::NoNumber) | None => None,
         };
-        let person = match known {
-            Some(p) => p,
-            None => {
-                let found = callers.resolve(&event.tel).await;
-                let outcome = match found.how {
-                    ctibridge_client::names::How::Kept => Some("kept"),
-                    ctibridge_client::names::How::Asked => Some("asked"),
-                    ctibridge_client::names::How::Shared => Some("shared"),
-                    ctibridge_client::names::How::Late => Some("late"),
-                    ctibridge_client::names::How::Failed => Some("failed"),
-                    ctibridge_client::names::How::NoNumber => None,
-                };
-                if let Some(outcome) = outcome {
-                    self.metrics
-                        .lookups
-                        .get_or_create(&crate::infra::metrics::LookupLabel { outcome })
-                        .inc();
-                }
-                let mut named = self.named.lock().unwrap_or_else(|p| p.into_inner());
-                if !named.calls.contains_key(&key) {
-                    if named.order.len() >= NAMED_CALLS {
-                        if let Some(old) = named.order.pop_front() {
-                            named.calls.remove(&old);
-                        }
-                    }
-                    named.order.push_back(key.clone());
-                }
-                // A late answer is not remembered for the call: its next
-                // event asks the cache again.
-                if found.how != ctibridge_client::names::How::Late {
-                    named.calls.insert(key, found.person.clone());
-                }
-                found.person
-            }
-        };
+        if let Some(outcome) = outcome {
+            self.metrics
+                .lookups
+                .get_or_create(&crate::infra::metrics::LookupLabel { outcome })
+                .inc();
+        }
         event.person = person;
         event
     }
