@@ -98,6 +98,14 @@ pub(crate) async fn gettoken(
 /// `setevent?ident&telorg&tel&cmdevent=DIAL`: places a call.
 pub(crate) async fn setevent(
     State(s): State<Arc<AppState>>,
+    desk: DeskLine,
+) -> Result<Response, ApiError> {
+    place_call(&s, desk).await
+}
+
+/// Places the call a desk asked for: the CTI route's and the browser desk's.
+pub(crate) async fn place_call(
+    s: &AppState,
     DeskLine { line, q, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
     // The number as a person writes it (`03 88 20 20 20`, `+33 3…`, a
@@ -237,6 +245,14 @@ pub(crate) fn answer(opts: &ServerOptions, events: &[Arc<LineEvent>], cursor: u6
 /// a line, newest first.
 pub(crate) async fn history(
     State(s): State<Arc<AppState>>,
+    desk: DeskLine,
+) -> Result<Response, ApiError> {
+    line_calls(&s, desk).await
+}
+
+/// The line's history: the CTI route's and the browser desk's.
+pub(crate) async fn line_calls(
+    s: &AppState,
     DeskLine { line, q, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
     let kind = match param(&q, "kind").map(crate::model::record::HistoryKind::parse) {
@@ -248,7 +264,7 @@ pub(crate) async fn history(
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(100)
         .min(1000);
-    match line_history(&s, &line, kind, limit).await {
+    match line_history(s, &line, kind, limit).await {
         Ok(mut calls) => {
             for c in &mut calls {
                 c.line = for_desks(&s.opts, &c.line);
@@ -272,6 +288,14 @@ pub(crate) async fn history(
 /// operation on a call of the desk's line.
 pub(crate) async fn call_control(
     State(s): State<Arc<AppState>>,
+    desk: DeskLine,
+) -> Result<Response, ApiError> {
+    act_on_call(&s, desk).await
+}
+
+/// Acts on a call of the desk's line: the CTI route's and the browser desk's.
+pub(crate) async fn act_on_call(
+    s: &AppState,
     DeskLine { ident, line, q }: DeskLine,
 ) -> Result<Response, ApiError> {
     let callref = param(&q, "callref")
@@ -363,9 +387,17 @@ pub(crate) async fn line_history(
 /// provider.
 pub(crate) async fn calls(
     State(s): State<Arc<AppState>>,
+    desk: DeskLine,
+) -> Result<Response, ApiError> {
+    calls_under_way(&s, desk).await
+}
+
+/// The line's calls under way: the CTI route's and the browser desk's.
+pub(crate) async fn calls_under_way(
+    s: &AppState,
     DeskLine { line, .. }: DeskLine,
 ) -> Result<Response, ApiError> {
-    let active = active_calls(&s, &line).await?;
+    let active = active_calls(s, &line).await?;
     Ok(Json(json!({ "line": for_desks(&s.opts, &line), "calls": active })).into_response())
 }
 

@@ -219,7 +219,7 @@ impl WebState {
     /// The sessions logged out before a restart, kept in the journal.
     pub(crate) fn restore(&self, journal: &SharedJournal) {
         // Those past their end are deleted meanwhile: the writer's.
-        let kept = journal.writer().desk_logouts(now_secs());
+        let kept = crate::store::calls::CallStore::desk_logouts(&*journal.writer(), now_secs());
         match kept {
             Ok(kept) => self
                 .logged_out

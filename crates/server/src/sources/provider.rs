@@ -134,7 +134,7 @@ impl Provider {
         match self {
             Provider::Simulator(sim) => sim.act(line, callref, op).await,
             Provider::KeyyoCti { cti, .. } => {
-                let (action, params) = crate::sources::keyyo_cti::action_of(&op, callref);
+                let (action, params) = crate::wire::keyyo_cti::action_of(&op, callref);
                 cti.ask(action, params)
                     .await
                     .map(drop)
@@ -151,7 +151,7 @@ impl Provider {
             Provider::KeyyoCti { cti, .. } => cti,
             _ => return Err(self.unsupported(op.name())),
         };
-        let (action, params) = crate::sources::keyyo_cti::line_action_of(&op);
+        let (action, params) = crate::wire::keyyo_cti::line_action_of(&op);
         let result = cti
             .ask(action, params)
             .await

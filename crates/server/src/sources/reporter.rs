@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::model::clock::now_ms;
 use crate::model::record::CallRecord;
-use crate::store::journal::{DueReport, Journal};
+use crate::store::calls::{CallStore, DueReport, StoreResult};
 use ctibridge_client::report::{FinishedCall, NotKept};
 use ctibridge_lang::config::Config;
 
@@ -49,7 +49,7 @@ impl Reporter {
     /// A journal call on a blocking thread.
     async fn with_journal<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Journal) -> rusqlite::Result<T> + Send + 'static,
+        f: impl FnOnce(&dyn CallStore) -> StoreResult<T> + Send + 'static,
     ) -> Result<T, String> {
         self.journal.write(f).await
     }

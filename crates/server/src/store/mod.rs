@@ -1,3 +1,4 @@
+pub mod calls;
 pub mod hub;
 pub mod ingest;
 pub mod journal;

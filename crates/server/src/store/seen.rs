@@ -113,7 +113,7 @@ impl Seen {
 
 impl Seen {
     /// The notifications journaled lately: repeats after a restart too.
-    pub fn restored(journal: &crate::store::journal::Journal) -> Seen {
+    pub fn restored(journal: &dyn crate::store::calls::CallStore) -> Seen {
         let mut seen = Seen::default();
         match journal.recent_keys(Seen::CAPACITY) {
             Ok(keys) => {

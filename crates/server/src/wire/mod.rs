@@ -1,1 +1,2 @@
 pub mod keyyo;
+pub mod keyyo_cti;

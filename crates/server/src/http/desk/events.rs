@@ -168,31 +168,43 @@ pub(crate) async fn park_moved(
 /// (compressed as the page's files are, when the browser takes gzip).
 pub(crate) async fn through<F, Fut>(s: Arc<AppState>, web: Web, route: F) -> Response
 where
-    F: FnOnce(State<Arc<AppState>>, DeskLine) -> Fut,
+    F: FnOnce(Arc<AppState>, DeskLine) -> Fut,
     Fut: std::future::Future<Output = Result<Response, crate::http::error::ApiError>>,
 {
     let gzip = web.gzip;
     let r = match DeskLine::of(&s, web.session.ident, web.q) {
-        Ok(dl) => passed(route(State(s), dl).await),
+        Ok(dl) => passed(route(s, dl).await),
         Err(e) => passed(Err(e)),
     };
     compressed(r, gzip).await
 }
 
 pub(crate) async fn calls(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    through(s, web, crate::http::cti::calls).await
+    through(s, web, |s, dl| async move {
+        crate::http::cti::calls_under_way(&s, dl).await
+    })
+    .await
 }
 
 pub(crate) async fn history(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    through(s, web, crate::http::cti::history).await
+    through(s, web, |s, dl| async move {
+        crate::http::cti::line_calls(&s, dl).await
+    })
+    .await
 }
 
 pub(crate) async fn call(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    through(s, web, crate::http::cti::call_control).await
+    through(s, web, |s, dl| async move {
+        crate::http::cti::act_on_call(&s, dl).await
+    })
+    .await
 }
 
 pub(crate) async fn dial(State(s): State<Arc<AppState>>, web: Web) -> Response {
-    through(s, web, crate::http::cti::setevent).await
+    through(s, web, |s, dl| async move {
+        crate::http::cti::place_call(&s, dl).await
+    })
+    .await
 }
 
 /// `template` with the call's values, URL-encoded; none when it names

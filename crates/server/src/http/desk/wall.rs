@@ -27,7 +27,7 @@ pub(crate) async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
             lines
                 .iter()
                 .map(|l| j.history(l, None, 2000).map(|c| (l.clone(), c)))
-                .collect::<rusqlite::Result<Vec<_>>>()
+                .collect::<crate::store::calls::StoreResult<Vec<_>>>()
         })
     };
     let found = match read.await {

@@ -9,6 +9,7 @@
 //! the cheapest write SQLite has, and the journal is written at a
 //! provider's notification rate, while histories are read now and then.
 
+mod backend;
 mod desks;
 mod log;
 mod outbox;
@@ -16,6 +17,5 @@ mod shared;
 mod writer;
 
 pub use log::Journal;
-pub use outbox::DueReport;
 pub use shared::SharedJournal;
 pub use writer::{Idle, NotQueued, Writer};

@@ -3,26 +3,8 @@
 
 use rusqlite::params;
 
+use crate::store::calls::{DueReport, ReportCounts};
 use crate::store::journal::log::Journal;
-
-/// A report due now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DueReport {
-    pub id: i64,
-    pub line: String,
-    pub callref: String,
-    pub tries: i64,
-}
-
-/// Reports by state, for `/metrics`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ReportCounts {
-    pub pending: u64,
-    /// Pending, and refused at least once.
-    pub failing: u64,
-    pub done: u64,
-    pub skipped: u64,
-}
 
 impl Journal {
     /// From now on, a call's last event (RELEASE, MISSED) puts its report

@@ -7,6 +7,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::store::calls::{CallStore, StoreResult};
 use crate::store::journal::log::Journal;
 
 #[derive(Clone)]
@@ -52,7 +53,7 @@ impl SharedJournal {
     pub async fn read<T, F>(&self, f: F) -> Result<T, String>
     where
         T: Send + 'static,
-        F: FnOnce(&Journal) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&dyn CallStore) -> StoreResult<T> + Send + 'static,
     {
         off_the_runtime(self.reading.clone(), f).await
     }
@@ -62,7 +63,7 @@ impl SharedJournal {
     pub async fn write<T, F>(&self, f: F) -> Result<T, String>
     where
         T: Send + 'static,
-        F: FnOnce(&Journal) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&dyn CallStore) -> StoreResult<T> + Send + 'static,
     {
         off_the_runtime(self.writing.clone(), f).await
     }
@@ -74,11 +75,13 @@ impl SharedJournal {
 pub async fn off_the_runtime<T, F>(journal: Arc<Mutex<Journal>>, f: F) -> Result<T, String>
 where
     T: Send + 'static,
-    F: FnOnce(&Journal) -> rusqlite::Result<T> + Send + 'static,
+    F: FnOnce(&dyn CallStore) -> StoreResult<T> + Send + 'static,
 {
-    let done =
-        tokio::task::spawn_blocking(move || f(&journal.lock().unwrap_or_else(|p| p.into_inner())))
-            .await;
+    let done = tokio::task::spawn_blocking(move || {
+        let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+        f(&*journal as &dyn CallStore)
+    })
+    .await;
     match done {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(e.to_string()),
