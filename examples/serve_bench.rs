@@ -177,7 +177,13 @@ fn latency(addr: SocketAddr, secret: &str, line: &str, n: usize, idle: usize) {
         // Idle long polls on other lines, held for the whole run.
         let mut idlers = Vec::new();
         for i in 0..idle {
-            let mut c = TcpStream::connect(addr).await.expect("connect idle");
+            // From 127.0.1.2, 127.0.1.3…: 200 each, within the server's
+            // bound of held requests per address (256).
+            let k = i / 200;
+            let from = std::net::SocketAddr::from(([127, 0, 1 + (k / 250) as u8, 2 + (k % 250) as u8], 0));
+            let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+            socket.bind(from).expect("bind idle");
+            let mut c = socket.connect(addr).await.expect("connect idle");
             let req = format!(
                 "GET {cti}/getevent?ident=idle&telorg=09{i:08}&cursor=0 HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer {token}\r\n\r\n"
             );

@@ -27,6 +27,28 @@ async fn refuse(mut stream: tokio::net::TcpStream) {
 /// a byte now and then, is closed, within a second past the limit).
 pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// What serves a connection's requests: the server's service, never
+/// failing (an error is an answer).
+trait Answers:
+    hyper::service::Service<
+        axum::http::Request<hyper::body::Incoming>,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+    > + Send
+    + 'static
+{
+}
+
+impl<S> Answers for S where
+    S: hyper::service::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static
+{
+}
+
 /// Serves HTTP/1.1 on `io` until it closes, the server stops, or the
 /// connection is closed to make room for a newer one.
 async fn drive<I, S>(
@@ -36,12 +58,7 @@ async fn drive<I, S>(
     registered: connections::Registered,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    S: hyper::service::Service<
-            axum::http::Request<hyper::body::Incoming>,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Send
-        + 'static,
+    S: Answers,
     S::Future: Send + 'static,
 {
     let conn = hyper::server::conn::http1::Builder::new()
@@ -238,12 +255,7 @@ async fn serve_tls<S>(
     watcher: hyper_util::server::graceful::Watcher,
     registered: connections::Registered,
 ) where
-    S: hyper::service::Service<
-            axum::http::Request<hyper::body::Incoming>,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Send
-        + 'static,
+    S: Answers,
     S::Future: Send + 'static,
 {
     let mut first = [0u8; 1];
