@@ -1,2 +1,3 @@
 pub mod keyyo;
 pub mod keyyo_cti;
+pub mod ovh;
