@@ -28,15 +28,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// A request as [`take`] leaves it for [`respond`].
-pub enum Taken {
+/// A request as [`take`] leaves it for [`respond`] (`B`: its body, hyper's
+/// on the wire, any in the tests).
+pub enum Taken<B = hyper::body::Incoming> {
     /// Answered already.
     Answered(Response),
     /// A Keyyo notification from this client, checked: its event waits
     /// for the journal.
     Keyyo(SocketAddr, Checked),
     /// For the router, from this client.
-    Route(axum::http::Request<hyper::body::Incoming>, SocketAddr),
+    Route(axum::http::Request<B>, SocketAddr),
 }
 
 /// The part of answering a request from `peer` done at once, when hyper
@@ -47,11 +48,11 @@ pub enum Taken {
 /// (to see the client leave), and a new buffer would be allocated for
 /// every notification. `source` is the connection's: its address, checked
 /// once against Keyyo's allowed sources.
-pub fn take(
+pub fn take<B>(
     state: &AppState,
     source: &crate::wire::keyyo::Source,
-    mut req: axum::http::Request<hyper::body::Incoming>,
-) -> Taken {
+    mut req: axum::http::Request<B>,
+) -> Taken<B> {
     let declared = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -83,7 +84,11 @@ pub fn take(
 }
 
 /// Answers a request [`take`]n.
-pub async fn respond(state: &AppState, app: &Router, taken: Taken) -> Response {
+pub async fn respond<B>(state: &AppState, app: &Router, taken: Taken<B>) -> Response
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     use tower_service::Service as _;
     let (mut req, client) = match taken {
         Taken::Answered(r) => return r,

@@ -40,6 +40,11 @@ impl Drop for App {
 }
 
 fn app() -> App {
+    app_with(|_| {})
+}
+
+/// [`app`] with its options changed by `change`.
+fn app_with(change: impl FnOnce(&mut ServerOptions)) -> App {
     let journal = SharedJournal::new(Journal::in_memory().expect("journal"), None);
     let metrics = Arc::new(crate::infra::metrics::Metrics::default());
     let (writer, writing) = Writer::start(journal.writing().clone(), None, metrics.clone());
@@ -61,6 +66,8 @@ fn app() -> App {
         hold: std::time::Duration::from_millis(50),
         ..ServerOptions::default()
     };
+    let mut opts = opts;
+    change(&mut opts);
     let sim = crate::sources::sim::Sim::new(ingest.clone(), Default::default());
     let state = Arc::new(AppState::new(Parts {
         ingest,
@@ -110,6 +117,24 @@ impl App {
     async fn ask(&self, method: &str, uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Value) {
         let (status, body) = self.ask_from(HERE, method, uri, headers, "").await;
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// A Keyyo notification of call k1 ringing at +33972101010, from
+    /// `from` with `secret`, taken as the listener takes it.
+    async fn notify(&self, from: SocketAddr, secret: &str) -> StatusCode {
+        let uri = format!(
+            "/keyyo/notify?secret={secret}&account=33972101010&caller=33388202020&callee=33972101010\
+             &callref=k1&type=SETUP&version=1&tsms=1700000000000"
+        );
+        let req = Request::builder()
+            .uri(uri)
+            .body(Body::empty())
+            .expect("request");
+        let source = crate::wire::keyyo::Source::new(from, false, false);
+        let taken = crate::http::front::take(&self.state, &source, req);
+        crate::http::front::respond(&self.state, &self.router, taken)
+            .await
+            .status()
     }
 
     /// A token for paul.
@@ -258,4 +283,35 @@ async fn the_desk_logs_in_and_reads_its_lines() {
     assert_eq!(v["ident"], "paul", "{v}");
     assert_eq!(v["lines"][0]["line"], "1003", "{v}");
     assert_eq!(v["can"]["provider"], "the simulator", "{v}");
+}
+
+/// Keyyo's notifications, answered before the router as on the wire
+/// (`front::take`, then `front::respond`): from an allowed address with the
+/// secret, a call rings on its line once, however often Keyyo sends it;
+/// a wrong secret or another address, nothing.
+#[tokio::test]
+async fn keyyo_notifications_are_checked_and_taken_once() {
+    const SECRET: &str = "0123456789abcdef-secret";
+    let app = app_with(|o| {
+        o.keyyo = Some(
+            crate::config::keyyo::KeyyoOptions::new(SECRET, r"127\.0\.0\.1")
+                .expect("keyyo options"),
+        );
+    });
+    assert_eq!(app.notify(HERE, SECRET).await, StatusCode::OK);
+    assert_eq!(
+        app.notify(HERE, SECRET).await,
+        StatusCode::OK,
+        "a repeat is taken, not published"
+    );
+    let away: SocketAddr = "192.0.2.7:5000".parse().expect("addr");
+    assert_eq!(app.notify(away, SECRET).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.notify(HERE, "not-the-secret-at-all").await,
+        StatusCode::FORBIDDEN
+    );
+    let events = app.state.hub.after("+33972101010", 0, 10);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].event, crate::model::event::Event::Ring);
+    assert_eq!(events[0].tel, "+33388202020");
 }
