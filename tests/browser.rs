@@ -56,10 +56,26 @@ fn request(addr: SocketAddr, head: &str) -> (u16, String, String) {
     (status, headers.to_owned(), body.to_owned())
 }
 
+/// Alice's session: its cookie ([`alice_cookie`]) and CSRF token.
+fn log_in_alice(addr: SocketAddr) -> (String, String) {
+    let cookie = alice_cookie(addr);
+    let (st, _, me) = request(
+        addr,
+        &format!(
+            "GET /desk/api/me HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(st, 200, "{me}");
+    let me: serde_json::Value = serde_json::from_str(&me).expect("json");
+    (cookie, me["csrf"].as_str().expect("csrf").to_owned())
+}
+
+/// The page: a strict policy, no inline script, its files by hash,
+/// compressed and cached for good.
 #[test]
 fn the_desk_pages_are_locked_down() {
     let dir = TempDir::new("browser-locks");
-    let (srv, addr) = serve(&dir);
+    let (_srv, addr) = serve(&dir);
     // The page: a strict policy, no inline script, its files by hash.
     let (st, headers, page) = request(
         addr,
@@ -93,7 +109,15 @@ fn the_desk_pages_are_locked_down() {
     assert!(lower.contains("content-encoding: gzip"), "{headers}");
     assert!(lower.contains("immutable"), "{headers}");
     assert!(lower.contains("content-type: text/javascript"), "{headers}");
+}
 
+/// A desk logs in with its secret, from this site only, gets a cookie
+/// scripts cannot read; what changes something needs the CSRF token; a
+/// forged cookie, another desk's line, the wall: refused.
+#[test]
+fn a_desk_logs_in_from_this_site_only_and_changes_nothing_without_its_token() {
+    let dir = TempDir::new("browser-login");
+    let (_srv, addr) = serve(&dir);
     // Not logged in: nothing.
     let (st, _, _) = request(
         addr,
@@ -213,6 +237,15 @@ fn the_desk_pages_are_locked_down() {
         &format!("GET /desk/api/wall HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"),
     );
     assert_eq!(st, 403);
+}
+
+/// Logged out: the cookie is worth nothing, even replayed, and still
+/// nothing once the server has restarted.
+#[test]
+fn a_logout_holds_across_a_restart() {
+    let dir = TempDir::new("browser-logout");
+    let (srv, addr) = serve(&dir);
+    let (cookie, csrf) = log_in_alice(addr);
     // Logged out: the cookie is worth nothing, even replayed.
     let (st, _, _) = request(
         addr,
