@@ -10,12 +10,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crate::store::calls::{CallStore, StoreResult};
 use crate::store::journal::log::Journal;
 
+/// A store shared between the runtime's tasks, taken on a blocking thread.
+type Shared = Arc<Mutex<dyn CallStore>>;
+
 #[derive(Clone)]
 pub struct SharedJournal {
+    /// The journal's thread writes through it (group commit).
     writing: Arc<Mutex<Journal>>,
-    /// The same connection as `writing` for a journal in memory (a second
-    /// connection would open another, empty, database).
-    reading: Arc<Mutex<Journal>>,
+    /// The same, as the routes' store (a desk's logout, the outbox).
+    changes: Shared,
+    /// The readers' store: the same connection as `writing` for a journal
+    /// in memory (a second connection would open another, empty,
+    /// database); any [`CallStore`] a backend reads with.
+    reading: Shared,
 }
 
 impl SharedJournal {
@@ -23,11 +30,20 @@ impl SharedJournal {
     /// for the readers, or without (they share the writer's).
     pub fn new(journal: Journal, reader: Option<Journal>) -> SharedJournal {
         let writing = Arc::new(Mutex::new(journal));
-        let reading = match reader {
+        let reading: Shared = match reader {
             Some(r) => Arc::new(Mutex::new(r)),
             None => writing.clone(),
         };
-        SharedJournal { writing, reading }
+        SharedJournal::with_readers(writing, reading)
+    }
+
+    /// The journal `writing`, its readers reading through `reading`.
+    pub fn with_readers(writing: Arc<Mutex<Journal>>, reading: Shared) -> SharedJournal {
+        SharedJournal {
+            changes: writing.clone(),
+            writing,
+            reading,
+        }
     }
 
     /// The writer's connection (the journal's thread, the outbox).
@@ -39,13 +55,6 @@ impl SharedJournal {
     /// journal's thread and the runtime's tasks use it).
     pub fn writer(&self) -> MutexGuard<'_, Journal> {
         self.writing.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    #[cfg(test)]
-    /// The readers' connection, here and now (at start, before the
-    /// runtime serves anyone).
-    pub fn reader(&self) -> MutexGuard<'_, Journal> {
-        self.reading.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// `f` on the readers' connection, on a thread that may block; its
@@ -65,21 +74,21 @@ impl SharedJournal {
         T: Send + 'static,
         F: FnOnce(&dyn CallStore) -> StoreResult<T> + Send + 'static,
     {
-        off_the_runtime(self.writing.clone(), f).await
+        off_the_runtime(self.changes.clone(), f).await
     }
 }
 
 /// The one way the runtime's tasks reach the journal: on a blocking
 /// thread, so that the runtime, which serves everyone on one thread, never
 /// waits for SQLite.
-pub async fn off_the_runtime<T, F>(journal: Arc<Mutex<Journal>>, f: F) -> Result<T, String>
+pub async fn off_the_runtime<T, F>(store: Shared, f: F) -> Result<T, String>
 where
     T: Send + 'static,
     F: FnOnce(&dyn CallStore) -> StoreResult<T> + Send + 'static,
 {
     let done = tokio::task::spawn_blocking(move || {
-        let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-        f(&*journal as &dyn CallStore)
+        let store = store.lock().unwrap_or_else(|p| p.into_inner());
+        f(&*store)
     })
     .await;
     match done {
@@ -108,8 +117,9 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let journal = Journal::open(&path).unwrap();
         journal.record(&ev("a", Event::Ring, "in"), 1_000).unwrap();
-        let shared = SharedJournal::new(journal, Some(Journal::open_read_only(&path).unwrap()));
-        let reader = shared.reader();
+        let reading = Arc::new(Mutex::new(Journal::open_read_only(&path).unwrap()));
+        let shared = SharedJournal::with_readers(Arc::new(Mutex::new(journal)), reading.clone());
+        let reader = reading.lock().unwrap();
         reader.db.execute_batch("BEGIN").unwrap();
         assert_eq!(reader.history("1003", None, 10).unwrap().len(), 1);
         {
