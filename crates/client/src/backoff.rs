@@ -60,11 +60,6 @@ impl Backoff {
     pub fn reset(&mut self) {
         self.failures = 0;
     }
-
-    /// The longest pause.
-    pub fn max(&self) -> Duration {
-        self.max
-    }
 }
 
 #[cfg(test)]

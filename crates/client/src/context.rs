@@ -98,14 +98,6 @@ impl Context {
         self.desktop_bus
     }
 
-    /// This context with (or without) a desktop session bus.
-    pub fn with_desktop_bus(self, desktop_bus: bool) -> Context {
-        Context {
-            desktop_bus,
-            ..self
-        }
-    }
-
     /// ctibridge's cache folder; none when the platform has none.
     pub fn cache_dir(&self) -> Option<&Path> {
         self.cache_dir.as_deref()

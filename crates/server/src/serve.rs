@@ -75,7 +75,7 @@ pub async fn serve(
     // The certificate, checked before anyone connects, then kept fresh.
     let tls = match opts.tls.clone() {
         Some(files) => Some(Arc::new(
-            off_the_runtime(move || tls::Current::new(files))
+            on_a_blocking_thread(move || tls::Current::new(files))
                 .await
                 .map_err(ServeError::Tls)?,
         )),
@@ -152,7 +152,7 @@ impl Store {
     /// is) and starts its writer.
     async fn open(opts: &ServeOptions) -> Result<Store, ServeError> {
         let path = opts.journal.clone();
-        let (mut journal, reader) = off_the_runtime(move || match &path {
+        let (mut journal, reader) = on_a_blocking_thread(move || match &path {
             Some(path) => {
                 let journal = journal::Journal::open(path)?;
                 // The readers' own connection (see SharedJournal).
@@ -207,7 +207,7 @@ impl Store {
 }
 
 /// `f` on a thread that may block; a panic there is the caller's.
-async fn off_the_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+async fn on_a_blocking_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f)
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))

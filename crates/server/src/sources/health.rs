@@ -78,7 +78,7 @@ async fn reachable(host: &str, port: u16) -> (bool, String) {
 }
 
 /// What the server is doing for dials, for the health report.
-pub enum Provider<'a> {
+pub enum ProviderCheck<'a> {
     Simulator,
     None,
     /// The dialer could not be set up (a bad `<cafile>`…).
@@ -89,7 +89,7 @@ pub enum Provider<'a> {
 /// The report, and whether everything is in place.
 pub async fn report(
     journal_writable: bool,
-    provider: Provider<'_>,
+    provider: ProviderCheck<'_>,
     relay: Option<&RelayStatus>,
 ) -> (bool, Value) {
     let journal = if journal_writable {
@@ -101,13 +101,13 @@ pub async fn report(
         )
     };
     let provider = match provider {
-        Provider::Simulator => (true, "the simulator".to_owned()),
-        Provider::None => (
+        ProviderCheck::Simulator => (true, "the simulator".to_owned()),
+        ProviderCheck::None => (
             true,
             "none: desks dial their provider themselves".to_owned(),
         ),
-        Provider::Broken(why) => (false, why),
-        Provider::At(host, port) => reachable(host, port).await,
+        ProviderCheck::Broken(why) => (false, why),
+        ProviderCheck::At(host, port) => reachable(host, port).await,
     };
     let relay = match relay {
         None => (true, "off".to_owned()),

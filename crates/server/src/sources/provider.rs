@@ -189,23 +189,23 @@ impl Provider {
     }
 
     /// What `/healthz` checks of it.
-    pub fn health(&self) -> health::Provider<'_> {
+    pub fn health(&self) -> health::ProviderCheck<'_> {
         let dialer = match self {
-            Provider::Simulator(_) => return health::Provider::Simulator,
+            Provider::Simulator(_) => return health::ProviderCheck::Simulator,
             Provider::Dialer(d)
             | Provider::KeyyoCti {
                 dialer: Some(d), ..
             } => d,
             Provider::KeyyoCti { dialer: None, .. } | Provider::None => {
-                return health::Provider::None
+                return health::ProviderCheck::None
             }
         };
         match (&dialer.thread, &dialer.host) {
-            (Err(f), _) => {
-                health::Provider::Broken(ctibridge_lang::redact::mask(&f.to_string()).into_owned())
-            }
-            (Ok(_), Some((host, port))) => health::Provider::At(host, *port),
-            (Ok(_), None) => health::Provider::Broken(
+            (Err(f), _) => health::ProviderCheck::Broken(
+                ctibridge_lang::redact::mask(&f.to_string()).into_owned(),
+            ),
+            (Ok(_), Some((host, port))) => health::ProviderCheck::At(host, *port),
+            (Ok(_), None) => health::ProviderCheck::Broken(
                 "the provider's address cannot be read from the dial request".into(),
             ),
         }

@@ -15,10 +15,9 @@ type Shared = Arc<Mutex<dyn CallStore>>;
 
 #[derive(Clone)]
 pub struct SharedJournal {
-    /// The journal's thread writes through it (group commit).
+    /// The journal's thread writes through it (group commit), and the
+    /// routes' changes (a desk's logout, the outbox) go through it too.
     writing: Arc<Mutex<Journal>>,
-    /// The same, as the routes' store (a desk's logout, the outbox).
-    changes: Shared,
     /// The readers' store: the same connection as `writing` for a journal
     /// in memory (a second connection would open another, empty,
     /// database); any [`CallStore`] a backend reads with.
@@ -39,11 +38,7 @@ impl SharedJournal {
 
     /// The journal `writing`, its readers reading through `reading`.
     pub fn with_readers(writing: Arc<Mutex<Journal>>, reading: Shared) -> SharedJournal {
-        SharedJournal {
-            changes: writing.clone(),
-            writing,
-            reading,
-        }
+        SharedJournal { writing, reading }
     }
 
     /// The writer's connection (the journal's thread, the outbox).
@@ -74,7 +69,7 @@ impl SharedJournal {
         T: Send + 'static,
         F: FnOnce(&dyn CallStore) -> StoreResult<T> + Send + 'static,
     {
-        off_the_runtime(self.changes.clone(), f).await
+        off_the_runtime(self.writing.clone(), f).await
     }
 }
 
