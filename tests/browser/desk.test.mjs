@@ -152,6 +152,9 @@ await step("seed 002, incoming: Marie calls, the banner names her, Alice answers
 });
 
 const chef = await newPage("fr-FR");
+// The wall is read once; after that the server sends it its changes.
+let wallReads = 0;
+chef.on("request", (r) => { if (new URL(r.url()).pathname === "/desk/api/wall") wallReads += 1; });
 await step("the supervisor's wall shows every line and counts the day", async () => {
   await login(chef, "chef", "chef-secret-7700");
   await chef.waitForSelector("body[data-ready='1']", WAIT);
@@ -171,6 +174,8 @@ await step("a transfer: the call goes to 7700, ringing on the wall", async () =>
   await ended(alice, c);
   await chef.waitForSelector("#lines tr[data-line='7700'][data-state='SETUP']", WAIT);
   assert.match(await chef.locator("#lines tr[data-line='7700']").textContent(), /Marie Dupont/);
+  // The call came in: counted from the changes, as the server counts it.
+  await chef.waitForFunction(() => Number(document.querySelector("#c-received")?.textContent) > 1, null, WAIT);
 });
 
 await step("a park and its taking back, the park on the wall", async () => {
@@ -189,6 +194,13 @@ await step("a park and its taking back, the park on the wall", async () => {
   await chef.waitForSelector("#no-park:not([hidden])", WAIT);
   await row.getByRole("button", { name: /^Raccrocher/ }).click();
   await ended(alice, c);
+  await chef.waitForSelector("#lines tr[data-line='7701'][data-state='FREE']", WAIT);
+  // The counts the page kept from the changes are the server's own.
+  const counts = await chef.evaluate(async () => (await (await fetch("/desk/api/wall")).json()).today);
+  await chef.waitForFunction((n) => document.querySelector("#c-received")?.textContent === String(n), counts.received, WAIT);
+  assert.equal(await chef.locator("#c-missed").textContent(), String(counts.missed));
+  assert.equal(await chef.locator("#c-quick").textContent(), String(counts.answered_within_20s));
+  assert.equal(wallReads, 2, "read once by the page (and once here), never again at an event");
 });
 
 await step("a missed call: in the history, the badge, cleared when seen", async () => {

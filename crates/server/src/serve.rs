@@ -169,6 +169,22 @@ impl Store {
         let reporting = opts.report.clone().filter(|c| c.report.is_some());
         journal.set_reporting(reporting.is_some());
         let seen = crate::store::seen::Seen::restored(&journal);
+        let hub = Arc::new(hub::Hub::new());
+        if opts.server.has_supervisor() {
+            // The wall is kept from the events from now on; what the journal
+            // knows of the day before them, read once.
+            let lines = opts.server.all_lines();
+            let mut calls = Vec::new();
+            for line in &lines {
+                calls.extend(journal.history(line, None, WALL_SEED).map_err(|e| {
+                    ServeError::Journal {
+                        path: opts.journal.clone(),
+                        cause: e,
+                    }
+                })?);
+            }
+            hub.follow_wall(lines, calls);
+        }
         let journal = SharedJournal::new(journal, reader);
         let metrics = Arc::new(metrics::Metrics::default());
         let (writer, writing) = journal::Writer::start(
@@ -177,7 +193,6 @@ impl Store {
             metrics.clone(),
         );
         let writer = Arc::new(writer);
-        let hub = Arc::new(hub::Hub::new());
         let mut ingest = ingest::Ingest::new(hub.clone(), writer.clone(), metrics.clone());
         ingest.callers = opts.callers.clone();
         let report_wake = Arc::new(tokio::sync::Notify::new());
@@ -205,6 +220,9 @@ impl Store {
         }
     }
 }
+
+/// Calls of each line the wall reads from the journal as the server starts.
+const WALL_SEED: usize = 2000;
 
 /// `f` on a thread that may block; a panic there is the caller's.
 async fn on_a_blocking_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
@@ -252,17 +270,10 @@ fn start_cti(
     store: &Store,
     tasks: &mut Tasks,
 ) -> Result<keyyo_cti::Cti, ServeError> {
-    let mut lines: Vec<String> = opts
-        .server
-        .desks
-        .iter()
-        .flat_map(|d| d.lines.iter().cloned())
-        .collect();
-    lines.sort();
-    lines.dedup();
+    let lines = opts.server.all_lines();
     // A supervisor's wall shows the account's call park: calls parked from
     // any line, followed through `callpark`.
-    let park = opts.server.desks.iter().any(|d| d.supervisor);
+    let park = opts.server.has_supervisor();
     let (cti, task) = keyyo_cti::Cti::start(
         settings,
         lines,

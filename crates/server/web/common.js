@@ -107,18 +107,20 @@ const common = (() => {
   /**
    * Follows the server's call events: `onEvent(e)` for each, in order, and
    * after a drop the browser's EventSource asks again from the last event's
-   * number (Last-Event-ID): nothing is missed.
+   * number (Last-Event-ID): nothing is missed. `kind` is the stream's
+   * event: `call`, or the wall's `wall` changes.
    */
-  function follow(path, onEvent) {
+  function follow(path, onEvent, kind = "call") {
     const source = new EventSource(path);
     let down = false;
     // Each event once, in order: one already had (a repeat) is counted and
-    // left out.
+    // left out. A `call` has its number, a `wall` change the number of the
+    // last event in it.
     let last = 0n;
     let repeats = 0;
-    source.addEventListener("call", (m) => {
+    source.addEventListener(kind, (m) => {
       const e = JSON.parse(m.data);
-      const seq = BigInt(e.seq);
+      const seq = BigInt(e.seq ?? e.cursor);
       if (seq <= last) {
         repeats += 1;
         document.body.dataset.repeats = String(repeats);

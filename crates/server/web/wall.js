@@ -1,5 +1,6 @@
 // The supervisor's wall: every line, its call, the call park, the day's
-// counts — fetched again at each call event.
+// counts — read once, then kept up to date by the server's changes (the
+// lines that changed, the counts, the park: one message per burst).
 // @ts-check
 "use strict";
 
@@ -7,7 +8,7 @@
   const { t, setLang, applyTexts } = i18n;
   const { state, liveState, api, query, serverNow, duration, el, party, status, follow } = common;
 
-  const wall = { data: null, pending: false };
+  const wall = { data: null, pending: false, reads: 0 };
 
   /** The element `id` of the page (a table, a select: whichever it is). */
   const byId = /** @type {(id: string) => any} */ ((id) => document.getElementById(id));
@@ -47,17 +48,34 @@
     document.body.dataset.wallCursor = d.cursor;
   }
 
+  /** Reads the whole wall, once at the start. */
   async function refresh() {
     if (wall.pending) return;
     wall.pending = true;
     try {
       wall.data = await api("/desk/api/wall");
+      wall.reads += 1;
+      document.body.dataset.wallReads = String(wall.reads);
       renderWall();
     } catch (e) {
       status(e.status === 403 ? t("notsupervisor") : e.message);
     } finally {
       wall.pending = false;
     }
+  }
+
+  /** A change the server sent: its lines replace the ones shown. */
+  function changed(c) {
+    const d = wall.data;
+    if (!d) return;
+    for (const l of c.lines) {
+      const i = d.lines.findIndex((x) => x.line_id === l.line_id);
+      if (i >= 0) d.lines[i] = l; else d.lines.push(l);
+    }
+    d.today = c.today;
+    d.park = c.park;
+    d.cursor = c.cursor;
+    renderWall();
   }
 
   document.addEventListener("DOMContentLoaded", async () => {
@@ -80,16 +98,13 @@
       return;
     }
     await refresh();
-    // Every event of any line, and every change of the call park: the wall
-    // read again (one request at a time).
-    let again = false;
-    const changed = async () => {
-      if (wall.pending) { again = true; return; }
-      await refresh();
-      while (again) { again = false; await refresh(); }
-    };
-    const source = follow("/desk/api/events?" + query({ scope: "all", cursor: wall.data ? wall.data.cursor : me.cursor }), changed);
-    source.addEventListener("park", changed);
+    // From the wall's cursor on, its changes as they come.
+    const source = follow("/desk/api/events?" + query({ scope: "all", view: "wall", cursor: wall.data ? wall.data.cursor : me.cursor }), changed, "wall");
+    source.addEventListener("park", (m) => {
+      if (!wall.data) return;
+      wall.data.park = JSON.parse(m.data).park;
+      renderWall();
+    });
     setInterval(() => {
       for (const row of byId("lines").tBodies[0].rows) {
         const l = wall.data.lines.find((x) => x.line === row.dataset.line);

@@ -37,6 +37,25 @@ pub struct ServerOptions {
     pub record_url: Option<String>,
 }
 
+impl ServerOptions {
+    /// Every desk's lines, sorted, each once: the lines the wall shows.
+    pub fn all_lines(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .desks
+            .iter()
+            .flat_map(|d| d.lines.iter().cloned())
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// Whether a desk is a supervisor's (a wall to keep up to date).
+    pub fn has_supervisor(&self) -> bool {
+        self.desks.iter().any(|d| d.supervisor)
+    }
+}
+
 impl Default for ServerOptions {
     fn default() -> Self {
         ServerOptions {

@@ -51,7 +51,7 @@ fn app_with(change: impl FnOnce(&mut ServerOptions)) -> App {
     let writer = Arc::new(writer);
     let hub = Arc::new(crate::store::hub::Hub::new());
     let ingest = Arc::new(crate::store::ingest::Ingest::new(
-        hub,
+        hub.clone(),
         writer.clone(),
         metrics,
     ));
@@ -68,6 +68,10 @@ fn app_with(change: impl FnOnce(&mut ServerOptions)) -> App {
     };
     let mut opts = opts;
     change(&mut opts);
+    if opts.has_supervisor() {
+        // As `serve` does (its journal is empty here).
+        hub.follow_wall(opts.all_lines(), Vec::new());
+    }
     let sim = crate::sources::sim::Sim::new(ingest.clone(), Default::default());
     let state = Arc::new(AppState::new(Parts {
         ingest,
@@ -135,6 +139,27 @@ impl App {
         crate::http::front::respond(&self.state, &self.router, taken)
             .await
             .status()
+    }
+
+    /// The session cookie of a login with `form`.
+    async fn log_in(&self, form: &str) -> String {
+        let mut req = Request::builder()
+            .method("POST")
+            .uri("/desk/login")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned()))
+            .expect("request");
+        req.extensions_mut().insert(ConnectInfo(HERE));
+        req.extensions_mut().insert(Https(false));
+        let answer = self.router.clone().oneshot(req).await.expect("answer");
+        assert_eq!(answer.status(), StatusCode::OK);
+        answer
+            .headers()
+            .get("set-cookie")
+            .and_then(|c| c.to_str().ok())
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned()
     }
 
     /// A token for paul.
@@ -261,23 +286,7 @@ async fn the_desk_logs_in_and_reads_its_lines() {
     let app = app();
     let (st, _) = app.ask("GET", "/desk/api/me", &[]).await;
     assert_eq!(st, StatusCode::UNAUTHORIZED);
-    let mut req = Request::builder()
-        .method("POST")
-        .uri("/desk/login")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Body::from("ident=paul&secret=paul-desk-secret"))
-        .expect("request");
-    req.extensions_mut().insert(ConnectInfo(HERE));
-    req.extensions_mut().insert(Https(false));
-    let answer = app.router.clone().oneshot(req).await.expect("answer");
-    assert_eq!(answer.status(), StatusCode::OK);
-    let cookie = answer
-        .headers()
-        .get("set-cookie")
-        .and_then(|c| c.to_str().ok())
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
+    let cookie = app.log_in("ident=paul&secret=paul-desk-secret").await;
     let (st, v) = app.ask("GET", "/desk/api/me", &[("cookie", &cookie)]).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v["ident"], "paul", "{v}");
@@ -314,4 +323,77 @@ async fn keyyo_notifications_are_checked_and_taken_once() {
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0].event, crate::model::event::Event::Ring);
     assert_eq!(events[0].tel, "+33388202020");
+}
+
+/// The supervisor's wall: read once from the hub, then its changes on the
+/// events stream (`view=wall`): the line that changed, the day's counts,
+/// numbered as the events, and the same as the wall read again.
+#[tokio::test]
+async fn the_wall_is_sent_its_changes() {
+    use futures_util::StreamExt as _;
+    let app = app_with(|o| {
+        o.desks.push(Desk {
+            ident: "chef".into(),
+            secret: ctibridge_lang::config::Secret::new("chef-desk-secret"),
+            lines: vec!["1004".into()],
+            supervisor: true,
+            lines_span: None,
+        })
+    });
+    let cookie = app.log_in("ident=chef&secret=chef-desk-secret").await;
+    let (st, wall) = app.ask("GET", "/desk/api/wall", &[("cookie", &cookie)]).await;
+    assert_eq!(st, StatusCode::OK, "{wall}");
+    assert_eq!(wall["lines"].as_array().map(Vec::len), Some(2), "{wall}");
+    assert_eq!(wall["today"]["received"], 0, "{wall}");
+    let cursor = wall["cursor"].as_str().expect("cursor").to_owned();
+    let mut req = Request::builder()
+        .uri(format!("/desk/api/events?scope=all&view=wall&cursor={cursor}"))
+        .header("cookie", &cookie)
+        .body(Body::empty())
+        .expect("request");
+    req.extensions_mut().insert(ConnectInfo(HERE));
+    req.extensions_mut().insert(Https(false));
+    let answer = app.router.clone().oneshot(req).await.expect("answer");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let mut stream = answer.into_body().into_data_stream();
+    let opened = stream.next().await.expect("open").expect("bytes");
+    assert!(String::from_utf8_lossy(&opened).contains(": open"));
+    let (st, call) = app
+        .ask("POST", "/sim/call?from=0612345678&to=1003&answer=wait", &[])
+        .await;
+    assert_eq!(st, StatusCode::OK, "{call}");
+    // The change: one write, at most a few keep-alives before it.
+    let mut text = String::new();
+    for _ in 0..10 {
+        let chunk = stream.next().await.expect("a change").expect("bytes");
+        text = String::from_utf8_lossy(&chunk).into_owned();
+        if text.contains("event: wall") {
+            break;
+        }
+    }
+    let id = text
+        .lines()
+        .find_map(|l| l.strip_prefix("id: "))
+        .expect("an id")
+        .to_owned();
+    let data: Value = text
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .and_then(|d| serde_json::from_str(d).ok())
+        .expect("the change");
+    assert_eq!(data["cursor"], id.as_str(), "{data}");
+    let lines = data["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 1, "only the line that changed: {data}");
+    assert_eq!(lines[0]["line"], "1003");
+    assert_eq!(lines[0]["calls"][0]["callref"], call["callref"], "{data}");
+    assert_eq!(lines[0]["calls"][0]["state"], "SETUP", "{data}");
+    assert_eq!(data["today"]["received"], 1, "{data}");
+    // The wall read again says the same.
+    let (_, again) = app.ask("GET", "/desk/api/wall", &[("cookie", &cookie)]).await;
+    assert_eq!(again["today"], data["today"]);
+    assert_eq!(again["lines"][0]["calls"], lines[0]["calls"]);
+    // A desk is not a supervisor: no wall, no wall stream.
+    let paul = app.log_in("ident=paul&secret=paul-desk-secret").await;
+    let (st, _) = app.ask("GET", "/desk/api/wall", &[("cookie", &paul)]).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
 }

@@ -18,3 +18,26 @@ pub const RINGING_SPAN: i64 = 10 * 60 * 1000;
 pub fn now_secs() -> i64 {
     now_ms() / 1000
 }
+
+/// The local day `at` (ms since 1970) is in: its first and the next
+/// day's first millisecond (the wall's day counts).
+pub fn day_of(at: i64) -> (i64, i64) {
+    use chrono::TimeZone as _;
+    let local = chrono::Local
+        .timestamp_millis_opt(at)
+        .earliest()
+        .unwrap_or_else(chrono::Local::now);
+    let midnight = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .and_then(|t| chrono::Local.from_local_datetime(&t).earliest())
+            .map(|t| t.timestamp_millis())
+    };
+    let day = local.date_naive();
+    let start = midnight(day).unwrap_or(at - at.rem_euclid(CALL_SPAN));
+    let next = day
+        .succ_opt()
+        .and_then(midnight)
+        .filter(|&n| n > start)
+        .unwrap_or(start + CALL_SPAN);
+    (start, next)
+}

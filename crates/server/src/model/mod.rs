@@ -3,3 +3,4 @@ pub mod control;
 pub mod event;
 pub mod ids;
 pub mod record;
+pub mod wall;

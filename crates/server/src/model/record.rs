@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use ctibridge_client::events::model::Event;
 use ctibridge_client::events::model::{CallState, Direction};
 
 use crate::model::clock::{CALL_SPAN, RINGING_SPAN};
@@ -107,6 +108,111 @@ impl HistoryKind {
             HistoryKind::Received => "received",
             HistoryKind::Missed => "missed",
         }
+    }
+}
+
+/// One event of a call, as a fold reads it (the journal's rows and the
+/// hub's events alike).
+#[derive(Clone, Copy, Debug)]
+pub struct Step<'a> {
+    pub event: Event,
+    pub direction: Direction,
+    pub tel: &'a str,
+    pub called: &'a str,
+    /// When it came, ms since 1970.
+    pub at: i64,
+    pub replaces: Option<&'a str>,
+    pub person: Option<&'a ctibridge_client::names::Person>,
+    pub slot: Option<&'a str>,
+}
+
+impl<'a> Step<'a> {
+    /// The step a hub's event is, at `at`.
+    pub fn of(e: &'a crate::model::event::LineEvent, at: i64) -> Step<'a> {
+        Step {
+            event: e.event,
+            direction: e.direction,
+            tel: &e.tel,
+            called: &e.called,
+            at,
+            replaces: e.replaces.as_deref(),
+            person: e.person.as_ref(),
+            slot: e.slot.as_deref(),
+        }
+    }
+}
+
+impl CallRecord {
+    /// A call set up by its first event: what the journal's histories,
+    /// its reports and the wall show are this, then [`CallRecord::apply`]
+    /// for each later event — the one fold of a call.
+    pub fn begin(callref: &str, line: &str, first: Step<'_>) -> CallRecord {
+        let state = CallState::first(first.event);
+        let (connect_at, release_at) = match state {
+            CallState::Connect | CallState::Parked => (Some(first.at), None),
+            CallState::Setup => (None, None),
+            CallState::Release | CallState::Missed => (None, Some(first.at)),
+        };
+        let mut call = CallRecord {
+            callref: callref.to_owned(),
+            line: line.to_owned(),
+            direction: first.direction,
+            tel: first.tel.to_owned(),
+            called: first.called.to_owned(),
+            state,
+            setup_at: first.at,
+            connect_at,
+            release_at,
+            ringing_ms: None,
+            talk_ms: None,
+            replaces: first.replaces.map(str::to_owned),
+            person: first.person.cloned(),
+            report: None,
+            park_slot: first
+                .slot
+                .filter(|_| state == CallState::Parked)
+                .map(str::to_owned),
+            replaced_by: None,
+        };
+        call.times();
+        call
+    }
+
+    /// What a later event does: setup → connect on CONNECT, setup → missed
+    /// on RELEASE or MISSED, connect → release on RELEASE, in and out of
+    /// the park; anything else (a repeat, a "missed" after the answer:
+    /// OVH's end_ringing once connected) changes nothing but the name.
+    pub fn apply(&mut self, e: Step<'_>) {
+        use ctibridge_client::events::model::Transition;
+        if let Transition::To(next) = self.state.after(e.event) {
+            match next {
+                // The first answer: taken back from the park, it goes on.
+                CallState::Connect => {
+                    self.connect_at.get_or_insert(e.at);
+                }
+                CallState::Release | CallState::Missed => self.release_at = Some(e.at),
+                CallState::Parked | CallState::Setup => {}
+            }
+            self.park_slot = match next {
+                CallState::Parked => e.slot.map(str::to_owned),
+                _ => None,
+            };
+            self.state = next;
+            self.times();
+        }
+        // The newest event that names the other party.
+        if let Some(p) = e.person {
+            self.person = Some(p.clone());
+        }
+    }
+
+    /// Ringing and talking times, from the call's times.
+    fn times(&mut self) {
+        self.ringing_ms = self
+            .connect_at
+            .or(self.release_at)
+            .map(|t| t - self.setup_at);
+        self.talk_ms = self.connect_at.zip(self.release_at).map(|(c, r)| r - c);
     }
 }
 

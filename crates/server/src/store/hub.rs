@@ -16,6 +16,8 @@ pub const KEEP_FOR: Duration = Duration::from_secs(24 * 3600);
 pub const MAX_LINES: usize = 10_000;
 
 use crate::model::event::{Event, LineEvent, ParkedCall};
+use crate::model::record::CallRecord;
+use crate::model::wall::{Wall, WallView};
 
 struct Stored {
     event: Arc<LineEvent>,
@@ -92,6 +94,8 @@ pub const FRESH: Duration = Duration::from_secs(30);
 struct Inner {
     last_seq: u64,
     lines: HashMap<String, Line>,
+    /// The supervisors' wall, folded at each event (see [`Hub::follow_wall`]).
+    wall: Option<Wall>,
 }
 
 /// The hub. Cheap to share behind an `Arc`.
@@ -134,6 +138,7 @@ impl Hub {
             inner: Mutex::new(Inner {
                 last_seq: micros,
                 lines: HashMap::new(),
+                wall: None,
             }),
             ticks: Mutex::new(HashMap::new()),
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -281,6 +286,9 @@ impl Hub {
             {
                 line.drop_oldest();
             }
+            if let Some(wall) = &mut inner.wall {
+                wall.apply(&event, seq, wall_ms);
+            }
             (seq, event)
         };
         let ticks = self.ticks.lock().unwrap_or_else(|p| p.into_inner());
@@ -350,6 +358,24 @@ impl Hub {
             }
         }
         (found, next)
+    }
+
+    /// The wall follows `lines` from now on, knowing already `calls` (the
+    /// journal's, read as the server starts, before any event).
+    pub fn follow_wall(&self, lines: Vec<String>, calls: Vec<CallRecord>) {
+        let now = crate::model::clock::now_ms();
+        let mut wall = Wall::new(lines, now);
+        wall.seed(calls, now);
+        self.lock().wall = Some(wall);
+    }
+
+    /// The wall, every event published so far folded in (its cursor is
+    /// the last one's number); `None` when it follows no line.
+    pub fn wall(&self) -> Option<WallView> {
+        let now = crate::model::clock::now_ms();
+        let mut inner = self.lock();
+        let cursor = inner.last_seq;
+        inner.wall.as_mut().map(|w| w.view(cursor, now))
     }
 
     /// The number of the last event published: a cursor from which only
@@ -574,6 +600,136 @@ mod tests {
             slot: None,
             at: 0,
         }
+    }
+
+    /// The wall folded by the hub event by event is what the journal's
+    /// histories say, and what a server started on that journal shows:
+    /// calls under way, their state, and the day's counts.
+    #[test]
+    fn the_wall_agrees_with_the_journal() {
+        use crate::model::wall::DayCounts;
+        use crate::store::journal::Journal;
+        let lines = ["7701".to_owned(), "7702".to_owned()];
+        let journal = Journal::in_memory().expect("journal");
+        let hub = Hub::new();
+        hub.follow_wall(lines.to_vec(), Vec::new());
+        let now = crate::model::clock::now_ms();
+        // A repeatable mix: calls in and out on two lines, answered or
+        // not, parked and taken back, ended or still going, repeats.
+        let mut seed: u64 = 0x5eed;
+        let mut roll = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut at = now - 40 * 60 * 1000;
+        for call in 0..60 {
+            let line = &lines[roll(2) as usize];
+            let direction = if roll(3) == 0 {
+                Direction::Out
+            } else {
+                Direction::In
+            };
+            let mut course = vec![if direction == Direction::In {
+                Event::Ring
+            } else {
+                Event::Dial
+            }];
+            match roll(6) {
+                0 => course.push(Event::Missed),
+                1 => course.extend([Event::Connect, Event::Release]),
+                2 => course.extend([Event::Connect, Event::Park, Event::Unpark, Event::Release]),
+                3 => course.extend([Event::Connect, Event::Park]),
+                4 => course.push(Event::Connect),
+                _ => {}
+            }
+            if roll(4) == 0 {
+                // A repeat of its last event.
+                course.push(*course.last().expect("an event"));
+            }
+            for event in course {
+                at += 1 + roll(30_000) as i64;
+                let at = at.min(now);
+                let mut e = ev(line, event);
+                e.callref = format!("call-{call}");
+                e.direction = direction;
+                e.tel = format!("06{call:08}");
+                e.slot = (event == Event::Park).then(|| format!("{}", 700 + call));
+                e.at = at;
+                journal.record(&e, at).expect("journal");
+                hub.publish(e);
+            }
+        }
+        let wall = hub.wall().expect("the wall is followed");
+        assert_eq!(wall.cursor, hub.last_seq());
+        let start = crate::model::clock::day_of(crate::model::clock::now_ms()).0;
+        let mut counts = DayCounts::default();
+        let mut seeded = Vec::new();
+        for line in &wall.lines {
+            let history = journal.history(&line.line, None, 2000).expect("history");
+            let shown = |c: &CallRecord| {
+                (
+                    c.callref.clone(),
+                    c.state,
+                    c.connect_at,
+                    c.park_slot.clone(),
+                )
+            };
+            let under_way: Vec<_> = history
+                .iter()
+                .filter(|c| c.under_way(crate::model::clock::now_ms()))
+                .map(shown)
+                .collect();
+            assert_eq!(
+                line.calls.iter().map(shown).collect::<Vec<_>>(),
+                under_way,
+                "{}",
+                line.line
+            );
+            for c in &history {
+                let d = DayCounts::of(c, start);
+                counts.received += d.received;
+                counts.missed += d.missed;
+                counts.answered_within_20s += d.answered_within_20s;
+            }
+            seeded.extend(history);
+        }
+        assert!(counts.received > 10 && counts.missed > 0, "{counts:?}");
+        assert_eq!(wall.today, counts);
+        // A server started on this journal.
+        let restarted = Hub::new();
+        restarted.follow_wall(lines.to_vec(), seeded);
+        let again = restarted.wall().expect("followed");
+        assert_eq!(again.today, wall.today);
+        for (a, b) in again.lines.iter().zip(&wall.lines) {
+            assert_eq!(a.calls, b.calls);
+        }
+    }
+
+    /// The wall's cursor is the last event it folded in, and a line's
+    /// change is numbered: the changes after a cursor are exactly the lines
+    /// whose events came after it.
+    #[test]
+    fn the_walls_changes_are_numbered_as_the_events() {
+        let hub = Hub::new();
+        hub.follow_wall(vec!["7701".into(), "7702".into()], Vec::new());
+        hub.publish(ev("7701", Event::Ring));
+        let before = hub.wall().expect("followed");
+        assert_eq!(before.cursor, hub.last_seq());
+        let seq = hub.publish(ev("7702", Event::Ring));
+        // A line the wall does not follow moves the cursor, not the lines.
+        hub.publish(ev("9999", Event::Ring));
+        let after = hub.wall().expect("followed");
+        let changed: Vec<_> = after
+            .lines
+            .iter()
+            .filter(|l| l.changed > before.cursor)
+            .map(|l| (l.line.as_str(), l.changed))
+            .collect();
+        assert_eq!(changed, [("7702", seq)]);
+        assert_eq!(after.cursor, seq + 1);
+        assert_eq!(after.today.received, 2);
     }
 
     #[test]

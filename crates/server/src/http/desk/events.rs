@@ -47,10 +47,13 @@ pub(crate) fn shown(s: &AppState, e: &crate::model::event::LineEvent, at: i64) -
     v
 }
 
-/// `GET /desk/api/events[?cursor=N][&scope=all]` (or `Last-Event-ID`):
-/// Server-Sent Events, each call event of the desk's lines (every line
-/// for a supervisor's `scope=all`) with its number as the event's id, so
-/// that the browser resumes after a drop from where it was.
+/// `GET /desk/api/events[?cursor=N][&scope=all[&view=wall]]` (or
+/// `Last-Event-ID`): Server-Sent Events, each call event of the desk's
+/// lines (every line for a supervisor's `scope=all`) with its number as
+/// the event's id, so that the browser resumes after a drop from where it
+/// was. With `view=wall`, instead of the events, the wall's changes: after
+/// each burst, one `wall` event with the lines that changed, the day's
+/// counts and the call park, its id the last event folded in.
 pub(crate) async fn events(
     State(s): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -58,6 +61,7 @@ pub(crate) async fn events(
     web: Web,
 ) -> Response {
     let all = web.q.get("scope").is_some_and(|v| v == "all");
+    let as_wall = all && web.q.get("view").is_some_and(|v| v == "wall");
     if all && !web.session.supervisor {
         return error(StatusCode::FORBIDDEN, "the wall is for supervisors");
     }
@@ -112,7 +116,11 @@ pub(crate) async fn events(
                     // A newer stream of the session took its place.
                     _ = kept.1.ended.notified() => return None,
                     Some(()) = park_moved(&mut park) => {
-                        let text = "event: park\ndata: {}\n\n".to_owned();
+                        let data = match s.hub.wall().filter(|_| as_wall) {
+                            Some(view) => crate::http::desk::wall::shown(&s, &view, u64::MAX),
+                            None => json!({}),
+                        };
+                        let text = format!("event: park\ndata: {data}\n\n");
                         return Some((Ok(text), (s, lines, cursor, cookie, false, park)));
                     }
                 };
@@ -124,6 +132,12 @@ pub(crate) async fn events(
                         Ok(": keep-alive\n\n".to_owned()),
                         (s, lines, cursor, cookie, false, park),
                     ));
+                }
+                if let Some(view) = s.hub.wall().filter(|_| as_wall) {
+                    // The lines changed since the cursor, as they are now.
+                    let data = crate::http::desk::wall::shown(&s, &view, cursor);
+                    let text = format!("id: {}\nevent: wall\ndata: {data}\n\n", view.cursor);
+                    return Some((Ok(text), (s, lines, view.cursor, cookie, false, park)));
                 }
                 let mut text = String::new();
                 let mut last = cursor;

@@ -309,15 +309,7 @@ pub(crate) fn lines_of(s: &AppState, ident: &str) -> Vec<String> {
 
 /// Every line of every desk.
 pub(crate) fn all_lines(s: &AppState) -> Vec<String> {
-    let mut all: Vec<String> = s
-        .opts
-        .desks
-        .iter()
-        .flat_map(|d| d.lines.iter().cloned())
-        .collect();
-    all.sort();
-    all.dedup();
-    all
+    s.opts.all_lines()
 }
 
 /// `GET /desk/api/me`: who is logged in, their lines, the CSRF token, the

@@ -4,88 +4,62 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::http::desk::answers::{compressed, error, secured};
-use crate::http::desk::session::all_lines;
 use crate::http::desk::session::Web;
 use crate::http::state::AppState;
-use crate::model::record::LiveState;
+use crate::model::record::{CallRecord, LiveState};
+use crate::model::wall::WallView;
 use axum::http::StatusCode;
 
 /// `GET /desk/api/wall` (supervisors): every line, its desks, its calls
-/// under way, the call park, and the day's counts.
+/// under way, the call park, and the day's counts — the hub's wall, with
+/// the number of the last event it folded in: the page follows the events
+/// stream's `view=wall` changes from there.
 pub(crate) async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
     if !web.session.supervisor {
         return error(StatusCode::FORBIDDEN, "the wall is for supervisors");
     }
-    let lines = all_lines(&s);
-    let day_start = start_of_today_ms();
-    let read = {
-        let lines = lines.clone();
-        s.journal.read(move |j| {
-            lines
-                .iter()
-                .map(|l| j.history(l, None, 2000).map(|c| (l.clone(), c)))
-                .collect::<crate::store::calls::StoreResult<Vec<_>>>()
-        })
+    let Some(view) = s.hub.wall() else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the wall is not kept: no desk of the server file is a supervisor's",
+        );
     };
-    let found = match read.await {
-        Ok(found) => found,
-        _ => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "the journal cannot be read",
-            )
-        }
-    };
+    let r = secured(axum::Json(shown(&s, &view, 0)).into_response());
+    compressed(r, web.gzip).await
+}
+
+/// The wall as the page reads it; of its lines, only those changed after
+/// `since` (0: all of them). The call park is always whole.
+pub(crate) fn shown(s: &AppState, view: &WallView, since: u64) -> Value {
     let now = crate::model::clock::now_ms();
-    let (mut received, mut missed, mut quick) = (0, 0, 0);
     let mut park = Vec::new();
     let mut out = Vec::new();
-    for (line, records) in found {
-        let mut active = Vec::new();
-        for c in &records {
-            if c.setup_at >= day_start && c.direction == crate::model::event::Direction::In {
-                received += 1;
-                match c.state {
-                    ctibridge_client::events::model::CallState::Missed => missed += 1,
-                    _ if c.ringing_ms.is_some_and(|r| r <= 20_000) && c.connect_at.is_some() => {
-                        quick += 1
-                    }
-                    _ => {}
-                }
+    for l in &view.lines {
+        let line = crate::http::cti::for_desks(&s.opts, &l.line);
+        let calls: Vec<Value> = l.calls.iter().map(|c| call_shown(s, c, now)).collect();
+        for (c, shown) in l.calls.iter().zip(&calls) {
+            if c.park_slot.is_some() {
+                park.push(json!({ "line": line, "call": shown }));
             }
-            if c.under_way(now) {
-                let call = json!({
-                    "callref": c.callref,
-                    "tel": crate::http::cti::for_desks(&s.opts, &c.tel),
-                    "direction": c.direction,
-                    "state": LiveState::of(c, now),
-                    "setup_at": c.setup_at,
-                    "connect_at": c.connect_at,
-                    "park_slot": c.park_slot,
-                    "name": c.person.as_ref().map(|p| p.name.clone()),
-                    "company": c.person.as_ref().map(|p| p.company.clone()),
-                });
-                if c.park_slot.is_some() {
-                    park.push(json!({ "line": crate::http::cti::for_desks(&s.opts, &line), "call": call.clone() }));
-                }
-                active.push(call);
-            }
+        }
+        if since != 0 && l.changed <= since {
+            continue;
         }
         let desks: Vec<&str> = s
             .opts
             .desks
             .iter()
-            .filter(|d| d.lines.contains(&line))
+            .filter(|d| d.lines.contains(&l.line))
             .map(|d| d.ident.as_str())
             .collect();
         out.push(json!({
-            "line": crate::http::cti::for_desks(&s.opts, &line),
-            "line_id": line,
+            "line": line,
+            "line_id": l.line,
             "desks": desks,
-            "calls": active,
+            "calls": calls,
         }));
     }
     // The account's call park as the provider pushes it: calls parked by
@@ -108,25 +82,26 @@ pub(crate) async fn wall(State(s): State<Arc<AppState>>, web: Web) -> Response {
             },
         }));
     }
-    let r = secured(
-        axum::Json(json!({
-            "lines": out,
-            "park": park,
-            "today": { "received": received, "missed": missed, "answered_within_20s": quick },
-            "cursor": s.hub.last_seq().to_string(),
-            "now": now,
-        }))
-        .into_response(),
-    );
-    compressed(r, web.gzip).await
+    json!({
+        "lines": out,
+        "park": park,
+        "today": view.today,
+        "cursor": view.cursor.to_string(),
+        "now": now,
+    })
 }
 
-/// Local midnight today, in ms since 1970.
-pub(crate) fn start_of_today_ms() -> i64 {
-    use chrono::TimeZone as _;
-    let today = chrono::Local::now().date_naive();
-    today
-        .and_hms_opt(0, 0, 0)
-        .and_then(|t| chrono::Local.from_local_datetime(&t).earliest())
-        .map_or(0, |t| t.timestamp_millis())
+/// A call under way as the wall shows it.
+fn call_shown(s: &AppState, c: &CallRecord, now: i64) -> Value {
+    json!({
+        "callref": c.callref,
+        "tel": crate::http::cti::for_desks(&s.opts, &c.tel),
+        "direction": c.direction,
+        "state": LiveState::of(c, now),
+        "setup_at": c.setup_at,
+        "connect_at": c.connect_at,
+        "park_slot": c.park_slot,
+        "name": c.person.as_ref().map(|p| p.name.clone()),
+        "company": c.person.as_ref().map(|p| p.company.clone()),
+    })
 }

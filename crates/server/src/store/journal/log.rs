@@ -7,7 +7,7 @@ use rusqlite::{params, Connection};
 
 use crate::model::event::{Event, LineEvent};
 use crate::model::record::{CallRecord, HistoryKind, Replacement, ReportState};
-use ctibridge_client::events::model::{CallState, Direction};
+use ctibridge_client::events::model::Direction;
 
 pub struct Journal {
     pub(super) db: Connection,
@@ -513,49 +513,27 @@ fn person_of(
 /// connect → release on RELEASE. Anything else (a repeat, a "missed" after
 /// the answer: OVH's end_ringing once connected) changes nothing.
 fn fold(callref: &str, line: &str, newest_first: &[Logged]) -> CallRecord {
-    use ctibridge_client::events::model::Transition;
-    let mut chronological = newest_first.iter().rev();
+    let mut chronological = newest_first.iter().rev().map(Logged::step);
     let first = chronological.next().expect("a call has an event");
-    let mut state = CallState::first(first.event);
-    let (mut connect_at, mut release_at) = match state {
-        CallState::Connect | CallState::Parked => (Some(first.at), None),
-        CallState::Setup => (None, None),
-        CallState::Release | CallState::Missed => (None, Some(first.at)),
-    };
-    // The park slot of the newest park, while the call is parked.
-    let mut slot = first.slot.clone();
+    let mut call = CallRecord::begin(callref, line, first);
     for e in chronological {
-        if let Transition::To(next) = state.after(e.event) {
-            match next {
-                // The first answer: taken back from the park, it goes on.
-                CallState::Connect => {
-                    connect_at.get_or_insert(e.at);
-                }
-                CallState::Parked => slot.clone_from(&e.slot),
-                CallState::Release | CallState::Missed => release_at = Some(e.at),
-                CallState::Setup => {}
-            }
-            state = next;
-        }
+        call.apply(e);
     }
-    CallRecord {
-        callref: callref.to_owned(),
-        line: line.to_owned(),
-        direction: first.direction,
-        tel: first.tel.clone(),
-        called: first.called.clone(),
-        state,
-        setup_at: first.at,
-        connect_at,
-        release_at,
-        ringing_ms: connect_at.or(release_at).map(|t| t - first.at),
-        talk_ms: connect_at.zip(release_at).map(|(c, r)| r - c),
-        replaces: first.replaces.clone(),
-        // The newest event that names the other party.
-        person: newest_first.iter().find_map(|e| e.person.clone()),
-        report: None,
-        park_slot: slot.filter(|_| state == CallState::Parked),
-        replaced_by: None,
+    call
+}
+
+impl Logged {
+    fn step(&self) -> crate::model::record::Step<'_> {
+        crate::model::record::Step {
+            event: self.event,
+            direction: self.direction,
+            tel: &self.tel,
+            called: &self.called,
+            at: self.at,
+            replaces: self.replaces.as_deref(),
+            person: self.person.as_ref(),
+            slot: self.slot.as_deref(),
+        }
     }
 }
 
@@ -627,6 +605,7 @@ pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2
 pub(crate) mod tests {
     use super::*;
     use crate::model::clock::RINGING_SPAN;
+    use ctibridge_client::events::model::CallState;
 
     pub(crate) fn ev(callref: &str, event: Event, direction: &'static str) -> LineEvent {
         LineEvent {
