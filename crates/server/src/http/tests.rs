@@ -341,13 +341,17 @@ async fn the_wall_is_sent_its_changes() {
         })
     });
     let cookie = app.log_in("ident=chef&secret=chef-desk-secret").await;
-    let (st, wall) = app.ask("GET", "/desk/api/wall", &[("cookie", &cookie)]).await;
+    let (st, wall) = app
+        .ask("GET", "/desk/api/wall", &[("cookie", &cookie)])
+        .await;
     assert_eq!(st, StatusCode::OK, "{wall}");
     assert_eq!(wall["lines"].as_array().map(Vec::len), Some(2), "{wall}");
     assert_eq!(wall["today"]["received"], 0, "{wall}");
     let cursor = wall["cursor"].as_str().expect("cursor").to_owned();
     let mut req = Request::builder()
-        .uri(format!("/desk/api/events?scope=all&view=wall&cursor={cursor}"))
+        .uri(format!(
+            "/desk/api/events?scope=all&view=wall&cursor={cursor}"
+        ))
         .header("cookie", &cookie)
         .body(Body::empty())
         .expect("request");
@@ -389,7 +393,9 @@ async fn the_wall_is_sent_its_changes() {
     assert_eq!(lines[0]["calls"][0]["state"], "SETUP", "{data}");
     assert_eq!(data["today"]["received"], 1, "{data}");
     // The wall read again says the same.
-    let (_, again) = app.ask("GET", "/desk/api/wall", &[("cookie", &cookie)]).await;
+    let (_, again) = app
+        .ask("GET", "/desk/api/wall", &[("cookie", &cookie)])
+        .await;
     assert_eq!(again["today"], data["today"]);
     assert_eq!(again["lines"][0]["calls"], lines[0]["calls"]);
     // A desk is not a supervisor: no wall, no wall stream.
