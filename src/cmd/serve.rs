@@ -161,6 +161,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
         ready_rx,
     ));
     // systemd (Type=notify) learns that the service is going away.
+    #[cfg(unix)]
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     match served {
         Ok(()) => Exit::Ok,
@@ -176,6 +177,7 @@ pub(crate) fn serve(opts: &LocateOptions, args: ServeArgs) -> Exit {
 /// watchdog, pings it at half its interval from the server's own runtime
 /// thread — a stuck runtime misses the pings and systemd restarts it.
 /// Outside systemd this sends nothing.
+#[cfg(unix)]
 async fn under_systemd<T>(
     serving: impl std::future::Future<Output = T>,
     ready: tokio::sync::oneshot::Receiver<std::net::SocketAddr>,
@@ -199,6 +201,15 @@ async fn under_systemd<T>(
         done = serving => done,
         never = telling => match never {},
     }
+}
+
+/// No systemd off Unix: `serving` alone.
+#[cfg(not(unix))]
+async fn under_systemd<T>(
+    serving: impl std::future::Future<Output = T>,
+    _ready: tokio::sync::oneshot::Receiver<std::net::SocketAddr>,
+) -> T {
+    serving.await
 }
 
 pub(crate) fn sim_call(

@@ -575,14 +575,18 @@ fn warn_readable_secrets(sources: &SourceMap, checked: &Checked, diagnostics: &m
     }
 }
 
+/// Whether users other than the owner can read `path` (a file that holds
+/// a password): its mode on Unix; on Windows, where access is an ACL that
+/// a user profile's folders already keep to their owner, never.
 #[cfg(unix)]
 pub fn readable_by_others(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
 }
 
+/// See the Unix one.
 #[cfg(not(unix))]
-pub(crate) fn readable_by_others(_path: &Path) -> bool {
+pub fn readable_by_others(_path: &Path) -> bool {
     false
 }
 

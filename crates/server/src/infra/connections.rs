@@ -169,6 +169,7 @@ pub fn default_max() -> usize {
 }
 
 /// The connections kept under an open-file limit of `limit`.
+#[cfg(any(unix, test))]
 fn bound_for(limit: u64) -> u64 {
     let reserve = (limit / 8).max(64);
     limit.saturating_sub(reserve).max(16)
