@@ -398,19 +398,31 @@ pub(crate) enum Command {
         action: SimAction,
     },
     /// Make ctibridge the desktop's handler for tel: and callto: links
-    /// (an XDG .desktop file and xdg-mime; on Windows, prints the .reg text).
+    /// (an XDG .desktop file and xdg-mime; on Windows tel:, callto: and
+    /// sip: in the current user's registry, no administrator needed).
     InstallHandler {
-        /// Show what would be written and run, change nothing.
+        /// Show what would be written and run (on Windows, as a .reg
+        /// file), change nothing.
         #[arg(long)]
         print: bool,
+        /// Print nothing but errors (the MSI's first run for each user).
+        #[arg(long)]
+        quiet: bool,
         /// Point the links at this binary even inside a build folder
         /// (target/debug, target/release), which a rebuild or a clean
         /// replaces.
         #[arg(long)]
         force: bool,
     },
+    /// Undo install-handler: remove the desktop file (XDG), or on Windows
+    /// ctibridge's keys and the schemes still pointing at ctibridge.
+    UninstallHandler,
     /// Print the param format reference (docs/param-format.md).
     Reference,
+    /// Print the words given, one space apart: the demo's screen pop runs
+    /// it (a program there on every platform; `echo` is not one on Windows).
+    #[command(hide = true)]
+    Echo { words: Vec<String> },
     /// Print the completion script of a shell (bash, zsh, fish, elvish,
     /// powershell): `ctibridge completions bash > /etc/bash_completion.d/ctibridge`.
     Completions {

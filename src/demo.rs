@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use crate::dial::{self, DialRequest, Outcome};
 use crate::events::watch::{self, WatchOptions};
+use crate::launch::quote_word;
 use crate::load;
 use crate::server::{self, ServeOptions, ServerOptions, Timings};
 use crate::source::{FileRole, SourceFile, SourceMap, Span};
@@ -237,8 +238,18 @@ impl Write for Indented<'_> {
 /// screen pop that prints the fiche it would open.
 fn load_samples(addr: std::net::SocketAddr) -> load::Loaded {
     let param = format!(
-        "{}\n<global>\n<timeout1>0.2\n<timeout2>0.2\n\n<popup>\n<command>echo \"   → montée de fiche: the ERP opens $name$ ($company$), record $record$, number $tel$\"\n",
-        SAMPLE_PARAM.replace("localhost:8082", &addr.to_string())
+        "{}\n<global>\n<timeout1>0.2\n<timeout2>0.2\n\n<popup>\n<command>{} echo {}\n",
+        SAMPLE_PARAM.replace("localhost:8082", &addr.to_string()),
+        // This program's hidden `echo`: every platform has it (Windows has
+        // no `echo` program).
+        quote_word(
+            &std::env::current_exe()
+                .unwrap_or_else(|_| PathBuf::from("ctibridge"))
+                .to_string_lossy()
+        ),
+        quote_word(
+            "   → montée de fiche: the ERP opens $name$ ($company$), record $record$, number $tel$"
+        )
     );
     let mut sources = SourceMap::new();
     let mut add = |path: &str, role, text: &str| {

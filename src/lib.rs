@@ -8,8 +8,8 @@
 //! binary, the tests and the benchmarks use them.
 
 pub use ctibridge_client::{
-    answer, context, dial, doctor, events, failure, handler, http, logfile, names, number, report,
-    request,
+    answer, context, dial, doctor, events, failure, handler, http, launch, logfile, names, number,
+    report, request,
 };
 pub use ctibridge_lang::{
     config, diag, exit, explain, load, param, profile, redact, reference, schema, source, template,

@@ -12,8 +12,15 @@ fn bin() -> Command {
     c
 }
 
+/// The output as text; on Windows with `/` for `\\` in paths, so that the
+/// expectations are written once (Windows reads either).
 fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    let s = String::from_utf8_lossy(b).into_owned();
+    if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s
+    }
 }
 
 /// `check` on the sample sys folder with the given station file.
@@ -200,7 +207,12 @@ fn missing_param_file_is_a_configuration_error() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = text(&out.stderr);
-    assert!(err.contains("error: cannot read the param file: /nonexistent/sys/clicktocall_param.txt does not exist"), "{err}");
+    // (On Windows the path is absolute on the current drive: `Z:/nonexistent/…`.)
+    assert!(err.contains("error: cannot read the param file: "), "{err}");
+    assert!(
+        err.contains("/nonexistent/sys/clicktocall_param.txt does not exist"),
+        "{err}"
+    );
     assert!(err.contains("--sys-dir"), "{err}");
 }
 
@@ -363,7 +375,7 @@ fn demo_dials_and_pops_a_call_through_the_simulator_and_stops() {
 #[test]
 fn reference_doc_is_up_to_date() {
     let out = bin().arg("reference").output().expect("run");
-    let generated = text(&out.stdout);
+    let generated = String::from_utf8_lossy(&out.stdout);
     let committed =
         std::fs::read_to_string(Path::new("docs/param-format.md")).expect("docs/param-format.md");
     assert!(
@@ -457,6 +469,104 @@ fn install_handler_writes_the_desktop_file_and_sets_the_default() {
         std::fs::read_to_string(&record).expect("xdg-mime ran"),
         "default ctibridge.desktop x-scheme-handler/tel\ndefault ctibridge.desktop x-scheme-handler/callto\n"
     );
+
+    // uninstall-handler removes the file; a second time, nothing to do.
+    let out = bin()
+        .env("XDG_DATA_HOME", &data)
+        .arg("uninstall-handler")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("removed"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(!data.join("applications/ctibridge.desktop").exists());
+    let again = bin()
+        .env("XDG_DATA_HOME", &data)
+        .arg("uninstall-handler")
+        .output()
+        .expect("run");
+    assert_eq!(again.status.code(), Some(0));
+    assert!(text(&again.stdout).contains("was not there"));
+}
+
+/// Windows: install-handler sets tel:, callto: and sip: in the current
+/// user's registry (the tests' Wine prefix is their scratch registry), with
+/// the files named on its command line; `--print` is the same as a .reg
+/// file and changes nothing; uninstall-handler removes what it wrote and
+/// leaves a scheme another program took since.
+#[cfg(windows)]
+#[test]
+fn install_handler_registers_the_links_in_the_users_registry() {
+    use windows_registry::CURRENT_USER;
+    let command = |s: &str| {
+        CURRENT_USER
+            .open(format!(r"Software\Classes\{s}\shell\open\command"))
+            .and_then(|k| k.get_string(""))
+            .ok()
+    };
+    let _ = CURRENT_USER.remove_tree(r"Software\Classes\tel");
+    let printed = bin()
+        .args([
+            "--sys-dir",
+            r"C:\Divalto\Sys",
+            "install-handler",
+            "--print",
+            "--force",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(printed.status.code(), Some(0), "{}", text(&printed.stderr));
+    let reg = String::from_utf8_lossy(&printed.stdout).into_owned();
+    assert!(
+        reg.contains("Windows Registry Editor Version 5.00"),
+        "{reg}"
+    );
+    assert!(
+        reg.contains(r#"\"--sys-dir\" \"C:\\Divalto\\Sys\" \"%1\""#),
+        "{reg}"
+    );
+    assert_eq!(command("tel"), None, "--print changed the registry");
+
+    let out = bin()
+        .args(["--sys-dir", r"C:\Divalto\Sys", "install-handler", "--force"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let exe = std::path::absolute(env!("CARGO_BIN_EXE_ctibridge")).expect("exe");
+    for s in ["tel", "callto", "sip"] {
+        assert_eq!(
+            command(s).as_deref(),
+            Some(format!(r#""{}" "--sys-dir" "C:\Divalto\Sys" "%1""#, exe.display()).as_str()),
+            "{s}"
+        );
+    }
+    let apps = CURRENT_USER
+        .open(r"Software\RegisteredApplications")
+        .and_then(|k| k.get_string("ctibridge"))
+        .expect("registered");
+    assert_eq!(apps, r"Software\ctibridge\Capabilities");
+
+    // Another program takes sip: links; uninstall leaves them to it.
+    CURRENT_USER
+        .create(r"Software\Classes\sip\shell\open\command")
+        .and_then(|k| k.set_string("", r#""C:\Phone\phone.exe" "%1""#))
+        .expect("another program");
+    let out = bin().arg("uninstall-handler").output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(command("tel"), None);
+    assert_eq!(command("callto"), None);
+    assert_eq!(
+        command("sip").as_deref(),
+        Some(r#""C:\Phone\phone.exe" "%1""#)
+    );
+    assert!(CURRENT_USER.open(r"Software\ctibridge").is_err());
+    assert!(CURRENT_USER
+        .open(r"Software\Classes\ctibridge.url")
+        .is_err());
+    let _ = CURRENT_USER.remove_tree(r"Software\Classes\sip");
 }
 
 /// A hostile or broken file gets a bounded answer: thousands of the same
@@ -600,7 +710,7 @@ fn completions_and_man_pages_cover_every_subcommand() {
             page.display()
         );
         // Rendered by man itself where it is installed.
-        if Path::new("/usr/bin/man").exists() {
+        if cfg!(unix) && Path::new("/usr/bin/man").exists() {
             let shown = Command::new("/usr/bin/man")
                 .args(["-l", "-P", "cat"])
                 .arg(page)

@@ -5,7 +5,12 @@ use std::path::PathBuf;
 use ctibridge::exit::Exit;
 use ctibridge::load::LocateOptions;
 
-pub(crate) fn install_handler(opts: &LocateOptions, print_only: bool, force: bool) -> Exit {
+pub(crate) fn install_handler(
+    opts: &LocateOptions,
+    print_only: bool,
+    quiet: bool,
+    force: bool,
+) -> Exit {
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("ctibridge"));
     // --print changes nothing: it may show what a build would write.
     if ctibridge::handler::in_build_folder(&exe) && !force && !print_only {
@@ -44,6 +49,22 @@ pub(crate) fn install_handler(opts: &LocateOptions, print_only: bool, force: boo
         return Exit::Ok;
     }
     match ctibridge::handler::install(&plan) {
+        Ok(notes) => {
+            if !quiet {
+                notes.iter().for_each(|n| outln!("{n}"));
+            }
+            Exit::Ok
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            Exit::Config
+        }
+    }
+}
+
+/// `ctibridge uninstall-handler`.
+pub(crate) fn uninstall_handler() -> Exit {
+    match ctibridge::handler::uninstall_for_this_platform(|k| std::env::var_os(k)) {
         Ok(notes) => {
             notes.iter().for_each(|n| outln!("{n}"));
             Exit::Ok

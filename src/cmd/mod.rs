@@ -193,13 +193,22 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
             sim_call(&url, &from, &to, auto, cafile.as_deref()).into()
         }
         Command::Demo => demo().into(),
-        Command::InstallHandler { print, force } => install_handler(&opts, print, force).into(),
+        Command::InstallHandler {
+            print,
+            quiet,
+            force,
+        } => install_handler(&opts, print, quiet, force).into(),
+        Command::UninstallHandler => handler::uninstall_handler().into(),
         Command::Completions { shell } => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "ctibridge", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
         Command::Man { dir } => man_pages(&dir).into(),
+        Command::Echo { words } => {
+            outln!("{}", words.join(" "));
+            ExitCode::SUCCESS
+        }
         Command::Reference => {
             out!("{}", ctibridge::reference::markdown());
             ExitCode::SUCCESS

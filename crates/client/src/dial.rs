@@ -538,7 +538,7 @@ fn callto_launch(
     let words: Vec<String> = match callto.launch.value {
         Launch::Open => vec![expand_word(template.text.trim(), span, values)?],
         Launch::Run => {
-            let raw = shell_words::split(&template.text).map_err(|e| {
+            let raw = crate::launch::split_words(&template.text).map_err(|e| {
                 Failure::Config(vec![Diagnostic::error(
                     Code::BadCommand,
                     span,
@@ -567,7 +567,7 @@ fn callto_launch(
     if dry_run {
         let shown: Vec<String> = std::iter::once(program.clone())
             .chain(args.iter().cloned())
-            .map(|w| shell_words::quote(&w).into_owned())
+            .map(|w| crate::launch::quote_word(&w))
             .collect();
         return Ok(Outcome::DryRun(format!("{}\n", shown.join(" "))));
     }

@@ -6,16 +6,30 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// The URI schemes ctibridge handles.
+/// The URI schemes ctibridge handles on an XDG desktop.
 pub(crate) const SCHEMES: &[&str] = &["tel", "callto"];
+/// And on Windows, where IP phones' software and ERPs also launch `sip:`.
+pub(crate) const WINDOWS_SCHEMES: &[&str] = &["tel", "callto", "sip"];
 
-/// What installing does: files to write and commands to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What installing does: files to write, commands to run, values to set
+/// in the current user's registry (Windows).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
     pub files: Vec<(PathBuf, String)>,
     pub commands: Vec<Vec<String>>,
-    /// Text for the user to apply by hand (Windows `.reg`).
+    /// Under `HKEY_CURRENT_USER`, in order.
+    pub registry: Vec<RegValue>,
+    /// Text for the user to apply by hand.
     pub manual: Option<String>,
+}
+
+/// A string value under `HKEY_CURRENT_USER`: `name` `None` is the key's
+/// default value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegValue {
+    pub key: String,
+    pub name: Option<String>,
+    pub value: String,
 }
 
 impl Plan {
@@ -33,6 +47,13 @@ impl Plan {
                     .map(|w| shell_words::quote(w).into_owned())
                     .collect::<Vec<_>>()
                     .join(" ")
+            );
+        }
+        if !self.registry.is_empty() {
+            let _ = writeln!(
+                out,
+                "; the registry values, as a .reg file (regedit imports it)\n{}",
+                reg_text(&self.registry)
             );
         }
         if let Some(m) = &self.manual {
@@ -88,27 +109,103 @@ pub(crate) fn xdg_plan(
             desktop,
         )],
         commands,
-        manual: None,
+        ..Plan::default()
     })
 }
 
-/// The `.reg` text that registers the schemes for the current Windows user.
-pub(crate) fn windows_reg(exe: &str, args: &[String]) -> String {
-    // The command line, each word quoted, then escaped for the .reg text.
+/// Its URL class (the ProgID the schemes point to in Windows' settings).
+pub(crate) const REG_PROGID: &str = "ctibridge.url";
+
+/// The registry values that make ctibridge the current Windows user's
+/// handler of `tel:`, `callto:` and `sip:` links, under `root` (the
+/// user's `Software`; tests use a scratch key): each scheme's class with its
+/// open command, and ctibridge as an application that can take them
+/// (Settings > Default apps lists it, for a user whose links another
+/// application took before). No administrator rights: all in
+/// `HKEY_CURRENT_USER`.
+pub(crate) fn windows_plan(root: &str, exe: &str, args: &[String]) -> Plan {
     let command = std::iter::once(exe.to_owned())
         .chain(args.iter().cloned())
-        .chain(std::iter::once("%1".to_owned()))
-        .map(|a| format!("\"{a}\""))
+        .map(|a| crate::launch::windows_quote(&a))
+        .chain(std::iter::once("\"%1\"".to_owned()))
         .collect::<Vec<_>>()
-        .join(" ")
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"");
+        .join(" ");
+    let value = |key: String, name: Option<&str>, value: &str| RegValue {
+        key,
+        name: name.map(str::to_owned),
+        value: value.to_owned(),
+    };
+    let classes = format!(r"{root}\Classes");
+    let mut registry = Vec::new();
+    for s in WINDOWS_SCHEMES {
+        registry.push(value(format!(r"{classes}\{s}"), None, &format!("URL:{s}")));
+        registry.push(value(format!(r"{classes}\{s}"), Some("URL Protocol"), ""));
+        registry.push(value(
+            format!(r"{classes}\{s}\shell\open\command"),
+            None,
+            &command,
+        ));
+    }
+    registry.push(value(
+        format!(r"{classes}\{REG_PROGID}"),
+        None,
+        "ctibridge: dial the number",
+    ));
+    registry.push(value(
+        format!(r"{classes}\{REG_PROGID}"),
+        Some("URL Protocol"),
+        "",
+    ));
+    registry.push(value(
+        format!(r"{classes}\{REG_PROGID}\shell\open\command"),
+        None,
+        &command,
+    ));
+    let app = format!(r"{root}\ctibridge");
+    registry.push(value(
+        format!(r"{app}\Capabilities"),
+        Some("ApplicationName"),
+        "ctibridge",
+    ));
+    registry.push(value(
+        format!(r"{app}\Capabilities"),
+        Some("ApplicationDescription"),
+        "Dials tel:, callto: and sip: links through the telephony provider",
+    ));
+    for s in WINDOWS_SCHEMES {
+        registry.push(value(
+            format!(r"{app}\Capabilities\URLAssociations"),
+            Some(s),
+            REG_PROGID,
+        ));
+    }
+    registry.push(value(
+        format!(r"{root}\RegisteredApplications"),
+        Some("ctibridge"),
+        // A path from HKEY_CURRENT_USER.
+        &format!(r"{app}\Capabilities"),
+    ));
+    Plan {
+        registry,
+        ..Plan::default()
+    }
+}
+
+/// `values` as a `.reg` file (Windows Registry Editor 5.00).
+fn reg_text(values: &[RegValue]) -> String {
+    let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
     let mut out = String::from("Windows Registry Editor Version 5.00\n");
-    for s in SCHEMES {
-        let _ = write!(
-            out,
-            "\n[HKEY_CURRENT_USER\\Software\\Classes\\{s}]\n@=\"URL:{s}\"\n\"URL Protocol\"=\"\"\n\n[HKEY_CURRENT_USER\\Software\\Classes\\{s}\\shell\\open\\command]\n@=\"{command}\"\n"
-        );
+    let mut key = None;
+    for v in values {
+        if key != Some(&v.key) {
+            let _ = write!(out, "\n[HKEY_CURRENT_USER\\{}]\n", v.key);
+            key = Some(&v.key);
+        }
+        let name = v
+            .name
+            .as_deref()
+            .map_or_else(|| "@".to_owned(), |n| format!("\"{}\"", escape(n)));
+        let _ = writeln!(out, "{name}=\"{}\"", escape(&v.value));
     }
     out
 }
@@ -133,14 +230,7 @@ pub fn plan_for_this_platform(
     env: impl Fn(&str) -> Option<std::ffi::OsString>,
 ) -> Result<Plan, String> {
     if cfg!(windows) {
-        Ok(Plan {
-            files: Vec::new(),
-            commands: Vec::new(),
-            manual: Some(format!(
-                "; save as ctibridge.reg and open it\n{}",
-                windows_reg(&exe.to_string_lossy(), args)
-            )),
-        })
+        Ok(windows_plan("Software", &exe.to_string_lossy(), args))
     } else if cfg!(target_os = "macos") {
         Err(
             "registering a URL handler on macOS needs an application bundle; not supported yet"
@@ -195,10 +285,126 @@ pub fn install(plan: &Plan) -> Result<Vec<String>, String> {
             Err(e) => return Err(format!("cannot run {}: {e}", c[0])),
         }
     }
+    if !plan.registry.is_empty() {
+        write_registry(&plan.registry)?;
+        notes.push(format!(
+            "set {} values under HKEY_CURRENT_USER: tel:, callto: and sip: links open ctibridge",
+            plan.registry.len()
+        ));
+    }
     if let Some(m) = &plan.manual {
         notes.push(m.clone());
     }
     Ok(notes)
+}
+
+/// What `uninstall-handler` removes: exactly what [`install`] wrote —
+/// the desktop file (XDG), or (Windows) ctibridge's own keys and the
+/// schemes whose open command is ctibridge's (a scheme another program
+/// took since is left to it).
+pub fn uninstall_for_this_platform(
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Vec<String>, String> {
+    if cfg!(windows) {
+        remove_registry("Software")
+    } else {
+        let plan = xdg_plan(Path::new("ctibridge"), &[], env)?;
+        let mut notes = Vec::new();
+        for (path, _) in &plan.files {
+            match std::fs::remove_file(path) {
+                Ok(()) => notes.push(format!("removed {}", path.display())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    notes.push(format!("{} was not there", path.display()))
+                }
+                Err(e) => return Err(format!("{}: {e}", path.display())),
+            }
+        }
+        Ok(notes)
+    }
+}
+
+/// Sets `values` under `HKEY_CURRENT_USER`.
+/// Sets `values` under `HKEY_CURRENT_USER`.
+#[cfg(windows)]
+fn write_registry(values: &[RegValue]) -> Result<(), String> {
+    for v in values {
+        let key = windows_registry::CURRENT_USER
+            .create(&v.key)
+            .map_err(|e| format!(r"HKEY_CURRENT_USER\{}: {e}", v.key))?;
+        key.set_string(v.name.as_deref().unwrap_or(""), &v.value)
+            .map_err(|e| format!(r"HKEY_CURRENT_USER\{}: {e}", v.key))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(windows))]
+fn write_registry(_values: &[RegValue]) -> Result<(), String> {
+    Err("the Windows registry exists on Windows only".to_owned())
+}
+
+/// Removes what [`windows_plan`] wrote under `root` (`Software`, or a
+/// test's scratch key) of `HKEY_CURRENT_USER`.
+#[cfg(windows)]
+pub fn remove_registry(root: &str) -> Result<Vec<String>, String> {
+    use windows_registry::CURRENT_USER;
+    let hkcu = |k: &str| format!(r"HKEY_CURRENT_USER\{k}");
+    let mut notes = Vec::new();
+    let classes = format!(r"{root}\Classes");
+    for s in WINDOWS_SCHEMES {
+        let key = format!(r"{classes}\{s}");
+        let ours = CURRENT_USER
+            .open(format!(r"{key}\shell\open\command"))
+            .and_then(|k| k.get_string(""))
+            .is_ok_and(|command| is_ours(&command));
+        if ours {
+            CURRENT_USER
+                .remove_tree(&key)
+                .map_err(|e| format!("{}: {e}", hkcu(&key)))?;
+            notes.push(format!("removed {}", hkcu(&key)));
+        } else {
+            notes.push(format!("{s}: links are not ctibridge's: left as they are"));
+        }
+    }
+    for key in [
+        format!(r"{classes}\{REG_PROGID}"),
+        format!(r"{root}\ctibridge"),
+    ] {
+        if CURRENT_USER.open(&key).is_ok() {
+            CURRENT_USER
+                .remove_tree(&key)
+                .map_err(|e| format!("{}: {e}", hkcu(&key)))?;
+            notes.push(format!("removed {}", hkcu(&key)));
+        }
+    }
+    let apps = format!(r"{root}\RegisteredApplications");
+    if let Ok(k) = CURRENT_USER.options().read().write().open(&apps) {
+        if k.get_string("ctibridge").is_ok() {
+            k.remove_value("ctibridge")
+                .map_err(|e| format!("{}: {e}", hkcu(&apps)))?;
+            notes.push(format!(r"removed {}\ctibridge", hkcu(&apps)));
+        }
+    }
+    Ok(notes)
+}
+
+#[cfg(not(windows))]
+fn remove_registry(_root: &str) -> Result<Vec<String>, String> {
+    Err("the Windows registry exists on Windows only".to_owned())
+}
+
+/// Whether a scheme's open command is ctibridge's: its program is a
+/// `ctibridge` executable.
+#[cfg(any(windows, test))]
+pub(crate) fn is_ours(command: &str) -> bool {
+    crate::launch::split_windows(command)
+        .ok()
+        .and_then(|w| w.into_iter().next())
+        .and_then(|program| {
+            Path::new(&program.replace('\\', "/"))
+                .file_stem()
+                .map(|s| s.to_string_lossy().eq_ignore_ascii_case("ctibridge"))
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -263,19 +469,59 @@ mod tests {
     }
 
     #[test]
-    fn windows_registry_text() {
-        let reg = windows_reg(r"C:\Program Files\ctibridge\ctibridge.exe", &[]);
-        assert!(reg.starts_with("Windows Registry Editor Version 5.00\n"));
-        assert!(reg.contains("[HKEY_CURRENT_USER\\Software\\Classes\\tel]\n@=\"URL:tel\"\n\"URL Protocol\"=\"\"\n"), "{reg}");
+    fn a_schemes_command_is_ours_when_its_program_is_ctibridge() {
+        assert!(is_ours(
+            r#""C:\Program Files\ctibridge\ctibridge.exe" "%1""#
+        ));
+        assert!(is_ours(
+            r#""C:\tools\CTIBRIDGE.EXE" "--sys-dir" "C:\Divalto\Sys" "%1""#
+        ));
+        assert!(!is_ours(r#""C:\Program Files\Teams\teams.exe" "%1""#));
+        assert!(!is_ours(r#""C:\ctibridge\other.exe" "%1""#));
+        assert!(!is_ours(""));
+    }
+
+    #[test]
+    fn windows_registry_values_and_their_reg_text() {
+        let plan = windows_plan("Software", r"C:\Program Files\ctibridge\ctibridge.exe", &[]);
+        let reg = plan.describe();
+        assert!(
+            reg.contains("Windows Registry Editor Version 5.00\n"),
+            "{reg}"
+        );
+        for s in ["tel", "callto", "sip"] {
+            assert!(
+                reg.contains(&format!(
+                    "[HKEY_CURRENT_USER\\Software\\Classes\\{s}]\n@=\"URL:{s}\"\n\"URL Protocol\"=\"\"\n"
+                )),
+                "{reg}"
+            );
+        }
         assert!(
             reg.contains(r#"@="\"C:\\Program Files\\ctibridge\\ctibridge.exe\" \"%1\"""#),
             "{reg}"
         );
-        let args = ["--sys-dir".to_owned(), r"C:\Divalto\Sys".to_owned()];
-        let reg = windows_reg(r"C:\ctibridge.exe", &args);
         assert!(
-            reg.contains(r#"@="\"C:\\ctibridge.exe\" \"--sys-dir\" \"C:\\Divalto\\Sys\" \"%1\"""#),
+            reg.contains("[HKEY_CURRENT_USER\\Software\\RegisteredApplications]\n\"ctibridge\"=\"Software\\\\ctibridge\\\\Capabilities\"\n"),
             "{reg}"
         );
+        assert!(reg.contains("\"sip\"=\"ctibridge.url\""), "{reg}");
+        // The files a click reads go before the link, quoted as Windows
+        // programs read their command line.
+        let args = ["--sys-dir".to_owned(), r"C:\Divalto\Sys\".to_owned()];
+        let plan = windows_plan(r"Software\scratch", r"C:\ctibridge.exe", &args);
+        let command = plan
+            .registry
+            .iter()
+            .find(|v| v.key == r"Software\scratch\Classes\tel\shell\open\command")
+            .expect("tel's command");
+        assert_eq!(
+            command.value,
+            r#""C:\ctibridge.exe" "--sys-dir" "C:\Divalto\Sys\\" "%1""#
+        );
+        assert!(plan
+            .registry
+            .iter()
+            .all(|v| v.key.starts_with(r"Software\scratch\")));
     }
 }

@@ -18,7 +18,7 @@ pub mod events;
 pub mod failure;
 pub mod handler;
 pub mod http;
-mod launch;
+pub mod launch;
 pub mod logfile;
 pub mod names;
 pub mod number;

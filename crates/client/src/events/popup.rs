@@ -118,7 +118,7 @@ fn notify_on(spec: &PopupSpec, config: &Config) -> bool {
 
 fn split_command(cmd: &crate::config::Setting<Template>) -> Result<Vec<Template>, Diagnostic> {
     let span = cmd.span().unwrap_or(Span::first_file());
-    let words = shell_words::split(&cmd.value.text).map_err(|e| {
+    let words = crate::launch::split_words(&cmd.value.text).map_err(|e| {
         Diagnostic::error(
             Code::BadCommand,
             span,

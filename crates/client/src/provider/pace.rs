@@ -83,8 +83,20 @@ impl Pacer {
         f.set_len(0)?;
         f.rewind()?;
         f.write_all(ms.to_string().as_bytes())?;
-        f.unlock()?;
+        unlock(&f)?;
         Ok(slot)
+    }
+}
+
+/// Lets go of `f`'s lock. On Windows the standard library unlocks twice
+/// (an exclusive and a shared lock may both be held) and takes the second
+/// call's "not locked" as done; Wine answers it "lock violation" instead
+/// (Wine bug 59711), after the lock was let go: that answer is done too.
+fn unlock(f: &std::fs::File) -> std::io::Result<()> {
+    match f.unlock() {
+        // ERROR_LOCK_VIOLATION
+        Err(e) if cfg!(windows) && e.raw_os_error() == Some(33) => Ok(()),
+        other => other,
     }
 }
 
