@@ -28,7 +28,7 @@ pub(crate) struct Cli {
 #[derive(Args)]
 pub(crate) struct FileArgs {
     /// The sys folder holding clicktocall_param.txt, tapi_param.txt and server_param.txt
-    /// [default: $CTIBRIDGE_SYS_DIR, else /divalto/sys]
+    /// [default: $CTIBRIDGE_SYS_DIR, else /divalto/sys; C:\Divalto\Sys on Windows]
     #[arg(long, global = true, value_name = "DIR")]
     pub(crate) sys_dir: Option<PathBuf>,
 
