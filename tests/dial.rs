@@ -668,6 +668,51 @@ fn secrets_are_masked_by_value_everywhere() {
     assert!(stderr.contains("********"), "{stderr}");
 }
 
+/// Windows: a link clicked that fails is logged with `<debug>1`, shown as a
+/// toast where Windows takes one — and where it does not (Wine has no
+/// toast service), said once on stderr, the click's own exit code kept: no
+/// panic, no secret anywhere.
+#[cfg(windows)]
+#[test]
+fn a_failed_click_on_windows_is_logged_and_toasted_where_it_can_be() {
+    let srv = StandIn::start(|_| (403, "forbidden: s3cret is not the password".into()));
+    let dir = TempDir::new("dial-click-fails-windows");
+    let logs = dir.path().join("logs");
+    let p = dir.write(
+        "clicktocall_param.txt",
+        &format!(
+            "<global>\n<debug>1\n<cliktocalldial>\n<url>{}?tel=$teldest$&auth=$auth$\n",
+            srv.url("/dial")
+        ),
+    );
+    let s = dir.write("station.txt", STATION);
+    let out = common::ctibridge(&dir)
+        .env("CTIBRIDGE_LOG_DIR", &logs)
+        .arg("--param")
+        .arg(&p)
+        .arg("--station")
+        .arg(&s)
+        .arg("tel:+33-3-88-20-20-20")
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    if stderr.contains("could not be shown on the desktop") {
+        assert!(stderr.contains("the toast"), "{stderr}");
+    }
+    let log = std::fs::read_to_string(logs.join("DhDivaltoClickToCall.log")).expect("log file");
+    assert!(
+        log.contains("the provider refused the call: HTTP 403"),
+        "{log}"
+    );
+    for (name, t) in [("log", &log), ("stderr", &stderr)] {
+        assert!(!t.contains("s3cret"), "the password in the {name}:\n{t}");
+        assert!(!t.contains("cGF1bDpzM2NyZXQ"), "$auth$ in the {name}:\n{t}");
+    }
+}
+
 /// A link clicked on the desktop (`ctibridge tel:…`, stderr going nowhere)
 /// that fails is shown as a desktop notification saying why, and with
 /// `<debug>1` the error is in the log file; no secret in either.

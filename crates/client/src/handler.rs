@@ -115,6 +115,9 @@ pub(crate) fn xdg_plan(
 
 /// Its URL class (the ProgID the schemes point to in Windows' settings).
 pub(crate) const REG_PROGID: &str = "ctibridge.url";
+/// Its application user model id: toasts come from it (registered under
+/// `Classes\AppUserModelId`, Windows shows its name on them).
+pub const APP_ID: &str = "ctibridge.desk";
 
 /// The registry values that make ctibridge the current Windows user's
 /// handler of `tel:`, `callto:` and `sip:` links, under `root` (the
@@ -160,6 +163,13 @@ pub(crate) fn windows_plan(root: &str, exe: &str, args: &[String]) -> Plan {
         format!(r"{classes}\{REG_PROGID}\shell\open\command"),
         None,
         &command,
+    ));
+    // The toasts' sender, as Windows names it (desktop programs without a
+    // Start menu shortcut: the AppUserModelId key).
+    registry.push(value(
+        format!(r"{classes}\AppUserModelId\{APP_ID}"),
+        Some("DisplayName"),
+        "ctibridge",
     ));
     let app = format!(r"{root}\ctibridge");
     registry.push(value(

@@ -170,17 +170,10 @@ impl Notifier {
             ev.callee.as_deref().unwrap_or("?"),
             ev.when().format("%H:%M:%S")
         );
-        let (program, args) = match notification_command(title, &body, desktop_bus) {
-            Ok(c) => c,
+        match show_notification(title, &body, desktop_bus) {
+            Ok(()) => true,
             Err(why) => {
                 self.warn_once(&why);
-                return false;
-            }
-        };
-        match spawn_detached(&program, &args, "notification") {
-            Ok(()) => true,
-            Err(e) => {
-                self.warn_once(&format!("cannot start `{program}`: {e}"));
                 false
             }
         }
@@ -194,27 +187,80 @@ impl Notifier {
     }
 }
 
+/// Shows a desktop notification and returns at once: the notifier
+/// command started (Unix), or the toast handed to a thread (Windows).
+fn show_notification(title: &str, body: &str, desktop_bus: bool) -> Result<(), String> {
+    #[cfg(windows)]
+    {
+        let _ = desktop_bus;
+        let (title, body) = (title.to_owned(), body.to_owned());
+        std::thread::Builder::new()
+            .name("toast".to_owned())
+            .spawn(move || {
+                if let Err(e) = toast(&title, &body) {
+                    tracing::warn!("desktop notification: {e}");
+                }
+            })
+            .map(|_| ())
+            .map_err(|e| format!("cannot start a thread for the toast: {e}"))
+    }
+    #[cfg(not(windows))]
+    {
+        let (program, args) = notification_command(title, body, desktop_bus)?;
+        spawn_detached(&program, &args, "notification")
+            .map_err(|e| format!("cannot start `{program}`: {e}"))
+    }
+}
+
+/// Windows' toast notification, from ctibridge (its application id, which
+/// `install-handler` registers for the user).
+#[cfg(windows)]
+fn toast(title: &str, body: &str) -> Result<(), String> {
+    tauri_winrt_notification::Toast::new(crate::handler::APP_ID)
+        .title(title)
+        .text1(body)
+        .show()
+        .map_err(|e| format!("Windows did not take the toast: {e}"))
+}
+
 /// Shows a desktop notification now, and waits (5 s at most) until the
 /// notifier took it: for a process about to exit (a failed click).
 pub fn notify_now(context: &Context, title: &str, body: &str) -> Result<(), String> {
-    use std::process::{Command, Stdio};
-    let (program, args) = notification_command(title, body, context.desktop_bus())?;
-    let mut child = Command::new(&program)
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start `{program}`: {e}"))?;
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
+    #[cfg(windows)]
+    let what = {
+        let _ = context;
+        let (title, body) = (title.to_owned(), body.to_owned());
+        std::thread::spawn(move || {
+            let _ = tx.send(toast(&title, &body));
+        });
+        "the toast".to_owned()
+    };
+    #[cfg(not(windows))]
+    let what = {
+        use std::process::{Command, Stdio};
+        let (program, args) = notification_command(title, body, context.desktop_bus())?;
+        let mut child = Command::new(&program)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+        let shown = format!("`{program}`");
+        let named = shown.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(match child.wait() {
+                Ok(status) if status.success() => Ok(()),
+                Ok(status) => Err(format!("{named} failed: {status}")),
+                Err(e) => Err(format!("{named}: {e}")),
+            });
+        });
+        shown
+    };
     match rx.recv_timeout(std::time::Duration::from_secs(5)) {
-        Ok(Ok(status)) if status.success() => Ok(()),
-        Ok(Ok(status)) => Err(format!("`{program}` failed: {status}")),
-        Ok(Err(e)) => Err(format!("`{program}`: {e}")),
-        Err(_) => Err(format!("`{program}` did not return within 5 s")),
+        Ok(done) => done,
+        Err(_) => Err(format!("{what} did not return within 5 s")),
     }
 }
 
@@ -260,11 +306,11 @@ fn notification_command(
     ))
 }
 
-#[cfg(not(unix))]
+#[cfg(not(any(unix, windows)))]
 fn notification_command(
     _title: &str,
     _body: &str,
     _desktop_bus: bool,
 ) -> Result<(String, Vec<String>), String> {
-    Err("not supported on this platform yet".to_owned())
+    Err("not supported on this platform".to_owned())
 }
