@@ -132,4 +132,6 @@ if [ "$mode" = "--tests" ]; then
     export CTIBRIDGE_WINE_PREFIX="$out/wine"
     export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER="$root/tests/windows/wine-run.sh"
     (cd "$root" && "$root/tests/windows/run-tests.sh" "${build_std[@]}")
+    # And the MSI, installed, used and removed under Wine.
+    "$root/tests/windows/msi-check.sh" "$msi" "$version"
 fi
