@@ -3,8 +3,6 @@
 //! Every run is bounded: `--once` or `--for`, and a deadline after which the
 //! test kills the process and fails.
 
-#![cfg(unix)]
-
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -20,6 +18,10 @@ use serde_json::Value;
 
 const STATION: &str = "<user>paul\n<mdp>s3cret\n<ident>desk1\n<telorg>1003\n";
 const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The exit code of a watch stopped by [`Watch::terminate`]: 0, a clean
+/// stop, on Unix; on Windows, that of `TerminateProcess` (see there).
+const STOPPED: i32 = if cfg!(windows) { 1 } else { 0 };
 
 /// Fast timing for tests: polls at least 100 ms apart, back-off from 100 ms.
 const FAST: &str = "<global>\n<timeout1>0.1\n<timeout2>0\n<timeout3>2\n";
@@ -133,15 +135,27 @@ impl Watch {
         (status.code().unwrap_or(-1), rest, err)
     }
 
-    fn terminate(&self) {
-        let pid = i32::try_from(self.child.id()).expect("pid");
-        // SAFETY: sending a signal to our own child process.
-        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    /// Asks watch to stop, as the system does: SIGTERM on Unix. On Windows
+    /// it would be a console event (Ctrl+Break, the console closed, a
+    /// logoff), which Wine cannot send (`GenerateConsoleCtrlEvent` answers
+    /// ERROR_INVALID_ACCESS): there the test ends it (`TerminateProcess`),
+    /// and watch's exit code is then [`STOPPED`].
+    fn terminate(&mut self) {
+        #[cfg(unix)]
+        {
+            let pid = i32::try_from(self.child.id()).expect("pid");
+            // SAFETY: sending a signal to our own child process.
+            assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+        }
+        #[cfg(windows)]
+        self.child.kill().expect("TerminateProcess");
     }
 }
 
 /// A program that records each run's arguments, one line per run, words
-/// separated by U+001F.
+/// separated by U+001F: a shell script on Unix; on Windows a copy of
+/// `examples/record_args.rs`, built beside this test.
+#[cfg(unix)]
 fn recorder(dir: &TempDir, name: &str) -> (PathBuf, PathBuf) {
     let log = dir.path().join(format!("{name}.log"));
     let script = dir.path().join(name);
@@ -158,6 +172,25 @@ fn recorder(dir: &TempDir, name: &str) -> (PathBuf, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     (script, log)
+}
+
+#[cfg(windows)]
+fn recorder(dir: &TempDir, name: &str) -> (PathBuf, PathBuf) {
+    let built = std::env::current_exe()
+        .expect("this test's path")
+        .parent()
+        .and_then(Path::parent)
+        .expect("the profile folder")
+        .join("examples")
+        .join("record_args.exe");
+    let program = dir.path().join(format!("{name}.exe"));
+    std::fs::copy(&built, &program).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (cargo build --example record_args first)",
+            built.display()
+        )
+    });
+    (program, dir.path().join(format!("{name}.log")))
 }
 
 /// The runs a recorder saw, waiting until there are `n`.
@@ -369,7 +402,7 @@ fn a_call_from_ring_to_release_and_a_missed_call_then_sigterm() {
     assert_eq!(kinds[3]["screen_pop"], false, "{}", kinds[3]);
     w.terminate();
     let (code, _, _) = w.finish();
-    assert_eq!(code, 0, "SIGTERM ends watch cleanly");
+    assert_eq!(code, STOPPED, "SIGTERM ends watch cleanly");
 }
 
 #[test]
@@ -410,7 +443,7 @@ fn a_run_of_500s_a_garbage_body_and_a_slow_answer_are_skipped() {
     assert_eq!(w.event()["caller"], "0322");
     w.terminate();
     let (code, _, err) = w.finish();
-    assert_eq!(code, 0);
+    assert_eq!(code, STOPPED);
     let count = |s: &str| err.iter().filter(|l| l.contains(s)).count();
     assert_eq!(count("event source unavailable: HTTP 500"), 1, "{err:?}");
     assert_eq!(count("the answer is not JSON"), 1, "{err:?}");
@@ -523,6 +556,8 @@ fn an_instant_empty_source_is_not_polled_in_a_busy_loop() {
     assert!((2..=12).contains(&n), "{n} polls in 1 s");
 }
 
+/// (Unix: the notifier is a stand-in `notify-send` on `PATH`.)
+#[cfg(unix)]
 #[test]
 fn open_url_and_notifications() {
     let srv = StandIn::start(sequence(vec![
@@ -586,13 +621,55 @@ fn open_url_and_notifications() {
     w.event();
     w.terminate();
     let (code, _, err) = w.finish();
-    assert_eq!(code, 0);
+    assert_eq!(code, STOPPED);
     assert_eq!(runs(&opened2, 2).len(), 2);
     let warnings = err
         .iter()
         .filter(|l| l.contains("desktop notifications are off: no desktop session bus"))
         .count();
     assert_eq!(warnings, 1, "{err:?}");
+}
+
+/// Windows: the page opens with the opener, the notification is a toast;
+/// where Windows takes none (Wine), one warning for two calls, and the
+/// page still opens for each.
+#[cfg(windows)]
+#[test]
+fn open_url_and_the_toast_on_windows() {
+    let srv = StandIn::start(sequence(vec![
+        ok(r#"{"e":"RING","n":"0311","id":"x"}"#),
+        ok(r#"{"e":"RING","n":"0322","id":"y"}"#),
+    ]));
+    let dir = TempDir::new("watch-toast");
+    let (opener, opened) = recorder(&dir, "opener");
+    let param = format!(
+        "{FAST}<cliktocallevent>\n<with_event>1\n<tel_format>asdialled\n<url>{}\n<json_event>e\n<json_tel>n\n<json_callid>id\n<popup>\n<open_url>https://erp.example/tiers?tel=$tel$&ref=$callref$\n<notify>1\n",
+        srv.url("/ev")
+    );
+    let opener_s = opener.display().to_string();
+    let mut w = Watch::start(
+        &dir,
+        &param,
+        &[],
+        &[("CTIBRIDGE_OPENER", opener_s.as_str())],
+    );
+    w.event();
+    w.event();
+    w.terminate();
+    let (code, _, err) = w.finish();
+    assert_eq!(code, STOPPED, "{err:?}");
+    assert_eq!(
+        runs(&opened, 2),
+        vec![
+            vec!["https://erp.example/tiers?tel=0311&ref=x"],
+            vec!["https://erp.example/tiers?tel=0322&ref=y"]
+        ]
+    );
+    let warnings = err
+        .iter()
+        .filter(|l| l.contains("desktop notifications are off"))
+        .count();
+    assert!(warnings <= 1, "{err:?}");
 }
 
 #[test]
@@ -680,7 +757,7 @@ fn the_caller_looked_up_reaches_the_pop_and_each_event_of_the_call() {
     );
     w.terminate();
     let (code, _, _) = w.finish();
-    assert_eq!(code, 0);
+    assert_eq!(code, STOPPED);
     let asked: Vec<String> = erp.requests().into_iter().map(|r| r.target).collect();
     assert_eq!(asked, ["/erp?tel=0388202020", "/erp?tel=0611111111"]);
 }
@@ -728,7 +805,7 @@ fn a_slow_erp_never_holds_a_pop_back_and_its_outage_is_logged_once() {
     w.terminate();
     let (code, _, err) = w.finish();
     drop(release);
-    assert_eq!(code, 0);
+    assert_eq!(code, STOPPED);
     let fails: Vec<&String> = err
         .iter()
         .filter(|l| l.contains("the caller lookup fails"))
@@ -783,7 +860,7 @@ fn an_erp_down_then_back_is_logged_once_each_way() {
     w.wait_stderr("the caller lookup answers again, after 2 failed lookups");
     w.terminate();
     let (code, _, err) = w.finish();
-    assert_eq!(code, 0);
+    assert_eq!(code, STOPPED);
     assert_eq!(
         err.iter()
             .filter(|l| l.contains("the caller lookup fails"))
@@ -835,7 +912,7 @@ fn a_desk_reports_its_missed_calls_and_tries_again_after_a_refusal() {
             .expect("the report was not sent again");
     }
     w.terminate();
-    assert_eq!(w.finish().0, 0);
+    assert_eq!(w.finish().0, STOPPED);
     let sent = erp.requests();
     assert_eq!(sent.len(), 2, "only the missed call, twice");
     for r in &sent {

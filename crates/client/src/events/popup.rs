@@ -187,22 +187,13 @@ impl Notifier {
     }
 }
 
-/// Shows a desktop notification and returns at once: the notifier
-/// command started (Unix), or the toast handed to a thread (Windows).
+/// Shows a desktop notification: the notifier command started (Unix), or
+/// the toast handed to Windows (a call that does not wait for the user).
 fn show_notification(title: &str, body: &str, desktop_bus: bool) -> Result<(), String> {
     #[cfg(windows)]
     {
         let _ = desktop_bus;
-        let (title, body) = (title.to_owned(), body.to_owned());
-        std::thread::Builder::new()
-            .name("toast".to_owned())
-            .spawn(move || {
-                if let Err(e) = toast(&title, &body) {
-                    tracing::warn!("desktop notification: {e}");
-                }
-            })
-            .map(|_| ())
-            .map_err(|e| format!("cannot start a thread for the toast: {e}"))
+        toast(title, body)
     }
     #[cfg(not(windows))]
     {

@@ -483,7 +483,44 @@ pub async fn shutdown_signal() {
             Err(_) => ctrl_c.await,
         }
     }
-    #[cfg(not(unix))]
+    // Windows: Ctrl+C and Ctrl+Break, the console closed, the user logging
+    // off, the machine shutting down.
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows;
+        let ctrl_break = async {
+            match windows::ctrl_break() {
+                Ok(mut e) => e.recv().await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let close = async {
+            match windows::ctrl_close() {
+                Ok(mut e) => e.recv().await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let logoff = async {
+            match windows::ctrl_logoff() {
+                Ok(mut e) => e.recv().await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let shutdown = async {
+            match windows::ctrl_shutdown() {
+                Ok(mut e) => e.recv().await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = ctrl_break => {}
+            _ = close => {}
+            _ = logoff => {}
+            _ = shutdown => {}
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
     ctrl_c.await;
 }
 
