@@ -381,6 +381,27 @@ pub(crate) enum Command {
         /// One JSON object per line (the default when stdout is not a terminal).
         #[arg(long)]
         json: bool,
+        /// Start `watch` at this user's logon, with the files named on this
+        /// command line: the user's Run key on Windows, an autostart entry
+        /// (~/.config/autostart) on an XDG desktop. Then exits.
+        #[arg(long, conflicts_with_all = ["uninstall_startup", "once", "duration"])]
+        install_startup: bool,
+        /// Undo --install-startup, then exit.
+        #[arg(long, conflicts_with_all = ["once", "duration"])]
+        uninstall_startup: bool,
+        /// With --install-startup: show what would be written, change nothing.
+        #[arg(long, requires = "install_startup")]
+        print: bool,
+        /// With --install-startup: even from a build folder (target/debug,
+        /// target/release), which a rebuild or a clean replaces.
+        #[arg(long, requires = "install_startup")]
+        force: bool,
+        /// Run without a window: on Windows the console window a logon
+        /// start opens is hidden (not a terminal the user started it from);
+        /// elsewhere nothing changes. What it logs goes to the log file
+        /// with <debug>1.
+        #[arg(long)]
+        background: bool,
     },
     /// Run the bridge server: the CTI web service of Divalto's sample file
     /// (gettoken, setevent, getevent) on 127.0.0.1:8082.

@@ -3,6 +3,7 @@
 
 #[macro_use]
 mod print;
+mod background;
 mod cli;
 mod cmd;
 mod env;

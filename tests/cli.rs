@@ -965,3 +965,87 @@ fn an_endless_directory_is_refused_not_read() {
     assert_ne!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("a directory of names has at most"), "{err}");
 }
+
+/// `watch --install-startup` starts watch at the user's logon with the
+/// files named on its command line (an XDG autostart entry here; the Run
+/// key on Windows), `--print` changes nothing, `--uninstall-startup` undoes
+/// it.
+#[test]
+fn watch_can_start_at_logon_and_stop_doing_so() {
+    let dir = TempDir::new("startup");
+    let config = dir.0.join("config");
+    let sys = dir.0.join("sys");
+    let run = |args: &[&str]| {
+        bin()
+            .env("XDG_CONFIG_HOME", &config)
+            .arg("--sys-dir")
+            .arg(&sys)
+            .arg("watch")
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let refused = run(&["--install-startup"]);
+    assert_eq!(refused.status.code(), Some(64), "a build is refused");
+    let printed = run(&["--install-startup", "--print"]);
+    assert_eq!(printed.status.code(), Some(0), "{}", text(&printed.stderr));
+    assert!(
+        text(&printed.stdout).contains("--background"),
+        "{}",
+        text(&printed.stdout)
+    );
+    assert!(!config.exists(), "--print wrote something");
+    let done = run(&["--install-startup", "--force"]);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    let sys_shown = std::path::absolute(&sys).expect("absolute");
+    #[cfg(unix)]
+    {
+        let entry = std::fs::read_to_string(config.join("autostart/ctibridge-watch.desktop"))
+            .expect("autostart entry");
+        assert!(
+            entry.contains(&format!(
+                "Exec={} --sys-dir {} watch --background\n",
+                env!("CARGO_BIN_EXE_ctibridge"),
+                sys_shown.display()
+            )),
+            "{entry}"
+        );
+    }
+    #[cfg(windows)]
+    {
+        let value = windows_registry::CURRENT_USER
+            .open(r"Software\Microsoft\Windows\CurrentVersion\Run")
+            .and_then(|k| k.get_string("ctibridge watch"))
+            .expect("the Run value");
+        let exe = std::path::absolute(env!("CARGO_BIN_EXE_ctibridge")).expect("exe");
+        assert_eq!(
+            value,
+            format!(
+                r#""{}" "--sys-dir" "{}" "watch" "--background""#,
+                exe.display(),
+                sys_shown.display()
+            )
+        );
+    }
+    let undone = run(&["--uninstall-startup"]);
+    assert_eq!(undone.status.code(), Some(0), "{}", text(&undone.stderr));
+    assert!(
+        text(&undone.stdout).contains("removed"),
+        "{}",
+        text(&undone.stdout)
+    );
+    #[cfg(unix)]
+    assert!(!config.join("autostart/ctibridge-watch.desktop").exists());
+    #[cfg(windows)]
+    assert!(windows_registry::CURRENT_USER
+        .open(r"Software\Microsoft\Windows\CurrentVersion\Run")
+        .and_then(|k| k.get_string("ctibridge watch"))
+        .is_err());
+    let again = run(&["--uninstall-startup"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert!(
+        text(&again.stdout).contains("was not there"),
+        "{}",
+        text(&again.stdout)
+    );
+}

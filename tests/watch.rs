@@ -246,7 +246,8 @@ fn json_single_event_pops_once_with_the_caller() {
         srv.url("/getevent"),
         rec.display()
     );
-    let mut w = Watch::start(&dir, &param, &["--once"], &[]);
+    // --background changes nothing here (no console window of its own).
+    let mut w = Watch::start(&dir, &param, &["--once", "--background"], &[]);
     // At the default verbosity, watch says what it watches.
     w.wait_stderr("watching call events");
     let e = w.event();

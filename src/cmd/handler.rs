@@ -5,22 +5,10 @@ use std::path::PathBuf;
 use ctibridge::exit::Exit;
 use ctibridge::load::LocateOptions;
 
-pub(crate) fn install_handler(
-    opts: &LocateOptions,
-    print_only: bool,
-    quiet: bool,
-    force: bool,
-) -> Exit {
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("ctibridge"));
-    // --print changes nothing: it may show what a build would write.
-    if ctibridge::handler::in_build_folder(&exe) && !force && !print_only {
-        errln!(
-            "error: {} is a build: links pointing at it stop working when the build folder is rebuilt or cleaned\n  = help: install it first (`cargo install --path .`, or the Debian package) and run `ctibridge install-handler` from there, or add --force",
-            exe.display()
-        );
-        return Exit::Usage;
-    }
-    // The files this command was told to read are the ones a click reads.
+/// The options naming the files this command reads (`--sys-dir`,
+/// `--param`, `--station`, `--provider`), absolute: what a click or a
+/// logon start must read too.
+fn files_named(opts: &LocateOptions) -> Vec<String> {
     let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
     let mut args = Vec::new();
     for (flag, path) in [
@@ -36,6 +24,83 @@ pub(crate) fn install_handler(
     if let Some(name) = &opts.provider {
         args.extend(["--provider".to_owned(), name.clone()]);
     }
+    args
+}
+
+/// This program, unless it is a build and `force` is not given (a link or
+/// a logon start pointing at a build breaks at the next rebuild).
+fn installed_exe(force: bool, print_only: bool) -> Result<PathBuf, Exit> {
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("ctibridge"));
+    // --print changes nothing: it may show what a build would write.
+    if ctibridge::handler::in_build_folder(&exe) && !force && !print_only {
+        errln!(
+            "error: {} is a build: links pointing at it stop working when the build folder is rebuilt or cleaned\n  = help: install it first (`cargo install --path .`, or the Debian package) and run `ctibridge install-handler` from there, or add --force",
+            exe.display()
+        );
+        return Err(Exit::Usage);
+    }
+    Ok(exe)
+}
+
+/// `ctibridge watch --install-startup`.
+pub(crate) fn install_startup(opts: &LocateOptions, print_only: bool, force: bool) -> Exit {
+    let exe = match installed_exe(force, print_only) {
+        Ok(exe) => exe,
+        Err(exit) => return exit,
+    };
+    let plan =
+        match ctibridge::handler::startup_plan(&exe, &files_named(opts), |k| std::env::var_os(k)) {
+            Ok(p) => p,
+            Err(e) => {
+                errln!("error: {e}");
+                return Exit::Config;
+            }
+        };
+    if print_only {
+        out!("{}", plan.describe());
+        return Exit::Ok;
+    }
+    match ctibridge::handler::install(&plan) {
+        Ok(notes) => {
+            notes.iter().for_each(|n| outln!("{n}"));
+            outln!(
+                "watch starts at the next logon; `ctibridge watch --uninstall-startup` undoes it"
+            );
+            Exit::Ok
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            Exit::Config
+        }
+    }
+}
+
+/// `ctibridge watch --uninstall-startup`.
+pub(crate) fn uninstall_startup() -> Exit {
+    match ctibridge::handler::remove_startup(|k| std::env::var_os(k)) {
+        Ok(notes) => {
+            notes.iter().for_each(|n| outln!("{n}"));
+            Exit::Ok
+        }
+        Err(e) => {
+            errln!("error: {e}");
+            Exit::Config
+        }
+    }
+}
+
+pub(crate) fn install_handler(
+    opts: &LocateOptions,
+    print_only: bool,
+    quiet: bool,
+    force: bool,
+) -> Exit {
+    let exe = match installed_exe(force, print_only) {
+        Ok(exe) => exe,
+        Err(exit) => return exit,
+    };
+    // The files this command was told to read are the ones a click reads.
+    let args = files_named(opts);
     let plan =
         match ctibridge::handler::plan_for_this_platform(&exe, &args, |k| std::env::var_os(k)) {
             Ok(p) => p,

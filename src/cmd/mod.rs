@@ -159,19 +159,36 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         }
         Command::Profiles { action } => profiles(action).into(),
         Command::Watch {
+            install_startup: true,
+            print,
+            force,
+            ..
+        } => handler::install_startup(&opts, print, force).into(),
+        Command::Watch {
+            uninstall_startup: true,
+            ..
+        } => handler::uninstall_startup().into(),
+        Command::Watch {
             once,
             duration,
             json,
-        } => watch(
-            &opts,
-            WatchOptions {
-                once,
-                duration,
-                json: json || !std::io::stdout().is_terminal(),
-            },
-            &log_file,
-        )
-        .into(),
+            background,
+            ..
+        } => {
+            if background {
+                crate::background::leave_the_console();
+            }
+            watch(
+                &opts,
+                WatchOptions {
+                    once,
+                    duration,
+                    json: json || !std::io::stdout().is_terminal(),
+                },
+                &log_file,
+            )
+            .into()
+        }
         Command::Serve(args) => serve(&opts, args).into(),
         Command::Call { action } => call::call(&opts, &log_file, action).into(),
         Command::Sim {

@@ -221,13 +221,17 @@ fn reg_text(values: &[RegValue]) -> String {
 }
 
 /// Whether `exe` lies in a Cargo build folder (`target/debug`,
-/// `target/release`): a link handler pointing there stops working when the
-/// folder is cleaned or rebuilt.
+/// `target/release`, a cross build's `target/<triple>/debug`): a link
+/// handler pointing there stops working when the folder is cleaned or
+/// rebuilt.
 pub fn in_build_folder(exe: &Path) -> bool {
     let parts: Vec<_> = exe.components().map(|c| c.as_os_str().to_owned()).collect();
-    parts
-        .windows(2)
-        .any(|w| w[0] == "target" && (w[1] == "debug" || w[1] == "release"))
+    let profile = |p: &std::ffi::OsString| p == "debug" || p == "release";
+    // `target/debug`, or a cross build's `target/<triple>/debug`.
+    parts.iter().enumerate().any(|(i, p)| {
+        p == "target"
+            && (parts.get(i + 1).is_some_and(profile) || parts.get(i + 2).is_some_and(profile))
+    })
 }
 
 /// The plan for this platform.
@@ -331,6 +335,105 @@ pub fn uninstall_for_this_platform(
         }
         Ok(notes)
     }
+}
+
+/// Where Windows starts a user's programs at logon.
+pub(crate) const RUN_KEY: &str = r"Software\Microsoft\Windows\CurrentVersion\Run";
+/// Its value for `watch`.
+pub(crate) const RUN_VALUE: &str = "ctibridge watch";
+
+/// Starting `ctibridge watch` at the user's logon, with `args` (the files
+/// it reads) before it: on Windows a value of the user's `Run` key (no
+/// administrator), `watch --background` so that its console window goes
+/// away; on an XDG desktop an autostart entry
+/// (`$XDG_CONFIG_HOME/autostart`, default `~/.config/autostart`).
+pub fn startup_plan(
+    exe: &Path,
+    args: &[String],
+    env: impl Fn(&str) -> Option<OsString>,
+) -> Result<Plan, String> {
+    let words: Vec<String> = std::iter::once(exe.to_string_lossy().into_owned())
+        .chain(args.iter().cloned())
+        .chain(["watch".to_owned(), "--background".to_owned()])
+        .collect();
+    if cfg!(windows) {
+        return Ok(Plan {
+            registry: vec![RegValue {
+                key: RUN_KEY.to_owned(),
+                name: Some(RUN_VALUE.to_owned()),
+                value: words
+                    .iter()
+                    .map(|w| crate::launch::windows_quote(w))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            }],
+            ..Plan::default()
+        });
+    }
+    let entry = format!(
+        "[Desktop Entry]\nType=Application\nName=ctibridge watch\nComment=Follows the calls and opens the caller's record\nExec={}\nTerminal=false\nNoDisplay=true\nX-GNOME-Autostart-enabled=true\n",
+        words
+            .iter()
+            .map(|w| desktop_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(Plan {
+        files: vec![(autostart_file(&env)?, entry)],
+        ..Plan::default()
+    })
+}
+
+/// The XDG autostart entry of `watch`.
+fn autostart_file(env: &impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, String> {
+    let config = match env("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(
+            env("HOME")
+                .filter(|v| !v.is_empty())
+                .ok_or("neither XDG_CONFIG_HOME nor HOME is set")?,
+        )
+        .join(".config"),
+    };
+    Ok(config.join("autostart").join("ctibridge-watch.desktop"))
+}
+
+/// Undoes [`startup_plan`]: removes the `Run` value or the autostart entry.
+pub fn remove_startup(env: impl Fn(&str) -> Option<OsString>) -> Result<Vec<String>, String> {
+    if cfg!(windows) {
+        return remove_run_value();
+    }
+    let path = autostart_file(&env)?;
+    match std::fs::remove_file(&path) {
+        Ok(()) => Ok(vec![format!("removed {}", path.display())]),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(vec![format!("{} was not there", path.display())])
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+#[cfg(windows)]
+fn remove_run_value() -> Result<Vec<String>, String> {
+    let shown = format!(r"HKEY_CURRENT_USER\{RUN_KEY}\{RUN_VALUE}");
+    match windows_registry::CURRENT_USER
+        .options()
+        .read()
+        .write()
+        .open(RUN_KEY)
+    {
+        Ok(k) if k.get_string(RUN_VALUE).is_ok() => {
+            k.remove_value(RUN_VALUE)
+                .map_err(|e| format!("{shown}: {e}"))?;
+            Ok(vec![format!("removed {shown}")])
+        }
+        _ => Ok(vec![format!("{shown} was not there")]),
+    }
+}
+
+#[cfg(not(windows))]
+fn remove_run_value() -> Result<Vec<String>, String> {
+    Err("the Windows registry exists on Windows only".to_owned())
 }
 
 /// Sets `values` under `HKEY_CURRENT_USER`.
@@ -469,11 +572,39 @@ mod tests {
     }
 
     #[test]
+    fn watch_starts_at_logon_from_an_autostart_entry_or_the_run_key() {
+        let env = |k: &str| (k == "HOME").then(|| OsString::from("/home/u"));
+        let args = ["--sys-dir".to_owned(), "/srv/divalto sys".to_owned()];
+        let plan = startup_plan(Path::new("/usr/bin/ctibridge"), &args, env).expect("plan");
+        if cfg!(windows) {
+            assert_eq!(plan.registry[0].name.as_deref(), Some(RUN_VALUE));
+        } else {
+            let (path, text) = &plan.files[0];
+            assert_eq!(
+                path,
+                Path::new("/home/u/.config/autostart/ctibridge-watch.desktop")
+            );
+            assert!(
+                text.contains(
+                    "Exec=/usr/bin/ctibridge --sys-dir \"/srv/divalto sys\" watch --background\n"
+                ),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn a_build_folder_is_recognised() {
         assert!(in_build_folder(Path::new(
             "/home/u/ctibridge/target/debug/ctibridge"
         )));
         assert!(in_build_folder(Path::new("/w/target/release/ctibridge")));
+        assert!(in_build_folder(Path::new(
+            "/w/target/x86_64-pc-windows-gnu/debug/ctibridge.exe"
+        )));
+        assert!(in_build_folder(Path::new(
+            r"C:\w\target\release\ctibridge.exe".replace('\\', "/").as_str()
+        )));
         assert!(!in_build_folder(Path::new("/usr/bin/ctibridge")));
         assert!(!in_build_folder(Path::new("/home/u/.cargo/bin/ctibridge")));
     }
