@@ -1049,3 +1049,42 @@ fn watch_can_start_at_logon_and_stop_doing_so() {
         text(&again.stdout)
     );
 }
+
+/// Windows: with no folder named, the sys folder is `C:\Divalto\Sys` and
+/// the user's files are in `%APPDATA%\ctibridge\config`, as `check` says;
+/// a station file there, written by Notepad in UTF-16 with its BOM and
+/// CRLF, is read.
+#[cfg(windows)]
+#[test]
+fn the_windows_folders_are_where_windows_keeps_them() {
+    let appdata = std::env::var("APPDATA").expect("APPDATA");
+    let config = Path::new(&appdata).join("ctibridge").join("config");
+    std::fs::create_dir_all(&config).expect("mkdir");
+    let station = config.join("station.txt");
+    let mut utf16 = vec![0xff, 0xfe];
+    for unit in "<user>hélène\r\n<ident>poste-2\r\n<telorg>1004\r\n".encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    std::fs::write(&station, utf16).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_ctibridge"))
+        .env_remove("CTIBRIDGE_CONFIG_DIR")
+        .env_remove("CTIBRIDGE_SYS_DIR")
+        .args(["check", "--param", "samples/clicktocall_param.txt"])
+        .output()
+        .expect("run");
+    let _ = std::fs::remove_file(&station);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("{}  (UTF-16LE with BOM)", station.display())),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(r"C:\Divalto\Sys\tapi_param.txt"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("user                        hélène"),
+        "{stdout}"
+    );
+}

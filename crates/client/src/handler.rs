@@ -603,7 +603,9 @@ mod tests {
             "/w/target/x86_64-pc-windows-gnu/debug/ctibridge.exe"
         )));
         assert!(in_build_folder(Path::new(
-            r"C:\w\target\release\ctibridge.exe".replace('\\', "/").as_str()
+            r"C:\w\target\release\ctibridge.exe"
+                .replace('\\', "/")
+                .as_str()
         )));
         assert!(!in_build_folder(Path::new("/usr/bin/ctibridge")));
         assert!(!in_build_folder(Path::new("/home/u/.cargo/bin/ctibridge")));
