@@ -48,45 +48,20 @@ pub(crate) fn install_startup(opts: &LocateOptions, print_only: bool, force: boo
         Ok(exe) => exe,
         Err(exit) => return exit,
     };
-    let plan =
-        match ctibridge::handler::startup_plan(&exe, &files_named(opts), |k| std::env::var_os(k)) {
-            Ok(p) => p,
-            Err(e) => {
-                errln!("error: {e}");
-                return Exit::Config;
-            }
-        };
-    if print_only {
-        out!("{}", plan.describe());
-        return Exit::Ok;
+    let plan = ctibridge::handler::startup_plan(&exe, &files_named(opts), |k| std::env::var_os(k));
+    let exit = carry_out(plan, print_only, false);
+    if exit == Exit::Ok && !print_only {
+        outln!("watch starts at the next logon; `ctibridge watch --uninstall-startup` undoes it");
     }
-    match ctibridge::handler::install(&plan) {
-        Ok(notes) => {
-            notes.iter().for_each(|n| outln!("{n}"));
-            outln!(
-                "watch starts at the next logon; `ctibridge watch --uninstall-startup` undoes it"
-            );
-            Exit::Ok
-        }
-        Err(e) => {
-            errln!("error: {e}");
-            Exit::Config
-        }
-    }
+    exit
 }
 
 /// `ctibridge watch --uninstall-startup`.
 pub(crate) fn uninstall_startup() -> Exit {
-    match ctibridge::handler::remove_startup(|k| std::env::var_os(k)) {
-        Ok(notes) => {
-            notes.iter().for_each(|n| outln!("{n}"));
-            Exit::Ok
-        }
-        Err(e) => {
-            errln!("error: {e}");
-            Exit::Config
-        }
-    }
+    said(
+        ctibridge::handler::remove_startup(|k| std::env::var_os(k)),
+        false,
+    )
 }
 
 pub(crate) fn install_handler(
@@ -100,38 +75,44 @@ pub(crate) fn install_handler(
         Err(exit) => return exit,
     };
     // The files this command was told to read are the ones a click reads.
-    let args = files_named(opts);
-    let plan =
-        match ctibridge::handler::plan_for_this_platform(&exe, &args, |k| std::env::var_os(k)) {
-            Ok(p) => p,
-            Err(e) => {
-                errln!("error: {e}");
-                return Exit::Config;
-            }
-        };
-    if print_only {
-        out!("{}", plan.describe());
-        return Exit::Ok;
-    }
-    match ctibridge::handler::install(&plan) {
-        Ok(notes) => {
-            if !quiet {
-                notes.iter().for_each(|n| outln!("{n}"));
-            }
-            Exit::Ok
-        }
-        Err(e) => {
-            errln!("error: {e}");
-            Exit::Config
-        }
-    }
+    let plan = ctibridge::handler::plan_for_this_platform(&exe, &files_named(opts), |k| {
+        std::env::var_os(k)
+    });
+    carry_out(plan, print_only, quiet)
 }
 
 /// `ctibridge uninstall-handler`.
 pub(crate) fn uninstall_handler() -> Exit {
-    match ctibridge::handler::uninstall_for_this_platform(|k| std::env::var_os(k)) {
+    said(
+        ctibridge::handler::uninstall_for_this_platform(|k| std::env::var_os(k)),
+        false,
+    )
+}
+
+/// A plan shown (`print_only`), or carried out and what it did said
+/// (unless `quiet`).
+fn carry_out(
+    plan: Result<ctibridge::handler::Plan, String>,
+    print_only: bool,
+    quiet: bool,
+) -> Exit {
+    match plan {
+        Ok(plan) if print_only => {
+            out!("{}", plan.describe());
+            Exit::Ok
+        }
+        Ok(plan) => said(ctibridge::handler::install(&plan), quiet),
+        Err(e) => said(Err(e), quiet),
+    }
+}
+
+/// What was done, one line each (unless `quiet`), or the error.
+fn said(done: Result<Vec<String>, String>, quiet: bool) -> Exit {
+    match done {
         Ok(notes) => {
-            notes.iter().for_each(|n| outln!("{n}"));
+            if !quiet {
+                notes.iter().for_each(|n| outln!("{n}"));
+            }
             Exit::Ok
         }
         Err(e) => {

@@ -488,36 +488,23 @@ pub async fn shutdown_signal() {
     #[cfg(windows)]
     {
         use tokio::signal::windows;
-        let ctrl_break = async {
-            match windows::ctrl_break() {
-                Ok(mut e) => e.recv().await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-        let close = async {
-            match windows::ctrl_close() {
-                Ok(mut e) => e.recv().await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-        let logoff = async {
-            match windows::ctrl_logoff() {
-                Ok(mut e) => e.recv().await,
-                Err(_) => std::future::pending().await,
-            }
-        };
-        let shutdown = async {
-            match windows::ctrl_shutdown() {
-                Ok(mut e) => e.recv().await,
-                Err(_) => std::future::pending().await,
-            }
-        };
+        // One console event; a handler that cannot be installed never fires.
+        macro_rules! on {
+            ($event:expr) => {
+                async {
+                    match $event {
+                        Ok(mut e) => e.recv().await,
+                        Err(_) => std::future::pending().await,
+                    }
+                }
+            };
+        }
         tokio::select! {
             _ = ctrl_c => {}
-            _ = ctrl_break => {}
-            _ = close => {}
-            _ = logoff => {}
-            _ = shutdown => {}
+            _ = on!(windows::ctrl_break()) => {}
+            _ = on!(windows::ctrl_close()) => {}
+            _ = on!(windows::ctrl_logoff()) => {}
+            _ = on!(windows::ctrl_shutdown()) => {}
         }
     }
     #[cfg(not(any(unix, windows)))]
