@@ -668,6 +668,47 @@ fn secrets_are_masked_by_value_everywhere() {
     assert!(stderr.contains("********"), "{stderr}");
 }
 
+/// A desk whose provider refuses every dial (its answer naming the
+/// password), with `<debug>1`: what a failed click runs.
+struct RefusedClick {
+    _provider: StandIn,
+    logs: std::path::PathBuf,
+    param: std::path::PathBuf,
+    station: std::path::PathBuf,
+}
+
+impl RefusedClick {
+    fn new(dir: &TempDir) -> RefusedClick {
+        let provider = StandIn::start(|_| (403, "forbidden: s3cret is not the password".into()));
+        let param = dir.write(
+            "clicktocall_param.txt",
+            &format!(
+                "<global>\n<debug>1\n<cliktocalldial>\n<url>{}?tel=$teldest$&auth=$auth$\n",
+                provider.url("/dial")
+            ),
+        );
+        RefusedClick {
+            _provider: provider,
+            logs: dir.path().join("logs"),
+            param,
+            station: dir.write("station.txt", STATION),
+        }
+    }
+
+    /// The click on a `tel:` link, its stderr kept, its log in `logs`.
+    fn command(&self, dir: &TempDir) -> std::process::Command {
+        let mut c = common::ctibridge(dir);
+        c.env("CTIBRIDGE_LOG_DIR", &self.logs)
+            .arg("--param")
+            .arg(&self.param)
+            .arg("--station")
+            .arg(&self.station)
+            .arg("tel:+33-3-88-20-20-20")
+            .stderr(std::process::Stdio::piped());
+        c
+    }
+}
+
 /// Windows: a link clicked that fails is logged with `<debug>1`, shown as a
 /// toast where Windows takes one — and where it does not (Wine has no
 /// toast service), said once on stderr, the click's own exit code kept: no
@@ -675,27 +716,10 @@ fn secrets_are_masked_by_value_everywhere() {
 #[cfg(windows)]
 #[test]
 fn a_failed_click_on_windows_is_logged_and_toasted_where_it_can_be() {
-    let srv = StandIn::start(|_| (403, "forbidden: s3cret is not the password".into()));
     let dir = TempDir::new("dial-click-fails-windows");
-    let logs = dir.path().join("logs");
-    let p = dir.write(
-        "clicktocall_param.txt",
-        &format!(
-            "<global>\n<debug>1\n<cliktocalldial>\n<url>{}?tel=$teldest$&auth=$auth$\n",
-            srv.url("/dial")
-        ),
-    );
-    let s = dir.write("station.txt", STATION);
-    let out = common::ctibridge(&dir)
-        .env("CTIBRIDGE_LOG_DIR", &logs)
-        .arg("--param")
-        .arg(&p)
-        .arg("--station")
-        .arg(&s)
-        .arg("tel:+33-3-88-20-20-20")
-        .stderr(std::process::Stdio::piped())
-        .output()
-        .expect("run");
+    let click = RefusedClick::new(&dir);
+    let logs = &click.logs;
+    let out = click.command(&dir).output().expect("run");
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -720,9 +744,9 @@ fn a_failed_click_on_windows_is_logged_and_toasted_where_it_can_be() {
 #[cfg(unix)]
 #[test]
 fn a_failed_click_is_shown_on_the_desktop_and_logged() {
-    let srv = StandIn::start(|_| (403, "forbidden: s3cret is not the password".into()));
     let dir = TempDir::new("dial-click-fails");
-    let logs = dir.path().join("logs");
+    let click = RefusedClick::new(&dir);
+    let (logs, p, s) = (&click.logs, &click.param, &click.station);
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(&bin).expect("mkdir");
     // The desktop's notifier: records its arguments, one run per line.
@@ -738,29 +762,15 @@ fn a_failed_click_is_shown_on_the_desktop_and_logged() {
     .expect("write");
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let p = dir.write(
-        "clicktocall_param.txt",
-        &format!(
-            "<global>\n<debug>1\n<cliktocalldial>\n<url>{}?tel=$teldest$&auth=$auth$\n",
-            srv.url("/dial")
-        ),
-    );
-    let s = dir.write("station.txt", STATION);
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = common::ctibridge(&dir)
-        .env("CTIBRIDGE_LOG_DIR", &logs)
+    let out = click
+        .command(&dir)
         .env("PATH", &path)
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-        .arg("--param")
-        .arg(&p)
-        .arg("--station")
-        .arg(&s)
-        .arg("tel:+33-3-88-20-20-20")
-        .stderr(std::process::Stdio::piped())
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
@@ -797,9 +807,9 @@ fn a_failed_click_is_shown_on_the_desktop_and_logged() {
         .env("PATH", &path)
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
         .arg("--param")
-        .arg(&p)
+        .arg(p)
         .arg("--station")
-        .arg(&s)
+        .arg(s)
         .args(["dial", "0388202020"])
         .output()
         .expect("run");

@@ -71,15 +71,7 @@ pub(crate) fn xdg_plan(
     args: &[String],
     env: impl Fn(&str) -> Option<OsString>,
 ) -> Result<Plan, String> {
-    let data_home = match env("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(
-            env("HOME")
-                .filter(|v| !v.is_empty())
-                .ok_or("neither XDG_DATA_HOME nor HOME is set")?,
-        )
-        .join(".local/share"),
-    };
+    let data_home = xdg_home(&env, "XDG_DATA_HOME", ".local/share")?;
     let mime: String = SCHEMES
         .iter()
         .map(|s| format!("x-scheme-handler/{s};"))
@@ -386,16 +378,23 @@ pub fn startup_plan(
 
 /// The XDG autostart entry of `watch`.
 fn autostart_file(env: &impl Fn(&str) -> Option<OsString>) -> Result<PathBuf, String> {
-    let config = match env("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(
-            env("HOME")
-                .filter(|v| !v.is_empty())
-                .ok_or("neither XDG_CONFIG_HOME nor HOME is set")?,
-        )
-        .join(".config"),
-    };
+    let config = xdg_home(env, "XDG_CONFIG_HOME", ".config")?;
     Ok(config.join("autostart").join("ctibridge-watch.desktop"))
+}
+
+/// An XDG base folder: `var` when set, else `~/{default}`.
+fn xdg_home(
+    env: &impl Fn(&str) -> Option<OsString>,
+    var: &str,
+    default: &str,
+) -> Result<PathBuf, String> {
+    match env(var).filter(|v| !v.is_empty()) {
+        Some(d) => Ok(PathBuf::from(d)),
+        None => env("HOME")
+            .filter(|v| !v.is_empty())
+            .map(|h| PathBuf::from(h).join(default))
+            .ok_or_else(|| format!("neither {var} nor HOME is set")),
+    }
 }
 
 /// Undoes [`startup_plan`]: removes the `Run` value or the autostart entry.
